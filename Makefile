@@ -1,0 +1,94 @@
+# Akosha build.  `make` builds build/akosha; `make check` runs every test
+# (also under ASan+UBSan); `make demo` runs the embedded default end to end;
+# `make bench` measures.  See README.md.
+
+CC      ?= cc
+SAN     ?= 0
+PKGS    := sqlite3 zlib libzstd liblz4 libcrypto
+
+ifeq ($(SAN),1)
+  BUILD   ?= build-san
+  CC      := clang
+  OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=undefined
+  LDSAN   := -fsanitize=address,undefined
+else
+  BUILD   ?= build
+  OPT     ?= -O2 -g
+  LDSAN   :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+           -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+           -pthread -Isrc $(OPT) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS += -pthread $(LDSAN) $(EXTRA_LDFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+LIB_SRC  := $(shell find src -name '*.c' ! -name main.c | sort)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps check test test-unit test-integration fuzz-smoke fuzz \
+        check-san bench demo clean
+
+all: $(BUILD)/akosha
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libakosha.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/akosha: $(BUILD)/obj/src/main.o $(BUILD)/libakosha.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libakosha.a tests/unit/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libakosha.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+# The README's test command.  Everything, plain and under sanitizers.
+check: deps
+	$(MAKE) test
+	$(MAKE) fuzz-smoke
+	$(MAKE) SAN=1 test
+	$(CC) --version | head -1; $(MAKE) BUILD=build-clang CC=clang all
+
+test: test-unit test-integration
+
+test-unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+test-integration: $(BUILD)/akosha
+	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) scripts/run-integration.sh
+
+fuzz-smoke:
+	@scripts/fuzz.sh smoke
+
+fuzz:
+	@scripts/fuzz.sh long
+
+bench: deps $(BUILD)/akosha $(BENCH_BIN)
+	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) bench/run.sh
+
+demo: deps $(BUILD)/akosha
+	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) scripts/demo.sh
+
+clean:
+	rm -rf build build-san build-clang build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/main.d

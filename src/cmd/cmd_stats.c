@@ -1,0 +1,103 @@
+/*
+ * cmd_stats.c - `akosha stats`: systems, conversations per tier, uploads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/cmd.h"
+#include "storage/sysdb.h"
+#include "util/jsonw.h"
+
+typedef struct {
+    int64_t systems, hot, warm, cold, ingested, rejected, failed, shards_nonempty;
+    int64_t last_shard;
+    int broken;
+} totals;
+
+static ak_code add_system(void *ctx, const char *sid, uint32_t shard, const char *path)
+{
+    totals *t = ctx;
+    ak_sysdb *db;
+    ak_sysdb_counts c;
+    ak_err err;
+    ak_code rc = ak_sysdb_open(path, 0, &db, &err);
+    if (rc == AK_OK) {
+        rc = ak_sysdb_counts_get(db, &c, &err);
+        ak_sysdb_close(db);
+    }
+    if (rc) {
+        fprintf(stderr, "akosha stats: system %s: %s\n", sid, err.msg);
+        t->broken = 1;
+        return AK_OK; /* count the rest */
+    }
+    t->systems++;
+    t->hot += c.hot;
+    t->warm += c.warm;
+    t->cold += c.cold;
+    t->ingested += c.ingested;
+    t->rejected += c.rejected;
+    t->failed += c.failed;
+    if ((int64_t)shard != t->last_shard)
+        t->shards_nonempty++;
+    t->last_shard = shard;
+    return AK_OK;
+}
+
+static void write_json(ak_buf *b, const totals *t)
+{
+    ak_jw w;
+    ak_jw_init(&w, b);
+    ak_jw_obj(&w);
+    ak_jw_kint(&w, "systems", t->systems);
+    ak_jw_kint(&w, "hot", t->hot);
+    ak_jw_kint(&w, "warm", t->warm);
+    ak_jw_kint(&w, "cold", t->cold);
+    ak_jw_key(&w, "uploads");
+    ak_jw_obj(&w);
+    ak_jw_kint(&w, "ingested", t->ingested);
+    ak_jw_kint(&w, "rejected", t->rejected);
+    ak_jw_kint(&w, "failed", t->failed);
+    ak_jw_end(&w);
+    ak_jw_kint(&w, "shards_nonempty", t->shards_nonempty);
+    ak_jw_end(&w);
+}
+
+int ak_cmd_stats(int argc, char **argv)
+{
+    const char *data = NULL;
+    int json = 0;
+    const ak_opt opts[] = {AK_OPT_DATA(&data), AK_OPT_JSON(&json)};
+    const ak_cmd_spec spec = {"stats", "--data DIR [--json]",
+                              "Count systems, conversations in each tier, and uploads by outcome.",
+                              opts, 2, 0, 0};
+    char **pos;
+    int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    ak_datadir *dd = ak_cmd_open_data("stats", data);
+    if (!dd)
+        return AK_EXIT_FAIL;
+    totals t = {.last_shard = -1};
+    ak_err err;
+    if (ak_datadir_each_system(dd, add_system, &t, &err)) {
+        fprintf(stderr, "akosha stats: %s\n", err.msg);
+        ak_datadir_close(dd);
+        return AK_EXIT_FAIL;
+    }
+    ak_buf b = {0};
+    if (json)
+        write_json(&b, &t);
+    else
+        ak_buf_printf(&b,
+                      "systems          %lld (on %lld of %u shards)\n"
+                      "conversations    %lld hot, %lld warm, %lld cold\n"
+                      "uploads          %lld ingested, %lld rejected, %lld failed",
+                      (long long)t.systems, (long long)t.shards_nonempty,
+                      ak_datadir_shards(dd), (long long)t.hot, (long long)t.warm,
+                      (long long)t.cold, (long long)t.ingested, (long long)t.rejected,
+                      (long long)t.failed);
+    rc = ak_cmd_print(&b);
+    ak_buf_free(&b);
+    ak_datadir_close(dd);
+    return rc ? rc : t.broken ? AK_EXIT_FAIL : AK_EXIT_OK;
+}

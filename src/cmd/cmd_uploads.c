@@ -1,0 +1,139 @@
+/*
+ * cmd_uploads.c - `akosha uploads`: the upload ledger of one or all systems.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "storage/sysdb.h"
+#include "util/jsonw.h"
+#include "util/time.h"
+
+typedef struct {
+    int json;
+    ak_jw w;
+    ak_buf out;
+    const char *system_id;
+    int broken;
+} listing;
+
+static void row_json(listing *l, const ak_ledger_row *r)
+{
+    ak_jw *w = &l->w;
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "system_id", l->system_id);
+    ak_jw_kstr(w, "upload_id", r->upload_id);
+    ak_jw_kstr(w, "status", ak_upload_status_name(r->status));
+    ak_jw_kstr(w, "reason", r->reason);
+    ak_jw_kint(w, "conversations", r->new_count + r->updated);
+    ak_jw_key(w, "ingested_at");
+    if (r->status == AK_UPLOAD_INGESTED)
+        ak_jw_time(w, r->finished_us);
+    else
+        ak_jw_null(w);
+    ak_jw_key(w, "uploaded_at");
+    if (r->uploaded_at_us)
+        ak_jw_time(w, r->uploaded_at_us);
+    else
+        ak_jw_null(w);
+    ak_jw_kint(w, "new", r->new_count);
+    ak_jw_kint(w, "updated", r->updated);
+    ak_jw_kint(w, "duplicates", r->duplicates);
+    ak_jw_kint(w, "stale", r->stale);
+    ak_jw_kint(w, "records_rejected", r->records_rejected);
+    ak_jw_key(w, "record_errors");
+    if (r->record_errors)
+        ak_jw_raw(w, r->record_errors, strlen(r->record_errors));
+    else
+        ak_jw_null(w);
+    ak_jw_kint(w, "attempts", r->attempts);
+    ak_jw_kint(w, "payload_bytes", r->payload_bytes);
+    ak_jw_end(w);
+}
+
+static void row_text(listing *l, const ak_ledger_row *r)
+{
+    char when[AK_TIME_ISO_MAX] = "-";
+    if (r->status == AK_UPLOAD_INGESTED)
+        ak_time_format(r->finished_us, when);
+    ak_buf_printf(&l->out, "%-24s %-32s %-8s %7lld  %-20s %s\n", l->system_id, r->upload_id,
+                  ak_upload_status_name(r->status), (long long)(r->new_count + r->updated),
+                  when, r->reason ? r->reason : "");
+}
+
+static ak_code on_row(void *ctx, const ak_ledger_row *r)
+{
+    listing *l = ctx;
+    if (l->json)
+        row_json(l, r);
+    else
+        row_text(l, r);
+    return AK_OK;
+}
+
+static ak_code list_system(void *ctx, const char *sid, uint32_t shard, const char *path)
+{
+    (void)shard;
+    listing *l = ctx;
+    ak_sysdb *db;
+    ak_err err;
+    l->system_id = sid;
+    ak_code rc = ak_sysdb_open(path, 0, &db, &err);
+    if (rc == AK_OK) {
+        rc = ak_sysdb_ledger_each(db, on_row, l, &err);
+        ak_sysdb_close(db);
+    }
+    if (rc) {
+        fprintf(stderr, "akosha uploads: system %s: %s\n", sid, err.msg);
+        l->broken = 1;
+    }
+    return AK_OK;
+}
+
+int ak_cmd_uploads(int argc, char **argv)
+{
+    const char *data = NULL, *system = NULL;
+    int json = 0;
+    const ak_opt opts[] = {
+        AK_OPT_DATA(&data),
+        {"system", NULL, AK_OPT_STR, &system, "ID", "only this system", 0, 0},
+        AK_OPT_JSON(&json),
+    };
+    const ak_cmd_spec spec = {"uploads", "--data DIR [--system ID] [--json]",
+                              "List the upload ledger: each upload's outcome and reason.",
+                              opts, 3, 0, 0};
+    char **pos;
+    int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    ak_datadir *dd = ak_cmd_open_data("uploads", data);
+    if (!dd)
+        return AK_EXIT_FAIL;
+    listing l = {.json = json};
+    ak_jw_init(&l.w, &l.out);
+    if (json)
+        ak_jw_arr(&l.w);
+    else
+        ak_buf_printf(&l.out, "%-24s %-32s %-8s %7s  %-20s %s\n", "SYSTEM", "UPLOAD", "STATUS",
+                      "CONVS", "INGESTED AT", "REASON");
+    ak_err err;
+    ak_code c = AK_OK;
+    if (system) {
+        char path[AK_PATH_MAX];
+        c = ak_datadir_db_path(dd, system, path, sizeof path, &err);
+        if (c == AK_OK)
+            list_system(&l, system, 0, path);
+    } else {
+        c = ak_datadir_each_system(dd, list_system, &l, &err);
+    }
+    if (json)
+        ak_jw_end(&l.w);
+    else if (l.out.len)
+        l.out.data[--l.out.len] = '\0'; /* ak_cmd_print adds the last newline */
+    if (c)
+        fprintf(stderr, "akosha uploads: %s\n", err.msg);
+    rc = c ? AK_EXIT_FAIL : ak_cmd_print(&l.out);
+    ak_buf_free(&l.out);
+    ak_datadir_close(dd);
+    return rc ? rc : l.broken ? AK_EXIT_FAIL : AK_EXIT_OK;
+}

@@ -1,0 +1,352 @@
+/*
+ * ingest.c - see ingest.h.
+ *
+ * Threads: the caller's thread lists systems into a bounded queue (so a
+ * bucket with a million systems is never held in memory at once); workers
+ * pop a system and apply its uploads; an optional progress thread reports.
+ * Stats are merged under one mutex at the end of each upload; live record
+ * counts use a relaxed atomic so the hot path takes no lock.
+ */
+#include "ingest/ingest.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/discover.h"
+#include "ingest/manifest.h"
+#include "ingest/upload.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define QUEUE_PER_WORKER 4
+#define PROGRESS_INTERVAL_US 250000
+#define RECORD_MAX_DEPTH 64
+#define RECORD_MAX_NODES 200000
+
+typedef struct {
+    const ak_ingest_config *cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full, done_cv;
+    char **queue;
+    size_t cap, head, count;
+    int closed, done;
+    ak_ingest_stats stats;
+    atomic_llong live_records;
+    int64_t now_us;
+} cycle;
+
+static int stopping(const ak_ingest_config *cfg)
+{
+    return (cfg->stop && atomic_load(cfg->stop)) || (cfg->abort && atomic_load(cfg->abort));
+}
+
+/* ---- stats ---- */
+
+static void add_stat(cycle *c, int64_t *field, int64_t n)
+{
+    pthread_mutex_lock(&c->mu);
+    *field += n;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void add_outcome(cycle *c, ak_outcome o, const ak_tally *t)
+{
+    pthread_mutex_lock(&c->mu);
+    ak_ingest_stats *s = &c->stats;
+    switch (o) {
+    case AK_OUTCOME_INGESTED: s->uploads_ingested++; break;
+    case AK_OUTCOME_REJECTED: s->uploads_rejected++; break;
+    case AK_OUTCOME_FAILED: s->uploads_failed++; break;
+    case AK_OUTCOME_ALREADY_DONE: s->uploads_known++; break;
+    case AK_OUTCOME_ABORTED: break;
+    }
+    if (t && o == AK_OUTCOME_INGESTED) {
+        s->conversations_ingested += t->new_count;
+        s->conversations_updated += t->updated;
+        s->duplicates_skipped += t->duplicates;
+        s->stale_skipped += t->stale;
+        s->records_rejected += t->rejected;
+    }
+    if (t)
+        s->bytes_read += t->bytes;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void report(cycle *c, const char *sid, const char *uid, ak_outcome o,
+                   const char *reason, const ak_tally *t)
+{
+    static const ak_upload_status st[] = {
+        [AK_OUTCOME_INGESTED] = AK_UPLOAD_INGESTED,
+        [AK_OUTCOME_REJECTED] = AK_UPLOAD_REJECTED,
+        [AK_OUTCOME_FAILED] = AK_UPLOAD_FAILED,
+    };
+    add_outcome(c, o, t);
+    if (o > AK_OUTCOME_FAILED)
+        return;
+    if (c->cfg->on_upload)
+        c->cfg->on_upload(c->cfg->ctx, sid, uid, st[o], reason, t);
+}
+
+/* ---- one system ---- */
+
+typedef struct {
+    const ak_upload_ref *ref;
+    ak_manifest manifest;
+    ak_ledger_row prev;
+} pending;
+
+static int cmp_pending(const void *a, const void *b)
+{
+    const pending *x = a, *y = b;
+    if (x->manifest.uploaded_at_us != y->manifest.uploaded_at_us)
+        return x->manifest.uploaded_at_us < y->manifest.uploaded_at_us ? -1 : 1;
+    return strcmp(x->ref->upload_id, y->ref->upload_id);
+}
+
+/* Read and validate the manifest of an unsettled upload.  Returns 1 when it
+ * goes on the pending list, 0 when it was settled here (reported). */
+static int admit(cycle *c, const ak_upload_env *env, const ak_upload_ref *u, pending *p)
+{
+    char key[AK_STORE_KEY_MAX + 1], *text = NULL, reason[AK_ERR_MSG_MAX + 32];
+    size_t len = 0;
+    ak_err err;
+    snprintf(key, sizeof key, "%smanifest.json", u->prefix);
+    ak_code rc = ak_store_get_small(c->cfg->bucket, key, AK_MANIFEST_MAX_BYTES, &text, &len, &err);
+    if (rc == AK_OK)
+        rc = ak_manifest_parse(text, len, env->now_us, &p->manifest, &err);
+    free(text);
+    if (rc == AK_OK)
+        return 1;
+    snprintf(reason, sizeof reason, "manifest.json: %s", err.msg);
+    ak_upload_status st = rc == AK_ERR_INVALID ? AK_UPLOAD_REJECTED : AK_UPLOAD_FAILED;
+    ak_outcome o = ak_upload_settle_early(env, u, &p->prev, st, reason);
+    report(c, env->system_id, u->upload_id, o, reason, NULL);
+    return 0;
+}
+
+/* Sort out which uploads need work.  Fills *out (caller frees). */
+static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload_list *l,
+                             pending *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n && !stopping(c->cfg); i++) {
+        pending *p = &out[n];
+        memset(p, 0, sizeof *p);
+        p->ref = &l->ups[i];
+        ak_err err;
+        if (ak_sysdb_ledger_get(env->db, p->ref->upload_id, &p->prev, &err)) {
+            AK_ERROR("ingest", "%s: %s", env->system_id, err.msg);
+            add_stat(c, &c->stats.uploads_failed, 1);
+            continue;
+        }
+        ak_upload_status st = p->prev.status;
+        if (st == AK_UPLOAD_INGESTED || st == AK_UPLOAD_REJECTED) {
+            add_stat(c, &c->stats.uploads_known, 1);
+        } else if (st == AK_UPLOAD_FAILED && p->prev.next_attempt_us > env->now_us) {
+            add_stat(c, &c->stats.uploads_deferred, 1);
+        } else {
+            add_stat(c, &c->stats.uploads_discovered, 1);
+            if (admit(c, env, p->ref, p)) {
+                n++;
+                continue;
+            }
+        }
+        ak_ledger_row_free(&p->prev);
+    }
+    qsort(out, n, sizeof *out, cmp_pending);
+    return n;
+}
+
+static void apply_pending(cycle *c, const ak_upload_env *env, pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!stopping(c->cfg)) {
+            ak_tally tally;
+            char *reason = NULL;
+            ak_outcome o = ak_upload_apply(env, p[i].ref, &p[i].manifest, &p[i].prev,
+                                           &tally, &reason);
+            report(c, env->system_id, p[i].ref->upload_id, o, reason, &tally);
+            free(reason);
+        }
+        ak_manifest_free(&p[i].manifest);
+        ak_ledger_row_free(&p[i].prev);
+    }
+}
+
+static void report_problems(cycle *c, const char *sid, const ak_upload_list *l)
+{
+    for (size_t i = 0; i < l->n_problems; i++)
+        AK_WARN("ingest", "%s: %s", sid, l->problems[i]);
+    add_stat(c, &c->stats.uploads_rejected, (int64_t)l->n_problems);
+}
+
+static void ingest_system(cycle *c, const char *sid, ak_json_doc *doc)
+{
+    ak_upload_list list;
+    ak_err err;
+    add_stat(c, &c->stats.systems, 1);
+    if (ak_discover_uploads(c->cfg->bucket, sid, &list, &err)) {
+        AK_WARN("ingest", "system %s: cannot list its uploads: %s", sid, err.msg);
+        add_stat(c, &c->stats.uploads_failed, 1);
+        return;
+    }
+    report_problems(c, sid, &list);
+    ak_upload_env env = {.cfg = c->cfg, .system_id = sid, .doc = doc,
+                         .live_records = &c->live_records, .now_us = c->now_us};
+    pending *p = list.n ? calloc(list.n, sizeof *p) : NULL;
+    if (list.n && !p) {
+        AK_ERROR("ingest", "system %s: out of memory", sid);
+    } else if (list.n && ak_datadir_open_system(c->cfg->data, sid, 1, &env.db, &err)) {
+        AK_ERROR("ingest", "system %s: %s", sid, err.msg);
+        add_stat(c, &c->stats.uploads_failed, (int64_t)list.n);
+    } else if (list.n) {
+        size_t n = select_pending(c, &env, &list, p);
+        apply_pending(c, &env, p, n);
+        ak_sysdb_close(env.db);
+    }
+    free(p);
+    ak_upload_list_free(&list);
+}
+
+/* ---- the queue and the workers ---- */
+
+static char *pop_system(cycle *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (!c->count && !c->closed)
+        pthread_cond_wait(&c->not_empty, &c->mu);
+    char *sid = NULL;
+    if (c->count) {
+        sid = c->queue[c->head];
+        c->head = (c->head + 1) % c->cap;
+        c->count--;
+        pthread_cond_signal(&c->not_full);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return sid;
+}
+
+static void *worker(void *arg)
+{
+    cycle *c = arg;
+    ak_json_doc *doc = ak_json_doc_new();
+    if (!doc) {
+        AK_ERROR("ingest", "out of memory starting a worker");
+        return NULL;
+    }
+    ak_json_doc_limits(doc, RECORD_MAX_DEPTH, RECORD_MAX_NODES);
+    char *sid;
+    while ((sid = pop_system(c))) {
+        if (!stopping(c->cfg))
+            ingest_system(c, sid, doc);
+        free(sid);
+    }
+    ak_json_doc_free(doc);
+    return NULL;
+}
+
+static ak_code push_system(void *arg, const char *sid, const char *why)
+{
+    cycle *c = arg;
+    if (why) {
+        AK_WARN("ingest", "systems/%.100s/: system id %s; its uploads are ignored", sid, why);
+        add_stat(c, &c->stats.systems_invalid, 1);
+        return AK_OK;
+    }
+    if (stopping(c->cfg))
+        return AK_ERR_ABORTED;
+    char *copy = strdup(sid);
+    if (!copy)
+        return AK_ERR_NOMEM;
+    pthread_mutex_lock(&c->mu);
+    while (c->count == c->cap)
+        pthread_cond_wait(&c->not_full, &c->mu);
+    c->queue[(c->head + c->count) % c->cap] = copy;
+    c->count++;
+    pthread_cond_signal(&c->not_empty);
+    pthread_mutex_unlock(&c->mu);
+    return AK_OK;
+}
+
+static void *progress_thread(void *arg)
+{
+    cycle *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += PROGRESS_INTERVAL_US * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&c->done_cv, &c->mu, &ts);
+        if (c->done)
+            break;
+        ak_ingest_stats snap = c->stats;
+        pthread_mutex_unlock(&c->mu);
+        c->cfg->on_progress(c->cfg->ctx, &snap, atomic_load(&c->live_records));
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void close_queue(cycle *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->closed = 1;
+    pthread_cond_broadcast(&c->not_empty);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void cycle_destroy(cycle *c)
+{
+    free(c->queue);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->not_empty);
+    pthread_cond_destroy(&c->not_full);
+    pthread_cond_destroy(&c->done_cv);
+}
+
+ak_code ak_ingest_cycle(const ak_ingest_config *cfg, ak_ingest_stats *stats, ak_err *err)
+{
+    int64_t t0 = ak_time_mono_us();
+    unsigned nworkers = cfg->concurrency ? cfg->concurrency : 4;
+    cycle c = {.cfg = cfg, .cap = (size_t)nworkers * QUEUE_PER_WORKER,
+               .now_us = cfg->now_us ? cfg->now_us : ak_time_now_us()};
+    pthread_t *th = calloc(nworkers, sizeof *th), prog;
+    if (!th || !(c.queue = calloc(c.cap, sizeof *c.queue))) {
+        free(th);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.not_empty, NULL);
+    pthread_cond_init(&c.not_full, NULL);
+    pthread_cond_init(&c.done_cv, NULL);
+    atomic_init(&c.live_records, 0);
+    unsigned started = 0;
+    while (started < nworkers && pthread_create(&th[started], NULL, worker, &c) == 0)
+        started++;
+    int progress = cfg->on_progress && pthread_create(&prog, NULL, progress_thread, &c) == 0;
+    ak_code rc = started ? ak_discover_systems(cfg->bucket, push_system, &c, err)
+                         : ak_err_set(err, AK_ERR_NOMEM, "cannot start worker threads");
+    if (rc == AK_ERR_ABORTED)
+        rc = AK_OK; /* a stop request, not a failure */
+    close_queue(&c);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_lock(&c.mu);
+    c.done = 1;
+    pthread_cond_broadcast(&c.done_cv);
+    pthread_mutex_unlock(&c.mu);
+    if (progress)
+        pthread_join(prog, NULL);
+    c.stats.seconds = (double)(ak_time_mono_us() - t0) / 1e6;
+    *stats = c.stats;
+    free(th);
+    cycle_destroy(&c);
+    return rc;
+}

@@ -1,0 +1,65 @@
+/*
+ * payload.h - stream one payload file from the bucket into a system database.
+ *
+ *   object store  --chunks-->  SHA-256 (manifest checksum, over stored bytes)
+ *                 -->  decompressor (gzip | zstd | lz4 | none)
+ *                 -->  framer (.json | .jsonl/.ndjson)  --one record-->
+ *                 -->  record parser  -->  ak_sysdb_put_record()
+ *
+ * Nothing is held but the chunk in flight and one record, so memory does not
+ * grow with the payload.  The caller owns the transaction: on any error it
+ * rolls back and nothing of the payload remains.
+ */
+#ifndef AK_PAYLOAD_H
+#define AK_PAYLOAD_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ingest/record.h"
+#include "objstore/objstore.h"
+#include "storage/sysdb.h"
+#include "util/compress.h"
+#include "util/sha256.h"
+
+#define AK_EXAMPLE_MAX 240
+
+/* What happened to the records of an upload. */
+typedef struct {
+    int64_t records;          /* framed records, good and bad */
+    int64_t new_count, updated, duplicates, stale, rejected;
+    int64_t bytes;            /* stored (compressed) bytes read */
+    int64_t problems[AK_REC_N_PROBLEMS];
+    char example[AK_REC_N_PROBLEMS][AK_EXAMPLE_MAX]; /* first of each kind */
+} ak_tally;
+
+typedef enum { AK_PAYLOAD_JSON, AK_PAYLOAD_JSONL, AK_PAYLOAD_UNSUPPORTED } ak_payload_kind;
+
+/* Decide a payload's form from its name (a codec suffix such as ".gz" is
+ * stripped first).  For unsupported forms *why explains, e.g. for a raw
+ * DuckDB file. */
+ak_payload_kind ak_payload_kind_of(const char *name, ak_codec codec, const char **why);
+
+typedef struct {
+    ak_sysdb *db;
+    ak_upload_order order;
+    int64_t default_ts_us;       /* records without a timestamp */
+    ak_sha256_ctx *checksum;     /* fed every stored byte, or NULL */
+    ak_json_doc *doc;            /* reused between records */
+    const atomic_int *abort;     /* non-zero: stop at the next record */
+    atomic_llong *live_records;  /* progress counter, or NULL */
+    ak_tally *tally;
+} ak_payload_ctx;
+
+/* Stream bucket object `key` (payload `name` of the upload).  Errors:
+ * AK_ERR_IO / AK_ERR_NOTFOUND from the store (transient), AK_ERR_INVALID or
+ * AK_ERR_CORRUPT for a payload that can never be ingested, AK_ERR_ABORTED
+ * when *abort was set, or a database error. */
+ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
+                          ak_codec codec, ak_payload_ctx *ctx, ak_err *err);
+
+/* The record-problem counts as a JSON object ({"bad_embedding": {"count": 2,
+ * "example": "..."}}), or NULL when there were none.  Caller frees. */
+char *ak_tally_problems_json(const ak_tally *t);
+
+#endif

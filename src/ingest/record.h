@@ -1,0 +1,73 @@
+/*
+ * record.h - parse and validate one conversation record (SPEC section 3).
+ *
+ *   id | conversation_id   string, 1-256 bytes, no control characters;
+ *                          absent: hex SHA-256 of content
+ *   content                required non-empty UTF-8 string, <= 1 MiB, no NUL
+ *   embedding              384 finite numbers; absent, null or all zeros:
+ *                          no vector (has_embedding = 0)
+ *   timestamp              ISO-8601 (no offset = UTC); absent: default_ts
+ *   source                 string <= 256 bytes, default "session-buddy"
+ *   metadata               JSON object, kept as given (raw text)
+ *
+ * A record that breaks a rule gets AK_ERR_INVALID, a message naming the
+ * field, and a problem category for counting.  Pointers in ak_record point
+ * into the doc's arena or the input text: valid until the next parse.
+ */
+#ifndef AK_RECORD_H
+#define AK_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/json.h"
+#include "util/sha256.h"
+
+#define AK_DIM 384
+#define AK_CONTENT_MAX (1024 * 1024)
+#define AK_CONV_ID_MAX 256
+#define AK_SOURCE_MAX 256
+/* JSON text of one record: 1 MiB of content may be up to 6 MiB escaped,
+ * plus the embedding and metadata. */
+#define AK_RECORD_TEXT_MAX (8 * 1024 * 1024)
+
+/* Why a record was skipped; the names are what ledgers and summaries show. */
+typedef enum {
+    AK_REC_OK = 0,
+    AK_REC_INVALID_JSON,
+    AK_REC_NOT_OBJECT,
+    AK_REC_TOO_LARGE,
+    AK_REC_BAD_ID,
+    AK_REC_BAD_CONTENT,
+    AK_REC_BAD_EMBEDDING,
+    AK_REC_BAD_TIMESTAMP,
+    AK_REC_BAD_SOURCE,
+    AK_REC_BAD_METADATA,
+    AK_REC_CONFLICT,      /* same id twice in one upload, different content */
+    AK_REC_N_PROBLEMS
+} ak_rec_problem;
+
+const char *ak_rec_problem_name(ak_rec_problem p);
+
+typedef struct {
+    const char *id;
+    size_t id_len;
+    char id_hex[AK_SHA256_HEX]; /* backing store when id is derived */
+    const char *content;
+    size_t content_len;
+    uint8_t content_sha256[AK_SHA256_LEN];
+    int has_embedding;
+    float embedding[AK_DIM];
+    int64_t ts_us;
+    const char *source;
+    size_t source_len;
+    const char *metadata; /* raw JSON object, or NULL */
+    size_t metadata_len;
+} ak_record;
+
+ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
+                        int64_t default_ts_us, ak_record *out,
+                        ak_rec_problem *problem, ak_err *err);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * upload.h - apply one upload to its system's database, exactly once.
+ *
+ * Internal to the ingest module: ingest.c decides which uploads to apply
+ * and in which order; this file applies one and writes its ledger row.
+ */
+#ifndef AK_UPLOAD_H
+#define AK_UPLOAD_H
+
+#include "ingest/discover.h"
+#include "ingest/ingest.h"
+#include "ingest/manifest.h"
+
+typedef enum {
+    AK_OUTCOME_INGESTED,
+    AK_OUTCOME_REJECTED,
+    AK_OUTCOME_FAILED,
+    AK_OUTCOME_ALREADY_DONE, /* another process settled it meanwhile */
+    AK_OUTCOME_ABORTED       /* stopped: rolled back, no ledger change */
+} ak_outcome;
+
+typedef struct {
+    const ak_ingest_config *cfg;
+    const char *system_id;
+    ak_sysdb *db;
+    ak_json_doc *doc;        /* reused across records and uploads */
+    atomic_llong *live_records;
+    int64_t now_us;
+} ak_upload_env;
+
+/* Apply upload u (manifest m already validated; prev is its ledger row, or
+ * a zeroed row).  Fills *tally and *reason (caller frees) and writes the
+ * ledger. */
+ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
+                           const ak_manifest *m, const ak_ledger_row *prev,
+                           ak_tally *tally, char **reason);
+
+/* Record an upload that was settled before any payload was read (bad
+ * manifest, unreadable manifest): status is REJECTED or FAILED. */
+ak_outcome ak_upload_settle_early(const ak_upload_env *env, const ak_upload_ref *u,
+                                  const ak_ledger_row *prev, ak_upload_status status,
+                                  const char *reason);
+
+#endif

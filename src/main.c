@@ -1,0 +1,59 @@
+/*
+ * main.c - the akosha binary: dispatch to a subcommand.
+ *
+ * Akosha aggregates the conversation memories Session-Buddy installations
+ * upload to an object-store bucket.  See README.md and docs/ARCHITECTURE.md.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/log.h"
+
+#define AKOSHA_VERSION "0.1.0"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"ingest", ak_cmd_ingest, "ingest new uploads from the bucket (once, or polling)"},
+    {"stats", ak_cmd_stats, "count systems, conversations per tier and uploads"},
+    {"uploads", ak_cmd_uploads, "list the upload ledger"},
+    {"shard", ak_cmd_shard, "print the shard and database path of a system"},
+    {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: akosha COMMAND [options]   (akosha COMMAND --help for details)\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return AK_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return AK_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("akosha %s\n", AKOSHA_VERSION);
+        return AK_EXIT_OK;
+    }
+    if (ak_log_init(AK_LOG_TEXT))
+        return AK_EXIT_USAGE;
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "akosha: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return AK_EXIT_USAGE;
+}

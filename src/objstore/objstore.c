@@ -1,0 +1,296 @@
+/*
+ * objstore.c - the backend-independent half of the object store.
+ *
+ * It picks a backend from the URL, enforces the key rules before any backend
+ * sees a key (so no backend can be tricked into building a path or URL from
+ * "../x"), and builds the conveniences every backend shares on top of the
+ * operations in objstore_impl.h: ak_store_get_small() and page release.
+ *
+ * Handle lifetime: a backend's open allocates the ak_store and its url with
+ * malloc; ak_store_close() calls the backend's close to release the backend
+ * state, then frees url and the handle here, so backends need not repeat it.
+ */
+#include "objstore/objstore_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+enum { DEFAULT_MAX_KEYS = 1000 }; /* S3's page size when none is asked for */
+
+/* ---- key rules -------------------------------------------------------- */
+
+static int is_control_byte(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+/* An empty segment comes from a leading "/" or "a//b"; "." and ".." would
+ * let a key name something other than itself on a file system. */
+static int segment_valid(const char *seg, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (seg[0] == '.' && (n == 1 || (n == 2 && seg[1] == '.')))
+        return 0;
+    return 1;
+}
+
+static int key_shape_valid(const char *key, int trailing_slash_ok)
+{
+    if (!key)
+        return 0;
+    size_t len = strnlen(key, AK_STORE_KEY_MAX + 1);
+    if (len == 0 || len > AK_STORE_KEY_MAX)
+        return 0;
+    if (key[len - 1] == '/') {
+        if (!trailing_slash_ok)
+            return 0;
+        len--; /* "a/" is checked as "a"; "/" becomes "", which fails below */
+    }
+    size_t seg = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || key[i] == '/') {
+            if (!segment_valid(key + seg, i - seg))
+                return 0;
+            seg = i + 1;
+        } else if (is_control_byte((unsigned char)key[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int ak_store_key_valid(const char *key) { return key_shape_valid(key, 0); }
+
+/* A list prefix is "" or a key that may end in "/".  A partial last segment
+ * ("systems/ab") is simply a short key, so it needs no special case. */
+static int prefix_valid(const char *prefix)
+{
+    return prefix && (prefix[0] == '\0' || key_shape_valid(prefix, 1));
+}
+
+/* A rejected key may hold control bytes or be huge: escape and cut it so
+ * the message stays one readable line. */
+static const char *printable_key(const char *key, char *out, size_t cap)
+{
+    static const char ellipsis[] = "...";
+    size_t n = 0;
+    if (!key)
+        return "(null)";
+    for (; *key; key++) {
+        unsigned char c = (unsigned char)*key;
+        size_t need = is_control_byte(c) ? 4 : 1;
+        if (n + need + sizeof ellipsis > cap) {
+            memcpy(out + n, ellipsis, sizeof ellipsis);
+            return out;
+        }
+        if (need == 4) {
+            static const char hex[] = "0123456789abcdef";
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static ak_code reject(ak_err *err, const char *what, const char *key)
+{
+    char shown[160];
+    return ak_err_set(err, AK_ERR_INVALID, "invalid %s \"%s\"", what,
+                      printable_key(key, shown, sizeof shown));
+}
+
+static ak_code reject_key(ak_err *err, const char *key)
+{
+    return reject(err, "object key", key);
+}
+
+/* ---- opening ---------------------------------------------------------- */
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* RFC 3986 scheme followed by "//": ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+static int has_url_scheme(const char *url)
+{
+    const char *p = url;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+        return 0;
+    p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789+-.");
+    return starts_with(p, "://");
+}
+
+ak_code ak_store_open(const char *url, ak_store **out, ak_err *err)
+{
+    static const char file_scheme[] = "file://";
+    *out = NULL;
+    if (!url || !url[0])
+        return ak_err_set(err, AK_ERR_INVALID, "empty object store URL");
+    if (starts_with(url, "s3://"))
+        return ak_err_set(err, AK_ERR_UNSUPPORTED,
+                          "s3:// buckets are not supported by this build yet");
+    if (starts_with(url, file_scheme)) {
+        const char *path = url + strlen(file_scheme);
+        if (path[0] != '/')
+            return ak_err_set(err, AK_ERR_INVALID,
+                              "object store URL %s: file:// needs an absolute "
+                              "path (file:///dir)", url);
+        return ak_store_local_open(path, out, err);
+    }
+    if (has_url_scheme(url))
+        return ak_err_set(err, AK_ERR_INVALID,
+                          "object store URL %s: unsupported scheme (use a "
+                          "directory, file:///dir or s3://bucket)", url);
+    return ak_store_local_open(url, out, err);
+}
+
+void ak_store_close(ak_store *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s);
+    free(s->url);
+    free(s);
+}
+
+const char *ak_store_url(const ak_store *s) { return s->url; }
+
+/* ---- operations: check the key, then hand over to the backend --------- */
+
+ak_code ak_store_list(ak_store *s, const char *prefix, const char *delimiter,
+                      const char *token, size_t max_keys, ak_store_page *out,
+                      ak_err *err)
+{
+    memset(out, 0, sizeof *out); /* so ak_store_page_free() is always safe */
+    if (!prefix)
+        prefix = "";
+    /* S3 treats an empty delimiter or token like an absent one. */
+    if (delimiter && !delimiter[0])
+        delimiter = NULL;
+    if (token && !token[0])
+        token = NULL;
+    if (!prefix_valid(prefix))
+        return reject(err, "object key prefix", prefix);
+    if (token && !prefix_valid(token))
+        return reject(err, "list continuation token", token);
+    if (delimiter && strcmp(delimiter, "/") != 0)
+        return ak_err_set(err, AK_ERR_UNSUPPORTED,
+                          "list delimiter \"%s\" is not supported (only \"/\")",
+                          delimiter);
+    if (max_keys == 0)
+        max_keys = DEFAULT_MAX_KEYS;
+    ak_code rc = s->ops->list(s, prefix, delimiter, token, max_keys, out, err);
+    if (rc != AK_OK)
+        ak_store_page_free(out);
+    return rc;
+}
+
+void ak_store_page_free(ak_store_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_objs; i++)
+        free(p->objs[i].key);
+    for (size_t i = 0; i < p->n_prefixes; i++)
+        free(p->prefixes[i]);
+    free(p->objs);
+    free(p->prefixes);
+    free(p->next_token);
+    memset(p, 0, sizeof *p);
+}
+
+ak_code ak_store_get(ak_store *s, const char *key, ak_store_sink sink,
+                     void *ctx, ak_err *err)
+{
+    if (!ak_store_key_valid(key))
+        return reject_key(err, key);
+    /* Cleared so that, after an abort, we can tell whether the sink already
+     * explained itself (it owns its error reporting) or left err empty. */
+    ak_err_clear(err);
+    ak_code rc = s->ops->get(s, key, sink, ctx, err);
+    if (rc == AK_ERR_ABORTED && err && err->code == AK_OK)
+        ak_err_set(err, AK_ERR_ABORTED, "get %s from %s: aborted by consumer",
+                   key, s->url);
+    return rc;
+}
+
+typedef struct {
+    ak_buf buf;
+    size_t max_bytes;
+    int too_large;
+} small_sink_ctx;
+
+static ak_code small_sink(void *ctx, const void *data, size_t len)
+{
+    small_sink_ctx *c = ctx;
+    if (len > c->max_bytes - c->buf.len) {
+        c->too_large = 1;
+        return AK_ERR_INVALID;
+    }
+    return ak_buf_append(&c->buf, data, len);
+}
+
+ak_code ak_store_get_small(ak_store *s, const char *key, size_t max_bytes,
+                           char **out, size_t *out_len, ak_err *err)
+{
+    small_sink_ctx c = {.max_bytes = max_bytes};
+    *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    ak_code rc = ak_store_get(s, key, small_sink, &c, err);
+    if (rc == AK_ERR_ABORTED) /* only small_sink stops the stream */
+        rc = c.too_large
+                 ? ak_err_set(err, AK_ERR_INVALID,
+                              "object %s in %s is larger than %zu bytes", key,
+                              s->url, max_bytes)
+                 : ak_err_set(err, AK_ERR_NOMEM,
+                              "out of memory reading object %s from %s", key,
+                              s->url);
+    if (rc != AK_OK) {
+        ak_buf_free(&c.buf);
+        return rc;
+    }
+    size_t len = c.buf.len;
+    *out = ak_buf_steal(&c.buf); /* a "" for an empty object, never NULL... */
+    if (!*out)                   /* ...unless that allocation fails */
+        return ak_err_set(err, AK_ERR_NOMEM,
+                          "out of memory reading object %s from %s", key,
+                          s->url);
+    if (out_len)
+        *out_len = len;
+    return AK_OK;
+}
+
+ak_code ak_store_put(ak_store *s, const char *key, const void *data,
+                     size_t len, ak_err *err)
+{
+    if (!ak_store_key_valid(key))
+        return reject_key(err, key);
+    return s->ops->put(s, key, data, len, err);
+}
+
+/* On success the backend sets info->key to a malloc'd copy of key, which the
+ * caller frees. */
+ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
+                      ak_err *err)
+{
+    if (info)
+        memset(info, 0, sizeof *info);
+    if (!ak_store_key_valid(key))
+        return reject_key(err, key);
+    return s->ops->head(s, key, info, err);
+}
+
+ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err)
+{
+    if (!ak_store_key_valid(key))
+        return reject_key(err, key);
+    return s->ops->del(s, key, err);
+}

@@ -1,0 +1,92 @@
+/*
+ * objstore.h - the object-store interface: where uploads come from and where
+ * the cold tier goes.
+ *
+ * One interface, several backends chosen by URL:
+ *   /abs/path, rel/path, file:///abs/path   local directory (objstore_local.c)
+ *   s3://bucket[/prefix]                    S3-compatible (its own issue)
+ *
+ * Semantics follow S3 so that every backend behaves alike: keys are byte
+ * strings ("systems/a/u1/manifest.json"), listing is in byte order of keys,
+ * a delimiter groups keys into common prefixes, pages are resumed with an
+ * opaque continuation token, a put is atomic (readers see the old object or
+ * the new one, never a partial one).
+ *
+ * Keys are validated by every backend (ak_store_key_valid) before they touch
+ * a path or a URL: no empty segment, no "." or ".." segment, no leading "/",
+ * no NUL or control character, at most 1024 bytes.
+ *
+ * Ownership: ak_store_open() returns a handle the caller closes with
+ * ak_store_close().  A handle may be used from several threads at once.
+ * ak_store_list() fills an ak_store_page the caller releases with
+ * ak_store_page_free().
+ */
+#ifndef AK_OBJSTORE_H
+#define AK_OBJSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct ak_store ak_store;
+
+#define AK_STORE_KEY_MAX 1024
+
+typedef struct {
+    char *key;
+    int64_t size;     /* bytes */
+    int64_t mtime_us; /* last modification, microseconds since the epoch */
+} ak_store_obj;
+
+typedef struct {
+    ak_store_obj *objs;   /* keys in byte order */
+    size_t n_objs;
+    char **prefixes;      /* common prefixes (ending in the delimiter), byte order */
+    size_t n_prefixes;
+    char *next_token;     /* NULL when this is the last page */
+} ak_store_page;
+
+/* Receives a streamed object chunk by chunk.  Return AK_OK to continue; any
+ * other code stops the transfer and ak_store_get() returns AK_ERR_ABORTED. */
+typedef ak_code (*ak_store_sink)(void *ctx, const void *data, size_t len);
+
+/* Open a store from a URL (see top of file).  A local directory must exist. */
+ak_code ak_store_open(const char *url, ak_store **out, ak_err *err);
+void ak_store_close(ak_store *s);
+
+/* A printable description of the store ("file:///x/bucket"). */
+const char *ak_store_url(const ak_store *s);
+
+/* One page of keys starting with prefix ("" for all).  delimiter is NULL or
+ * "/".  token is NULL for the first page, else the previous page's
+ * next_token.  max_keys caps keys + prefixes in the page (0 = 1000). */
+ak_code ak_store_list(ak_store *s, const char *prefix, const char *delimiter,
+                      const char *token, size_t max_keys, ak_store_page *out,
+                      ak_err *err);
+void ak_store_page_free(ak_store_page *p);
+
+/* Stream an object to sink.  AK_ERR_NOTFOUND if absent. */
+ak_code ak_store_get(ak_store *s, const char *key, ak_store_sink sink,
+                     void *ctx, ak_err *err);
+
+/* Read a whole object into memory, failing with AK_ERR_INVALID when it is
+ * larger than max_bytes.  *out is malloc'd, NUL-terminated; caller frees. */
+ak_code ak_store_get_small(ak_store *s, const char *key, size_t max_bytes,
+                           char **out, size_t *out_len, ak_err *err);
+
+/* Store an object atomically (replacing any previous one). */
+ak_code ak_store_put(ak_store *s, const char *key, const void *data,
+                     size_t len, ak_err *err);
+
+/* Size and mtime of one object.  AK_ERR_NOTFOUND if absent; info may be NULL. */
+ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
+                      ak_err *err);
+
+/* Delete an object.  Deleting an absent object succeeds (as in S3). */
+ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err);
+
+/* 1 if key obeys the rules above, else 0. */
+int ak_store_key_valid(const char *key);
+
+#endif

@@ -1,0 +1,259 @@
+/* datadir.c - see datadir.h. */
+#include "storage/datadir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/shard.h"
+#include "util/buf.h"
+#include "util/ids.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#define FORMAT_VERSION 1
+#define FORMAT_FILE "akosha.json"
+
+struct ak_datadir {
+    char *path;
+    uint32_t shards;
+};
+
+ak_code ak_mkdirs(const char *path, ak_err *err)
+{
+    char tmp[AK_PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp)
+        return ak_err_set(err, AK_ERR_INVALID, "path too long: %.64s...", path);
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return ak_err_set(err, AK_ERR_IO, "cannot create directory %s: %s", tmp,
+                                  strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    return AK_OK;
+}
+
+static ak_code read_format(const char *file, uint32_t *shards, ak_err *err)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return errno == ENOENT ? AK_ERR_NOTFOUND
+                               : ak_err_set(err, AK_ERR_IO, "%s: %s", file, strerror(errno));
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *root;
+    int64_t fmt = 0, sh = 0;
+    ak_code rc = doc ? ak_json_parse(doc, text, n, &root, err) : AK_ERR_NOMEM;
+    if (rc == AK_OK && (!ak_json_int64(ak_json_get(root, "format"), &fmt) ||
+                        !ak_json_int64(ak_json_get(root, "shards"), &sh) || sh < 1 ||
+                        sh > AK_MAX_SHARDS))
+        rc = ak_err_set(err, AK_ERR_CORRUPT, "%s: expected {\"format\": 1, \"shards\": N}", file);
+    else if (rc == AK_OK && fmt != FORMAT_VERSION)
+        rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "%s: data format %lld is not supported",
+                        file, (long long)fmt);
+    else if (rc)
+        ak_err_prefix(err, "%s: ", file);
+    ak_json_doc_free(doc);
+    if (rc == AK_OK)
+        *shards = (uint32_t)sh;
+    return rc;
+}
+
+static ak_code write_format(const char *file, uint32_t shards, ak_err *err)
+{
+    char tmp[AK_PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", file);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ak_err_set(err, AK_ERR_IO, "%s: %s", tmp, strerror(errno));
+    int ok = fprintf(f, "{\"format\": %d, \"shards\": %u}\n", FORMAT_VERSION, shards) > 0;
+    ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, file) != 0)
+        return ak_err_set(err, AK_ERR_IO, "%s: %s", file, strerror(errno));
+    return AK_OK;
+}
+
+static ak_code settle_shards(const char *path, int create, uint32_t *shards, ak_err *err)
+{
+    char file[AK_PATH_MAX];
+    if (snprintf(file, sizeof file, "%s/%s", path, FORMAT_FILE) >= (int)sizeof file)
+        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+    uint32_t have = 0;
+    ak_code rc = read_format(file, &have, err);
+    if (rc == AK_OK) {
+        if (*shards && *shards != have)
+            return ak_err_set(err, AK_ERR_INVALID,
+                              "%s was written with %u shards; it cannot be opened with %u",
+                              path, have, *shards);
+        *shards = have;
+        return AK_OK;
+    }
+    if (rc != AK_ERR_NOTFOUND)
+        return rc;
+    if (!create)
+        return ak_err_set(err, AK_ERR_NOTFOUND,
+                          "%s is not an Akosha data directory (no %s; run akosha ingest first)",
+                          path, FORMAT_FILE);
+    if (!*shards)
+        *shards = AK_DEFAULT_SHARDS;
+    return write_format(file, *shards, err);
+}
+
+ak_code ak_datadir_open(const char *path, int create, uint32_t shards,
+                        ak_datadir **out, ak_err *err)
+{
+    struct stat sb;
+    if (shards > AK_MAX_SHARDS)
+        return ak_err_set(err, AK_ERR_INVALID, "shard count must be 1 to %d", AK_MAX_SHARDS);
+    if (stat(path, &sb) != 0) {
+        if (!create)
+            return ak_err_set(err, AK_ERR_NOTFOUND, "data directory %s does not exist", path);
+        ak_code rc = ak_mkdirs(path, err);
+        if (rc)
+            return rc;
+    } else if (!S_ISDIR(sb.st_mode)) {
+        return ak_err_set(err, AK_ERR_INVALID, "%s is not a directory", path);
+    }
+    ak_code rc = settle_shards(path, create, &shards, err);
+    if (rc)
+        return rc;
+    ak_datadir *dd = calloc(1, sizeof *dd);
+    if (!dd || !(dd->path = strdup(path))) {
+        free(dd);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    dd->shards = shards;
+    *out = dd;
+    return AK_OK;
+}
+
+void ak_datadir_close(ak_datadir *dd)
+{
+    if (dd) {
+        free(dd->path);
+        free(dd);
+    }
+}
+
+const char *ak_datadir_path(const ak_datadir *dd) { return dd->path; }
+uint32_t ak_datadir_shards(const ak_datadir *dd) { return dd->shards; }
+
+ak_code ak_datadir_db_path(const ak_datadir *dd, const char *system_id, char *out,
+                           size_t n, ak_err *err)
+{
+    const char *why;
+    char rel[256];
+    if (!ak_id_system_valid(system_id, &why))
+        return ak_err_set(err, AK_ERR_INVALID, "system id \"%.100s\" %s", system_id, why);
+    if (ak_shard_db_relpath(system_id, dd->shards, rel, sizeof rel) < 0)
+        return ak_err_set(err, AK_ERR_INTERNAL, "path too long");
+    int k = snprintf(out, n, "%s/%s", dd->path, rel);
+    if (k < 0 || (size_t)k >= n)
+        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+    return AK_OK;
+}
+
+ak_code ak_datadir_open_system(const ak_datadir *dd, const char *system_id, int create,
+                               ak_sysdb **out, ak_err *err)
+{
+    char path[AK_PATH_MAX];
+    ak_code rc = ak_datadir_db_path(dd, system_id, path, sizeof path, err);
+    if (rc)
+        return rc;
+    if (create) {
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        rc = ak_mkdirs(path, err);
+        *slash = '/';
+        if (rc)
+            return rc;
+    }
+    return ak_sysdb_open(path, create, out, err);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The system ids stored in one shard directory, sorted (caller frees). */
+static ak_code shard_systems(const ak_datadir *dd, uint32_t shard, const char *dir,
+                             char ***ids, size_t *n, ak_err *err)
+{
+    *ids = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? AK_OK
+                               : ak_err_set(err, AK_ERR_IO, "%s: %s", dir, strerror(errno));
+    size_t cap = 0;
+    ak_code rc = AK_OK;
+    struct dirent *e;
+    while (rc == AK_OK && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".db") != 0)
+            continue;
+        char id[256];
+        snprintf(id, sizeof id, "%.*s", (int)(len - 3), e->d_name);
+        if (!ak_id_system_valid(id, NULL) || ak_shard_of(id, dd->shards) != shard) {
+            AK_WARN("datadir", "%s/%s does not belong in this shard; ignored", dir, e->d_name);
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **grown = realloc(*ids, cap * sizeof *grown);
+            if (!grown) {
+                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            *ids = grown;
+        }
+        if (!((*ids)[*n] = strdup(id)))
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        else
+            (*n)++;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*ids, *n, sizeof **ids, cmp_str);
+    return rc;
+}
+
+ak_code ak_datadir_each_system(const ak_datadir *dd, ak_system_fn fn, void *ctx, ak_err *err)
+{
+    ak_code rc = AK_OK;
+    for (uint32_t s = 0; rc == AK_OK && s < dd->shards; s++) {
+        char dir[AK_PATH_MAX], name[32];
+        ak_shard_dirname(s, name, sizeof name);
+        if (snprintf(dir, sizeof dir, "%s/%s", dd->path, name) >= (int)sizeof dir)
+            return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+        char **ids;
+        size_t n;
+        rc = shard_systems(dd, s, dir, &ids, &n, err);
+        for (size_t i = 0; i < n; i++) {
+            char path[AK_PATH_MAX];
+            if (rc == AK_OK && snprintf(path, sizeof path, "%s/%s.db", dir, ids[i]) >= (int)sizeof path)
+                rc = ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+            if (rc == AK_OK)
+                rc = fn(ctx, ids[i], s, path);
+            free(ids[i]);
+        }
+        free(ids);
+    }
+    return rc;
+}

@@ -1,0 +1,26 @@
+/*
+ * shard.h - routing a system to its shard (SPEC section 2).
+ *
+ *   shard = be32(SHA-256(system_id)[0..3]) mod N
+ *
+ * Every Akosha node and tool shares this; it must never change.  The
+ * database of a system lives at <data>/shard_NNN/<system_id>.db.
+ */
+#ifndef AK_SHARD_H
+#define AK_SHARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AK_DEFAULT_SHARDS 256
+#define AK_MAX_SHARDS 65536
+
+uint32_t ak_shard_of(const char *system_id, uint32_t n_shards);
+
+/* "shard_042/<system_id>.db" into out (size n); the caller has validated
+ * system_id.  Returns the length written, or -1 if it did not fit. */
+int ak_shard_db_relpath(const char *system_id, uint32_t n_shards, char *out, size_t n);
+/* "shard_042" for a shard number. */
+int ak_shard_dirname(uint32_t shard, char *out, size_t n);
+
+#endif

@@ -1,0 +1,518 @@
+/*
+ * sysdb.c - see sysdb.h.
+ *
+ * Schema changes go through migrate(): PRAGMA user_version records how far a
+ * database has been brought, each step runs in its own transaction, so an
+ * old database opened by a new binary is upgraded once and safely.
+ *
+ * The statements used per record are prepared once per handle: ingestion
+ * runs them hundreds of thousands of times per upload.
+ */
+#include "storage/sysdb.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/time.h"
+
+enum {
+    ST_LOOKUP,
+    ST_INSERT_HOT,
+    ST_UPDATE_HOT,
+    ST_DELETE_WARM,
+    ST_DELETE_COLD,
+    ST_LEDGER_GET,
+    ST_LEDGER_PUT,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_LOOKUP] =
+        "SELECT 0, content_sha256, upload_at_us, upload_id FROM hot WHERE conversation_id = ?1 "
+        "UNION ALL SELECT 1, content_sha256, upload_at_us, upload_id FROM warm WHERE conversation_id = ?1 "
+        "UNION ALL SELECT 2, content_sha256, upload_at_us, upload_id FROM cold WHERE conversation_id = ?1",
+    [ST_INSERT_HOT] =
+        "INSERT INTO hot(conversation_id, content, embedding, ts_us, source, metadata,"
+        " content_sha256, upload_at_us, upload_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [ST_UPDATE_HOT] =
+        "UPDATE hot SET content=?2, embedding=?3, ts_us=?4, source=?5, metadata=?6,"
+        " content_sha256=?7, upload_at_us=?8, upload_id=?9 WHERE conversation_id=?1",
+    [ST_DELETE_WARM] = "DELETE FROM warm WHERE conversation_id = ?1",
+    [ST_DELETE_COLD] = "DELETE FROM cold WHERE conversation_id = ?1",
+    [ST_LEDGER_GET] =
+        "SELECT upload_id, status, reason, uploaded_at_us, declared_count, new_count,"
+        " updated, duplicates, stale, records_rejected, record_errors, payload_bytes,"
+        " attempts, first_seen_us, next_attempt_us, finished_us, system_type, metadata"
+        " FROM uploads WHERE upload_id = ?1",
+    [ST_LEDGER_PUT] =
+        "INSERT OR REPLACE INTO uploads(upload_id, status, reason, uploaded_at_us,"
+        " declared_count, new_count, updated, duplicates, stale, records_rejected,"
+        " record_errors, payload_bytes, attempts, first_seen_us, next_attempt_us,"
+        " finished_us, system_type, metadata)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+};
+
+struct ak_sysdb {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    char *path;
+};
+
+/* ---- schema ---- */
+
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE uploads("
+    " upload_id TEXT PRIMARY KEY,"
+    " status TEXT NOT NULL CHECK (status IN ('ingested','rejected','failed')),"
+    " reason TEXT,"
+    " uploaded_at_us INTEGER NOT NULL DEFAULT 0,"
+    " declared_count INTEGER NOT NULL DEFAULT -1,"
+    " new_count INTEGER NOT NULL DEFAULT 0,"
+    " updated INTEGER NOT NULL DEFAULT 0,"
+    " duplicates INTEGER NOT NULL DEFAULT 0,"
+    " stale INTEGER NOT NULL DEFAULT 0,"
+    " records_rejected INTEGER NOT NULL DEFAULT 0,"
+    " record_errors TEXT,"
+    " payload_bytes INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " first_seen_us INTEGER NOT NULL,"
+    " next_attempt_us INTEGER NOT NULL DEFAULT 0,"
+    " finished_us INTEGER NOT NULL DEFAULT 0,"
+    " system_type TEXT,"
+    " metadata TEXT);"
+    "CREATE TABLE hot("
+    " id INTEGER PRIMARY KEY,"
+    " conversation_id TEXT NOT NULL UNIQUE,"
+    " content TEXT NOT NULL,"
+    " embedding BLOB,"                       /* 384 float32 little-endian, or NULL */
+    " ts_us INTEGER NOT NULL,"
+    " source TEXT NOT NULL,"
+    " metadata TEXT,"
+    " content_sha256 BLOB NOT NULL,"
+    " upload_at_us INTEGER NOT NULL,"
+    " upload_id TEXT NOT NULL);"
+    "CREATE INDEX hot_ts ON hot(ts_us);"
+    "CREATE TABLE warm("
+    " id INTEGER PRIMARY KEY,"
+    " conversation_id TEXT NOT NULL UNIQUE,"
+    " summary TEXT NOT NULL,"
+    " embedding_q BLOB,"                     /* 384 int8, or NULL */
+    " embedding_scale REAL NOT NULL DEFAULT 0,"
+    " ts_us INTEGER NOT NULL,"
+    " source TEXT NOT NULL,"
+    " metadata TEXT,"
+    " content_sha256 BLOB NOT NULL,"
+    " upload_at_us INTEGER NOT NULL,"
+    " upload_id TEXT NOT NULL);"
+    "CREATE INDEX warm_ts ON warm(ts_us);"
+    "CREATE TABLE cold("
+    " conversation_id TEXT PRIMARY KEY,"
+    " object_key TEXT NOT NULL,"
+    " ts_us INTEGER NOT NULL,"
+    " content_sha256 BLOB NOT NULL,"
+    " upload_at_us INTEGER NOT NULL,"
+    " upload_id TEXT NOT NULL);",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
+
+static ak_code db_error(ak_sysdb *db, ak_err *err, const char *what)
+{
+    int code = sqlite3_errcode(db->db);
+    ak_code c = code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
+                        code == SQLITE_FULL || code == SQLITE_CANTOPEN
+                    ? AK_ERR_IO
+                : code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? AK_ERR_CORRUPT
+                : code == SQLITE_NOMEM ? AK_ERR_NOMEM
+                                       : AK_ERR_INTERNAL;
+    return ak_err_set(err, c, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->db));
+}
+
+static ak_code exec(ak_sysdb *db, const char *sql, ak_err *err)
+{
+    if (sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(db, err, "query failed");
+    return AK_OK;
+}
+
+static ak_code user_version(ak_sysdb *db, int *v, ak_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "reading schema version");
+    int rc = sqlite3_step(st);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? AK_OK : db_error(db, err, "reading schema version");
+}
+
+static ak_code migrate(ak_sysdb *db, ak_err *err)
+{
+    int v;
+    ak_code rc = user_version(db, &v, err);
+    if (rc)
+        return rc;
+    if (v > SCHEMA_VERSION)
+        return ak_err_set(err, AK_ERR_UNSUPPORTED,
+                          "%s: schema version %d is newer than this akosha (%d)",
+                          db->path, v, SCHEMA_VERSION);
+    for (; v < SCHEMA_VERSION; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if ((rc = exec(db, "BEGIN IMMEDIATE", err)))
+            return rc;
+        int cur; /* another process may have migrated meanwhile */
+        if ((rc = user_version(db, &cur, err)) == AK_OK && cur == v &&
+            (rc = exec(db, migrations[v], err)) == AK_OK)
+            rc = exec(db, bump, err);
+        if (rc == AK_OK)
+            rc = exec(db, "COMMIT", err);
+        if (rc) {
+            sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+    }
+    return AK_OK;
+}
+
+static ak_code configure(ak_sysdb *db, ak_err *err)
+{
+    sqlite3_busy_timeout(db->db, 30000);
+    /* WAL: readers never block the writer.  FULL: a commit is on disk when
+     * COMMIT returns, so "ingested" in the ledger survives power loss. */
+    ak_code rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                          " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
+                      err);
+    if (rc == AK_OK)
+        rc = migrate(db, err);
+    for (int i = 0; rc == AK_OK && i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(db->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &db->st[i], NULL) != SQLITE_OK)
+            rc = db_error(db, err, "preparing statements");
+    return rc;
+}
+
+ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
+{
+    ak_sysdb *db = calloc(1, sizeof *db);
+    if (!db || !(db->path = strdup(path))) {
+        free(db);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &db->db, flags, NULL);
+    ak_code c;
+    if (rc != SQLITE_OK) {
+        c = !create && rc == SQLITE_CANTOPEN
+                ? ak_err_set(err, AK_ERR_NOTFOUND, "%s: no such database", path)
+                : db_error(db, err, "cannot open");
+    } else {
+        c = configure(db, err);
+    }
+    if (c) {
+        ak_sysdb_close(db);
+        return c;
+    }
+    *out = db;
+    return AK_OK;
+}
+
+void ak_sysdb_close(ak_sysdb *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(db->st[i]);
+    sqlite3_close(db->db);
+    free(db->path);
+    free(db);
+}
+
+sqlite3 *ak_sysdb_handle(ak_sysdb *db) { return db->db; }
+
+ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err) { return exec(db, "BEGIN IMMEDIATE", err); }
+ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err) { return exec(db, "COMMIT", err); }
+
+void ak_sysdb_rollback(ak_sysdb *db)
+{
+    if (!sqlite3_get_autocommit(db->db))
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- records ---- */
+
+/* Run a bound statement that returns no rows, then reset it. */
+static ak_code step_done(ak_sysdb *db, sqlite3_stmt *st, ak_err *err, const char *what)
+{
+    int rc = sqlite3_step(st);
+    ak_code c = rc == SQLITE_DONE ? AK_OK : db_error(db, err, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return c;
+}
+
+/* Little-endian float32 on every host, so a database file moves between
+ * machines unchanged. */
+static void embedding_to_le(const float *v, unsigned char *out)
+{
+    for (int i = 0; i < AK_DIM; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        out[4 * i] = (unsigned char)u;
+        out[4 * i + 1] = (unsigned char)(u >> 8);
+        out[4 * i + 2] = (unsigned char)(u >> 16);
+        out[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+}
+
+static ak_code write_hot(ak_sysdb *db, int stmt, const ak_upload_order *up,
+                         const ak_record *r, ak_err *err)
+{
+    sqlite3_stmt *st = db->st[stmt];
+    unsigned char emb[AK_DIM * 4];
+    sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->content, (int)r->content_len, SQLITE_STATIC);
+    if (r->has_embedding) {
+        embedding_to_le(r->embedding, emb);
+        sqlite3_bind_blob(st, 3, emb, sizeof emb, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 3);
+    }
+    sqlite3_bind_int64(st, 4, r->ts_us);
+    sqlite3_bind_text(st, 5, r->source, (int)r->source_len, SQLITE_STATIC);
+    if (r->metadata)
+        sqlite3_bind_text(st, 6, r->metadata, (int)r->metadata_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_blob(st, 7, r->content_sha256, AK_SHA256_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, up->at_us);
+    sqlite3_bind_text(st, 9, up->upload_id, -1, SQLITE_STATIC);
+    return step_done(db, st, err, "writing a conversation");
+}
+
+typedef struct {
+    int found, tier;
+    int same_content, same_upload, older; /* older: stored version predates `up` */
+} existing;
+
+static ak_code lookup(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
+                      existing *ex, ak_err *err)
+{
+    sqlite3_stmt *st = db->st[ST_LOOKUP];
+    memset(ex, 0, sizeof *ex);
+    sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        ex->found = 1;
+        ex->tier = sqlite3_column_int(st, 0);
+        const void *sha = sqlite3_column_blob(st, 1);
+        ex->same_content = sqlite3_column_bytes(st, 1) == AK_SHA256_LEN &&
+                           memcmp(sha, r->content_sha256, AK_SHA256_LEN) == 0;
+        int64_t at = sqlite3_column_int64(st, 2);
+        const char *uid = (const char *)sqlite3_column_text(st, 3);
+        int cmp = uid ? strcmp(uid, up->upload_id) : -1;
+        ex->same_upload = cmp == 0;
+        ex->older = at < up->at_us || (at == up->at_us && cmp < 0);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? AK_OK : db_error(db, err, "looking up a conversation");
+}
+
+/* Move a newer version into hot, dropping the older one from whatever tier
+ * held it. */
+static ak_code replace(ak_sysdb *db, const existing *ex, const ak_upload_order *up,
+                       const ak_record *r, ak_err *err)
+{
+    if (ex->tier == 0)
+        return write_hot(db, ST_UPDATE_HOT, up, r, err);
+    sqlite3_stmt *del = db->st[ex->tier == 1 ? ST_DELETE_WARM : ST_DELETE_COLD];
+    sqlite3_bind_text(del, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    ak_code rc = step_done(db, del, err, "removing an older version");
+    return rc ? rc : write_hot(db, ST_INSERT_HOT, up, r, err);
+}
+
+ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
+                            const ak_record *r, ak_put_result *result, ak_err *err)
+{
+    existing ex;
+    ak_code rc = lookup(db, up, r, &ex, err);
+    if (rc)
+        return rc;
+    if (!ex.found) {
+        *result = AK_PUT_NEW;
+        return write_hot(db, ST_INSERT_HOT, up, r, err);
+    }
+    if (ex.same_content) {
+        *result = AK_PUT_DUPLICATE;
+        return AK_OK;
+    }
+    if (ex.same_upload) {
+        *result = AK_PUT_CONFLICT;
+        return AK_OK;
+    }
+    if (!ex.older) {
+        *result = AK_PUT_STALE;
+        return AK_OK;
+    }
+    *result = AK_PUT_UPDATED;
+    return replace(db, &ex, up, r, err);
+}
+
+/* ---- ledger ---- */
+
+const char *ak_upload_status_name(ak_upload_status s)
+{
+    switch (s) {
+    case AK_UPLOAD_INGESTED: return "ingested";
+    case AK_UPLOAD_REJECTED: return "rejected";
+    case AK_UPLOAD_FAILED: return "failed";
+    default: return "unknown";
+    }
+}
+
+static ak_upload_status status_from_name(const char *s)
+{
+    if (!s) return AK_UPLOAD_UNKNOWN;
+    if (strcmp(s, "ingested") == 0) return AK_UPLOAD_INGESTED;
+    if (strcmp(s, "rejected") == 0) return AK_UPLOAD_REJECTED;
+    if (strcmp(s, "failed") == 0) return AK_UPLOAD_FAILED;
+    return AK_UPLOAD_UNKNOWN;
+}
+
+void ak_ledger_row_free(ak_ledger_row *row)
+{
+    free(row->upload_id);
+    free(row->reason);
+    free(row->record_errors);
+    free(row->system_type);
+    free(row->metadata);
+    memset(row, 0, sizeof *row);
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void row_from_stmt(sqlite3_stmt *st, ak_ledger_row *row)
+{
+    row->upload_id = column_dup(st, 0);
+    row->status = status_from_name((const char *)sqlite3_column_text(st, 1));
+    row->reason = column_dup(st, 2);
+    row->uploaded_at_us = sqlite3_column_int64(st, 3);
+    row->declared_count = sqlite3_column_int64(st, 4);
+    row->new_count = sqlite3_column_int64(st, 5);
+    row->updated = sqlite3_column_int64(st, 6);
+    row->duplicates = sqlite3_column_int64(st, 7);
+    row->stale = sqlite3_column_int64(st, 8);
+    row->records_rejected = sqlite3_column_int64(st, 9);
+    row->record_errors = column_dup(st, 10);
+    row->payload_bytes = sqlite3_column_int64(st, 11);
+    row->attempts = sqlite3_column_int64(st, 12);
+    row->first_seen_us = sqlite3_column_int64(st, 13);
+    row->next_attempt_us = sqlite3_column_int64(st, 14);
+    row->finished_us = sqlite3_column_int64(st, 15);
+    row->system_type = column_dup(st, 16);
+    row->metadata = column_dup(st, 17);
+}
+
+ak_code ak_sysdb_ledger_get(ak_sysdb *db, const char *upload_id, ak_ledger_row *row,
+                            ak_err *err)
+{
+    sqlite3_stmt *st = db->st[ST_LEDGER_GET];
+    memset(row, 0, sizeof *row);
+    sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        row_from_stmt(st, row);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? AK_OK : db_error(db, err, "reading the ledger");
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+ak_code ak_sysdb_ledger_put(ak_sysdb *db, const ak_ledger_row *row, ak_err *err)
+{
+    sqlite3_stmt *st = db->st[ST_LEDGER_PUT];
+    sqlite3_bind_text(st, 1, row->upload_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ak_upload_status_name(row->status), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, row->reason);
+    const int64_t nums[] = {row->uploaded_at_us, row->declared_count, row->new_count,
+                            row->updated, row->duplicates, row->stale,
+                            row->records_rejected};
+    for (int i = 0; i < 7; i++)
+        sqlite3_bind_int64(st, 4 + i, nums[i]);
+    bind_text_or_null(st, 11, row->record_errors);
+    sqlite3_bind_int64(st, 12, row->payload_bytes);
+    sqlite3_bind_int64(st, 13, row->attempts);
+    sqlite3_bind_int64(st, 14, row->first_seen_us);
+    sqlite3_bind_int64(st, 15, row->next_attempt_us);
+    sqlite3_bind_int64(st, 16, row->finished_us);
+    bind_text_or_null(st, 17, row->system_type);
+    bind_text_or_null(st, 18, row->metadata);
+    return step_done(db, st, err, "writing the ledger");
+}
+
+ak_code ak_sysdb_ledger_each(ak_sysdb *db, ak_ledger_fn fn, void *ctx, ak_err *err)
+{
+    sqlite3_stmt *st;
+    char sql[1024];
+    const char *get = stmt_sql[ST_LEDGER_GET];
+    /* the same column list as ledger_get, all rows, in application order */
+    snprintf(sql, sizeof sql, "%.*s ORDER BY uploaded_at_us, upload_id",
+             (int)(strstr(get, " WHERE") - get), get);
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "reading the ledger");
+    ak_code c = AK_OK;
+    int rc;
+    while (c == AK_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ak_ledger_row row;
+        row_from_stmt(st, &row);
+        c = fn(ctx, &row);
+        ak_ledger_row_free(&row);
+    }
+    if (c == AK_OK && rc != SQLITE_DONE)
+        c = db_error(db, err, "reading the ledger");
+    sqlite3_finalize(st);
+    return c;
+}
+
+ak_code ak_sysdb_counts_get(ak_sysdb *db, ak_sysdb_counts *out, ak_err *err)
+{
+    static const char sql[] =
+        "SELECT (SELECT count(*) FROM hot), (SELECT count(*) FROM warm),"
+        " (SELECT count(*) FROM cold),"
+        " (SELECT count(*) FROM uploads WHERE status='ingested'),"
+        " (SELECT count(*) FROM uploads WHERE status='rejected'),"
+        " (SELECT count(*) FROM uploads WHERE status='failed'),"
+        " (SELECT coalesce(max(uploaded_at_us),0) FROM uploads WHERE status='ingested')";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "counting rows");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int64_t *f[] = {&out->hot, &out->warm, &out->cold, &out->ingested,
+                        &out->rejected, &out->failed, &out->last_upload_us};
+        for (int i = 0; i < 7; i++)
+            *f[i] = sqlite3_column_int64(st, i);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? AK_OK : db_error(db, err, "counting rows");
+}

@@ -1,0 +1,103 @@
+/*
+ * sysdb.h - one system's SQLite database: its rows in every tier, its upload
+ * ledger and its cold catalog (SPEC section 5).
+ *
+ * The database is the truth; everything in memory is rebuilt from it.  It
+ * runs in WAL mode with synchronous=FULL so a committed upload survives a
+ * crash and readers (search) never block the writer (ingestion).
+ *
+ * Ingestion of one upload is:
+ *     ak_sysdb_begin()                      BEGIN IMMEDIATE
+ *     ak_sysdb_ledger_get()                 re-check inside the transaction
+ *     ak_sysdb_put_record() per record
+ *     ak_sysdb_ledger_put(status=ingested)
+ *     ak_sysdb_commit()                     or ak_sysdb_rollback()
+ * so records and ledger row become visible together or not at all.
+ *
+ * Ownership: ak_sysdb_open() / ak_sysdb_close().  A handle belongs to one
+ * thread at a time.  Strings in an ak_ledger_row filled by this module are
+ * heap copies released by ak_ledger_row_free(); rows passed in are borrowed.
+ */
+#ifndef AK_SYSDB_H
+#define AK_SYSDB_H
+
+#include <stdint.h>
+
+#include "ingest/record.h"
+#include "util/err.h"
+
+typedef struct ak_sysdb ak_sysdb;
+typedef struct sqlite3 sqlite3;
+
+typedef enum {
+    AK_UPLOAD_UNKNOWN = 0, /* no ledger row */
+    AK_UPLOAD_INGESTED,
+    AK_UPLOAD_REJECTED,
+    AK_UPLOAD_FAILED
+} ak_upload_status;
+
+const char *ak_upload_status_name(ak_upload_status s);
+
+typedef struct {
+    char *upload_id;
+    ak_upload_status status;
+    char *reason;            /* why rejected / failed, else NULL */
+    int64_t uploaded_at_us;  /* 0 when the manifest was unreadable */
+    int64_t declared_count;  /* manifest conversation_count, -1 unknown */
+    int64_t new_count, updated, duplicates, stale, records_rejected;
+    char *record_errors;     /* JSON object: problem -> {count, example} */
+    int64_t payload_bytes;
+    int64_t attempts;
+    int64_t first_seen_us, next_attempt_us, finished_us;
+    char *system_type, *metadata;
+} ak_ledger_row;
+
+void ak_ledger_row_free(ak_ledger_row *row);
+
+/* Position of an upload in its system's history: uploads are applied, and
+ * records replaced, in (uploaded_at, upload_id) order. */
+typedef struct {
+    int64_t at_us;
+    const char *upload_id;
+} ak_upload_order;
+
+typedef enum {
+    AK_PUT_NEW,       /* a conversation not stored before */
+    AK_PUT_UPDATED,   /* replaced an older upload's different version */
+    AK_PUT_DUPLICATE, /* same key, same content: nothing written */
+    AK_PUT_STALE,     /* a newer upload's version is stored: kept it */
+    AK_PUT_CONFLICT   /* this upload already gave this key other content */
+} ak_put_result;
+
+typedef struct {
+    int64_t hot, warm, cold;
+    int64_t ingested, rejected, failed;
+    int64_t last_upload_us; /* newest uploaded_at among ingested, or 0 */
+} ak_sysdb_counts;
+
+/* Open (and with create, make) the database at path, migrating its schema
+ * to the current version.  Without create a missing file is
+ * AK_ERR_NOTFOUND. */
+ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err);
+void ak_sysdb_close(ak_sysdb *db);
+sqlite3 *ak_sysdb_handle(ak_sysdb *db);
+
+ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err);
+ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err);
+void ak_sysdb_rollback(ak_sysdb *db);
+
+ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
+                            const ak_record *rec, ak_put_result *result,
+                            ak_err *err);
+
+/* Ledger.  get fills row (status AK_UPLOAD_UNKNOWN when there is none). */
+ak_code ak_sysdb_ledger_get(ak_sysdb *db, const char *upload_id,
+                            ak_ledger_row *row, ak_err *err);
+ak_code ak_sysdb_ledger_put(ak_sysdb *db, const ak_ledger_row *row, ak_err *err);
+typedef ak_code (*ak_ledger_fn)(void *ctx, const ak_ledger_row *row);
+/* Every row, in (uploaded_at, upload_id) order. */
+ak_code ak_sysdb_ledger_each(ak_sysdb *db, ak_ledger_fn fn, void *ctx, ak_err *err);
+
+ak_code ak_sysdb_counts_get(ak_sysdb *db, ak_sysdb_counts *out, ak_err *err);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * ids.h - the identifier rules of SPEC section 2 and 3.
+ *
+ * Every id that arrives from outside (bucket keys, manifests, HTTP paths,
+ * command lines) passes one of these before it becomes part of a path, an
+ * object key or a database key.  They return 1 when valid, else 0 and, when
+ * why is non-NULL, a short reason ("contains '/'", "longer than 100").
+ */
+#ifndef AK_IDS_H
+#define AK_IDS_H
+
+#include <stddef.h>
+
+#define AK_SYSTEM_ID_MAX 100
+#define AK_UPLOAD_ID_MAX 100
+#define AK_FILE_NAME_MAX 255
+
+/* ^[A-Za-z0-9_-]{1,100}$ */
+int ak_id_system_valid(const char *id, const char **why);
+/* ^[A-Za-z0-9_.-]{1,100}$ and no ".." */
+int ak_id_upload_valid(const char *id, const char **why);
+/* payload file names: ^[A-Za-z0-9_.-]{1,255}$, no "..", no "~", no NUL */
+int ak_id_file_valid(const char *name, size_t len, const char **why);
+
+#endif

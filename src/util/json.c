@@ -1,0 +1,547 @@
+/*
+ * json.c - the strict JSON parser behind json.h.
+ *
+ * A recursive-descent parser over a byte span.  Recursion depth is bounded by
+ * the doc's max_depth, so the C stack is too.  All nodes and decoded strings
+ * live in the doc's arena: a chain of blocks that ak_json_parse() rewinds,
+ * keeping the first block so steady-state parsing does not touch malloc.
+ */
+#include "util/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena ---- */
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t cap, used;
+    max_align_t data[]; /* aligned storage */
+} arena_block;
+
+struct ak_json_doc {
+    arena_block *blocks; /* current block first */
+    unsigned max_depth;
+    size_t max_nodes;
+    /* per-parse state */
+    const char *text, *p, *end;
+    size_t nodes;
+    ak_err *err;
+};
+
+#define ARENA_MIN_BLOCK (64 * 1024)
+/* Blocks beyond this total are released on rewind so that one outsized
+ * document does not pin its memory for the rest of the process. */
+#define ARENA_KEEP_BYTES (4 * 1024 * 1024)
+
+static void *arena_alloc(ak_json_doc *d, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    arena_block *b = d->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_MIN_BLOCK ? n : ARENA_MIN_BLOCK;
+        if (b && b->cap * 2 > cap && b->cap * 2 <= 16 * ARENA_KEEP_BYTES)
+            cap = b->cap * 2;
+        arena_block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->cap = cap;
+        nb->used = 0;
+        nb->next = b;
+        d->blocks = nb;
+        b = nb;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/* Keep the newest (largest) block if it is not oversized; free the rest. */
+static void arena_rewind(ak_json_doc *d)
+{
+    arena_block *keep = d->blocks;
+    if (!keep)
+        return;
+    arena_block *b = keep->next;
+    keep->next = NULL;
+    keep->used = 0;
+    while (b) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    if (keep->cap > ARENA_KEEP_BYTES) {
+        free(keep);
+        d->blocks = NULL;
+    }
+}
+
+ak_json_doc *ak_json_doc_new(void)
+{
+    ak_json_doc *d = calloc(1, sizeof *d);
+    if (d) {
+        d->max_depth = AK_JSON_DEFAULT_DEPTH;
+        d->max_nodes = AK_JSON_DEFAULT_NODES;
+    }
+    return d;
+}
+
+void ak_json_doc_free(ak_json_doc *d)
+{
+    if (!d)
+        return;
+    arena_rewind(d);
+    free(d->blocks);
+    free(d);
+}
+
+void ak_json_doc_limits(ak_json_doc *d, unsigned max_depth, size_t max_nodes)
+{
+    d->max_depth = max_depth ? max_depth : AK_JSON_DEFAULT_DEPTH;
+    d->max_nodes = max_nodes ? max_nodes : AK_JSON_DEFAULT_NODES;
+}
+
+/* ---- lexing helpers ---- */
+
+static ak_code fail(ak_json_doc *d, const char *what)
+{
+    return ak_err_set(d->err, AK_ERR_INVALID, "invalid JSON at byte %zu: %s",
+                      (size_t)(d->p - d->text), what);
+}
+
+static void skip_ws(ak_json_doc *d)
+{
+    while (d->p < d->end &&
+           (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t'))
+        d->p++;
+}
+
+static ak_json *new_node(ak_json_doc *d, ak_json_type t)
+{
+    if (d->nodes >= d->max_nodes) {
+        ak_err_set(d->err, AK_ERR_INVALID,
+                   "JSON too large: more than %zu values", d->max_nodes);
+        return NULL;
+    }
+    ak_json *n = arena_alloc(d, sizeof *n);
+    if (!n) {
+        ak_err_set(d->err, AK_ERR_NOMEM, "out of memory parsing JSON");
+        return NULL;
+    }
+    memset(n, 0, sizeof *n);
+    n->type = t;
+    n->raw = d->p;
+    d->nodes++;
+    return n;
+}
+
+/* Length of the UTF-8 sequence at s (n bytes available), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned min;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
+    else return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3F >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+size_t ak_utf8_seq_len(const char *s, size_t n)
+{
+    return n ? utf8_seq((const unsigned char *)s, n) : 0;
+}
+
+int ak_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(u + i, n - i);
+        if (!k)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decode the \u escape at d->p (pointing at 'u'), pairing surrogates. */
+static ak_code unicode_escape(ak_json_doc *d, char *out, size_t *n)
+{
+    unsigned cp, lo;
+    if (d->end - d->p < 5 || !hex4(d->p + 1, &cp))
+        return fail(d, "bad \\u escape");
+    d->p += 5;
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return fail(d, "lone low surrogate in \\u escape");
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (d->end - d->p < 6 || d->p[0] != '\\' || d->p[1] != 'u' ||
+            !hex4(d->p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+            return fail(d, "lone high surrogate in \\u escape");
+        d->p += 6;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    *n = put_utf8(out, cp);
+    return AK_OK;
+}
+
+static ak_code escape_char(ak_json_doc *d, char *out, size_t *n)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    if (d->p >= d->end)
+        return fail(d, "unterminated string");
+    if (*d->p == 'u')
+        return unicode_escape(d, out, n);
+    const char *k = memchr(from, *d->p, sizeof from - 1);
+    if (!k)
+        return fail(d, "bad escape in string");
+    *out = to[k - from];
+    *n = 1;
+    d->p++;
+    return AK_OK;
+}
+
+/* Parse a string at d->p (the opening quote).  The decoded form is never
+ * longer than the source, so one arena allocation of the source length
+ * suffices, found by a first scan for the closing quote. */
+static ak_code parse_string(ak_json_doc *d, const char **out, size_t *out_len)
+{
+    const char *start = ++d->p, *q = start;
+    while (q < d->end && *q != '"')
+        q += (*q == '\\' && q + 1 < d->end) ? 2 : 1;
+    if (q >= d->end)
+        return fail(d, "unterminated string");
+    char *buf = arena_alloc(d, (size_t)(q - start) + 1);
+    if (!buf)
+        return ak_err_set(d->err, AK_ERR_NOMEM, "out of memory parsing JSON");
+    size_t o = 0;
+    while (*d->p != '"') {
+        unsigned char c = (unsigned char)*d->p;
+        if (c == '\\') {
+            size_t n = 0;
+            d->p++;
+            ak_code rc = escape_char(d, buf + o, &n);
+            if (rc)
+                return rc;
+            o += n;
+        } else if (c < 0x20) {
+            return fail(d, "control character in string");
+        } else if (c < 0x80) {
+            buf[o++] = (char)c;
+            d->p++;
+        } else {
+            size_t k = utf8_seq((const unsigned char *)d->p, (size_t)(d->end - d->p));
+            if (!k)
+                return fail(d, "invalid UTF-8 in string");
+            memcpy(buf + o, d->p, k);
+            o += k;
+            d->p += k;
+        }
+    }
+    d->p++; /* closing quote */
+    buf[o] = '\0';
+    *out = buf;
+    *out_len = o;
+    return AK_OK;
+}
+
+static int is_digit(const char *p, const char *end) { return p < end && *p >= '0' && *p <= '9'; }
+
+static ak_code parse_number(ak_json_doc *d)
+{
+    const char *p = d->p;
+    if (p < d->end && *p == '-')
+        p++;
+    if (!is_digit(p, d->end))
+        return fail(d, "bad number");
+    if (*p == '0')
+        p++;
+    else
+        while (is_digit(p, d->end))
+            p++;
+    if (p < d->end && *p == '.') {
+        if (!is_digit(++p, d->end))
+            return fail(d, "bad number: digit expected after '.'");
+        while (is_digit(p, d->end))
+            p++;
+    }
+    if (p < d->end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < d->end && (*p == '+' || *p == '-'))
+            p++;
+        if (!is_digit(p, d->end))
+            return fail(d, "bad number: digit expected in exponent");
+        while (is_digit(p, d->end))
+            p++;
+    }
+    d->p = p;
+    return AK_OK;
+}
+
+static ak_code parse_literal(ak_json_doc *d, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
+        return fail(d, "unexpected character");
+    d->p += n;
+    return AK_OK;
+}
+
+static ak_code parse_value(ak_json_doc *d, unsigned depth, ak_json **out);
+
+static ak_code parse_container(ak_json_doc *d, ak_json *node, unsigned depth)
+{
+    int is_obj = node->type == AK_JSON_OBJECT;
+    char close = is_obj ? '}' : ']';
+    ak_json **tail = &node->first;
+    if (depth >= d->max_depth)
+        return fail(d, "nested too deeply");
+    d->p++;
+    skip_ws(d);
+    if (d->p < d->end && *d->p == close) {
+        d->p++;
+        return AK_OK;
+    }
+    for (;;) {
+        const char *key = NULL;
+        size_t key_len = 0;
+        ak_json *kid;
+        ak_code rc;
+        if (is_obj) {
+            if (d->p >= d->end || *d->p != '"')
+                return fail(d, "object key expected");
+            if ((rc = parse_string(d, &key, &key_len)))
+                return rc;
+            skip_ws(d);
+            if (d->p >= d->end || *d->p != ':')
+                return fail(d, "':' expected");
+            d->p++;
+        }
+        if ((rc = parse_value(d, depth + 1, &kid)))
+            return rc;
+        kid->key = key;
+        kid->key_len = key_len;
+        *tail = kid;
+        tail = &kid->next;
+        node->n_kids++;
+        skip_ws(d);
+        if (d->p < d->end && *d->p == ',') {
+            d->p++;
+            skip_ws(d);
+            continue;
+        }
+        if (d->p < d->end && *d->p == close) {
+            d->p++;
+            return AK_OK;
+        }
+        return fail(d, is_obj ? "',' or '}' expected" : "',' or ']' expected");
+    }
+}
+
+static ak_code parse_value(ak_json_doc *d, unsigned depth, ak_json **out)
+{
+    skip_ws(d);
+    if (d->p >= d->end)
+        return fail(d, "unexpected end of input");
+    ak_json_type t;
+    switch (*d->p) {
+    case '{': t = AK_JSON_OBJECT; break;
+    case '[': t = AK_JSON_ARRAY; break;
+    case '"': t = AK_JSON_STRING; break;
+    case 't': t = AK_JSON_TRUE; break;
+    case 'f': t = AK_JSON_FALSE; break;
+    case 'n': t = AK_JSON_NULL; break;
+    default: t = AK_JSON_NUMBER; break;
+    }
+    ak_json *v = new_node(d, t);
+    if (!v)
+        return d->err ? d->err->code : AK_ERR_INVALID;
+    ak_code rc;
+    switch (t) {
+    case AK_JSON_OBJECT:
+    case AK_JSON_ARRAY: rc = parse_container(d, v, depth); break;
+    case AK_JSON_STRING: rc = parse_string(d, &v->str, &v->str_len); break;
+    case AK_JSON_TRUE: rc = parse_literal(d, "true"); break;
+    case AK_JSON_FALSE: rc = parse_literal(d, "false"); break;
+    case AK_JSON_NULL: rc = parse_literal(d, "null"); break;
+    default: rc = parse_number(d); break;
+    }
+    if (rc)
+        return rc;
+    v->raw_len = (size_t)(d->p - v->raw);
+    *out = v;
+    return AK_OK;
+}
+
+ak_code ak_json_parse(ak_json_doc *d, const char *text, size_t len,
+                      const ak_json **root, ak_err *err)
+{
+    ak_err local;
+    arena_rewind(d);
+    d->text = d->p = text;
+    d->end = text + len;
+    d->nodes = 0;
+    d->err = err ? err : &local;
+    ak_json *v;
+    ak_code rc = parse_value(d, 0, &v);
+    if (rc == AK_OK) {
+        skip_ws(d);
+        if (d->p != d->end)
+            rc = fail(d, "trailing characters after the value");
+    }
+    d->err = NULL;
+    if (rc)
+        return rc;
+    *root = v;
+    return AK_OK;
+}
+
+const ak_json *ak_json_get(const ak_json *obj, const char *key)
+{
+    if (!obj || obj->type != AK_JSON_OBJECT)
+        return NULL;
+    size_t n = strlen(key);
+    for (const ak_json *k = obj->first; k; k = k->next)
+        if (k->key_len == n && memcmp(k->key, key, n) == 0)
+            return k;
+    return NULL;
+}
+
+/* ---- numbers ---- */
+
+double ak_json_number(const ak_json *v)
+{
+    char small[64];
+    char *s = small;
+    if (v->raw_len >= sizeof small && !(s = malloc(v->raw_len + 1)))
+        return NAN;
+    memcpy(s, v->raw, v->raw_len);
+    s[v->raw_len] = '\0';
+    double x = strtod(s, NULL);
+    if (s != small)
+        free(s);
+    return x;
+}
+
+/* Powers of ten that are exact in a double. */
+static const double pow10_exact[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Embeddings are hundreds of numbers per record and strtod dominates the
+ * cost of ingestion.  Here: up to 19 significant digits go into a uint64
+ * exactly, then one rounding to double and one exact power of ten; the
+ * relative error (< 3e-16) is far below float32's resolution (6e-8), so the
+ * float result is the correctly rounded one except within 3e-16 of a float
+ * rounding boundary, where it may be one unit off.  Anything the fast path
+ * cannot take (more digits, huge exponents) goes through strtod. */
+float ak_json_float32(const ak_json *v)
+{
+    const char *p = v->raw, *end = v->raw + v->raw_len;
+    int neg = 0, digits = 0, exp10 = 0;
+    uint64_t m = 0;
+    if (p < end && *p == '-') { neg = 1; p++; }
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (m == 0 && *p == '0') continue;
+        if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; }
+        else exp10++;
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (m == 0 && *p == '0') { exp10--; continue; }
+            if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; exp10--; }
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0, e = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (e < 100000) e = e * 10 + (*p - '0');
+        exp10 += eneg ? -e : e;
+    }
+    if (m == 0)
+        return neg ? -0.0f : 0.0f;
+    if (exp10 < -22 || exp10 > 22)
+        return (float)ak_json_number(v);
+    double x = (double)m;
+    x = exp10 < 0 ? x / pow10_exact[-exp10] : x * pow10_exact[exp10];
+    return (float)(neg ? -x : x);
+}
+
+int ak_json_int64(const ak_json *v, int64_t *out)
+{
+    if (!v || v->type != AK_JSON_NUMBER)
+        return 0;
+    const char *p = v->raw, *end = v->raw + v->raw_len;
+    int neg = 0;
+    if (p < end && *p == '-') { neg = 1; p++; }
+    uint64_t m = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (p == end)
+        return 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return 0; /* fraction or exponent: not written as an integer */
+        unsigned dgt = (unsigned)(*p - '0');
+        if (m > (limit - dgt) / 10)
+            return 0;
+        m = m * 10 + dgt;
+    }
+    *out = neg ? (int64_t)(0 - m) : (int64_t)m;
+    return 1;
+}
