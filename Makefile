@@ -41,7 +41,8 @@ all: $(BUILD)/akosha
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libakosha.a: $(LIB_OBJ)
 	@rm -f $@

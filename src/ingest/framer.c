@@ -125,49 +125,73 @@ static void scan_begin(scan *s) { memset(s, 0, sizeof *s); }
 
 static int is_value_end(char c) { return c == ',' || c == '}' || c == ']' || c == ':'; }
 
+/* Bytes that can change the scan's state outside a string.  Everything else
+ * (digits, letters, commas, spaces: most of a record) is skipped through
+ * this table in a tight loop, which is what keeps framing cheap next to
+ * parsing. */
+static const unsigned char structural[256] = {['"'] = 1, ['{'] = 1, ['}'] = 1,
+                                              ['['] = 1, [']'] = 1};
+
+/* Advance a string scan; returns 1 at its closing quote. */
+static int string_step(scan *s, const char *data, size_t n, size_t *i)
+{
+    while (*i < n) {
+        size_t j = *i;
+        if (!s->esc)
+            while (j < n && data[j] != '"' && data[j] != '\\')
+                j++;
+        if (j >= n) {
+            *i = n;
+            return 0;
+        }
+        *i = j + 1;
+        if (s->esc)
+            s->esc = 0;
+        else if (data[j] == '\\')
+            s->esc = 1;
+        else {
+            s->in_str = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Advance the scan over data[*i..n).  Returns 1 when the value ended
  * (*i is then just past its last byte), 0 when more input is needed, -1 on
  * a structural error (*why set). */
 static int scan_step(scan *s, const char *data, size_t n, size_t *i, const char **why)
 {
     while (*i < n) {
-        char c = data[*i];
         if (s->in_str) {
-            /* fast-forward over ordinary string bytes */
-            size_t j = *i;
-            if (!s->esc)
-                while (j < n && data[j] != '"' && data[j] != '\\')
-                    j++;
-            if (j >= n) {
-                *i = n;
-                return 0;
-            }
-            *i = j + 1;
-            if (s->esc)
-                s->esc = 0;
-            else if (data[j] == '\\')
-                s->esc = 1;
-            else {
-                s->in_str = 0;
-                if (s->depth == 0)
-                    return 1; /* a top-level string value */
-            }
+            if (string_step(s, data, n, i) && s->depth == 0)
+                return 1; /* a top-level string value */
             continue;
         }
         if (s->scalar) {
+            char c = data[*i];
             if (is_value_end(c) || is_ws(c))
                 return 1;
             (*i)++;
             continue;
         }
         if (!s->started) {
+            char c = data[*i];
             s->started = 1;
             if (c != '{' && c != '[' && c != '"') {
                 s->scalar = 1; /* number or literal: ends at a delimiter */
                 continue;
             }
         }
-        (*i)++;
+        size_t j = *i;
+        while (j < n && !structural[(unsigned char)data[j]])
+            j++;
+        if (j >= n) {
+            *i = n;
+            return 0;
+        }
+        char c = data[j];
+        *i = j + 1;
         if (c == '"') {
             s->in_str = 1;
         } else if (c == '{' || c == '[') {
@@ -176,7 +200,7 @@ static int scan_step(scan *s, const char *data, size_t n, size_t *i, const char 
                 return -1;
             }
             s->stack[s->depth++] = c == '{' ? '}' : ']';
-        } else if (c == '}' || c == ']') {
+        } else {
             if (c != s->stack[s->depth - 1]) {
                 *why = "mismatched closing bracket";
                 return -1;

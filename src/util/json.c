@@ -130,9 +130,12 @@ static ak_json *new_node(ak_json_doc *d, ak_json_type t)
         ak_err_set(d->err, AK_ERR_NOMEM, "out of memory parsing JSON");
         return NULL;
     }
-    memset(n, 0, sizeof *n);
     n->type = t;
+    n->n_kids = 0;
     n->raw = d->p;
+    n->first = n->next = NULL;
+    n->key = n->str = NULL;
+    n->key_len = n->str_len = 0;
     d->nodes++;
     return n;
 }
@@ -302,32 +305,56 @@ static ak_code parse_string(ak_json_doc *d, const char **out, size_t *out_len)
 
 static int is_digit(const char *p, const char *end) { return p < end && *p >= '0' && *p <= '9'; }
 
-static ak_code parse_number(ak_json_doc *d)
+/* Append the digits at *p to the significand (up to 19 significant digits;
+ * further ones only move the decimal exponent when before the point). */
+static const char *take_digits(const char *p, const char *end, ak_json *v, int fraction,
+                               int *sig)
 {
-    const char *p = d->p;
-    if (p < d->end && *p == '-')
-        p++;
-    if (!is_digit(p, d->end))
-        return fail(d, "bad number");
-    if (*p == '0')
-        p++;
-    else
-        while (is_digit(p, d->end))
-            p++;
-    if (p < d->end && *p == '.') {
-        if (!is_digit(++p, d->end))
-            return fail(d, "bad number: digit expected after '.'");
-        while (is_digit(p, d->end))
-            p++;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (v->num_digits == 0 && *p == '0') {
+            v->num_exp10 -= fraction; /* leading zero: not significant */
+        } else if (*sig < 19) {
+            v->num_digits = v->num_digits * 10 + (uint64_t)(*p - '0');
+            v->num_exp10 -= fraction;
+            (*sig)++;
+        } else {
+            v->num_exp10 += !fraction;
+        }
     }
-    if (p < d->end && (*p == 'e' || *p == 'E')) {
+    return p;
+}
+
+/* Validate the number grammar and, in the same pass, collect the decimal
+ * significand and exponent that ak_json_float32() turns into a float:
+ * embeddings are hundreds of numbers a record, so one pass instead of two
+ * is a large share of ingestion time. */
+static ak_code parse_number(ak_json_doc *d, ak_json *v)
+{
+    const char *p = d->p, *end = d->end;
+    int sig = 0;
+    v->num_digits = 0;
+    v->num_exp10 = 0;
+    if (p < end && *p == '-')
         p++;
-        if (p < d->end && (*p == '+' || *p == '-'))
-            p++;
-        if (!is_digit(p, d->end))
+    if (!is_digit(p, end))
+        return fail(d, "bad number");
+    p = *p == '0' ? p + 1 : take_digits(p, end, v, 0, &sig);
+    if (p < end && *p == '.') {
+        if (!is_digit(++p, end))
+            return fail(d, "bad number: digit expected after '.'");
+        p = take_digits(p, end, v, 1, &sig);
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0, e = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            eneg = *p++ == '-';
+        if (!is_digit(p, end))
             return fail(d, "bad number: digit expected in exponent");
-        while (is_digit(p, d->end))
-            p++;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (e < 100000)
+                e = e * 10 + (*p - '0');
+        v->num_exp10 += eneg ? -e : e;
     }
     d->p = p;
     return AK_OK;
@@ -419,7 +446,7 @@ static ak_code parse_value(ak_json_doc *d, unsigned depth, ak_json **out)
     case AK_JSON_TRUE: rc = parse_literal(d, "true"); break;
     case AK_JSON_FALSE: rc = parse_literal(d, "false"); break;
     case AK_JSON_NULL: rc = parse_literal(d, "null"); break;
-    default: rc = parse_number(d); break;
+    default: rc = parse_number(d, v); break;
     }
     if (rc)
         return rc;
@@ -484,43 +511,21 @@ static const double pow10_exact[] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Embeddings are hundreds of numbers per record and strtod dominates the
- * cost of ingestion.  Here: up to 19 significant digits go into a uint64
- * exactly, then one rounding to double and one exact power of ten; the
- * relative error (< 3e-16) is far below float32's resolution (6e-8), so the
- * float result is the correctly rounded one except within 3e-16 of a float
- * rounding boundary, where it may be one unit off.  Anything the fast path
- * cannot take (more digits, huge exponents) goes through strtod. */
+ * cost of ingestion.  Here: the up to 19 significant digits parse_number()
+ * collected (exact in a uint64), one rounding to double and one exact power
+ * of ten; the relative error (< 3e-16) is far below float32's resolution
+ * (6e-8), so the float result is the correctly rounded one except within
+ * 3e-16 of a float rounding boundary, where it may be one unit off.  Large
+ * exponents go through strtod. */
 float ak_json_float32(const ak_json *v)
 {
-    const char *p = v->raw, *end = v->raw + v->raw_len;
-    int neg = 0, digits = 0, exp10 = 0;
-    uint64_t m = 0;
-    if (p < end && *p == '-') { neg = 1; p++; }
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (m == 0 && *p == '0') continue;
-        if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; }
-        else exp10++;
-    }
-    if (p < end && *p == '.') {
-        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (m == 0 && *p == '0') { exp10--; continue; }
-            if (digits < 19) { m = m * 10 + (uint64_t)(*p - '0'); digits++; exp10--; }
-        }
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        int eneg = 0, e = 0;
-        p++;
-        if (p < end && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-        for (; p < end && *p >= '0' && *p <= '9'; p++)
-            if (e < 100000) e = e * 10 + (*p - '0');
-        exp10 += eneg ? -e : e;
-    }
-    if (m == 0)
+    int neg = v->raw_len && v->raw[0] == '-';
+    if (v->num_digits == 0)
         return neg ? -0.0f : 0.0f;
-    if (exp10 < -22 || exp10 > 22)
+    if (v->num_exp10 < -22 || v->num_exp10 > 22)
         return (float)ak_json_number(v);
-    double x = (double)m;
-    x = exp10 < 0 ? x / pow10_exact[-exp10] : x * pow10_exact[exp10];
+    double x = (double)v->num_digits;
+    x = v->num_exp10 < 0 ? x / pow10_exact[-v->num_exp10] : x * pow10_exact[v->num_exp10];
     return (float)(neg ? -x : x);
 }
 

@@ -44,6 +44,8 @@ struct ak_json {
     size_t raw_len;
     const char *str;        /* STRING: decoded, NUL-terminated */
     size_t str_len;
+    uint64_t num_digits;    /* NUMBER: up to 19 significant digits ... */
+    int32_t num_exp10;      /* ... times 10^num_exp10 (sign in raw[0]) */
     const char *key;        /* member of an object: its decoded key */
     size_t key_len;
     ak_json *first;         /* ARRAY/OBJECT: first child */
