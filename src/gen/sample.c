@@ -193,8 +193,11 @@ static void write_record(gen_ctx *g, unsigned conv, unsigned version, int64_t ts
         ak_jw_arr(&w);
         /* Python's json writes float32 values widened to double with up to
          * 17 significant digits: so do we, to parse what really arrives. */
-        for (int i = 0; i < AK_DIM; i++)
-            ak_jw_double(&w, (double)e[i]);
+        for (int i = 0; i < AK_DIM; i++) {
+            char num[32];
+            int k = snprintf(num, sizeof num, "%.17g", (double)e[i]);
+            ak_jw_raw(&w, num, (size_t)k);
+        }
         ak_jw_end(&w);
     }
     if (tr & HAS_TS)
@@ -245,7 +248,8 @@ static ak_code write_payload(gen_ctx *g, const char *dir, const payload_plan *p,
     if (!sf.f)
         return ak_err_set(err, AK_ERR_IO, "%s: %s", path, strerror(errno));
     ak_z *z = NULL;
-    ak_code rc = ak_z_new((ak_codec)p->codec, 0, to_file, &sf, &z, err);
+    /* level 1: generation speed matters more than payload size here */
+    ak_code rc = ak_z_new((ak_codec)p->codec, 1, to_file, &sf, &z, err);
     int jsonl = p->format != 0;
     if (rc == AK_OK && !jsonl)
         rc = ak_z_feed(z, "{\"conversations\": [\n", 20, err);

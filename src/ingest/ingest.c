@@ -144,7 +144,7 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
         ak_upload_status st = p->prev.status;
         if (st == AK_UPLOAD_INGESTED || st == AK_UPLOAD_REJECTED) {
             add_stat(c, &c->stats.uploads_known, 1);
-        } else if (st == AK_UPLOAD_FAILED && p->prev.next_attempt_us > env->now_us) {
+        } else if (st == AK_UPLOAD_FAILED && ak_upload_retry_due(c->cfg, &p->prev) > env->now_us) {
             add_stat(c, &c->stats.uploads_deferred, 1);
         } else {
             add_stat(c, &c->stats.uploads_discovered, 1);

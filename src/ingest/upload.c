@@ -39,6 +39,11 @@ static int64_t retry_delay(const ak_ingest_config *cfg, const char *upload_id, i
     return d + d * (int64_t)(h % 21) / 100;
 }
 
+int64_t ak_upload_retry_due(const ak_ingest_config *cfg, const ak_ledger_row *prev)
+{
+    return prev->finished_us + retry_delay(cfg, prev->upload_id, prev->attempts);
+}
+
 /* Fill the ledger fields common to every outcome. */
 static void base_row(const ak_upload_env *env, const ak_upload_ref *u, const ak_manifest *m,
                      const ak_ledger_row *prev, ak_ledger_row *row)

@@ -35,6 +35,11 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
                            const ak_manifest *m, const ak_ledger_row *prev,
                            ak_tally *tally, char **reason);
 
+/* When a failed upload may be tried again: its last attempt plus the
+ * backoff the current configuration gives for its attempt count, so a
+ * changed retry setting applies at once. */
+int64_t ak_upload_retry_due(const ak_ingest_config *cfg, const ak_ledger_row *prev);
+
 /* Record an upload that was settled before any payload was read (bad
  * manifest, unreadable manifest): status is REJECTED or FAILED. */
 ak_outcome ak_upload_settle_early(const ak_upload_env *env, const ak_upload_ref *u,
