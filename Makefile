@@ -38,6 +38,9 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
         check-san bench demo clean
 
 all: $(BUILD)/akosha
+ifeq ($(PKG_LIBS),)
+	@scripts/deps.sh build
+endif
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -46,28 +49,35 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/libakosha.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/akosha: $(BUILD)/obj/src/main.o $(BUILD)/libakosha.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libakosha.a tests/unit/test.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libakosha.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
 
 deps:
 	@scripts/deps.sh
 
 # The README's test command.  Everything, plain and under sanitizers.
 check: deps
-	$(MAKE) test
-	$(MAKE) fuzz-smoke
-	$(MAKE) SAN=1 test
-	$(CC) --version | head -1; $(MAKE) BUILD=build-clang CC=clang all
+	@echo "== build and test (gcc)"
+	@$(MAKE) --no-print-directory test
+	@echo "== build with clang (warnings are errors)"
+	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang all
+	@echo "== fuzz the parsers (short run)"
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@echo "== test under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@$(MAKE) --no-print-directory SAN=1 test
 
 test: test-unit test-integration
 
@@ -83,10 +93,16 @@ fuzz-smoke:
 fuzz:
 	@scripts/fuzz.sh long
 
-bench: deps $(BUILD)/akosha $(BENCH_BIN)
+# deps first, then a fresh make: pkg-config flags are read when make starts,
+# so they must be read after the packages are installed.
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/akosha $(BENCH_BIN)
 	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) bench/run.sh
 
-demo: deps $(BUILD)/akosha
+demo:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory $(BUILD)/akosha
 	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) scripts/demo.sh
 
 clean:

@@ -56,7 +56,7 @@ static void row_text(listing *l, const ak_ledger_row *r)
     char when[AK_TIME_ISO_MAX] = "-";
     if (r->status == AK_UPLOAD_INGESTED)
         ak_time_format(r->finished_us, when);
-    ak_buf_printf(&l->out, "%-24s %-32s %-8s %7lld  %-20s %s\n", l->system_id, r->upload_id,
+    ak_buf_printf(&l->out, "%-24s %-32s %-8s %7lld  %-27s %s\n", l->system_id, r->upload_id,
                   ak_upload_status_name(r->status), (long long)(r->new_count + r->updated),
                   when, r->reason ? r->reason : "");
 }
@@ -114,7 +114,7 @@ int ak_cmd_uploads(int argc, char **argv)
     if (json)
         ak_jw_arr(&l.w);
     else
-        ak_buf_printf(&l.out, "%-24s %-32s %-8s %7s  %-20s %s\n", "SYSTEM", "UPLOAD", "STATUS",
+        ak_buf_printf(&l.out, "%-24s %-32s %-8s %7s  %-27s %s\n", "SYSTEM", "UPLOAD", "STATUS",
                       "CONVS", "INGESTED AT", "REASON");
     ak_err err;
     ak_code c = AK_OK;

@@ -1,0 +1,267 @@
+/* test_storage.c - the per-system database (sysdb) and the data directory. */
+#include "test.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "storage/datadir.h"
+#include "storage/shard.h"
+#include "storage/sysdb.h"
+#include "util/time.h"
+
+static char path_buf[512];
+
+static const char *tmp_path(const char *name)
+{
+    snprintf(path_buf, sizeof path_buf, "%s/%s", test_tmpdir(), name);
+    return path_buf;
+}
+
+static ak_record make_rec(const char *id, const char *content)
+{
+    ak_record r;
+    memset(&r, 0, sizeof r);
+    r.id = id;
+    r.id_len = strlen(id);
+    r.content = content;
+    r.content_len = strlen(content);
+    ak_sha256(content, r.content_len, r.content_sha256);
+    r.ts_us = 1000;
+    r.source = "session-buddy";
+    r.source_len = strlen(r.source);
+    return r;
+}
+
+static ak_put_result put(ak_sysdb *db, int64_t at, const char *uid, const char *id,
+                         const char *content)
+{
+    ak_upload_order up = {at, uid};
+    ak_record r = make_rec(id, content);
+    ak_put_result res = (ak_put_result)-1;
+    ak_err err;
+    CHECK_INT(ak_sysdb_put_record(db, &up, &r, &res, &err), AK_OK);
+    return res;
+}
+
+static char *content_of(ak_sysdb *db, const char *id)
+{
+    static char out[256];
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    sqlite3_prepare_v2(ak_sysdb_handle(db), "SELECT content FROM hot WHERE conversation_id=?", -1, &st, NULL);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, sizeof out, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void test_open_create_and_missing(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("missing.db"), 0, &db, &err), AK_ERR_NOTFOUND);
+    CHECK_INT(ak_sysdb_open(tmp_path("new.db"), 1, &db, &err), AK_OK);
+    ak_sysdb_close(db);
+    /* reopening an existing database does not migrate twice */
+    CHECK_INT(ak_sysdb_open(tmp_path("new.db"), 0, &db, &err), AK_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(ak_sysdb_handle(db), "PRAGMA journal_mode", -1, &st, NULL);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    ak_sysdb_close(db);
+}
+
+static void test_corrupt_and_future_files(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    FILE *f = fopen(tmp_path("garbage.db"), "w");
+    for (int i = 0; i < 4096; i++)
+        fputc(i * 7, f);
+    fclose(f);
+    ak_code rc = ak_sysdb_open(tmp_path("garbage.db"), 0, &db, &err);
+    CHECK(rc == AK_ERR_CORRUPT);
+    CHECK_HAS(err.msg, "garbage.db");
+
+    CHECK_INT(ak_sysdb_open(tmp_path("future.db"), 1, &db, &err), AK_OK);
+    sqlite3_exec(ak_sysdb_handle(db), "PRAGMA user_version = 999", NULL, NULL, NULL);
+    ak_sysdb_close(db);
+    CHECK_INT(ak_sysdb_open(tmp_path("future.db"), 0, &db, &err), AK_ERR_UNSUPPORTED);
+    CHECK_HAS(err.msg, "newer than this akosha");
+}
+
+static void test_put_rules(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("rules.db"), 1, &db, &err), AK_OK);
+    CHECK_INT(put(db, 100, "u1", "a", "one"), AK_PUT_NEW);
+    CHECK_INT(put(db, 100, "u1", "a", "one"), AK_PUT_DUPLICATE);     /* same upload, same content */
+    CHECK_INT(put(db, 100, "u1", "a", "other"), AK_PUT_CONFLICT);    /* same upload, other content */
+    CHECK_INT(put(db, 200, "u2", "a", "one"), AK_PUT_DUPLICATE);     /* newer upload, same content */
+    CHECK_INT(put(db, 200, "u2", "a", "two"), AK_PUT_UPDATED);       /* newer upload, new content */
+    CHECK_STR(content_of(db, "a"), "two");
+    CHECK_INT(put(db, 150, "u0", "a", "stale"), AK_PUT_STALE);       /* older upload */
+    CHECK_INT(put(db, 200, "u1", "a", "tie-lower-id"), AK_PUT_STALE); /* same time, lower id */
+    CHECK_INT(put(db, 200, "u3", "a", "tie-higher-id"), AK_PUT_UPDATED);
+    CHECK_STR(content_of(db, "a"), "tie-higher-id");
+    CHECK_INT(put(db, 300, "u4", "b", "one"), AK_PUT_NEW);           /* same content, other key */
+    ak_sysdb_counts c;
+    CHECK_INT(ak_sysdb_counts_get(db, &c, &err), AK_OK);
+    CHECK_INT(c.hot, 2);
+    ak_sysdb_close(db);
+}
+
+/* An update of a record that aged out of hot brings the new version back
+ * to hot and drops the old tier's copy. */
+static void test_update_from_other_tiers(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("tiers.db"), 1, &db, &err), AK_OK);
+    sqlite3 *h = ak_sysdb_handle(db);
+    CHECK_INT(sqlite3_exec(h,
+        "INSERT INTO warm(conversation_id, summary, ts_us, source, content_sha256, upload_at_us, upload_id)"
+        " VALUES('w', 's', 1, 'x', x'00', 10, 'u0');"
+        "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us, upload_id)"
+        " VALUES('c', 'k', 1, x'00', 10, 'u0');", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(put(db, 5, "older", "w", "new w"), AK_PUT_STALE);
+    CHECK_INT(put(db, 20, "u1", "w", "new w"), AK_PUT_UPDATED);
+    CHECK_INT(put(db, 20, "u1", "c", "new c"), AK_PUT_UPDATED);
+    ak_sysdb_counts c;
+    CHECK_INT(ak_sysdb_counts_get(db, &c, &err), AK_OK);
+    CHECK_INT(c.hot, 2);
+    CHECK_INT(c.warm, 0);
+    CHECK_INT(c.cold, 0);
+    ak_sysdb_close(db);
+}
+
+static void test_rollback_leaves_nothing(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("rollback.db"), 1, &db, &err), AK_OK);
+    CHECK_INT(ak_sysdb_begin(db, &err), AK_OK);
+    put(db, 1, "u1", "x", "y");
+    ak_ledger_row row = {.upload_id = "u1", .status = AK_UPLOAD_INGESTED, .first_seen_us = 1};
+    CHECK_INT(ak_sysdb_ledger_put(db, &row, &err), AK_OK);
+    ak_sysdb_rollback(db);
+    ak_sysdb_counts c;
+    CHECK_INT(ak_sysdb_counts_get(db, &c, &err), AK_OK);
+    CHECK_INT(c.hot, 0);
+    CHECK_INT(c.ingested, 0);
+    ak_sysdb_rollback(db); /* harmless outside a transaction */
+    ak_sysdb_close(db);
+}
+
+static ak_code collect(void *ctx, const ak_ledger_row *r)
+{
+    char *out = ctx;
+    strcat(out, r->upload_id);
+    strcat(out, r->status == AK_UPLOAD_FAILED ? "(f) " : " ");
+    return AK_OK;
+}
+
+static void test_ledger(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("ledger.db"), 1, &db, &err), AK_OK);
+    ak_ledger_row got;
+    CHECK_INT(ak_sysdb_ledger_get(db, "nope", &got, &err), AK_OK);
+    CHECK_INT(got.status, AK_UPLOAD_UNKNOWN);
+    ak_ledger_row a = {.upload_id = "b-upload", .status = AK_UPLOAD_INGESTED, .uploaded_at_us = 50,
+                       .declared_count = 3, .new_count = 2, .updated = 1, .duplicates = 4,
+                       .stale = 5, .records_rejected = 6, .record_errors = "{\"x\":1}",
+                       .payload_bytes = 77, .attempts = 2, .first_seen_us = 9,
+                       .next_attempt_us = 0, .finished_us = 11, .system_type = "sb",
+                       .metadata = "{}"};
+    ak_ledger_row b = {.upload_id = "a-upload", .status = AK_UPLOAD_FAILED, .reason = "why",
+                       .uploaded_at_us = 60, .first_seen_us = 1};
+    CHECK_INT(ak_sysdb_ledger_put(db, &a, &err), AK_OK);
+    CHECK_INT(ak_sysdb_ledger_put(db, &b, &err), AK_OK);
+    CHECK_INT(ak_sysdb_ledger_get(db, "b-upload", &got, &err), AK_OK);
+    CHECK_INT(got.status, AK_UPLOAD_INGESTED);
+    CHECK_INT(got.new_count + got.updated + got.duplicates + got.stale + got.records_rejected, 18);
+    CHECK_INT(got.payload_bytes, 77);
+    CHECK_STR(got.record_errors, "{\"x\":1}");
+    CHECK_STR(got.system_type, "sb");
+    CHECK(got.reason == NULL);
+    ak_ledger_row_free(&got);
+    char order[256] = "";
+    CHECK_INT(ak_sysdb_ledger_each(db, collect, order, &err), AK_OK);
+    CHECK_STR(order, "b-upload a-upload(f) "); /* by uploaded_at, not by id */
+    b.status = AK_UPLOAD_REJECTED; /* replacing a row keeps one row */
+    CHECK_INT(ak_sysdb_ledger_put(db, &b, &err), AK_OK);
+    ak_sysdb_counts c;
+    CHECK_INT(ak_sysdb_counts_get(db, &c, &err), AK_OK);
+    CHECK_INT(c.ingested, 1);
+    CHECK_INT(c.rejected, 1);
+    CHECK_INT(c.failed, 0);
+    CHECK_INT(c.last_upload_us, 50);
+    ak_sysdb_close(db);
+}
+
+static ak_code count_systems(void *ctx, const char *sid, uint32_t shard, const char *path)
+{
+    int *n = ctx;
+    CHECK_INT(ak_shard_of(sid, 256), shard);
+    CHECK(strstr(path, sid) != NULL);
+    (*n)++;
+    return AK_OK;
+}
+
+static void test_datadir(void)
+{
+    ak_datadir *dd;
+    ak_err err;
+    const char *dir = tmp_path("data");
+    char dirbuf[512];
+    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+    CHECK_INT(ak_datadir_open(dirbuf, 0, 0, &dd, &err), AK_ERR_NOTFOUND);
+    CHECK_INT(ak_datadir_open(dirbuf, 1, 0, &dd, &err), AK_OK);
+    CHECK_INT(ak_datadir_shards(dd), 256);
+    ak_sysdb *db;
+    CHECK_INT(ak_datadir_open_system(dd, "sys-a", 1, &db, &err), AK_OK);
+    ak_sysdb_close(db);
+    CHECK_INT(ak_datadir_open_system(dd, "sys-b", 1, &db, &err), AK_OK);
+    ak_sysdb_close(db);
+    CHECK_INT(ak_datadir_open_system(dd, "never", 0, &db, &err), AK_ERR_NOTFOUND);
+    CHECK_INT(ak_datadir_open_system(dd, "../etc", 1, &db, &err), AK_ERR_INVALID);
+    CHECK_INT(ak_datadir_open_system(dd, "a b", 1, &db, &err), AK_ERR_INVALID);
+    /* a database in the wrong shard, and unrelated files, are skipped */
+    char stray[700];
+    snprintf(stray, sizeof stray, "%s/shard_000/sys-a.db", dirbuf);
+    mkdir(tmp_path("data/shard_000"), 0755);
+    fclose(fopen(stray, "w"));
+    snprintf(stray, sizeof stray, "%s/shard_000/notes.txt", dirbuf);
+    fclose(fopen(stray, "w"));
+    int n = 0;
+    CHECK_INT(ak_datadir_each_system(dd, count_systems, &n, &err), AK_OK);
+    CHECK_INT(n, 2);
+    ak_datadir_close(dd);
+    /* the shard count is pinned by akosha.json */
+    CHECK_INT(ak_datadir_open(dirbuf, 1, 16, &dd, &err), AK_ERR_INVALID);
+    CHECK_HAS(err.msg, "256 shards");
+    CHECK_INT(ak_datadir_open(dirbuf, 0, 256, &dd, &err), AK_OK);
+    ak_datadir_close(dd);
+    /* a damaged akosha.json is reported, not guessed around */
+    FILE *f = fopen(tmp_path("data/akosha.json"), "w");
+    fputs("{\"format\": 1}", f);
+    fclose(f);
+    CHECK_INT(ak_datadir_open(dirbuf, 0, 0, &dd, &err), AK_ERR_CORRUPT);
+}
+
+int main(void)
+{
+    RUN(test_open_create_and_missing);
+    RUN(test_corrupt_and_future_files);
+    RUN(test_put_rules);
+    RUN(test_update_from_other_tiers);
+    RUN(test_rollback_leaves_nothing);
+    RUN(test_ledger);
+    RUN(test_datadir);
+    return test_report("storage");
+}
