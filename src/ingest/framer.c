@@ -56,7 +56,32 @@ struct ak_framer {
     int key_esc, seen_conversations;
     /* JSONL */
     uint64_t line;
+    /* UTF-8 byte order mark at the start, possibly split across chunks */
+    unsigned bom_held; /* BOM bytes matched so far */
+    int bom_done;
 };
+
+static const char BOM[] = "\xEF\xBB\xBF";
+
+/* Match a BOM at the very start of the payload across chunk boundaries.
+ * Returns how many bytes of data it consumed; when the start turns out not
+ * to be a BOM, f->bom_held bytes (a BOM prefix) are left for the caller. */
+static size_t bom_step(ak_framer *f, const char *data, size_t n)
+{
+    size_t i = 0;
+    while (!f->bom_done && i < n) {
+        if (data[i] != BOM[f->bom_held]) {
+            f->bom_done = 1;
+            break;
+        }
+        i++;
+        if (++f->bom_held == 3) {
+            f->bom_held = 0;
+            f->bom_done = 1;
+        }
+    }
+    return i;
+}
 
 ak_code ak_framer_new(ak_frame_kind kind, size_t max_record, ak_frame_fn fn,
                       void *ctx, ak_framer **out)
@@ -96,7 +121,7 @@ static void capture(ak_framer *f, const char *p, size_t n)
 {
     if (f->oversized || n == 0)
         return;
-    if (f->rec.len + n > f->max_record) {
+    if (f->rec.len + n > f->max_record + (f->kind == AK_FRAME_JSONL)) {
         f->oversized = 1;
         return;
     }
@@ -341,10 +366,10 @@ static ak_code token_step(ak_framer *f, char c, size_t *i, ak_err *err)
 
 static ak_code feed_json(ak_framer *f, const char *data, size_t n, ak_err *err)
 {
-    size_t i = 0;
     /* A UTF-8 byte order mark is tolerated at the very start. */
-    if (f->offset == 0 && f->st == S_START && n >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-        i = 3;
+    size_t i = bom_step(f, data, n);
+    if (f->bom_done && f->bom_held)
+        return structure_error(f, 0, "a payload must be a JSON object {\"conversations\": [...]}", err);
     while (i < n) {
         ak_code rc = AK_OK;
         const char *why = NULL;
@@ -406,6 +431,8 @@ static ak_code end_line(ak_framer *f)
     f->line++;
     if (!f->oversized && f->rec.len && f->rec.data[f->rec.len - 1] == '\r')
         f->rec.data[--f->rec.len] = '\0';
+    if (f->rec.len > f->max_record)
+        f->oversized = 1; /* a '\r' is allowed past the limit, nothing else */
     if (!f->oversized && blank(f->rec.data, f->rec.len)) {
         ak_buf_reset(&f->rec);
         return AK_OK;
@@ -415,9 +442,11 @@ static ak_code end_line(ak_framer *f)
 
 static ak_code feed_jsonl(ak_framer *f, const char *data, size_t n)
 {
-    size_t i = 0;
-    if (f->offset == 0 && n >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-        i = 3;
+    size_t i = bom_step(f, data, n);
+    if (f->bom_done && f->bom_held) { /* not a BOM after all: keep the bytes */
+        capture(f, BOM, f->bom_held);
+        f->bom_held = 0;
+    }
     f->offset += n;
     while (i < n) {
         const char *nl = memchr(data + i, '\n', n - i);
@@ -443,6 +472,11 @@ ak_code ak_framer_finish(ak_framer *f, ak_err *err)
 {
     if (f->kind == AK_FRAME_JSON)
         return finish_json(f, err);
+    if (!f->bom_done && f->bom_held) { /* input ended inside a BOM prefix */
+        capture(f, BOM, f->bom_held);
+        f->bom_held = 0;
+        f->bom_done = 1;
+    }
     if (f->oversized || f->rec.len)
         return end_line(f);
     return AK_OK;

@@ -118,6 +118,8 @@ static ak_code parse_system_type(const ak_json *root, ak_manifest *m, ak_err *e)
         chars += ((unsigned char)v->str[i] & 0xC0) != 0x80;
     if (chars < 1 || chars > 50)
         return bad(e, "system_type", "must be 1 to 50 characters");
+    if (memchr(v->str, '\0', v->str_len))
+        return bad(e, "system_type", "contains a NUL character");
     if (!(m->system_type = strdup(v->str)))
         return ak_err_set(e, AK_ERR_NOMEM, "out of memory");
     return AK_OK;

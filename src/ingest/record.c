@@ -36,7 +36,7 @@ static ak_code reject(ak_rec_problem *problem, ak_rec_problem p, ak_err *err,
 static int has_control(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return 1;
     return 0;
 }
@@ -63,23 +63,25 @@ static ak_code take_content(const ak_json *root, ak_record *r, ak_rec_problem *p
 /* "id" wins over "conversation_id" when both are given. */
 static ak_code take_id(const ak_json *root, ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
-    const ak_json *v = ak_json_get(root, "id");
+    const char *key = "id";
+    const ak_json *v = ak_json_get(root, key);
     if (!v || v->type == AK_JSON_NULL)
-        v = ak_json_get(root, "conversation_id");
+        v = ak_json_get(root, key = "conversation_id");
     if (!v || v->type == AK_JSON_NULL) {
         ak_hex(r->content_sha256, AK_SHA256_LEN, r->id_hex);
         r->id = r->id_hex;
         r->id_len = 64;
         return AK_OK;
     }
-    if (v->type != AK_JSON_STRING)
-        return reject(pb, AK_REC_BAD_ID, e, "id: must be a string");
-    if (v->str_len == 0)
-        return reject(pb, AK_REC_BAD_ID, e, "id: is empty");
-    if (v->str_len > AK_CONV_ID_MAX)
-        return reject(pb, AK_REC_BAD_ID, e, "id: longer than 256 bytes");
-    if (has_control(v->str, v->str_len))
-        return reject(pb, AK_REC_BAD_ID, e, "id: contains a control character");
+    const char *why = v->type != AK_JSON_STRING ? "must be a string"
+                      : v->str_len == 0 ? "is empty"
+                      : v->str_len > AK_CONV_ID_MAX ? "longer than 256 bytes"
+                      : has_control(v->str, v->str_len) ? "contains a control character"
+                                                        : NULL;
+    if (why) {
+        *pb = AK_REC_BAD_ID;
+        return ak_err_set(e, AK_ERR_INVALID, "%s: %s", key, why);
+    }
     r->id = v->str;
     r->id_len = v->str_len;
     return AK_OK;

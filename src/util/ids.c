@@ -24,6 +24,8 @@ static int check(const char *id, size_t len, size_t max, int allow_dot,
         reason = "contains a NUL byte";
     else if (allow_dot && len >= 2 && memmem(id, len, "..", 2))
         reason = "contains '..'";
+    else if (allow_dot && len == 1 && id[0] == '.')
+        reason = "is '.'"; /* a path segment meaning "this directory" */
     else {
         for (size_t i = 0; i < len && !reason; i++)
             if (!allowed((unsigned char)id[i], allow_dot))

@@ -154,10 +154,18 @@ void ak_jw_double(ak_jw *w, double v)
 void ak_jw_float(ak_jw *w, float v)
 {
     begin_value(w);
-    if (!isfinite(v))
+    if (!isfinite(v)) {
         track(w, ak_buf_puts(w->out, "null"));
-    else
-        track(w, ak_buf_printf(w->out, "%.9g", (double)v));
+        return;
+    }
+    /* the shortest of 6..9 digits that reads back as the same float */
+    char s[32];
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, (double)v);
+        if (strtof(s, NULL) == v)
+            break;
+    }
+    track(w, ak_buf_puts(w->out, s));
 }
 
 void ak_jw_bool(ak_jw *w, int v)

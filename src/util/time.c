@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#define MIN_SECS INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
+#define MAX_SECS INT64_C(253402300799)  /* 9999-12-31T23:59:59Z */
+
 static int64_t days_from_civil(int y, unsigned m, unsigned d)
 {
     y -= m <= 2;
@@ -127,6 +130,10 @@ int ak_time_parse(const char *s, size_t n, int64_t *out)
     }
     int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
                    hh * 3600 + mi * 60 + ss - off;
+    /* an offset or a leap second must not carry the instant out of the
+     * years 0001-9999 that ak_time_format() can write back */
+    if (secs < MIN_SECS || secs > MAX_SECS)
+        return 0;
     *out = secs * AK_US_PER_SEC + frac;
     return 1;
 }

@@ -2,6 +2,7 @@
  * absent, and one test per rule of SPEC section 3 (each asserting
  * AK_ERR_INVALID and a message that starts with the field name). */
 #include "ingest/manifest.h"
+#include "util/buf.h"
 #include "util/time.h"
 #include "test.h"
 
@@ -48,7 +49,8 @@ static int rejects_n(const char *text, size_t len, int64_t now, const char *fiel
         fprintf(stderr, "  expected %s rejection, got %s: \"%s\"\n  for %.200s\n", field,
                 ak_code_name(rc), e.msg, text);
     /* Freed by the parser already; freeing again must be harmless. */
-    CHECK(m.files == NULL && m.system_type == NULL && m.metadata == NULL);
+    if (rc != AK_OK)
+        CHECK(m.files == NULL && m.system_type == NULL && m.metadata == NULL);
     ak_manifest_free(&m);
     return ok;
 }
@@ -339,6 +341,14 @@ static void test_system_type(void)
     CHECK(accepts(with(extra)));
 }
 
+/* A NUL cannot survive in the C string the struct holds: "\u0000abc" would
+ * be kept as "" (breaking the 1-50 rule after the check), "a\u0000b" as "a". */
+static void test_system_type_nul(void)
+{
+    CHECK(rejects(with(", \"system_type\": \"\\u0000abc\""), "system_type"));
+    CHECK(rejects(with(", \"system_type\": \"a\\u0000b\""), "system_type"));
+}
+
 /* ---- checksum ---- */
 
 static void test_checksum(void)
@@ -435,6 +445,27 @@ static void test_files_name_length(void)
     name[255] = '\0';
     snprintf(extra, sizeof extra, ", \"files\": [\"%s\"]", name);
     CHECK(accepts(with(extra)));
+}
+
+static void test_files_too_many(void)
+{
+    ak_buf b = {0};
+    ak_buf_puts(&b, BASE ", \"files\": [");
+    for (int i = 0; i < AK_MANIFEST_MAX_FILES; i++)
+        ak_buf_printf(&b, "%s\"f%05d.json\"", i ? "," : "", i);
+    size_t mark = b.len;
+    ak_buf_puts(&b, "]}");
+    ak_manifest m;
+    ak_err e = {0};
+    CHECK_INT(ak_manifest_parse(b.data, b.len, NOW, &m, &e), AK_OK);
+    CHECK_INT(m.n_files, AK_MANIFEST_MAX_FILES);
+    if (m.n_files == AK_MANIFEST_MAX_FILES)
+        CHECK_STR(m.files[AK_MANIFEST_MAX_FILES - 1], "f09999.json");
+    ak_manifest_free(&m);
+    b.len = mark;
+    ak_buf_puts(&b, ",\"one-more.json\"]}");
+    CHECK(rejects_n(b.data, b.len, NOW, "files"));
+    ak_buf_free(&b);
 }
 
 static void test_files_duplicates(void)
@@ -589,12 +620,14 @@ int main(void)
     RUN(test_version_rules);
     RUN(test_version_accepted);
     RUN(test_system_type);
+    RUN(test_system_type_nul);
     RUN(test_checksum);
     RUN(test_compressed_not_bool);
     RUN(test_compression_format);
     RUN(test_files_not_list);
     RUN(test_files_bad_names);
     RUN(test_files_name_length);
+    RUN(test_files_too_many);
     RUN(test_files_duplicates);
     RUN(test_files_good_names);
     RUN(test_metadata);

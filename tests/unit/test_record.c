@@ -20,7 +20,10 @@ static ak_record rec;
 static ak_code parse_n(const char *text, size_t len, ak_rec_problem *pb, ak_err *e)
 {
     memset(&rec, 0xA5, sizeof rec); /* stale garbage must not leak through */
-    return ak_record_parse(doc, text, len, DFLT_TS, &rec, pb, e);
+    ak_code rc = ak_record_parse(doc, text, len, DFLT_TS, &rec, pb, e);
+    if (rc != AK_OK)
+        memset(&rec, 0, sizeof rec); /* so checks after a failure cannot crash */
+    return rc;
 }
 
 /* 1 if text parses; otherwise prints why. */
@@ -405,6 +408,14 @@ static void test_id_rules(void)
     CHECK(rejects(text, AK_REC_BAD_ID, "id:"));
 }
 
+/* DEL (U+007F) is a control character too (record.h: "no control
+ * characters"); only bytes below 0x20 are refused today. */
+static void test_id_del_is_control(void)
+{
+    CHECK(rejects("{\"id\": \"a\\u007fb\", \"content\": \"x\"}", AK_REC_BAD_ID, "id:"));
+    CHECK(rejects("{\"id\": \"a\x7f\", \"content\": \"x\"}", AK_REC_BAD_ID, "id:"));
+}
+
 static void test_embedding_length(void)
 {
     CHECK(emb_rejects(383, NULL, AK_REC_BAD_EMBEDDING, "embedding"));
@@ -469,6 +480,10 @@ static void test_timestamp_rules(void)
                   "timestamp:"));
     CHECK(rejects("{\"content\": \"x\", \"timestamp\": \"2025-02-30T00:00:00Z\"}",
                   AK_REC_BAD_TIMESTAMP, "timestamp:"));
+    CHECK(rejects("{\"content\": \"x\", \"timestamp\": \"2025-01-31T10:15:30Zx\"}",
+                  AK_REC_BAD_TIMESTAMP, "timestamp:"));
+    CHECK(rejects("{\"content\": \"x\", \"timestamp\": \" 2025-01-31\"}", AK_REC_BAD_TIMESTAMP,
+                  "timestamp:"));
     CHECK(rejects("{\"content\": \"x\", \"timestamp\": [\"2025-01-01\"]}", AK_REC_BAD_TIMESTAMP,
                   "timestamp:"));
 }
@@ -599,6 +614,7 @@ int main(void)
     RUN(test_content_rules);
     RUN(test_content_size);
     RUN(test_id_rules);
+    RUN(test_id_del_is_control);
     RUN(test_embedding_length);
     RUN(test_embedding_not_list);
     RUN(test_embedding_bad_elements);

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""ingest_bench.py - measure ingestion: Akosha vs DuckDB on the same payloads.
+
+Generates (once, cached in bench/work/) a bucket of 100 systems x 1000
+conversations with 384-d embeddings as plain JSONL, ingests it with
+`akosha ingest --once`, loads the same files into DuckDB with read_json, and
+prints conversations/s, payload MB/s, peak RSS, bytes on disk per
+conversation and the ratio to DuckDB.  Also ingests the same conversations
+zstd-compressed, to show what decompression costs.
+"""
+import json, os, shutil, subprocess, sys, time
+
+AKOSHA = os.environ["AKOSHA_BIN"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = os.path.join(HERE, "work")
+SYSTEMS, CONVS = int(os.environ.get("BENCH_SYSTEMS", 100)), int(os.environ.get("BENCH_CONVS", 1000))
+
+
+def run_json(args):
+    """Run a command that prints JSON; return it parsed."""
+    return json.loads(subprocess.run(args, check=True, stdout=subprocess.PIPE).stdout)
+
+
+def bucket(name, compression):
+    path = os.path.join(WORK, name)
+    stamp = os.path.join(path, ".params")
+    params = f"{SYSTEMS} {CONVS} {compression}"
+    if os.path.exists(stamp) and open(stamp).read() == params:
+        return path, json.load(open(os.path.join(path, ".summary")))
+    shutil.rmtree(path, ignore_errors=True)
+    t0 = time.perf_counter()
+    summary = run_json([AKOSHA, "generate", "--out", path, "--systems", str(SYSTEMS),
+                              "--uploads", "1", "--conversations", str(CONVS), "--format", "jsonl",
+                              "--compression", compression, "--json"])
+    print(f"  generated {name}: {summary['records']} records, "
+          f"{summary['payload_bytes'] / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s", flush=True)
+    json.dump(summary, open(os.path.join(path, ".summary"), "w"))
+    open(stamp, "w").write(params)
+    return path, summary
+
+
+def du(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def ingest(name, bucket_path, summary, concurrency):
+    data = os.path.join(WORK, f"data-{name}-{concurrency}")
+    shutil.rmtree(data, ignore_errors=True)
+    # measure in a child interpreter so ru_maxrss is this run's alone
+    probe = ("import json,resource,subprocess,sys,time;t=time.perf_counter();"
+             "o=subprocess.run(sys.argv[1:],check=True,stdout=subprocess.PIPE).stdout;"
+             "print(json.dumps({'out':json.loads(o),'wall':time.perf_counter()-t,"
+             "'rss_kib':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+    res = run_json([sys.executable, "-c", probe, AKOSHA, "ingest", "--once", "--quiet",
+                          "--bucket", bucket_path, "--data", data, "--json",
+                          "--concurrency", str(concurrency)])
+    out = res["out"]
+    assert out["conversations_ingested"] == summary["expect_new"], out
+    convs = out["conversations_ingested"]
+    secs = out["seconds"]
+    disk = du(data)
+    row = {"run": f"akosha {name} c={concurrency}", "conversations": convs, "seconds": secs,
+           "conv_per_s": convs / secs, "payload_mb_per_s": summary["payload_bytes"] / 1e6 / secs,
+           "peak_rss_mib": res["rss_kib"] / 1024, "disk_bytes_per_conv": disk / convs}
+    shutil.rmtree(data, ignore_errors=True)
+    return row
+
+
+def duckdb(bucket_path, summary):
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "@duckdb", "node-api")):
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+    glob = os.path.join(bucket_path, "systems", "**", "*.jsonl")
+    runs = [json.loads(subprocess.run(["node", os.path.join(HERE, "duckdb_load.mjs"), glob,
+                                       str(summary["records"])],
+                                      check=True, stdout=subprocess.PIPE).stdout)
+            for _ in range(2)]  # best of two, as the files may not all be in the page cache
+    res = min(runs, key=lambda r: r["seconds"])
+    return {"run": f"duckdb read_json ({res['threads']} threads)", "conversations": res["rows"],
+            "seconds": res["seconds"], "conv_per_s": res["rows"] / res["seconds"],
+            "payload_mb_per_s": summary["payload_bytes"] / 1e6 / res["seconds"]}
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    print(f"ingestion benchmark: {SYSTEMS} systems x {CONVS} conversations, 384-d embeddings "
+          f"({os.cpu_count()} cores)", flush=True)
+    plain, s_plain = bucket("bucket-jsonl", "none")
+    zst, s_zst = bucket("bucket-jsonl-zstd", "zstd")
+    rows = [ingest("jsonl", plain, s_plain, c) for c in (1, 2, 4)]
+    rows.append(ingest("jsonl.zst", zst, s_zst, 2))
+    rows.append(duckdb(plain, s_plain))
+    print(f"\n  {'run':34} {'convs':>8} {'s':>7} {'conv/s':>9} {'MB/s':>7} {'RSS MiB':>8} {'disk B/conv':>12}")
+    for r in rows:
+        print(f"  {r['run']:34} {r['conversations']:8d} {r['seconds']:7.2f} {r['conv_per_s']:9.0f} "
+              f"{r['payload_mb_per_s']:7.1f} {r.get('peak_rss_mib', float('nan')):8.1f} "
+              f"{r.get('disk_bytes_per_conv', float('nan')):12.0f}")
+    best = max(r["conv_per_s"] for r in rows if r["run"].startswith("akosha jsonl c"))
+    ddb = rows[-1]["conv_per_s"]
+    print(f"\n  akosha (best plain run) / duckdb bulk load: {best / ddb:.2f}x")
+    print(f"  payload: {s_plain['payload_bytes'] / s_plain['records']:.0f} bytes of JSON per conversation")
+
+
+if __name__ == "__main__":
+    main()
