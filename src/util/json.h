@@ -67,6 +67,23 @@ void ak_json_doc_limits(ak_json_doc *doc, unsigned max_depth, size_t max_nodes);
 ak_code ak_json_parse(ak_json_doc *doc, const char *text, size_t len,
                       const ak_json **root, ak_err *err);
 
+/*
+ * Member by member: walk one object without building a node per member
+ * value, for the record parser's hot path.  ak_json_obj_begin() resets the
+ * doc like ak_json_parse() (AK_ERR_UNSUPPORTED when the text is not an
+ * object, so the caller can parse it whole for a precise error).  Then
+ * ak_json_obj_next() returns 1 with the next decoded key (the value must
+ * then be consumed by ak_json_obj_value() or ak_json_obj_floats()), 0 after
+ * the closing brace (trailing text checked), -1 on invalid JSON (message in
+ * the err given to begin).  ak_json_obj_floats() reads the value as an array
+ * of exactly n numbers into out and returns 1, or returns 0 and consumes
+ * nothing when it is anything else.
+ */
+ak_code ak_json_obj_begin(ak_json_doc *doc, const char *text, size_t len, ak_err *err);
+int ak_json_obj_next(ak_json_doc *doc, const char **key, size_t *key_len);
+ak_code ak_json_obj_value(ak_json_doc *doc, const ak_json **v);
+int ak_json_obj_floats(ak_json_doc *doc, float *out, size_t n);
+
 /* First member named key of an object (NULL if absent or not an object). */
 const ak_json *ak_json_get(const ak_json *obj, const char *key);
 
