@@ -332,52 +332,64 @@ static int eight_digits(const char *p, uint64_t *value)
 }
 #endif
 
-/* Append the digits at *p to the significand (up to 19 significant digits;
+/* A decimal number as parsed: up to 19 significant digits and a power of
+ * ten.  Kept in locals while scanning: the fields of a node would have to be
+ * stored on every digit, as the compiler must assume the text may alias them. */
+typedef struct {
+    uint64_t digits;
+    int32_t exp10;
+} decimal;
+
+/* Append the digits at p to the significand (up to 19 significant digits;
  * further ones only move the decimal exponent when before the point). */
-static const char *take_digits(const char *p, const char *end, ak_json *v, int fraction,
-                               int *sig)
+static inline const char *take_digits(const char *p, const char *end, decimal *dec,
+                                      int fraction, int *sig)
 {
-    if (v->num_digits == 0)
+    uint64_t m = dec->digits, eight;
+    int32_t e = dec->exp10;
+    int n = *sig;
+    if (m == 0)
         for (; p < end && *p == '0'; p++)
-            v->num_exp10 -= fraction; /* leading zero: not significant */
-    uint64_t eight;
-    while (*sig <= 11 && end - p >= 8 && eight_digits(p, &eight)) {
-        v->num_digits = v->num_digits * 100000000 + eight;
-        v->num_exp10 -= 8 * fraction;
-        *sig += 8;
+            e -= fraction; /* leading zero: not significant */
+    while (n <= 11 && end - p >= 8 && eight_digits(p, &eight)) {
+        m = m * 100000000 + eight;
+        e -= 8 * fraction;
+        n += 8;
         p += 8;
     }
     for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (*sig < 19) {
-            v->num_digits = v->num_digits * 10 + (uint64_t)(*p - '0');
-            v->num_exp10 -= fraction;
-            (*sig)++;
+        if (n < 19) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            e -= fraction;
+            n++;
         } else {
-            v->num_exp10 += !fraction;
+            e += !fraction;
         }
     }
+    dec->digits = m;
+    dec->exp10 = e;
+    *sig = n;
     return p;
 }
 
-/* Validate the number grammar and, in the same pass, collect the decimal
- * significand and exponent that ak_json_float32() turns into a float:
- * embeddings are hundreds of numbers a record, so one pass instead of two
- * is a large share of ingestion time. */
-static ak_code parse_number(ak_json_doc *d, ak_json *v)
+/* Scan one number at p, validating the grammar and collecting its decimal
+ * value in the same pass.  Returns the end of the number, or NULL with *why
+ * set when the text is not a JSON number. */
+static inline const char *scan_number(const char *p, const char *end, decimal *dec,
+                                      const char **why)
 {
-    const char *p = d->p, *end = d->end;
     int sig = 0;
-    v->num_digits = 0;
-    v->num_exp10 = 0;
+    dec->digits = 0;
+    dec->exp10 = 0;
     if (p < end && *p == '-')
         p++;
     if (!is_digit(p, end))
-        return fail(d, "bad number");
-    p = *p == '0' ? p + 1 : take_digits(p, end, v, 0, &sig);
+        return *why = "bad number", NULL;
+    p = *p == '0' ? p + 1 : take_digits(p, end, dec, 0, &sig);
     if (p < end && *p == '.') {
         if (!is_digit(++p, end))
-            return fail(d, "bad number: digit expected after '.'");
-        p = take_digits(p, end, v, 1, &sig);
+            return *why = "bad number: digit expected after '.'", NULL;
+        p = take_digits(p, end, dec, 1, &sig);
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         int eneg = 0, e = 0;
@@ -385,12 +397,24 @@ static ak_code parse_number(ak_json_doc *d, ak_json *v)
         if (p < end && (*p == '+' || *p == '-'))
             eneg = *p++ == '-';
         if (!is_digit(p, end))
-            return fail(d, "bad number: digit expected in exponent");
+            return *why = "bad number: digit expected in exponent", NULL;
         for (; p < end && *p >= '0' && *p <= '9'; p++)
             if (e < 100000)
                 e = e * 10 + (*p - '0');
-        v->num_exp10 += eneg ? -e : e;
+        dec->exp10 += eneg ? -e : e;
     }
+    return p;
+}
+
+static ak_code parse_number(ak_json_doc *d, ak_json *v)
+{
+    decimal dec;
+    const char *why = NULL;
+    const char *p = scan_number(d->p, d->end, &dec, &why);
+    if (!p)
+        return fail(d, why);
+    v->num_digits = dec.digits;
+    v->num_exp10 = dec.exp10;
     d->p = p;
     return AK_OK;
 }
@@ -568,33 +592,35 @@ ak_code ak_json_obj_value(ak_json_doc *d, const ak_json **v)
     return rc;
 }
 
-static float to_float32(const ak_json *v);
+static float decimal_to_float(decimal dec, const char *raw, size_t raw_len);
 
 int ak_json_obj_floats(ak_json_doc *d, float *out, size_t n)
 {
-    const char *mark = d->p;
-    ak_json num = {.type = AK_JSON_NUMBER};
+    const char *p = d->p, *end = d->end, *why;
     skip_ws(d);
-    if (d->p >= d->end || *d->p != '[')
+    p = d->p;
+    if (p >= end || *p != '[')
         goto not_floats;
-    d->p++;
+    p++;
     for (size_t i = 0; i < n; i++) {
-        skip_ws(d);
-        num.raw = d->p;
-        if (d->p >= d->end || (*d->p != '-' && (*d->p < '0' || *d->p > '9')) ||
-            parse_number(d, &num))
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+            p++;
+        decimal dec;
+        const char *num = p;
+        if (p >= end || (*p != '-' && (*p < '0' || *p > '9')) ||
+            !(p = scan_number(p, end, &dec, &why)))
             goto not_floats;
-        num.raw_len = (size_t)(d->p - num.raw);
-        out[i] = to_float32(&num);
-        skip_ws(d);
-        if (d->p >= d->end || *d->p != (i + 1 < n ? ',' : ']'))
+        out[i] = decimal_to_float(dec, num, (size_t)(p - num));
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+            p++;
+        if (p >= end || *p != (i + 1 < n ? ',' : ']'))
             goto not_floats;
-        d->p++;
+        p++;
     }
+    d->p = p;
     return 1;
 not_floats:
-    d->p = mark; /* let ak_json_obj_value() parse it and say what is wrong */
-    return 0;
+    return 0; /* nothing consumed: ak_json_obj_value() will say what is wrong */
 }
 
 const ak_json *ak_json_get(const ak_json *obj, const char *key)
@@ -610,19 +636,22 @@ const ak_json *ak_json_get(const ak_json *obj, const char *key)
 
 /* ---- numbers ---- */
 
-double ak_json_number(const ak_json *v)
+/* strtod on a span that is not NUL-terminated. */
+static double number_from_text(const char *raw, size_t len)
 {
     char small[64];
     char *s = small;
-    if (v->raw_len >= sizeof small && !(s = malloc(v->raw_len + 1)))
+    if (len >= sizeof small && !(s = malloc(len + 1)))
         return NAN;
-    memcpy(s, v->raw, v->raw_len);
-    s[v->raw_len] = '\0';
+    memcpy(s, raw, len);
+    s[len] = '\0';
     double x = strtod(s, NULL);
     if (s != small)
         free(s);
     return x;
 }
+
+double ak_json_number(const ak_json *v) { return number_from_text(v->raw, v->raw_len); }
 
 /* Powers of ten exact in a double, and the correctly rounded reciprocals
  * (multiplying is several times cheaper than dividing). */
@@ -640,16 +669,22 @@ static const double pow10_neg[] = {
  * resolution (6e-8), so the float result is the correctly rounded one except
  * within 5e-16 of a float rounding boundary, where it may be one unit off.
  * Large exponents go through strtod. */
+static float decimal_to_float(decimal dec, const char *raw, size_t raw_len)
+{
+    int neg = raw_len && raw[0] == '-';
+    if (dec.digits == 0)
+        return neg ? -0.0f : 0.0f;
+    if (dec.exp10 < -22 || dec.exp10 > 22)
+        return (float)number_from_text(raw, raw_len);
+    double x = (double)dec.digits;
+    x *= dec.exp10 < 0 ? pow10_neg[-dec.exp10] : pow10_exact[dec.exp10];
+    return (float)(neg ? -x : x);
+}
+
 static float to_float32(const ak_json *v)
 {
-    int neg = v->raw_len && v->raw[0] == '-';
-    if (v->num_digits == 0)
-        return neg ? -0.0f : 0.0f;
-    if (v->num_exp10 < -22 || v->num_exp10 > 22)
-        return (float)ak_json_number(v);
-    double x = (double)v->num_digits;
-    x *= v->num_exp10 < 0 ? pow10_neg[-v->num_exp10] : pow10_exact[v->num_exp10];
-    return (float)(neg ? -x : x);
+    decimal dec = {v->num_digits, v->num_exp10};
+    return decimal_to_float(dec, v->raw, v->raw_len);
 }
 
 float ak_json_float32(const ak_json *v) { return to_float32(v); }
