@@ -33,19 +33,21 @@ CC=${CC:-clang}
 [[ $CC == cc || $CC == gcc ]] && CC=clang # libFuzzer needs clang
 OUT=build-fuzz
 FUZZ_DIR=tests/fuzz
-PKGS="sqlite3 zlib libzstd liblz4 libcrypto"
+PKGS=(sqlite3 zlib libzstd liblz4 libcrypto)
 MAX_LEN=65536
 SMOKE_SECONDS=15
 LONG_SECONDS=600
 
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-BASE_CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -pthread -Isrc \
-  $(pkg-config --cflags $PKGS)"
+read -ra PKG_CFLAGS <<<"$(pkg-config --cflags "${PKGS[@]}")"
+read -ra PKG_LIBS <<<"$(pkg-config --libs "${PKGS[@]}")"
+SAN=("-fsanitize=address,undefined" -fno-sanitize-recover=undefined)
+BASE_CFLAGS=(-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -pthread -Isrc
+  "${PKG_CFLAGS[@]}" "${SAN[@]}")
 # The library keeps the project's warning set; the harnesses must be clean.
-LIB_CFLAGS="$BASE_CFLAGS $SAN -fsanitize=fuzzer-no-link -Wall -Wextra -Wno-unused-parameter"
-FUZZ_CFLAGS="$BASE_CFLAGS $SAN -fsanitize=fuzzer -I$FUZZ_DIR \
-  -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
-LIBS="$(pkg-config --libs $PKGS) -lm -pthread"
+LIB_CFLAGS=("${BASE_CFLAGS[@]}" -fsanitize=fuzzer-no-link -Wall -Wextra -Wno-unused-parameter)
+FUZZ_CFLAGS=("${BASE_CFLAGS[@]}" -fsanitize=fuzzer -I"$FUZZ_DIR"
+  -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
+LIBS=("${PKG_LIBS[@]}" -lm -pthread)
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -66,19 +68,20 @@ build_lib() {
   local src obj
   mkdir -p "$OUT/obj"
   echo "fuzz: compiling the library with $CC (sanitizers + coverage)"
-  # One object per source, in parallel; rebuilt every time (it is quick and
-  # never stale).
+  # One object per source (src/a/b.c -> obj/src_a_b.o), in parallel; rebuilt
+  # every time, which is quick and never stale.
+  rm -f "$OUT"/obj/*.o
   find src -name '*.c' ! -name main.c | sort | while read -r src; do
-    obj="$OUT/obj/${src//\//_}"
-    echo "${src} ${obj%.c}.o"
-  done | xargs -P "$(nproc)" -n 2 sh -c "$CC $LIB_CFLAGS -c \"\$0\" -o \"\$1\""
+    obj=${src//\//_}
+    echo "$src -o $OUT/obj/${obj%.c}.o"
+  done | xargs -P "$(nproc)" -n 3 "$CC" "${LIB_CFLAGS[@]}" -c
   rm -f "$OUT/libakosha-fuzz.a"
   ar rcs "$OUT/libakosha-fuzz.a" "$OUT"/obj/*.o
 }
 
 build_target() {
-  local t=$1
-  $CC $FUZZ_CFLAGS -o "$OUT/fuzz_$t" "$FUZZ_DIR/fuzz_$t.c" "$OUT/libakosha-fuzz.a" $LIBS
+  "$CC" "${FUZZ_CFLAGS[@]}" -o "$OUT/fuzz_$1" "$FUZZ_DIR/fuzz_$1.c" \
+    "$OUT/libakosha-fuzz.a" "${LIBS[@]}"
 }
 
 build_all() {
@@ -95,9 +98,20 @@ build_all() {
 
 failed=()
 
-fail() { # target, what, log
+fail() { # target, what
   echo "FUZZ FAILURE: target '$1': $2" >&2
   failed+=("$1")
+}
+
+# What went wrong, from a libFuzzer log: the error, a broken invariant's
+# message, and the top of the first stack (without libFuzzer's and libc's
+# own frames).
+show_crash() {
+  awk '/invariant broken/ { print; getline; print }
+       /ERROR: / { err = 1; print; next }
+       / in fuzzer::|__sanitizer_print|libc\.so|nptl\/|signal\/|abort\.c|csu\// { next }
+       err && /^    #[0-9]+ / && frames < 10 { print; frames++ }
+       /^SUMMARY/ { print; exit }' "$1" >&2 || true
 }
 
 # Inputs that once crashed a target must not crash it again.
@@ -109,7 +123,8 @@ replay_regressions() {
   ((${#files[@]})) || return 0
   echo "fuzz: $t: replaying ${#files[@]} regression input(s)"
   if ! "$OUT/fuzz_$t" -timeout=10 -rss_limit_mb=2048 "${files[@]}" >"$log" 2>&1; then
-    grep -E 'Running: |ERROR: |invariant broken|SUMMARY' "$log" | tail -n 20 >&2 || true
+    grep -E '^Running: ' "$log" | tail -n 1 >&2 || true
+    show_crash "$log"
     fail "$t" "a regression input fails again (inputs in $dir, log $log)"
     return 1
   fi
@@ -140,7 +155,7 @@ run_target() {
   # The last status line: coverage, features, corpus, speed.
   grep -E '^#[0-9]+' "$log" | tail -n 1 | sed "s/^/fuzz: $t: /" || true
   if ((rc != 0)); then
-    grep -E 'ERROR: |invariant broken|^    #[0-9]+ .* in |SUMMARY' "$log" | head -n 30 >&2 || true
+    show_crash "$log"
     local saved
     saved=$(grep -o 'Test unit written to .*' "$log" | sed 's/Test unit written to //' || true)
     fail "$t" "fuzzer exited with $rc; input saved as ${saved:-(none, see log)}; log $log"
@@ -150,10 +165,11 @@ run_target() {
 # ---- main ----
 
 mode=${1:-}
+mapfile -t targets < <(all_targets)
 case $mode in
-  smoke) targets=($(all_targets)); secs=$SMOKE_SECONDS; fresh=fresh ;;
-  long) targets=($(all_targets)); secs=${2:-$LONG_SECONDS}; fresh=keep ;;
-  build) build_all $(all_targets); exit 0 ;;
+  smoke) secs=$SMOKE_SECONDS; fresh=fresh ;;
+  long) secs=${2:-$LONG_SECONDS}; fresh=keep ;;
+  build) build_all "${targets[@]}"; exit 0 ;;
   "" | -h | --help | help) usage ;;
   *)
     [[ -f $FUZZ_DIR/fuzz_$mode.c ]] || { echo "fuzz: no target '$mode'" >&2; usage; }

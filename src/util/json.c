@@ -602,6 +602,12 @@ int ak_json_obj_floats(ak_json_doc *d, float *out, size_t n)
     if (p >= end || *p != '[')
         goto not_floats;
     p++;
+    if (n == 0) { /* only "[]" is an array of no numbers */
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+            p++;
+        if (p >= end || *p++ != ']')
+            goto not_floats;
+    }
     for (size_t i = 0; i < n; i++) {
         while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
             p++;

@@ -21,6 +21,7 @@
 #include "ingest/record.h"
 #include "util/json.h"
 #include "util/sha256.h"
+#include "util/time.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,10 +66,20 @@ static inline int fuzz_float_close(float f, float ref)
     return f == nextafterf(ref, INFINITY) || f == nextafterf(ref, -INFINITY);
 }
 
-/* The promises of ak_record_parse() on success (record.h, SPEC section 3). */
-static inline void fuzz_check_record(const ak_record *r, int64_t default_ts_us)
+/* A parsed time written back as ISO-8601 reads as the same instant. */
+static inline void fuzz_check_time_roundtrip(int64_t us)
 {
-    (void)default_ts_us;
+    char iso[AK_TIME_ISO_MAX];
+    int64_t back = 0;
+    ak_time_format(us, iso);
+    FUZZ_CHECK(ak_time_parse(iso, strlen(iso), &back) && back == us,
+               "time %lld formats as \"%s\", which reads back as %lld", (long long)us, iso,
+               (long long)back);
+}
+
+/* The promises of ak_record_parse() on success (record.h, SPEC section 3). */
+static inline void fuzz_check_record(const ak_record *r)
+{
     FUZZ_CHECK(r->content != NULL, "content is NULL");
     FUZZ_CHECK(r->content_len >= 1 && r->content_len <= AK_CONTENT_MAX,
                "content_len %zu", r->content_len);
@@ -113,6 +124,7 @@ static inline void fuzz_check_record(const ak_record *r, int64_t default_ts_us)
         FUZZ_CHECK(r->metadata[0] == '{' && r->metadata[r->metadata_len - 1] == '}',
                    "metadata is not an object's text: %.*s",
                    (int)(r->metadata_len > 80 ? 80 : r->metadata_len), r->metadata);
+    fuzz_check_time_roundtrip(r->ts_us);
 }
 
 /* A failed parse reports a code, a matching ak_err, and a category. */

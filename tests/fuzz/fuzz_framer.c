@@ -90,7 +90,7 @@ static ak_code on_record(void *arg, const ak_frame *fr)
         ak_err_clear(&e);
         ak_code rc = ak_record_parse(rec_doc, fr->text, fr->len, FUZZ_NOW_US, &r, &p, &e);
         if (rc == AK_OK)
-            fuzz_check_record(&r, FUZZ_NOW_US);
+            fuzz_check_record(&r);
         else
             fuzz_check_record_failure(rc, p, &e);
     }
@@ -160,8 +160,9 @@ static void expect_rec(const run_ctx *c, size_t *i, const char *text, size_t len
     }
 }
 
-/* JSONL: one record per non-blank line; a line (with its CR) longer than
- * max_record is a problem record even when blank. */
+/* JSONL: one record per non-blank line, a CR before the LF stripped; a line
+ * longer than max_record (not counting that CR) is a problem record even
+ * when blank. */
 static void check_jsonl_model(const run_ctx *c, const char *p, size_t n)
 {
     size_t i = 0, pos = 0;
@@ -172,11 +173,11 @@ static void check_jsonl_model(const run_ctx *c, const char *p, size_t n)
         const char *nl = memchr(p + pos, '\n', n - pos);
         size_t end = nl ? (size_t)(nl - p) : n, len = end - pos;
         line++;
+        if (len && p[pos + len - 1] == '\r')
+            len--;
         if (len > MAX_RECORD) {
             expect_rec(c, &i, NULL, 0, 1, line);
         } else {
-            if (len && p[pos + len - 1] == '\r')
-                len--;
             size_t k = 0;
             while (k < len && is_ws(p[pos + k]))
                 k++;

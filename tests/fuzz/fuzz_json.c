@@ -15,6 +15,10 @@
  *     in order), and writing that second tree gives the same bytes.
  * When it does not parse: AK_ERR_INVALID with a message, and an error
  * offset inside the input.
+ * Either way, the member-by-member API (ak_json_obj_begin/next/value/floats,
+ * the record parser's fast path) must agree with the tree: same members,
+ * same values, floats within one float32 unit, and failure exactly when
+ * the text is not valid JSON.
  *
  * Run with scripts/fuzz.sh json [seconds].
  */
@@ -26,7 +30,8 @@
 #define MAX_DEPTH 32
 #define MAX_NODES 10000
 
-static ak_json_doc *doc1, *doc2;
+static ak_json_doc *doc1, *doc2, *doc3;
+static float floats[MAX_NODES + 1];
 
 typedef struct {
     const char *text;
@@ -45,9 +50,9 @@ static void check_number(const ak_json *v)
     if (ak_json_int64(v, &i)) {
         FUZZ_CHECK((double)i == d, "ak_json_int64(%.*s) = %lld but the number is %.17g",
                    (int)v->raw_len, v->raw, (long long)i, d);
-        FUZZ_CHECK(strspn(v->raw + (v->raw[0] == '-'), "0123456789") ==
-                       v->raw_len - (v->raw[0] == '-'),
-                   "ak_json_int64 accepted %.*s", (int)v->raw_len, v->raw);
+        for (size_t k = v->raw[0] == '-'; k < v->raw_len; k++)
+            FUZZ_CHECK(v->raw[k] >= '0' && v->raw[k] <= '9', "ak_json_int64 accepted %.*s",
+                       (int)v->raw_len, v->raw);
     }
 }
 
@@ -198,14 +203,84 @@ static void same_tree(const ak_json *a, const ak_json *b, const char *out)
     }
 }
 
+static int number_array(const ak_json *v)
+{
+    if (v->type != AK_JSON_ARRAY)
+        return 0;
+    for (const ak_json *k = v->first; k; k = k->next)
+        if (k->type != AK_JSON_NUMBER)
+            return 0;
+    return 1;
+}
+
+/* The member-by-member API (ak_json_obj_*) against the tree: root is the
+ * tree of the same text, or NULL when it is not valid JSON.  Number arrays
+ * are read with ak_json_obj_floats() (every other member: with the right
+ * count, else with a wrong one, which must consume nothing); everything
+ * else with ak_json_obj_value(). */
+static void check_members(const char *text, size_t len, const ak_json *root)
+{
+    ak_err e;
+    ak_err_clear(&e);
+    ak_code rc = ak_json_obj_begin(doc3, text, len, &e);
+    if (root && root->type != AK_JSON_OBJECT) {
+        FUZZ_CHECK(rc == AK_ERR_UNSUPPORTED, "ak_json_obj_begin on a non-object: %d", (int)rc);
+        return;
+    }
+    if (rc != AK_OK) {
+        FUZZ_CHECK(rc == AK_ERR_UNSUPPORTED && !root, "ak_json_obj_begin: %d %s", (int)rc, e.msg);
+        return;
+    }
+    const ak_json *m = root ? root->first : NULL;
+    for (unsigned k = 0;; k++, m = m ? m->next : NULL) {
+        const char *key;
+        size_t key_len;
+        int r = ak_json_obj_next(doc3, &key, &key_len);
+        if (r <= 0) {
+            FUZZ_CHECK(r == 0 || e.msg[0], "ak_json_obj_next failed without a message");
+            FUZZ_CHECK(root ? r == 0 && !m : r < 0,
+                       "ak_json_obj_next returned %d at member %u; the text is %s", r, k,
+                       root ? "a valid object" : "not valid JSON");
+            return;
+        }
+        FUZZ_CHECK(!root || m, "ak_json_obj_next found a member the tree does not have");
+        FUZZ_CHECK(!m || (key_len == m->key_len && memcmp(key, m->key, key_len) == 0),
+                   "member %u: key differs from the tree's", k);
+        if (m && number_array(m)) {
+            size_t n = m->n_kids + (k & 1);
+            int got = ak_json_obj_floats(doc3, floats, n);
+            if (n == m->n_kids) {
+                FUZZ_CHECK(got == 1, "ak_json_obj_floats(%zu) refused %zu numbers", n, n);
+                size_t i = 0;
+                for (const ak_json *x = m->first; x; x = x->next, i++)
+                    FUZZ_CHECK(fuzz_float_close(floats[i], (float)ak_json_number(x)),
+                               "ak_json_obj_floats: %.*s read as %.9g", (int)x->raw_len,
+                               x->raw, (double)floats[i]);
+                continue;
+            }
+            FUZZ_CHECK(got == 0, "ak_json_obj_floats(%zu) accepted %u numbers", n, m->n_kids);
+        }
+        const ak_json *v = NULL;
+        rc = ak_json_obj_value(doc3, &v);
+        if (rc != AK_OK) {
+            FUZZ_CHECK(!root, "ak_json_obj_value failed on valid JSON: %s", e.msg);
+            return;
+        }
+        if (m)
+            same_tree(m, v, text);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!doc1) {
         doc1 = ak_json_doc_new();
         doc2 = ak_json_doc_new();
-        FUZZ_CHECK(doc1 && doc2, "out of memory");
+        doc3 = ak_json_doc_new();
+        FUZZ_CHECK(doc1 && doc2 && doc3, "out of memory");
         ak_json_doc_limits(doc1, MAX_DEPTH, MAX_NODES);
         ak_json_doc_limits(doc2, MAX_DEPTH, MAX_NODES);
+        ak_json_doc_limits(doc3, MAX_DEPTH, MAX_NODES);
     }
     const char *text = (const char *)data;
     const ak_json *root = NULL;
@@ -218,8 +293,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned long long at;
         if (sscanf(e.msg, "invalid JSON at byte %llu", &at) == 1)
             FUZZ_CHECK(at <= size, "error offset %llu beyond the input (%zu)", at, size);
+        if (strncmp(e.msg, "JSON too large", 14) != 0) /* obj_* make fewer nodes */
+            check_members(text, size, NULL);
         return 0;
     }
+    check_members(text, size, root);
 
     walk_ctx c = {.text = text, .len = size};
     walk(&c, root, 0, 0);

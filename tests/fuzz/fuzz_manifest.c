@@ -13,7 +13,6 @@
 
 #include "ingest/manifest.h"
 #include "util/ids.h"
-#include "util/time.h"
 
 static const char *const field_names[] = {
     "uploaded_at", "conversation_count", "total_size_bytes", "version",
@@ -42,6 +41,7 @@ static void check_accepted(const ak_manifest *m, const char *text, size_t len)
                    m->uploaded_at_us >= FUZZ_NOW_US - 365 * AK_US_PER_DAY,
                "uploaded_at %lld outside [now - 365 d, now + 5 min]",
                (long long)m->uploaded_at_us);
+    fuzz_check_time_roundtrip(m->uploaded_at_us);
     FUZZ_CHECK(m->conversation_count >= 0 &&
                    m->conversation_count <= AK_MANIFEST_MAX_CONVERSATIONS,
                "conversation_count %lld", (long long)m->conversation_count);

@@ -104,7 +104,7 @@ def records():
     put("record", "conversation_id.json", small_record(5))
     put("record", "derived_id.json", '{"content":"no id here","embedding":null,"source":null}')
     put("record", "escapes.json",
-        '{"id":"e\\t1","content":"quote \\" backslash \\\\ slash \\/ \\b\\f\\r \\u0041","timestamp":"2025-01-31t10:15Z"}')
+        '{"id":"e\\u00e91","content":"quote \\" backslash \\\\ slash \\/ \\b\\f\\r \\u0041","timestamp":"2025-01-31t10:15Z"}')
     put("record", "bad_embedding.json",
         '{"content":"x","embedding":[1,2,3e39]}')
 
