@@ -85,7 +85,7 @@ test-unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
 test-integration: $(BUILD)/akosha
-	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) scripts/run-integration.sh
+	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) AKOSHA_SANITIZED=$(SAN) scripts/run-integration.sh
 
 fuzz-smoke:
 	@scripts/fuzz.sh smoke
