@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh - the embedded default end to end: generate a local bucket of
 # Session-Buddy uploads, ingest it into 256 sharded SQLite stores, show the
-# result, and show that a second run ingests nothing twice.
+# result, show that a second run ingests nothing twice, and search it.
 #   AKOSHA_BIN=build/akosha scripts/demo.sh [WORKDIR]
 set -euo pipefail
 : "${AKOSHA_BIN:?set AKOSHA_BIN}"
@@ -29,5 +29,17 @@ step "akosha shard sys0003"
 
 step "a second run finds every upload already settled"
 "$AKOSHA_BIN" ingest --once --bucket "$bucket" --data "$data"
+
+step "akosha search --text 'postgres vacuum' (BM25 over every system, fanned out over the shards)"
+"$AKOSHA_BIN" search --data "$data" --text "postgres vacuum" --limit 5
+
+step "akosha search --like sys0003/conv-3-000017 (vector: conversations like this one)"
+"$AKOSHA_BIN" search --data "$data" --like sys0003/conv-3-000017 --limit 5
+
+step "akosha search --like ... --text 'rebase' (hybrid: reciprocal-rank fusion)"
+"$AKOSHA_BIN" search --data "$data" --like sys0003/conv-3-000017 --text "rebase" --limit 5
+
+step "akosha get sys0003 conv-3-000017"
+"$AKOSHA_BIN" get --data "$data" sys0003 conv-3-000017 | head -9
 
 printf '\nbucket: %s\ndata:   %s\n' "$bucket" "$data"

@@ -20,6 +20,8 @@ typedef struct {
 
 static const command commands[] = {
     {"ingest", ak_cmd_ingest, "ingest new uploads from the bucket (once, or polling)"},
+    {"search", ak_cmd_search, "search every system by vector, text or both"},
+    {"get", ak_cmd_get, "show one conversation from whichever tier holds it"},
     {"stats", ak_cmd_stats, "count systems, conversations per tier and uploads"},
     {"uploads", ak_cmd_uploads, "list the upload ledger"},
     {"shard", ak_cmd_shard, "print the shard and database path of a system"},

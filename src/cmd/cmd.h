@@ -19,6 +19,8 @@ int ak_cmd_stats(int argc, char **argv);
 int ak_cmd_uploads(int argc, char **argv);
 int ak_cmd_shard(int argc, char **argv);
 int ak_cmd_generate(int argc, char **argv);
+int ak_cmd_search(int argc, char **argv);
+int ak_cmd_get(int argc, char **argv);
 
 #define AK_EXIT_OK 0
 #define AK_EXIT_FAIL 1

@@ -24,7 +24,7 @@
 #include "util/json.h"
 #include "util/sha256.h"
 
-#define AK_DIM 384
+#include "util/vec.h" /* AK_DIM */
 #define AK_CONTENT_MAX (1024 * 1024)
 #define AK_CONV_ID_MAX 256
 #define AK_SOURCE_MAX 256

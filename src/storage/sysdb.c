@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "util/time.h"
+#include "util/vec.h"
 
 enum {
     ST_LOOKUP,
@@ -118,6 +119,28 @@ static const char *const migrations[] = {
     " content_sha256 BLOB NOT NULL,"
     " upload_at_us INTEGER NOT NULL,"
     " upload_id TEXT NOT NULL);",
+    /* 2: full-text indexes (BM25) over hot content and warm summaries, kept
+     * current by triggers so every writer maintains them without knowing */
+    "CREATE VIRTUAL TABLE hot_fts USING fts5(content, content='hot', content_rowid='id',"
+    " tokenize='porter unicode61');"
+    "CREATE TRIGGER hot_fts_ai AFTER INSERT ON hot BEGIN"
+    " INSERT INTO hot_fts(rowid, content) VALUES (new.id, new.content); END;"
+    "CREATE TRIGGER hot_fts_ad AFTER DELETE ON hot BEGIN"
+    " INSERT INTO hot_fts(hot_fts, rowid, content) VALUES ('delete', old.id, old.content); END;"
+    "CREATE TRIGGER hot_fts_au AFTER UPDATE OF content ON hot BEGIN"
+    " INSERT INTO hot_fts(hot_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+    " INSERT INTO hot_fts(rowid, content) VALUES (new.id, new.content); END;"
+    "INSERT INTO hot_fts(hot_fts) VALUES ('rebuild');"
+    "CREATE VIRTUAL TABLE warm_fts USING fts5(summary, content='warm', content_rowid='id',"
+    " tokenize='porter unicode61');"
+    "CREATE TRIGGER warm_fts_ai AFTER INSERT ON warm BEGIN"
+    " INSERT INTO warm_fts(rowid, summary) VALUES (new.id, new.summary); END;"
+    "CREATE TRIGGER warm_fts_ad AFTER DELETE ON warm BEGIN"
+    " INSERT INTO warm_fts(warm_fts, rowid, summary) VALUES ('delete', old.id, old.summary); END;"
+    "CREATE TRIGGER warm_fts_au AFTER UPDATE OF summary ON warm BEGIN"
+    " INSERT INTO warm_fts(warm_fts, rowid, summary) VALUES ('delete', old.id, old.summary);"
+    " INSERT INTO warm_fts(rowid, summary) VALUES (new.id, new.summary); END;"
+    "INSERT INTO warm_fts(warm_fts) VALUES ('rebuild');",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -527,4 +550,242 @@ ak_code ak_sysdb_counts_get(ak_sysdb *db, ak_sysdb_counts *out, ak_err *err)
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? AK_OK : db_error(db, err, "counting rows");
+}
+
+/* ---- reading for search and `akosha get` ---- */
+
+const char *ak_tier_name(ak_tier t)
+{
+    return t == AK_TIER_HOT ? "hot" : t == AK_TIER_WARM ? "warm" : "cold";
+}
+
+/* Run a query with its parameters already bound, calling row() per row. */
+static ak_code each_row(ak_sysdb *db, sqlite3_stmt *st, ak_code (*row)(sqlite3_stmt *, void *),
+                        void *ctx, ak_err *err, const char *what)
+{
+    ak_code c = AK_OK;
+    int rc;
+    while (c == AK_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        c = row(st, ctx);
+    if (c == AK_OK && rc != SQLITE_DONE)
+        c = db_error(db, err, what);
+    sqlite3_finalize(st);
+    return c;
+}
+
+static ak_code prepare(ak_sysdb *db, const char *sql, sqlite3_stmt **st, ak_err *err)
+{
+    if (sqlite3_prepare_v2(db->db, sql, -1, st, NULL) != SQLITE_OK)
+        return db_error(db, err, "preparing a query");
+    return AK_OK;
+}
+
+ak_code ak_sysdb_count_vectors(ak_sysdb *db, ak_tier tier, int64_t *n, ak_err *err)
+{
+    sqlite3_stmt *st;
+    ak_code rc = prepare(db, tier == AK_TIER_HOT
+                                 ? "SELECT count(*) FROM hot WHERE embedding IS NOT NULL"
+                                 : "SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL",
+                         &st, err);
+    if (rc)
+        return rc;
+    *n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return AK_OK;
+}
+
+typedef struct {
+    ak_tier tier;
+    ak_vec_fn fn;
+    void *ctx;
+} vec_walk;
+
+static ak_code vec_row(sqlite3_stmt *st, void *arg)
+{
+    vec_walk *w = arg;
+    size_t want = w->tier == AK_TIER_HOT ? AK_DIM * 4 : AK_DIM;
+    if ((size_t)sqlite3_column_bytes(st, 2) != want)
+        return AK_OK; /* not a vector of this dimension: not indexable */
+    ak_vec_row r = {
+        .rowid = sqlite3_column_int64(st, 0),
+        .conversation_id = (const char *)sqlite3_column_text(st, 1),
+        .vec = sqlite3_column_blob(st, 2),
+        .scale = (float)sqlite3_column_double(st, 3),
+        .ts_us = sqlite3_column_int64(st, 4),
+    };
+    return w->fn(w->ctx, &r);
+}
+
+ak_code ak_sysdb_each_vector(ak_sysdb *db, ak_tier tier, ak_vec_fn fn, void *ctx, ak_err *err)
+{
+    sqlite3_stmt *st;
+    ak_code rc = prepare(db, tier == AK_TIER_HOT
+        ? "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
+          " WHERE embedding IS NOT NULL ORDER BY id"
+        : "SELECT id, conversation_id, embedding_q, embedding_scale, ts_us FROM warm"
+          " WHERE embedding_q IS NOT NULL ORDER BY id", &st, err);
+    vec_walk w = {tier, fn, ctx};
+    return rc ? rc : each_row(db, st, vec_row, &w, err, "reading vectors");
+}
+
+void ak_conv_free(ak_conv *c)
+{
+    char **s[] = {&c->conversation_id, &c->content, &c->summary, &c->metadata,
+                  &c->source, &c->upload_id, &c->object_key};
+    for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
+        free(*s[i]);
+        *s[i] = NULL;
+    }
+}
+
+/* Columns: rowid, conversation_id, text (content or summary), metadata,
+ * source, upload_id, object_key, ts_us, content_sha256. */
+#define CONV_COLUMNS_HOT \
+    "id, conversation_id, content, metadata, source, upload_id, NULL, ts_us, content_sha256"
+#define CONV_COLUMNS_WARM \
+    "id, conversation_id, summary, metadata, source, upload_id, NULL, ts_us, content_sha256"
+#define CONV_COLUMNS_COLD \
+    "0, conversation_id, NULL, NULL, NULL, upload_id, object_key, ts_us, content_sha256"
+
+static ak_code conv_row(sqlite3_stmt *st, void *arg)
+{
+    ak_conv *c = arg;
+    c->rowid = sqlite3_column_int64(st, 0);
+    c->conversation_id = column_dup(st, 1);
+    char *text = column_dup(st, 2);
+    if (c->tier == AK_TIER_HOT)
+        c->content = text;
+    else
+        c->summary = text;
+    c->metadata = column_dup(st, 3);
+    c->source = column_dup(st, 4);
+    c->upload_id = column_dup(st, 5);
+    c->object_key = column_dup(st, 6);
+    c->ts_us = sqlite3_column_int64(st, 7);
+    if (sqlite3_column_bytes(st, 8) == AK_SHA256_LEN)
+        ak_hex(sqlite3_column_blob(st, 8), AK_SHA256_LEN, c->content_sha256);
+    return AK_ERR_ABORTED; /* one row is all we want */
+}
+
+static ak_code get_one(ak_sysdb *db, ak_tier tier, const char *sql, const char *text_key,
+                       int64_t rowid, ak_conv *out, ak_err *err)
+{
+    sqlite3_stmt *st;
+    ak_code rc = prepare(db, sql, &st, err);
+    if (rc)
+        return rc;
+    if (text_key)
+        sqlite3_bind_text(st, 1, text_key, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 1, rowid);
+    memset(out, 0, sizeof *out);
+    out->tier = tier;
+    rc = each_row(db, st, conv_row, out, err, "reading a conversation");
+    if (rc == AK_ERR_ABORTED)
+        return AK_OK;
+    return rc ? rc : AK_ERR_NOTFOUND;
+}
+
+ak_code ak_sysdb_get_conv(ak_sysdb *db, const char *conversation_id, ak_conv *out, ak_err *err)
+{
+    static const char *const sql[] = {
+        "SELECT " CONV_COLUMNS_HOT " FROM hot WHERE conversation_id = ?1",
+        "SELECT " CONV_COLUMNS_WARM " FROM warm WHERE conversation_id = ?1",
+        "SELECT " CONV_COLUMNS_COLD " FROM cold WHERE conversation_id = ?1",
+    };
+    for (int t = AK_TIER_HOT; t <= AK_TIER_COLD; t++) {
+        ak_code rc = get_one(db, (ak_tier)t, sql[t], conversation_id, 0, out, err);
+        if (rc != AK_ERR_NOTFOUND)
+            return rc;
+    }
+    return ak_err_set(err, AK_ERR_NOTFOUND, "no conversation %.256s", conversation_id);
+}
+
+ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out, ak_err *err)
+{
+    const char *sql = tier == AK_TIER_HOT ? "SELECT " CONV_COLUMNS_HOT " FROM hot WHERE id = ?1"
+                                          : "SELECT " CONV_COLUMNS_WARM " FROM warm WHERE id = ?1";
+    ak_code rc = get_one(db, tier, sql, NULL, rowid, out, err);
+    if (rc == AK_ERR_NOTFOUND)
+        return ak_err_set(err, AK_ERR_NOTFOUND, "row %lld of %s is gone", (long long)rowid,
+                          ak_tier_name(tier));
+    return rc;
+}
+
+typedef struct {
+    ak_text_fn fn;
+    void *ctx;
+} text_walk;
+
+static ak_code text_row(sqlite3_stmt *st, void *arg)
+{
+    text_walk *w = arg;
+    return w->fn(w->ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                 sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3));
+}
+
+ak_code ak_sysdb_text_search(ak_sysdb *db, ak_tier tier, const char *match, int64_t since,
+                             int64_t until, int limit, ak_text_fn fn, void *ctx, ak_err *err)
+{
+    const char *sql = tier == AK_TIER_HOT
+        ? "SELECT t.id, t.conversation_id, t.ts_us, -bm25(hot_fts) FROM hot_fts"
+          " JOIN hot t ON t.id = hot_fts.rowid WHERE hot_fts MATCH ?1"
+          " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(hot_fts), t.id LIMIT ?4"
+        : "SELECT t.id, t.conversation_id, t.ts_us, -bm25(warm_fts) FROM warm_fts"
+          " JOIN warm t ON t.id = warm_fts.rowid WHERE warm_fts MATCH ?1"
+          " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(warm_fts), t.id LIMIT ?4";
+    sqlite3_stmt *st;
+    ak_code rc = prepare(db, sql, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, until);
+    sqlite3_bind_int(st, 4, limit);
+    text_walk w = {fn, ctx};
+    return each_row(db, st, text_row, &w, err, "full-text search");
+}
+
+typedef struct {
+    float *out;
+    int found;
+} vector_out;
+
+static ak_code vector_row(sqlite3_stmt *st, void *arg)
+{
+    vector_out *v = arg;
+    const unsigned char *b = sqlite3_column_blob(st, 0);
+    int n = sqlite3_column_bytes(st, 0);
+    if (n == AK_DIM * 4) {
+        for (int i = 0; i < AK_DIM; i++) {
+            uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
+                         (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
+            memcpy(&v->out[i], &u, 4);
+        }
+    } else if (n == AK_DIM) {
+        ak_vec_dequantize((const int8_t *)b, (float)sqlite3_column_double(st, 1), v->out);
+    } else {
+        return AK_ERR_ABORTED;
+    }
+    v->found = ak_vec_normalize(v->out);
+    return AK_ERR_ABORTED;
+}
+
+ak_code ak_sysdb_get_vector(ak_sysdb *db, const char *conversation_id, float *out, ak_err *err)
+{
+    sqlite3_stmt *st;
+    ak_code rc = prepare(db, "SELECT embedding, 0 FROM hot WHERE conversation_id = ?1"
+                             " UNION ALL SELECT embedding_q, embedding_scale FROM warm"
+                             " WHERE conversation_id = ?1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, conversation_id, -1, SQLITE_TRANSIENT);
+    vector_out v = {out, 0};
+    rc = each_row(db, st, vector_row, &v, err, "reading a vector");
+    if (rc && rc != AK_ERR_ABORTED)
+        return rc;
+    if (!v.found)
+        return ak_err_set(err, AK_ERR_NOTFOUND, "conversation %.256s has no stored vector",
+                          conversation_id);
+    return AK_OK;
 }

@@ -100,4 +100,54 @@ ak_code ak_sysdb_ledger_each(ak_sysdb *db, ak_ledger_fn fn, void *ctx, ak_err *e
 
 ak_code ak_sysdb_counts_get(ak_sysdb *db, ak_sysdb_counts *out, ak_err *err);
 
+/* ---- reading for search and `akosha get` ---- */
+
+typedef enum { AK_TIER_HOT = 0, AK_TIER_WARM = 1, AK_TIER_COLD = 2 } ak_tier;
+#define AK_TIER_MASK(t) (1 << (t))
+const char *ak_tier_name(ak_tier t);
+
+/* One stored vector, as the index loads it.  For hot rows `vec` points at
+ * AK_DIM little-endian float32 and scale is 0; for warm rows at AK_DIM int8
+ * and scale dequantizes them.  Pointers are valid during the callback. */
+typedef struct {
+    int64_t rowid;
+    const char *conversation_id;
+    const void *vec;
+    float scale;
+    int64_t ts_us;
+} ak_vec_row;
+
+typedef ak_code (*ak_vec_fn)(void *ctx, const ak_vec_row *row);
+ak_code ak_sysdb_count_vectors(ak_sysdb *db, ak_tier tier, int64_t *n, ak_err *err);
+ak_code ak_sysdb_each_vector(ak_sysdb *db, ak_tier tier, ak_vec_fn fn, void *ctx, ak_err *err);
+
+/* A conversation as `get` and search results show it.  Heap strings,
+ * released by ak_conv_free(); content is NULL outside hot, summary NULL
+ * in hot, object_key set only for cold. */
+typedef struct {
+    ak_tier tier;
+    int64_t rowid;
+    char *conversation_id, *content, *summary, *metadata, *source, *upload_id, *object_key;
+    int64_t ts_us;
+    char content_sha256[65];
+} ak_conv;
+
+void ak_conv_free(ak_conv *c);
+/* By key, from whichever tier holds it; AK_ERR_NOTFOUND when none does. */
+ak_code ak_sysdb_get_conv(ak_sysdb *db, const char *conversation_id, ak_conv *out, ak_err *err);
+/* By row id within a tier (hot or warm), as search hits name them. */
+ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out, ak_err *err);
+
+/* The stored vector of a hot or warm conversation, unit length in out.
+ * AK_ERR_NOTFOUND when there is no such conversation or it has no vector. */
+ak_code ak_sysdb_get_vector(ak_sysdb *db, const char *conversation_id, float *out, ak_err *err);
+
+/* Full-text search (FTS5, BM25) in one tier: match is an FTS5 query,
+ * rows limited to since <= ts_us <= until; fn gets each hit best first with
+ * score = -bm25 (higher is better). */
+typedef ak_code (*ak_text_fn)(void *ctx, int64_t rowid, const char *conversation_id,
+                              int64_t ts_us, double score);
+ak_code ak_sysdb_text_search(ak_sysdb *db, ak_tier tier, const char *match, int64_t since,
+                             int64_t until, int limit, ak_text_fn fn, void *ctx, ak_err *err);
+
 #endif

@@ -1,0 +1,250 @@
+/*
+ * index.c - see index.h.
+ *
+ * One mutex guards the shard tables; it is held only to swap or copy
+ * pointers, never while loading or scanning.
+ */
+#include "query/index.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/shard.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+typedef struct {
+    char system_id[AK_SYSTEM_ID_MAX + 1];
+    ak_segment *seg; /* NULL when broken */
+    char *error;     /* why it could not be loaded */
+} entry;
+
+typedef struct {
+    entry *e; /* sorted by system_id */
+    size_t n, cap;
+} shard_table;
+
+struct ak_index {
+    const ak_datadir *dd;
+    uint32_t n_shards;
+    pthread_mutex_t mu;
+    shard_table *shards;
+};
+
+ak_code ak_index_new(const ak_datadir *dd, ak_index **out, ak_err *err)
+{
+    ak_index *idx = calloc(1, sizeof *idx);
+    if (idx)
+        idx->shards = calloc(ak_datadir_shards(dd), sizeof *idx->shards);
+    if (!idx || !idx->shards) {
+        free(idx);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    idx->dd = dd;
+    idx->n_shards = ak_datadir_shards(dd);
+    pthread_mutex_init(&idx->mu, NULL);
+    *out = idx;
+    return AK_OK;
+}
+
+void ak_index_free(ak_index *idx)
+{
+    if (!idx)
+        return;
+    for (uint32_t s = 0; s < idx->n_shards; s++) {
+        for (size_t i = 0; i < idx->shards[s].n; i++) {
+            ak_segment_unref(idx->shards[s].e[i].seg);
+            free(idx->shards[s].e[i].error);
+        }
+        free(idx->shards[s].e);
+    }
+    free(idx->shards);
+    pthread_mutex_destroy(&idx->mu);
+    free(idx);
+}
+
+const ak_datadir *ak_index_datadir(const ak_index *idx) { return idx->dd; }
+
+/* Find or insert the entry for sid (under the mutex). */
+static entry *slot(shard_table *t, const char *sid)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(t->e[mid].system_id, sid);
+        if (c == 0)
+            return &t->e[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 8;
+        entry *grown = realloc(t->e, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        t->e = grown;
+        t->cap = cap;
+    }
+    memmove(&t->e[lo + 1], &t->e[lo], (t->n - lo) * sizeof *t->e);
+    memset(&t->e[lo], 0, sizeof t->e[lo]);
+    ak_fmt(t->e[lo].system_id, sizeof t->e[lo].system_id, "%s", sid);
+    t->n++;
+    return &t->e[lo];
+}
+
+/* Install a loaded segment (seg) or a failure (error); takes ownership. */
+static void install(ak_index *idx, const char *sid, ak_segment *seg, const char *error)
+{
+    uint32_t shard = ak_shard_of(sid, idx->n_shards);
+    pthread_mutex_lock(&idx->mu);
+    entry *e = slot(&idx->shards[shard], sid);
+    ak_segment *old = NULL;
+    if (e) {
+        old = e->seg;
+        e->seg = seg;
+        free(e->error);
+        e->error = error ? strdup(error) : NULL;
+    }
+    pthread_mutex_unlock(&idx->mu);
+    ak_segment_unref(e ? old : seg);
+}
+
+ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err)
+{
+    ak_sysdb *db;
+    ak_segment *seg = NULL;
+    ak_code rc = ak_datadir_open_system(idx->dd, system_id, 0, &db, err);
+    if (rc == AK_OK) {
+        rc = ak_segment_load(db, system_id, &seg, err);
+        ak_sysdb_close(db);
+    }
+    if (rc == AK_ERR_INVALID)
+        return rc; /* a bad id names no system: nothing to remember */
+    if (rc)
+        ak_err_prefix(err, "system %s: ", system_id);
+    install(idx, system_id, rc ? NULL : seg, rc ? err->msg : NULL);
+    return rc;
+}
+
+typedef struct {
+    ak_index *idx;
+    char system_id[AK_SYSTEM_ID_MAX + 1];
+    ak_latch *latch;
+} load_job;
+
+static void run_load(void *arg)
+{
+    load_job *j = arg;
+    ak_err err;
+    if (ak_index_load_system(j->idx, j->system_id, &err))
+        AK_WARN("index", "%s", err.msg);
+    ak_latch_done(j->latch);
+    free(j);
+}
+
+typedef struct {
+    ak_index *idx;
+    ak_pool *pool;
+    ak_latch *latch;
+} load_all;
+
+static ak_code queue_system(void *ctx, const char *sid, uint32_t shard, const char *path)
+{
+    (void)shard, (void)path;
+    load_all *la = ctx;
+    load_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return AK_ERR_NOMEM;
+    j->idx = la->idx;
+    j->latch = la->latch;
+    ak_fmt(j->system_id, sizeof j->system_id, "%s", sid);
+    ak_latch_add(la->latch, 1);
+    if (ak_pool_submit(la->pool, run_load, j)) {
+        ak_latch_done(la->latch);
+        free(j);
+        return AK_ERR_NOMEM;
+    }
+    return AK_OK;
+}
+
+ak_code ak_index_load_all(ak_index *idx, ak_pool *pool, ak_err *err)
+{
+    /* One count for the walk itself, so the latch cannot reach zero while
+     * jobs are still being submitted. */
+    ak_latch latch;
+    ak_latch_init(&latch, 1);
+    load_all la = {idx, pool, &latch};
+    ak_code rc = ak_datadir_each_system(idx->dd, queue_system, &la, err);
+    ak_latch_done(&latch);
+    ak_latch_wait(&latch, 0);
+    ak_latch_destroy(&latch);
+    return rc;
+}
+
+ak_code ak_index_snapshot(ak_index *idx, uint32_t shard, ak_shard_snap *out, ak_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (shard >= idx->n_shards)
+        return ak_err_set(err, AK_ERR_INVALID, "no shard %u", shard);
+    pthread_mutex_lock(&idx->mu);
+    shard_table *t = &idx->shards[shard];
+    out->segs = t->n ? calloc(t->n, sizeof *out->segs) : NULL;
+    ak_code rc = t->n && !out->segs ? AK_ERR_NOMEM : AK_OK;
+    for (size_t i = 0; rc == AK_OK && i < t->n; i++) {
+        if (t->e[i].seg) {
+            ak_segment_ref(t->e[i].seg);
+            out->segs[out->n++] = t->e[i].seg;
+        } else if (!out->error && t->e[i].error) {
+            out->error = strdup(t->e[i].error);
+        }
+    }
+    pthread_mutex_unlock(&idx->mu);
+    return rc ? ak_err_set(err, rc, "out of memory") : AK_OK;
+}
+
+void ak_shard_snap_release(ak_shard_snap *snap)
+{
+    for (size_t i = 0; i < snap->n; i++)
+        ak_segment_unref(snap->segs[i]);
+    free(snap->segs);
+    free(snap->error);
+    memset(snap, 0, sizeof *snap);
+}
+
+uint32_t *ak_index_nonempty_shards(ak_index *idx, size_t *n)
+{
+    uint32_t *out = malloc(idx->n_shards * sizeof *out);
+    *n = 0;
+    if (!out)
+        return NULL;
+    pthread_mutex_lock(&idx->mu);
+    for (uint32_t s = 0; s < idx->n_shards; s++)
+        if (idx->shards[s].n)
+            out[(*n)++] = s;
+    pthread_mutex_unlock(&idx->mu);
+    return out;
+}
+
+void ak_index_stats_get(ak_index *idx, ak_index_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&idx->mu);
+    for (uint32_t s = 0; s < idx->n_shards; s++)
+        for (size_t i = 0; i < idx->shards[s].n; i++) {
+            const ak_segment *seg = idx->shards[s].e[i].seg;
+            out->systems++;
+            if (!seg) {
+                out->broken_systems++;
+                continue;
+            }
+            out->vectors += seg->n;
+            out->hot_vectors += seg->n_hot;
+            out->warm_vectors += seg->n - seg->n_hot;
+            out->bytes += seg->bytes;
+        }
+    pthread_mutex_unlock(&idx->mu);
+}

@@ -1,0 +1,189 @@
+/*
+ * segment.c - see segment.h.
+ *
+ * Loading counts the rows first so every array is allocated once at its
+ * final size: a system with 100,000 vectors is 40 MB in one piece, not a
+ * long chain of reallocations.
+ */
+#include "query/segment.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/time.h"
+
+#define SCAN_BLOCK 1024 /* rows scored per kernel call; deadline checked per block */
+
+typedef struct {
+    ak_segment *s;
+    uint32_t next;       /* next row to fill */
+    ak_buf ids;
+} loader;
+
+static float from_le(const unsigned char *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static ak_code add_id(loader *l, uint32_t row, const char *id)
+{
+    l->s->id_off[row] = (uint32_t)l->ids.len;
+    return ak_buf_append(&l->ids, id ? id : "", (id ? strlen(id) : 0) + 1);
+}
+
+static ak_code load_hot(void *ctx, const ak_vec_row *r)
+{
+    loader *l = ctx;
+    ak_segment *s = l->s;
+    if (l->next >= s->n_hot)
+        return AK_OK; /* rows added since counting: the next reload has them */
+    float *f = s->f + (size_t)l->next * AK_DIM;
+    for (int i = 0; i < AK_DIM; i++)
+        f[i] = from_le((const unsigned char *)r->vec + 4 * i);
+    if (!ak_vec_normalize(f))
+        return AK_OK; /* zero or non-finite: not indexable (ingestion keeps these out) */
+    float scale;
+    ak_vec_quantize(f, s->q + (size_t)l->next * AK_DIM, &scale);
+    s->qscale[l->next] = scale;
+    s->ts[l->next] = r->ts_us;
+    s->rowid[l->next] = r->rowid;
+    return add_id(l, l->next++, r->conversation_id);
+}
+
+static ak_code load_warm(void *ctx, const ak_vec_row *r)
+{
+    loader *l = ctx;
+    ak_segment *s = l->s;
+    if (l->next >= s->n)
+        return AK_OK;
+    int8_t *q = s->q + (size_t)l->next * AK_DIM;
+    memcpy(q, r->vec, AK_DIM);
+    double norm = sqrt((double)ak_vec_dot_i8(q, q)) * r->scale;
+    if (!(norm > 0) || !isfinite(norm))
+        return AK_OK;
+    s->qscale[l->next] = (float)(r->scale / norm); /* int8 dot * this = cosine */
+    s->ts[l->next] = r->ts_us;
+    s->rowid[l->next] = r->rowid;
+    return add_id(l, l->next++, r->conversation_id);
+}
+
+static ak_code allocate(ak_segment *s, int64_t n_hot, int64_t n_warm, ak_err *err)
+{
+    s->n_hot = (uint32_t)n_hot;
+    s->n = (uint32_t)(n_hot + n_warm);
+    size_t n = s->n ? s->n : 1;
+    s->q = malloc(n * AK_DIM);
+    s->qscale = malloc(n * sizeof *s->qscale);
+    s->f = malloc((n_hot ? (size_t)n_hot : 1) * AK_DIM * sizeof *s->f);
+    s->ts = malloc(n * sizeof *s->ts);
+    s->rowid = malloc(n * sizeof *s->rowid);
+    s->id_off = malloc((n + 1) * sizeof *s->id_off);
+    if (!s->q || !s->qscale || !s->f || !s->ts || !s->rowid || !s->id_off)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory for %u vectors", s->n);
+    return AK_OK;
+}
+
+ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err)
+{
+    ak_segment *s = calloc(1, sizeof *s);
+    if (!s)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    atomic_init(&s->refs, 1);
+    ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
+    int64_t n_hot = 0, n_warm = 0;
+    loader l = {.s = s};
+    ak_code rc = ak_sysdb_count_vectors(db, AK_TIER_HOT, &n_hot, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_count_vectors(db, AK_TIER_WARM, &n_warm, err);
+    if (rc == AK_OK && n_hot + n_warm > UINT32_MAX / 2)
+        rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "system %s has too many vectors", system_id);
+    if (rc == AK_OK)
+        rc = allocate(s, n_hot, n_warm, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_each_vector(db, AK_TIER_HOT, load_hot, &l, err);
+    if (rc == AK_OK) {
+        /* hot rows skipped as unindexable shrink the hot range */
+        s->n_hot = l.next;
+        rc = ak_sysdb_each_vector(db, AK_TIER_WARM, load_warm, &l, err);
+    }
+    if (rc == AK_OK && ak_buf_putc(&l.ids, '\0'))
+        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rc) {
+        ak_buf_free(&l.ids);
+        s->ids = NULL;
+        ak_segment_unref(s);
+        return rc;
+    }
+    s->n = l.next;
+    s->id_off[s->n] = (uint32_t)l.ids.len;
+    s->ids = ak_buf_steal(&l.ids);
+    s->bytes = (size_t)s->n * (AK_DIM + sizeof(float) + 2 * sizeof(int64_t) + sizeof(uint32_t)) +
+               (size_t)s->n_hot * AK_DIM * sizeof(float) + s->id_off[s->n];
+    *out = s;
+    return AK_OK;
+}
+
+void ak_segment_ref(ak_segment *s) { atomic_fetch_add(&s->refs, 1); }
+
+void ak_segment_unref(ak_segment *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    free(s->q);
+    free(s->qscale);
+    free(s->f);
+    free(s->ts);
+    free(s->rowid);
+    free(s->id_off);
+    free(s->ids);
+    free(s);
+}
+
+/* Score rows [from, to) in blocks; only rows in [since, until] compete. */
+static ak_code scan_range(const ak_segment *s, uint32_t from, uint32_t to, const int8_t *q8,
+                          float q8scale, const ak_scan_filter *f, uint32_t group, ak_topk *top,
+                          int64_t deadline_us)
+{
+    int32_t dots[SCAN_BLOCK];
+    int all_times = f->since == INT64_MIN && f->until == INT64_MAX;
+    for (uint32_t b = from; b < to; b += SCAN_BLOCK) {
+        if (deadline_us && ak_time_mono_us() > deadline_us)
+            return AK_ERR_ABORTED;
+        uint32_t n = to - b < SCAN_BLOCK ? to - b : SCAN_BLOCK;
+        ak_vec_dots_i8(q8, s->q + (size_t)b * AK_DIM, n, dots);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t row = b + i;
+            float score = (float)dots[i] * q8scale * s->qscale[row];
+            if (!ak_topk_wants(top, score))
+                continue;
+            if (!all_times && (s->ts[row] < f->since || s->ts[row] > f->until))
+                continue;
+            ak_topk_push(top, (ak_hit){score, group, row});
+        }
+    }
+    return AK_OK;
+}
+
+ak_code ak_segment_scan(const ak_segment *s, const int8_t *q8, float q8scale,
+                        const ak_scan_filter *f, uint32_t group, ak_topk *top,
+                        int64_t deadline_us)
+{
+    ak_code rc = AK_OK;
+    if (f->tiers & AK_TIER_MASK(AK_TIER_HOT))
+        rc = scan_range(s, 0, s->n_hot, q8, q8scale, f, group, top, deadline_us);
+    if (rc == AK_OK && (f->tiers & AK_TIER_MASK(AK_TIER_WARM)))
+        rc = scan_range(s, s->n_hot, s->n, q8, q8scale, f, group, top, deadline_us);
+    return rc;
+}
+
+float ak_segment_exact(const ak_segment *s, uint32_t row, const float *qf)
+{
+    if (row < s->n_hot)
+        return ak_vec_dot_f32(qf, s->f + (size_t)row * AK_DIM);
+    return ak_vec_dot_f32_i8(qf, s->q + (size_t)row * AK_DIM) * s->qscale[row];
+}

@@ -1,0 +1,76 @@
+/*
+ * segment.h - one system's vectors, in memory, laid out for scanning.
+ *
+ * A segment is built from a system database in one pass and never changes
+ * afterwards: when the database changes (an upload ingested, rows aged),
+ * the index builds a new segment and swaps it in.  Readers hold a reference,
+ * so a query in flight keeps the segment it started with.
+ *
+ * Rows with a vector are numbered hot first [0, n_hot), then warm
+ * [n_hot, n).  Every row has an int8 copy (hot rows quantized from their
+ * normalized float32, warm rows as stored) so the first pass of a search
+ * reads 384 bytes a row instead of 1536; hot rows keep float32 for the exact
+ * re-rank.  qscale[i] turns an int8 dot product into a cosine: it folds the
+ * quantization scale and 1/|v| together.
+ *
+ * Ownership: ak_segment_load() returns a segment with one reference;
+ * ak_segment_ref() / ak_segment_unref() (the last unref frees it).
+ */
+#ifndef AK_SEGMENT_H
+#define AK_SEGMENT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "query/topk.h"
+#include "storage/sysdb.h"
+#include "util/ids.h"
+#include "util/vec.h"
+
+typedef struct {
+    atomic_int refs;
+    char system_id[AK_SYSTEM_ID_MAX + 1];
+    uint32_t n, n_hot;
+    int8_t *q;          /* n * AK_DIM */
+    float *qscale;      /* n */
+    float *f;           /* n_hot * AK_DIM, unit length */
+    int64_t *ts;        /* n */
+    int64_t *rowid;     /* n: row id in hot or warm */
+    uint32_t *id_off;   /* n + 1 offsets into ids */
+    char *ids;          /* conversation ids, NUL-separated */
+    size_t bytes;       /* memory held */
+} ak_segment;
+
+ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err);
+void ak_segment_ref(ak_segment *s);
+void ak_segment_unref(ak_segment *s);
+
+static inline const char *ak_segment_conv_id(const ak_segment *s, uint32_t row)
+{
+    return s->ids + s->id_off[row];
+}
+
+static inline ak_tier ak_segment_tier(const ak_segment *s, uint32_t row)
+{
+    return row < s->n_hot ? AK_TIER_HOT : AK_TIER_WARM;
+}
+
+/* What a scan keeps. */
+typedef struct {
+    int tiers;          /* AK_TIER_MASK(AK_TIER_HOT) | AK_TIER_MASK(AK_TIER_WARM) */
+    int64_t since, until;
+} ak_scan_filter;
+
+/* First pass: approximate cosine of every row passing the filter against
+ * the quantized query; the best go into top with group = `group`.  Checks
+ * the monotonic deadline every few thousand rows and returns AK_ERR_ABORTED
+ * when it has passed (0 = none). */
+ak_code ak_segment_scan(const ak_segment *s, const int8_t *q8, float q8scale,
+                        const ak_scan_filter *f, uint32_t group, ak_topk *top,
+                        int64_t deadline_us);
+
+/* Exact cosine of one row against the unit-length float query: float32 for
+ * hot rows, the dequantized int8 for warm rows (warm keeps nothing more). */
+float ak_segment_exact(const ak_segment *s, uint32_t row, const float *qf);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * vec.c - see vec.h.
+ *
+ * The kernels that scans run millions of times come in three builds: AVX-512
+ * (BW), AVX2+FMA and portable C; ak_vec_init() picks the best the CPU has,
+ * once, before main().  The portable versions keep 16 independent partial
+ * sums so that a compiler may still vectorize them (it may not reorder a
+ * single floating-point sum).  Sign-extending int8 to int16 and using
+ * multiply-add on pairs (vpmaddwd) is exact: 384 products of at most
+ * 127 * 127 cannot overflow int32.
+ */
+#include "util/vec.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AK_X86 1
+#endif
+
+#define LANES 16
+/* bytes ahead of the scan to prefetch: 16 vectors */
+#define PREFETCH_AHEAD (16 * AK_DIM)
+
+/* ---- portable ---- */
+
+static float dot_f32_c(const float *a, const float *b)
+{
+    float acc[LANES] = {0};
+    for (int i = 0; i < AK_DIM; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += a[i + j] * b[i + j];
+    float s = 0;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+static int32_t dot_i8_c(const int8_t *a, const int8_t *b)
+{
+    int32_t acc[LANES] = {0};
+    for (int i = 0; i < AK_DIM; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += (int16_t)a[i + j] * (int16_t)b[i + j];
+    int32_t s = 0;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+static void dots_i8_c(const int8_t *q, const int8_t *v, size_t n, int32_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = dot_i8_c(q, v + i * AK_DIM);
+}
+
+/* ---- AVX2 ---- */
+
+#ifdef AK_X86
+__attribute__((target("avx2,fma"))) static float dot_f32_avx2(const float *a, const float *b)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (int i = 0; i < AK_DIM; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    __m256 s = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
+__attribute__((target("avx2"))) static int32_t hsum_epi32_avx2(__m256i v)
+{
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+    return _mm_cvtsi128_si32(h);
+}
+
+/* The query is widened to int16 once per scan, not once per vector. */
+__attribute__((target("avx2"))) static void dots_i8_avx2(const int8_t *q, const int8_t *v,
+                                                         size_t n, int32_t *out)
+{
+    __m256i qw[AK_DIM / 16];
+    for (int k = 0; k < AK_DIM / 16; k++)
+        qw[k] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 16 * k)));
+    for (size_t i = 0; i < n; i++) {
+        const int8_t *x = v + i * AK_DIM;
+        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+        for (int k = 0; k < AK_DIM / 16; k += 2) {
+            __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 16 * k)));
+            __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + 16 * k + 16)));
+            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(qw[k], x0));
+            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(qw[k + 1], x1));
+        }
+        out[i] = hsum_epi32_avx2(_mm256_add_epi32(s0, s1));
+    }
+}
+
+__attribute__((target("avx2"))) static int32_t dot_i8_avx2(const int8_t *a, const int8_t *b)
+{
+    int32_t r;
+    dots_i8_avx2(a, b, 1, &r);
+    return r;
+}
+
+/* ---- AVX-512 ---- */
+
+__attribute__((target("avx512f,avx512bw"))) static float dot_f32_avx512(const float *a,
+                                                                        const float *b)
+{
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    for (int i = 0; i < AK_DIM; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+/* Four vectors per step: their loads overlap in the memory system and the
+ * horizontal sums at the end of each vector no longer stall the next. */
+__attribute__((target("avx512f,avx512bw"))) static void dots_i8_avx512(const int8_t *q,
+                                                                       const int8_t *v,
+                                                                       size_t n, int32_t *out)
+{
+    __m512i qw[AK_DIM / 32];
+    for (int k = 0; k < AK_DIM / 32; k++)
+        qw[k] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(q + 32 * k)));
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int8_t *x = v + i * AK_DIM;
+        /* the hardware prefetcher alone left this loop waiting on memory */
+        for (int l = 0; l < 4 * AK_DIM; l += 64)
+            _mm_prefetch((const char *)x + PREFETCH_AHEAD + l, _MM_HINT_T0);
+        __m512i s[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                        _mm512_setzero_si512()};
+        for (int k = 0; k < AK_DIM / 32; k++)
+            for (int r = 0; r < 4; r++) {
+                __m256i b = _mm256_loadu_si256((const __m256i *)(x + r * AK_DIM + 32 * k));
+                s[r] = _mm512_add_epi32(s[r], _mm512_madd_epi16(qw[k], _mm512_cvtepi8_epi16(b)));
+            }
+        for (int r = 0; r < 4; r++)
+            out[i + r] = _mm512_reduce_add_epi32(s[r]);
+    }
+    for (; i < n; i++) {
+        const int8_t *x = v + i * AK_DIM;
+        __m512i s0 = _mm512_setzero_si512();
+        for (int k = 0; k < AK_DIM / 32; k++)
+            s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(
+                qw[k], _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(x + 32 * k)))));
+        out[i] = _mm512_reduce_add_epi32(s0);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) static int32_t dot_i8_avx512(const int8_t *a,
+                                                                         const int8_t *b)
+{
+    int32_t r;
+    dots_i8_avx512(a, b, 1, &r);
+    return r;
+}
+#endif
+
+/* ---- dispatch ---- */
+
+static float (*dot_f32_impl)(const float *, const float *) = dot_f32_c;
+static int32_t (*dot_i8_impl)(const int8_t *, const int8_t *) = dot_i8_c;
+static void (*dots_i8_impl)(const int8_t *, const int8_t *, size_t, int32_t *) = dots_i8_c;
+static const char *impl_name = "portable";
+
+__attribute__((constructor)) static void ak_vec_init(void)
+{
+#ifdef AK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+        dot_f32_impl = dot_f32_avx512;
+        dot_i8_impl = dot_i8_avx512;
+        dots_i8_impl = dots_i8_avx512;
+        impl_name = "avx512";
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        dot_f32_impl = dot_f32_avx2;
+        dot_i8_impl = dot_i8_avx2;
+        dots_i8_impl = dots_i8_avx2;
+        impl_name = "avx2";
+    }
+#endif
+}
+
+const char *ak_vec_impl(void) { return impl_name; }
+float ak_vec_dot_f32(const float *a, const float *b) { return dot_f32_impl(a, b); }
+int32_t ak_vec_dot_i8(const int8_t *a, const int8_t *b) { return dot_i8_impl(a, b); }
+
+void ak_vec_dots_i8(const int8_t *query, const int8_t *vecs, size_t n, int32_t *out)
+{
+    dots_i8_impl(query, vecs, n, out);
+}
+
+float ak_vec_dot_f32_i8(const float *a, const int8_t *b)
+{
+    float acc[LANES] = {0};
+    for (int i = 0; i < AK_DIM; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += a[i + j] * (float)b[i + j];
+    float s = 0;
+    for (int j = 0; j < LANES; j++)
+        s += acc[j];
+    return s;
+}
+
+int ak_vec_normalize(float *v)
+{
+    double n = 0;
+    for (int i = 0; i < AK_DIM; i++) {
+        if (!isfinite(v[i]))
+            return 0;
+        n += (double)v[i] * v[i];
+    }
+    if (n == 0 || !isfinite(n))
+        return 0;
+    float inv = (float)(1.0 / sqrt(n));
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] *= inv;
+    return 1;
+}
+
+void ak_vec_quantize(const float *v, int8_t *q, float *scale)
+{
+    float m = 0;
+    for (int i = 0; i < AK_DIM; i++)
+        m = fmaxf(m, fabsf(v[i]));
+    if (m == 0 || !isfinite(m)) {
+        memset(q, 0, AK_DIM);
+        *scale = 0;
+        return;
+    }
+    *scale = m / 127.0f;
+    for (int i = 0; i < AK_DIM; i++) {
+        float r = roundf(v[i] / *scale);
+        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+}
+
+void ak_vec_dequantize(const int8_t *q, float scale, float *out)
+{
+    for (int i = 0; i < AK_DIM; i++)
+        out[i] = (float)q[i] * scale;
+}
