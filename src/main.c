@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cmd/cmd.h"
 #include "util/log.h"
@@ -27,6 +28,17 @@ static const command commands[] = {
     {"shard", ak_cmd_shard, "print the shard and database path of a system"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
 };
+
+/* Searches keep one connection per system database open; let the process
+ * use every descriptor its hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
 
 static void usage(FILE *out)
 {
@@ -52,6 +64,7 @@ int main(int argc, char **argv)
     }
     if (ak_log_init(AK_LOG_TEXT))
         return AK_EXIT_USAGE;
+    raise_fd_limit();
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

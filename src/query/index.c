@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "storage/shard.h"
 #include "util/buf.h"
@@ -26,12 +27,35 @@ typedef struct {
     size_t n, cap;
 } shard_table;
 
+#define IDLE_DB_MAX 4096
+#define FDS_PER_DB 3     /* the database, its WAL and its shared-memory index */
+#define FDS_SPARE 256    /* left for everything else the process opens */
+
+typedef struct {
+    char system_id[AK_SYSTEM_ID_MAX + 1];
+    ak_sysdb *db;
+} idle_db;
+
 struct ak_index {
     const ak_datadir *dd;
     uint32_t n_shards;
     pthread_mutex_t mu;
     shard_table *shards;
+    idle_db *idle; /* oldest first */
+    size_t n_idle, idle_cap;
 };
+
+/* As many idle connections as the descriptor limit allows: a search over
+ * every system opens all their databases, and reopening them per query is
+ * what the cache is there to avoid. */
+static size_t idle_capacity(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur <= FDS_SPARE + FDS_PER_DB)
+        return 8;
+    rlim_t n = (rl.rlim_cur - FDS_SPARE) / FDS_PER_DB;
+    return n > IDLE_DB_MAX ? IDLE_DB_MAX : (size_t)n;
+}
 
 ak_code ak_index_new(const ak_datadir *dd, ak_index **out, ak_err *err)
 {
@@ -44,6 +68,12 @@ ak_code ak_index_new(const ak_datadir *dd, ak_index **out, ak_err *err)
     }
     idx->dd = dd;
     idx->n_shards = ak_datadir_shards(dd);
+    idx->idle_cap = idle_capacity();
+    if (!(idx->idle = calloc(idx->idle_cap, sizeof *idx->idle))) {
+        free(idx->shards);
+        free(idx);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
     pthread_mutex_init(&idx->mu, NULL);
     *out = idx;
     return AK_OK;
@@ -53,6 +83,9 @@ void ak_index_free(ak_index *idx)
 {
     if (!idx)
         return;
+    for (size_t i = 0; i < idx->n_idle; i++)
+        ak_sysdb_close(idx->idle[i].db);
+    free(idx->idle);
     for (uint32_t s = 0; s < idx->n_shards; s++) {
         for (size_t i = 0; i < idx->shards[s].n; i++) {
             ak_segment_unref(idx->shards[s].e[i].seg);
@@ -213,6 +246,38 @@ void ak_shard_snap_release(ak_shard_snap *snap)
     free(snap->segs);
     free(snap->error);
     memset(snap, 0, sizeof *snap);
+}
+
+ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err)
+{
+    pthread_mutex_lock(&idx->mu);
+    for (size_t i = idx->n_idle; i-- > 0;)
+        if (strcmp(idx->idle[i].system_id, system_id) == 0) {
+            *out = idx->idle[i].db;
+            memmove(&idx->idle[i], &idx->idle[i + 1], (idx->n_idle - i - 1) * sizeof *idx->idle);
+            idx->n_idle--;
+            pthread_mutex_unlock(&idx->mu);
+            return AK_OK;
+        }
+    pthread_mutex_unlock(&idx->mu);
+    return ak_datadir_open_system(idx->dd, system_id, 0, out, err);
+}
+
+void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db)
+{
+    ak_sysdb *evicted = NULL;
+    if (!db)
+        return;
+    pthread_mutex_lock(&idx->mu);
+    if (idx->n_idle == idx->idle_cap) {
+        evicted = idx->idle[0].db;
+        memmove(&idx->idle[0], &idx->idle[1], (idx->idle_cap - 1) * sizeof *idx->idle);
+        idx->n_idle--;
+    }
+    ak_fmt(idx->idle[idx->n_idle].system_id, sizeof idx->idle[0].system_id, "%s", system_id);
+    idx->idle[idx->n_idle++].db = db;
+    pthread_mutex_unlock(&idx->mu);
+    ak_sysdb_close(evicted);
 }
 
 uint32_t *ak_index_nonempty_shards(ak_index *idx, size_t *n)

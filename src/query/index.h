@@ -50,6 +50,12 @@ ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err);
 ak_code ak_index_snapshot(ak_index *idx, uint32_t shard, ak_shard_snap *out, ak_err *err);
 void ak_shard_snap_release(ak_shard_snap *snap);
 
+/* A connection to a system's database for reading, from a cache of idle
+ * ones (opening a database costs more than the reads of a search).  Give it
+ * back with ak_index_db_put(), which closes it when the cache is full. */
+ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err);
+void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db);
+
 /* Shards holding at least one system (loaded or broken), ascending; *n set.
  * Caller frees the array. */
 uint32_t *ak_index_nonempty_shards(ak_index *idx, size_t *n);

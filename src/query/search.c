@@ -110,6 +110,8 @@ typedef struct {
     ak_tier tier;
     int64_t rowid, ts;
     double score;
+    const ak_segment *seg; /* vector candidates: where to re-rank */
+    uint32_t row;
 } cand;
 
 typedef struct {
@@ -277,12 +279,19 @@ static void deadline_error(shard_job *j)
     fail_job(j, "deadline of %s ms exceeded", ms);
 }
 
+static size_t rerank_size(int limit)
+{
+    size_t m = (size_t)limit * RERANK_FACTOR;
+    return m < RERANK_MIN ? RERANK_MIN : m;
+}
+
+/* First pass only: the shard's best by approximate (int8) score.  The exact
+ * re-rank happens once, over the best of all shards, in the coordinator:
+ * re-ranking every shard's candidates would cost more than the scan. */
 static void vector_part(shard_job *j)
 {
     search_ctx *c = j->ctx;
-    size_t m = (size_t)c->q.limit * RERANK_FACTOR;
-    if (m < RERANK_MIN)
-        m = RERANK_MIN;
+    size_t m = rerank_size(c->q.limit);
     ak_hit *heap = malloc(m * sizeof *heap);
     if (!heap) {
         fail_job(j, "%s", "out of memory");
@@ -295,20 +304,15 @@ static void vector_part(shard_job *j)
         if (ak_segment_scan(j->snap.segs[i], c->q8, c->q8scale, &f, (uint32_t)i, &top,
                             c->deadline_us) == AK_ERR_ABORTED)
             deadline_error(j);
-    /* the exact re-rank of the first pass's best */
     for (size_t i = 0; i < top.n && !j->error; i++) {
         const ak_segment *s = j->snap.segs[top.heap[i].group];
         uint32_t row = top.heap[i].row;
-        double score = ak_segment_exact(s, row, c->qf);
-        if (c->q.has_threshold && score < c->q.threshold)
-            continue;
         cand cd = {s->system_id, ak_segment_conv_id(s, row), ak_segment_tier(s, row),
-                   s->rowid[row], s->ts[row], score};
+                   s->rowid[row], s->ts[row], top.heap[i].score, s, row};
         if (cand_push(&j->vec, cd))
             fail_job(j, "%s", "out of memory");
     }
     free(heap);
-    keep_best(&j->vec, (size_t)c->q.limit);
 }
 
 typedef struct {
@@ -321,14 +325,13 @@ static ak_code on_text_hit(void *arg, int64_t rowid, const char *conv_id, int64_
 {
     text_hit_ctx *t = arg;
     const char *id = own(t->job, conv_id ? conv_id : "");
-    cand cd = {t->system_id, id, t->tier, rowid, ts, score};
+    cand cd = {t->system_id, id, t->tier, rowid, ts, score, NULL, 0};
     return id && cand_push(&t->job->txt, cd) == 0 ? AK_OK : AK_ERR_NOMEM;
 }
 
 static void text_part(shard_job *j)
 {
     search_ctx *c = j->ctx;
-    const ak_datadir *dd = ak_index_datadir(c->idx);
     for (size_t i = 0; i < j->snap.n && !j->error; i++) {
         const char *sid = j->snap.segs[i]->system_id;
         ak_sysdb *db = NULL;
@@ -337,14 +340,18 @@ static void text_part(shard_job *j)
             deadline_error(j);
             break;
         }
-        ak_code rc = ak_datadir_open_system(dd, sid, 0, &db, &err);
+        ak_code rc = ak_index_db_get(c->idx, sid, &db, &err);
         for (int t = AK_TIER_HOT; rc == AK_OK && t <= AK_TIER_WARM; t++) {
             text_hit_ctx th = {j, sid, (ak_tier)t};
             if (c->q.tiers & AK_TIER_MASK(t))
                 rc = ak_sysdb_text_search(db, (ak_tier)t, c->match, c->q.since, c->q.until,
                                           c->q.limit, on_text_hit, &th, &err);
         }
-        ak_sysdb_close(db);
+        if (rc && db) {
+            ak_sysdb_close(db); /* it failed: do not hand it to the next search */
+            db = NULL;
+        }
+        ak_index_db_put(c->idx, sid, db);
         if (rc)
             fail_job(j, "%s", err.msg);
     }
@@ -493,6 +500,34 @@ static ak_code gather(search_ctx *c, ak_results *out, cand_list *vec, cand_list 
     return rc;
 }
 
+/* The exact scores of the best approximate candidates of all shards, the
+ * threshold applied to them, then de-duplicated and ranked. */
+static ak_code rerank(const search_ctx *c, cand_list *vec)
+{
+    size_t m = rerank_size(c->q.limit);
+    ak_hit *heap = malloc(m * sizeof *heap);
+    if (!heap)
+        return AK_ERR_NOMEM;
+    ak_topk top;
+    ak_topk_init(&top, heap, m);
+    for (size_t i = 0; i < vec->n; i++)
+        ak_topk_push(&top, (ak_hit){(float)vec->c[i].score, 0, (uint32_t)i});
+    cand_list kept = {0};
+    ak_code rc = AK_OK;
+    for (size_t i = 0; rc == AK_OK && i < top.n; i++) {
+        cand cd = vec->c[top.heap[i].row];
+        cd.score = ak_segment_exact(cd.seg, cd.row, c->qf);
+        if (c->q.has_threshold && cd.score < c->q.threshold)
+            continue;
+        rc = cand_push(&kept, cd) ? AK_ERR_NOMEM : AK_OK;
+    }
+    free(heap);
+    free(vec->c);
+    *vec = kept;
+    rank(vec);
+    return rc;
+}
+
 /* Reciprocal-rank fusion: each ranking adds 1 / (k + rank) per document. */
 static ak_code fuse(cand_list *vec, cand_list *txt, cand_list *out)
 {
@@ -526,14 +561,14 @@ typedef struct {
     ak_sysdb *db;
 } db_slot;
 
-static ak_sysdb *db_for(const ak_datadir *dd, db_slot *cache, size_t *n, const char *sid)
+static ak_sysdb *db_for(ak_index *idx, db_slot *cache, size_t *n, const char *sid)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(cache[i].system_id, sid) == 0)
             return cache[i].db;
     ak_err err;
     ak_sysdb *db = NULL;
-    if (ak_datadir_open_system(dd, sid, 0, &db, &err))
+    if (ak_index_db_get(idx, sid, &db, &err))
         return NULL;
     ak_fmt(cache[*n].system_id, sizeof cache[*n].system_id, "%s", sid);
     cache[(*n)++].db = db;
@@ -543,7 +578,7 @@ static ak_sysdb *db_for(const ak_datadir *dd, db_slot *cache, size_t *n, const c
 /* Read what each result shows from its database.  A row that changed tier
  * since the index was built is found again by key; one that is gone is
  * dropped. */
-static ak_code fill(const ak_datadir *dd, const cand_list *ranked, size_t limit, ak_results *out)
+static ak_code fill(ak_index *idx, const cand_list *ranked, size_t limit, ak_results *out)
 {
     size_t n = ranked->n < limit ? ranked->n : limit, n_db = 0;
     db_slot *cache = calloc(n ? n : 1, sizeof *cache);
@@ -554,7 +589,7 @@ static ak_code fill(const ak_datadir *dd, const cand_list *ranked, size_t limit,
     }
     for (size_t i = 0; i < n; i++) {
         const cand *cd = &ranked->c[i];
-        ak_sysdb *db = db_for(dd, cache, &n_db, cd->system_id);
+        ak_sysdb *db = db_for(idx, cache, &n_db, cd->system_id);
         ak_conv conv;
         ak_err err;
         if (!db || (ak_sysdb_get_row(db, cd->tier, cd->rowid, &conv, &err) &&
@@ -578,7 +613,7 @@ static ak_code fill(const ak_datadir *dd, const cand_list *ranked, size_t limit,
         ak_conv_free(&conv);
     }
     for (size_t i = 0; i < n_db; i++)
-        ak_sysdb_close(cache[i].db);
+        ak_index_db_put(idx, cache[i].system_id, cache[i].db);
     free(cache);
     return AK_OK;
 }
@@ -601,15 +636,16 @@ ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *q, ak_results *o
     ak_latch_wait(&c->latch, c->deadline_us + DEADLINE_GRACE_US);
     cand_list vec = {0}, txt = {0}, fused = {0};
     ak_code rc = gather(c, out, &vec, &txt);
+    if (rc == AK_OK)
+        rc = rerank(c, &vec);
     if (rc == AK_OK) {
-        rank(&vec);
         rank(&txt);
         if (q->has_vector && q->text)
             rc = fuse(&vec, &txt, &fused);
     }
     const cand_list *ranked = q->has_vector && q->text ? &fused : q->has_vector ? &vec : &txt;
     if (rc == AK_OK)
-        rc = fill(ak_index_datadir(idx), ranked, (size_t)q->limit, out);
+        rc = fill(idx, ranked, (size_t)q->limit, out);
     free(vec.c);
     free(txt.c);
     free(fused.c);

@@ -28,8 +28,19 @@ enum {
     ST_DELETE_COLD,
     ST_LEDGER_GET,
     ST_LEDGER_PUT,
+    ST_HOT_ROW,
+    ST_WARM_ROW,
     ST_COUNT
 };
+
+/* Columns: rowid, conversation_id, text (content or summary), metadata,
+ * source, upload_id, object_key, ts_us, content_sha256. */
+#define CONV_COLUMNS_HOT \
+    "id, conversation_id, content, metadata, source, upload_id, NULL, ts_us, content_sha256"
+#define CONV_COLUMNS_WARM \
+    "id, conversation_id, summary, metadata, source, upload_id, NULL, ts_us, content_sha256"
+#define CONV_COLUMNS_COLD \
+    "0, conversation_id, NULL, NULL, NULL, upload_id, object_key, ts_us, content_sha256"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOOKUP] =
@@ -55,6 +66,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         " record_errors, payload_bytes, attempts, first_seen_us, next_attempt_us,"
         " finished_us, system_type, metadata)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+    [ST_HOT_ROW] = "SELECT " CONV_COLUMNS_HOT " FROM hot WHERE id = ?1",
+    [ST_WARM_ROW] = "SELECT " CONV_COLUMNS_WARM " FROM warm WHERE id = ?1",
 };
 
 struct ak_sysdb {
@@ -207,6 +220,11 @@ static ak_code migrate(ak_sysdb *db, ak_err *err)
 static ak_code configure(ak_sysdb *db, ak_err *err)
 {
     sqlite3_busy_timeout(db->db, 30000);
+    /* Keep the WAL file when the last connection closes: a database is
+     * opened for every ingested upload and every search that reads it, and
+     * creating and deleting the WAL each time cost more than the reads. */
+    int persist = 1;
+    sqlite3_file_control(db->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     /* WAL: readers never block the writer.  FULL: a commit is on disk when
      * COMMIT returns, so "ingested" in the ledger survives power loss. */
     ak_code rc = exec(db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -214,10 +232,6 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
                       err);
     if (rc == AK_OK)
         rc = migrate(db, err);
-    for (int i = 0; rc == AK_OK && i < ST_COUNT; i++)
-        if (sqlite3_prepare_v3(db->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &db->st[i], NULL) != SQLITE_OK)
-            rc = db_error(db, err, "preparing statements");
     return rc;
 }
 
@@ -270,6 +284,19 @@ void ak_sysdb_close(ak_sysdb *db)
 
 sqlite3 *ak_sysdb_handle(ak_sysdb *db) { return db->db; }
 
+/* Statements are prepared on first use and kept: a search that opens a
+ * database to read ten rows should not pay for preparing the ingest ones. */
+static sqlite3_stmt *stmt(ak_sysdb *db, int which, ak_err *err)
+{
+    if (!db->st[which] &&
+        sqlite3_prepare_v3(db->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                           &db->st[which], NULL) != SQLITE_OK) {
+        db_error(db, err, "preparing a statement");
+        return NULL;
+    }
+    return db->st[which];
+}
+
 ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err) { return exec(db, "BEGIN IMMEDIATE", err); }
 ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err) { return exec(db, "COMMIT", err); }
 
@@ -305,11 +332,13 @@ static void embedding_to_le(const float *v, unsigned char *out)
     }
 }
 
-static ak_code write_hot(ak_sysdb *db, int stmt, const ak_upload_order *up,
+static ak_code write_hot(ak_sysdb *db, int which, const ak_upload_order *up,
                          const ak_record *r, ak_err *err)
 {
-    sqlite3_stmt *st = db->st[stmt];
+    sqlite3_stmt *st = stmt(db, which, err);
     unsigned char emb[AK_DIM * 4];
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->content, (int)r->content_len, SQLITE_STATIC);
     if (r->has_embedding) {
@@ -338,8 +367,10 @@ typedef struct {
 static ak_code lookup(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
                       existing *ex, ak_err *err)
 {
-    sqlite3_stmt *st = db->st[ST_LOOKUP];
+    sqlite3_stmt *st = stmt(db, ST_LOOKUP, err);
     memset(ex, 0, sizeof *ex);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -367,7 +398,9 @@ static ak_code replace(ak_sysdb *db, const existing *ex, const ak_upload_order *
 {
     if (ex->tier == 0)
         return write_hot(db, ST_UPDATE_HOT, up, r, err);
-    sqlite3_stmt *del = db->st[ex->tier == 1 ? ST_DELETE_WARM : ST_DELETE_COLD];
+    sqlite3_stmt *del = stmt(db, ex->tier == 1 ? ST_DELETE_WARM : ST_DELETE_COLD, err);
+    if (!del)
+        return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(del, 1, r->id, (int)r->id_len, SQLITE_STATIC);
     ak_code rc = step_done(db, del, err, "removing an older version");
     return rc ? rc : write_hot(db, ST_INSERT_HOT, up, r, err);
@@ -462,8 +495,10 @@ static void row_from_stmt(sqlite3_stmt *st, ak_ledger_row *row)
 ak_code ak_sysdb_ledger_get(ak_sysdb *db, const char *upload_id, ak_ledger_row *row,
                             ak_err *err)
 {
-    sqlite3_stmt *st = db->st[ST_LEDGER_GET];
+    sqlite3_stmt *st = stmt(db, ST_LEDGER_GET, err);
     memset(row, 0, sizeof *row);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -485,7 +520,9 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 
 ak_code ak_sysdb_ledger_put(ak_sysdb *db, const ak_ledger_row *row, ak_err *err)
 {
-    sqlite3_stmt *st = db->st[ST_LEDGER_PUT];
+    sqlite3_stmt *st = stmt(db, ST_LEDGER_PUT, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, row->upload_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ak_upload_status_name(row->status), -1, SQLITE_STATIC);
     bind_text_or_null(st, 3, row->reason);
@@ -638,15 +675,6 @@ void ak_conv_free(ak_conv *c)
     }
 }
 
-/* Columns: rowid, conversation_id, text (content or summary), metadata,
- * source, upload_id, object_key, ts_us, content_sha256. */
-#define CONV_COLUMNS_HOT \
-    "id, conversation_id, content, metadata, source, upload_id, NULL, ts_us, content_sha256"
-#define CONV_COLUMNS_WARM \
-    "id, conversation_id, summary, metadata, source, upload_id, NULL, ts_us, content_sha256"
-#define CONV_COLUMNS_COLD \
-    "0, conversation_id, NULL, NULL, NULL, upload_id, object_key, ts_us, content_sha256"
-
 static ak_code conv_row(sqlite3_stmt *st, void *arg)
 {
     ak_conv *c = arg;
@@ -667,17 +695,14 @@ static ak_code conv_row(sqlite3_stmt *st, void *arg)
     return AK_ERR_ABORTED; /* one row is all we want */
 }
 
-static ak_code get_one(ak_sysdb *db, ak_tier tier, const char *sql, const char *text_key,
-                       int64_t rowid, ak_conv *out, ak_err *err)
+static ak_code get_one(ak_sysdb *db, ak_tier tier, const char *sql, const char *key,
+                       ak_conv *out, ak_err *err)
 {
     sqlite3_stmt *st;
     ak_code rc = prepare(db, sql, &st, err);
     if (rc)
         return rc;
-    if (text_key)
-        sqlite3_bind_text(st, 1, text_key, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_int64(st, 1, rowid);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     memset(out, 0, sizeof *out);
     out->tier = tier;
     rc = each_row(db, st, conv_row, out, err, "reading a conversation");
@@ -694,7 +719,7 @@ ak_code ak_sysdb_get_conv(ak_sysdb *db, const char *conversation_id, ak_conv *ou
         "SELECT " CONV_COLUMNS_COLD " FROM cold WHERE conversation_id = ?1",
     };
     for (int t = AK_TIER_HOT; t <= AK_TIER_COLD; t++) {
-        ak_code rc = get_one(db, (ak_tier)t, sql[t], conversation_id, 0, out, err);
+        ak_code rc = get_one(db, (ak_tier)t, sql[t], conversation_id, out, err);
         if (rc != AK_ERR_NOTFOUND)
             return rc;
     }
@@ -703,13 +728,22 @@ ak_code ak_sysdb_get_conv(ak_sysdb *db, const char *conversation_id, ak_conv *ou
 
 ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out, ak_err *err)
 {
-    const char *sql = tier == AK_TIER_HOT ? "SELECT " CONV_COLUMNS_HOT " FROM hot WHERE id = ?1"
-                                          : "SELECT " CONV_COLUMNS_WARM " FROM warm WHERE id = ?1";
-    ak_code rc = get_one(db, tier, sql, NULL, rowid, out, err);
-    if (rc == AK_ERR_NOTFOUND)
+    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_HOT_ROW : ST_WARM_ROW, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    memset(out, 0, sizeof *out);
+    out->tier = tier;
+    sqlite3_bind_int64(st, 1, rowid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        conv_row(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return AK_OK;
+    if (rc == SQLITE_DONE)
         return ak_err_set(err, AK_ERR_NOTFOUND, "row %lld of %s is gone", (long long)rowid,
                           ak_tier_name(tier));
-    return rc;
+    return db_error(db, err, "reading a conversation");
 }
 
 typedef struct {

@@ -1,0 +1,354 @@
+/*
+ * bench_search.c - search latency, throughput, recall and memory.
+ *
+ *   bench_search DIR N TIER [VECTORS_OUT]
+ *
+ * Builds (once; reused when DIR already holds it) a data directory of N
+ * conversations spread over 1,000 systems on 256 shards, with the sample
+ * generator's clustered 384-d embeddings, stored in TIER (hot: float32;
+ * warm: int8 + scale, as aging stores them).  Then loads the index and
+ * measures top-10 search: latency percentiles over all shards and for one
+ * system, queries per second with concurrent clients, recall@10 against an
+ * exact brute-force search done here in double precision, index load time,
+ * resident memory, and the memory-bandwidth floor of one pass over the
+ * bytes the scan reads.  With VECTORS_OUT it also writes the vectors as
+ * JSONL (for DuckDB) and the query vectors to VECTORS_OUT.queries.
+ * Prints one JSON object.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "gen/sample.h"
+#include "query/search.h"
+#include "util/time.h"
+
+#define SYSTEMS 1000
+#define QUERIES 200
+#define RECALL_QUERIES 40
+#define SEED 7
+
+static uint32_t n_total;
+static int warm;
+
+static void vector_of(uint32_t i, float *v) { ak_gen_embedding(SEED, i % SYSTEMS, i / SYSTEMS, 0, v); }
+static void query_of(int k, float *v) { ak_gen_embedding(SEED + 1, (unsigned)k % 97, (unsigned)k, 1, v); }
+
+static void die(const char *what, const ak_err *err)
+{
+    fprintf(stderr, "bench_search: %s: %s\n", what, err ? err->msg : "");
+    exit(1);
+}
+
+static void insert_system(ak_sysdb *db, uint32_t sys)
+{
+    sqlite3 *h = ak_sysdb_handle(db);
+    ak_err err;
+    sqlite3_stmt *st;
+    const char *sql = warm
+        ? "INSERT INTO warm(conversation_id, summary, embedding_q, embedding_scale, ts_us, source,"
+          " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?4, ?5, 'bench', ?6, 1, 'u')"
+        : "INSERT INTO hot(conversation_id, content, embedding, ts_us, source, content_sha256,"
+          " upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?5, 'bench', ?6, 1, 'u')";
+    if (ak_sysdb_begin(db, &err) || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+        die("insert", &err);
+    for (uint32_t i = sys; i < n_total; i += SYSTEMS) {
+        float v[AK_DIM];
+        int8_t q[AK_DIM];
+        float scale;
+        char id[32], text[96];
+        uint8_t sha[32] = {0};
+        vector_of(i, v);
+        snprintf(id, sizeof id, "c%u", i);
+        snprintf(text, sizeof text, "bench conversation %u about topic %u", i,
+                 ak_gen_topic(SEED, i % SYSTEMS, i / SYSTEMS));
+        memcpy(sha, &i, sizeof i);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+        if (warm) {
+            ak_vec_quantize(v, q, &scale);
+            sqlite3_bind_blob(st, 3, q, AK_DIM, SQLITE_TRANSIENT);
+            sqlite3_bind_double(st, 4, scale);
+        } else {
+            sqlite3_bind_blob(st, 3, v, sizeof v, SQLITE_TRANSIENT); /* little-endian hosts */
+        }
+        sqlite3_bind_int64(st, 5, (int64_t)i * 1000);
+        sqlite3_bind_blob(st, 6, sha, 32, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            die(sqlite3_errmsg(h), NULL);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (ak_sysdb_commit(db, &err))
+        die("commit", &err);
+}
+
+static void build(ak_datadir *dd)
+{
+    for (uint32_t s = 0; s < SYSTEMS; s++) {
+        char sid[32];
+        ak_sysdb *db;
+        ak_err err;
+        snprintf(sid, sizeof sid, "bench%04u", s);
+        if (ak_datadir_open_system(dd, sid, 1, &db, &err))
+            die("open", &err);
+        insert_system(db, s);
+        ak_sysdb_close(db);
+    }
+}
+
+static int cmp(const void *a, const void *b);
+
+static double pct(double *v, int n, double p)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp);
+    return v[(int)(p * (n - 1) + 0.5)];
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double one_query(ak_index *idx, ak_pool *pool, int k, const char *system, ak_results *keep)
+{
+    ak_query q;
+    ak_err err;
+    ak_query_init(&q);
+    query_of(k, q.vector);
+    q.has_vector = 1;
+    q.system_id = system;
+    if (ak_query_check(&q, &err))
+        die("query", &err);
+    ak_results res;
+    if (ak_search(idx, pool, &q, &res, &err))
+        die("search", &err);
+    double ms = res.took_ms;
+    if (keep)
+        *keep = res;
+    else
+        ak_results_free(&res);
+    return ms;
+}
+
+/* Exact top-10 by brute force in doubles over the generator's vectors. */
+static double recall_at_10(ak_index *idx, ak_pool *pool)
+{
+    int hits = 0;
+    float *all = malloc((size_t)n_total * AK_DIM * sizeof *all);
+    for (uint32_t i = 0; i < n_total; i++) {
+        vector_of(i, all + (size_t)i * AK_DIM);
+        ak_vec_normalize(all + (size_t)i * AK_DIM);
+    }
+    for (int k = 0; k < RECALL_QUERIES; k++) {
+        float qv[AK_DIM];
+        query_of(k, qv);
+        ak_vec_normalize(qv);
+        double best[10];
+        uint32_t id[10];
+        for (int j = 0; j < 10; j++)
+            best[j] = -2, id[j] = 0;
+        for (uint32_t i = 0; i < n_total; i++) {
+            const float *x = all + (size_t)i * AK_DIM;
+            double d = 0;
+            for (int j = 0; j < AK_DIM; j++)
+                d += (double)qv[j] * x[j];
+            if (d <= best[9])
+                continue;
+            int p = 9;
+            while (p > 0 && best[p - 1] < d) {
+                best[p] = best[p - 1];
+                id[p] = id[p - 1];
+                p--;
+            }
+            best[p] = d;
+            id[p] = i;
+        }
+        ak_results res;
+        one_query(idx, pool, k, NULL, &res);
+        for (int j = 0; j < 10; j++) {
+            char want[32];
+            snprintf(want, sizeof want, "c%u", id[j]);
+            for (size_t r = 0; r < res.n; r++)
+                hits += strcmp(res.r[r].conversation_id, want) == 0;
+        }
+        ak_results_free(&res);
+    }
+    free(all);
+    return hits / (10.0 * RECALL_QUERIES);
+}
+
+typedef struct {
+    ak_index *idx;
+    ak_pool *pool;
+    int64_t until;
+    long done;
+    int id;
+} client;
+
+static void *client_run(void *arg)
+{
+    client *c = arg;
+    for (int k = c->id * 1000; ak_time_mono_us() < c->until; k++, c->done++)
+        one_query(c->idx, c->pool, k % QUERIES, NULL, NULL);
+    return NULL;
+}
+
+static double qps(ak_index *idx, ak_pool *pool, int clients)
+{
+    client c[16];
+    pthread_t th[16];
+    int64_t t0 = ak_time_mono_us();
+    for (int i = 0; i < clients; i++) {
+        c[i] = (client){idx, pool, t0 + 3000000, 0, i};
+        pthread_create(&th[i], NULL, client_run, &c[i]);
+    }
+    long total = 0;
+    for (int i = 0; i < clients; i++) {
+        pthread_join(th[i], NULL);
+        total += c[i].done;
+    }
+    return total / ((double)(ak_time_mono_us() - t0) / 1e6);
+}
+
+/* Sequential read bandwidth over a buffer larger than the caches, with as
+ * many threads as the pool: the floor for one pass of the scan. */
+static double bandwidth_gbs(size_t bytes, unsigned threads);
+
+static void write_vectors(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    char qpath[1024];
+    snprintf(qpath, sizeof qpath, "%s.queries", path);
+    FILE *qf = fopen(qpath, "w");
+    if (!f || !qf)
+        die("cannot write vectors", NULL);
+    for (uint32_t i = 0; i < n_total; i++) {
+        float v[AK_DIM];
+        vector_of(i, v);
+        fprintf(f, "{\"id\":%u,\"embedding\":[", i);
+        for (int j = 0; j < AK_DIM; j++)
+            fprintf(f, "%s%.7g", j ? "," : "", (double)v[j]);
+        fputs("]}\n", f);
+    }
+    for (int k = 0; k < 20; k++) {
+        float v[AK_DIM];
+        query_of(k, v);
+        fputc('[', qf);
+        for (int j = 0; j < AK_DIM; j++)
+            fprintf(qf, "%s%.7g", j ? "," : "", (double)v[j]);
+        fputs("]\n", qf);
+    }
+    fclose(f);
+    fclose(qf);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4)
+        return fprintf(stderr, "usage: bench_search DIR N hot|warm [VECTORS_OUT]\n"), 2;
+    n_total = (uint32_t)strtoul(argv[2], NULL, 10);
+    warm = strcmp(argv[3], "warm") == 0;
+    ak_datadir *dd;
+    ak_pool *pool;
+    ak_index *idx;
+    ak_err err;
+    char stamp[1024];
+    snprintf(stamp, sizeof stamp, "%s/BUILT", argv[1]);
+    FILE *f = fopen(stamp, "r");
+    if (ak_datadir_open(argv[1], 1, 0, &dd, &err) || ak_pool_new(0, &pool, &err))
+        die("open", &err);
+    if (!f) {
+        build(dd);
+        fclose(fopen(stamp, "w"));
+    } else {
+        fclose(f);
+    }
+    if (argc > 4)
+        write_vectors(argv[4]);
+    int64_t t0 = ak_time_mono_us();
+    if (ak_index_new(dd, &idx, &err) || ak_index_load_all(idx, pool, &err))
+        die("load", &err);
+    double load_s = (double)(ak_time_mono_us() - t0) / 1e6;
+    ak_index_stats st;
+    ak_index_stats_get(idx, &st);
+
+    double all[QUERIES], one[QUERIES];
+    /* warm up as a running daemon is: the connections results are read
+     * through are opened once, then reused */
+    for (int k = 0; k < QUERIES; k++)
+        one_query(idx, pool, k, NULL, NULL);
+    for (int k = 0; k < QUERIES; k++)
+        all[k] = one_query(idx, pool, k, NULL, NULL);
+    for (int k = 0; k < QUERIES; k++) {
+        char sid[32];
+        snprintf(sid, sizeof sid, "bench%04u", (unsigned)k * 37 % SYSTEMS);
+        one[k] = one_query(idx, pool, k, sid, NULL);
+    }
+    double recall = recall_at_10(idx, pool);
+    double q1 = qps(idx, pool, 1), q4 = qps(idx, pool, 4);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    size_t scanned = (size_t)st.vectors * AK_DIM; /* the int8 first pass */
+    double bw = bandwidth_gbs(512u << 20, ak_pool_threads(pool));
+    double floor_ms = (double)scanned / (bw * 1e9) * 1e3;
+    double p50 = pct(all, QUERIES, 0.5);
+    printf("{\"vectors\": %llu, \"tier\": \"%s\", \"systems\": %llu, \"index_load_s\": %.2f,"
+           " \"index_mib\": %.1f, \"rss_mib\": %.1f, \"p50_ms\": %.2f, \"p99_ms\": %.2f,"
+           " \"one_system_p50_ms\": %.3f, \"one_system_p99_ms\": %.3f, \"qps_1_client\": %.1f,"
+           " \"qps_4_clients\": %.1f, \"recall_at_10\": %.4f, \"bandwidth_gbs\": %.1f,"
+           " \"scan_floor_ms\": %.2f, \"kernels\": \"%s\"}\n",
+           (unsigned long long)st.vectors, warm ? "warm" : "hot", (unsigned long long)st.systems,
+           load_s, st.bytes / 1048576.0, ru.ru_maxrss / 1024.0, p50, pct(all, QUERIES, 0.99),
+           pct(one, QUERIES, 0.5), pct(one, QUERIES, 0.99), q1, q4, recall, bw, floor_ms,
+           ak_vec_impl());
+    ak_index_free(idx);
+    ak_pool_free(pool);
+    ak_datadir_close(dd);
+    return 0;
+}
+
+typedef struct {
+    const uint64_t *p;
+    size_t n;
+    uint64_t sum;
+} bw_job;
+
+static void *bw_run(void *arg)
+{
+    bw_job *j = arg;
+    uint64_t s = 0;
+    for (size_t i = 0; i < j->n; i++)
+        s += j->p[i];
+    j->sum = s;
+    return NULL;
+}
+
+static double bandwidth_gbs(size_t bytes, unsigned threads)
+{
+    uint64_t *buf = malloc(bytes);
+    memset(buf, 1, bytes);
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        pthread_t th[16];
+        bw_job jobs[16];
+        size_t per = bytes / 8 / threads;
+        int64_t t0 = ak_time_mono_us();
+        for (unsigned t = 0; t < threads && t < 16; t++) {
+            jobs[t] = (bw_job){buf + t * per, per, 0};
+            pthread_create(&th[t], NULL, bw_run, &jobs[t]);
+        }
+        for (unsigned t = 0; t < threads && t < 16; t++)
+            pthread_join(th[t], NULL);
+        double gbs = (double)bytes / ((double)(ak_time_mono_us() - t0) * 1e3);
+        if (gbs > best)
+            best = gbs;
+    }
+    free(buf);
+    return best;
+}
