@@ -171,22 +171,41 @@ static int32_t (*dot_i8_impl)(const int8_t *, const int8_t *) = dot_i8_c;
 static void (*dots_i8_impl)(const int8_t *, const int8_t *, size_t, int32_t *) = dots_i8_c;
 static const char *impl_name = "portable";
 
-__attribute__((constructor)) static void ak_vec_init(void)
+int ak_vec_use(const char *name)
 {
+    if (strcmp(name, "portable") == 0) {
+        dot_f32_impl = dot_f32_c;
+        dot_i8_impl = dot_i8_c;
+        dots_i8_impl = dots_i8_c;
+        impl_name = "portable";
+        return 1;
+    }
 #ifdef AK_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+    if (strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw")) {
         dot_f32_impl = dot_f32_avx512;
         dot_i8_impl = dot_i8_avx512;
         dots_i8_impl = dots_i8_avx512;
         impl_name = "avx512";
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return 1;
+    }
+    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma")) {
         dot_f32_impl = dot_f32_avx2;
         dot_i8_impl = dot_i8_avx2;
         dots_i8_impl = dots_i8_avx2;
         impl_name = "avx2";
+        return 1;
     }
 #endif
+    return 0;
+}
+
+__attribute__((constructor)) static void ak_vec_init(void)
+{
+    if (!ak_vec_use("avx512") && !ak_vec_use("avx2"))
+        ak_vec_use("portable");
 }
 
 const char *ak_vec_impl(void) { return impl_name; }

@@ -22,6 +22,9 @@ int32_t ak_vec_dot_i8(const int8_t *a, const int8_t *b);
 void ak_vec_dots_i8(const int8_t *query, const int8_t *vecs, size_t n, int32_t *out);
 /* Which kernels run here: "avx512", "avx2" or "portable". */
 const char *ak_vec_impl(void);
+/* Switch to the named kernels (for tests and benchmarks); 0 when this CPU
+ * cannot run them.  Not thread-safe: call before any scan starts. */
+int ak_vec_use(const char *name);
 /* Dot product of a float vector with an int8 one (not yet scaled). */
 float ak_vec_dot_f32_i8(const float *a, const int8_t *b);
 
