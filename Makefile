@@ -4,7 +4,7 @@
 
 CC      ?= cc
 SAN     ?= 0
-PKGS    := sqlite3 zlib libzstd liblz4 libcrypto
+PKGS    := sqlite3 zlib libzstd liblz4 libcrypto libcurl libmicrohttpd
 
 ifeq ($(SAN),1)
   BUILD   ?= build-san
@@ -33,9 +33,11 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps check test test-unit test-integration fuzz-smoke fuzz \
-        check-san bench demo clean
+        check-san bench demo clean tools
 
 all: $(BUILD)/akosha
 ifeq ($(PKG_LIBS),)
@@ -55,7 +57,7 @@ $(BUILD)/akosha: $(BUILD)/obj/src/main.o $(BUILD)/libakosha.a
 	@echo "  LD  $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libakosha.a tests/unit/test.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libakosha.a tests/unit/test.h $(wildcard tests/tools/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
@@ -64,6 +66,14 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libakosha.a
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
+
+# Test-only programs the integration tests drive (built on demand by them).
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libakosha.a $(wildcard tests/tools/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libakosha.a $(LDFLAGS) $(LDLIBS)
+
+tools: $(TOOL_BIN)
 
 deps:
 	@scripts/deps.sh

@@ -12,9 +12,11 @@ set -euo pipefail
 
 what=${1:-test}
 
-build_pkgs="gcc make pkg-config libsqlite3-dev zlib1g-dev libzstd-dev liblz4-dev libssl-dev"
-test_pkgs="clang libclang-rt-14-dev python3 sqlite3 zstd lz4 gzip procps"
-bench_pkgs="nodejs npm"
+build_pkgs="gcc make pkg-config libsqlite3-dev zlib1g-dev libzstd-dev liblz4-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev"
+# DuckDB (Parquet read-back) and the MCP SDK client come from npm; promtool
+# (prometheus) checks the metrics; curl drives the HTTP tests.
+test_pkgs="clang libclang-rt-14-dev python3 sqlite3 zstd lz4 gzip procps curl nodejs npm prometheus swift swift-proxy swift-object swift-container swift-account python3-swift"
+bench_pkgs="wrk"
 
 case "$what" in
   build) want="$build_pkgs" ;;

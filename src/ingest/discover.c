@@ -145,7 +145,8 @@ static void free_ref(ak_upload_ref *u)
 /* Drop uploads without a manifest, and second copies of an upload id. */
 static ak_code settle(ak_upload_list *l, ak_err *err)
 {
-    qsort(l->ups, l->n, sizeof *l->ups, cmp_upload);
+    if (l->n > 1)
+        qsort(l->ups, l->n, sizeof *l->ups, cmp_upload);
     size_t keep = 0;
     ak_code rc = AK_OK;
     for (size_t i = 0; i < l->n; i++) {

@@ -42,6 +42,16 @@ static int stopping(const ak_ingest_config *cfg)
     return (cfg->stop && atomic_load(cfg->stop)) || (cfg->abort && atomic_load(cfg->abort));
 }
 
+/* While the bucket's circuit breaker is open every read would fail at
+ * once: leave the remaining uploads untouched (no failure recorded, no
+ * attempt counted) for the next cycle instead. */
+static int bucket_down(const ak_ingest_config *cfg)
+{
+    ak_store_stats st;
+    ak_store_stats_get(cfg->bucket, &st);
+    return st.breaker == AK_BREAKER_OPEN;
+}
+
 /* ---- stats ---- */
 
 static void add_stat(cycle *c, int64_t *field, int64_t n)
@@ -107,20 +117,29 @@ static int cmp_pending(const void *a, const void *b)
 
 /* Read and validate the manifest of an unsettled upload.  Returns 1 when it
  * goes on the pending list, 0 when it was settled here (reported). */
+/* Only the manifest's own content can reject an upload: any error reading
+ * it from the store (S3's 4xx included) is retried like an outage. */
 static int admit(cycle *c, const ak_upload_env *env, const ak_upload_ref *u, pending *p)
 {
     char key[AK_STORE_KEY_MAX + 1], *text = NULL, reason[AK_ERR_MSG_MAX + 32];
     size_t len = 0;
     ak_err err;
+    ak_upload_status st = AK_UPLOAD_REJECTED;
     snprintf(key, sizeof key, "%smanifest.json", u->prefix);
-    ak_code rc = ak_store_get_small(c->cfg->bucket, key, AK_MANIFEST_MAX_BYTES, &text, &len, &err);
+    ak_code rc = ak_upload_file_size(u, "manifest.json") > AK_MANIFEST_MAX_BYTES
+                     ? ak_err_set(&err, AK_ERR_INVALID, "larger than 1 MiB")
+                     : AK_OK;
+    if (rc == AK_OK && (rc = ak_store_get_small(c->cfg->bucket, key, AK_MANIFEST_MAX_BYTES,
+                                                &text, &len, &err)) != AK_OK)
+        st = AK_UPLOAD_FAILED;
     if (rc == AK_OK)
         rc = ak_manifest_parse(text, len, env->now_us, &p->manifest, &err);
     free(text);
     if (rc == AK_OK)
         return 1;
     snprintf(reason, sizeof reason, "manifest.json: %s", err.msg);
-    ak_upload_status st = rc == AK_ERR_INVALID ? AK_UPLOAD_REJECTED : AK_UPLOAD_FAILED;
+    if (rc != AK_ERR_INVALID)
+        st = AK_UPLOAD_FAILED;
     ak_outcome o = ak_upload_settle_early(env, u, &p->prev, st, reason);
     report(c, env->system_id, u->upload_id, o, reason, NULL);
     return 0;
@@ -142,7 +161,9 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
             continue;
         }
         ak_upload_status st = p->prev.status;
-        if (st == AK_UPLOAD_INGESTED || st == AK_UPLOAD_REJECTED) {
+        if (bucket_down(c->cfg) && st != AK_UPLOAD_INGESTED && st != AK_UPLOAD_REJECTED) {
+            add_stat(c, &c->stats.uploads_deferred, 1);
+        } else if (st == AK_UPLOAD_INGESTED || st == AK_UPLOAD_REJECTED) {
             add_stat(c, &c->stats.uploads_known, 1);
         } else if (st == AK_UPLOAD_FAILED && ak_upload_retry_due(c->cfg, &p->prev) > env->now_us) {
             add_stat(c, &c->stats.uploads_deferred, 1);
@@ -162,11 +183,15 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
 static void apply_pending(cycle *c, const ak_upload_env *env, pending *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!stopping(c->cfg)) {
+        if (!stopping(c->cfg) && bucket_down(c->cfg)) {
+            add_stat(c, &c->stats.uploads_deferred, 1);
+        } else if (!stopping(c->cfg)) {
             ak_tally tally;
             char *reason = NULL;
+            int64_t t0 = ak_time_mono_us();
             ak_outcome o = ak_upload_apply(env, p[i].ref, &p[i].manifest, &p[i].prev,
                                            &tally, &reason);
+            tally.seconds = (double)(ak_time_mono_us() - t0) / 1e6;
             report(c, env->system_id, p[i].ref->upload_id, o, reason, &tally);
             free(reason);
         }

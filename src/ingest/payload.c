@@ -149,10 +149,14 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
         if (rc == AK_OK)
             rc = finish_pipe(&ps);
         if (rc) {
-            if (ps.err.code)
-                rc = ps.err.code; /* the stage that failed knows why */
+            /* The stage that failed knows why; a failure of the store
+             * itself (an outage, S3 refusing a request) is never the
+             * payload's fault, so it is reported as one to retry. */
             if (err)
                 *err = ps.err.code ? ps.err : store_err;
+            rc = ps.err.code ? ps.err.code : AK_ERR_IO;
+            if (err)
+                err->code = rc;
             ak_err_prefix(err, "%s: ", name);
         }
     }

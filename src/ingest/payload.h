@@ -29,6 +29,7 @@ typedef struct {
     int64_t records;          /* framed records, good and bad */
     int64_t new_count, updated, duplicates, stale, rejected;
     int64_t bytes;            /* stored (compressed) bytes read */
+    double seconds;           /* time the upload took to apply */
     int64_t problems[AK_REC_N_PROBLEMS];
     char example[AK_REC_N_PROBLEMS][AK_EXAMPLE_MAX]; /* first of each kind */
 } ak_tally;

@@ -3,21 +3,30 @@
  *
  * It picks a backend from the URL, enforces the key rules before any backend
  * sees a key (so no backend can be tricked into building a path or URL from
- * "../x"), and builds the conveniences every backend shares on top of the
+ * "../x"), puts every operation behind the handle's circuit breaker and
+ * counts it, and builds the conveniences every backend shares on top of the
  * operations in objstore_impl.h: ak_store_get_small() and page release.
  *
- * Handle lifetime: a backend's open allocates the ak_store and its url with
- * malloc; ak_store_close() calls the backend's close to release the backend
- * state, then frees url and the handle here, so backends need not repeat it.
+ * Handle lifetime: a backend's open allocates the ak_store (zeroed) and its
+ * url with malloc; ak_store_open() then sets up the breaker and counters.
+ * ak_store_close() calls the backend's close to release the backend state,
+ * then frees url and the handle here, so backends need not repeat it.
  */
 #include "objstore/objstore_impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/log.h"
+#include "util/time.h"
 
-enum { DEFAULT_MAX_KEYS = 1000 }; /* S3's page size when none is asked for */
+enum {
+    DEFAULT_MAX_KEYS = 1000, /* S3's page size when none is asked for */
+    DEFAULT_BREAKER_FAILURES = 5,
+    DEFAULT_BREAKER_COOLDOWN_MS = 30000,
+};
 
 /* ---- key rules -------------------------------------------------------- */
 
@@ -63,9 +72,22 @@ int ak_store_key_valid(const char *key) { return key_shape_valid(key, 0); }
 
 /* A list prefix is "" or a key that may end in "/".  A partial last segment
  * ("systems/ab") is simply a short key, so it needs no special case. */
-static int prefix_valid(const char *prefix)
+int ak_store_prefix_valid(const char *prefix)
 {
     return prefix && (prefix[0] == '\0' || key_shape_valid(prefix, 1));
+}
+
+/* Tokens that are keys obey the prefix rules, so a forged one cannot name a
+ * path; opaque ones only need to be printable and bounded. */
+static int token_valid(const ak_store *s, const char *token)
+{
+    if (!s->ops->opaque_tokens)
+        return ak_store_prefix_valid(token);
+    size_t n = strnlen(token, AK_STORE_TOKEN_MAX + 1);
+    for (size_t i = 0; i < n; i++)
+        if (is_control_byte((unsigned char)token[i]))
+            return 0;
+    return n <= AK_STORE_TOKEN_MAX;
 }
 
 /* A rejected key may hold control bytes or be huge: escape and cut it so
@@ -127,15 +149,30 @@ static int has_url_scheme(const char *url)
     return starts_with(p, "://");
 }
 
-ak_code ak_store_open(const char *url, ak_store **out, ak_err *err)
+ak_code ak_store_env_int(const char *name, long long def, long long min,
+                         long long max, long long *out, ak_err *err)
+{
+    const char *v = getenv(name);
+    char *end;
+    *out = def;
+    if (!v || !v[0])
+        return AK_OK;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || *end || x < min || x > max)
+        return ak_err_set(err, AK_ERR_INVALID, "%s=%s: expected a whole number from "
+                          "%lld to %lld", name, v, min, max);
+    *out = x;
+    return AK_OK;
+}
+
+static ak_code open_backend(const char *url, ak_store **out, ak_err *err)
 {
     static const char file_scheme[] = "file://";
-    *out = NULL;
     if (!url || !url[0])
         return ak_err_set(err, AK_ERR_INVALID, "empty object store URL");
     if (starts_with(url, "s3://"))
-        return ak_err_set(err, AK_ERR_UNSUPPORTED,
-                          "s3:// buckets are not supported by this build yet");
+        return ak_store_s3_open(url, out, err);
     if (starts_with(url, file_scheme)) {
         const char *path = url + strlen(file_scheme);
         if (path[0] != '/')
@@ -151,13 +188,163 @@ ak_code ak_store_open(const char *url, ak_store **out, ak_err *err)
     return ak_store_local_open(url, out, err);
 }
 
+static void counters_init(ak_store *s)
+{
+    for (int op = 0; op < AK_STORE_N_OPS; op++) {
+        atomic_init(&s->ok[op], 0);
+        atomic_init(&s->failed[op], 0);
+    }
+    atomic_init(&s->rejected, 0);
+    atomic_init(&s->requests, 0);
+    atomic_init(&s->retries, 0);
+}
+
+ak_code ak_store_open(const char *url, ak_store **out, ak_err *err)
+{
+    long long failures, cooldown_ms;
+    *out = NULL;
+    ak_code rc = ak_store_env_int("AKOSHA_STORE_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES,
+                                  1, 1000000, &failures, err);
+    if (rc == AK_OK)
+        rc = ak_store_env_int("AKOSHA_STORE_BREAKER_COOLDOWN_MS", DEFAULT_BREAKER_COOLDOWN_MS,
+                              0, 86400000, &cooldown_ms, err);
+    if (rc == AK_OK)
+        rc = open_backend(url, out, err);
+    if (rc != AK_OK)
+        return rc;
+    ak_breaker_init(&(*out)->breaker, (unsigned)failures, cooldown_ms * 1000);
+    counters_init(*out);
+    return AK_OK;
+}
+
+/* At debug level, what the handle did: the figures ak_store_stats_get()
+ * reports, for a command-line run that has no /metrics. */
+static void log_summary(ak_store *s)
+{
+    ak_store_stats st;
+    ak_buf ops = {0};
+    if (!ak_log_enabled(AK_LOG_DEBUG))
+        return;
+    ak_store_stats_get(s, &st);
+    for (int op = 0; op < AK_STORE_N_OPS; op++)
+        ak_buf_printf(&ops, "%s%s %llu/%llu", op ? ", " : "", ak_store_op_name((ak_store_op)op),
+                      (unsigned long long)st.ok[op], (unsigned long long)st.failed[op]);
+    AK_DEBUG("objstore", "%s: closing; operations ok/failed: %s; %llu requests, %llu retries, "
+             "%llu refused by the breaker", s->url, ops.data ? ops.data : "",
+             (unsigned long long)st.requests, (unsigned long long)st.retries,
+             (unsigned long long)st.rejected);
+    ak_buf_free(&ops);
+}
+
 void ak_store_close(ak_store *s)
 {
     if (!s)
         return;
+    log_summary(s);
     s->ops->close(s);
+    ak_breaker_destroy(&s->breaker);
     free(s->url);
     free(s);
+}
+
+/* ---- the breaker and the counters ------------------------------------- */
+
+/* The breaker guards against transient failures, which backends report as
+ * AK_ERR_IO once their own retries are spent.  A store that answers "not
+ * found", "forbidden" or "bad request" is up, and a consumer that stops a
+ * stream was being served; running out of memory says nothing either way. */
+static ak_breaker_outcome outcome_of(ak_code rc)
+{
+    switch (rc) {
+    case AK_ERR_IO: return AK_BREAKER_FAILURE;
+    case AK_ERR_NOMEM:
+    case AK_ERR_INTERNAL:
+    case AK_ERR_CORRUPT: return AK_BREAKER_NEUTRAL;
+    default: return AK_BREAKER_SUCCESS;
+    }
+}
+
+/* The breaker keeps monotonic time; reports want the wall clock. */
+static int64_t wall_time_of(int64_t mono_us)
+{
+    return ak_time_now_us() - (ak_time_mono_us() - mono_us);
+}
+
+static ak_code admit(ak_store *s, ak_store_op op, int *trial, ak_err *err)
+{
+    if (ak_breaker_admit(&s->breaker, ak_time_mono_us(), trial)) {
+        if (*trial)
+            AK_INFO("objstore", "%s: circuit half-open: letting one %s through", s->url,
+                    ak_store_op_name(op));
+        return AK_OK;
+    }
+    ak_breaker_info bi;
+    char since[AK_TIME_ISO_MAX];
+    ak_breaker_get(&s->breaker, &bi);
+    ak_time_format(wall_time_of(bi.opened_at), since);
+    atomic_fetch_add(&s->rejected, 1);
+    atomic_fetch_add(&s->failed[op], 1);
+    return ak_err_set(err, AK_ERR_IO, "object store circuit open since %s after %u failures "
+                      "(%s)", since, bi.failures, s->url);
+}
+
+static ak_code finish(ak_store *s, ak_store_op op, int trial, ak_code rc)
+{
+    atomic_fetch_add(rc == AK_OK ? &s->ok[op] : &s->failed[op], 1);
+    if (!ak_breaker_done(&s->breaker, trial, outcome_of(rc), ak_time_mono_us()))
+        return rc;
+    ak_breaker_info bi;
+    long long cooldown_ms = (long long)(s->breaker.cooldown_us / 1000);
+    ak_breaker_get(&s->breaker, &bi);
+    if (bi.state != AK_BREAKER_OPEN)
+        AK_INFO("objstore", "%s: circuit closed: the store answers again", s->url);
+    else if (trial)
+        AK_WARN("objstore", "%s: circuit open again: the trial %s failed; operations fail at "
+                "once for %lld ms", s->url, ak_store_op_name(op), cooldown_ms);
+    else
+        AK_WARN("objstore", "%s: circuit open after %u failures in a row; operations fail "
+                "at once for %lld ms", s->url, bi.failures, cooldown_ms);
+    return rc;
+}
+
+void ak_store_count_request(ak_store *s, int retry)
+{
+    atomic_fetch_add(&s->requests, 1);
+    if (retry)
+        atomic_fetch_add(&s->retries, 1);
+}
+
+void ak_store_stats_get(ak_store *s, ak_store_stats *out)
+{
+    ak_breaker_info bi;
+    memset(out, 0, sizeof *out);
+    for (int op = 0; op < AK_STORE_N_OPS; op++) {
+        out->ok[op] = atomic_load(&s->ok[op]);
+        out->failed[op] = atomic_load(&s->failed[op]);
+    }
+    out->rejected = atomic_load(&s->rejected);
+    out->requests = atomic_load(&s->requests);
+    out->retries = atomic_load(&s->retries);
+    ak_breaker_get(&s->breaker, &bi);
+    out->breaker = bi.state;
+    out->consecutive_failures = bi.failures;
+    out->opened_at_us = bi.ever_opened ? wall_time_of(bi.opened_at) : 0;
+}
+
+const char *ak_store_op_name(ak_store_op op)
+{
+    static const char *const names[AK_STORE_N_OPS] = {"list", "get", "put", "head", "delete"};
+    return (unsigned)op < AK_STORE_N_OPS ? names[op] : "?";
+}
+
+const char *ak_breaker_state_name(ak_breaker_state st)
+{
+    switch (st) {
+    case AK_BREAKER_CLOSED: return "closed";
+    case AK_BREAKER_OPEN: return "open";
+    case AK_BREAKER_HALF_OPEN: return "half-open";
+    }
+    return "?";
 }
 
 const char *ak_store_url(const ak_store *s) { return s->url; }
@@ -176,9 +363,9 @@ ak_code ak_store_list(ak_store *s, const char *prefix, const char *delimiter,
         delimiter = NULL;
     if (token && !token[0])
         token = NULL;
-    if (!prefix_valid(prefix))
+    if (!ak_store_prefix_valid(prefix))
         return reject(err, "object key prefix", prefix);
-    if (token && !prefix_valid(token))
+    if (token && !token_valid(s, token))
         return reject(err, "list continuation token", token);
     if (delimiter && strcmp(delimiter, "/") != 0)
         return ak_err_set(err, AK_ERR_UNSUPPORTED,
@@ -186,7 +373,11 @@ ak_code ak_store_list(ak_store *s, const char *prefix, const char *delimiter,
                           delimiter);
     if (max_keys == 0)
         max_keys = DEFAULT_MAX_KEYS;
-    ak_code rc = s->ops->list(s, prefix, delimiter, token, max_keys, out, err);
+    int trial;
+    ak_code rc = admit(s, AK_STORE_OP_LIST, &trial, err);
+    if (rc == AK_OK)
+        rc = finish(s, AK_STORE_OP_LIST, trial,
+                    s->ops->list(s, prefix, delimiter, token, max_keys, out, err));
     if (rc != AK_OK)
         ak_store_page_free(out);
     return rc;
@@ -214,7 +405,10 @@ ak_code ak_store_get(ak_store *s, const char *key, ak_store_sink sink,
     /* Cleared so that, after an abort, we can tell whether the sink already
      * explained itself (it owns its error reporting) or left err empty. */
     ak_err_clear(err);
-    ak_code rc = s->ops->get(s, key, sink, ctx, err);
+    int trial;
+    ak_code rc = admit(s, AK_STORE_OP_GET, &trial, err);
+    if (rc == AK_OK)
+        rc = finish(s, AK_STORE_OP_GET, trial, s->ops->get(s, key, sink, ctx, err));
     if (rc == AK_ERR_ABORTED && err && err->code == AK_OK)
         ak_err_set(err, AK_ERR_ABORTED, "get %s from %s: aborted by consumer",
                    key, s->url);
@@ -273,7 +467,9 @@ ak_code ak_store_put(ak_store *s, const char *key, const void *data,
 {
     if (!ak_store_key_valid(key))
         return reject_key(err, key);
-    return s->ops->put(s, key, data, len, err);
+    int trial;
+    ak_code rc = admit(s, AK_STORE_OP_PUT, &trial, err);
+    return rc ? rc : finish(s, AK_STORE_OP_PUT, trial, s->ops->put(s, key, data, len, err));
 }
 
 /* On success the backend sets info->key to a malloc'd copy of key, which the
@@ -285,12 +481,16 @@ ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
         memset(info, 0, sizeof *info);
     if (!ak_store_key_valid(key))
         return reject_key(err, key);
-    return s->ops->head(s, key, info, err);
+    int trial;
+    ak_code rc = admit(s, AK_STORE_OP_HEAD, &trial, err);
+    return rc ? rc : finish(s, AK_STORE_OP_HEAD, trial, s->ops->head(s, key, info, err));
 }
 
 ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err)
 {
     if (!ak_store_key_valid(key))
         return reject_key(err, key);
-    return s->ops->del(s, key, err);
+    int trial;
+    ak_code rc = admit(s, AK_STORE_OP_DELETE, &trial, err);
+    return rc ? rc : finish(s, AK_STORE_OP_DELETE, trial, s->ops->del(s, key, err));
 }

@@ -4,7 +4,8 @@
  *
  * One interface, several backends chosen by URL:
  *   /abs/path, rel/path, file:///abs/path   local directory (objstore_local.c)
- *   s3://bucket[/prefix]                    S3-compatible (its own issue)
+ *   s3://bucket[/prefix]                    S3-compatible (objstore_s3.c;
+ *                                           configuration in docs/S3.md)
  *
  * Semantics follow S3 so that every backend behaves alike: keys are byte
  * strings ("systems/a/u1/manifest.json"), listing is in byte order of keys,
@@ -15,6 +16,16 @@
  * Keys are validated by every backend (ak_store_key_valid) before they touch
  * a path or a URL: no empty segment, no "." or ".." segment, no leading "/",
  * no NUL or control character, at most 1024 bytes.
+ *
+ * Every handle has a circuit breaker: after AKOSHA_STORE_BREAKER_FAILURES
+ * (default 5) operations in a row fail with AK_ERR_IO - what is left of a
+ * transient failure once a backend has retried - it opens, and operations
+ * fail at once with AK_ERR_IO for AKOSHA_STORE_BREAKER_COOLDOWN_MS (default
+ * 30000); then one trial operation is let through, whose success closes it
+ * and whose failure opens it again.  Any other outcome (not found, refused
+ * credentials, bad request) shows that the store answers: it counts as a
+ * success.  Operation counts and the breaker's state are read with
+ * ak_store_stats_get().
  *
  * Ownership: ak_store_open() returns a handle the caller closes with
  * ak_store_close().  A handle may be used from several threads at once.
@@ -32,6 +43,7 @@
 typedef struct ak_store ak_store;
 
 #define AK_STORE_KEY_MAX 1024
+#define AK_STORE_TOKEN_MAX 4096 /* bytes of a list continuation token */
 
 typedef struct {
     char *key;
@@ -60,7 +72,8 @@ const char *ak_store_url(const ak_store *s);
 
 /* One page of keys starting with prefix ("" for all).  delimiter is NULL or
  * "/".  token is NULL for the first page, else the previous page's
- * next_token.  max_keys caps keys + prefixes in the page (0 = 1000). */
+ * next_token (opaque: a key for the local backend, S3's own token for S3).
+ * max_keys caps keys + prefixes in the page (0 = 1000). */
 ak_code ak_store_list(ak_store *s, const char *prefix, const char *delimiter,
                       const char *token, size_t max_keys, ak_store_page *out,
                       ak_err *err);
@@ -88,5 +101,35 @@ ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err);
 
 /* 1 if key obeys the rules above, else 0. */
 int ak_store_key_valid(const char *key);
+
+/* ---- observability ---------------------------------------------------- */
+
+typedef enum {
+    AK_STORE_OP_LIST,
+    AK_STORE_OP_GET,
+    AK_STORE_OP_PUT,
+    AK_STORE_OP_HEAD,
+    AK_STORE_OP_DELETE,
+    AK_STORE_N_OPS
+} ak_store_op;
+
+typedef enum { AK_BREAKER_CLOSED, AK_BREAKER_OPEN, AK_BREAKER_HALF_OPEN } ak_breaker_state;
+
+typedef struct {
+    uint64_t ok[AK_STORE_N_OPS];     /* operations that succeeded, by operation */
+    uint64_t failed[AK_STORE_N_OPS]; /* ... that failed, not-found and fail-fast included */
+    uint64_t rejected;   /* operations the open breaker failed at once */
+    uint64_t requests;   /* requests sent to a remote store (S3: every HTTP
+                            request, retries and multipart parts included) */
+    uint64_t retries;    /* requests that repeated a failed one */
+    ak_breaker_state breaker;
+    unsigned consecutive_failures;
+    int64_t opened_at_us; /* wall clock of the last opening; 0 if never opened */
+} ak_store_stats;
+
+/* A consistent enough snapshot: each counter is read atomically. */
+void ak_store_stats_get(ak_store *s, ak_store_stats *out);
+const char *ak_store_op_name(ak_store_op op);          /* "list", "get", ... */
+const char *ak_breaker_state_name(ak_breaker_state st); /* "closed", "open", "half-open" */
 
 #endif

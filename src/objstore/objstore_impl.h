@@ -1,10 +1,14 @@
 /*
- * objstore_impl.h - what a backend provides to objstore.c.  Not for callers
- * outside src/objstore/.
+ * objstore_impl.h - what a backend provides to objstore.c, and the few
+ * helpers objstore.c offers backends in return.  Not for callers outside
+ * src/objstore/.
  */
 #ifndef AK_OBJSTORE_IMPL_H
 #define AK_OBJSTORE_IMPL_H
 
+#include <stdatomic.h>
+
+#include "objstore/breaker.h"
 #include "objstore/objstore.h"
 
 typedef struct {
@@ -19,15 +23,39 @@ typedef struct {
                     ak_err *err);
     ak_code (*del)(ak_store *s, const char *key, ak_err *err);
     void (*close)(ak_store *s);
+    /* 0: continuation tokens are keys, checked like a list prefix; 1: they
+     * are the backend's own opaque strings (S3's are base64, which may hold
+     * "//" or start with "/"), checked only for length and control bytes */
+    int opaque_tokens;
 } ak_store_ops;
 
 struct ak_store {
     const ak_store_ops *ops;
     char *url;     /* canonical URL, for messages */
     void *backend; /* backend-private state */
+    /* objstore.c's, set up after the backend's open returns */
+    ak_breaker breaker;
+    atomic_uint_least64_t ok[AK_STORE_N_OPS], failed[AK_STORE_N_OPS];
+    atomic_uint_least64_t rejected, requests, retries;
 };
 
 /* Local directory backend: root must be an existing directory. */
 ak_code ak_store_local_open(const char *root, ak_store **out, ak_err *err);
+
+/* S3 backend: url is "s3://bucket[/prefix]"; the rest of its configuration
+ * comes from the environment (docs/S3.md). */
+ak_code ak_store_s3_open(const char *url, ak_store **out, ak_err *err);
+
+/* A backend reports each request it sends to a remote store; retry is 1
+ * when the request repeats one that failed. */
+void ak_store_count_request(ak_store *s, int retry);
+
+/* 1 if prefix is "" or key-shaped, a trailing "/" allowed. */
+int ak_store_prefix_valid(const char *prefix);
+
+/* *out = environment variable name as an integer in [min, max], or def when
+ * it is unset or empty; AK_ERR_INVALID naming the variable otherwise. */
+ak_code ak_store_env_int(const char *name, long long def, long long min,
+                         long long max, long long *out, ak_err *err);
 
 #endif

@@ -71,3 +71,59 @@ hot_count() {
   [ -f "$db" ] || { echo 0; return; }
   sqlite3 "$db" "SELECT count(*) FROM hot"
 }
+
+# A free TCP port on loopback.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Start `akosha serve` in the background on a free port; sets $PORT, $SERVE_PID
+# and stops it when the test exits.  Extra arguments go to serve.
+start_serve() {
+  PORT=$(free_port)
+  "$AKOSHA_BIN" serve --listen 127.0.0.1:$PORT "$@" > serve.log 2>&1 &
+  SERVE_PID=$!
+  trap 'kill -9 $SERVE_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/ready" && return 0
+    kill -0 $SERVE_PID 2>/dev/null || { cat serve.log; fail "serve exited at start"; }
+    sleep 0.1
+  done
+  fail "serve did not start"
+}
+
+# Wait until /ready answers 200.
+wait_ready() {
+  for _ in $(seq 1 200); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ready")" = 200 ] && return 0
+    sleep 0.1
+  done
+  fail "serve never became ready"
+}
+
+# http METHOD PATH [BODY] [TOKEN] -> sets $status and $body
+http() {
+  local auth=()
+  [ -n "${4:-}" ] && auth=(-H "Authorization: Bearer $4")
+  local out
+  out=$(curl -s -X "$1" "${auth[@]}" -w '\n%{http_code}' ${3:+--data-binary "$3"} \
+        "http://127.0.0.1:$PORT$2")
+  status=${out##*$'\n'}
+  body=${out%$'\n'*}
+}
+
+# Stop serve with SIGTERM and wait; sets $serve_rc.
+stop_serve() {
+  kill -TERM $SERVE_PID
+  set +e
+  wait $SERVE_PID
+  serve_rc=$?
+  set -e
+  trap - EXIT
+}
+
+# Install a test's npm dependencies (its package.json) once, into its own
+# node_modules; a fresh machine fetches them from the npm registry.
+npm_deps() { # dir
+  [ -d "$1/node_modules" ] && return 0
+  (cd "$1" && npm install --silent --no-audit --no-fund >/dev/null 2>&1) ||
+    (cd "$1" && npm install --no-audit --no-fund) || fail "npm install in $1"
+}
