@@ -2,9 +2,11 @@
 # run.sh - `make bench`: every benchmark, figures on stdout.
 #   BENCH_SYSTEMS / BENCH_CONVS    scale the ingestion benchmark (100 x 1000)
 #   BENCH_SEARCH_SIZES             vector counts for search ("100000 1000000")
+# The HTTP benchmark uses wrk (Debian package) against `akosha serve`.
 # Data is built once and cached in bench/work/ (a few GB for 1M vectors).
 set -euo pipefail
 cd "$(dirname "$0")"
 : "${AKOSHA_BIN:?set AKOSHA_BIN}"
 python3 ingest_bench.py
 python3 search_bench.py
+python3 http_bench.py

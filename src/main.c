@@ -10,8 +10,8 @@
 
 #include "cmd/cmd.h"
 #include "util/log.h"
+#include "version.h"
 
-#define AKOSHA_VERSION "0.1.0"
 
 typedef struct {
     const char *name;
@@ -23,6 +23,9 @@ static const command commands[] = {
     {"ingest", ak_cmd_ingest, "ingest new uploads from the bucket (once, or polling)"},
     {"search", ak_cmd_search, "search every system by vector, text or both"},
     {"get", ak_cmd_get, "show one conversation from whichever tier holds it"},
+    {"serve", ak_cmd_serve, "run the daemon: HTTP API, poller, aging, metrics"},
+    {"mcp", ak_cmd_mcp, "serve the MCP tools (search, status) over stdio"},
+    {"age", ak_cmd_age, "move conversations hot -> warm -> cold by age"},
     {"stats", ak_cmd_stats, "count systems, conversations per tier and uploads"},
     {"uploads", ak_cmd_uploads, "list the upload ledger"},
     {"shard", ak_cmd_shard, "print the shard and database path of a system"},

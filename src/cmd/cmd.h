@@ -21,6 +21,9 @@ int ak_cmd_shard(int argc, char **argv);
 int ak_cmd_generate(int argc, char **argv);
 int ak_cmd_search(int argc, char **argv);
 int ak_cmd_get(int argc, char **argv);
+int ak_cmd_age(int argc, char **argv);
+int ak_cmd_serve(int argc, char **argv);
+int ak_cmd_mcp(int argc, char **argv);
 
 #define AK_EXIT_OK 0
 #define AK_EXIT_FAIL 1

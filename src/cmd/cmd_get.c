@@ -7,35 +7,10 @@
 
 #include "cmd/cmd.h"
 #include "storage/sysdb.h"
+#include "storage/views.h"
+#include "tier/cold.h"
 #include "util/jsonw.h"
 #include "util/time.h"
-
-static void conv_json(ak_buf *b, const char *sid, const ak_conv *c)
-{
-    ak_jw w;
-    ak_jw_init(&w, b);
-    ak_jw_obj(&w);
-    ak_jw_kstr(&w, "system_id", sid);
-    ak_jw_kstr(&w, "conversation_id", c->conversation_id);
-    ak_jw_kstr(&w, "tier", ak_tier_name(c->tier));
-    ak_jw_key(&w, "timestamp");
-    ak_jw_time(&w, c->ts_us);
-    if (c->content)
-        ak_jw_kstr(&w, "content", c->content);
-    if (c->summary)
-        ak_jw_kstr(&w, "summary", c->summary);
-    ak_jw_key(&w, "metadata");
-    if (c->metadata)
-        ak_jw_raw(&w, c->metadata, strlen(c->metadata));
-    else
-        ak_jw_null(&w);
-    ak_jw_kstr(&w, "source", c->source);
-    ak_jw_kstr(&w, "content_sha256", c->content_sha256);
-    ak_jw_kstr(&w, "upload_id", c->upload_id);
-    if (c->object_key)
-        ak_jw_kstr(&w, "object_key", c->object_key);
-    ak_jw_end(&w);
-}
 
 static void conv_text(ak_buf *b, const char *sid, const ak_conv *c)
 {
@@ -53,11 +28,15 @@ static void conv_text(ak_buf *b, const char *sid, const ak_conv *c)
 
 int ak_cmd_get(int argc, char **argv)
 {
-    const char *data = NULL;
+    const char *data = NULL, *cold_url = NULL;
     int json = 0;
-    const ak_opt opts[] = {AK_OPT_DATA(&data), AK_OPT_JSON(&json)};
-    const ak_cmd_spec spec = {"get", "--data DIR SYSTEM_ID CONVERSATION_ID [--json]",
-                              "Show one conversation from whichever tier holds it.", opts, 2, 2, 2};
+    const ak_opt opts[] = {
+        AK_OPT_DATA(&data),
+        {"cold", "AKOSHA_COLD_URL", AK_OPT_STR, &cold_url, "URL", "cold store (default file://DATA/cold)", 0, 0},
+        AK_OPT_JSON(&json),
+    };
+    const ak_cmd_spec spec = {"get", "--data DIR SYSTEM_ID CONVERSATION_ID [--cold URL] [--json]",
+                              "Show one conversation from whichever tier holds it.", opts, 3, 2, 2};
     char **pos;
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
     if (rc >= 0)
@@ -66,7 +45,7 @@ int ak_cmd_get(int argc, char **argv)
     if (!dd)
         return AK_EXIT_FAIL;
     ak_sysdb *db = NULL;
-    ak_conv c;
+    ak_conv c = {0};
     ak_err err;
     ak_code c1 = ak_datadir_open_system(dd, pos[0], 0, &db, &err);
     if (c1 == AK_ERR_NOTFOUND)
@@ -75,19 +54,26 @@ int ak_cmd_get(int argc, char **argv)
         c1 = ak_sysdb_get_conv(db, pos[1], &c, &err);
     if (c1 == AK_ERR_NOTFOUND && db)
         ak_err_set(&err, AK_ERR_NOTFOUND, "system %s has no conversation %.256s", pos[0], pos[1]);
+    ak_store *cold = NULL;
+    if (c1 == AK_OK && c.tier == AK_TIER_COLD &&
+        (c1 = ak_cold_open(dd, cold_url, &cold, &err)) == AK_OK)
+        c1 = ak_cold_read(cold, &c, &err);
+    ak_store_close(cold);
     if (c1) {
         fprintf(stderr, "akosha get: %s\n", err.msg);
         rc = c1 == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL;
     } else {
         ak_buf b = {0};
+        ak_jw w;
+        ak_jw_init(&w, &b);
         if (json)
-            conv_json(&b, pos[0], &c);
+            ak_view_conversation(&w, pos[0], &c);
         else
             conv_text(&b, pos[0], &c);
         rc = ak_cmd_print(&b);
         ak_buf_free(&b);
-        ak_conv_free(&c);
     }
+    ak_conv_free(&c);
     ak_sysdb_close(db);
     ak_datadir_close(dd);
     return rc;

@@ -6,6 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "storage/sysdb.h"
+#include "storage/views.h"
 #include "util/jsonw.h"
 #include "util/time.h"
 
@@ -16,40 +17,6 @@ typedef struct {
     const char *system_id;
     int broken;
 } listing;
-
-static void row_json(listing *l, const ak_ledger_row *r)
-{
-    ak_jw *w = &l->w;
-    ak_jw_obj(w);
-    ak_jw_kstr(w, "system_id", l->system_id);
-    ak_jw_kstr(w, "upload_id", r->upload_id);
-    ak_jw_kstr(w, "status", ak_upload_status_name(r->status));
-    ak_jw_kstr(w, "reason", r->reason);
-    ak_jw_kint(w, "conversations", r->new_count + r->updated);
-    ak_jw_key(w, "ingested_at");
-    if (r->status == AK_UPLOAD_INGESTED)
-        ak_jw_time(w, r->finished_us);
-    else
-        ak_jw_null(w);
-    ak_jw_key(w, "uploaded_at");
-    if (r->uploaded_at_us)
-        ak_jw_time(w, r->uploaded_at_us);
-    else
-        ak_jw_null(w);
-    ak_jw_kint(w, "new", r->new_count);
-    ak_jw_kint(w, "updated", r->updated);
-    ak_jw_kint(w, "duplicates", r->duplicates);
-    ak_jw_kint(w, "stale", r->stale);
-    ak_jw_kint(w, "records_rejected", r->records_rejected);
-    ak_jw_key(w, "record_errors");
-    if (r->record_errors)
-        ak_jw_raw(w, r->record_errors, strlen(r->record_errors));
-    else
-        ak_jw_null(w);
-    ak_jw_kint(w, "attempts", r->attempts);
-    ak_jw_kint(w, "payload_bytes", r->payload_bytes);
-    ak_jw_end(w);
-}
 
 static void row_text(listing *l, const ak_ledger_row *r)
 {
@@ -65,7 +32,7 @@ static ak_code on_row(void *ctx, const ak_ledger_row *r)
 {
     listing *l = ctx;
     if (l->json)
-        row_json(l, r);
+        ak_view_ledger_row(&l->w, l->system_id, r);
     else
         row_text(l, r);
     return AK_OK;

@@ -44,6 +44,87 @@ ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err)
     return AK_OK;
 }
 
+static ak_code tiers_from_json(const ak_json *v, int *tiers, ak_err *err)
+{
+    *tiers = 0;
+    if (v->type == AK_JSON_STRING) {
+        char buf[64];
+        ak_fmt(buf, sizeof buf, "%s", v->str);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            *tiers |= strcmp(t, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
+                      : strcmp(t, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
+    } else if (v->type == AK_JSON_ARRAY) {
+        for (const ak_json *t = v->first; t; t = t->next)
+            *tiers |= t->type != AK_JSON_STRING ? 1 << 30
+                      : strcmp(t->str, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
+                      : strcmp(t->str, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
+    }
+    if (!*tiers || (*tiers & (1 << 30)))
+        return ak_err_set(err, AK_ERR_INVALID, "tiers: list \"hot\" and/or \"warm\"");
+    return AK_OK;
+}
+
+static ak_code time_field(const ak_json *v, const char *name, int64_t *out, ak_err *err)
+{
+    if (v->type != AK_JSON_STRING || !ak_time_parse(v->str, v->str_len, out))
+        return ak_err_set(err, AK_ERR_INVALID, "%s: not an ISO-8601 time", name);
+    return AK_OK;
+}
+
+static ak_code int_field(const ak_json *v, const char *name, int64_t *out, ak_err *err)
+{
+    if (!ak_json_int64(v, out))
+        return ak_err_set(err, AK_ERR_INVALID, "%s: must be an integer", name);
+    return AK_OK;
+}
+
+static ak_code query_field(const ak_json *v, ak_query *q, ak_err *err)
+{
+    const char *k = v->key;
+    int64_t n;
+    ak_code rc = AK_OK;
+    if (v->type == AK_JSON_NULL)
+        return AK_OK; /* null: as if absent */
+    if (!strcmp(k, "vector")) {
+        q->has_vector = 1;
+        return ak_query_vector_json(v, q->vector, err);
+    }
+    if (!strcmp(k, "text") || !strcmp(k, "system_id")) {
+        if (v->type != AK_JSON_STRING || strlen(v->str) != v->str_len)
+            return ak_err_set(err, AK_ERR_INVALID, "%s: must be a string", k);
+        *(k[0] == 't' ? &q->text : &q->system_id) = v->str;
+        return AK_OK;
+    }
+    if (!strcmp(k, "limit") && (rc = int_field(v, k, &n, err)) == AK_OK)
+        q->limit = n < 0 || n > 1000000 ? -1 : (int)n;
+    else if (!strcmp(k, "timeout_ms") && (rc = int_field(v, k, &n, err)) == AK_OK)
+        q->timeout_us = n < 1 || n > 3600000 ? 0 : n * 1000;
+    else if (!strcmp(k, "threshold")) {
+        if (v->type != AK_JSON_NUMBER)
+            return ak_err_set(err, AK_ERR_INVALID, "threshold: must be a number");
+        q->has_threshold = 1;
+        q->threshold = ak_json_number(v);
+    } else if (!strcmp(k, "tiers"))
+        rc = tiers_from_json(v, &q->tiers, err);
+    else if (!strcmp(k, "since") || !strcmp(k, "until"))
+        rc = time_field(v, k, k[0] == 's' ? &q->since : &q->until, err);
+    else if (strcmp(k, "limit") && strcmp(k, "timeout_ms"))
+        rc = ak_err_set(err, AK_ERR_INVALID, "unknown field \"%.64s\"", k);
+    return rc;
+}
+
+ak_code ak_query_from_json(const ak_json *body, ak_query *q, ak_err *err)
+{
+    if (!body || body->type != AK_JSON_OBJECT)
+        return ak_err_set(err, AK_ERR_INVALID, "the body must be a JSON object");
+    for (const ak_json *v = body->first; v; v = v->next) {
+        ak_code rc = query_field(v, q, err);
+        if (rc)
+            return rc;
+    }
+    return AK_OK;
+}
+
 void ak_query_init(ak_query *q)
 {
     memset(q, 0, sizeof *q);
@@ -242,7 +323,9 @@ static const char *own(shard_job *j, const char *s)
 }
 
 /* An FTS5 query from free text: every word quoted (so no word is read as an
- * operator), any of them matching; BM25 ranks documents with more of them. */
+ * operator), any of them matching (Lucene's default); BM25 ranks documents
+ * with more and rarer ones first.  Requiring every word found nothing for
+ * "postgres vacuum" over text that says "PostgreSQL ... vacuum". */
 static char *build_match(const char *text)
 {
     ak_buf b = {0};

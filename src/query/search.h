@@ -46,6 +46,13 @@ typedef struct {
  * expected 384", "vector[3]: not a number").  v may be NULL (missing). */
 ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err);
 
+/* A query from a JSON object (the HTTP API's body): vector, text,
+ * system_id, limit, threshold, tiers (list or "hot,warm"), since, until
+ * (ISO-8601), timeout_ms.  Unknown or mistyped fields are AK_ERR_INVALID
+ * naming the field.  Strings in q point into body: keep the tree alive.
+ * Call ak_query_check() after. */
+ak_code ak_query_from_json(const ak_json *body, ak_query *q, ak_err *err);
+
 /* Defaults: limit 10, hot and warm, all times, 5 s per shard. */
 void ak_query_init(ak_query *q);
 /* Check and normalize (the vector to unit length).  Errors name the field:

@@ -30,6 +30,8 @@ enum {
     ST_LEDGER_PUT,
     ST_HOT_ROW,
     ST_WARM_ROW,
+    ST_TEXT_HOT,
+    ST_TEXT_WARM,
     ST_COUNT
 };
 
@@ -68,6 +70,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
     [ST_HOT_ROW] = "SELECT " CONV_COLUMNS_HOT " FROM hot WHERE id = ?1",
     [ST_WARM_ROW] = "SELECT " CONV_COLUMNS_WARM " FROM warm WHERE id = ?1",
+    [ST_TEXT_HOT] =
+        "SELECT t.id, t.conversation_id, t.ts_us, -bm25(hot_fts) FROM hot_fts"
+        " JOIN hot t ON t.id = hot_fts.rowid WHERE hot_fts MATCH ?1"
+        " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(hot_fts), t.id LIMIT ?4",
+    [ST_TEXT_WARM] =
+        "SELECT t.id, t.conversation_id, t.ts_us, -bm25(warm_fts) FROM warm_fts"
+        " JOIN warm t ON t.id = warm_fts.rowid WHERE warm_fts MATCH ?1"
+        " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(warm_fts), t.id LIMIT ?4",
 };
 
 struct ak_sysdb {
@@ -154,6 +164,11 @@ static const char *const migrations[] = {
     " INSERT INTO warm_fts(warm_fts, rowid, summary) VALUES ('delete', old.id, old.summary);"
     " INSERT INTO warm_fts(rowid, summary) VALUES (new.id, new.summary); END;"
     "INSERT INTO warm_fts(warm_fts) VALUES ('rebuild');",
+    /* 3: what the cold tier needs from a conversation, computed while its
+     * full content is still at hand (hot -> warm) */
+    "ALTER TABLE warm ADD COLUMN ultra_summary TEXT;"
+    "ALTER TABLE warm ADD COLUMN fingerprint BLOB;"
+    "CREATE INDEX cold_object ON cold(object_key);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -574,15 +589,18 @@ ak_code ak_sysdb_counts_get(ak_sysdb *db, ak_sysdb_counts *out, ak_err *err)
         " (SELECT count(*) FROM uploads WHERE status='ingested'),"
         " (SELECT count(*) FROM uploads WHERE status='rejected'),"
         " (SELECT count(*) FROM uploads WHERE status='failed'),"
-        " (SELECT coalesce(max(uploaded_at_us),0) FROM uploads WHERE status='ingested')";
+        " (SELECT coalesce(max(uploaded_at_us),0) FROM uploads WHERE status='ingested'),"
+        " max((SELECT coalesce(max(ts_us),0) FROM hot), (SELECT coalesce(max(ts_us),0) FROM warm),"
+        "     (SELECT coalesce(max(ts_us),0) FROM cold))";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
         return db_error(db, err, "counting rows");
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         int64_t *f[] = {&out->hot, &out->warm, &out->cold, &out->ingested,
-                        &out->rejected, &out->failed, &out->last_upload_us};
-        for (int i = 0; i < 7; i++)
+                        &out->rejected, &out->failed, &out->last_upload_us,
+                        &out->last_activity_us};
+        for (int i = 0; i < 8; i++)
             *f[i] = sqlite3_column_int64(st, i);
     }
     sqlite3_finalize(st);
@@ -746,38 +764,26 @@ ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out
     return db_error(db, err, "reading a conversation");
 }
 
-typedef struct {
-    ak_text_fn fn;
-    void *ctx;
-} text_walk;
-
-static ak_code text_row(sqlite3_stmt *st, void *arg)
-{
-    text_walk *w = arg;
-    return w->fn(w->ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                 sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3));
-}
-
 ak_code ak_sysdb_text_search(ak_sysdb *db, ak_tier tier, const char *match, int64_t since,
                              int64_t until, int limit, ak_text_fn fn, void *ctx, ak_err *err)
 {
-    const char *sql = tier == AK_TIER_HOT
-        ? "SELECT t.id, t.conversation_id, t.ts_us, -bm25(hot_fts) FROM hot_fts"
-          " JOIN hot t ON t.id = hot_fts.rowid WHERE hot_fts MATCH ?1"
-          " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(hot_fts), t.id LIMIT ?4"
-        : "SELECT t.id, t.conversation_id, t.ts_us, -bm25(warm_fts) FROM warm_fts"
-          " JOIN warm t ON t.id = warm_fts.rowid WHERE warm_fts MATCH ?1"
-          " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(warm_fts), t.id LIMIT ?4";
-    sqlite3_stmt *st;
-    ak_code rc = prepare(db, sql, &st, err);
-    if (rc)
-        return rc;
+    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_TEXT_HOT : ST_TEXT_WARM, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, since);
     sqlite3_bind_int64(st, 3, until);
     sqlite3_bind_int(st, 4, limit);
-    text_walk w = {fn, ctx};
-    return each_row(db, st, text_row, &w, err, "full-text search");
+    ak_code c = AK_OK;
+    int rc;
+    while (c == AK_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        c = fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+               sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3));
+    if (c == AK_OK && rc != SQLITE_DONE)
+        c = db_error(db, err, "full-text search");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return c;
 }
 
 typedef struct {

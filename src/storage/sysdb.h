@@ -73,6 +73,7 @@ typedef struct {
     int64_t hot, warm, cold;
     int64_t ingested, rejected, failed;
     int64_t last_upload_us; /* newest uploaded_at among ingested, or 0 */
+    int64_t last_activity_us; /* newest conversation timestamp, any tier, or 0 */
 } ak_sysdb_counts;
 
 /* Open (and with create, make) the database at path, migrating its schema

@@ -1,0 +1,111 @@
+/*
+ * cmd_age.c - `akosha age`: one aging pass, hot -> warm -> cold.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "tier/age.h"
+#include "tier/cold.h"
+#include "util/jsonw.h"
+#include "util/time.h"
+
+static void move_json(ak_jw *w, const char *key, const ak_age_move *m)
+{
+    ak_jw_key(w, key);
+    ak_jw_obj(w);
+    ak_jw_kint(w, "conversations", m->rows);
+    ak_jw_kint(w, "bytes_before", m->bytes_before);
+    ak_jw_kint(w, "bytes_after", m->bytes_after);
+    ak_jw_end(w);
+}
+
+static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry)
+{
+    ak_jw w;
+    ak_jw_init(&w, b);
+    ak_jw_obj(&w);
+    ak_jw_key(&w, "now");
+    ak_jw_time(&w, now);
+    ak_jw_kbool(&w, "dry_run", dry);
+    ak_jw_kint(&w, "systems", s->systems);
+    ak_jw_kint(&w, "systems_failed", s->systems_failed);
+    move_json(&w, "hot_to_warm", &s->hot_to_warm);
+    move_json(&w, "warm_to_cold", &s->warm_to_cold);
+    ak_jw_kint(&w, "cold_objects", s->cold_objects);
+    ak_jw_kint(&w, "cold_failures", s->cold_failures);
+    ak_jw_kdouble(&w, "seconds", s->seconds);
+    ak_jw_end(&w);
+}
+
+static void stats_text(ak_buf *b, const ak_age_stats *s, int dry)
+{
+    const ak_age_move *h = &s->hot_to_warm, *c = &s->warm_to_cold;
+    ak_buf_printf(b, "%shot -> warm: %lld conversations, %.2f MB -> %.2f MB\n"
+                     "%swarm -> cold: %lld conversations, %.2f MB -> %.2f MB in %lld objects\n"
+                     "%lld systems (%lld failed), %lld cold uploads failed, %.2f s",
+                  dry ? "would move " : "", (long long)h->rows, h->bytes_before / 1e6,
+                  h->bytes_after / 1e6, dry ? "would move " : "", (long long)c->rows,
+                  c->bytes_before / 1e6, c->bytes_after / 1e6, (long long)s->cold_objects,
+                  (long long)s->systems, (long long)s->systems_failed,
+                  (long long)s->cold_failures, s->seconds);
+}
+
+int ak_cmd_age(int argc, char **argv)
+{
+    const char *data = NULL, *cold_url = NULL, *now = NULL;
+    long long hot_days = AK_AGE_DEFAULT_HOT_DAYS, warm_days = AK_AGE_DEFAULT_WARM_DAYS;
+    int json = 0, dry = 0;
+    const ak_opt opts[] = {
+        AK_OPT_DATA(&data),
+        {"cold", "AKOSHA_COLD_URL", AK_OPT_STR, &cold_url, "URL", "cold store (default file://DATA/cold)", 0, 0},
+        {"now", NULL, AK_OPT_STR, &now, "ISO", "age as if it were this time (default: now)", 0, 0},
+        {"hot-days", "AKOSHA_HOT_DAYS", AK_OPT_INT, &hot_days, "N", "hot rows older than this go warm (default 7)", 1, 36500},
+        {"warm-days", "AKOSHA_WARM_DAYS", AK_OPT_INT, &warm_days, "N", "warm rows older than this go cold (default 90)", 1, 36500},
+        {"dry-run", NULL, AK_OPT_FLAG, &dry, NULL, "count what would move; change nothing", 0, 0},
+        AK_OPT_JSON(&json),
+    };
+    const ak_cmd_spec spec = {"age", "--data DIR [--cold URL] [--now ISO] [--hot-days N] [--warm-days N] [--dry-run] [--json]",
+                              "Move conversations hot -> warm -> cold by age, never losing one.",
+                              opts, (int)(sizeof opts / sizeof *opts), 0, 0};
+    char **pos;
+    int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    ak_age_config cfg = {.hot_days = hot_days, .warm_days = warm_days, .dry_run = dry};
+    if (now && !ak_time_parse(now, strlen(now), &cfg.now_us))
+        return ak_opts_usage_error(&spec, "--now must be an ISO-8601 time");
+    if (warm_days < hot_days)
+        return ak_opts_usage_error(&spec, "--warm-days (%lld) is less than --hot-days (%lld)",
+                                   warm_days, hot_days);
+    ak_datadir *dd = ak_cmd_open_data("age", data);
+    if (!dd)
+        return AK_EXIT_FAIL;
+    ak_err err;
+    ak_store *cold = NULL;
+    ak_age_stats s;
+    cfg.data = dd;
+    ak_cmd_trap_signals();
+    cfg.stop = &ak_cmd_stop;
+    if (ak_cold_open(dd, cold_url, &cold, &err) || (cfg.cold = cold, ak_age_run(&cfg, &s, &err))) {
+        fprintf(stderr, "akosha age: %s\n", err.msg);
+        rc = AK_EXIT_FAIL;
+    } else {
+        ak_buf b = {0};
+        if (json)
+            stats_json(&b, &s, cfg.now_us ? cfg.now_us : ak_time_now_us(), dry);
+        else
+            stats_text(&b, &s, dry);
+        rc = ak_cmd_print(&b);
+        ak_buf_free(&b);
+        if (rc == AK_EXIT_OK && (s.systems_failed || s.cold_failures)) {
+            fprintf(stderr, "akosha age: %lld systems failed and %lld cold uploads failed; "
+                            "their rows stay where they were and the next pass retries\n",
+                    (long long)s.systems_failed, (long long)s.cold_failures);
+            rc = AK_EXIT_FAIL;
+        }
+    }
+    ak_store_close(cold);
+    ak_datadir_close(dd);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/*
+ * cmd_serve.c - `akosha serve`: the daemon (src/server/server.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "server/server.h"
+#include "tier/age.h"
+#include "util/log.h"
+#include "util/time.h"
+
+int ak_cmd_serve(int argc, char **argv)
+{
+    const char *data = NULL, *bucket = NULL, *cold = NULL, *listen = "127.0.0.1:8682";
+    const char *tokens = NULL, *token_file = NULL, *mahavishnu = NULL;
+    long long poll = 30, aging = 3600, drain = 30, concurrency = 4, threads = 4;
+    long long max_body_kb = 1024, hot_days = AK_AGE_DEFAULT_HOT_DAYS;
+    long long warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000;
+    double rate = 50, burst = 100;
+    int auth_all = 0;
+    const ak_opt opts[] = {
+        AK_OPT_DATA(&data),
+        {"bucket", "AKOSHA_BUCKET", AK_OPT_STR, &bucket, "URL", "bucket to ingest from", 0, 0},
+        {"cold", "AKOSHA_COLD_URL", AK_OPT_STR, &cold, "URL", "cold store (default file://DATA/cold)", 0, 0},
+        {"listen", "AKOSHA_LISTEN", AK_OPT_STR, &listen, "HOST:PORT", "address (default 127.0.0.1:8682)", 0, 0},
+        {"tokens", "AKOSHA_API_TOKENS", AK_OPT_STR, &tokens, "T1,T2", "bearer tokens (at least 16 characters each)", 0, 0},
+        {"token-file", "AKOSHA_TOKEN_FILE", AK_OPT_STR, &token_file, "FILE", "bearer tokens, one per line", 0, 0},
+        {"auth-all", "AKOSHA_AUTH_ALL", AK_OPT_FLAG, &auth_all, NULL, "require a token on /health, /ready and /metrics too", 0, 0},
+        {"rate-limit", "AKOSHA_RATE_LIMIT", AK_OPT_DOUBLE, &rate, "N", "requests a second per token (0: none; default 50)", 0, 1e6},
+        {"rate-burst", "AKOSHA_RATE_BURST", AK_OPT_DOUBLE, &burst, "N", "burst above the rate (default 100)", 0, 1e6},
+        {"max-body-kb", "AKOSHA_MAX_BODY_KB", AK_OPT_INT, &max_body_kb, "KB", "request body limit (default 1024)", 1, 1048576},
+        {"poll-interval", "AKOSHA_POLL_INTERVAL", AK_OPT_INT, &poll, "S", "seconds between ingestion cycles (default 30)", 1, 86400},
+        {"aging-interval", "AKOSHA_AGING_INTERVAL", AK_OPT_INT, &aging, "S", "seconds between aging passes (default 3600)", 1, 604800},
+        {"hot-days", "AKOSHA_HOT_DAYS", AK_OPT_INT, &hot_days, "N", "hot rows older than this go warm (default 7)", 1, 36500},
+        {"warm-days", "AKOSHA_WARM_DAYS", AK_OPT_INT, &warm_days, "N", "warm rows older than this go cold (default 90)", 1, 36500},
+        {"drain-seconds", "AKOSHA_DRAIN_SECONDS", AK_OPT_INT, &drain, "S", "shutdown waits this long for work in flight (default 30)", 0, 3600},
+        {"concurrency", "AKOSHA_CONCURRENCY", AK_OPT_INT, &concurrency, "N", "uploads in flight (default 4)", 1, 256},
+        {"http-threads", "AKOSHA_HTTP_THREADS", AK_OPT_INT, &threads, "N", "HTTP worker threads (default 4)", 1, 256},
+        {"mahavishnu", "AKOSHA_MAHAVISHNU_URL", AK_OPT_STR, &mahavishnu, "URL", "Mahavishnu JSON-RPC endpoint (default: standalone)", 0, 0},
+        {"mahavishnu-timeout-ms", "AKOSHA_MAHAVISHNU_TIMEOUT_MS", AK_OPT_INT, &mtimeout, "MS", "call timeout (default 3000)", 1, 60000},
+    };
+    const ak_cmd_spec spec = {"serve", "--data DIR [--bucket URL] [--cold URL] [--listen HOST:PORT] ...",
+                              "Run the daemon: HTTP API, ingestion poller, aging scheduler, metrics.",
+                              opts, (int)(sizeof opts / sizeof *opts), 0, 0};
+    char **pos;
+    int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    if (!data)
+        return ak_opts_usage_error(&spec, "--data is required");
+    if (warm_days < hot_days)
+        return ak_opts_usage_error(&spec, "--warm-days is less than --hot-days");
+    if (!getenv("AKOSHA_LOG_FORMAT"))
+        ak_log_init(AK_LOG_JSON); /* a daemon logs for machines */
+    ak_serve_config cfg = {
+        .data_dir = data, .bucket_url = bucket, .cold_url = cold, .listen = listen,
+        .tokens = tokens, .token_file = token_file, .mahavishnu_url = mahavishnu,
+        .poll_us = poll * AK_US_PER_SEC, .aging_us = aging * AK_US_PER_SEC,
+        .drain_us = drain * AK_US_PER_SEC, .hot_days = hot_days, .warm_days = warm_days,
+        .concurrency = (unsigned)concurrency, .http_threads = (unsigned)threads,
+        .max_body = (size_t)max_body_kb * 1024, .rate = rate, .burst = burst,
+        .mahavishnu_timeout_ms = mtimeout, .auth_all = auth_all,
+    };
+    return ak_serve_run(&cfg);
+}

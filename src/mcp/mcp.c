@@ -1,0 +1,545 @@
+/*
+ * mcp.c - see mcp.h.
+ *
+ * Tool input schemas are JSON Schema text kept beside the code that reads
+ * the arguments, and every argument is checked here as well, because a
+ * model may send anything.
+ */
+#include "mcp/mcp.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "query/catalog.h"
+#include "query/search.h"
+#include "util/ids.h"
+#include "util/json.h"
+#include "util/jsonw.h"
+#include "util/sha256.h"
+#include "util/time.h"
+#include "version.h"
+
+#define SESSIONS_MAX 1024
+#define READY_WAIT_US (120 * AK_US_PER_SEC)
+#define STATUS_LIST_DEFAULT 50
+
+enum { PARSE_ERROR = -32700, INVALID_REQUEST = -32600, METHOD_NOT_FOUND = -32601,
+       INVALID_PARAMS = -32602 };
+
+static const char *const versions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
+
+struct ak_mcp {
+    ak_mcp_env env;
+    pthread_mutex_t mu;
+    char sessions[SESSIONS_MAX][33];
+    size_t n_sessions, next_slot;
+};
+
+ak_code ak_mcp_new(const ak_mcp_env *env, ak_mcp **out, ak_err *err)
+{
+    ak_mcp *m = calloc(1, sizeof *m);
+    if (!m)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    m->env = *env;
+    pthread_mutex_init(&m->mu, NULL);
+    *out = m;
+    return AK_OK;
+}
+
+void ak_mcp_free(ak_mcp *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* ---- sessions ---- */
+
+void ak_mcp_session_new(ak_mcp *m, char id[33])
+{
+    uint8_t r[16];
+    if (RAND_bytes(r, sizeof r) != 1) { /* no entropy source: still unique enough per process */
+        uint64_t t = (uint64_t)ak_time_now_us() ^ (uint64_t)(uintptr_t)id;
+        memcpy(r, &t, 8);
+        memcpy(r + 8, &t, 8);
+    }
+    ak_hex(r, sizeof r, id);
+    pthread_mutex_lock(&m->mu);
+    memcpy(m->sessions[m->next_slot], id, 33); /* the oldest gives way when full */
+    m->next_slot = (m->next_slot + 1) % SESSIONS_MAX;
+    if (m->n_sessions < SESSIONS_MAX)
+        m->n_sessions++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static int session_find(ak_mcp *m, const char *id)
+{
+    for (size_t i = 0; i < m->n_sessions; i++)
+        if (m->sessions[i][0] && strcmp(m->sessions[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+int ak_mcp_session_valid(ak_mcp *m, const char *id)
+{
+    if (!id || strlen(id) != 32)
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    int ok = session_find(m, id) >= 0;
+    pthread_mutex_unlock(&m->mu);
+    return ok;
+}
+
+int ak_mcp_session_close(ak_mcp *m, const char *id)
+{
+    if (!id)
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    int i = session_find(m, id);
+    if (i >= 0)
+        m->sessions[i][0] = '\0';
+    pthread_mutex_unlock(&m->mu);
+    return i >= 0;
+}
+
+/* ---- replies ---- */
+
+static void raw_literal(ak_jw *w, const char *json) { ak_jw_raw(w, json, strlen(json)); }
+
+static void reply_start(ak_jw *w, const ak_json *id)
+{
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "jsonrpc", "2.0");
+    ak_jw_key(w, "id");
+    if (id)
+        ak_jw_raw(w, id->raw, id->raw_len);
+    else
+        ak_jw_null(w);
+}
+
+static void error_reply(ak_jw *w, const ak_json *id, int code, const char *msg)
+{
+    reply_start(w, id);
+    ak_jw_key(w, "error");
+    ak_jw_obj(w);
+    ak_jw_kint(w, "code", code);
+    ak_jw_kstr(w, "message", msg);
+    ak_jw_end(w);
+    ak_jw_end(w);
+}
+
+/* ---- tools ---- */
+
+typedef struct {
+    ak_mcp *m;
+    const ak_json *args;
+    ak_jw *w;            /* the structured result goes here */
+    char error[AK_ERR_MSG_MAX]; /* a tool error's message */
+} tool_call;
+
+typedef int (*tool_fn)(tool_call *c);
+
+typedef struct {
+    const char *name, *title, *description, *input_schema;
+    tool_fn run;
+} tool;
+
+static int tool_error(tool_call *c, const char *fmt, const char *detail)
+{
+    snprintf(c->error, sizeof c->error, fmt, detail);
+    return 0;
+}
+
+/* Every argument must be one the tool knows. */
+static int check_args(tool_call *c, const char *const *known)
+{
+    if (c->args && c->args->type != AK_JSON_OBJECT)
+        return tool_error(c, "%s", "arguments must be an object");
+    for (const ak_json *a = c->args ? c->args->first : NULL; a; a = a->next) {
+        int ok = 0;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, a->key) == 0;
+        if (!ok)
+            return tool_error(c, "unknown argument \"%.64s\"", a->key);
+    }
+    return 1;
+}
+
+static const ak_json *arg(const tool_call *c, const char *name)
+{
+    const ak_json *v = ak_json_get(c->args, name);
+    return v && v->type != AK_JSON_NULL ? v : NULL;
+}
+
+static int string_arg(tool_call *c, const char *name, int required, const char **out)
+{
+    const ak_json *v = arg(c, name);
+    *out = NULL;
+    if (!v)
+        return required ? tool_error(c, "%s: required", name) : 1;
+    if (v->type != AK_JSON_STRING || strlen(v->str) != v->str_len)
+        return tool_error(c, "%s: must be a string", name);
+    *out = v->str;
+    return 1;
+}
+
+static int wait_ready(ak_mcp *m)
+{
+    int64_t until = ak_time_mono_us() + READY_WAIT_US;
+    while (m->env.ready && !atomic_load(m->env.ready) && ak_time_mono_us() < until) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return !m->env.ready || atomic_load(m->env.ready);
+}
+
+static const char search_schema[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"query\":{\"type\":\"string\",\"description\":\"words to search for (BM25 full-text); with vector: hybrid\"},"
+    "\"vector\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"minItems\":384,\"maxItems\":384,"
+    "\"description\":\"a 384-d all-MiniLM-L6-v2 embedding to search by cosine similarity\"},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":10},"
+    "\"threshold\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1,\"description\":\"minimum cosine similarity\"},"
+    "\"system_id\":{\"type\":\"string\",\"description\":\"search only this system\"},"
+    "\"tiers\":{\"type\":\"array\",\"items\":{\"enum\":[\"hot\",\"warm\"]}}},"
+    "\"anyOf\":[{\"required\":[\"query\"]},{\"required\":[\"vector\"]}]}";
+
+static int search_all_systems(tool_call *c)
+{
+    static const char *const known[] = {"query", "vector", "limit", "threshold", "system_id", "tiers", NULL};
+    if (!check_args(c, known))
+        return 0;
+    /* the same checks as the HTTP API's body: rename query -> text */
+    ak_query q;
+    ak_err err;
+    ak_query_init(&q);
+    for (const ak_json *a = c->args ? c->args->first : NULL; a; a = a->next) {
+        ak_json one = *a;
+        one.next = NULL;
+        if (!strcmp(a->key, "query"))
+            one.key = "text", one.key_len = 4;
+        ak_json obj = {.type = AK_JSON_OBJECT, .n_kids = 1, .first = &one};
+        if (ak_query_from_json(&obj, &q, &err))
+            return tool_error(c, "%s", err.msg);
+    }
+    if (!q.text && !q.has_vector)
+        return tool_error(c, "%s", "give a query (words), a vector, or both");
+    if (ak_query_check(&q, &err))
+        return tool_error(c, "%s", err.msg);
+    if (!wait_ready(c->m))
+        return tool_error(c, "%s", "the search index is still loading; try again shortly");
+    ak_results r;
+    if (ak_search(c->m->env.idx, c->m->env.pool, &q, &r, &err))
+        return tool_error(c, "%s", err.msg);
+    ak_buf json = {0};
+    ak_results_json(&r, &json);
+    ak_jw_raw(c->w, json.data, json.len);
+    ak_buf_free(&json);
+    ak_results_free(&r);
+    return 1;
+}
+
+static const char conversation_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"system_id\":{\"type\":\"string\"},"
+    "\"conversation_id\":{\"type\":\"string\"}},\"required\":[\"system_id\",\"conversation_id\"]}";
+
+static int get_conversation(tool_call *c)
+{
+    static const char *const known[] = {"system_id", "conversation_id", NULL};
+    const char *sid, *cid;
+    ak_err err;
+    if (!check_args(c, known) || !string_arg(c, "system_id", 1, &sid) ||
+        !string_arg(c, "conversation_id", 1, &cid))
+        return 0;
+    if (ak_catalog_conversation(c->m->env.idx, c->m->env.cold, sid, cid, c->w, &err))
+        return tool_error(c, "%s", err.msg);
+    return 1;
+}
+
+static const char systems_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"system_id\":{\"type\":\"string\","
+    "\"description\":\"only this system\"}}}";
+
+/* {"systems": [...]} for list_systems and get_system_metrics alike: the
+ * view carries counts per tier, uploads and the last activity. */
+static int systems(tool_call *c)
+{
+    static const char *const known[] = {"system_id", NULL};
+    const char *sid;
+    ak_err err;
+    if (!check_args(c, known) || !string_arg(c, "system_id", 0, &sid))
+        return 0;
+    ak_buf body = {0};
+    ak_jw w;
+    ak_jw_init(&w, &body);
+    ak_jw_obj(&w);
+    ak_jw_key(&w, "systems");
+    ak_code rc = ak_catalog_systems(c->m->env.idx, sid, &w, &err);
+    ak_jw_end(&w);
+    if (rc == AK_OK)
+        ak_jw_raw(c->w, body.data, body.len);
+    ak_buf_free(&body);
+    return rc ? tool_error(c, "%s", err.msg) : 1;
+}
+
+static const char status_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"system_id\":{\"type\":\"string\"},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":50,"
+    "\"description\":\"most rejected and failed uploads listed\"}}}";
+
+typedef struct {
+    int64_t counts[4];
+    ak_jw rejected, failed;
+    ak_buf rbuf, fbuf;
+    int64_t listed[4], limit, last_ingested;
+} status_walk;
+
+static ak_code status_row(void *ctx, const char *sid, const ak_ledger_row *r)
+{
+    status_walk *s = ctx;
+    s->counts[r->status]++;
+    if (r->status == AK_UPLOAD_INGESTED && r->finished_us > s->last_ingested)
+        s->last_ingested = r->finished_us;
+    if ((r->status != AK_UPLOAD_REJECTED && r->status != AK_UPLOAD_FAILED) ||
+        s->listed[r->status]++ >= s->limit)
+        return AK_OK;
+    ak_jw *w = r->status == AK_UPLOAD_REJECTED ? &s->rejected : &s->failed;
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "system_id", sid);
+    ak_jw_kstr(w, "upload_id", r->upload_id);
+    ak_jw_kstr(w, "reason", r->reason);
+    ak_jw_kint(w, "attempts", r->attempts);
+    ak_jw_end(w);
+    return AK_OK;
+}
+
+static int get_ingestion_status(tool_call *c)
+{
+    static const char *const known[] = {"system_id", "limit", NULL};
+    const char *sid;
+    int64_t limit = STATUS_LIST_DEFAULT;
+    const ak_json *l = arg(c, "limit");
+    ak_err err;
+    if (!check_args(c, known) || !string_arg(c, "system_id", 0, &sid))
+        return 0;
+    if (l && (!ak_json_int64(l, &limit) || limit < 1 || limit > 1000))
+        return tool_error(c, "%s", "limit: must be an integer from 1 to 1000");
+    status_walk s = {.limit = limit};
+    ak_jw_init(&s.rejected, &s.rbuf);
+    ak_jw_init(&s.failed, &s.fbuf);
+    ak_jw_arr(&s.rejected);
+    ak_jw_arr(&s.failed);
+    ak_code rc = ak_catalog_each_upload(c->m->env.idx, sid, status_row, &s, &err);
+    ak_jw_end(&s.rejected);
+    ak_jw_end(&s.failed);
+    if (rc == AK_OK) {
+        ak_jw *w = c->w;
+        ak_jw_obj(w);
+        ak_jw_key(w, "uploads");
+        ak_jw_obj(w);
+        ak_jw_kint(w, "ingested", s.counts[AK_UPLOAD_INGESTED]);
+        ak_jw_kint(w, "rejected", s.counts[AK_UPLOAD_REJECTED]);
+        ak_jw_kint(w, "failed", s.counts[AK_UPLOAD_FAILED]);
+        ak_jw_end(w);
+        ak_jw_key(w, "last_ingested_at");
+        if (s.last_ingested)
+            ak_jw_time(w, s.last_ingested);
+        else
+            ak_jw_null(w);
+        ak_jw_key(w, "rejected");
+        ak_jw_raw(w, s.rbuf.data, s.rbuf.len);
+        ak_jw_key(w, "failed");
+        ak_jw_raw(w, s.fbuf.data, s.fbuf.len);
+        ak_jw_end(w);
+    }
+    ak_buf_free(&s.rbuf);
+    ak_buf_free(&s.fbuf);
+    return rc ? tool_error(c, "%s", err.msg) : 1;
+}
+
+static const tool tools[] = {
+    {"search_all_systems", "Search all systems",
+     "Search the conversation memories of every Session-Buddy system: by words (BM25), by a "
+     "384-d embedding (cosine), or both (rank fusion). Returns the best conversations with "
+     "their text, score and metadata.", search_schema, search_all_systems},
+    {"get_conversation", "Get a conversation",
+     "One conversation by system and id, from whichever tier holds it (hot: full text; warm: "
+     "3-sentence summary; cold: 1-sentence summary).", conversation_schema, get_conversation},
+    {"list_systems", "List systems",
+     "Every system Akosha holds, with conversations per tier, uploads and last activity.",
+     systems_schema, systems},
+    {"get_ingestion_status", "Ingestion status",
+     "The upload ledger summarized: uploads ingested, rejected and failed, with the reasons "
+     "of the rejected and failed ones.", status_schema, get_ingestion_status},
+    {"get_system_metrics", "System metrics",
+     "Per system: conversations in each tier, uploads by outcome, last upload and last "
+     "activity.", systems_schema, systems},
+};
+
+#define N_TOOLS (sizeof tools / sizeof *tools)
+
+static void tools_list(ak_jw *w, const ak_json *id)
+{
+    reply_start(w, id);
+    ak_jw_key(w, "result");
+    ak_jw_obj(w);
+    ak_jw_key(w, "tools");
+    ak_jw_arr(w);
+    for (size_t i = 0; i < N_TOOLS; i++) {
+        ak_jw_obj(w);
+        ak_jw_kstr(w, "name", tools[i].name);
+        ak_jw_kstr(w, "title", tools[i].title);
+        ak_jw_kstr(w, "description", tools[i].description);
+        ak_jw_key(w, "inputSchema");
+        ak_jw_raw(w, tools[i].input_schema, strlen(tools[i].input_schema));
+        ak_jw_key(w, "outputSchema");
+        raw_literal(w, "{\"type\":\"object\"}");
+        ak_jw_end(w);
+    }
+    ak_jw_end(w);
+    ak_jw_end(w);
+    ak_jw_end(w);
+}
+
+static void tools_call(ak_mcp *m, ak_jw *w, const ak_json *id, const ak_json *params)
+{
+    const ak_json *name = ak_json_get(params, "name");
+    const tool *t = NULL;
+    for (size_t i = 0; name && name->type == AK_JSON_STRING && i < N_TOOLS; i++)
+        if (strcmp(tools[i].name, name->str) == 0)
+            t = &tools[i];
+    if (!t) {
+        error_reply(w, id, INVALID_PARAMS, name ? "unknown tool" : "params.name: required");
+        return;
+    }
+    ak_buf structured = {0};
+    ak_jw sw;
+    ak_jw_init(&sw, &structured);
+    tool_call c = {m, ak_json_get(params, "arguments"), &sw, ""};
+    int ok = t->run(&c);
+    reply_start(w, id);
+    ak_jw_key(w, "result");
+    ak_jw_obj(w);
+    ak_jw_key(w, "content");
+    ak_jw_arr(w);
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "type", "text");
+    ak_jw_key(w, "text"); /* the JSON as text too, for clients without structured results */
+    if (ok)
+        ak_jw_strn(w, structured.data, structured.len);
+    else
+        ak_jw_str(w, c.error);
+    ak_jw_end(w);
+    ak_jw_end(w);
+    if (ok) {
+        ak_jw_key(w, "structuredContent");
+        ak_jw_raw(w, structured.data, structured.len);
+    }
+    ak_jw_kbool(w, "isError", !ok);
+    ak_jw_end(w);
+    ak_jw_end(w);
+    ak_buf_free(&structured);
+}
+
+/* ---- dispatch ---- */
+
+static void initialize(ak_jw *w, const ak_json *id, const ak_json *params)
+{
+    const ak_json *v = ak_json_get(params, "protocolVersion");
+    const char *chosen = versions[0]; /* the latest, unless the client's is one we speak */
+    for (size_t i = 0; v && v->type == AK_JSON_STRING && i < sizeof versions / sizeof *versions; i++)
+        if (strcmp(v->str, versions[i]) == 0)
+            chosen = versions[i];
+    reply_start(w, id);
+    ak_jw_key(w, "result");
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "protocolVersion", chosen);
+    ak_jw_key(w, "capabilities");
+    raw_literal(w, "{\"tools\":{\"listChanged\":false}}");
+    ak_jw_key(w, "serverInfo");
+    raw_literal(w, "{\"name\":\"akosha\",\"title\":\"Akosha\",\"version\":\"" AKOSHA_VERSION "\"}");
+    ak_jw_kstr(w, "instructions",
+               "Akosha holds the conversation memories of many Session-Buddy systems. Use "
+               "search_all_systems to find past conversations by words or embedding, "
+               "get_conversation to read one, and the status tools to see what is stored.");
+    ak_jw_end(w);
+    ak_jw_end(w);
+}
+
+/* One message; returns 1 if it produced a reply. */
+static int one_message(ak_mcp *m, const ak_json *msg, ak_jw *w, int *initialized)
+{
+    const ak_json *id = ak_json_get(msg, "id"), *method = ak_json_get(msg, "method");
+    const ak_json *version = ak_json_get(msg, "jsonrpc");
+    if (msg->type != AK_JSON_OBJECT || !version || version->type != AK_JSON_STRING ||
+        strcmp(version->str, "2.0") != 0 || (id && id->type != AK_JSON_STRING && id->type != AK_JSON_NUMBER)) {
+        error_reply(w, id && (id->type == AK_JSON_STRING || id->type == AK_JSON_NUMBER) ? id : NULL,
+                    INVALID_REQUEST, "not a JSON-RPC 2.0 request");
+        return 1;
+    }
+    if (!method) /* a response from the client (we never ask anything): nothing to say */
+        return 0;
+    if (method->type != AK_JSON_STRING) {
+        error_reply(w, id, INVALID_REQUEST, "method must be a string");
+        return 1;
+    }
+    if (!id) /* a notification: initialized, cancelled, ... */
+        return 0;
+    const ak_json *params = ak_json_get(msg, "params");
+    if (params && params->type != AK_JSON_OBJECT && params->type != AK_JSON_NULL) {
+        error_reply(w, id, INVALID_PARAMS, "params must be an object");
+        return 1;
+    }
+    if (!strcmp(method->str, "initialize")) {
+        initialize(w, id, params);
+        *initialized = 1;
+    } else if (!strcmp(method->str, "ping")) {
+        reply_start(w, id);
+        ak_jw_key(w, "result");
+        raw_literal(w, "{}");
+        ak_jw_end(w);
+    } else if (!strcmp(method->str, "tools/list")) {
+        tools_list(w, id);
+    } else if (!strcmp(method->str, "tools/call")) {
+        tools_call(m, w, id, params);
+    } else {
+        error_reply(w, id, METHOD_NOT_FOUND, "method not found");
+    }
+    return 1;
+}
+
+int ak_mcp_handle(ak_mcp *m, const char *msg, size_t len, ak_buf *out, int *initialized)
+{
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *root;
+    ak_jw w;
+    ak_err err;
+    int replied = 0;
+    *initialized = 0;
+    ak_jw_init(&w, out);
+    if (!doc || ak_json_parse(doc, msg, len, &root, &err) != AK_OK) {
+        error_reply(&w, NULL, PARSE_ERROR, doc ? err.msg : "out of memory");
+        replied = 1;
+    } else if (root->type == AK_JSON_ARRAY) { /* a batch (2025-03-26 and before) */
+        ak_jw_arr(&w);
+        for (const ak_json *x = root->first; x; x = x->next)
+            replied |= one_message(m, x, &w, initialized);
+        ak_jw_end(&w);
+        if (!replied || root->n_kids == 0) {
+            ak_buf_reset(out);
+            ak_jw_init(&w, out);
+            if (root->n_kids == 0) {
+                error_reply(&w, NULL, INVALID_REQUEST, "empty batch");
+                replied = 1;
+            }
+        }
+    } else {
+        replied = one_message(m, root, &w, initialized);
+    }
+    ak_json_doc_free(doc);
+    return replied;
+}

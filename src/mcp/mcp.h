@@ -1,0 +1,58 @@
+/*
+ * mcp.h - Akosha's search and status as Model Context Protocol tools.
+ *
+ * The protocol core, transport-independent: ak_mcp_handle() takes one
+ * JSON-RPC 2.0 message (or a batch) and writes the reply.  `akosha mcp`
+ * runs it over stdio (one message per line); `akosha serve` over
+ * streamable HTTP at /mcp (api.c), behind the API's bearer auth.
+ *
+ * Methods: initialize (version negotiation: 2025-06-18, 2025-03-26,
+ * 2024-11-05), ping, tools/list, tools/call, and the notifications
+ * (initialized, cancelled), which get no reply.  Tools:
+ *   search_all_systems     text and/or vector search over every system
+ *   get_conversation       one conversation from any tier
+ *   list_systems           systems with counts
+ *   get_ingestion_status   the ledger summary, rejected and failed uploads
+ *   get_system_metrics     per-tier counts, uploads, last activity
+ * Bad arguments are tool errors (isError, a message naming the argument),
+ * not protocol errors; unknown methods and malformed requests are JSON-RPC
+ * errors.
+ *
+ * Ownership: ak_mcp_new() / ak_mcp_free(); the environment is borrowed.
+ * Thread-safe: calls may come from several HTTP threads at once.
+ */
+#ifndef AK_MCP_H
+#define AK_MCP_H
+
+#include <stdatomic.h>
+
+#include "objstore/objstore.h"
+#include "query/index.h"
+#include "util/buf.h"
+#include "util/pool.h"
+
+typedef struct {
+    ak_index *idx;
+    ak_pool *pool;
+    ak_store *cold;           /* may be NULL: cold conversations then say so */
+    const atomic_int *ready;  /* index loaded; searches wait for it */
+} ak_mcp_env;
+
+typedef struct ak_mcp ak_mcp;
+
+ak_code ak_mcp_new(const ak_mcp_env *env, ak_mcp **out, ak_err *err);
+void ak_mcp_free(ak_mcp *m);
+
+/* Handle msg[0..len).  Returns 1 with the reply in out, 0 when the message
+ * needs none (notifications, responses).  *initialized is set when the
+ * message was an initialize request (the HTTP transport then opens a
+ * session). */
+int ak_mcp_handle(ak_mcp *m, const char *msg, size_t len, ak_buf *out, int *initialized);
+
+/* Streamable HTTP sessions: a new random id (33 bytes with the NUL), and
+ * whether an id is one this server issued and has not closed. */
+void ak_mcp_session_new(ak_mcp *m, char id[33]);
+int ak_mcp_session_valid(ak_mcp *m, const char *id);
+int ak_mcp_session_close(ak_mcp *m, const char *id);
+
+#endif

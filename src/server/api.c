@@ -1,0 +1,285 @@
+/*
+ * api.c - the HTTP endpoints of SPEC section 9.
+ *
+ *   GET  /health                      liveness, orchestrator, object stores
+ *   GET  /ready                       200 once the index is loaded, not draining
+ *   GET  /metrics                     Prometheus text
+ *   POST /v1/search                   SPEC section 7
+ *   GET  /v1/systems                  systems, per-tier counts, last upload
+ *   GET  /v1/systems/{id}/uploads     that system's ledger
+ *   GET  /v1/conversations/{sid}/{cid}
+ *   POST /v1/ingest, /v1/aging        start a cycle / a pass now (202)
+ *
+ * Every id in a path is validated before it is used.  Errors are JSON
+ * {"error": "..."} naming the problem.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/catalog.h"
+#include "mcp/mcp.h"
+#include "query/search.h"
+#include "server/server.h"
+#include "util/ids.h"
+#include "util/json.h"
+#include "util/jsonw.h"
+#include "util/time.h"
+
+/* ---- routing ---- */
+
+static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
+{
+    ak_server *s = ctx;
+    (void)method;
+    ak_route r = !strcmp(path, "/health")    ? AK_ROUTE_HEALTH
+                 : !strcmp(path, "/ready")   ? AK_ROUTE_READY
+                 : !strcmp(path, "/metrics") ? AK_ROUTE_METRICS
+                 : !strcmp(path, "/v1/search") ? AK_ROUTE_SEARCH
+                 : !strcmp(path, "/v1/systems") ? AK_ROUTE_SYSTEMS
+                 : starts(path, "/v1/systems/") ? AK_ROUTE_UPLOADS
+                 : starts(path, "/v1/conversations/") ? AK_ROUTE_CONVERSATION
+                 : !strcmp(path, "/v1/ingest") ? AK_ROUTE_INGEST
+                 : !strcmp(path, "/v1/aging") ? AK_ROUTE_AGING
+                 : !strcmp(path, "/mcp") ? AK_ROUTE_MCP
+                                         : AK_ROUTE_OTHER;
+    int open = !s->cfg.auth_all && (r == AK_ROUTE_HEALTH || r == AK_ROUTE_READY || r == AK_ROUTE_METRICS);
+    return (ak_route_info){r, open};
+}
+
+static int method_is(const ak_request *req, ak_response *res, const char *want)
+{
+    if (strcmp(req->method, want) == 0)
+        return 1;
+    ak_http_error(res, 405, "%s is not allowed here; use %s", req->method, want);
+    res->extra_header = "Allow";
+    res->extra_value = want;
+    return 0;
+}
+
+/* ---- small endpoints ---- */
+
+static void store_health(ak_jw *w, const char *key, ak_store *st)
+{
+    ak_jw_key(w, key);
+    if (!st) {
+        ak_jw_null(w);
+        return;
+    }
+    ak_store_stats ss;
+    ak_store_stats_get(st, &ss);
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "url", ak_store_url(st));
+    ak_jw_kstr(w, "circuit", ak_breaker_state_name(ss.breaker));
+    ak_jw_kint(w, "consecutive_failures", ss.consecutive_failures);
+    ak_jw_key(w, "opened_at");
+    if (ss.opened_at_us)
+        ak_jw_time(w, ss.opened_at_us);
+    else
+        ak_jw_null(w);
+    ak_jw_end(w);
+}
+
+static void health(ak_server *s, ak_response *res)
+{
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    ak_jw_obj(&w);
+    ak_orch_report(s->orch, &w);
+    ak_jw_kbool(&w, "ready", atomic_load(&s->ready) && !atomic_load(&s->draining));
+    ak_jw_kbool(&w, "draining", atomic_load(&s->draining));
+    store_health(&w, "bucket", s->bucket);
+    store_health(&w, "cold", s->cold);
+    ak_jw_kint(&w, "uptime_seconds", (ak_time_now_us() - s->metrics.started_us) / AK_US_PER_SEC);
+    ak_jw_end(&w);
+}
+
+static void ready(ak_server *s, ak_response *res)
+{
+    int draining = atomic_load(&s->draining), loaded = atomic_load(&s->ready);
+    if (draining || !loaded) {
+        ak_http_error(res, 503, draining ? "draining" : "the index is still loading");
+        return;
+    }
+    ak_buf_puts(&res->body, "{\"ready\":true}");
+}
+
+static void metrics(ak_server *s, ak_response *res)
+{
+    ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void trigger(ak_server *s, ak_job_kind kind, ak_response *res)
+{
+    int busy = ak_server_request(s, kind);
+    res->status = 202;
+    ak_buf_printf(&res->body, "{\"accepted\":true,\"%s\":\"%s\"}",
+                  kind == AK_JOB_INGEST ? "cycle" : "aging",
+                  busy ? "running; another will follow" : "queued");
+}
+
+/* ---- search ---- */
+
+static void search(ak_server *s, const ak_request *req, ak_response *res)
+{
+    if (!atomic_load(&s->ready)) {
+        ak_http_error(res, 503, "the index is still loading");
+        return;
+    }
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *body;
+    ak_query q;
+    ak_err err;
+    ak_query_init(&q);
+    ak_code rc = doc ? ak_json_parse(doc, req->body, req->body_len, &body, &err) : AK_ERR_NOMEM;
+    if (rc == AK_ERR_INVALID)
+        ak_err_prefix(&err, "body: ");
+    if (rc == AK_OK)
+        rc = ak_query_from_json(body, &q, &err);
+    if (rc == AK_OK)
+        rc = ak_query_check(&q, &err);
+    ak_results r;
+    if (rc == AK_OK && (rc = ak_search(s->idx, s->pool, &q, &r, &err)) == AK_OK) {
+        ak_results_json(&r, &res->body);
+        atomic_fetch_add(&s->metrics.searches, 1);
+        atomic_fetch_add(&s->metrics.shard_failures, (long long)r.n_failed);
+        ak_hist_observe(&s->metrics.search_seconds, r.took_ms / 1000);
+        ak_results_free(&r);
+    } else {
+        atomic_fetch_add(&s->metrics.search_errors, 1);
+        ak_http_error(res, rc == AK_ERR_INVALID ? 400 : 500, "%s", err.msg);
+    }
+    ak_json_doc_free(doc);
+}
+
+/* ---- systems, uploads, conversations ---- */
+
+static unsigned status_of(ak_code rc)
+{
+    return rc == AK_ERR_INVALID ? 400 : rc == AK_ERR_NOTFOUND ? 404 : 500;
+}
+
+/* Run a catalog writer into the response, or answer its error. */
+static void catalog_reply(ak_response *res, ak_code rc, const ak_err *err)
+{
+    if (rc)
+        ak_http_error(res, status_of(rc), "%s", err->msg);
+}
+
+static void systems(ak_server *s, ak_response *res)
+{
+    ak_jw w;
+    ak_err err;
+    ak_jw_init(&w, &res->body);
+    ak_jw_obj(&w);
+    ak_jw_key(&w, "systems");
+    ak_code rc = ak_catalog_systems(s->idx, NULL, &w, &err);
+    ak_jw_end(&w);
+    catalog_reply(res, rc, &err);
+}
+
+/* Copy one path segment (up to '/' or the end) into out. */
+static const char *segment(const char *p, char *out, size_t n)
+{
+    size_t len = strcspn(p, "/");
+    if (len == 0 || len >= n)
+        return NULL;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return p + len;
+}
+
+static void uploads(ak_server *s, const char *path, ak_response *res)
+{
+    char sid[AK_SYSTEM_ID_MAX + 2];
+    const char *rest = segment(path + strlen("/v1/systems/"), sid, sizeof sid), *why;
+    if (!rest || !ak_id_system_valid(sid, &why)) {
+        ak_http_error(res, 400, "system id %s", rest ? why : "is empty or too long");
+        return;
+    }
+    if (strcmp(rest, "/uploads") != 0) {
+        ak_http_error(res, 404, "no such resource; try /v1/systems/{id}/uploads");
+        return;
+    }
+    ak_jw w;
+    ak_err err;
+    ak_jw_init(&w, &res->body);
+    catalog_reply(res, ak_catalog_uploads(s->idx, sid, &w, &err), &err);
+}
+
+/* The path arrives percent-decoded; the conversation id is all of the
+ * path after the system id, since an id may itself contain '/'. */
+static void conversation(ak_server *s, const char *path, ak_response *res)
+{
+    char sid[AK_SYSTEM_ID_MAX + 2];
+    const char *rest = segment(path + strlen("/v1/conversations/"), sid, sizeof sid);
+    const char *cid = rest && *rest == '/' ? rest + 1 : "";
+    if (!*cid || strlen(cid) > 256) {
+        ak_http_error(res, 404, "no such resource; try /v1/conversations/{system_id}/{conversation_id}");
+        return;
+    }
+    ak_jw w;
+    ak_err err;
+    ak_jw_init(&w, &res->body);
+    catalog_reply(res, ak_catalog_conversation(s->idx, s->cold, sid, cid, &w, &err), &err);
+}
+
+/* ---- MCP over streamable HTTP ---- */
+
+/* POST carries JSON-RPC; the reply is plain JSON (no SSE stream: Akosha
+ * never sends requests of its own).  initialize opens a session whose id
+ * every later request must carry; DELETE closes it. */
+static void mcp(ak_server *s, const ak_request *req, ak_response *res)
+{
+    int is_post = !strcmp(req->method, "POST"), is_delete = !strcmp(req->method, "DELETE");
+    if (!is_post && !is_delete) {
+        ak_http_error(res, 405, "use POST for JSON-RPC (no SSE stream is offered)");
+        res->extra_header = "Allow";
+        res->extra_value = "POST, DELETE";
+        return;
+    }
+    if (req->header_session && !ak_mcp_session_valid(s->mcp, req->header_session)) {
+        ak_http_error(res, 404, "unknown or closed MCP session");
+        return;
+    }
+    if (is_delete) {
+        if (!ak_mcp_session_close(s->mcp, req->header_session))
+            ak_http_error(res, 400, "DELETE needs the Mcp-Session-Id header");
+        return;
+    }
+    int initialized;
+    int replied = ak_mcp_handle(s->mcp, req->body, req->body_len, &res->body, &initialized);
+    if (initialized) {
+        ak_mcp_session_new(s->mcp, res->value_buf);
+        res->extra_header = "Mcp-Session-Id";
+        res->extra_value = res->value_buf;
+    } else if (!req->header_session) {
+        ak_buf_reset(&res->body);
+        ak_http_error(res, 400, "missing Mcp-Session-Id header: initialize first");
+        return;
+    }
+    if (!replied)
+        res->status = 202; /* notifications and responses: accepted, no body */
+}
+
+void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
+{
+    ak_server *s = ctx;
+    ak_route r = ak_api_classify(s, req->method, req->path).route;
+    switch (r) {
+    case AK_ROUTE_HEALTH: if (method_is(req, res, "GET")) health(s, res); break;
+    case AK_ROUTE_READY: if (method_is(req, res, "GET")) ready(s, res); break;
+    case AK_ROUTE_METRICS: if (method_is(req, res, "GET")) metrics(s, res); break;
+    case AK_ROUTE_SEARCH: if (method_is(req, res, "POST")) search(s, req, res); break;
+    case AK_ROUTE_SYSTEMS: if (method_is(req, res, "GET")) systems(s, res); break;
+    case AK_ROUTE_UPLOADS: if (method_is(req, res, "GET")) uploads(s, req->path, res); break;
+    case AK_ROUTE_CONVERSATION: if (method_is(req, res, "GET")) conversation(s, req->path, res); break;
+    case AK_ROUTE_INGEST: if (method_is(req, res, "POST")) trigger(s, AK_JOB_INGEST, res); break;
+    case AK_ROUTE_AGING: if (method_is(req, res, "POST")) trigger(s, AK_JOB_AGING, res); break;
+    case AK_ROUTE_MCP: mcp(s, req, res); break;
+    default: ak_http_error(res, 404, "no such endpoint: %s", req->path); break;
+    }
+}

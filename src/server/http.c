@@ -1,0 +1,284 @@
+/*
+ * http.c - see http.h.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers, then once per chunk of body, then once with no data.
+ * A per-request state (allocated on the first call, freed by the
+ * completion callback) accumulates the body up to the limit; the request is
+ * judged and answered on the last call.
+ */
+#include "server/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/jsonw.h"
+#include "util/log.h"
+#include "util/time.h"
+
+struct ak_http {
+    ak_http_config cfg;
+    struct MHD_Daemon *d;
+    struct sockaddr_storage addr;
+    unsigned port;
+    atomic_int draining;
+    atomic_int in_flight;
+};
+
+typedef struct {
+    ak_buf body;
+    int too_large;
+    int64_t t0;
+} req_state;
+
+void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
+{
+    char msg[AK_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    res->status = status;
+    ak_buf_reset(&res->body);
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    ak_jw_obj(&w);
+    ak_jw_kstr(&w, "error", msg);
+    ak_jw_end(&w);
+}
+
+/* ---- listen address ---- */
+
+static ak_code parse_listen(const char *listen, struct sockaddr_storage *out, ak_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || !colon[1])
+        return ak_err_set(err, AK_ERR_INVALID, "listen address \"%s\": expected HOST:PORT", listen);
+    size_t hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') { /* [::1]:8682 */
+        listen++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host)
+        return ak_err_set(err, AK_ERR_INVALID, "listen address \"%s\": host too long", listen);
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return ak_err_set(err, AK_ERR_INVALID, "listen address: bad port \"%s\"", colon + 1);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV}, *ai;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc)
+        return ak_err_set(err, AK_ERR_INVALID, "listen address \"%s\": %s", host, gai_strerror(rc));
+    memcpy(out, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    return AK_OK;
+}
+
+static int addr_is_loopback(const struct sockaddr_storage *a)
+{
+    if (a->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+    if (a->ss_family == AF_INET6) {
+        const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(x) ||
+               (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+int ak_http_listen_is_loopback(const char *listen)
+{
+    struct sockaddr_storage a;
+    return parse_listen(listen, &a, NULL) == AK_OK && addr_is_loopback(&a);
+}
+
+/* ---- requests ---- */
+
+static void client_of(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, ak_response *res)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        res->body.len, res->body.data ? res->body.data : (char *)"", MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", res->content_type ? res->content_type
+                                                                 : "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (res->extra_header)
+        MHD_add_response_header(r, res->extra_header, res->extra_value);
+    if (res->status == 401)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    enum MHD_Result rc = MHD_queue_response(c, res->status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* Judge and answer a complete request. */
+static void serve(ak_http *h, struct MHD_Connection *c, const char *method, const char *url,
+                  req_state *st, ak_response *res, ak_route *route)
+{
+    char path[1024], client[64];
+    const char *q = strchr(url, '?');
+    size_t pl = q ? (size_t)(q - url) : strlen(url);
+    snprintf(path, sizeof path, "%.*s", (int)(pl < sizeof path ? pl : sizeof path - 1), url);
+    ak_route_info ri = h->cfg.classify(h->cfg.ctx, method, path);
+    *route = ri.route;
+    client_of(c, client, sizeof client);
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    int token = ak_auth_has_tokens(h->cfg.auth) ? ak_auth_check(h->cfg.auth, authz) : -1;
+    char who[80]; /* whose rate limit: the token's, or the client address's */
+    if (token >= 0)
+        snprintf(who, sizeof who, "token:%d", token);
+    else
+        snprintf(who, sizeof who, "addr:%s", client);
+    if (atomic_load(&h->draining) && ri.route != AK_ROUTE_HEALTH)
+        ak_http_error(res, 503, "draining: akosha is shutting down");
+    else if (st->too_large)
+        ak_http_error(res, 413, "request body larger than %zu bytes", h->cfg.max_body);
+    else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
+        atomic_fetch_add(&h->cfg.metrics->unauthorized, 1);
+        ak_http_error(res, 401, authz ? "invalid bearer token" : "missing Authorization: Bearer token");
+    } else if (!ri.open && !ak_auth_allow(h->cfg.auth, who)) {
+        atomic_fetch_add(&h->cfg.metrics->rate_limited, 1);
+        ak_http_error(res, 429, "rate limit exceeded; slow down");
+    } else {
+        ak_request req = {
+            .method = method, .path = path, .query = q ? q + 1 : "",
+            .body = st->body.data ? st->body.data : "", .body_len = st->body.len,
+            .client = client, .token = token,
+            .header_session = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id"),
+            .header_accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
+        };
+        h->cfg.handle(h->cfg.ctx, &req, res);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *data, size_t *data_size, void **con_cls)
+{
+    (void)version;
+    ak_http *h = cls;
+    req_state *st = *con_cls;
+    if (!st) { /* headers only so far */
+        if (!(st = calloc(1, sizeof *st)))
+            return MHD_NO;
+        st->t0 = ak_time_mono_us();
+        st->body.limit = h->cfg.max_body;
+        atomic_fetch_add(&h->in_flight, 1);
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*data_size) { /* a chunk of body */
+        if (!st->too_large && ak_buf_append(&st->body, data, *data_size) != AK_OK)
+            st->too_large = 1;
+        *data_size = 0;
+        return MHD_YES;
+    }
+    ak_response res = {.status = 200};
+    ak_route route = AK_ROUTE_OTHER;
+    serve(h, c, method, url, st, &res, &route);
+    enum MHD_Result rc = send_response(c, &res);
+    double secs = (double)(ak_time_mono_us() - st->t0) / 1e6;
+    ak_metrics_http(h->cfg.metrics, route, res.status, secs);
+    AK_DEBUG("http", "%s %s -> %u in %.1f ms", method, url, res.status, secs * 1e3);
+    ak_buf_free(&res.body);
+    return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c, (void)toe;
+    ak_http *h = cls;
+    req_state *st = *con_cls;
+    if (!st)
+        return;
+    ak_buf_free(&st->body);
+    free(st);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->in_flight, 1);
+}
+
+ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
+{
+    ak_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    h->cfg = *cfg;
+    ak_code rc = parse_listen(cfg->listen, &h->addr, err);
+    if (rc == AK_OK && !addr_is_loopback(&h->addr) && !ak_auth_has_tokens(cfg->auth))
+        rc = ak_err_set(err, AK_ERR_INVALID,
+                        "refusing to listen on %s beyond loopback without API tokens "
+                        "(set AKOSHA_API_TOKENS or --token-file)", cfg->listen);
+    if (rc) {
+        free(h);
+        return rc;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (h->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+#ifdef __linux__
+    flags |= MHD_USE_EPOLL;
+#endif
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                            MHD_OPTION_END);
+    if (!h->d) {
+        free(h);
+        return ak_err_set(err, AK_ERR_IO, "cannot listen on %s (address in use?)", cfg->listen);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : 0;
+    *out = h;
+    return AK_OK;
+}
+
+unsigned ak_http_port(const ak_http *h) { return h->port; }
+
+void ak_http_drain(ak_http *h)
+{
+    atomic_store(&h->draining, 1);
+    MHD_socket s = MHD_quiesce_daemon(h->d); /* no new connections */
+    if (s != MHD_INVALID_SOCKET)
+        close(s);
+}
+
+int ak_http_in_flight(const ak_http *h) { return atomic_load(&h->in_flight); }
+
+void ak_http_stop(ak_http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    free(h);
+}

@@ -1,0 +1,81 @@
+/*
+ * http.h - the HTTP server under `akosha serve`, on libmicrohttpd.
+ *
+ * This layer knows HTTP, not Akosha: it listens (loopback unless told
+ * otherwise), reads request bodies up to a limit (413 beyond it), asks the
+ * application whether a route is open or needs a bearer token (401
+ * without a valid one), applies the per-caller rate limit (429), answers
+ * 503 while draining, counts requests in flight so shutdown can wait for
+ * them, and hands each complete request to one handler.
+ *
+ * Ownership: ak_http_start() / ak_http_stop().
+ */
+#ifndef AK_HTTP_H
+#define AK_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/auth.h"
+#include "server/metrics.h"
+#include "util/buf.h"
+
+typedef struct {
+    const char *method, *path; /* path without the query string */
+    const char *query;         /* after '?', or "" */
+    const char *body;          /* NUL-terminated */
+    size_t body_len;
+    const char *client;        /* remote address */
+    const char *header_session; /* Mcp-Session-Id, or NULL */
+    const char *header_accept;
+    int token;                 /* the matching API token's number, or -1 */
+} ak_request;
+
+typedef struct {
+    unsigned status;
+    const char *content_type;  /* default application/json */
+    ak_buf body;
+    const char *extra_header, *extra_value; /* one optional response header */
+    char value_buf[64];        /* storage for an extra_value made per request */
+} ak_response;
+
+/* What a route needs before the handler sees it. */
+typedef struct {
+    ak_route route;
+    int open;                  /* no token needed */
+} ak_route_info;
+
+typedef ak_route_info (*ak_http_classify_fn)(void *ctx, const char *method, const char *path);
+typedef void (*ak_http_handler_fn)(void *ctx, const ak_request *req, ak_response *res);
+
+typedef struct {
+    const char *listen;        /* HOST:PORT, [IPv6]:PORT; port 0 picks a free one */
+    size_t max_body;           /* bytes */
+    unsigned threads;
+    ak_auth *auth;
+    ak_metrics *metrics;
+    ak_http_classify_fn classify;
+    ak_http_handler_fn handle;
+    void *ctx;
+} ak_http_config;
+
+typedef struct ak_http ak_http;
+
+/* Refuses (AK_ERR_INVALID) to listen beyond loopback without API tokens. */
+ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err);
+/* The port actually bound (useful with port 0). */
+unsigned ak_http_port(const ak_http *h);
+/* Stop accepting new connections; requests already received get 503 on
+ * kept-alive connections, those in flight complete. */
+void ak_http_drain(ak_http *h);
+int ak_http_in_flight(const ak_http *h);
+void ak_http_stop(ak_http *h);
+
+/* Set res to {"error": message} with status. */
+void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 1 if HOST of HOST:PORT is a loopback address. */
+int ak_http_listen_is_loopback(const char *listen);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * metrics.h - the daemon's Prometheus metrics (SPEC section 9).
+ *
+ * A fixed set of series, updated lock-free (C11 atomics) from any thread
+ * and rendered in the Prometheus text exposition format by
+ * ak_metrics_render().  Histograms use fixed buckets in seconds.  Gauges
+ * that are state snapshots (rows per tier, circuit state, ...) are set by
+ * whoever knows them.
+ */
+#ifndef AK_METRICS_H
+#define AK_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "objstore/objstore.h"
+#include "util/buf.h"
+
+#define AK_HIST_BUCKETS 14
+
+typedef struct {
+    const double *bounds;      /* AK_HIST_BUCKETS upper bounds, seconds */
+    atomic_ullong bucket[AK_HIST_BUCKETS + 1]; /* last: +Inf */
+    atomic_ullong count;
+    atomic_ullong sum_ns;
+} ak_histogram;
+
+void ak_hist_observe(ak_histogram *h, double seconds);
+
+/* HTTP routes the metrics distinguish. */
+typedef enum {
+    AK_ROUTE_HEALTH, AK_ROUTE_READY, AK_ROUTE_METRICS, AK_ROUTE_SEARCH, AK_ROUTE_SYSTEMS,
+    AK_ROUTE_UPLOADS, AK_ROUTE_CONVERSATION, AK_ROUTE_INGEST, AK_ROUTE_AGING, AK_ROUTE_MCP,
+    AK_ROUTE_OTHER, AK_ROUTE_N
+} ak_route;
+
+const char *ak_route_name(ak_route r);
+
+typedef struct {
+    /* ingestion */
+    atomic_llong uploads_ingested, uploads_rejected, uploads_failed;
+    atomic_llong conversations_ingested, conversations_updated, duplicates_skipped,
+        records_rejected;
+    atomic_llong ingest_backlog;      /* gauge: unsettled uploads after the last cycle */
+    atomic_llong ingest_cycles, ingest_cycles_skipped;
+    ak_histogram upload_seconds;      /* one upload applied */
+    ak_histogram cycle_seconds;       /* one discovery cycle */
+    /* search */
+    atomic_llong searches, search_errors, shard_failures;
+    ak_histogram search_seconds;
+    /* tiers and aging */
+    atomic_llong rows_hot, rows_warm, rows_cold, systems;   /* gauges */
+    atomic_llong aged_hot_to_warm, aged_warm_to_cold, aging_runs, cold_failures;
+    atomic_llong index_vectors;                              /* gauge */
+    /* orchestrator */
+    atomic_int fallback;              /* gauge 0/1 */
+    atomic_llong mahavishnu_calls, mahavishnu_failures;
+    /* http */
+    atomic_llong http[AK_ROUTE_N][6]; /* by route and status class 1xx..5xx (index 1..5) */
+    atomic_llong rate_limited, unauthorized;
+    ak_histogram http_seconds;
+    int64_t started_us;
+} ak_metrics;
+
+void ak_metrics_init(ak_metrics *m);
+void ak_metrics_http(ak_metrics *m, ak_route r, unsigned status, double seconds);
+
+/* The exposition text; stores (bucket, cold; either may be NULL) add their
+ * request counts and circuit-breaker state. */
+void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *out);
+
+#endif

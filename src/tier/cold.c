@@ -1,0 +1,47 @@
+/* cold.c - see cold.h. */
+#include "tier/cold.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tier/parquet.h"
+#include "util/buf.h"
+
+ak_code ak_cold_read(ak_store *cold, ak_conv *conv, ak_err *err)
+{
+    char *file = NULL;
+    size_t len = 0;
+    ak_pq_reader *r = NULL;
+    ak_pq_row row;
+    ak_code rc = ak_store_get_small(cold, conv->object_key, AK_COLD_OBJECT_MAX, &file, &len, err);
+    if (rc == AK_OK)
+        rc = ak_pq_reader_open(file, len, &r, err);
+    if (rc == AK_OK)
+        rc = ak_pq_reader_find(r, conv->conversation_id, strlen(conv->conversation_id), &row, err);
+    if (rc == AK_OK) {
+        free(conv->summary);
+        free(conv->metadata);
+        conv->summary = strndup(row.ultra_summary.p, row.ultra_summary.len);
+        conv->metadata = row.metadata.p ? strndup(row.metadata.p, row.metadata.len) : NULL;
+        conv->ts_us = row.ts_us;
+        if (!conv->summary || (row.metadata.p && !conv->metadata))
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    } else if (rc == AK_ERR_NOTFOUND) {
+        rc = ak_err_set(err, AK_ERR_CORRUPT, "cold object %s does not hold %s, as the catalog says",
+                        conv->object_key, conv->conversation_id);
+    }
+    ak_pq_reader_free(r);
+    free(file);
+    return rc;
+}
+
+ak_code ak_cold_open(const ak_datadir *dd, const char *url, ak_store **out, ak_err *err)
+{
+    if (url && *url)
+        return ak_store_open(url, out, err);
+    char dir[AK_PATH_MAX];
+    if (ak_fmt(dir, sizeof dir, "%s/cold", ak_datadir_path(dd)))
+        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+    ak_code rc = ak_mkdirs(dir, err);
+    return rc ? rc : ak_store_open(dir, out, err);
+}

@@ -1,0 +1,89 @@
+# Aging hot -> warm -> cold never loses or duplicates a conversation: every
+# key stays in exactly one tier with its content hash, through a failed cold
+# upload and through kill -9 during both transitions.
+source "$AKOSHA_SRC/tests/integration/lib.sh"
+
+NOW=2026-11-27T00:00:00Z
+akosha generate --out bucket --systems 4 --uploads 2 --conversations 1500 --growth 100 \
+  --span-days 200 --now 2026-11-26T00:00:00Z >/dev/null
+akosha ingest --once --bucket bucket --data data --json >/dev/null
+
+# every (system, key, content hash) in whichever tier holds it
+keys() {
+  for db in $(find "$1" -name '*.db' | sort); do
+    sqlite3 "$db" "SELECT '$(basename "$db")', conversation_id, hex(content_sha256) FROM hot
+                   UNION ALL SELECT '$(basename "$db")', conversation_id, hex(content_sha256) FROM warm
+                   UNION ALL SELECT '$(basename "$db")', conversation_id, hex(content_sha256) FROM cold"
+  done | sort
+}
+count_where() { # tier condition
+  local n=0 db
+  for db in $(find data -name '*.db'); do
+    n=$((n + $(sqlite3 "$db" "SELECT count(*) FROM $1 WHERE $2")))
+  done
+  echo $n
+}
+before=$(keys data | sha256sum)
+total=$(keys data | wc -l)
+now_us=$(python3 -c "import datetime; print(int(datetime.datetime(2026,11,27,tzinfo=datetime.timezone.utc).timestamp()*1e6))")
+want_warm=$(count_where hot "ts_us < $now_us - 7*86400000000")
+want_cold=$(count_where hot "ts_us < $now_us - 90*86400000000")
+[ "$want_cold" -gt 100 ] && [ "$want_warm" -gt "$want_cold" ] || fail "generated data does not span the tiers"
+
+# a dry run changes nothing
+dry=$(akosha age --data data --now $NOW --dry-run --json)
+assert_eq "$(echo "$dry" | jq_py 'd["hot_to_warm"]["conversations"], d["dry_run"]')" "$want_warm True" "dry run counts"
+assert_eq "$(keys data | sha256sum)" "$before" "store after a dry run"
+
+# a failed cold upload: hot -> warm happens, warm rows stay, exit 1
+mkdir -p data/cold
+for s in sys0000 sys0001 sys0002 sys0003; do : > "data/cold/system_id=$s"; done
+expect_exit 1 akosha age --data data --now $NOW --json
+assert_contains "$out" "cold uploads failed" "failure reported"
+assert_eq "$(akosha stats --data data --json | jq_py 'd["cold"]')" "0" "nothing cold after a failed upload"
+assert_eq "$(akosha stats --data data --json | jq_py 'd["warm"]')" "$want_warm" "all old rows warm"
+assert_eq "$(keys data | sha256sum)" "$before" "no key lost or doubled by the failure"
+rm -f data/cold/system_id=*
+
+# kill -9 during warm -> cold, several times, then finish
+kills=0
+for delay in 0.1 0.2 0.3 0.5; do
+  "$AKOSHA_BIN" age --data data --now $NOW >/dev/null 2>&1 &
+  pid=$!
+  sleep $delay
+  kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+  wait $pid 2>/dev/null || true
+  assert_eq "$(keys data | sha256sum)" "$before" "keys after kill -9 during aging"
+done
+run=$(akosha age --data data --now $NOW --json)
+stats=$(akosha stats --data data --json)
+assert_eq "$(echo "$stats" | jq_py 'd["cold"], d["warm"] + d["cold"], d["hot"] + d["warm"] + d["cold"]')" \
+  "$want_cold $want_warm $total" "tiers after aging"
+assert_eq "$(keys data | sha256sum)" "$before" "every key in exactly one tier"
+echo "killed $kills times during warm -> cold"
+
+# a second pass has nothing to do
+again=$(akosha age --data data --now $NOW --json)
+assert_eq "$(echo "$again" | jq_py 'd["hot_to_warm"]["conversations"], d["warm_to_cold"]["conversations"]')" "0 0" "idempotent"
+
+# cold objects: one per system and day, Hive-style keys, catalogued
+objects=$(find data/cold -name '*.parquet' | wc -l)
+catalogued=$(for db in $(find data -name '*.db'); do sqlite3 "$db" "SELECT DISTINCT object_key FROM cold"; done | sort -u | wc -l)
+assert_eq "$objects" "$catalogued" "every object catalogued"
+find data/cold -name '*.parquet' | grep -qvE '/system_id=sys[0-9]+/date=20[0-9]{2}-[0-9]{2}-[0-9]{2}/batch-[0-9a-f]{16}\.parquet$' &&
+  fail "object key layout"
+
+# each tier answers get; warm is searchable by summary text and by vector
+sid=sys0001
+db="data/$(akosha shard $sid | cut -d' ' -f2)"
+for tier in hot warm cold; do
+  id=$(sqlite3 "$db" "SELECT conversation_id FROM $tier LIMIT 1")
+  assert_eq "$(akosha get --data data $sid "$id" --json | jq_py 'd["tier"]')" "$tier" "get from $tier"
+done
+wid=$(sqlite3 "$db" "SELECT conversation_id FROM warm WHERE embedding_q IS NOT NULL LIMIT 1")
+out=$(akosha search --data data --like "$sid/$wid" --system $sid --limit 3 --json)
+assert_eq "$(echo "$out" | jq_py 'd["results"][0]["conversation_id"], d["results"][0]["tier"]')" "$wid warm" "warm vector search"
+word=$(sqlite3 "$db" "SELECT summary FROM warm WHERE conversation_id='$wid'" | grep -oE '[A-Za-z]{6,}' | head -1)
+out=$(akosha search --data data --text "$word" --tiers warm --system $sid --limit 50 --json)
+echo "$out" | jq_py 'len(d["results"]) > 0 and all(r["tier"] == "warm" and "summary" in r for r in d["results"])' |
+  grep -q True || fail "warm text search"

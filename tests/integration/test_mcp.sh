@@ -1,0 +1,34 @@
+# The MCP server, driven by the official TypeScript SDK client (npm
+# @modelcontextprotocol/sdk, installed here): over stdio (`akosha mcp`) and
+# over streamable HTTP (`akosha serve` at /mcp, behind the bearer token).
+source "$AKOSHA_SRC/tests/integration/lib.sh"
+
+npm_deps "$AKOSHA_SRC/tests/integration/mcp"
+akosha generate --out bucket --systems 4 --uploads 2 --conversations 400 --growth 20 >/dev/null
+mkupload bucket bad u1 --count 2 --checksum wrong
+akosha ingest --once --bucket bucket --data data --json >/dev/null
+
+node "$AKOSHA_SRC/tests/integration/mcp/client.mjs" stdio "$AKOSHA_BIN" data > stdio.log 2>&1 ||
+  { cat stdio.log; fail "MCP over stdio"; }
+grep -q "ok: all" stdio.log || fail "stdio client did not finish"
+
+TOKEN=mcp-token-0123456789abcdef
+start_serve --data data --tokens $TOKEN --poll-interval 3600
+wait_ready
+node "$AKOSHA_SRC/tests/integration/mcp/client.mjs" http "http://127.0.0.1:$PORT/mcp" $TOKEN > http.log 2>&1 ||
+  { cat http.log; fail "MCP over HTTP"; }
+grep -q "ok: all" http.log || fail "HTTP client did not finish"
+
+# the transport's own rules
+http POST /mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+assert_eq "$status" 401 "no token"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+  -H 'Mcp-Session-Id: 00000000000000000000000000000000' --data '{"jsonrpc":"2.0","id":1,"method":"ping"}' \
+  "http://127.0.0.1:$PORT/mcp")
+assert_eq "$code" 404 "unknown session"
+http POST /mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' $TOKEN
+assert_eq "$status" 400 "no session"
+http GET /mcp "" $TOKEN
+assert_eq "$status" 405 "no SSE stream"
+stop_serve
+assert_eq "$serve_rc" 0 "serve exit"
