@@ -194,7 +194,7 @@ static ak_code get_varint(ak_tr *r, uint64_t *v)
 {
     uint64_t x = 0;
     for (int shift = 0; shift < 70; shift += 7) {
-        uint8_t b;
+        uint8_t b = 0;
         ak_code rc = get_byte(r, &b);
         if (rc)
             return rc;
@@ -237,7 +237,7 @@ ak_code ak_tr_begin(ak_tr *r, int type, ak_tf *f)
 
 ak_code ak_tr_next(ak_tr *r, ak_tf *f)
 {
-    uint8_t b;
+    uint8_t b = 0;
     ak_code rc = get_byte(r, &b);
     if (rc)
         return rc;
@@ -262,7 +262,7 @@ ak_code ak_tr_next(ak_tr *r, ak_tf *f)
 ak_code ak_tr_i64(ak_tr *r, int type, int64_t *v)
 {
     if (type == AK_TT_I8) {
-        uint8_t b;
+        uint8_t b = 0;
         ak_code rc = get_byte(r, &b);
         if (!rc)
             *v = (int8_t)b;
@@ -314,7 +314,7 @@ ak_code ak_tr_list(ak_tr *r, int type, int *elem_type, uint32_t *n)
 {
     if (type != AK_TT_LIST && type != AK_TT_SET)
         return ak_tr_fail(r, "found a %s where a list belongs", type_name(type));
-    uint8_t b;
+    uint8_t b = 0;
     ak_code rc = get_byte(r, &b);
     if (rc)
         return rc;
@@ -359,7 +359,7 @@ static ak_code skip_elements(ak_tr *r, uint64_t n, int ktype, int vtype)
 static ak_code skip_map(ak_tr *r)
 {
     uint64_t n;
-    uint8_t kv;
+    uint8_t kv = 0;
     ak_code rc = get_varint(r, &n);
     if (rc || n == 0)
         return rc;
