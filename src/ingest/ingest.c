@@ -34,6 +34,7 @@ typedef struct {
     int closed, done;
     ak_ingest_stats stats;
     atomic_llong live_records;
+    atomic_int told_down; /* the open breaker was reported this cycle */
     int64_t now_us;
 } cycle;
 
@@ -45,11 +46,15 @@ static int stopping(const ak_ingest_config *cfg)
 /* While the bucket's circuit breaker is open every read would fail at
  * once: leave the remaining uploads untouched (no failure recorded, no
  * attempt counted) for the next cycle instead. */
-static int bucket_down(const ak_ingest_config *cfg)
+static int bucket_down(cycle *c)
 {
     ak_store_stats st;
-    ak_store_stats_get(cfg->bucket, &st);
-    return st.breaker == AK_BREAKER_OPEN;
+    ak_store_stats_get(c->cfg->bucket, &st);
+    int down = st.breaker == AK_BREAKER_OPEN;
+    if (down && !atomic_exchange(&c->told_down, 1))
+        AK_WARN("ingest", "the bucket's circuit breaker is open: remaining uploads are left "
+                          "for a later cycle");
+    return down;
 }
 
 /* ---- stats ---- */
@@ -161,7 +166,7 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
             continue;
         }
         ak_upload_status st = p->prev.status;
-        if (bucket_down(c->cfg) && st != AK_UPLOAD_INGESTED && st != AK_UPLOAD_REJECTED) {
+        if (bucket_down(c) && st != AK_UPLOAD_INGESTED && st != AK_UPLOAD_REJECTED) {
             add_stat(c, &c->stats.uploads_deferred, 1);
         } else if (st == AK_UPLOAD_INGESTED || st == AK_UPLOAD_REJECTED) {
             add_stat(c, &c->stats.uploads_known, 1);
@@ -183,7 +188,7 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
 static void apply_pending(cycle *c, const ak_upload_env *env, pending *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!stopping(c->cfg) && bucket_down(c->cfg)) {
+        if (!stopping(c->cfg) && bucket_down(c)) {
             add_stat(c, &c->stats.uploads_deferred, 1);
         } else if (!stopping(c->cfg)) {
             ak_tally tally;
