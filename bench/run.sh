@@ -10,3 +10,5 @@ cd "$(dirname "$0")"
 python3 ingest_bench.py
 python3 search_bench.py
 python3 http_bench.py
+python3 age_bench.py
+bash s3_bench.sh

@@ -241,13 +241,7 @@ void ak_pq_writer_free(ak_pq_writer *w)
 static ak_code put_uvarint(ak_buf *b, uint64_t v)
 {
     uint8_t x[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        x[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    x[n++] = (uint8_t)v;
-    return ak_buf_append(b, x, n);
+    return ak_buf_append(b, x, ak_varint_encode(v, x));
 }
 
 /* n levels (0 or 1) as one bit-packed run; the last group of 8 is padded

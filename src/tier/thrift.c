@@ -37,16 +37,21 @@ static void put(ak_tw *w, const void *p, size_t n)
         w->rc = ak_buf_append(w->out, p, n);
 }
 
+size_t ak_varint_encode(uint64_t v, uint8_t out[10])
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
 static void put_varint(ak_tw *w, uint64_t v)
 {
     uint8_t b[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        b[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b[n++] = (uint8_t)v;
-    put(w, b, n);
+    put(w, b, ak_varint_encode(v, b));
 }
 
 static uint64_t zigzag(int64_t v)

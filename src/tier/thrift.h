@@ -77,6 +77,10 @@ typedef struct {
     int16_t last[AK_THRIFT_DEPTH_MAX]; /* last field id written per struct */
 } ak_tw;
 
+/* ULEB128: Thrift's varints and Parquet's RLE run headers share it.  Writes
+ * at most 10 bytes into out and returns how many. */
+size_t ak_varint_encode(uint64_t v, uint8_t out[10]);
+
 void ak_tw_init(ak_tw *w, ak_buf *out);
 /* A struct without a field header: the top-level one or a list element. */
 void ak_tw_begin(ak_tw *w);

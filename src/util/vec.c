@@ -171,34 +171,43 @@ static int32_t (*dot_i8_impl)(const int8_t *, const int8_t *) = dot_i8_c;
 static void (*dots_i8_impl)(const int8_t *, const int8_t *, size_t, int32_t *) = dots_i8_c;
 static const char *impl_name = "portable";
 
-int ak_vec_use(const char *name)
+typedef struct {
+    const char *name;
+    float (*dot_f32)(const float *, const float *);
+    int32_t (*dot_i8)(const int8_t *, const int8_t *);
+    void (*dots_i8)(const int8_t *, const int8_t *, size_t, int32_t *);
+} kernels;
+
+static const kernels impls[] = {
+    {"portable", dot_f32_c, dot_i8_c, dots_i8_c},
+#ifdef AK_X86
+    {"avx2", dot_f32_avx2, dot_i8_avx2, dots_i8_avx2},
+    {"avx512", dot_f32_avx512, dot_i8_avx512, dots_i8_avx512},
+#endif
+};
+
+static int cpu_has(const char *name)
 {
-    if (strcmp(name, "portable") == 0) {
-        dot_f32_impl = dot_f32_c;
-        dot_i8_impl = dot_i8_c;
-        dots_i8_impl = dots_i8_c;
-        impl_name = "portable";
-        return 1;
-    }
 #ifdef AK_X86
     __builtin_cpu_init();
-    if (strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512bw")) {
-        dot_f32_impl = dot_f32_avx512;
-        dot_i8_impl = dot_i8_avx512;
-        dots_i8_impl = dots_i8_avx512;
-        impl_name = "avx512";
-        return 1;
-    }
-    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma")) {
-        dot_f32_impl = dot_f32_avx2;
-        dot_i8_impl = dot_i8_avx2;
-        dots_i8_impl = dots_i8_avx2;
-        impl_name = "avx2";
-        return 1;
-    }
+    if (strcmp(name, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    if (strcmp(name, "avx2") == 0)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+    return strcmp(name, "portable") == 0;
+}
+
+int ak_vec_use(const char *name)
+{
+    for (size_t i = 0; i < sizeof impls / sizeof *impls; i++)
+        if (strcmp(impls[i].name, name) == 0 && cpu_has(name)) {
+            dot_f32_impl = impls[i].dot_f32;
+            dot_i8_impl = impls[i].dot_i8;
+            dots_i8_impl = impls[i].dots_i8;
+            impl_name = impls[i].name;
+            return 1;
+        }
     return 0;
 }
 

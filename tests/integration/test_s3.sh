@@ -93,6 +93,24 @@ expect_exit 1 akosha ingest --once --bucket s3://no-such-bucket --data bad
 assert_contains "$out" "bucket no-such-bucket does not exist (404 NoSuchBucket)" "missing bucket"
 [ ! -d bad ] || [ -z "$(find bad -name '*.db')" ] || fail "a refused run stored something"
 
+# ---- the cold tier in S3 -------------------------------------------------
+# Age the store built from S3 far into the future: warm -> cold exports
+# Parquet into the bucket below another prefix, reads it back, catalogues it;
+# `get` then reads a cold conversation back from S3.
+cold=s3://akosha/tenants/acme-cold
+age=$(akosha age --data s3data --cold "$cold" --now 2027-12-01T00:00:00Z --json)
+moved=$(echo "$age" | jq_py 'd["warm_to_cold"]["conversations"]')
+[ "$moved" -gt 0 ] || fail "nothing went cold: $age"
+assert_eq "$(echo "$age" | jq_py 'd["cold_failures"], d["systems_failed"]')" "0 0" "cold export to S3"
+objects=$(s3tool ls akosha tenants/acme-cold/ | grep -c '\.parquet$')
+assert_eq "$objects" "$(echo "$age" | jq_py 'd["cold_objects"]')" "cold objects in S3"
+s3tool ls akosha tenants/acme-cold/ | grep -qE 'tenants/acme-cold/system_id=[^/]+/date=[0-9-]+/batch-[0-9a-f]{16}\.parquet' ||
+  fail "cold key layout in S3"
+db="s3data/$(akosha shard sys0001 | cut -d' ' -f2)"
+cid=$(sqlite3 "$db" "SELECT conversation_id FROM cold LIMIT 1")
+got=$(akosha get --data s3data --cold "$cold" sys0001 "$cid" --json)
+assert_eq "$(echo "$got" | jq_py 'd["tier"], d["conversation_id"], len(d["summary"]) > 0')" "cold $cid True" "get from S3 cold"
+
 # ---- Swift goes away in the middle of a polling run ---------------------
 big_ingested() { # uploads of big0000 in the outage store so far
   local db="outage/$(akosha shard big0000 | cut -d' ' -f2)"
