@@ -243,7 +243,8 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
     /* WAL: readers never block the writer.  FULL: a commit is on disk when
      * COMMIT returns, so "ingested" in the ledger survives power loss. */
     ak_code rc = exec(db, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
+                          " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
+                          " PRAGMA journal_size_limit=0;",
                       err);
     if (rc == AK_OK)
         rc = migrate(db, err);
