@@ -29,6 +29,8 @@ static const command commands[] = {
     {"stats", ak_cmd_stats, "count systems, conversations per tier and uploads"},
     {"uploads", ak_cmd_uploads, "list the upload ledger"},
     {"shard", ak_cmd_shard, "print the shard and database path of a system"},
+    {"verify", ak_cmd_verify, "check every system database and the cold catalog"},
+    {"reingest", ak_cmd_reingest, "rebuild one system's database from its uploads"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
 };
 

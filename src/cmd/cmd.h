@@ -24,6 +24,8 @@ int ak_cmd_get(int argc, char **argv);
 int ak_cmd_age(int argc, char **argv);
 int ak_cmd_serve(int argc, char **argv);
 int ak_cmd_mcp(int argc, char **argv);
+int ak_cmd_verify(int argc, char **argv);
+int ak_cmd_reingest(int argc, char **argv);
 
 #define AK_EXIT_OK 0
 #define AK_EXIT_FAIL 1
@@ -34,6 +36,10 @@ int ak_cmd_parse(const ak_cmd_spec *spec, int argc, char **argv, char ***pos, in
 
 /* Open an existing data directory, printing the error; NULL on failure. */
 ak_datadir *ak_cmd_open_data(const char *cmd, const char *path);
+
+/* Take the data directory's writers' lock (ak_datadir_lock), printing
+ * why not; returns 0 or -1. */
+int ak_cmd_lock_data(const char *cmd, ak_datadir *dd, int exclusive);
 
 /* Print b to stdout followed by a newline; returns 0 or 1 on write error. */
 int ak_cmd_print(const ak_buf *b);

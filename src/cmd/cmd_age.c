@@ -79,8 +79,10 @@ int ak_cmd_age(int argc, char **argv)
         return ak_opts_usage_error(&spec, "--warm-days (%lld) is less than --hot-days (%lld)",
                                    warm_days, hot_days);
     ak_datadir *dd = ak_cmd_open_data("age", data);
-    if (!dd)
+    if (!dd || ak_cmd_lock_data("age", dd, 0)) {
+        ak_datadir_close(dd);
         return AK_EXIT_FAIL;
+    }
     ak_err err;
     ak_store *cold = NULL;
     ak_age_stats s;

@@ -166,6 +166,11 @@ int ak_cmd_ingest(int argc, char **argv)
         ak_store_close(bucket);
         return AK_EXIT_FAIL;
     }
+    if (ak_cmd_lock_data("ingest", dd, 0)) {
+        ak_datadir_close(dd);
+        ak_store_close(bucket);
+        return AK_EXIT_FAIL;
+    }
     ak_cmd_trap_signals();
     ak_ingest_config cfg = {
         .bucket = bucket, .data = dd, .concurrency = (unsigned)o.concurrency,

@@ -32,6 +32,15 @@ ak_datadir *ak_cmd_open_data(const char *cmd, const char *path)
     return dd;
 }
 
+int ak_cmd_lock_data(const char *cmd, ak_datadir *dd, int exclusive)
+{
+    ak_err err;
+    if (ak_datadir_lock(dd, exclusive, &err) == AK_OK)
+        return 0;
+    fprintf(stderr, "akosha %s: %s\n", cmd, err.msg);
+    return -1;
+}
+
 int ak_cmd_print(const ak_buf *b)
 {
     if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len)

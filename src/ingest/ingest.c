@@ -212,32 +212,38 @@ static void report_problems(cycle *c, const char *sid, const ak_upload_list *l)
     add_stat(c, &c->stats.uploads_rejected, (int64_t)l->n_problems);
 }
 
-static void ingest_system(cycle *c, const char *sid, ak_json_doc *doc)
+/* Ingest one system's unsettled uploads into db (opened here when NULL).
+ * Returns an error only when its uploads could not be listed or its
+ * database not opened; upload outcomes are in the stats. */
+static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sysdb *db,
+                             ak_err *err)
 {
     ak_upload_list list;
-    ak_err err;
     add_stat(c, &c->stats.systems, 1);
-    if (ak_discover_uploads(c->cfg->bucket, sid, &list, &err)) {
-        AK_WARN("ingest", "system %s: cannot list its uploads: %s", sid, err.msg);
+    ak_code rc = ak_discover_uploads(c->cfg->bucket, sid, &list, err);
+    if (rc) {
+        ak_err_prefix(err, "system %s: cannot list its uploads: ", sid);
         add_stat(c, &c->stats.uploads_failed, 1);
-        return;
+        return rc;
     }
     report_problems(c, sid, &list);
-    ak_upload_env env = {.cfg = c->cfg, .system_id = sid, .doc = doc,
+    ak_upload_env env = {.cfg = c->cfg, .system_id = sid, .doc = doc, .db = db,
                          .live_records = &c->live_records, .now_us = c->now_us};
     pending *p = list.n ? calloc(list.n, sizeof *p) : NULL;
     if (list.n && !p) {
-        AK_ERROR("ingest", "system %s: out of memory", sid);
-    } else if (list.n && ak_datadir_open_system(c->cfg->data, sid, 1, &env.db, &err)) {
-        AK_ERROR("ingest", "system %s: %s", sid, err.msg);
+        rc = ak_err_set(err, AK_ERR_NOMEM, "system %s: out of memory", sid);
+    } else if (list.n && !db && (rc = ak_datadir_open_system(c->cfg->data, sid, 1, &env.db, err))) {
+        ak_err_prefix(err, "system %s: ", sid);
         add_stat(c, &c->stats.uploads_failed, (int64_t)list.n);
     } else if (list.n) {
         size_t n = select_pending(c, &env, &list, p);
         apply_pending(c, &env, p, n);
-        ak_sysdb_close(env.db);
+        if (!db)
+            ak_sysdb_close(env.db);
     }
     free(p);
     ak_upload_list_free(&list);
+    return rc;
 }
 
 /* ---- the queue and the workers ---- */
@@ -269,8 +275,9 @@ static void *worker(void *arg)
     ak_json_doc_limits(doc, RECORD_MAX_DEPTH, RECORD_MAX_NODES);
     char *sid;
     while ((sid = pop_system(c))) {
-        if (!stopping(c->cfg))
-            ingest_system(c, sid, doc);
+        ak_err err;
+        if (!stopping(c->cfg) && ingest_system(c, sid, doc, NULL, &err))
+            AK_WARN("ingest", "%s", err.msg);
         free(sid);
     }
     ak_json_doc_free(doc);
@@ -332,6 +339,19 @@ static void close_queue(cycle *c)
     pthread_mutex_unlock(&c->mu);
 }
 
+static void cycle_init(cycle *c, const ak_ingest_config *cfg)
+{
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    c->now_us = cfg->now_us ? cfg->now_us : ak_time_now_us();
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->not_empty, NULL);
+    pthread_cond_init(&c->not_full, NULL);
+    pthread_cond_init(&c->done_cv, NULL);
+    atomic_init(&c->live_records, 0);
+    atomic_init(&c->told_down, 0);
+}
+
 static void cycle_destroy(cycle *c)
 {
     free(c->queue);
@@ -345,18 +365,15 @@ ak_code ak_ingest_cycle(const ak_ingest_config *cfg, ak_ingest_stats *stats, ak_
 {
     int64_t t0 = ak_time_mono_us();
     unsigned nworkers = cfg->concurrency ? cfg->concurrency : 4;
-    cycle c = {.cfg = cfg, .cap = (size_t)nworkers * QUEUE_PER_WORKER,
-               .now_us = cfg->now_us ? cfg->now_us : ak_time_now_us()};
+    cycle c;
+    cycle_init(&c, cfg);
+    c.cap = (size_t)nworkers * QUEUE_PER_WORKER;
     pthread_t *th = calloc(nworkers, sizeof *th), prog;
     if (!th || !(c.queue = calloc(c.cap, sizeof *c.queue))) {
         free(th);
+        cycle_destroy(&c);
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     }
-    pthread_mutex_init(&c.mu, NULL);
-    pthread_cond_init(&c.not_empty, NULL);
-    pthread_cond_init(&c.not_full, NULL);
-    pthread_cond_init(&c.done_cv, NULL);
-    atomic_init(&c.live_records, 0);
     unsigned started = 0;
     while (started < nworkers && pthread_create(&th[started], NULL, worker, &c) == 0)
         started++;
@@ -377,6 +394,25 @@ ak_code ak_ingest_cycle(const ak_ingest_config *cfg, ak_ingest_stats *stats, ak_
     c.stats.seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     *stats = c.stats;
     free(th);
+    cycle_destroy(&c);
+    return rc;
+}
+
+ak_code ak_ingest_system(const ak_ingest_config *cfg, const char *system_id, ak_sysdb *db,
+                         ak_ingest_stats *stats, ak_err *err)
+{
+    int64_t t0 = ak_time_mono_us();
+    cycle c;
+    cycle_init(&c, cfg);
+    ak_json_doc *doc = ak_json_doc_new();
+    ak_code rc = doc ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rc == AK_OK) {
+        ak_json_doc_limits(doc, RECORD_MAX_DEPTH, RECORD_MAX_NODES);
+        rc = ingest_system(&c, system_id, doc, db, err);
+    }
+    ak_json_doc_free(doc);
+    c.stats.seconds = (double)(ak_time_mono_us() - t0) / 1e6;
+    *stats = c.stats;
     cycle_destroy(&c);
     return rc;
 }

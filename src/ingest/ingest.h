@@ -66,4 +66,11 @@ typedef struct {
  * failed: see stats), or an error when the bucket could not be listed. */
 ak_code ak_ingest_cycle(const ak_ingest_config *cfg, ak_ingest_stats *stats, ak_err *err);
 
+/* Apply one system's unsettled uploads, in order, into db: an open
+ * database the caller owns (reingest builds a fresh one this way).  The
+ * caller has validated system_id.  Returns an error when its uploads could
+ * not be listed; upload outcomes are in stats and the callbacks. */
+ak_code ak_ingest_system(const ak_ingest_config *cfg, const char *system_id, ak_sysdb *db,
+                         ak_ingest_stats *stats, ak_err *err);
+
 #endif

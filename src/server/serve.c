@@ -250,6 +250,8 @@ static ak_code open_parts(ak_server *s, ak_err *err)
 {
     const ak_serve_config *c = &s->cfg;
     ak_code rc = ak_datadir_open(c->data_dir, 1, 0, &s->dd, err);
+    if (rc == AK_OK)
+        rc = ak_datadir_lock(s->dd, 0, err);
     if (rc == AK_OK && c->bucket_url && *c->bucket_url)
         rc = ak_store_open(c->bucket_url, &s->bucket, err);
     if (rc == AK_OK)

@@ -2,10 +2,12 @@
 #include "storage/datadir.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 struct ak_datadir {
     char *path;
     uint32_t shards;
+    int lock_fd; /* -1 until ak_datadir_lock() */
 };
 
 ak_code ak_mkdirs(const char *path, ak_err *err)
@@ -138,13 +141,41 @@ ak_code ak_datadir_open(const char *path, int create, uint32_t shards,
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     }
     dd->shards = shards;
+    dd->lock_fd = -1;
     *out = dd;
+    return AK_OK;
+}
+
+#define LOCK_FILE "akosha.lock"
+
+ak_code ak_datadir_lock(ak_datadir *dd, int exclusive, ak_err *err)
+{
+    char path[AK_PATH_MAX];
+    if (dd->lock_fd >= 0)
+        return ak_err_set(err, AK_ERR_INTERNAL, "the data directory is locked already");
+    if (snprintf(path, sizeof path, "%s/" LOCK_FILE, dd->path) >= (int)sizeof path)
+        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ak_err_set(err, AK_ERR_IO, "%s: %s", path, strerror(errno));
+    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return ak_err_set(err, AK_ERR_BUSY, "%s is in use by %s", dd->path,
+                              exclusive ? "another akosha process (serve, ingest or age)"
+                                        : "akosha reingest");
+        return ak_err_set(err, AK_ERR_IO, "%s: cannot lock: %s", path, strerror(e));
+    }
+    dd->lock_fd = fd;
     return AK_OK;
 }
 
 void ak_datadir_close(ak_datadir *dd)
 {
     if (dd) {
+        if (dd->lock_fd >= 0)
+            close(dd->lock_fd);
         free(dd->path);
         free(dd);
     }

@@ -9,7 +9,8 @@
  * written with 256 shards refuses to open with another count.
  *
  * Ownership: ak_datadir_open() / ak_datadir_close().  The handle is
- * read-only after open and may be shared between threads.
+ * read-only after open (and ak_datadir_lock()) and may be shared between
+ * threads.
  */
 #ifndef AK_DATADIR_H
 #define AK_DATADIR_H
@@ -49,6 +50,13 @@ typedef ak_code (*ak_system_fn)(void *ctx, const char *system_id, uint32_t shard
  * warning. */
 ak_code ak_datadir_each_system(const ak_datadir *dd, ak_system_fn fn, void *ctx,
                                ak_err *err);
+
+/* The writers' lock, <data>/akosha.lock (flock, released by close or
+ * exit).  serve, ingest and age hold it shared, so they run side by side
+ * (SQLite orders their writes); reingest holds it exclusive, because
+ * swapping a database under another process's open connections would
+ * hide its writes.  Never waits: AK_ERR_BUSY when held the other way. */
+ak_code ak_datadir_lock(ak_datadir *dd, int exclusive, ak_err *err);
 
 /* mkdir -p (mode 0755). */
 ak_code ak_mkdirs(const char *path, ak_err *err);

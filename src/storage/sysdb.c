@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/time.h"
 #include "util/vec.h"
@@ -84,6 +85,7 @@ struct ak_sysdb {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char *path;
+    ak_file_id file_id; /* of path, just before opening */
 };
 
 /* ---- schema ---- */
@@ -172,6 +174,8 @@ static const char *const migrations[] = {
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
+
+int ak_sysdb_schema_version(void) { return SCHEMA_VERSION; }
 
 static ak_code db_error(ak_sysdb *db, ak_err *err, const char *what)
 {
@@ -270,6 +274,7 @@ ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    db->file_id = ak_file_id_of(path);
     int rc = sqlite3_open_v2(path, &db->db, flags, NULL);
     ak_code c;
     if (rc != SQLITE_OK) {
@@ -299,6 +304,29 @@ void ak_sysdb_close(ak_sysdb *db)
 }
 
 sqlite3 *ak_sysdb_handle(ak_sysdb *db) { return db->db; }
+const char *ak_sysdb_path(const ak_sysdb *db) { return db->path; }
+ak_file_id ak_sysdb_file_id(const ak_sysdb *db) { return db->file_id; }
+
+ak_file_id ak_file_id_of(const char *path)
+{
+    struct stat sb;
+    ak_file_id id = {0, 0};
+    if (stat(path, &sb) == 0)
+        id = (ak_file_id){(uint64_t)sb.st_dev, (uint64_t)sb.st_ino};
+    return id;
+}
+
+int ak_file_id_eq(ak_file_id a, ak_file_id b) { return a.dev == b.dev && a.ino == b.ino; }
+
+ak_code ak_sysdb_checkpoint(ak_sysdb *db, ak_err *err)
+{
+    int log = -1, done = -1;
+    int rc = sqlite3_wal_checkpoint_v2(db->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    if (rc == SQLITE_BUSY || (rc == SQLITE_OK && log != done))
+        return ak_err_set(err, AK_ERR_BUSY, "%s: another connection kept the checkpoint from "
+                                            "finishing", db->path);
+    return rc == SQLITE_OK ? AK_OK : db_error(db, err, "checkpoint failed");
+}
 
 /* Statements are prepared on first use and kept: a search that opens a
  * database to read ten rows should not pay for preparing the ingest ones. */

@@ -81,7 +81,26 @@ typedef struct {
  * AK_ERR_NOTFOUND. */
 ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err);
 void ak_sysdb_close(ak_sysdb *db);
+/* The schema version this build writes (PRAGMA user_version). */
+int ak_sysdb_schema_version(void);
 sqlite3 *ak_sysdb_handle(ak_sysdb *db);
+const char *ak_sysdb_path(const ak_sysdb *db);
+
+/* Which file a path names (device and inode).  A handle remembers the
+ * identity its path had just before it opened, so when a database is
+ * replaced by rename (akosha reingest) handles on the old file can be told
+ * from handles on the new one.  {0, 0} when the path does not exist. */
+typedef struct {
+    uint64_t dev, ino;
+} ak_file_id;
+ak_file_id ak_file_id_of(const char *path);
+ak_file_id ak_sysdb_file_id(const ak_sysdb *db);
+int ak_file_id_eq(ak_file_id a, ak_file_id b);
+
+/* Copy every commit from the WAL into the database file and truncate the
+ * WAL to zero bytes, so the database file alone is the whole database.
+ * AK_ERR_BUSY when another connection kept it from finishing. */
+ak_code ak_sysdb_checkpoint(ak_sysdb *db, ak_err *err);
 
 ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err);
 ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err);

@@ -54,6 +54,7 @@ const char *ak_code_name(ak_code code)
     case AK_ERR_ABORTED: return "aborted";
     case AK_ERR_UNSUPPORTED: return "unsupported";
     case AK_ERR_AUTH: return "auth";
+    case AK_ERR_BUSY: return "busy";
     case AK_ERR_INTERNAL: return "internal";
     }
     return "unknown";

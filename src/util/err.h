@@ -22,6 +22,7 @@ typedef enum {
     AK_ERR_ABORTED,   /* a callback or a stop request ended the operation    */
     AK_ERR_UNSUPPORTED, /* valid but not something Akosha handles           */
     AK_ERR_AUTH,      /* credentials refused                                 */
+    AK_ERR_BUSY,      /* held by someone else right now: try again later      */
     AK_ERR_INTERNAL   /* a bug or an impossible state; see the message       */
 } ak_code;
 

@@ -1,0 +1,175 @@
+/*
+ * verify.c - see verify.h.
+ *
+ * The cold catalog is walked in object-key order, so each object is looked
+ * up (or, deep, read and parsed) once for all the conversations it holds.
+ */
+#include "ops/verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/check.h"
+#include "tier/cold.h"
+#include "tier/parquet.h"
+#include "util/buf.h"
+#include "util/ids.h"
+#include "util/time.h"
+
+typedef struct {
+    const ak_verify_config *cfg;
+    ak_verify_fn fn;
+    void *ctx;
+    ak_verify_stats *st;
+    const char *sid, *path;
+    int bad; /* problems found in the current system */
+    /* the cold object being checked */
+    char key[AK_STORE_KEY_MAX + 1];
+    int have_key, readable;
+    int64_t rows;
+    char why[AK_ERR_MSG_MAX];
+    char *file;
+    ak_pq_reader *reader;
+} vrun;
+
+static void report(vrun *v, const char *check, const char *message)
+{
+    ak_verify_problem p = {v->sid, v->path, check, message};
+    v->fn(v->ctx, &p);
+    v->st->problems++;
+    v->bad++;
+}
+
+static void on_db_problem(void *ctx, const char *check, const char *message)
+{
+    report(ctx, check, message);
+}
+
+/* ---- cold catalog ---- */
+
+static void finish_object(vrun *v)
+{
+    if (v->have_key && !v->readable) {
+        char msg[AK_ERR_MSG_MAX + AK_STORE_KEY_MAX + 96];
+        ak_fmt(msg, sizeof msg, "object %s (%lld catalogued conversations): %s", v->key,
+               (long long)v->rows, v->why);
+        report(v, "cold", msg);
+    }
+    ak_pq_reader_free(v->reader);
+    free(v->file);
+    v->reader = NULL;
+    v->file = NULL;
+    v->have_key = 0;
+    v->rows = 0;
+}
+
+static void start_object(vrun *v, const char *key)
+{
+    ak_err err;
+    char part[AK_SYSTEM_ID_MAX + 16];
+    size_t len = 0;
+    ak_fmt(v->key, sizeof v->key, "%s", key);
+    v->have_key = 1;
+    v->st->cold_objects++;
+    ak_fmt(part, sizeof part, "system_id=%s/", v->sid);
+    ak_code rc = strstr(key, part) ? AK_OK
+                                   : ak_err_set(&err, AK_ERR_CORRUPT, "not under %s", part);
+    if (rc == AK_OK && !v->cfg->deep)
+        rc = ak_store_head(v->cfg->cold, key, NULL, &err);
+    if (rc == AK_OK && v->cfg->deep &&
+        (rc = ak_store_get_small(v->cfg->cold, key, AK_COLD_OBJECT_MAX, &v->file, &len, &err)) ==
+            AK_OK)
+        rc = ak_pq_reader_open(v->file, len, &v->reader, &err);
+    v->readable = rc == AK_OK;
+    if (rc)
+        ak_fmt(v->why, sizeof v->why, "%s", rc == AK_ERR_NOTFOUND ? "missing from the cold store"
+                                                                  : err.msg);
+}
+
+/* Deep: the object holds the conversation as catalogued. */
+static void check_row(vrun *v, const char *cid, const char *sha, int64_t ts_us)
+{
+    ak_pq_row row;
+    ak_err err;
+    char msg[AK_ERR_MSG_MAX + AK_STORE_KEY_MAX];
+    ak_code rc = ak_pq_reader_find(v->reader, cid, strlen(cid), &row, &err);
+    if (rc)
+        ak_fmt(msg, sizeof msg, "object %s: conversation %s: %s", v->key, cid,
+               rc == AK_ERR_NOTFOUND ? "not in the object" : err.msg);
+    else if (row.content_sha256.len != strlen(sha) ||
+             memcmp(row.content_sha256.p, sha, row.content_sha256.len) != 0)
+        ak_fmt(msg, sizeof msg, "object %s: conversation %s: content SHA-256 %.*s, the catalog "
+                                "says %s", v->key, cid, (int)row.content_sha256.len,
+               row.content_sha256.p, sha);
+    else if (row.ts_us != ts_us)
+        ak_fmt(msg, sizeof msg, "object %s: conversation %s: timestamp differs from the catalog",
+               v->key, cid);
+    else
+        return;
+    report(v, "cold", msg);
+}
+
+static ak_code on_cold_row(void *ctx, const char *key, const char *cid, const char *sha,
+                           int64_t ts_us)
+{
+    vrun *v = ctx;
+    if (!v->have_key || strcmp(v->key, key) != 0) {
+        finish_object(v);
+        start_object(v, key);
+    }
+    v->rows++;
+    v->st->cold_rows++;
+    if (v->readable && v->cfg->deep)
+        check_row(v, cid, sha, ts_us);
+    return AK_OK;
+}
+
+/* ---- systems ---- */
+
+static void check_system(vrun *v, const char *sid, const char *path)
+{
+    ak_dbcheck *c = NULL;
+    ak_err err;
+    v->sid = sid;
+    v->path = path;
+    v->bad = 0;
+    v->st->systems++;
+    ak_code rc = ak_dbcheck_open(path, &c, &err);
+    if (rc)
+        report(v, "open", rc == AK_ERR_NOTFOUND ? "no database" : err.msg);
+    if (rc == AK_OK && ak_dbcheck_run(c, v->cfg->deep, on_db_problem, v) == 0 && v->cfg->cold) {
+        if (ak_dbcheck_each_cold(c, on_cold_row, v, &err))
+            report(v, "cold", err.msg);
+        finish_object(v);
+    }
+    ak_dbcheck_close(c);
+    if (v->bad)
+        v->st->systems_bad++;
+}
+
+static ak_code each_system(void *ctx, const char *sid, uint32_t shard, const char *path)
+{
+    (void)shard;
+    check_system(ctx, sid, path);
+    return AK_OK;
+}
+
+ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
+                      ak_verify_stats *out, ak_err *err)
+{
+    int64_t t0 = ak_time_mono_us();
+    vrun v = {.cfg = cfg, .fn = fn, .ctx = ctx, .st = out};
+    memset(out, 0, sizeof *out);
+    ak_code rc = AK_OK;
+    if (cfg->system_id) {
+        char path[AK_PATH_MAX];
+        rc = ak_datadir_db_path(cfg->data, cfg->system_id, path, sizeof path, err);
+        if (rc == AK_OK)
+            check_system(&v, cfg->system_id, path);
+    } else {
+        rc = ak_datadir_each_system(cfg->data, each_system, &v, err);
+    }
+    out->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
+    return rc;
+}

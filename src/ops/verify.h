@@ -1,0 +1,51 @@
+/*
+ * verify.h - `akosha verify`: check every system database and the cold
+ * catalog, and report what is wrong (runbook docs/runbooks/hot-store-failure.md).
+ *
+ * For each system database (or just one): the checks of storage/check.h.
+ * For each cold catalog entry: its object exists in the cold store; deep
+ * also reads every object back and checks that it holds each catalogued
+ * conversation with the catalogued content SHA-256 and timestamp.
+ *
+ * Read-only: nothing is repaired here (`akosha reingest` repairs), so it
+ * is safe to run at any time, daemon running or not.
+ */
+#ifndef AK_VERIFY_H
+#define AK_VERIFY_H
+
+#include <stdint.h>
+
+#include "objstore/objstore.h"
+#include "storage/datadir.h"
+
+typedef struct {
+    const ak_datadir *data;
+    ak_store *cold;            /* NULL: skip the cold catalog */
+    const char *system_id;     /* NULL: every system */
+    int deep;
+} ak_verify_config;
+
+typedef struct {
+    const char *system_id;
+    const char *path;          /* its database */
+    const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
+                                  "vectors", "cold" */
+    const char *message;
+} ak_verify_problem;
+
+/* Called once per problem; the strings live during the call only. */
+typedef void (*ak_verify_fn)(void *ctx, const ak_verify_problem *p);
+
+typedef struct {
+    int64_t systems, systems_bad;
+    int64_t cold_objects, cold_rows;
+    int64_t problems;
+    double seconds;
+} ak_verify_stats;
+
+/* Returns AK_OK when the checks ran (problems are in the stats and the
+ * callback); an error when the data directory itself could not be read. */
+ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
+                      ak_verify_stats *out, ak_err *err);
+
+#endif

@@ -1,0 +1,193 @@
+/* check.c - see check.h. */
+#include "storage/check.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/record.h"
+#include "storage/sysdb.h"
+#include "util/buf.h"
+
+#define MAX_INTEGRITY_LINES 10
+
+struct ak_dbcheck {
+    sqlite3 *db;
+    char *path;
+};
+
+ak_code ak_dbcheck_open(const char *path, ak_dbcheck **out, ak_err *err)
+{
+    ak_dbcheck *c = calloc(1, sizeof *c);
+    if (!c || !(c->path = strdup(path))) {
+        free(c);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        ak_code code = rc == SQLITE_CANTOPEN ? AK_ERR_NOTFOUND : AK_ERR_IO;
+        ak_err_set(err, code, "%s: cannot open: %s", path, sqlite3_errmsg(c->db));
+        ak_dbcheck_close(c);
+        return code;
+    }
+    sqlite3_busy_timeout(c->db, 30000);
+    *out = c;
+    return AK_OK;
+}
+
+void ak_dbcheck_close(ak_dbcheck *c)
+{
+    if (!c)
+        return;
+    sqlite3_close(c->db);
+    free(c->path);
+    free(c);
+}
+
+typedef struct {
+    ak_dbcheck *c;
+    ak_problem_fn fn;
+    void *ctx;
+    int found;
+} run;
+
+static void problem(run *r, const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void problem(run *r, const char *check, const char *fmt, ...)
+{
+    char msg[AK_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++) /* integrity_check puts line breaks in its rows */
+        if (*p == '\n')
+            *p = ' ';
+    r->fn(r->ctx, check, msg);
+    r->found++;
+}
+
+/* Run sql; for each row whose first column is text call line(), for an
+ * integer call count().  Returns 0, or -1 after reporting the error. */
+static int query(run *r, const char *check, const char *sql, int64_t *first_int,
+                 int (*line)(run *, const char *, const char *))
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        problem(r, check, "%s", sqlite3_errmsg(r->c->db));
+        return -1;
+    }
+    int rc, rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (first_int && rows == 0)
+            *first_int = sqlite3_column_int64(st, 0);
+        else if (line)
+            line(r, check, (const char *)sqlite3_column_text(st, 0));
+        rows++;
+    }
+    if (rc != SQLITE_DONE)
+        problem(r, check, "%s", sqlite3_errmsg(r->c->db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int integrity_line(run *r, const char *check, const char *text)
+{
+    if (text && strcmp(text, "ok") != 0)
+        problem(r, check, "%s", text);
+    return 0;
+}
+
+/* 1 when the schema is one the rest of the checks understand. */
+static int check_schema(run *r)
+{
+    int64_t v = -1;
+    if (query(r, "schema", "PRAGMA user_version", &v, NULL))
+        return 0;
+    if (v == 0) {
+        problem(r, "schema", "not an Akosha database (no schema version)");
+        return 0;
+    }
+    if (v > ak_sysdb_schema_version()) {
+        problem(r, "schema", "schema version %lld is newer than this akosha (%d): run the "
+                             "akosha that wrote it", (long long)v, ak_sysdb_schema_version());
+        return 0;
+    }
+    return v == ak_sysdb_schema_version(); /* older: migrated on the next write */
+}
+
+/* A count that must be zero. */
+static void expect_none(run *r, const char *check, const char *sql, const char *what)
+{
+    int64_t n = 0;
+    if (query(r, check, sql, &n, NULL) == 0 && n)
+        problem(r, check, "%lld %s", (long long)n, what);
+}
+
+static void check_fts(run *r, const char *table)
+{
+    char sql[128];
+    ak_fmt(sql, sizeof sql, "INSERT INTO %s(%s) VALUES ('integrity-check')", table, table);
+    char *msg = NULL;
+    if (sqlite3_exec(r->c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        problem(r, "fts", "%s: %s (the full-text index needs rebuilding: akosha reingest)",
+                table, msg ? msg : sqlite3_errmsg(r->c->db));
+    sqlite3_free(msg);
+}
+
+int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
+{
+    run r = {c, fn, ctx, 0};
+    int understood = check_schema(&r);
+    if (r.found)
+        return r.found;
+    query(&r, "integrity", deep ? "PRAGMA integrity_check(10)" : "PRAGMA quick_check(10)",
+          NULL, integrity_line);
+    if (r.found || !understood)
+        return r.found;
+    check_fts(&r, "hot_fts");
+    check_fts(&r, "warm_fts");
+    expect_none(&r, "tiers",
+                "SELECT (SELECT count(*) FROM hot JOIN warm USING (conversation_id))"
+                " + (SELECT count(*) FROM hot JOIN cold USING (conversation_id))"
+                " + (SELECT count(*) FROM warm JOIN cold USING (conversation_id))",
+                "conversations are in two tiers at once");
+    expect_none(&r, "ledger",
+                "WITH ok AS (SELECT upload_id FROM uploads WHERE status = 'ingested')"
+                " SELECT (SELECT count(*) FROM hot WHERE upload_id NOT IN ok)"
+                " + (SELECT count(*) FROM warm WHERE upload_id NOT IN ok)"
+                " + (SELECT count(*) FROM cold WHERE upload_id NOT IN ok)",
+                "conversations come from uploads the ledger does not list as ingested");
+    char sql[256];
+    ak_fmt(sql, sizeof sql,
+           "SELECT (SELECT count(*) FROM hot WHERE embedding IS NOT NULL AND length(embedding) != %d)"
+           " + (SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL AND length(embedding_q) != %d)",
+           AK_DIM * 4, AK_DIM);
+    expect_none(&r, "vectors", sql, "stored embeddings have the wrong size");
+    return r.found;
+}
+
+ak_code ak_dbcheck_each_cold(ak_dbcheck *c, ak_cold_row_fn fn, void *ctx, ak_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT object_key, conversation_id, lower(hex(content_sha256)), ts_us"
+                           " FROM cold ORDER BY object_key, conversation_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ak_err_set(err, AK_ERR_CORRUPT, "%s: reading the cold catalog: %s", c->path,
+                          sqlite3_errmsg(c->db));
+    int rc;
+    ak_code out = AK_OK;
+    while (out == AK_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        out = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+                 (const char *)sqlite3_column_text(st, 1),
+                 (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3));
+    if (out == AK_OK && rc != SQLITE_DONE)
+        out = ak_err_set(err, AK_ERR_CORRUPT, "%s: reading the cold catalog: %s", c->path,
+                         sqlite3_errmsg(c->db));
+    sqlite3_finalize(st);
+    return out;
+}
