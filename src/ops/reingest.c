@@ -76,7 +76,7 @@ static int inspect_old(const char *path, ak_reingest_result *res)
     if (rc == AK_OK && (rc = ak_sysdb_counts_get(db, &c, &err)) == AK_OK)
         res->old_conversations = total(&c);
     int whole = rc == AK_OK && ak_sysdb_checkpoint(db, &err) == AK_OK;
-    ak_fmt(res->old_state, sizeof res->old_state, "%s", rc == AK_OK ? "ok" : err.msg);
+    ak_fmt(res->old_state, sizeof res->old_state, "%s", rc == AK_OK ? "readable" : err.msg);
     if (rc == AK_OK && !whole)
         AK_WARN("reingest", "%s", err.msg);
     ak_sysdb_close(db);

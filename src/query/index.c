@@ -18,8 +18,10 @@
 
 typedef struct {
     char system_id[AK_SYSTEM_ID_MAX + 1];
-    ak_segment *seg; /* NULL when broken */
-    char *error;     /* why it could not be loaded */
+    ak_segment *seg;    /* NULL when broken (or not loaded yet) */
+    char *error;        /* why it could not be loaded */
+    ak_file_id file_id; /* the database file the segment was loaded from */
+    int fenced;         /* its file is being replaced: no connections */
 } entry;
 
 typedef struct {
@@ -100,20 +102,42 @@ void ak_index_free(ak_index *idx)
 
 const ak_datadir *ak_index_datadir(const ak_index *idx) { return idx->dd; }
 
-/* Find or insert the entry for sid (under the mutex). */
-static entry *slot(shard_table *t, const char *sid)
+/* Binary search: the entry's position, or where it would go. */
+static size_t position(const shard_table *t, const char *sid, int *found)
 {
     size_t lo = 0, hi = t->n;
+    *found = 0;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         int c = strcmp(t->e[mid].system_id, sid);
-        if (c == 0)
-            return &t->e[mid];
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
+    return lo;
+}
+
+/* The entry for sid, or NULL (under the mutex). */
+static entry *find(ak_index *idx, const char *sid)
+{
+    shard_table *t = &idx->shards[ak_shard_of(sid, idx->n_shards)];
+    int found;
+    size_t i = position(t, sid, &found);
+    return found ? &t->e[i] : NULL;
+}
+
+/* Find or insert the entry for sid (under the mutex). */
+static entry *slot(shard_table *t, const char *sid)
+{
+    int found;
+    size_t lo = position(t, sid, &found);
+    if (found)
+        return &t->e[lo];
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
         entry *grown = realloc(t->e, cap * sizeof *grown);
@@ -129,8 +153,10 @@ static entry *slot(shard_table *t, const char *sid)
     return &t->e[lo];
 }
 
-/* Install a loaded segment (seg) or a failure (error); takes ownership. */
-static void install(ak_index *idx, const char *sid, ak_segment *seg, const char *error)
+/* Install a loaded segment (seg) or a failure (error) read from the file
+ * `id`; takes ownership of seg. */
+static void install(ak_index *idx, const char *sid, ak_segment *seg, const char *error,
+                    ak_file_id id)
 {
     uint32_t shard = ak_shard_of(sid, idx->n_shards);
     pthread_mutex_lock(&idx->mu);
@@ -141,6 +167,7 @@ static void install(ak_index *idx, const char *sid, ak_segment *seg, const char 
         e->seg = seg;
         free(e->error);
         e->error = error ? strdup(error) : NULL;
+        e->file_id = id;
     }
     pthread_mutex_unlock(&idx->mu);
     ak_segment_unref(e ? old : seg);
@@ -148,18 +175,21 @@ static void install(ak_index *idx, const char *sid, ak_segment *seg, const char 
 
 ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err)
 {
-    ak_sysdb *db;
+    ak_sysdb *db = NULL;
     ak_segment *seg = NULL;
-    ak_code rc = ak_datadir_open_system(idx->dd, system_id, 0, &db, err);
-    if (rc == AK_OK) {
+    char path[AK_PATH_MAX];
+    ak_code rc = ak_datadir_db_path(idx->dd, system_id, path, sizeof path, err);
+    if (rc)
+        return rc; /* a bad id names no system: nothing to remember */
+    ak_file_id id = ak_file_id_of(path);
+    if ((rc = ak_sysdb_open(path, 0, &db, err)) == AK_OK) {
+        id = ak_sysdb_file_id(db);
         rc = ak_segment_load(db, system_id, &seg, err);
         ak_sysdb_close(db);
     }
-    if (rc == AK_ERR_INVALID)
-        return rc; /* a bad id names no system: nothing to remember */
     if (rc)
         ak_err_prefix(err, "system %s: ", system_id);
-    install(idx, system_id, rc ? NULL : seg, rc ? err->msg : NULL);
+    install(idx, system_id, rc ? NULL : seg, rc ? err->msg : NULL, id);
     return rc;
 }
 
@@ -183,12 +213,27 @@ typedef struct {
     ak_index *idx;
     ak_pool *pool;
     ak_latch *latch;
+    int only_changed;
+    size_t queued;
 } load_all;
+
+/* Whether the index already holds what is in the file at path. */
+static int up_to_date(ak_index *idx, const char *sid, const char *path)
+{
+    ak_file_id id = ak_file_id_of(path);
+    pthread_mutex_lock(&idx->mu);
+    entry *e = find(idx, sid);
+    int same = e && (e->seg || e->error) && ak_file_id_eq(e->file_id, id);
+    pthread_mutex_unlock(&idx->mu);
+    return same;
+}
 
 static ak_code queue_system(void *ctx, const char *sid, uint32_t shard, const char *path)
 {
-    (void)shard, (void)path;
+    (void)shard;
     load_all *la = ctx;
+    if (la->only_changed && up_to_date(la->idx, sid, path))
+        return AK_OK;
     load_job *j = calloc(1, sizeof *j);
     if (!j)
         return AK_ERR_NOMEM;
@@ -201,21 +246,125 @@ static ak_code queue_system(void *ctx, const char *sid, uint32_t shard, const ch
         free(j);
         return AK_ERR_NOMEM;
     }
+    la->queued++;
     return AK_OK;
 }
 
-ak_code ak_index_load_all(ak_index *idx, ak_pool *pool, ak_err *err)
+/* Load every system (or only those whose file changed) on the pool. */
+static ak_code load_systems(ak_index *idx, ak_pool *pool, int only_changed, size_t *loaded,
+                            ak_err *err)
 {
     /* One count for the walk itself, so the latch cannot reach zero while
      * jobs are still being submitted. */
     ak_latch latch;
     ak_latch_init(&latch, 1);
-    load_all la = {idx, pool, &latch};
+    load_all la = {idx, pool, &latch, only_changed, 0};
     ak_code rc = ak_datadir_each_system(idx->dd, queue_system, &la, err);
     ak_latch_done(&latch);
     ak_latch_wait(&latch, 0);
     ak_latch_destroy(&latch);
+    if (loaded)
+        *loaded = la.queued;
     return rc;
+}
+
+ak_code ak_index_load_all(ak_index *idx, ak_pool *pool, ak_err *err)
+{
+    return load_systems(idx, pool, 0, NULL, err);
+}
+
+/* Close the idle connections to sid (all when sid is NULL). */
+static void drop_idle(ak_index *idx, const char *sid)
+{
+    ak_sysdb *closing[64];
+    size_t n;
+    do {
+        n = 0;
+        pthread_mutex_lock(&idx->mu);
+        for (size_t i = 0; i < idx->n_idle && n < sizeof closing / sizeof *closing;) {
+            if (!sid || strcmp(idx->idle[i].system_id, sid) == 0) {
+                closing[n++] = idx->idle[i].db;
+                memmove(&idx->idle[i], &idx->idle[i + 1],
+                        (idx->n_idle - i - 1) * sizeof *idx->idle);
+                idx->n_idle--;
+            } else {
+                i++;
+            }
+        }
+        pthread_mutex_unlock(&idx->mu);
+        for (size_t i = 0; i < n; i++)
+            ak_sysdb_close(closing[i]);
+    } while (n == sizeof closing / sizeof *closing);
+}
+
+/* Remove sid's entry unless it is fenced; 1 if removed. */
+static int forget(ak_index *idx, shard_table *t, const char *sid)
+{
+    ak_segment *seg = NULL;
+    int found;
+    pthread_mutex_lock(&idx->mu);
+    size_t at = position(t, sid, &found);
+    int gone = found && !t->e[at].fenced;
+    if (gone) {
+        seg = t->e[at].seg;
+        free(t->e[at].error);
+        memmove(&t->e[at], &t->e[at + 1], (t->n - at - 1) * sizeof *t->e);
+        t->n--;
+    }
+    pthread_mutex_unlock(&idx->mu);
+    ak_segment_unref(seg);
+    if (gone)
+        drop_idle(idx, sid);
+    return gone;
+}
+
+/* Forget systems whose database is gone (deleted by an operator).  The
+ * mutex is not held across the stat calls, so entries are re-found by id. */
+static size_t forget_removed(ak_index *idx)
+{
+    size_t removed = 0;
+    for (uint32_t s = 0; s < idx->n_shards; s++) {
+        shard_table *t = &idx->shards[s];
+        size_t i = 0;
+        for (;;) {
+            char sid[AK_SYSTEM_ID_MAX + 1], path[AK_PATH_MAX];
+            pthread_mutex_lock(&idx->mu);
+            int more = i < t->n;
+            if (more)
+                ak_fmt(sid, sizeof sid, "%s", t->e[i].system_id);
+            pthread_mutex_unlock(&idx->mu);
+            if (!more)
+                break;
+            int exists = ak_datadir_db_path(idx->dd, sid, path, sizeof path, NULL) ||
+                         ak_file_id_of(path).ino;
+            if (!exists && forget(idx, t, sid))
+                removed++;
+            else
+                i++;
+        }
+    }
+    return removed;
+}
+
+ak_code ak_index_refresh(ak_index *idx, ak_pool *pool, int all, size_t *reloaded,
+                         size_t *removed, ak_err *err)
+{
+    ak_code rc = load_systems(idx, pool, !all, reloaded, err);
+    size_t gone = forget_removed(idx);
+    if (removed)
+        *removed = gone;
+    return rc;
+}
+
+void ak_index_fence(ak_index *idx, const char *system_id, int on)
+{
+    pthread_mutex_lock(&idx->mu);
+    entry *e = slot(&idx->shards[ak_shard_of(system_id, idx->n_shards)], system_id);
+    if (e)
+        e->fenced = on;
+    pthread_mutex_unlock(&idx->mu);
+    if (on)
+        drop_idle(idx, system_id);
 }
 
 ak_code ak_index_snapshot(ak_index *idx, uint32_t shard, ak_shard_snap *out, ak_err *err)
@@ -248,34 +397,60 @@ void ak_shard_snap_release(ak_shard_snap *snap)
     memset(snap, 0, sizeof *snap);
 }
 
+/* Whether a connection may serve sid now: not while its file is being
+ * replaced, and only if it is to the file the index loaded (a handle on a
+ * file renamed away would show the old data).  Under the mutex. */
+static int usable(ak_index *idx, const char *sid, const ak_sysdb *db, int *fenced)
+{
+    entry *e = find(idx, sid);
+    *fenced = e && e->fenced;
+    return !*fenced && (!e || ak_file_id_eq(e->file_id, ak_sysdb_file_id(db)));
+}
+
 ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err)
 {
+    ak_sysdb *stale = NULL;
     pthread_mutex_lock(&idx->mu);
-    for (size_t i = idx->n_idle; i-- > 0;)
+    entry *e = find(idx, system_id);
+    int fenced = e && e->fenced;
+    for (size_t i = idx->n_idle; !fenced && i-- > 0;)
         if (strcmp(idx->idle[i].system_id, system_id) == 0) {
-            *out = idx->idle[i].db;
+            ak_sysdb *db = idx->idle[i].db;
             memmove(&idx->idle[i], &idx->idle[i + 1], (idx->n_idle - i - 1) * sizeof *idx->idle);
             idx->n_idle--;
-            pthread_mutex_unlock(&idx->mu);
-            return AK_OK;
+            if (usable(idx, system_id, db, &fenced)) {
+                pthread_mutex_unlock(&idx->mu);
+                *out = db;
+                return AK_OK;
+            }
+            stale = db;
+            break;
         }
     pthread_mutex_unlock(&idx->mu);
+    ak_sysdb_close(stale);
+    if (fenced)
+        return ak_err_set(err, AK_ERR_BUSY, "system %s is being rebuilt", system_id);
     return ak_datadir_open_system(idx->dd, system_id, 0, out, err);
 }
 
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db)
 {
     ak_sysdb *evicted = NULL;
+    int fenced;
     if (!db)
         return;
     pthread_mutex_lock(&idx->mu);
-    if (idx->n_idle == idx->idle_cap) {
-        evicted = idx->idle[0].db;
-        memmove(&idx->idle[0], &idx->idle[1], (idx->idle_cap - 1) * sizeof *idx->idle);
-        idx->n_idle--;
+    if (!usable(idx, system_id, db, &fenced)) {
+        evicted = db;
+    } else {
+        if (idx->n_idle == idx->idle_cap) {
+            evicted = idx->idle[0].db;
+            memmove(&idx->idle[0], &idx->idle[1], (idx->idle_cap - 1) * sizeof *idx->idle);
+            idx->n_idle--;
+        }
+        ak_fmt(idx->idle[idx->n_idle].system_id, sizeof idx->idle[0].system_id, "%s", system_id);
+        idx->idle[idx->n_idle++].db = db;
     }
-    ak_fmt(idx->idle[idx->n_idle].system_id, sizeof idx->idle[0].system_id, "%s", system_id);
-    idx->idle[idx->n_idle++].db = db;
     pthread_mutex_unlock(&idx->mu);
     ak_sysdb_close(evicted);
 }
@@ -303,7 +478,7 @@ void ak_index_stats_get(ak_index *idx, ak_index_stats *out)
             const ak_segment *seg = idx->shards[s].e[i].seg;
             out->systems++;
             if (!seg) {
-                out->broken_systems++;
+                out->broken_systems += idx->shards[s].e[i].error != NULL;
                 continue;
             }
             out->vectors += seg->n;

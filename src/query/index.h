@@ -47,12 +47,27 @@ ak_code ak_index_load_all(ak_index *idx, ak_pool *pool, ak_err *err);
 /* Load (or reload) one system; a failure is recorded and also returned. */
 ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err);
 
+/* Bring the index in line with the data directory: load systems whose
+ * database file is new or was replaced (akosha reingest, another process's
+ * ingest), or every system when all; forget systems whose database is gone.
+ * Counts go to *reloaded and *removed (either may be NULL). */
+ak_code ak_index_refresh(ak_index *idx, ak_pool *pool, int all, size_t *reloaded,
+                         size_t *removed, ak_err *err);
+
+/* While a system's database file is being replaced: fence on closes its
+ * idle connections and makes ak_index_db_get() fail with AK_ERR_BUSY (a
+ * search then names its shard as failed); fence off lets them open again.
+ * Reload the system after. */
+void ak_index_fence(ak_index *idx, const char *system_id, int on);
+
 ak_code ak_index_snapshot(ak_index *idx, uint32_t shard, ak_shard_snap *out, ak_err *err);
 void ak_shard_snap_release(ak_shard_snap *snap);
 
 /* A connection to a system's database for reading, from a cache of idle
  * ones (opening a database costs more than the reads of a search).  Give it
- * back with ak_index_db_put(), which closes it when the cache is full. */
+ * back with ak_index_db_put(), which closes it when the cache is full or the
+ * connection is to a file the index no longer holds (replaced meanwhile).
+ * AK_ERR_BUSY while the system is fenced. */
 ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err);
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db);
 

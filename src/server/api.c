@@ -9,6 +9,9 @@
  *   GET  /v1/systems/{id}/uploads     that system's ledger
  *   GET  /v1/conversations/{sid}/{cid}
  *   POST /v1/ingest, /v1/aging        start a cycle / a pass now (202)
+ *   POST /v1/systems/{id}/reingest    rebuild a system from the bucket (202);
+ *   GET  /v1/systems/{id}/reingest    ... and how that went
+ *   POST /v1/index/reload             load every system's index again (202)
  *
  * Every id in a path is validated before it is used.  Errors are JSON
  * {"error": "..."} naming the problem.
@@ -30,6 +33,12 @@
 
 static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
+static int ends(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
 {
     ak_server *s = ctx;
@@ -39,10 +48,12 @@ ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
                  : !strcmp(path, "/metrics") ? AK_ROUTE_METRICS
                  : !strcmp(path, "/v1/search") ? AK_ROUTE_SEARCH
                  : !strcmp(path, "/v1/systems") ? AK_ROUTE_SYSTEMS
+                 : starts(path, "/v1/systems/") && ends(path, "/reingest") ? AK_ROUTE_REINGEST
                  : starts(path, "/v1/systems/") ? AK_ROUTE_UPLOADS
                  : starts(path, "/v1/conversations/") ? AK_ROUTE_CONVERSATION
                  : !strcmp(path, "/v1/ingest") ? AK_ROUTE_INGEST
                  : !strcmp(path, "/v1/aging") ? AK_ROUTE_AGING
+                 : !strcmp(path, "/v1/index/reload") ? AK_ROUTE_RELOAD
                  : !strcmp(path, "/mcp") ? AK_ROUTE_MCP
                                          : AK_ROUTE_OTHER;
     int open = !s->cfg.auth_all && (r == AK_ROUTE_HEALTH || r == AK_ROUTE_READY || r == AK_ROUTE_METRICS);
@@ -88,8 +99,8 @@ static void health(ak_server *s, ak_response *res)
     ak_jw_init(&w, &res->body);
     ak_jw_obj(&w);
     ak_orch_report(s->orch, &w);
-    ak_jw_kbool(&w, "ready", atomic_load(&s->ready) && !atomic_load(&s->draining));
-    ak_jw_kbool(&w, "draining", atomic_load(&s->draining));
+    ak_jw_kbool(&w, "ready", atomic_load(&s->metrics.ready) && !atomic_load(&s->metrics.draining));
+    ak_jw_kbool(&w, "draining", atomic_load(&s->metrics.draining));
     store_health(&w, "bucket", s->bucket);
     store_health(&w, "cold", s->cold);
     ak_jw_kint(&w, "uptime_seconds", (ak_time_now_us() - s->metrics.started_us) / AK_US_PER_SEC);
@@ -98,7 +109,7 @@ static void health(ak_server *s, ak_response *res)
 
 static void ready(ak_server *s, ak_response *res)
 {
-    int draining = atomic_load(&s->draining), loaded = atomic_load(&s->ready);
+    int draining = atomic_load(&s->metrics.draining), loaded = atomic_load(&s->metrics.ready);
     if (draining || !loaded) {
         ak_http_error(res, 503, draining ? "draining" : "the index is still loading");
         return;
@@ -117,7 +128,7 @@ static void trigger(ak_server *s, ak_job_kind kind, ak_response *res)
     int busy = ak_server_request(s, kind);
     res->status = 202;
     ak_buf_printf(&res->body, "{\"accepted\":true,\"%s\":\"%s\"}",
-                  kind == AK_JOB_INGEST ? "cycle" : "aging",
+                  kind == AK_JOB_INGEST ? "cycle" : kind == AK_JOB_AGING ? "aging" : "reload",
                   busy ? "running; another will follow" : "queued");
 }
 
@@ -125,7 +136,7 @@ static void trigger(ak_server *s, ak_job_kind kind, ak_response *res)
 
 static void search(ak_server *s, const ak_request *req, ak_response *res)
 {
-    if (!atomic_load(&s->ready)) {
+    if (!atomic_load(&s->metrics.ready)) {
         ak_http_error(res, 503, "the index is still loading");
         return;
     }
@@ -192,18 +203,28 @@ static const char *segment(const char *p, char *out, size_t n)
     return p + len;
 }
 
+/* The system id of /v1/systems/{id}/<what>, validated; 0 after answering
+ * 400 or 404. */
+static int system_in_path(const char *path, const char *what, char *sid, size_t n,
+                          ak_response *res)
+{
+    const char *rest = segment(path + strlen("/v1/systems/"), sid, n), *why;
+    if (!rest || !ak_id_system_valid(sid, &why)) {
+        ak_http_error(res, 400, "system id %s", rest ? why : "is empty or too long");
+        return 0;
+    }
+    if (strcmp(rest, what) != 0) {
+        ak_http_error(res, 404, "no such resource; try /v1/systems/{id}%s", what);
+        return 0;
+    }
+    return 1;
+}
+
 static void uploads(ak_server *s, const char *path, ak_response *res)
 {
     char sid[AK_SYSTEM_ID_MAX + 2];
-    const char *rest = segment(path + strlen("/v1/systems/"), sid, sizeof sid), *why;
-    if (!rest || !ak_id_system_valid(sid, &why)) {
-        ak_http_error(res, 400, "system id %s", rest ? why : "is empty or too long");
+    if (!system_in_path(path, "/uploads", sid, sizeof sid, res))
         return;
-    }
-    if (strcmp(rest, "/uploads") != 0) {
-        ak_http_error(res, 404, "no such resource; try /v1/systems/{id}/uploads");
-        return;
-    }
     ak_jw w;
     ak_err err;
     ak_jw_init(&w, &res->body);
@@ -225,6 +246,59 @@ static void conversation(ak_server *s, const char *path, ak_response *res)
     ak_err err;
     ak_jw_init(&w, &res->body);
     catalog_reply(res, ak_catalog_conversation(s->idx, s->cold, sid, cid, &w, &err), &err);
+}
+
+/* Optional body {"force": true|false}. */
+static ak_code force_of(const ak_request *req, int *force, ak_err *err)
+{
+    *force = 0;
+    if (!req->body_len)
+        return AK_OK;
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *body, *f = NULL;
+    ak_code rc = doc ? ak_json_parse(doc, req->body, req->body_len, &body, err)
+                     : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rc == AK_OK && body->type != AK_JSON_OBJECT)
+        rc = ak_err_set(err, AK_ERR_INVALID, "body: expected an object like {\"force\": true}");
+    if (rc == AK_OK && (f = ak_json_get(body, "force")) && f->type != AK_JSON_TRUE &&
+        f->type != AK_JSON_FALSE)
+        rc = ak_err_set(err, AK_ERR_INVALID, "force: expected true or false");
+    for (const ak_json *m = rc == AK_OK ? body->first : NULL; m && rc == AK_OK; m = m->next)
+        if (strcmp(m->key, "force") != 0)
+            rc = ak_err_set(err, AK_ERR_INVALID, "unknown field \"%.64s\"", m->key);
+    *force = f && f->type == AK_JSON_TRUE;
+    ak_json_doc_free(doc);
+    return rc;
+}
+
+static void reingest(ak_server *s, const ak_request *req, ak_response *res)
+{
+    char sid[AK_SYSTEM_ID_MAX + 2];
+    int force = 0, is_get = !strcmp(req->method, "GET");
+    ak_err err;
+    if (!is_get && !method_is(req, res, "POST"))
+        return;
+    if (!system_in_path(req->path, "/reingest", sid, sizeof sid, res))
+        return;
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    if (is_get) {
+        if (!ak_server_reingest_status(s, sid, &w))
+            ak_http_error(res, 404, "no rebuild of %s was asked for since the daemon started", sid);
+        return;
+    }
+    ak_code rc = s->bucket ? force_of(req, &force, &err)
+                           : ak_err_set(&err, AK_ERR_UNSUPPORTED, "no bucket is configured: "
+                                        "there is nothing to rebuild from");
+    if (rc == AK_OK)
+        rc = ak_server_reingest_request(s, sid, force, &err);
+    if (rc) {
+        ak_http_error(res, rc == AK_ERR_INVALID ? 400 : rc == AK_ERR_BUSY ? 429 : 409, "%s",
+                      err.msg);
+        return;
+    }
+    res->status = 202;
+    ak_server_reingest_status(s, sid, &w);
 }
 
 /* ---- MCP over streamable HTTP ---- */
@@ -280,6 +354,8 @@ void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
     case AK_ROUTE_INGEST: if (method_is(req, res, "POST")) trigger(s, AK_JOB_INGEST, res); break;
     case AK_ROUTE_AGING: if (method_is(req, res, "POST")) trigger(s, AK_JOB_AGING, res); break;
     case AK_ROUTE_MCP: mcp(s, req, res); break;
+    case AK_ROUTE_REINGEST: reingest(s, req, res); break;
+    case AK_ROUTE_RELOAD: if (method_is(req, res, "POST")) trigger(s, AK_JOB_RELOAD, res); break;
     default: ak_http_error(res, 404, "no such endpoint: %s", req->path); break;
     }
 }

@@ -12,7 +12,7 @@ static const double long_bounds[AK_HIST_BUCKETS] = {
 
 static const char *const route_names[AK_ROUTE_N] = {
     "health", "ready", "metrics", "search", "systems", "uploads", "conversation",
-    "ingest", "aging", "mcp", "other"};
+    "ingest", "aging", "mcp", "reingest", "index_reload", "other"};
 
 const char *ak_route_name(ak_route r) { return r < AK_ROUTE_N ? route_names[r] : "other"; }
 
@@ -142,6 +142,7 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     scalar(b, "akosha_records_rejected_total", "counter", "Bad records skipped.", atomic_load(&m->records_rejected));
     scalar(b, "akosha_ingest_backlog", "gauge", "Uploads not yet settled after the last cycle (failed or waiting to retry).", atomic_load(&m->ingest_backlog));
     scalar(b, "akosha_ingest_cycles_total", "counter", "Discovery cycles run.", atomic_load(&m->ingest_cycles));
+    scalar(b, "akosha_ingest_last_cycle_timestamp_seconds", "gauge", "When the last discovery cycle finished (Unix time; 0: none yet).", atomic_load(&m->last_cycle_us) / AK_US_PER_SEC);
     scalar(b, "akosha_ingest_cycles_skipped_total", "counter", "Cycles skipped because the bucket's circuit was open.", atomic_load(&m->ingest_cycles_skipped));
     histogram(b, "akosha_ingest_upload_seconds", "Time to apply one upload.", &m->upload_seconds);
     histogram(b, "akosha_ingest_cycle_seconds", "Time of one discovery cycle.", &m->cycle_seconds);
@@ -159,6 +160,12 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     ak_buf_printf(b, "akosha_aging_migrations_total{transition=\"hot_to_warm\"} %lld\n", (long long)atomic_load(&m->aged_hot_to_warm));
     ak_buf_printf(b, "akosha_aging_migrations_total{transition=\"warm_to_cold\"} %lld\n", (long long)atomic_load(&m->aged_warm_to_cold));
     scalar(b, "akosha_aging_runs_total", "counter", "Aging passes run.", atomic_load(&m->aging_runs));
+    scalar(b, "akosha_aging_last_run_timestamp_seconds", "gauge", "When the last aging pass finished (Unix time; 0: none yet).", atomic_load(&m->last_aging_us) / AK_US_PER_SEC);
+    scalar(b, "akosha_index_broken_systems", "gauge", "System databases the index could not read (their shards fail searches).", atomic_load(&m->index_broken));
+    header(b, "akosha_reingests_total", "counter", "Systems rebuilt from the bucket, by outcome.");
+    ak_buf_printf(b, "akosha_reingests_total{outcome=\"ok\"} %lld\n", (long long)atomic_load(&m->reingests_ok));
+    ak_buf_printf(b, "akosha_reingests_total{outcome=\"failed\"} %lld\n", (long long)atomic_load(&m->reingests_failed));
+    scalar(b, "akosha_index_reloads_total", "counter", "Index refreshes and reloads run.", atomic_load(&m->index_reloads));
     scalar(b, "akosha_cold_export_failures_total", "counter", "Cold exports that failed (rows stayed warm).", atomic_load(&m->cold_failures));
     stores(b, bucket, cold);
     scalar(b, "akosha_orchestrator_fallback", "gauge", "1 while Akosha runs cycles itself because Mahavishnu does not answer.", atomic_load(&m->fallback));
@@ -168,6 +175,8 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     scalar(b, "akosha_http_rate_limited_total", "counter", "Requests refused by the rate limit.", atomic_load(&m->rate_limited));
     scalar(b, "akosha_http_unauthorized_total", "counter", "Requests without a valid token.", atomic_load(&m->unauthorized));
     histogram(b, "akosha_http_request_seconds", "HTTP request latency.", &m->http_seconds);
+    scalar(b, "akosha_ready", "gauge", "1 once the index is loaded and while not draining.", atomic_load(&m->ready) && !atomic_load(&m->draining));
+    scalar(b, "akosha_draining", "gauge", "1 while shutting down.", atomic_load(&m->draining));
     header(b, "akosha_start_time_seconds", "gauge", "When this process started (Unix time).");
     ak_buf_printf(b, "akosha_start_time_seconds %lld\n", (long long)(m->started_us / AK_US_PER_SEC));
 }

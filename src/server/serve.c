@@ -17,16 +17,13 @@
 #include "util/log.h"
 #include "util/time.h"
 
-/* ---- the runner: cycles and aging, one at a time ---- */
+/* ---- the runner: one job at a time ---- */
 
 int ak_server_request(ak_server *s, ak_job_kind kind)
 {
     pthread_mutex_lock(&s->mu);
     int busy = s->running == kind;
-    if (kind == AK_JOB_INGEST)
-        s->want_ingest = 1;
-    else
-        s->want_aging = 1;
+    s->want |= 1u << kind;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return busy;
@@ -104,6 +101,7 @@ static void recount(ak_server *s)
     ak_index_stats st;
     ak_index_stats_get(s->idx, &st);
     atomic_store(&s->metrics.index_vectors, (long long)st.vectors);
+    atomic_store(&s->metrics.index_broken, (long long)st.broken_systems);
 }
 
 static void run_ingest(ak_server *s)
@@ -129,6 +127,7 @@ static void run_ingest(ak_server *s)
         return;
     }
     atomic_fetch_add(&s->metrics.ingest_cycles, 1);
+    atomic_store(&s->metrics.last_cycle_us, ak_time_now_us());
     atomic_store(&s->metrics.ingest_backlog, is.uploads_failed + is.uploads_deferred);
     ak_hist_observe(&s->metrics.cycle_seconds, is.seconds);
     AK_INFO("ingest", "cycle: %lld ingested, %lld rejected, %lld failed, %lld deferred in %.2f s",
@@ -151,6 +150,7 @@ static void run_aging(ak_server *s)
         return;
     }
     atomic_fetch_add(&s->metrics.aging_runs, 1);
+    atomic_store(&s->metrics.last_aging_us, ak_time_now_us());
     atomic_fetch_add(&s->metrics.aged_hot_to_warm, as.hot_to_warm.rows);
     atomic_fetch_add(&s->metrics.aged_warm_to_cold, as.warm_to_cold.rows);
     atomic_fetch_add(&s->metrics.cold_failures, as.cold_failures);
@@ -159,24 +159,65 @@ static void run_aging(ak_server *s)
             (long long)as.cold_failures, as.seconds);
 }
 
+/* Bring the index in line with the data directory: after a rebuild by
+ * `akosha reingest`, an ingest by another process, or a deleted database. */
+static int run_refresh(ak_server *s, int all)
+{
+    size_t reloaded, removed;
+    ak_err err;
+    int64_t t0 = ak_time_mono_us();
+    if (ak_index_refresh(s->idx, s->pool, all, &reloaded, &removed, &err)) {
+        AK_WARN("index", "refreshing the index: %s", err.msg);
+        return 1;
+    }
+    atomic_fetch_add(&s->metrics.index_reloads, 1);
+    if (all || reloaded || removed)
+        AK_INFO("index", "%s: %zu systems loaded, %zu forgotten in %.2f s",
+                all ? "reload" : "refresh", reloaded, removed,
+                (double)(ak_time_mono_us() - t0) / 1e6);
+    return all || reloaded || removed;
+}
+
+/* Returns 1 when the job may have changed what the gauges count. */
+static int run_job(ak_server *s, ak_job_kind k)
+{
+    switch (k) {
+    case AK_JOB_INGEST: run_ingest(s); return 1;
+    case AK_JOB_AGING: run_aging(s); return 1;
+    case AK_JOB_REFRESH: return run_refresh(s, 0);
+    case AK_JOB_RELOAD: return run_refresh(s, 1);
+    case AK_JOB_REINGEST: ak_server_run_reingests(s); return 1;
+    default: return 0;
+    }
+}
+
+/* Repairs first, then ingestion, then aging: each kind is requested at most
+ * once at a time, so none waits longer than one of each of the others. */
+static ak_job_kind next_job(unsigned want)
+{
+    static const ak_job_kind order[] = {AK_JOB_RELOAD, AK_JOB_REINGEST, AK_JOB_REFRESH,
+                                        AK_JOB_INGEST, AK_JOB_AGING};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        if (want & (1u << order[i]))
+            return order[i];
+    return AK_JOB_NONE;
+}
+
 static void *runner(void *arg)
 {
     ak_server *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->quit && !s->want_ingest && !s->want_aging)
+        while (!s->quit && !s->want)
             pthread_cond_wait(&s->cv, &s->mu);
         if (s->quit || atomic_load(&s->stop))
             break;
-        ak_job_kind k = s->want_ingest ? AK_JOB_INGEST : AK_JOB_AGING;
-        *(k == AK_JOB_INGEST ? &s->want_ingest : &s->want_aging) = 0;
+        ak_job_kind k = next_job(s->want);
+        s->want &= ~(1u << k);
         s->running = k;
         pthread_mutex_unlock(&s->mu);
-        if (k == AK_JOB_INGEST)
-            run_ingest(s);
-        else
-            run_aging(s);
-        recount(s);
+        if (run_job(s, k))
+            recount(s);
         pthread_mutex_lock(&s->mu);
         s->running = AK_JOB_NONE;
         pthread_cond_broadcast(&s->cv);
@@ -211,6 +252,8 @@ static void *scheduler(void *arg)
         int64_t now = ak_time_mono_us();
         if (now >= next_poll) {
             next_poll = now + s->cfg.poll_us;
+            if (atomic_load(&s->metrics.ready))
+                ak_server_request(s, AK_JOB_REFRESH);
             if (ak_orch_tick(s->orch))
                 ak_server_request(s, AK_JOB_INGEST);
             long long calls, failures;
@@ -237,7 +280,7 @@ static void *loader(void *arg)
     ak_index_stats st;
     ak_index_stats_get(s->idx, &st);
     recount(s);
-    atomic_store(&s->ready, 1);
+    atomic_store(&s->metrics.ready, 1);
     AK_INFO("index", "index ready: %llu systems, %llu vectors in %.2f s",
             (unsigned long long)st.systems, (unsigned long long)st.vectors,
             (double)(ak_time_mono_us() - t0) / 1e6);
@@ -264,7 +307,7 @@ static ak_code open_parts(ak_server *s, ak_err *err)
         rc = ak_auth_new(c->tokens, c->token_file, c->rate, c->burst, &s->auth, err);
     if (rc == AK_OK)
         rc = ak_orch_new(c->mahavishnu_url, c->poll_us, c->mahavishnu_timeout_ms, &s->orch, err);
-    ak_mcp_env env = {s->idx, s->pool, s->cold, &s->ready};
+    ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready};
     if (rc == AK_OK)
         rc = ak_mcp_new(&env, &s->mcp, err);
     return rc;
@@ -311,7 +354,7 @@ static void shutdown_gracefully(ak_server *s, const sigset_t *set)
 {
     AK_INFO("serve", "draining: no new connections or cycles; waiting up to %lld s",
             (long long)(s->cfg.drain_us / AK_US_PER_SEC));
-    atomic_store(&s->draining, 1);
+    atomic_store(&s->metrics.draining, 1);
     atomic_store(&s->stop, 1); /* uploads in hand finish; no new ones start */
     ak_http_drain(s->http);
     pthread_mutex_lock(&s->mu);

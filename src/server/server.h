@@ -9,9 +9,11 @@
  *     link decide whether Akosha runs the ingestion cycle itself
  *     (standalone, fallback) or Mahavishnu will ask for it (normal); every
  *     aging interval it asks for an aging pass;
- *   - a runner thread that runs cycles and aging passes one at a time (a
- *     cycle never runs twice at once; requests while one runs are merged
- *     into one more run), reloading the index for every system they change.
+ *   - a runner thread that runs cycles, aging passes, index refreshes and
+ *     rebuilds one at a time (a job never runs twice at once; requests
+ *     while one runs are merged into one more run), reloading the index for
+ *     every system they change.  Running rebuilds on the same thread as
+ *     ingestion and aging is what makes the file swap of a rebuild safe.
  *
  * Shutdown (SIGTERM/SIGINT): stop accepting connections and discovering,
  * let requests and uploads in flight finish for up to the drain period,
@@ -26,12 +28,15 @@
 #include <stdint.h>
 
 #include "objstore/objstore.h"
+#include "ops/reingest.h"
 #include "query/index.h"
 #include "server/auth.h"
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/orchestrator.h"
 #include "storage/datadir.h"
+#include "util/ids.h"
+#include "util/jsonw.h"
 #include "util/pool.h"
 
 typedef struct {
@@ -46,7 +51,29 @@ typedef struct {
     int auth_all;              /* also guard /health, /ready, /metrics */
 } ak_serve_config;
 
-typedef enum { AK_JOB_NONE, AK_JOB_INGEST, AK_JOB_AGING } ak_job_kind;
+/* Background jobs, run one at a time by the runner thread. */
+typedef enum {
+    AK_JOB_NONE,
+    AK_JOB_INGEST,   /* a discovery cycle */
+    AK_JOB_AGING,    /* an aging pass */
+    AK_JOB_REFRESH,  /* load systems whose database file changed (every poll) */
+    AK_JOB_RELOAD,   /* load every system again (POST /v1/index/reload) */
+    AK_JOB_REINGEST, /* rebuild the queued systems (POST /v1/systems/{id}/reingest) */
+    AK_JOB_KINDS
+} ak_job_kind;
+
+/* One requested rebuild, kept after it finished so its outcome can be
+ * asked for. */
+typedef enum { AK_RJ_QUEUED, AK_RJ_RUNNING, AK_RJ_DONE, AK_RJ_FAILED } ak_rj_state;
+typedef struct {
+    char system_id[AK_SYSTEM_ID_MAX + 1]; /* "" = free slot */
+    ak_rj_state state;
+    int force;
+    int64_t requested_us, finished_us;
+    ak_reingest_result result;
+    char error[AK_ERR_MSG_MAX];
+} ak_reingest_job;
+#define AK_REINGEST_JOBS 32
 
 typedef struct {
     ak_serve_config cfg;
@@ -59,21 +86,31 @@ typedef struct {
     ak_http *http;
     struct ak_mcp *mcp;
     ak_metrics metrics;
-    atomic_int ready, draining;
     atomic_int stop, abort;    /* what ingestion and aging watch */
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;        /* guards what follows */
     pthread_cond_t cv;
-    int want_ingest, want_aging, quit;
+    unsigned want;             /* bit per ak_job_kind requested */
+    int quit;
     ak_job_kind running;
+    ak_reingest_job reingests[AK_REINGEST_JOBS];
     pthread_t runner, scheduler, loader;
 } ak_server;
 
 /* Run the daemon until a signal stops it; returns the exit status. */
 int ak_serve_run(const ak_serve_config *cfg);
 
-/* Ask for a cycle or an aging pass; 1 if one of that kind is running now
- * (the request then makes it run once more after). */
+/* Ask for a job; 1 if one of that kind is running now (the request then
+ * makes it run once more after). */
 int ak_server_request(ak_server *s, ak_job_kind kind);
+
+/* repair.c: the reingest queue.  request validates nothing (the caller
+ * has checked the id); AK_ERR_BUSY when the queue is full.  A request for
+ * a system already queued or running returns that one. */
+ak_code ak_server_reingest_request(ak_server *s, const char *system_id, int force, ak_err *err);
+/* Write the job for system_id as a JSON object; 0 when none is known. */
+int ak_server_reingest_status(ak_server *s, const char *system_id, ak_jw *w);
+/* Run the queued rebuilds (the runner's AK_JOB_REINGEST). */
+void ak_server_run_reingests(ak_server *s);
 
 /* api.c: the routes. */
 ak_route_info ak_api_classify(void *ctx, const char *method, const char *path);

@@ -27,6 +27,17 @@ expect_exit() { # status cmd...
   [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; output: $out"
 }
 
+# The same, keeping stdout alone in $out (JSON to parse) and stderr in $errout.
+expect_stdout() { # status cmd...
+  local want=$1; shift
+  set +e
+  out=$("$@" 2>.stderr)
+  local got=$?
+  set -e
+  errout=$(cat .stderr)
+  [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; output: $out $errout"
+}
+
 # Read a field from JSON on stdin with a Python expression over `d`.
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); v=($1); print(' '.join(map(str, v)) if isinstance(v, tuple) else v)"; }
 
