@@ -3,8 +3,10 @@
  * ledger and its cold catalog (SPEC section 5).
  *
  * The database is the truth; everything in memory is rebuilt from it.  It
- * runs in WAL mode with synchronous=FULL so a committed upload survives a
- * crash and readers (search) never block the writer (ingestion).
+ * runs in WAL mode, so readers (search) never block the writer (ingestion),
+ * with synchronous=NORMAL: a committed upload survives the process being
+ * killed; a power loss may undo the last commits, records and ledger row
+ * together, and the next cycle applies those uploads again.
  *
  * Ingestion of one upload is:
  *     ak_sysdb_begin()                      BEGIN IMMEDIATE
