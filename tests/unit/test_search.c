@@ -405,6 +405,61 @@ static void test_failed_and_slow_shards(void)
     ak_index_free(idx);
 }
 
+static int64_t hot_rows(ak_index *idx, const char *sid)
+{
+    ak_sysdb *db;
+    ak_sysdb_counts c = {0};
+    ak_err err;
+    if (ak_index_db_get(idx, sid, &db, &err) != AK_OK)
+        return -1;
+    CHECK_INT(ak_sysdb_counts_get(db, &c, &err), AK_OK);
+    ak_index_db_put(idx, sid, db);
+    return c.hot;
+}
+
+/* A fenced system has no connections; a database replaced by rename is
+ * picked up by a refresh, and cached connections to the old file are not
+ * handed out again; a removed one is forgotten.  (Changes sys-2: run last.) */
+static void test_fence_and_file_swap(void)
+{
+    ak_err err;
+    ak_sysdb *db;
+    ak_index *idx = load_index();
+    size_t reloaded = 9, removed = 9;
+    CHECK_INT(hot_rows(idx, "sys-2"), PER_SYSTEM + 1);
+    ak_index_fence(idx, "sys-2", 1);
+    CHECK_INT(ak_index_db_get(idx, "sys-2", &db, &err), AK_ERR_BUSY);
+    CHECK_HAS(err.msg, "being rebuilt");
+    ak_index_fence(idx, "sys-2", 0);
+    CHECK_INT(hot_rows(idx, "sys-2"), PER_SYSTEM + 1); /* leaves a cached connection */
+
+    char path[1024], fresh[1100];
+    CHECK_INT(ak_datadir_db_path(dd, "sys-2", path, sizeof path, &err), AK_OK);
+    snprintf(fresh, sizeof fresh, "%s.new", path);
+    CHECK_INT(ak_sysdb_open(fresh, 1, &db, &err), AK_OK);
+    put(db, "only", "the one conversation of the new file", vecs[0][0], 1);
+    ak_sysdb_close(db);
+    CHECK(rename(fresh, path) == 0);
+    CHECK_INT(ak_index_refresh(idx, pool, 0, &reloaded, &removed, &err), AK_OK);
+    CHECK_INT(reloaded, 1);
+    CHECK_INT(removed, 0);
+    CHECK_INT(hot_rows(idx, "sys-2"), 1); /* the cached old connection was dropped */
+    CHECK_INT(ak_index_refresh(idx, pool, 0, &reloaded, &removed, &err), AK_OK);
+    CHECK_INT(reloaded, 0); /* nothing changed since */
+
+    ak_index_stats st;
+    ak_index_stats_get(idx, &st);
+    uint64_t before = st.systems;
+    CHECK(remove(path) == 0);
+    CHECK_INT(ak_index_refresh(idx, pool, 0, &reloaded, &removed, &err), AK_OK);
+    CHECK_INT(removed, 1);
+    ak_index_stats_get(idx, &st);
+    CHECK_INT(st.systems, before - 1);
+    CHECK_INT(ak_index_refresh(idx, pool, 1, &reloaded, &removed, &err), AK_OK);
+    CHECK_INT(reloaded, before - 1); /* all: every system again */
+    ak_index_free(idx);
+}
+
 int main(void)
 {
     build_data();
@@ -414,6 +469,7 @@ int main(void)
     RUN(test_text_and_hybrid);
     RUN(test_bad_queries);
     RUN(test_failed_and_slow_shards);
+    RUN(test_fence_and_file_swap);
     ak_pool_free(pool);
     ak_datadir_close(dd);
     return test_report("search");
