@@ -7,8 +7,9 @@
 #    `akosha generate`, ingested and aged, then broken the way the page's
 #    `<!-- runbook-test: fixture=NAME -->` comment says: `healthy` (as is),
 #    `corrupt` (bytes overwritten in the middle of a table page of one
-#    system's database, with dd conv=notrunc), `newer-schema` (that
-#    database's schema version set one above the binary's);
+#    system's database, as dd conv=notrunc would), `not-a-database` (its
+#    header overwritten: it no longer opens), `newer-schema` (its schema
+#    version set one above the binary's);
 #  - with the settings of an env file pointing AKOSHA_DATA_DIR, AKOSHA_BUCKET
 #    and AKOSHA_COLD_URL at that store, loaded by the page's own
 #    `set -a; . /etc/akosha/akosha.env; set +a` line (path substituted), so
@@ -52,7 +53,7 @@ BUCKET = os.path.join(WORK, "bucket")
 BASE = os.path.join(WORK, "base")
 ENV_LINE = re.compile(r"^set -a; \. /etc/akosha/akosha\.env; set \+a$")
 EXPECT = re.compile(r"\s#\s*expect:(.*)$")
-FIXTURES = ("healthy", "corrupt", "newer-schema")
+FIXTURES = ("healthy", "corrupt", "not-a-database", "newer-schema")
 TOKENS = ["runbook-test-token-0123456789abcdef", "a-second-token-fedcba9876543210"]
 failures = []
 
@@ -143,6 +144,12 @@ def corrupt(db):
         f.write(os.urandom(page_size // 2))
 
 
+def not_a_database(db):
+    """Overwrite the 100-byte SQLite header: the file no longer opens."""
+    with open(db, "r+b") as f:
+        f.write(os.urandom(100))
+
+
 def newer_schema(db, schema):
     con = sqlite3.connect(db)
     con.execute(f"PRAGMA user_version = {schema + 1}")
@@ -181,11 +188,14 @@ class Page:
         db = db_path(self.data, self.sid)
         if fixture == "corrupt":
             corrupt(db)
+        elif fixture == "not-a-database":
+            not_a_database(db)
         elif fixture == "newer-schema":
             newer_schema(db, self.schema)
         if fixture != "healthy":  # the fixture really breaks the store
             r = self.shell("akosha verify --system " + self.sid, preamble=self.default_preamble())
-            want = "newer than this akosha" if fixture == "newer-schema" else "integrity"
+            want = {"corrupt": "integrity", "not-a-database": "not a database",
+                    "newer-schema": "newer than this akosha"}[fixture]
             if r.returncode != 1 or want not in r.stdout + r.stderr:
                 raise SystemExit(f"{name}: fixture {fixture} did not break {db}: "
                                  f"{r.returncode} {r.stdout}{r.stderr}")
@@ -228,6 +238,11 @@ class Page:
         return False
 
     def start_daemon(self):
+        if self.daemon and self.daemon.poll() is not None:
+            fail(self.name, f"the test's akosha serve died (exit {self.daemon.returncode}): "
+                 + self.background_log())
+            self.daemon = None
+            self.reingests.clear()
         if self.daemon:
             return True
         self.daemon = self.shell("exec akosha serve", preamble=self.default_preamble(),
@@ -245,6 +260,10 @@ class Page:
         return open(os.path.join(self.dir, "background.log")).read()[-2000:]
 
     def stop(self, proc, what):
+        if proc.poll() is not None:
+            fail(self.name, f"{what} died (exit {proc.returncode}) before it was stopped: "
+                 + self.background_log())
+            return
         proc.send_signal(signal.SIGTERM)
         try:
             rc = proc.wait(timeout=40)
@@ -258,6 +277,11 @@ class Page:
 
     def stop_daemon(self):
         if not self.daemon:
+            return
+        if self.daemon.poll() is not None:
+            self.stop(self.daemon, "the test's akosha serve")
+            self.daemon = None
+            self.reingests.clear()
             return
         # Rebuilds asked of the daemon finish before it is stopped, as an
         # operator polling GET .../reingest would wait for them.
