@@ -17,7 +17,7 @@ int ak_cmd_serve(int argc, char **argv)
     const char *tokens = NULL, *token_file = NULL, *mahavishnu = NULL;
     long long poll = 30, aging = 3600, drain = 30, concurrency = 4, threads = 4;
     long long max_body_kb = 1024, hot_days = AK_AGE_DEFAULT_HOT_DAYS;
-    long long warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000;
+    long long warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000, grace = 3600, retry_base = 30;
     double rate = 50, burst = 100;
     int auth_all = 0;
     const ak_opt opts[] = {
@@ -36,6 +36,8 @@ int ak_cmd_serve(int argc, char **argv)
         {"hot-days", "AKOSHA_HOT_DAYS", AK_OPT_INT, &hot_days, "N", "hot rows older than this go warm (default 7)", 1, 36500},
         {"warm-days", "AKOSHA_WARM_DAYS", AK_OPT_INT, &warm_days, "N", "warm rows older than this go cold (default 90)", 1, 36500},
         {"drain-seconds", "AKOSHA_DRAIN_SECONDS", AK_OPT_INT, &drain, "S", "shutdown waits this long for work in flight (default 30)", 0, 3600},
+        {"grace-seconds", "AKOSHA_GRACE_SECONDS", AK_OPT_INT, &grace, "S", "reject an upload whose payload is still missing after this (default 3600)", 0, 1e9},
+        {"retry-base-seconds", "AKOSHA_RETRY_BASE_SECONDS", AK_OPT_INT, &retry_base, "S", "first retry delay of a failed upload, doubling (default 30; 0 = every cycle)", 0, 86400},
         {"concurrency", "AKOSHA_CONCURRENCY", AK_OPT_INT, &concurrency, "N", "uploads in flight (default 4)", 1, 256},
         {"http-threads", "AKOSHA_HTTP_THREADS", AK_OPT_INT, &threads, "N", "HTTP worker threads (default 4)", 1, 256},
         {"mahavishnu", "AKOSHA_MAHAVISHNU_URL", AK_OPT_STR, &mahavishnu, "URL", "Mahavishnu JSON-RPC endpoint (default: standalone)", 0, 0},
@@ -52,7 +54,8 @@ int ak_cmd_serve(int argc, char **argv)
         return ak_opts_usage_error(&spec, "--data is required");
     if (warm_days < hot_days)
         return ak_opts_usage_error(&spec, "--warm-days is less than --hot-days");
-    if (!getenv("AKOSHA_LOG_FORMAT"))
+    const char *log_format = getenv("AKOSHA_LOG_FORMAT");
+    if (!log_format || !*log_format)
         ak_log_init(AK_LOG_JSON); /* a daemon logs for machines */
     ak_serve_config cfg = {
         .data_dir = data, .bucket_url = bucket, .cold_url = cold, .listen = listen,
@@ -62,6 +65,8 @@ int ak_cmd_serve(int argc, char **argv)
         .concurrency = (unsigned)concurrency, .http_threads = (unsigned)threads,
         .max_body = (size_t)max_body_kb * 1024, .rate = rate, .burst = burst,
         .mahavishnu_timeout_ms = mtimeout, .auth_all = auth_all,
+        .grace_us = grace ? grace * AK_US_PER_SEC : 1, /* 0 s: reject at once */
+        .retry_base_us = retry_base ? retry_base * AK_US_PER_SEC : -1,
     };
     return ak_serve_run(&cfg);
 }

@@ -68,10 +68,11 @@ int ak_breaker_done(ak_breaker *b, int trial, ak_breaker_outcome outcome, int64_
     return changed;
 }
 
-void ak_breaker_get(ak_breaker *b, ak_breaker_info *out)
+void ak_breaker_get(ak_breaker *b, int64_t now, ak_breaker_info *out)
 {
     pthread_mutex_lock(&b->mu);
-    out->state = b->state;
+    int cooled = b->state == AK_BREAKER_OPEN && now - b->opened_at >= b->cooldown_us;
+    out->state = cooled ? AK_BREAKER_HALF_OPEN : b->state;
     out->failures = b->failures;
     out->opened_at = b->opened_at;
     out->ever_opened = b->ever_opened;

@@ -56,6 +56,10 @@ int ak_breaker_admit(ak_breaker *b, int64_t now, int *trial);
  * state (opened or closed it), for the caller to log. */
 int ak_breaker_done(ak_breaker *b, int trial, ak_breaker_outcome outcome, int64_t now);
 
-void ak_breaker_get(ak_breaker *b, ak_breaker_info *out);
+/* The state as of now: an open breaker whose cool-down is over reports
+ * half-open, since the next operation will be admitted as the trial (a
+ * caller deciding whether to try at all must not wait for an admit that
+ * only an attempt makes). */
+void ak_breaker_get(ak_breaker *b, int64_t now, ak_breaker_info *out);
 
 #endif

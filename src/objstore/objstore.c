@@ -280,7 +280,7 @@ static ak_code admit(ak_store *s, ak_store_op op, int *trial, ak_err *err)
     }
     ak_breaker_info bi;
     char since[AK_TIME_ISO_MAX];
-    ak_breaker_get(&s->breaker, &bi);
+    ak_breaker_get(&s->breaker, ak_time_mono_us(), &bi);
     ak_time_format(wall_time_of(bi.opened_at), since);
     atomic_fetch_add(&s->rejected, 1);
     atomic_fetch_add(&s->failed[op], 1);
@@ -295,7 +295,7 @@ static ak_code finish(ak_store *s, ak_store_op op, int trial, ak_code rc)
         return rc;
     ak_breaker_info bi;
     long long cooldown_ms = (long long)(s->breaker.cooldown_us / 1000);
-    ak_breaker_get(&s->breaker, &bi);
+    ak_breaker_get(&s->breaker, ak_time_mono_us(), &bi);
     if (bi.state != AK_BREAKER_OPEN)
         AK_INFO("objstore", "%s: circuit closed: the store answers again", s->url);
     else if (trial)
@@ -325,7 +325,7 @@ void ak_store_stats_get(ak_store *s, ak_store_stats *out)
     out->rejected = atomic_load(&s->rejected);
     out->requests = atomic_load(&s->requests);
     out->retries = atomic_load(&s->retries);
-    ak_breaker_get(&s->breaker, &bi);
+    ak_breaker_get(&s->breaker, ak_time_mono_us(), &bi);
     out->breaker = bi.state;
     out->consecutive_failures = bi.failures;
     out->opened_at_us = bi.ever_opened ? wall_time_of(bi.opened_at) : 0;

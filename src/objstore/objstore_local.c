@@ -713,18 +713,18 @@ static ak_code open_root(const char *root, char **real_out, int *fd_out,
     if (!real)
         return errno == ENOENT || errno == ENOTDIR
                    ? ak_err_set(err, AK_ERR_NOTFOUND,
-                                "bucket directory %s does not exist", root)
+                                "store directory %s does not exist", root)
                    : ak_err_set(err, AK_ERR_IO,
-                                "cannot resolve bucket directory %s: %s", root,
+                                "cannot resolve store directory %s: %s", root,
                                 errno_text(errno, &t));
     int fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         ak_code rc = errno == ENOTDIR
                          ? ak_err_set(err, AK_ERR_NOTFOUND,
-                                      "bucket directory %s does not exist (it "
+                                      "store directory %s does not exist (it "
                                       "is not a directory)", root)
                          : ak_err_set(err, AK_ERR_IO,
-                                      "cannot open bucket directory %s: %s",
+                                      "cannot open store directory %s: %s",
                                       root, errno_text(errno, &t));
         free(real);
         return rc;

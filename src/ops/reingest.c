@@ -64,7 +64,7 @@ static int64_t total(const ak_sysdb_counts *c) { return c->hot + c->warm + c->co
  * its file alone now holds every commit (or there is no old database). */
 static int inspect_old(const char *path, ak_reingest_result *res)
 {
-    ak_sysdb *db;
+    ak_sysdb *db = NULL;
     ak_sysdb_counts c;
     ak_err err;
     res->old_conversations = -1;

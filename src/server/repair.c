@@ -144,7 +144,8 @@ void ak_server_run_reingests(ak_server *s)
     int force;
     while (!atomic_load(&s->stop) && take_next(s, sid, sizeof sid, &force)) {
         ak_reingest_config cfg = {
-            .bucket = s->bucket, .data = s->dd, .force = force, .stop = &s->stop,
+            .bucket = s->bucket, .data = s->dd, .force = force, .grace_us = s->cfg.grace_us,
+            .stop = &s->stop,
             .before_swap = before_swap, .after_swap = after_swap, .ctx = s,
         };
         ak_reingest_result r;

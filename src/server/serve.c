@@ -117,6 +117,7 @@ static void run_ingest(ak_server *s)
     }
     ak_ingest_config cfg = {
         .bucket = s->bucket, .data = s->dd, .concurrency = s->cfg.concurrency,
+        .grace_us = s->cfg.grace_us, .retry_base_us = s->cfg.retry_base_us,
         .stop = &s->stop, .abort = &s->abort, .on_upload = on_upload, .ctx = s,
     };
     ak_ingest_stats is;

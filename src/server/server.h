@@ -44,6 +44,7 @@ typedef struct {
     const char *tokens, *token_file, *mahavishnu_url;
     int64_t poll_us, aging_us, drain_us;
     int64_t hot_days, warm_days;
+    int64_t grace_us, retry_base_us; /* as ak_ingest_config */
     unsigned concurrency, http_threads;
     size_t max_body;
     double rate, burst;

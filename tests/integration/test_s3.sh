@@ -155,6 +155,30 @@ wait "$ingest_pid" || fail "the polling run exited $? after SIGTERM"
 ingest_pid=
 assert_eq "$(store_digest outage)" "$(store_digest local)" "store after the outage vs a clean run"
 
+# ---- the daemon gets over an outage by itself ----------------------------
+# Once the breaker's cool-down is over the next cycle must try the store
+# again (the trial), not skip because the circuit was open.
+akosha generate --out small --systems 1 --uploads 1 --conversations 5 --prefix small >/dev/null
+s3tool sync small akosha tenants/small
+PORT=$(free_port)
+AKOSHA_STORE_BREAKER_FAILURES=1 AKOSHA_STORE_BREAKER_COOLDOWN_MS=300 AKOSHA_LOG_FORMAT=text \
+  "$AKOSHA_BIN" serve --data served --bucket s3://akosha/tenants/small --listen 127.0.0.1:$PORT \
+  --poll-interval 1 >serve.log 2>&1 &
+ingest_pid=$!
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+ingested_is() { [ "$(metric 'akosha_uploads_total{outcome="ingested"}')" = "$1" ]; }
+circuit_open() { [ "$(metric 'akosha_objstore_circuit_state{store="bucket"}')" = 1 ] || grep -q "circuit open" serve.log; }
+wait_for 30 "the daemon's first upload" "ingested_is 1"
+"$s3dir/stop-swift.sh" "$PWD/swift"
+wait_for 30 "the daemon's circuit to open" circuit_open
+"$s3dir/start-swift.sh" swift >/dev/null
+akosha generate --out small2 --systems 1 --uploads 1 --conversations 5 --prefix other >/dev/null
+s3tool sync small2 akosha tenants/small
+wait_for 30 "the daemon to ingest again after the outage" "ingested_is 2"
+kill -TERM "$ingest_pid"
+wait "$ingest_pid" || fail "serve exited $? after SIGTERM"
+ingest_pid=
+
 # ---- figures (printed, not asserted) -------------------------------------
 calc() { python3 -c "print($1)"; }
 s3_s=$(echo "$s3_run" | jq_py 'd["seconds"]')

@@ -11,10 +11,11 @@
 
 #define MS 1000 /* microseconds */
 
+/* The state at time 0 (every test starts there; cool-downs end later). */
 static ak_breaker_state state_of(ak_breaker *b)
 {
     ak_breaker_info i;
-    ak_breaker_get(b, &i);
+    ak_breaker_get(b, 0, &i);
     return i.state;
 }
 
@@ -38,7 +39,7 @@ static void test_opens_after_threshold(void)
     CHECK(run_op(&b, 2, AK_BREAKER_FAILURE));
     CHECK_INT(state_of(&b), AK_BREAKER_OPEN);
     ak_breaker_info i;
-    ak_breaker_get(&b, &i);
+    ak_breaker_get(&b, 0, &i);
     CHECK_INT(i.failures, 3);
     CHECK_INT(i.opened_at, 2);
     CHECK(i.ever_opened);
@@ -85,10 +86,24 @@ static void test_half_open_trial_closes(void)
     CHECK(ak_breaker_done(&b, trial, AK_BREAKER_SUCCESS, 101 * MS));
     CHECK_INT(state_of(&b), AK_BREAKER_CLOSED);
     ak_breaker_info i;
-    ak_breaker_get(&b, &i);
+    ak_breaker_get(&b, 0, &i);
     CHECK_INT(i.failures, 0);
     CHECK(ak_breaker_admit(&b, 102 * MS, &other));
     CHECK_INT(other, 0);
+    ak_breaker_destroy(&b);
+}
+
+/* Once the cool-down is over an open breaker reads as half-open: the next
+ * operation will be its trial (the daemon decides to try by this). */
+static void test_cooled_reads_half_open(void)
+{
+    ak_breaker b;
+    ak_breaker_info i;
+    open_breaker(&b, 0);
+    ak_breaker_get(&b, 99 * MS, &i);
+    CHECK_INT(i.state, AK_BREAKER_OPEN);
+    ak_breaker_get(&b, 100 * MS, &i);
+    CHECK_INT(i.state, AK_BREAKER_HALF_OPEN);
     ak_breaker_destroy(&b);
 }
 
@@ -245,6 +260,7 @@ int main(void)
     RUN(test_opens_after_threshold);
     RUN(test_success_resets_the_count);
     RUN(test_half_open_trial_closes);
+    RUN(test_cooled_reads_half_open);
     RUN(test_half_open_trial_reopens);
     RUN(test_neutral_trial_frees_the_slot);
     RUN(test_late_outcomes_are_ignored);
