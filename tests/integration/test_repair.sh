@@ -107,6 +107,19 @@ assert_contains "$out" "the old database: missing" "reingest says there was none
 akosha age --data data --now "$NOW" >/dev/null
 assert_eq "$(tier_dump data)" "$want_tiers" "a lost database rebuilt exactly"
 
+# ---- databases that do not even open --------------------------------------
+sqlite3 "$victim_db" "PRAGMA user_version = 99"
+expect_exit 1 akosha verify --data data --system $victim
+assert_contains "$out" "schema version 99 is newer than this akosha" "verify names a newer schema"
+expect_stdout 0 akosha reingest --data data --bucket bucket --system $victim --json
+assert_contains "$(echo "$out" | jq_py 'd["old_database"]')" "schema version 99" "reingest says why the old one was unreadable"
+printf 'this is not SQLite at all' | dd of="$victim_db" conv=notrunc status=none
+expect_exit 1 akosha verify --data data --system $victim
+expect_exit 0 akosha reingest --data data --bucket bucket --system $victim
+assert_contains "$out" "not a database" "reingest over a file that is not a database"
+akosha age --data data --now "$NOW" >/dev/null
+assert_eq "$(tier_dump data)" "$want_tiers" "rebuilt exactly from unopenable databases"
+
 # ---- refusals: nothing changes ---------------------------------------------
 before=$(tier_dump data)
 expect_exit 2 akosha reingest --data data --bucket bucket
