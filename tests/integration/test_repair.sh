@@ -155,18 +155,23 @@ expect_exit 0 akosha reingest --data data --bucket bucket --system $victim
 assert_eq "$(record_dump data)" "$want_records" "an in-order rebuild after the forced one"
 find data -name '*.replaced-*' -delete
 want_now=$want_records
-kills=0
+# The binary itself goes in the background: kill -9 of a backgrounded shell
+# function would kill only its subshell.  A temporary database left behind
+# shows a kill landed mid-build.
+kills=0 mid_build=0
 for delay in 0.005 0.01 0.02 0.03 0.04 0.06; do
-  akosha reingest --data data --bucket bucket --system $victim >/dev/null 2>&1 &
+  "$AKOSHA_BIN" reingest --data data --bucket bucket --system $victim >/dev/null 2>&1 &
   pid=$!
   sleep "$delay"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2>/dev/null || true
+  [ -e "$victim_db.reingest" ] && mid_build=$((mid_build + 1))
   expect_exit 0 akosha verify --data data --system $victim --no-cold
   assert_eq "$(record_dump data)" "$want_now" "records after kill -9 at ${delay}s"
 done
 [ "$kills" -ge 3 ] || fail "only $kills of 6 rebuilds were killed mid-way; make the system bigger"
-echo "killed $kills of 6 rebuilds mid-way"
+[ "$mid_build" -ge 1 ] || fail "no kill landed while the new database was being built"
+echo "killed $kills of 6 rebuilds, $mid_build of them while building"
 expect_exit 0 akosha reingest --data data --bucket bucket --system $victim
 [ ! -e "$victim_db.reingest" ] || fail "a finished rebuild left a temporary database"
 assert_eq "$(record_dump data)" "$want_now" "records after the last rebuild"
