@@ -81,6 +81,9 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
         if (sqlite3_step(st) != SQLITE_DONE)
             die(sqlite3_errmsg(h), NULL);
         sqlite3_reset(st);
+        if (ak_sysdb_index_text(db, warm ? AK_TIER_WARM : AK_TIER_HOT, sqlite3_last_insert_rowid(h),
+                                text, strlen(text), &err))
+            die("index text", &err);
     }
     sqlite3_finalize(st);
     if (ak_sysdb_commit(db, &err))

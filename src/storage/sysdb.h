@@ -164,6 +164,13 @@ ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out
  * AK_ERR_NOTFOUND when there is no such conversation or it has no vector. */
 ak_code ak_sysdb_get_vector(ak_sysdb *db, const char *conversation_id, float *out, ak_err *err);
 
+/* Add a hot row's content or a warm row's summary to its tier's full-text
+ * index.  Whoever inserts or rewrites hot or warm text calls this in the same
+ * transaction (ak_sysdb_put_record does; deletes unindex themselves by
+ * trigger): a trigger would make FTS5 write a segment per row. */
+ak_code ak_sysdb_index_text(ak_sysdb *db, ak_tier tier, int64_t rowid, const char *text,
+                            size_t len, ak_err *err);
+
 /* Full-text search (FTS5, BM25) in one tier: match is an FTS5 query,
  * rows limited to since <= ts_us <= until; fn gets each hit best first with
  * score = -bm25 (higher is better). */

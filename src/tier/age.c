@@ -120,6 +120,9 @@ static ak_code warm_row(pass *p, sqlite3_stmt *hot, sqlite3_stmt *ins, ak_err *e
             rc = sql_error(p, err, "inserting a warm row");
         sqlite3_reset(ins);
     }
+    if (rc == AK_OK)
+        rc = ak_sysdb_index_text(p->sdb, AK_TIER_WARM, sqlite3_last_insert_rowid(p->db), summary,
+                                 strlen(summary), err);
     free(summary);
     free(ultra);
     return rc;

@@ -56,7 +56,8 @@ check_finds() { # check-name sql-to-damage-with
     "True" "verify names the $1 problem only: $out"
 }
 check_finds tiers "INSERT INTO warm(conversation_id, summary, ts_us, source, content_sha256, upload_at_us, upload_id)
-                   SELECT conversation_id, 's', ts_us, source, content_sha256, upload_at_us, upload_id FROM hot LIMIT 1"
+                   SELECT conversation_id, 's', ts_us, source, content_sha256, upload_at_us, upload_id FROM hot LIMIT 1;
+                   INSERT INTO warm_fts(rowid, summary) VALUES (last_insert_rowid(), 's')"
 check_finds ledger "DELETE FROM uploads WHERE upload_id = (SELECT upload_id FROM hot LIMIT 1)"
 check_finds vectors "UPDATE hot SET embedding = x'00' WHERE id = (SELECT min(id) FROM hot)"
 check_finds fts "DROP TRIGGER hot_fts_ad; DELETE FROM hot WHERE id = (SELECT min(id) FROM hot)"
