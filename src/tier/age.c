@@ -85,10 +85,10 @@ static ak_code warm_row(pass *p, sqlite3_stmt *hot, sqlite3_stmt *ins, ak_err *e
 {
     const char *content = (const char *)sqlite3_column_text(hot, 2);
     size_t len = (size_t)sqlite3_column_bytes(hot, 2);
-    char *summary = NULL, *ultra = NULL;
-    ak_code rc = ak_summarize(content, len, 3, &summary, err);
-    if (rc == AK_OK)
-        rc = ak_summarize(content, len, 1, &ultra, err);
+    static const int sentences[2] = {3, 1}; /* warm summary, cold's ultra summary */
+    char *summaries[2] = {NULL, NULL};
+    ak_code rc = ak_summarize_many(content, len, sentences, summaries, 2, err);
+    char *summary = summaries[0], *ultra = summaries[1];
     uint32_t sig[AK_MINHASH_SLOTS];
     uint8_t fp[AK_MINHASH_BYTES];
     ak_minhash(content, len, sig);
@@ -295,11 +295,21 @@ static ak_code load_batch(pass *p, int64_t day, cold_batch *b, ak_err *err)
     sqlite3_bind_int64(st, 2, day + DAY_US);
     sqlite3_bind_int64(st, 3, p->warm_cutoff);
     sqlite3_bind_int64(st, 4, AK_AGE_COLD_BATCH);
-    b->r = calloc(AK_AGE_COLD_BATCH, sizeof *b->r);
-    if (!b->r)
-        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    size_t cap = 0;
     while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW) {
+        /* grown as rows come: most batches are one day of one system, a few
+         * rows, and zeroing room for a full batch each time cost more than
+         * writing them */
+        if (b->n == cap) {
+            cold_row *grown = realloc(b->r, (cap = cap ? cap * 2 : 64) * sizeof *grown);
+            if (!grown) {
+                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            b->r = grown;
+        }
         cold_row *r = &b->r[b->n++];
+        memset(r, 0, sizeof *r);
         r->id = sqlite3_column_int64(st, 0);
         r->conversation_id = col_dup(st, 1);
         r->ts = sqlite3_column_int64(st, 2);

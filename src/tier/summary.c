@@ -23,11 +23,27 @@
 
 /* ---- splitting ---- */
 
-static const char *const abbreviations[] = {
-    "e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "inc", "ltd", "jr", "sr",
-    "st", "no", "fig", "approx", "cf", "al", "co", "corp", "dept", "est", "min", "max",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "vol", "resp", "eq", "ref", "sec", "ch",
+/* A word list with each word's length, so a lookup compares lengths first. */
+typedef struct {
+    const char *w;
+    size_t n;
+} word;
+#define W(s) {s, sizeof s - 1}
+
+static int in_list(const word *list, size_t count, const char *w, size_t n)
+{
+    for (size_t i = 0; i < count; i++)
+        if (list[i].n == n && strncasecmp(list[i].w, w, n) == 0)
+            return 1;
+    return 0;
+}
+
+static const word abbreviations[] = {
+    W("e.g"), W("i.e"), W("etc"), W("vs"), W("mr"), W("mrs"), W("ms"), W("dr"), W("prof"),
+    W("inc"), W("ltd"), W("jr"), W("sr"), W("st"), W("no"), W("fig"), W("approx"), W("cf"),
+    W("al"), W("co"), W("corp"), W("dept"), W("est"), W("min"), W("max"), W("jan"), W("feb"),
+    W("mar"), W("apr"), W("jun"), W("jul"), W("aug"), W("sep"), W("sept"), W("oct"), W("nov"),
+    W("dec"), W("vol"), W("resp"), W("eq"), W("ref"), W("sec"), W("ch"),
 };
 
 /* The word that ends just before `dot` (letters and inner dots). */
@@ -48,10 +64,7 @@ static int is_abbreviation(const char *start, const char *dot)
         return 1; /* an initial: "J. Smith", "U.S." */
     if (n >= 3 && w[1] == '.')
         return 1; /* "U.S", "e.g" spelled with inner dots */
-    for (size_t i = 0; i < sizeof abbreviations / sizeof *abbreviations; i++)
-        if (strlen(abbreviations[i]) == n && strncasecmp(abbreviations[i], w, n) == 0)
-            return 1;
-    return 0;
+    return in_list(abbreviations, sizeof abbreviations / sizeof *abbreviations, w, n);
 }
 
 /* Does a sentence end at text[i] (a '.', '!' or '?')?  Only when
@@ -152,18 +165,17 @@ static void collect(void *ctx, const char *s, size_t len)
         ss->v[ss->n++] = (sentence){.s = s, .len = len};
 }
 
-static const char *const stopwords[] = {
-    "the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "is", "was", "it", "that",
-    "this", "with", "as", "at", "by", "be", "are", "we", "i", "you", "but", "not", "so",
-    "then", "from", "how", "what", "about", "have", "has", "had", "there", "their", "its",
+static const word stopwords[] = {
+    W("the"), W("a"), W("an"), W("and"), W("or"), W("of"), W("to"), W("in"), W("on"),
+    W("for"), W("is"), W("was"), W("it"), W("that"), W("this"), W("with"), W("as"), W("at"),
+    W("by"), W("be"), W("are"), W("we"), W("i"), W("you"), W("but"), W("not"), W("so"),
+    W("then"), W("from"), W("how"), W("what"), W("about"), W("have"), W("has"), W("had"),
+    W("there"), W("their"), W("its"),
 };
 
 static int is_stopword(const char *w, size_t n)
 {
-    for (size_t i = 0; i < sizeof stopwords / sizeof *stopwords; i++)
-        if (strlen(stopwords[i]) == n && strncasecmp(stopwords[i], w, n) == 0)
-            return 1;
-    return 0;
+    return n <= 5 && in_list(stopwords, sizeof stopwords / sizeof *stopwords, w, n);
 }
 
 static uint32_t hash_word(const char *w, size_t n)
@@ -214,28 +226,63 @@ static int terms_of(sentence *st)
     return 0;
 }
 
-/* Document frequency of a term: in how many sentences it appears. */
-static size_t doc_freq(const sentences *ss, uint32_t term)
+/* Document frequencies: every distinct term with the number of sentences it
+ * appears in, sorted by term (one sort of all terms, rather than a search
+ * of every sentence per term: the latter grew with the square of a text's
+ * sentences). */
+typedef struct {
+    uint32_t term, df;
+} term_df;
+
+static int cmp_term_df(const void *a, const void *b)
 {
-    size_t df = 0;
-    for (size_t i = 0; i < ss->n; i++)
-        df += bsearch(&term, ss->v[i].terms, ss->v[i].n_terms, sizeof term, cmp_u32) != NULL;
-    return df;
+    return cmp_u32(&((const term_df *)a)->term, &((const term_df *)b)->term);
 }
 
-static void weigh(sentences *ss)
+static term_df *doc_freqs(const sentences *ss, size_t *n_out)
 {
+    size_t total = 0, n = 0;
+    for (size_t i = 0; i < ss->n; i++)
+        total += ss->v[i].n_terms;
+    term_df *all = malloc((total ? total : 1) * sizeof *all);
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < ss->n; i++) /* a sentence lists a term once */
+        for (size_t t = 0; t < ss->v[i].n_terms; t++)
+            all[n++] = (term_df){ss->v[i].terms[t], 1};
+    qsort(all, n, sizeof *all, cmp_term_df);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (u && all[u - 1].term == all[i].term)
+            all[u - 1].df++;
+        else
+            all[u++] = all[i];
+    }
+    *n_out = u;
+    return all;
+}
+
+static int weigh(sentences *ss)
+{
+    size_t n_df;
+    term_df *df = doc_freqs(ss, &n_df);
+    if (!df)
+        return -1;
     for (size_t i = 0; i < ss->n; i++) {
         sentence *st = &ss->v[i];
         double norm = 0;
         for (size_t t = 0; t < st->n_terms; t++) {
-            double idf = log((1.0 + (double)ss->n) / (1.0 + (double)doc_freq(ss, st->terms[t]))) + 1;
+            term_df key = {st->terms[t], 0};
+            const term_df *f = bsearch(&key, df, n_df, sizeof key, cmp_term_df);
+            double idf = log((1.0 + (double)ss->n) / (1.0 + (double)f->df)) + 1;
             st->weights[t] = (float)(st->weights[t] * idf);
             norm += (double)st->weights[t] * st->weights[t];
         }
         for (size_t t = 0; t < st->n_terms && norm > 0; t++)
             st->weights[t] = (float)(st->weights[t] / sqrt(norm));
     }
+    free(df);
+    return 0;
 }
 
 static double similarity(const sentence *a, const sentence *b)
@@ -270,6 +317,9 @@ static void textrank(const sentences *ss, double *score)
             out[i] += s;
             out[j] += s;
         }
+    for (size_t j = 0; j < n; j++) /* w becomes the transition probability j -> i */
+        for (size_t i = 0; i < n; i++)
+            w[j * n + i] = out[j] > 0 ? w[j * n + i] / out[j] : 0;
     for (size_t i = 0; i < n; i++)
         score[i] = 1.0 / (double)n;
     for (int it = 0; it < PR_ITERATIONS; it++) {
@@ -277,8 +327,7 @@ static void textrank(const sentences *ss, double *score)
         for (size_t i = 0; i < n; i++) {
             double sum = 0;
             for (size_t j = 0; j < n; j++)
-                if (out[j] > 0)
-                    sum += w[j * n + i] / out[j] * score[j];
+                sum += w[j * n + i] * score[j];
             next[i] = (1 - DAMPING) / (double)n + DAMPING * sum;
             delta += fabs(next[i] - score[i]);
         }
@@ -327,37 +376,60 @@ static void choose(const sentences *ss, const double *score, int n, ak_buf *b)
     free(chosen);
 }
 
-ak_code ak_summarize(const char *text, size_t len, int n, char **out, ak_err *err)
+/* One summary from the ranked sentences (or the text's start when it has
+ * no prose); *out malloc'd on success. */
+static ak_code summary_of(const char *text, size_t len, const sentences *ss, const double *score,
+                          int n, char **out)
 {
-    sentences ss = {calloc(AK_SUMMARY_MAX_SENTENCES, sizeof(sentence)), 0};
-    double *score = calloc(AK_SUMMARY_MAX_SENTENCES, sizeof *score);
     ak_buf b = {0};
+    if (ss->n) {
+        choose(ss, score, n, &b);
+    } else {
+        sentence whole = {.s = text, .len = len}; /* only code: show its start */
+        append_sentence(&b, &whole);
+    }
+    if (!ak_utf8_valid(b.data ? b.data : "", b.len)) {
+        ak_buf_free(&b);
+        return AK_ERR_INTERNAL;
+    }
+    *out = ak_buf_steal(&b);
+    return *out ? AK_OK : AK_ERR_NOMEM;
+}
+
+ak_code ak_summarize_many(const char *text, size_t len, const int *n, char **out, int count,
+                          ak_err *err)
+{
+    sentences ss = {malloc(AK_SUMMARY_MAX_SENTENCES * sizeof(sentence)), 0};
+    double *score = malloc(AK_SUMMARY_MAX_SENTENCES * sizeof *score);
     ak_code rc = ss.v && score ? AK_OK : AK_ERR_NOMEM;
     if (rc == AK_OK)
         ak_split_sentences(text, len, collect, &ss);
     for (size_t i = 0; rc == AK_OK && i < ss.n; i++)
         if (terms_of(&ss.v[i]))
             rc = AK_ERR_NOMEM;
-    if (rc == AK_OK && ss.n) {
-        weigh(&ss);
+    if (rc == AK_OK && ss.n && weigh(&ss))
+        rc = AK_ERR_NOMEM;
+    if (rc == AK_OK && ss.n)
         textrank(&ss, score);
-        choose(&ss, score, n, &b);
-    } else if (rc == AK_OK) {
-        sentence whole = {.s = text, .len = len}; /* only code: show its start */
-        append_sentence(&b, &whole);
-    }
+    int made = 0;
+    for (; rc == AK_OK && made < count; made++)
+        rc = summary_of(text, len, &ss, score, n[made], &out[made]);
     for (size_t i = 0; i < ss.n; i++) {
         free(ss.v[i].terms);
         free(ss.v[i].weights);
     }
     free(ss.v);
     free(score);
-    if (rc == AK_OK && !ak_utf8_valid(b.data ? b.data : "", b.len))
-        rc = AK_ERR_INTERNAL;
     if (rc) {
-        ak_buf_free(&b);
-        return ak_err_set(err, rc, "summarizing: out of memory");
+        while (made-- > 0)
+            free(out[made]), out[made] = NULL;
+        return ak_err_set(err, rc, rc == AK_ERR_NOMEM ? "summarizing: out of memory"
+                                                      : "summarizing: produced invalid UTF-8");
     }
-    *out = ak_buf_steal(&b);
     return AK_OK;
+}
+
+ak_code ak_summarize(const char *text, size_t len, int n, char **out, ak_err *err)
+{
+    return ak_summarize_many(text, len, &n, out, 1, err);
 }

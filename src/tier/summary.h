@@ -29,6 +29,12 @@
  * first characters). */
 ak_code ak_summarize(const char *text, size_t len, int n, char **out, ak_err *err);
 
+/* Several summaries of one text (out[i] in at most n[i] sentences) from one
+ * ranking: aging needs a 3- and a 1-sentence one of each conversation.  On
+ * failure no out[i] is left allocated. */
+ak_code ak_summarize_many(const char *text, size_t len, const int *n, char **out, int count,
+                          ak_err *err);
+
 /* The sentence boundaries the splitter finds (for tests and tools): calls
  * fn for each sentence span in order. */
 typedef void (*ak_sentence_fn)(void *ctx, const char *s, size_t len);
