@@ -516,8 +516,14 @@ static ak_code cold_days(pass *p, int64_t **days, size_t *n, ak_err *err)
 
 static ak_code warm_to_cold(pass *p, ak_err *err)
 {
-    if (p->cfg->dry_run)
-        return dry_count(p, "warm", WARM_BYTES, p->warm_cutoff, &p->stats->warm_to_cold, err);
+    if (p->cfg->dry_run) { /* what is warm now, and what passes through warm in this run */
+        ak_age_move through = {0};
+        ak_code rc = dry_count(p, "warm", WARM_BYTES, p->warm_cutoff, &p->stats->warm_to_cold, err);
+        if (rc == AK_OK)
+            rc = dry_count(p, "hot", HOT_BYTES, p->warm_cutoff, &through, err);
+        p->stats->warm_to_cold.rows += through.rows; /* their warm size is not known yet */
+        return rc;
+    }
     int64_t *days;
     size_t n_days;
     ak_code rc = cold_days(p, &days, &n_days, err);

@@ -56,7 +56,10 @@ typedef struct {
     ak_store *cold;              /* NULL: no warm -> cold this pass */
     int64_t now_us;              /* 0: the wall clock */
     int64_t hot_days, warm_days; /* 0: the defaults */
-    int dry_run;                 /* count what would move, change nothing */
+    int dry_run;                 /* count what would move, change nothing; rows
+                                    that would pass through warm to cold count in
+                                    warm_to_cold.rows but not in its bytes (their
+                                    summaries are not made) */
     const atomic_int *stop;      /* may be NULL: stop between batches */
     ak_age_changed_fn on_changed;
     void *ctx;

@@ -32,7 +32,8 @@ want_cold=$(count_where hot "ts_us < $now_us - 90*86400000000")
 
 # a dry run changes nothing
 dry=$(akosha age --data data --now $NOW --dry-run --json)
-assert_eq "$(echo "$dry" | jq_py 'd["hot_to_warm"]["conversations"], d["dry_run"]')" "$want_warm True" "dry run counts"
+assert_eq "$(echo "$dry" | jq_py 'd["hot_to_warm"]["conversations"], d["warm_to_cold"]["conversations"], d["dry_run"]')" \
+  "$want_warm $want_cold True" "dry run counts, hot rows that go on to cold included"
 assert_eq "$(keys data | sha256sum)" "$before" "store after a dry run"
 
 # a failed cold upload: hot -> warm happens, warm rows stay, exit 1
