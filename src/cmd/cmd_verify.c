@@ -14,27 +14,37 @@ typedef struct {
     int json;
     ak_jw w;       /* JSON: the "problems" array being written */
     ak_buf *text;  /* text: one line per problem */
+    ak_buf notes;  /* notices: JSON, the "notices" array; text, one line each */
+    ak_jw nw;
 } out_ctx;
+
+static void problem_json(ak_jw *w, const ak_verify_problem *p)
+{
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "system_id", p->system_id);
+    ak_jw_kstr(w, "path", p->path);
+    ak_jw_kstr(w, "check", p->check);
+    ak_jw_kstr(w, "message", p->message);
+    ak_jw_end(w);
+}
 
 static void on_problem(void *ctx, const ak_verify_problem *p)
 {
     out_ctx *o = ctx;
-    if (o->json) {
-        ak_jw_obj(&o->w);
-        ak_jw_kstr(&o->w, "system_id", p->system_id);
-        ak_jw_kstr(&o->w, "path", p->path);
-        ak_jw_kstr(&o->w, "check", p->check);
-        ak_jw_kstr(&o->w, "message", p->message);
-        ak_jw_end(&o->w);
-    } else {
-        ak_buf_printf(o->text, "%s: %s: %s (%s)\n", p->system_id, p->check, p->message,
-                      p->path);
-    }
+    if (o->json)
+        problem_json(p->notice ? &o->nw : &o->w, p);
+    else
+        ak_buf_printf(p->notice ? &o->notes : o->text, "%s%s: %s: %s (%s)\n",
+                      p->notice ? "notice: " : "", p->system_id, p->check, p->message, p->path);
 }
 
-static void summary_json(ak_jw *w, const ak_verify_stats *s, int deep)
+static void summary_json(out_ctx *o, const ak_verify_stats *s, int deep)
 {
+    ak_jw *w = &o->w;
     ak_jw_end(w); /* problems */
+    ak_jw_end(&o->nw);
+    ak_jw_key(w, "notices");
+    ak_jw_raw(w, o->notes.data, o->notes.len);
     ak_jw_kbool(w, "ok", s->problems == 0);
     ak_jw_kbool(w, "deep", deep);
     ak_jw_kint(w, "schema_version", ak_sysdb_schema_version());
@@ -42,6 +52,7 @@ static void summary_json(ak_jw *w, const ak_verify_stats *s, int deep)
     ak_jw_kint(w, "systems_bad", s->systems_bad);
     ak_jw_kint(w, "cold_objects", s->cold_objects);
     ak_jw_kint(w, "cold_conversations", s->cold_rows);
+    ak_jw_kint(w, "cold_leftovers", s->cold_leftovers);
     ak_jw_kdouble(w, "seconds", s->seconds);
     ak_jw_end(w);
 }
@@ -54,6 +65,9 @@ static void summary_text(ak_buf *b, const ak_verify_stats *s, int deep)
                   deep ? " in depth" : "", (long long)s->systems_bad,
                   (long long)s->cold_objects, (long long)s->cold_rows,
                   deep ? "read back" : "present", s->seconds);
+    if (s->cold_leftovers)
+        ak_buf_printf(b, "\n%lld cold objects are leftovers of a rebuild (notices above)",
+                      (long long)s->cold_leftovers);
     if (s->problems)
         ak_buf_printf(b, "\nrepair a damaged system with: akosha reingest --system ID "
                          "(docs/runbooks/hot-store-failure.md)");
@@ -94,6 +108,8 @@ int ak_cmd_verify(int argc, char **argv)
         ak_jw_obj(&o.w);
         ak_jw_key(&o.w, "problems");
         ak_jw_arr(&o.w);
+        ak_jw_init(&o.nw, &o.notes);
+        ak_jw_arr(&o.nw);
     }
     ak_verify_config cfg = {.data = dd, .system_id = sid, .deep = deep};
     if ((!no_cold && ak_cold_open(dd, cold_url, &cold, &err)) ||
@@ -101,15 +117,18 @@ int ak_cmd_verify(int argc, char **argv)
         fprintf(stderr, "akosha verify: %s\n", err.msg);
         rc = AK_EXIT_FAIL;
     } else {
-        if (json)
-            summary_json(&o.w, &st, deep);
-        else
+        if (json) {
+            summary_json(&o, &st, deep);
+        } else {
+            ak_buf_append(&b, o.notes.data, o.notes.len);
             summary_text(&b, &st, deep);
+        }
         rc = ak_cmd_print(&b);
         if (rc == AK_EXIT_OK && st.problems)
             rc = AK_EXIT_FAIL;
     }
     ak_buf_free(&b);
+    ak_buf_free(&o.notes);
     ak_store_close(cold);
     ak_datadir_close(dd);
     return rc;

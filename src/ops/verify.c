@@ -31,14 +31,23 @@ typedef struct {
     char why[AK_ERR_MSG_MAX];
     char *file;
     ak_pq_reader *reader;
+    /* the current system's catalogued object keys, sorted */
+    char **keys;
+    size_t n_keys, cap_keys;
 } vrun;
 
 static void report(vrun *v, const char *check, const char *message)
 {
-    ak_verify_problem p = {v->sid, v->path, check, message};
+    ak_verify_problem p = {v->sid, v->path, check, message, 0};
     v->fn(v->ctx, &p);
     v->st->problems++;
     v->bad++;
+}
+
+static void notice(vrun *v, const char *check, const char *message)
+{
+    ak_verify_problem p = {v->sid, v->path, check, message, 1};
+    v->fn(v->ctx, &p);
 }
 
 static void on_db_problem(void *ctx, const char *check, const char *message)
@@ -64,9 +73,32 @@ static void finish_object(vrun *v)
     v->rows = 0;
 }
 
+/* The catalog is walked in key order, so the list comes out sorted. */
+static void remember_key(vrun *v, const char *key)
+{
+    if (v->n_keys == v->cap_keys) {
+        size_t cap = v->cap_keys ? v->cap_keys * 2 : 64;
+        char **grown = realloc(v->keys, cap * sizeof *grown);
+        if (!grown)
+            return; /* unremembered: reported as uncatalogued, then found stored */
+        v->keys = grown;
+        v->cap_keys = cap;
+    }
+    if ((v->keys[v->n_keys] = strdup(key)))
+        v->n_keys++;
+}
+
+static void forget_keys(vrun *v)
+{
+    for (size_t i = 0; i < v->n_keys; i++)
+        free(v->keys[i]);
+    v->n_keys = 0;
+}
+
 static void start_object(vrun *v, const char *key)
 {
     ak_err err;
+    remember_key(v, key);
     char part[AK_SYSTEM_ID_MAX + 16];
     size_t len = 0;
     ak_fmt(v->key, sizeof v->key, "%s", key);
@@ -125,6 +157,85 @@ static ak_code on_cold_row(void *ctx, const char *key, const char *cid, const ch
     return AK_OK;
 }
 
+/* ---- objects no catalog row names ---- */
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+typedef struct {
+    ak_dbcheck *c;
+    int64_t rows, elsewhere;
+} orphan_scan;
+
+static ak_code orphan_row(void *ctx, const ak_pq_row *row)
+{
+    orphan_scan *o = ctx;
+    int found = 0;
+    ak_err err;
+    o->rows++;
+    if (ak_dbcheck_holds(o->c, row->conversation_id.p, row->conversation_id.len, &found, &err) == AK_OK)
+        o->elsewhere += found;
+    return AK_OK;
+}
+
+static void check_orphan(vrun *v, ak_dbcheck *c, const char *key)
+{
+    char *file = NULL, msg[AK_ERR_MSG_MAX + AK_STORE_KEY_MAX + 160];
+    size_t len = 0;
+    ak_pq_reader *r = NULL;
+    orphan_scan o = {c, 0, 0};
+    ak_err err;
+    ak_code rc = ak_store_get_small(v->cfg->cold, key, AK_COLD_OBJECT_MAX, &file, &len, &err);
+    if (rc == AK_OK && (rc = ak_pq_reader_open(file, len, &r, &err)) == AK_OK)
+        rc = ak_pq_reader_each(r, orphan_row, &o, &err);
+    ak_pq_reader_free(r);
+    free(file);
+    if (rc) {
+        ak_fmt(msg, sizeof msg, "object %s is in no catalog and cannot be read: %s", key, err.msg);
+        report(v, "cold-orphan", msg);
+    } else if (o.elsewhere < o.rows) {
+        ak_fmt(msg, sizeof msg, "object %s is in no catalog and holds %lld conversations this "
+                                "system stores nowhere else: keep it (hot-store-failure.md)",
+               key, (long long)(o.rows - o.elsewhere));
+        report(v, "cold-orphan", msg);
+    } else {
+        ak_fmt(msg, sizeof msg, "object %s is in no catalog; its %lld conversations are stored "
+                                "elsewhere (left by a rebuild): it may be deleted", key,
+               (long long)o.rows);
+        notice(v, "cold-leftover", msg);
+        v->st->cold_leftovers++;
+    }
+}
+
+/* List the system's prefix in the cold store; read what the catalog does
+ * not name.  Recent objects are skipped: an export writes its object
+ * before it catalogs it. */
+static void find_orphans(vrun *v, ak_dbcheck *c)
+{
+    char prefix[AK_SYSTEM_ID_MAX + 16], *token = NULL;
+    int64_t recent = ak_time_now_us() - AK_VERIFY_ORPHAN_AGE_US;
+    ak_err err;
+    ak_fmt(prefix, sizeof prefix, "system_id=%s/", v->sid);
+    do {
+        ak_store_page page;
+        if (ak_store_list(v->cfg->cold, prefix, NULL, token, 0, &page, &err)) {
+            report(v, "cold", err.msg);
+            break;
+        }
+        for (size_t i = 0; i < page.n_objs; i++) {
+            const char *key = page.objs[i].key;
+            if (page.objs[i].mtime_us < recent &&
+                !bsearch(&key, v->keys, v->n_keys, sizeof *v->keys, cmp_key))
+                check_orphan(v, c, key);
+        }
+        free(token);
+        token = page.next_token ? strdup(page.next_token) : NULL;
+        ak_store_page_free(&page);
+    } while (token);
+}
+
 /* ---- systems ---- */
 
 static void check_system(vrun *v, const char *sid, const char *path)
@@ -141,7 +252,10 @@ static void check_system(vrun *v, const char *sid, const char *path)
     if (rc == AK_OK && ak_dbcheck_run(c, v->cfg->deep, on_db_problem, v) == 0 && v->cfg->cold) {
         if (ak_dbcheck_each_cold(c, on_cold_row, v, &err))
             report(v, "cold", err.msg);
+        else
+            find_orphans(v, c);
         finish_object(v);
+        forget_keys(v);
     }
     ak_dbcheck_close(c);
     if (v->bad)
@@ -170,6 +284,7 @@ ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
     } else {
         rc = ak_datadir_each_system(cfg->data, each_system, &v, err);
     }
+    free(v.keys);
     out->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     return rc;
 }

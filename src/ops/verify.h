@@ -6,6 +6,12 @@
  * For each cold catalog entry: its object exists in the cold store; deep
  * also reads every object back and checks that it holds each catalogued
  * conversation with the catalogued content SHA-256 and timestamp.
+ * Objects under a system's prefix that its catalog does not name (older
+ * than AK_VERIFY_ORPHAN_AGE_US, so not an export in flight) are read: one
+ * holding conversations the system stores nowhere else is a problem
+ * ("cold-orphan": keep it, the store lost them); one whose conversations
+ * are all stored elsewhere is a leftover of a rebuild, reported as a
+ * notice ("cold-leftover", not a problem) that may be deleted.
  *
  * Read-only: nothing is repaired here (`akosha reingest` repairs), so it
  * is safe to run at any time, daemon running or not.
@@ -25,20 +31,24 @@ typedef struct {
     int deep;
 } ak_verify_config;
 
+#define AK_VERIFY_ORPHAN_AGE_US (3600LL * 1000000) /* an hour */
+
 typedef struct {
     const char *system_id;
     const char *path;          /* its database */
     const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
-                                  "vectors", "cold" */
+                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover" */
     const char *message;
+    int notice;                /* 1: for information, not a problem */
 } ak_verify_problem;
 
-/* Called once per problem; the strings live during the call only. */
+/* Called once per problem or notice; the strings live during the call only. */
 typedef void (*ak_verify_fn)(void *ctx, const ak_verify_problem *p);
 
 typedef struct {
     int64_t systems, systems_bad;
     int64_t cold_objects, cold_rows;
+    int64_t cold_leftovers;    /* notices: uncatalogued objects stored elsewhere too */
     int64_t problems;
     double seconds;
 } ak_verify_stats;

@@ -16,6 +16,7 @@
 struct ak_dbcheck {
     sqlite3 *db;
     char *path;
+    sqlite3_stmt *holds; /* ak_dbcheck_holds, prepared on first use */
 };
 
 ak_code ak_dbcheck_open(const char *path, ak_dbcheck **out, ak_err *err)
@@ -41,6 +42,7 @@ void ak_dbcheck_close(ak_dbcheck *c)
 {
     if (!c)
         return;
+    sqlite3_finalize(c->holds);
     sqlite3_close(c->db);
     free(c->path);
     free(c);
@@ -202,4 +204,24 @@ ak_code ak_dbcheck_each_cold(ak_dbcheck *c, ak_cold_row_fn fn, void *ctx, ak_err
                          sqlite3_errmsg(c->db));
     sqlite3_finalize(st);
     return out;
+}
+
+ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len, int *found,
+                         ak_err *err)
+{
+    if (!c->holds &&
+        sqlite3_prepare_v2(c->db,
+                           "SELECT 1 FROM hot WHERE conversation_id = ?1 UNION ALL"
+                           " SELECT 1 FROM warm WHERE conversation_id = ?1 UNION ALL"
+                           " SELECT 1 FROM cold WHERE conversation_id = ?1 LIMIT 1",
+                           -1, &c->holds, NULL) != SQLITE_OK)
+        return ak_err_set(err, AK_ERR_CORRUPT, "%s: %s", c->path, sqlite3_errmsg(c->db));
+    sqlite3_bind_text(c->holds, 1, conversation_id, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(c->holds);
+    *found = rc == SQLITE_ROW;
+    sqlite3_reset(c->holds);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ak_err_set(err, AK_ERR_CORRUPT, "%s: looking up a conversation: %s", c->path,
+                          sqlite3_errmsg(c->db));
+    return AK_OK;
 }

@@ -21,6 +21,7 @@
 #ifndef AK_CHECK_H
 #define AK_CHECK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -42,5 +43,9 @@ typedef ak_code (*ak_cold_row_fn)(void *ctx, const char *object_key,
                                   const char *conversation_id,
                                   const char *content_sha256_hex, int64_t ts_us);
 ak_code ak_dbcheck_each_cold(ak_dbcheck *c, ak_cold_row_fn fn, void *ctx, ak_err *err);
+
+/* *found = 1 when a conversation of that id is stored in any tier. */
+ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len, int *found,
+                         ak_err *err);
 
 #endif

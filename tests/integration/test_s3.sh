@@ -110,6 +110,11 @@ db="s3data/$(akosha shard sys0001 | cut -d' ' -f2)"
 cid=$(sqlite3 "$db" "SELECT conversation_id FROM cold LIMIT 1")
 got=$(akosha get --data s3data --cold "$cold" sys0001 "$cid" --json)
 assert_eq "$(echo "$got" | jq_py 'd["tier"], d["conversation_id"], len(d["summary"]) > 0')" "cold $cid True" "get from S3 cold"
+# verify reads every catalogued object back from S3 and lists each system's
+# prefix for uncatalogued ones (none: all fresh and catalogued)
+expect_stdout 0 akosha verify --data s3data --cold "$cold" --deep --json
+assert_eq "$(echo "$out" | jq_py 'd["ok"], d["cold_objects"], d["cold_leftovers"], d["problems"]')" \
+  "True $objects 0 []" "verify against the S3 cold store"
 
 # ---- Swift goes away in the middle of a polling run ---------------------
 big_ingested() { # uploads of big0000 in the outage store so far
