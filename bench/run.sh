@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 : "${AKOSHA_BIN:?set AKOSHA_BIN}"
 python3 ingest_bench.py
+python3 fts_bench.py
 python3 search_bench.py
 python3 http_bench.py
 python3 age_bench.py
