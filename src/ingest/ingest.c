@@ -185,8 +185,10 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
     return n;
 }
 
-static void apply_pending(cycle *c, const ak_upload_env *env, pending *p, size_t n)
+/* Returns 1 when an upload stored new or changed conversations. */
+static int apply_pending(cycle *c, const ak_upload_env *env, pending *p, size_t n)
 {
+    int changed = 0;
     for (size_t i = 0; i < n; i++) {
         if (!stopping(c->cfg) && bucket_down(c)) {
             add_stat(c, &c->stats.uploads_deferred, 1);
@@ -198,11 +200,13 @@ static void apply_pending(cycle *c, const ak_upload_env *env, pending *p, size_t
                                            &tally, &reason);
             tally.seconds = (double)(ak_time_mono_us() - t0) / 1e6;
             report(c, env->system_id, p[i].ref->upload_id, o, reason, &tally);
+            changed |= o == AK_OUTCOME_INGESTED && (tally.new_count || tally.updated);
             free(reason);
         }
         ak_manifest_free(&p[i].manifest);
         ak_ledger_row_free(&p[i].prev);
     }
+    return changed;
 }
 
 static void report_problems(cycle *c, const char *sid, const ak_upload_list *l)
@@ -237,9 +241,11 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
         add_stat(c, &c->stats.uploads_failed, (int64_t)list.n);
     } else if (list.n) {
         size_t n = select_pending(c, &env, &list, p);
-        apply_pending(c, &env, p, n);
+        int changed = apply_pending(c, &env, p, n);
         if (!db)
             ak_sysdb_close(env.db);
+        if (changed && c->cfg->on_changed)
+            c->cfg->on_changed(c->cfg->ctx, sid);
     }
     free(p);
     ak_upload_list_free(&list);

@@ -44,6 +44,10 @@ typedef struct {
 typedef void (*ak_ingest_upload_fn)(void *ctx, const char *system_id,
                                     const char *upload_id, ak_upload_status status,
                                     const char *reason, const ak_tally *tally);
+/* Called once per system whose database gained or changed conversations
+ * this cycle, after all its uploads of the cycle were applied (from the
+ * worker thread): one index reload for a backlog of uploads, not one each. */
+typedef void (*ak_ingest_changed_fn)(void *ctx, const char *system_id);
 /* Called about four times a second while a cycle runs, from its own thread. */
 typedef void (*ak_ingest_progress_fn)(void *ctx, const ak_ingest_stats *so_far,
                                       int64_t records_seen);
@@ -58,8 +62,9 @@ typedef struct {
     const atomic_int *stop;      /* may be NULL */
     const atomic_int *abort;     /* may be NULL */
     ak_ingest_upload_fn on_upload;
+    ak_ingest_changed_fn on_changed;
     ak_ingest_progress_fn on_progress;
-    void *ctx;                   /* passed to both callbacks */
+    void *ctx;                   /* passed to every callback */
 } ak_ingest_config;
 
 /* Returns AK_OK when the cycle ran (uploads may still have been rejected or

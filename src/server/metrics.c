@@ -166,6 +166,9 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     ak_buf_printf(b, "akosha_reingests_total{outcome=\"ok\"} %lld\n", (long long)atomic_load(&m->reingests_ok));
     ak_buf_printf(b, "akosha_reingests_total{outcome=\"failed\"} %lld\n", (long long)atomic_load(&m->reingests_failed));
     scalar(b, "akosha_index_reloads_total", "counter", "Index refreshes and reloads run.", atomic_load(&m->index_reloads));
+    scalar(b, "akosha_index_system_loads_total", "counter",
+           "Systems re-indexed because ingestion or aging changed them (once per system per cycle).",
+           atomic_load(&m->index_system_loads));
     scalar(b, "akosha_cold_export_failures_total", "counter", "Cold exports that failed (rows stayed warm).", atomic_load(&m->cold_failures));
     stores(b, bucket, cold);
     scalar(b, "akosha_orchestrator_fallback", "gauge", "1 while Akosha runs cycles itself because Mahavishnu does not answer.", atomic_load(&m->fallback));

@@ -56,6 +56,7 @@ typedef struct {
     atomic_llong last_aging_us;                              /* gauge, 0 = none */
     /* repair */
     atomic_llong reingests_ok, reingests_failed, index_reloads;
+    atomic_llong index_system_loads; /* systems re-indexed after ingestion or aging */
     /* lifecycle gauges, 0/1 */
     atomic_int ready, draining;
     /* orchestrator */

@@ -29,9 +29,12 @@ int ak_server_request(ak_server *s, ak_job_kind kind)
     return busy;
 }
 
-static void reload(ak_server *s, const char *sid)
+/* Ingestion or aging changed a system's database: rebuild its index. */
+static void on_changed(void *ctx, const char *sid)
 {
+    ak_server *s = ctx;
     ak_err err;
+    atomic_fetch_add(&s->metrics.index_system_loads, 1);
     if (ak_index_load_system(s->idx, sid, &err))
         AK_WARN("index", "%s", err.msg);
 }
@@ -51,8 +54,6 @@ static void on_upload(void *ctx, const char *sid, const char *uid, ak_upload_sta
         AK_INFO("ingest", "ingested %s/%s: %lld new, %lld updated, %lld duplicates in %.2f s", sid,
                 uid, (long long)t->new_count, (long long)t->updated, (long long)t->duplicates,
                 t->seconds);
-        if (t->new_count || t->updated)
-            reload(s, sid);
     } else if (st == AK_UPLOAD_REJECTED) {
         atomic_fetch_add(&m->uploads_rejected, 1);
         AK_WARN("ingest", "rejected %s/%s: %s", sid, uid, reason);
@@ -118,7 +119,8 @@ static void run_ingest(ak_server *s)
     ak_ingest_config cfg = {
         .bucket = s->bucket, .data = s->dd, .concurrency = s->cfg.concurrency,
         .grace_us = s->cfg.grace_us, .retry_base_us = s->cfg.retry_base_us,
-        .stop = &s->stop, .abort = &s->abort, .on_upload = on_upload, .ctx = s,
+        .stop = &s->stop, .abort = &s->abort, .on_upload = on_upload, .on_changed = on_changed,
+        .ctx = s,
     };
     ak_ingest_stats is;
     ak_err err;
@@ -136,13 +138,12 @@ static void run_ingest(ak_server *s)
             (long long)is.uploads_failed, (long long)is.uploads_deferred, is.seconds);
 }
 
-static void on_aged(void *ctx, const char *sid) { reload(ctx, sid); }
 
 static void run_aging(ak_server *s)
 {
     ak_age_config cfg = {
         .data = s->dd, .cold = s->cold, .hot_days = s->cfg.hot_days,
-        .warm_days = s->cfg.warm_days, .stop = &s->stop, .on_changed = on_aged, .ctx = s,
+        .warm_days = s->cfg.warm_days, .stop = &s->stop, .on_changed = on_changed, .ctx = s,
     };
     ak_age_stats as;
     ak_err err;

@@ -98,6 +98,9 @@ for s in akosha_uploads_total akosha_conversations_ingested_total akosha_duplica
   grep -q "^$s" metrics.txt || fail "metric $s missing"
 done
 assert_eq "$(grep '^akosha_uploads_total{outcome="ingested"}' metrics.txt | cut -d' ' -f2)" 8 "uploads metric"
+# 4 systems x 2 uploads in one cycle: each system is re-indexed once, after
+# its last upload, not after each
+assert_eq "$(grep '^akosha_index_system_loads_total ' metrics.txt | cut -d' ' -f2)" 4 "index loads per cycle"
 promtool check metrics < metrics.txt || fail "promtool rejects the metrics"
 
 stop_serve
