@@ -254,19 +254,33 @@ int ak_vec_normalize(float *v)
     return 1;
 }
 
+/* roundf() for the quantizer's range (|x| < 2^31), without a libm call:
+ * the truncation is exact there, and so is x - t. */
+static int round_half_away(float x)
+{
+    if (x != x)
+        return 0; /* NaN: callers keep non-finite vectors out; stay defined */
+    int t = (int)x;
+    float d = x - (float)t;
+    return d >= 0.5f ? t + 1 : d <= -0.5f ? t - 1 : t;
+}
+
 void ak_vec_quantize(const float *v, int8_t *q, float *scale)
 {
     float m = 0;
-    for (int i = 0; i < AK_DIM; i++)
-        m = fmaxf(m, fabsf(v[i]));
+    for (int i = 0; i < AK_DIM; i++) { /* fmaxf's rule: a NaN element is passed over */
+        float a = fabsf(v[i]);
+        m = a > m ? a : m;
+    }
     if (m == 0 || !isfinite(m)) {
         memset(q, 0, AK_DIM);
         *scale = 0;
         return;
     }
-    *scale = m / 127.0f;
+    float s = m / 127.0f; /* a local: stores through q (int8_t) may alias *scale */
+    *scale = s;
     for (int i = 0; i < AK_DIM; i++) {
-        float r = roundf(v[i] / *scale);
+        int r = round_half_away(v[i] / s);
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
     }
 }

@@ -87,6 +87,29 @@ static void test_quantize_bounds(void)
     CHECK(fabsf(v[0] - 0.6f) < 1e-6f && fabsf(v[1] - 0.8f) < 1e-6f);
 }
 
+/* The quantizer rounds half away from zero, as roundf() does, without
+ * calling it: every code equals roundf's, exact halves included (stored
+ * warm rows must not change with the implementation). */
+static void test_quantize_rounds_as_roundf(void)
+{
+    float v[AK_DIM], scale;
+    int8_t q[AK_DIM];
+    for (int t = 0; t < 20000; t++) {
+        for (int i = 0; i < AK_DIM; i++) /* k/127 +- half a step: ties and near-ties */
+            v[i] = t % 2 ? frand() : (float)((int)(frand() * 127)) / 127.0f + (frand() > 0 ? 0.5f : -0.5f) / 127.0f;
+        v[t % AK_DIM] = 1; /* the scale is 1/127 exactly */
+        ak_vec_quantize(v, q, &scale);
+        for (int i = 0; i < AK_DIM; i++) {
+            float r = roundf(v[i] / scale);
+            CHECK_INT(q[i], (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r));
+        }
+    }
+    v[1] = NAN; /* a NaN element: passed over by the scale, code 0 */
+    ak_vec_quantize(v, q, &scale);
+    CHECK(scale > 0);
+    CHECK_INT(q[1], 0);
+}
+
 /* Search over int8 (what warm keeps) against float32 exact search on the
  * same clustered vectors: recall@10 of the int8 ranking alone. */
 static void test_int8_recall(void)
@@ -141,6 +164,7 @@ int main(void)
     if (!ak_vec_use("avx512"))
         ak_vec_use("avx2");
     RUN(test_quantize_bounds);
+    RUN(test_quantize_rounds_as_roundf);
     RUN(test_int8_recall);
     return test_report("vec");
 }
