@@ -71,7 +71,7 @@ assert_eq "$(echo "$again" | jq_py 'd["hot_to_warm"]["conversations"], d["warm_t
 objects=$(find data/cold -name '*.parquet' | wc -l)
 catalogued=$(for db in $(find data -name '*.db'); do sqlite3 "$db" "SELECT DISTINCT object_key FROM cold"; done | sort -u | wc -l)
 assert_eq "$objects" "$catalogued" "every object catalogued"
-find data/cold -name '*.parquet' | grep -qvE '/system_id=sys[0-9]+/date=20[0-9]{2}-[0-9]{2}-[0-9]{2}/batch-[0-9a-f]{16}\.parquet$' &&
+grep -qvE '/system_id=sys[0-9]+/date=20[0-9]{2}-[0-9]{2}-[0-9]{2}/batch-[0-9a-f]{16}\.parquet$' <<<"$(find data/cold -name '*.parquet')" &&
   fail "object key layout"
 
 # each tier answers get; warm is searchable by summary text and by vector

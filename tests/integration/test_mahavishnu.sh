@@ -37,7 +37,7 @@ http GET /health
 kill -9 $MPID; wait $MPID 2>/dev/null || true
 wait_status "fallback True"
 http GET /metrics
-echo "$body" | grep -q '^akosha_orchestrator_fallback 1' || fail "fallback metric"
+grep -q '^akosha_orchestrator_fallback 1' <<<"$body" || fail "fallback metric"
 mkupload bucket s2 u1 --count 4
 for _ in $(seq 1 60); do [ "$(hot_count data s2)" = 4 ] && break; sleep 0.1; done
 assert_eq "$(hot_count data s2)" 4 "an upload arriving during the outage is ingested"

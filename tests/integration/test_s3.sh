@@ -104,7 +104,10 @@ moved=$(echo "$age" | jq_py 'd["warm_to_cold"]["conversations"]')
 assert_eq "$(echo "$age" | jq_py 'd["cold_failures"], d["systems_failed"]')" "0 0" "cold export to S3"
 objects=$(s3tool ls akosha tenants/acme-cold/ | grep -c '\.parquet$')
 assert_eq "$objects" "$(echo "$age" | jq_py 'd["cold_objects"]')" "cold objects in S3"
-s3tool ls akosha tenants/acme-cold/ | grep -qE 'tenants/acme-cold/system_id=[^/]+/date=[0-9-]+/batch-[0-9a-f]{16}\.parquet' ||
+# (through a file: grep -q stops reading at the first match, and under
+# pipefail the lister's broken pipe would fail the test)
+s3tool ls akosha tenants/acme-cold/ > cold-keys.txt
+grep -qE 'tenants/acme-cold/system_id=[^/]+/date=[0-9-]+/batch-[0-9a-f]{16}\.parquet' cold-keys.txt ||
   fail "cold key layout in S3"
 db="s3data/$(akosha shard sys0001 | cut -d' ' -f2)"
 cid=$(sqlite3 "$db" "SELECT conversation_id FROM cold LIMIT 1")
