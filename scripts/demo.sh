@@ -11,6 +11,10 @@ mkdir -p "$work"
 bucket=$work/bucket data=$work/data
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# The first n lines of a command's output.  Not `cmd | head`: head leaves
+# after n lines, the command's next write meets a closed pipe, and under
+# pipefail the demo would die of that SIGPIPE.
+first() { local n=$1 out; shift; out=$("$@"); head -n "$n" <<<"$out"; }
 
 step "generate a sample bucket: 12 systems x 4 snapshot uploads, every payload form"
 "$AKOSHA_BIN" generate --out "$bucket" --systems 12 --uploads 4 --conversations 200 --growth 40
@@ -22,7 +26,7 @@ step "akosha stats"
 "$AKOSHA_BIN" stats --data "$data"
 
 step "akosha uploads (first rows of the ledger)"
-"$AKOSHA_BIN" uploads --data "$data" | head -6
+first 6 "$AKOSHA_BIN" uploads --data "$data"
 
 step "akosha shard sys0003"
 "$AKOSHA_BIN" shard sys0003
@@ -40,6 +44,6 @@ step "akosha search --like ... --text 'rebase' (hybrid: reciprocal-rank fusion)"
 "$AKOSHA_BIN" search --data "$data" --like sys0003/conv-3-000017 --text "rebase" --limit 5
 
 step "akosha get sys0003 conv-3-000017"
-"$AKOSHA_BIN" get --data "$data" sys0003 conv-3-000017 | head -9
+first 9 "$AKOSHA_BIN" get --data "$data" sys0003 conv-3-000017
 
 printf '\nbucket: %s\ndata:   %s\n' "$bucket" "$data"
