@@ -211,6 +211,56 @@ static void test_text_index_follows_writes(void)
     ak_dbcheck_close(c);
 }
 
+/* A database of schema 3 (text indexed by insert/update triggers) is
+ * brought to 4 on open: the triggers go, so the writer's own indexing does
+ * not index a row twice, and what was indexed before stays searchable. */
+static void test_migration_drops_index_triggers(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    char first[64];
+    CHECK_INT(ak_sysdb_open(tmp_path("v3.db"), 1, &db, &err), AK_OK);
+    CHECK_INT(put(db, 100, "u1", "old", "kilo lima"), AK_PUT_NEW);
+    CHECK_INT(sqlite3_exec(ak_sysdb_handle(db),
+        "CREATE TRIGGER hot_fts_ai AFTER INSERT ON hot BEGIN"
+        " INSERT INTO hot_fts(rowid, content) VALUES (new.id, new.content); END;"
+        "CREATE TRIGGER hot_fts_au AFTER UPDATE OF content ON hot BEGIN"
+        " INSERT INTO hot_fts(hot_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+        " INSERT INTO hot_fts(rowid, content) VALUES (new.id, new.content); END;"
+        "CREATE TRIGGER warm_fts_ai AFTER INSERT ON warm BEGIN"
+        " INSERT INTO warm_fts(rowid, summary) VALUES (new.id, new.summary); END;"
+        "CREATE TRIGGER warm_fts_au AFTER UPDATE OF summary ON warm BEGIN"
+        " INSERT INTO warm_fts(warm_fts, rowid, summary) VALUES ('delete', old.id, old.summary);"
+        " INSERT INTO warm_fts(rowid, summary) VALUES (new.id, new.summary); END;"
+        "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+    ak_sysdb_close(db);
+
+    CHECK_INT(ak_sysdb_open(tmp_path("v3.db"), 0, &db, &err), AK_OK);
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(ak_sysdb_handle(db),
+                                 "SELECT (SELECT group_concat(name) FROM sqlite_master WHERE type ="
+                                 " 'trigger'), (SELECT user_version FROM pragma_user_version)",
+                                 -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "hot_fts_ad,warm_fts_ad");
+    CHECK_INT(sqlite3_column_int(st, 1), ak_sysdb_schema_version());
+    sqlite3_finalize(st);
+    CHECK_INT(put(db, 200, "u2", "new", "mike lima"), AK_PUT_NEW);
+    CHECK_INT(put(db, 200, "u2", "old", "kilo november"), AK_PUT_UPDATED);
+    CHECK_INT(text_hits_of(db, "lima", first), 1);
+    CHECK_STR(first, "new");
+    CHECK_INT(text_hits_of(db, "kilo", first), 1);
+    CHECK_STR(first, "old");
+    ak_sysdb_close(db);
+
+    ak_dbcheck *c;
+    int problems = 0;
+    CHECK_INT(ak_dbcheck_open(tmp_path("v3.db"), &c, &err), AK_OK);
+    ak_dbcheck_run(c, 1, count_problem, &problems);
+    CHECK_INT(problems, 0);
+    ak_dbcheck_close(c);
+}
+
 static void test_rollback_leaves_nothing(void)
 {
     ak_sysdb *db;
@@ -334,6 +384,7 @@ int main(void)
     RUN(test_put_rules);
     RUN(test_update_from_other_tiers);
     RUN(test_text_index_follows_writes);
+    RUN(test_migration_drops_index_triggers);
     RUN(test_rollback_leaves_nothing);
     RUN(test_ledger);
     RUN(test_datadir);
