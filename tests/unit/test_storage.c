@@ -154,15 +154,21 @@ static ak_code on_text_hit(void *ctx, int64_t rowid, const char *cid, int64_t ts
     return AK_OK;
 }
 
-static int text_hits_of(ak_sysdb *db, const char *match, char *first)
+static text_hits text_hits_of(ak_sysdb *db, const char *match)
 {
     text_hits h = {0, ""};
     ak_err err;
     CHECK_INT(ak_sysdb_text_search(db, AK_TIER_HOT, match, 0, INT64_MAX, 10, on_text_hit, &h, &err),
               AK_OK);
-    if (first)
-        strcpy(first, h.first);
-    return h.hits;
+    return h;
+}
+
+/* The one hot conversation the query finds ("" when not exactly one). */
+static const char *only_hit(ak_sysdb *db, const char *match)
+{
+    static text_hits h;
+    h = text_hits_of(db, match);
+    return h.hits == 1 ? h.first : "";
 }
 
 /* Counts what verify would report, but the ledger: put() writes records
@@ -175,6 +181,18 @@ static void count_problem(void *ctx, const char *check, const char *message)
     (*(int *)ctx)++;
 }
 
+/* What `akosha verify` finds in the database at path, the ledger aside. */
+static int problems_in(const char *path)
+{
+    ak_dbcheck *c;
+    ak_err err;
+    int problems = 0;
+    CHECK_INT(ak_dbcheck_open(path, &c, &err), AK_OK);
+    ak_dbcheck_run(c, 1, count_problem, &problems);
+    ak_dbcheck_close(c);
+    return problems;
+}
+
 /* The writers index text themselves (no insert trigger, see migration 4):
  * after new rows, an in-place update and a warm row brought back to hot,
  * the index finds exactly the current text and FTS5 agrees it is intact. */
@@ -182,7 +200,6 @@ static void test_text_index_follows_writes(void)
 {
     ak_sysdb *db;
     ak_err err;
-    char first[64];
     CHECK_INT(ak_sysdb_open(tmp_path("fts.db"), 1, &db, &err), AK_OK);
     CHECK_INT(put(db, 100, "u1", "a", "alpha bravo"), AK_PUT_NEW);
     CHECK_INT(put(db, 100, "u1", "b", "charlie bravo"), AK_PUT_NEW);
@@ -191,24 +208,15 @@ static void test_text_index_follows_writes(void)
         " VALUES('w', 'golf', 1, 'x', x'00', 10, 'u0');"
         "INSERT INTO warm_fts(rowid, summary) VALUES(last_insert_rowid(), 'golf');", NULL, NULL, NULL),
               SQLITE_OK);
-    CHECK_INT(text_hits_of(db, "bravo", NULL), 2);
+    CHECK_INT(text_hits_of(db, "bravo").hits, 2);
     CHECK_INT(put(db, 200, "u2", "a", "delta echo"), AK_PUT_UPDATED);
     CHECK_INT(put(db, 200, "u2", "w", "foxtrot"), AK_PUT_UPDATED);
-    CHECK_INT(text_hits_of(db, "alpha", NULL), 0);
-    CHECK_INT(text_hits_of(db, "bravo", first), 1);
-    CHECK_STR(first, "b");
-    CHECK_INT(text_hits_of(db, "delta", first), 1);
-    CHECK_STR(first, "a");
-    CHECK_INT(text_hits_of(db, "foxtrot", first), 1);
-    CHECK_STR(first, "w");
+    CHECK_INT(text_hits_of(db, "alpha").hits, 0);
+    CHECK_STR(only_hit(db, "bravo"), "b");
+    CHECK_STR(only_hit(db, "delta"), "a");
+    CHECK_STR(only_hit(db, "foxtrot"), "w");
     ak_sysdb_close(db);
-
-    ak_dbcheck *c;
-    int problems = 0;
-    CHECK_INT(ak_dbcheck_open(tmp_path("fts.db"), &c, &err), AK_OK);
-    ak_dbcheck_run(c, 1, count_problem, &problems);
-    CHECK_INT(problems, 0);
-    ak_dbcheck_close(c);
+    CHECK_INT(problems_in(tmp_path("fts.db")), 0);
 }
 
 /* A database of schema 3 (text indexed by insert/update triggers) is
@@ -218,7 +226,6 @@ static void test_migration_drops_index_triggers(void)
 {
     ak_sysdb *db;
     ak_err err;
-    char first[64];
     CHECK_INT(ak_sysdb_open(tmp_path("v3.db"), 1, &db, &err), AK_OK);
     CHECK_INT(put(db, 100, "u1", "old", "kilo lima"), AK_PUT_NEW);
     CHECK_INT(sqlite3_exec(ak_sysdb_handle(db),
@@ -247,18 +254,10 @@ static void test_migration_drops_index_triggers(void)
     sqlite3_finalize(st);
     CHECK_INT(put(db, 200, "u2", "new", "mike lima"), AK_PUT_NEW);
     CHECK_INT(put(db, 200, "u2", "old", "kilo november"), AK_PUT_UPDATED);
-    CHECK_INT(text_hits_of(db, "lima", first), 1);
-    CHECK_STR(first, "new");
-    CHECK_INT(text_hits_of(db, "kilo", first), 1);
-    CHECK_STR(first, "old");
+    CHECK_STR(only_hit(db, "lima"), "new");
+    CHECK_STR(only_hit(db, "kilo"), "old");
     ak_sysdb_close(db);
-
-    ak_dbcheck *c;
-    int problems = 0;
-    CHECK_INT(ak_dbcheck_open(tmp_path("v3.db"), &c, &err), AK_OK);
-    ak_dbcheck_run(c, 1, count_problem, &problems);
-    CHECK_INT(problems, 0);
-    ak_dbcheck_close(c);
+    CHECK_INT(problems_in(tmp_path("v3.db")), 0);
 }
 
 static void test_rollback_leaves_nothing(void)
