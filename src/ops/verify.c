@@ -164,6 +164,11 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int catalogued(const vrun *v, const char *key)
+{
+    return v->n_keys && bsearch(&key, v->keys, v->n_keys, sizeof *v->keys, cmp_key);
+}
+
 typedef struct {
     ak_dbcheck *c;
     int64_t rows, elsewhere;
@@ -226,8 +231,7 @@ static void find_orphans(vrun *v, ak_dbcheck *c)
         }
         for (size_t i = 0; i < page.n_objs; i++) {
             const char *key = page.objs[i].key;
-            if (page.objs[i].mtime_us < recent &&
-                !bsearch(&key, v->keys, v->n_keys, sizeof *v->keys, cmp_key))
+            if (page.objs[i].mtime_us < recent && !catalogued(v, key))
                 check_orphan(v, c, key);
         }
         free(token);
