@@ -254,15 +254,19 @@ int ak_vec_normalize(float *v)
     return 1;
 }
 
-/* roundf() for the quantizer's range (|x| < 2^31), without a libm call:
- * the truncation is exact there, and so is x - t. */
-static int round_half_away(float x)
+/* One int8 code: roundf() (half away from zero) clamped to [-127, 127],
+ * without a libm call.  Inside the clamp the truncation is exact and so is
+ * x - t; outside it (and for NaN or infinities, as a scale that underflowed
+ * to 0 gives) no float reaches an int conversion. */
+static int8_t code_of(float x)
 {
-    if (x != x)
-        return 0; /* NaN: callers keep non-finite vectors out; stay defined */
+    if (!(x > -127.5f))
+        return (int8_t)(x < 0 ? -127 : 0); /* NaN: 0 */
+    if (!(x < 127.5f))
+        return 127;
     int t = (int)x;
     float d = x - (float)t;
-    return d >= 0.5f ? t + 1 : d <= -0.5f ? t - 1 : t;
+    return (int8_t)(d >= 0.5f ? t + 1 : d <= -0.5f ? t - 1 : t);
 }
 
 void ak_vec_quantize(const float *v, int8_t *q, float *scale)
@@ -279,10 +283,8 @@ void ak_vec_quantize(const float *v, int8_t *q, float *scale)
     }
     float s = m / 127.0f; /* a local: stores through q (int8_t) may alias *scale */
     *scale = s;
-    for (int i = 0; i < AK_DIM; i++) {
-        int r = round_half_away(v[i] / s);
-        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
-    }
+    for (int i = 0; i < AK_DIM; i++)
+        q[i] = code_of(v[i] / s);
 }
 
 void ak_vec_dequantize(const int8_t *q, float scale, float *out)

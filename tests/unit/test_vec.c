@@ -108,6 +108,13 @@ static void test_quantize_rounds_as_roundf(void)
     ak_vec_quantize(v, q, &scale);
     CHECK(scale > 0);
     CHECK_INT(q[1], 0);
+    for (int i = 0; i < AK_DIM; i++) /* so small the scale underflows to 0 */
+        v[i] = i % 3 == 0 ? 1e-44f : i % 3 == 1 ? -1e-44f : 0;
+    ak_vec_quantize(v, q, &scale);
+    CHECK(scale == 0);
+    CHECK_INT(q[0], 127);
+    CHECK_INT(q[1], -127);
+    CHECK_INT(q[2], 0);
 }
 
 /* Search over int8 (what warm keeps) against float32 exact search on the
