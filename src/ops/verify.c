@@ -79,8 +79,8 @@ static void remember_key(vrun *v, const char *key)
     if (v->n_keys == v->cap_keys) {
         size_t cap = v->cap_keys ? v->cap_keys * 2 : 64;
         char **grown = realloc(v->keys, cap * sizeof *grown);
-        if (!grown)
-            return; /* unremembered: reported as uncatalogued, then found stored */
+        if (!grown) /* unremembered: check_orphan asks the catalog again */
+            return;
         v->keys = grown;
         v->cap_keys = cap;
     }
@@ -171,18 +171,20 @@ static int catalogued(const vrun *v, const char *key)
 
 typedef struct {
     ak_dbcheck *c;
+    const char *key;
     int64_t rows, elsewhere;
+    ak_err err; /* of a failed lookup */
 } orphan_scan;
 
 static ak_code orphan_row(void *ctx, const ak_pq_row *row)
 {
     orphan_scan *o = ctx;
     int found = 0;
-    ak_err err;
     o->rows++;
-    if (ak_dbcheck_holds(o->c, row->conversation_id.p, row->conversation_id.len, &found, &err) == AK_OK)
-        o->elsewhere += found;
-    return AK_OK;
+    ak_code rc = ak_dbcheck_holds(o->c, row->conversation_id.p, row->conversation_id.len, o->key,
+                                  &found, &o->err);
+    o->elsewhere += found;
+    return rc;
 }
 
 static void check_orphan(vrun *v, ak_dbcheck *c, const char *key)
@@ -190,14 +192,24 @@ static void check_orphan(vrun *v, ak_dbcheck *c, const char *key)
     char *file = NULL, msg[AK_ERR_MSG_MAX + AK_STORE_KEY_MAX + 160];
     size_t len = 0;
     ak_pq_reader *r = NULL;
-    orphan_scan o = {c, 0, 0};
+    orphan_scan o = {.c = c, .key = key};
     ak_err err;
+    int named = 0;
+    /* catalogued since the walk (an export finished), or a key the walk
+     * could not remember: not an orphan */
+    if (ak_dbcheck_names_object(c, key, &named, &err) || named) {
+        if (!named)
+            report(v, "cold", err.msg);
+        return;
+    }
     ak_code rc = ak_store_get_small(v->cfg->cold, key, AK_COLD_OBJECT_MAX, &file, &len, &err);
     if (rc == AK_OK && (rc = ak_pq_reader_open(file, len, &r, &err)) == AK_OK)
         rc = ak_pq_reader_each(r, orphan_row, &o, &err);
     ak_pq_reader_free(r);
     free(file);
-    if (rc) {
+    if (rc && o.err.code) { /* the catalog lookup failed, not the object */
+        report(v, "cold", o.err.msg);
+    } else if (rc) {
         ak_fmt(msg, sizeof msg, "object %s is in no catalog and cannot be read: %s", key, err.msg);
         report(v, "cold-orphan", msg);
     } else if (o.elsewhere < o.rows) {
@@ -236,8 +248,11 @@ static void find_orphans(vrun *v, ak_dbcheck *c)
         }
         free(token);
         token = page.next_token ? strdup(page.next_token) : NULL;
+        if (page.next_token && !token)
+            report(v, "cold", "out of memory listing the cold store");
         ak_store_page_free(&page);
     } while (token);
+    free(token); /* after a failed listing */
 }
 
 /* ---- systems ---- */

@@ -16,7 +16,7 @@
 struct ak_dbcheck {
     sqlite3 *db;
     char *path;
-    sqlite3_stmt *holds; /* ak_dbcheck_holds, prepared on first use */
+    sqlite3_stmt *holds, *names; /* prepared on first use */
 };
 
 ak_code ak_dbcheck_open(const char *path, ak_dbcheck **out, ak_err *err)
@@ -43,6 +43,7 @@ void ak_dbcheck_close(ak_dbcheck *c)
     if (!c)
         return;
     sqlite3_finalize(c->holds);
+    sqlite3_finalize(c->names);
     sqlite3_close(c->db);
     free(c->path);
     free(c);
@@ -206,22 +207,37 @@ ak_code ak_dbcheck_each_cold(ak_dbcheck *c, ak_cold_row_fn fn, void *ctx, ak_err
     return out;
 }
 
-ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len, int *found,
-                         ak_err *err)
+/* Run a one-row existence query prepared once into *st, binding text
+ * parameters a (length alen) and b (NUL-terminated). */
+static ak_code exists(ak_dbcheck *c, sqlite3_stmt **st, const char *sql, const char *a,
+                      size_t alen, const char *b, int *found, ak_err *err)
 {
-    if (!c->holds &&
-        sqlite3_prepare_v2(c->db,
-                           "SELECT 1 FROM hot WHERE conversation_id = ?1 UNION ALL"
-                           " SELECT 1 FROM warm WHERE conversation_id = ?1 UNION ALL"
-                           " SELECT 1 FROM cold WHERE conversation_id = ?1 LIMIT 1",
-                           -1, &c->holds, NULL) != SQLITE_OK)
+    if (!*st && sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
         return ak_err_set(err, AK_ERR_CORRUPT, "%s: %s", c->path, sqlite3_errmsg(c->db));
-    sqlite3_bind_text(c->holds, 1, conversation_id, (int)len, SQLITE_STATIC);
-    int rc = sqlite3_step(c->holds);
+    sqlite3_bind_text(*st, 1, a, (int)alen, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(*st, 2, b, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(*st);
     *found = rc == SQLITE_ROW;
-    sqlite3_reset(c->holds);
+    sqlite3_reset(*st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return ak_err_set(err, AK_ERR_CORRUPT, "%s: looking up a conversation: %s", c->path,
+        return ak_err_set(err, AK_ERR_CORRUPT, "%s: looking up the catalog: %s", c->path,
                           sqlite3_errmsg(c->db));
     return AK_OK;
+}
+
+ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len,
+                         const char *other_than, int *found, ak_err *err)
+{
+    return exists(c, &c->holds,
+                  "SELECT 1 FROM hot WHERE conversation_id = ?1 UNION ALL"
+                  " SELECT 1 FROM warm WHERE conversation_id = ?1 UNION ALL"
+                  " SELECT 1 FROM cold WHERE conversation_id = ?1 AND object_key <> ?2 LIMIT 1",
+                  conversation_id, len, other_than, found, err);
+}
+
+ak_code ak_dbcheck_names_object(ak_dbcheck *c, const char *object_key, int *found, ak_err *err)
+{
+    return exists(c, &c->names, "SELECT 1 FROM cold WHERE object_key = ?1 LIMIT 1", object_key,
+                  strlen(object_key), NULL, found, err);
 }

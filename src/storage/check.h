@@ -44,8 +44,13 @@ typedef ak_code (*ak_cold_row_fn)(void *ctx, const char *object_key,
                                   const char *content_sha256_hex, int64_t ts_us);
 ak_code ak_dbcheck_each_cold(ak_dbcheck *c, ak_cold_row_fn fn, void *ctx, ak_err *err);
 
-/* *found = 1 when a conversation of that id is stored in any tier. */
-ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len, int *found,
-                         ak_err *err);
+/* *found = 1 when a conversation of that id is stored in hot or warm, or
+ * catalogued in a cold object other than other_than. */
+ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len,
+                         const char *other_than, int *found, ak_err *err);
+
+/* *found = 1 when the cold catalog names the object (read now, not at the
+ * snapshot of an earlier walk). */
+ak_code ak_dbcheck_names_object(ak_dbcheck *c, const char *object_key, int *found, ak_err *err);
 
 #endif

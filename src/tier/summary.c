@@ -411,9 +411,10 @@ ak_code ak_summarize_many(const char *text, size_t len, const int *n, char **out
         rc = AK_ERR_NOMEM;
     if (rc == AK_OK && ss.n)
         textrank(&ss, score);
-    int made = 0;
-    for (; rc == AK_OK && made < count; made++)
-        rc = summary_of(text, len, &ss, score, n[made], &out[made]);
+    int made = 0; /* out[0..made) are allocated */
+    while (rc == AK_OK && made < count)
+        if ((rc = summary_of(text, len, &ss, score, n[made], &out[made])) == AK_OK)
+            made++;
     for (size_t i = 0; i < ss.n; i++) {
         free(ss.v[i].terms);
         free(ss.v[i].weights);
