@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "query/idle.h"
 #include "storage/shard.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -33,18 +34,12 @@ typedef struct {
 #define FDS_PER_DB 3     /* the database, its WAL and its shared-memory index */
 #define FDS_SPARE 256    /* left for everything else the process opens */
 
-typedef struct {
-    char system_id[AK_SYSTEM_ID_MAX + 1];
-    ak_sysdb *db;
-} idle_db;
-
 struct ak_index {
     const ak_datadir *dd;
     uint32_t n_shards;
     pthread_mutex_t mu;
     shard_table *shards;
-    idle_db *idle; /* oldest first */
-    size_t n_idle, idle_cap;
+    ak_idle *idle; /* open connections no search is using */
 };
 
 /* As many idle connections as the descriptor limit allows: a search over
@@ -70,8 +65,7 @@ ak_code ak_index_new(const ak_datadir *dd, ak_index **out, ak_err *err)
     }
     idx->dd = dd;
     idx->n_shards = ak_datadir_shards(dd);
-    idx->idle_cap = idle_capacity();
-    if (!(idx->idle = calloc(idx->idle_cap, sizeof *idx->idle))) {
+    if (!(idx->idle = ak_idle_new(idle_capacity()))) {
         free(idx->shards);
         free(idx);
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
@@ -85,9 +79,7 @@ void ak_index_free(ak_index *idx)
 {
     if (!idx)
         return;
-    for (size_t i = 0; i < idx->n_idle; i++)
-        ak_sysdb_close(idx->idle[i].db);
-    free(idx->idle);
+    ak_idle_free(idx->idle);
     for (uint32_t s = 0; s < idx->n_shards; s++) {
         for (size_t i = 0; i < idx->shards[s].n; i++) {
             ak_segment_unref(idx->shards[s].e[i].seg);
@@ -273,24 +265,15 @@ ak_code ak_index_load_all(ak_index *idx, ak_pool *pool, ak_err *err)
     return load_systems(idx, pool, 0, NULL, err);
 }
 
-/* Close the idle connections to sid (all when sid is NULL). */
+/* Close the idle connections to sid (all when sid is NULL), a batch at a
+ * time so none is closed under the mutex. */
 static void drop_idle(ak_index *idx, const char *sid)
 {
     ak_sysdb *closing[64];
     size_t n;
     do {
-        n = 0;
         pthread_mutex_lock(&idx->mu);
-        for (size_t i = 0; i < idx->n_idle && n < sizeof closing / sizeof *closing;) {
-            if (!sid || strcmp(idx->idle[i].system_id, sid) == 0) {
-                closing[n++] = idx->idle[i].db;
-                memmove(&idx->idle[i], &idx->idle[i + 1],
-                        (idx->n_idle - i - 1) * sizeof *idx->idle);
-                idx->n_idle--;
-            } else {
-                i++;
-            }
-        }
+        n = ak_idle_take_matching(idx->idle, sid, closing, sizeof closing / sizeof *closing);
         pthread_mutex_unlock(&idx->mu);
         for (size_t i = 0; i < n; i++)
             ak_sysdb_close(closing[i]);
@@ -413,19 +396,13 @@ ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak
     pthread_mutex_lock(&idx->mu);
     entry *e = find(idx, system_id);
     int fenced = e && e->fenced;
-    for (size_t i = idx->n_idle; !fenced && i-- > 0;)
-        if (strcmp(idx->idle[i].system_id, system_id) == 0) {
-            ak_sysdb *db = idx->idle[i].db;
-            memmove(&idx->idle[i], &idx->idle[i + 1], (idx->n_idle - i - 1) * sizeof *idx->idle);
-            idx->n_idle--;
-            if (usable(idx, system_id, db, &fenced)) {
-                pthread_mutex_unlock(&idx->mu);
-                *out = db;
-                return AK_OK;
-            }
-            stale = db;
-            break;
-        }
+    ak_sysdb *db = fenced ? NULL : ak_idle_take(idx->idle, system_id);
+    if (db && usable(idx, system_id, db, &fenced)) {
+        pthread_mutex_unlock(&idx->mu);
+        *out = db;
+        return AK_OK;
+    }
+    stale = db;
     pthread_mutex_unlock(&idx->mu);
     ak_sysdb_close(stale);
     if (fenced)
@@ -440,17 +417,7 @@ void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db)
     if (!db)
         return;
     pthread_mutex_lock(&idx->mu);
-    if (!usable(idx, system_id, db, &fenced)) {
-        evicted = db;
-    } else {
-        if (idx->n_idle == idx->idle_cap) {
-            evicted = idx->idle[0].db;
-            memmove(&idx->idle[0], &idx->idle[1], (idx->idle_cap - 1) * sizeof *idx->idle);
-            idx->n_idle--;
-        }
-        ak_fmt(idx->idle[idx->n_idle].system_id, sizeof idx->idle[0].system_id, "%s", system_id);
-        idx->idle[idx->n_idle++].db = db;
-    }
+    evicted = usable(idx, system_id, db, &fenced) ? ak_idle_put(idx->idle, system_id, db) : db;
     pthread_mutex_unlock(&idx->mu);
     ak_sysdb_close(evicted);
 }
