@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/err.h"
+
 static int test_failures;
 static int test_count;
 static const char *test_current;
@@ -55,6 +57,17 @@ static const char *test_current;
         if (!h_ || !strstr(h_, n_)) {                                          \
             fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n",     \
                     __FILE__, __LINE__, test_current, h_ ? h_ : "(null)", n_); \
+            test_failures++;                                                   \
+        }                                                                      \
+    } while (0)
+
+/* CHECK that an ak_code call succeeds, showing its message when not. */
+#define CHECK_OK(expr, e)                                                      \
+    do {                                                                       \
+        ak_code rc_ = (expr);                                                  \
+        if (rc_ != AK_OK) {                                                    \
+            fprintf(stderr, "%s:%d: %s: %s -> %s: %s\n", __FILE__, __LINE__,   \
+                    test_current, #expr, ak_code_name(rc_), (e).msg);          \
             test_failures++;                                                   \
         }                                                                      \
     } while (0)

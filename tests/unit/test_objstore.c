@@ -16,17 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* CHECK that an ak_code call succeeds, showing its message when not. */
-#define CHECK_OK(expr, e)                                                      \
-    do {                                                                       \
-        ak_code rc_ = (expr);                                                  \
-        if (rc_ != AK_OK) {                                                    \
-            fprintf(stderr, "%s:%d: %s: %s -> %s: %s\n", __FILE__, __LINE__,   \
-                    test_current, #expr, ak_code_name(rc_), (e).msg);          \
-            test_failures++;                                                   \
-        }                                                                      \
-    } while (0)
-
 /* ---- scratch buckets -------------------------------------------------- */
 
 static void scratch_path(char *out, size_t cap, const char *name)

@@ -22,16 +22,6 @@
 
 #include "util/sha256.h"
 
-#define CHECK_OK(expr, e)                                                      \
-    do {                                                                       \
-        ak_code rc_ = (expr);                                                  \
-        if (rc_ != AK_OK) {                                                    \
-            fprintf(stderr, "%s:%d: %s: %s -> %s: %s\n", __FILE__, __LINE__,   \
-                    test_current, #expr, ak_code_name(rc_), (e).msg);          \
-            test_failures++;                                                   \
-        }                                                                      \
-    } while (0)
-
 static char store_url[512];
 
 static ak_store *open_store(void)

@@ -1,6 +1,7 @@
 /* test_search.c - the index and the fan-out search against references
  * computed here, independently of the code under test. */
 #include "test.h"
+#include "../tools/rec_test.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -29,19 +30,10 @@ static void sid_of(int s, char *out) { snprintf(out, 32, "sys-%d", s); }
 
 static void put(ak_sysdb *db, const char *id, const char *content, const float *v, int64_t ts)
 {
-    ak_record r;
-    memset(&r, 0, sizeof r);
-    r.id = id;
-    r.id_len = strlen(id);
-    r.content = content;
-    r.content_len = strlen(content);
-    ak_sha256(content, r.content_len, r.content_sha256);
+    ak_record r = test_record(id, content, ts, "test");
     r.has_embedding = v != NULL;
     if (v)
         memcpy(r.embedding, v, sizeof r.embedding);
-    r.ts_us = ts;
-    r.source = "test";
-    r.source_len = 4;
     ak_upload_order up = {1, "u1"};
     ak_put_result res;
     ak_err err;

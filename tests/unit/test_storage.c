@@ -1,5 +1,6 @@
 /* test_storage.c - the per-system database (sysdb) and the data directory. */
 #include "test.h"
+#include "../tools/rec_test.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -20,17 +21,7 @@ static const char *tmp_path(const char *name)
 
 static ak_record make_rec(const char *id, const char *content)
 {
-    ak_record r;
-    memset(&r, 0, sizeof r);
-    r.id = id;
-    r.id_len = strlen(id);
-    r.content = content;
-    r.content_len = strlen(content);
-    ak_sha256(content, r.content_len, r.content_sha256);
-    r.ts_us = 1000;
-    r.source = "session-buddy";
-    r.source_len = strlen(r.source);
-    return r;
+    return test_record(id, content, 1000, "session-buddy");
 }
 
 static ak_put_result put(ak_sysdb *db, int64_t at, const char *uid, const char *id,
