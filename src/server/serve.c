@@ -138,7 +138,6 @@ static void run_ingest(ak_server *s)
             (long long)is.uploads_failed, (long long)is.uploads_deferred, is.seconds);
 }
 
-
 static void run_aging(ak_server *s)
 {
     ak_age_config cfg = {
