@@ -99,13 +99,13 @@ static void start_object(vrun *v, const char *key)
 {
     ak_err err;
     remember_key(v, key);
-    char part[AK_SYSTEM_ID_MAX + 16];
+    char part[AK_COLD_PREFIX_MAX];
     size_t len = 0;
     ak_fmt(v->key, sizeof v->key, "%s", key);
     v->have_key = 1;
     v->st->cold_objects++;
-    ak_fmt(part, sizeof part, "system_id=%s/", v->sid);
-    ak_code rc = strstr(key, part) ? AK_OK
+    ak_cold_system_prefix(v->sid, part, sizeof part);
+    ak_code rc = !strncmp(key, part, strlen(part)) ? AK_OK
                                    : ak_err_set(&err, AK_ERR_CORRUPT, "not under %s", part);
     if (rc == AK_OK && !v->cfg->deep)
         rc = ak_store_head(v->cfg->cold, key, NULL, &err);
@@ -231,10 +231,10 @@ static void check_orphan(vrun *v, ak_dbcheck *c, const char *key)
  * before it catalogs it. */
 static void find_orphans(vrun *v, ak_dbcheck *c)
 {
-    char prefix[AK_SYSTEM_ID_MAX + 16], *token = NULL;
+    char prefix[AK_COLD_PREFIX_MAX], *token = NULL;
     int64_t recent = ak_time_now_us() - AK_VERIFY_ORPHAN_AGE_US;
     ak_err err;
-    ak_fmt(prefix, sizeof prefix, "system_id=%s/", v->sid);
+    ak_cold_system_prefix(v->sid, prefix, sizeof prefix);
     do {
         ak_store_page page;
         if (ak_store_list(v->cfg->cold, prefix, NULL, token, 0, &page, &err)) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "storage/sysdb.h"
+#include "tier/cold.h"
 #include "tier/minhash.h"
 #include "tier/parquet.h"
 #include "tier/summary.h"
@@ -229,10 +230,12 @@ static ak_code hot_to_warm(pass *p, ak_err *err)
 ak_code ak_age_cold_key(const char *system_id, int64_t day_us, const uint8_t digest[32],
                         char *out, size_t n)
 {
-    char date[AK_TIME_ISO_MAX], hex[17];
+    char date[AK_TIME_ISO_MAX], hex[17], prefix[AK_COLD_PREFIX_MAX];
+    if (ak_cold_system_prefix(system_id, prefix, sizeof prefix) < 0)
+        return AK_ERR_INVALID;
     ak_time_format(day_us, date);
     ak_hex(digest, 8, hex);
-    return ak_fmt(out, n, "system_id=%s/date=%.10s/batch-%s.parquet", system_id, date, hex);
+    return ak_fmt(out, n, "%sdate=%.10s/batch-%s.parquet", prefix, date, hex);
 }
 
 typedef struct {

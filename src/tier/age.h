@@ -12,6 +12,7 @@
  *                 most AK_AGE_COLD_BATCH rows a file): a Parquet file put
  *                 into the cold store at
  *                   system_id=<id>/date=<YYYY-MM-DD>/batch-<16 hex>.parquet
+ *                   (the system part: ak_cold_system_prefix in cold.h)
  *                 (the hex from the rows' content hashes, so a retried
  *                 export overwrites itself), read back and compared by
  *                 SHA-256, and only then, in one transaction, the cold
