@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 #define DEFAULT_GRACE_US (3600 * AK_US_PER_SEC)
@@ -242,10 +243,14 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
         rc = stream_payloads(env, u, m, tally, &err);
         verdict = permanent(rc);
     }
+    if (rc == AK_OK)
+        ak_testpoint("ingest.streamed"); /* records written, not committed */
     if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK)
         rc = ak_sysdb_commit(env->db, &err);
-    if (rc == AK_OK)
+    if (rc == AK_OK) {
+        ak_testpoint("ingest.committed");
         return AK_OUTCOME_INGESTED;
+    }
     ak_sysdb_rollback(env->db);
     if (rc == AK_ERR_ABORTED)
         return AK_OUTCOME_ABORTED;

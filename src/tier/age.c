@@ -22,6 +22,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/sha256.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 #include "util/vec.h"
 #include "version.h"
@@ -471,8 +472,10 @@ static ak_code cold_batch_run(pass *p, int64_t day, int64_t *n, ak_err *err)
         p->stats->cold_failures++;
         ak_err_prefix(err, "system %s: warm rows kept: ", p->system_id);
     }
-    if (rc == AK_OK && b.n)
+    if (rc == AK_OK && b.n) {
+        ak_testpoint("age.cold_uploaded"); /* object in the store, rows still warm */
         rc = commit_cold(p, &b, key, &moved, err);
+    }
     if (rc == AK_OK && moved) {
         *n = (int64_t)b.n;
         p->stats->cold_objects++;
