@@ -34,6 +34,7 @@ static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry)
     move_json(&w, "warm_to_cold", &s->warm_to_cold);
     ak_jw_kint(&w, "cold_objects", s->cold_objects);
     ak_jw_kint(&w, "cold_failures", s->cold_failures);
+    ak_jw_kint(&w, "cold_temps_removed", s->cold_temps_removed);
     ak_jw_kdouble(&w, "seconds", s->seconds);
     ak_jw_end(&w);
 }

@@ -486,6 +486,15 @@ ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
     return rc ? rc : finish(s, AK_STORE_OP_HEAD, trial, s->ops->head(s, key, info, err));
 }
 
+ak_code ak_store_temps(ak_store *s, const char *prefix, int remove, ak_store_temp_fn fn,
+                       void *ctx, size_t *found, ak_err *err)
+{
+    *found = 0;
+    if (!ak_store_prefix_valid(prefix) || (prefix[0] && prefix[strlen(prefix) - 1] != '/'))
+        return reject(err, "temp file prefix", prefix);
+    return s->ops->temps ? s->ops->temps(s, prefix, remove, fn, ctx, found, err) : AK_OK;
+}
+
 ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err)
 {
     if (!ak_store_key_valid(key))

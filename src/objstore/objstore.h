@@ -99,6 +99,18 @@ ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
 /* Delete an object.  Deleting an absent object succeeds (as in S3). */
 ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err);
 
+/* Leftovers of interrupted puts.  The local backend writes a put to a temp
+ * file (".akosha-tmp-<hex>") that it renames over the key, holding a lock
+ * on it meanwhile; a process killed in between leaves the temp file, which
+ * is never listed nor read.  ak_store_temps() calls fn (may be NULL) with
+ * the path of each temp file below prefix (a key prefix ending in "/", or
+ * "" for all) that no put holds, deleting it first when remove is 1, and
+ * sets *found to their number.  Other backends leave no such files behind:
+ * AK_OK, *found 0. */
+typedef void (*ak_store_temp_fn)(void *ctx, const char *path, int64_t size);
+ak_code ak_store_temps(ak_store *s, const char *prefix, int remove, ak_store_temp_fn fn,
+                       void *ctx, size_t *found, ak_err *err);
+
 /* 1 if key obeys the rules above, else 0. */
 int ak_store_key_valid(const char *key);
 

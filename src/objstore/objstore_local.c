@@ -787,6 +787,102 @@ static ak_code local_list(ak_store *s, const char *prefix, const char *delimiter
     return rc;
 }
 
+/* ---- leftovers of interrupted puts ------------------------------------ */
+
+typedef struct {
+    ak_store *s;
+    ak_err *err;
+    int remove;
+    ak_store_temp_fn fn;
+    void *ctx;
+    size_t found;
+    ak_buf path; /* the directory being swept, as a key prefix */
+} temp_sweep;
+
+/* A temp file no put holds locked is a leftover.  Its lock is taken before
+ * it is deleted, so no put can be writing it meanwhile; a put that renamed
+ * it just now leaves another file under the name, or none. */
+static ak_code sweep_temp(temp_sweep *w, int dfd, const char *name)
+{
+    struct stat st, now;
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return AK_OK; /* renamed into place or removed meanwhile */
+    int leftover = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                   flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+                   fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   now.st_ino == st.st_ino && now.st_dev == st.st_dev;
+    ak_code rc = AK_OK;
+    size_t base = w->path.len;
+    if (leftover && ak_buf_puts(&w->path, name) != AK_OK)
+        rc = ak_err_set(w->err, AK_ERR_NOMEM, "out of memory sweeping %s", w->s->url);
+    else if (leftover && w->remove && unlinkat(dfd, name, 0) != 0)
+        rc = errno == ENOENT ? AK_OK
+                             : fs_fail(w->s, w->err, AK_ERR_IO, "delete", w->path.data, errno);
+    else if (leftover) {
+        w->found++;
+        if (w->fn)
+            w->fn(w->ctx, w->path.data, (int64_t)st.st_size);
+    }
+    w->path.len = base;
+    if (w->path.data)
+        w->path.data[base] = '\0';
+    close(fd);
+    return rc;
+}
+
+/* Every directory below dfd (which this closes), links not followed. */
+static ak_code sweep_dir(temp_sweep *w, int dfd)
+{
+    DIR *dir = fdopendir(dfd);
+    if (!dir) {
+        close(dfd);
+        return fs_fail(w->s, w->err, AK_ERR_IO, "read directory", w->path.len ? w->path.data : ".",
+                       errno);
+    }
+    ak_code rc = AK_OK;
+    struct dirent *e;
+    while (rc == AK_OK && (e = readdir(dir)) != NULL) {
+        int kind = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
+                       ? KIND_OTHER
+                       : entry_kind(dirfd(dir), e);
+        size_t base = w->path.len;
+        if (kind == KIND_FILE && is_temp_name(e->d_name)) {
+            rc = sweep_temp(w, dirfd(dir), e->d_name);
+        } else if (kind == KIND_DIR && base + strlen(e->d_name) < AK_STORE_KEY_MAX) {
+            int sub = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0 && ak_buf_printf(&w->path, "%s/", e->d_name) == AK_OK)
+                rc = sweep_dir(w, sub);
+            else if (sub >= 0) {
+                close(sub);
+                rc = ak_err_set(w->err, AK_ERR_NOMEM, "out of memory sweeping %s", w->s->url);
+            }
+            w->path.len = base;
+            if (w->path.data)
+                w->path.data[base] = '\0';
+        }
+    }
+    closedir(dir);
+    return rc;
+}
+
+static ak_code local_temps(ak_store *s, const char *prefix, int remove, ak_store_temp_fn fn,
+                           void *ctx, size_t *found, ak_err *err)
+{
+    temp_sweep w = {.s = s, .err = err, .remove = remove, .fn = fn, .ctx = ctx};
+    int dfd = open_dir_beneath(local(s), prefix, strlen(prefix), 0);
+    if (dfd < 0) /* no such directory holds nothing; one through a link is not ours */
+        return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
+                   ? AK_OK
+                   : fs_fail(s, err, AK_ERR_IO, "open directory", prefix, errno);
+    ak_code rc = ak_buf_puts(&w.path, prefix) == AK_OK
+                     ? sweep_dir(&w, dfd)
+                     : (close(dfd), ak_err_set(err, AK_ERR_NOMEM, "out of memory sweeping %s", s->url));
+    ak_buf_free(&w.path);
+    *found = w.found;
+    return rc;
+}
+
 /* ---- open and close --------------------------------------------------- */
 
 static void local_close(ak_store *s)
@@ -806,6 +902,7 @@ static const ak_store_ops local_ops = {
     .head = local_head,
     .del = local_delete,
     .close = local_close,
+    .temps = local_temps,
 };
 
 static ak_code open_root(const char *root, char **real_out, int *fd_out,

@@ -255,6 +255,26 @@ static void find_orphans(vrun *v, ak_dbcheck *c)
     free(token); /* after a failed listing */
 }
 
+static void on_temp(void *ctx, const char *path, int64_t size)
+{
+    vrun *v = ctx;
+    char msg[AK_ERR_MSG_MAX];
+    ak_fmt(msg, sizeof msg, "temp file %s (%lld bytes) left in the cold store by an interrupted "
+           "export; the next aging pass removes it", path, (long long)size);
+    notice(v, "cold-temp", msg);
+    v->st->cold_temps++;
+}
+
+static void find_temps(vrun *v)
+{
+    char prefix[AK_SYSTEM_ID_MAX + 16];
+    size_t n;
+    ak_err err;
+    ak_fmt(prefix, sizeof prefix, "system_id=%s/", v->sid);
+    if (ak_store_temps(v->cfg->cold, prefix, 0, on_temp, v, &n, &err) != AK_OK)
+        report(v, "cold", err.msg);
+}
+
 /* ---- systems ---- */
 
 static void check_system(vrun *v, const char *sid, const char *path)
@@ -273,6 +293,7 @@ static void check_system(vrun *v, const char *sid, const char *path)
             report(v, "cold", err.msg);
         else
             find_orphans(v, c);
+        find_temps(v);
         finish_object(v);
         forget_keys(v);
     }

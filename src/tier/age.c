@@ -183,6 +183,8 @@ static ak_code hot_batch(pass *p, int64_t *n, ak_err *err)
             sqlite3_finalize(del);
         }
     }
+    if (rc == AK_OK && *n)
+        ak_testpoint("age.warm_moved"); /* rows in warm, deleted from hot, not committed */
     if (rc == AK_OK)
         rc = exec(p, "COMMIT", err);
     if (rc) {
@@ -517,6 +519,22 @@ static ak_code cold_days(pass *p, int64_t **days, size_t *n, ak_err *err)
     return rc;
 }
 
+/* Temp files that a pass killed mid-put left below this system's prefix
+ * (see age.h).  Any trouble here only leaves them for the next pass. */
+static void sweep_leftovers(pass *p)
+{
+    char prefix[AK_STORE_KEY_MAX + 1];
+    size_t n = 0;
+    ak_err err;
+    ak_fmt(prefix, sizeof prefix, "system_id=%s/", p->system_id);
+    if (ak_store_temps(p->cfg->cold, prefix, 1, NULL, NULL, &n, &err) != AK_OK)
+        AK_WARN("age", "system %s: %s", p->system_id, err.msg);
+    else if (n)
+        AK_INFO("age", "system %s: removed %zu temp files that an interrupted pass left in %s",
+                p->system_id, n, ak_store_url(p->cfg->cold));
+    p->stats->cold_temps_removed += (int64_t)n;
+}
+
 static ak_code warm_to_cold(pass *p, ak_err *err)
 {
     if (p->cfg->dry_run) { /* what is warm now, and what passes through warm in this run */
@@ -529,6 +547,7 @@ static ak_code warm_to_cold(pass *p, ak_err *err)
     }
     int64_t *days;
     size_t n_days;
+    sweep_leftovers(p);
     ak_code rc = cold_days(p, &days, &n_days, err);
     for (size_t d = 0; rc == AK_OK && d < n_days && !stopping(p); d++) {
         int64_t n;
