@@ -90,7 +90,9 @@ int ak_cmd_age(int argc, char **argv)
     cfg.data = dd;
     ak_cmd_trap_signals();
     cfg.stop = &ak_cmd_stop;
-    if (ak_cold_open(dd, cold_url, &cold, &err) || (cfg.cold = cold, ak_age_run(&cfg, &s, &err))) {
+    if (ak_cold_open(dd, cold_url, &cold, &err) ||
+        (ak_store_set_shutdown(cold, &ak_cmd_stop, &ak_cmd_abort), cfg.cold = cold,
+         ak_age_run(&cfg, &s, &err))) {
         fprintf(stderr, "akosha age: %s\n", err.msg);
         rc = AK_EXIT_FAIL;
     } else {

@@ -159,7 +159,8 @@ static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
     for (size_t i = 0; rc == AK_OK && i < m->n_files; i++) {
         char key[AK_STORE_KEY_MAX + 1];
         snprintf(key, sizeof key, "%s%s", u->prefix, m->files[i]);
-        rc = ak_payload_ingest(env->cfg->bucket, key, m->files[i], m->codec, &pc, err);
+        rc = ak_payload_ingest(env->cfg->bucket, key, m->files[i], m->codec,
+                               ak_upload_file_size(u, m->files[i]), &pc, err);
     }
     if (rc == AK_OK && pc.checksum) {
         uint8_t got[AK_SHA256_LEN];

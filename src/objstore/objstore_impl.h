@@ -40,6 +40,8 @@ struct ak_store {
     ak_breaker breaker;
     atomic_uint_least64_t ok[AK_STORE_N_OPS], failed[AK_STORE_N_OPS];
     atomic_uint_least64_t rejected, requests, retries;
+    const atomic_int *stop, *abort; /* ak_store_set_shutdown(); may be NULL */
+    long long max_pages;            /* AKOSHA_STORE_LIST_MAX_PAGES */
 };
 
 /* Local directory backend: root must be an existing directory. */

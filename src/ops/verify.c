@@ -231,13 +231,14 @@ static void check_orphan(vrun *v, ak_dbcheck *c, const char *key)
  * before it catalogs it. */
 static void find_orphans(vrun *v, ak_dbcheck *c)
 {
-    char prefix[AK_SYSTEM_ID_MAX + 16], *token = NULL;
+    char prefix[AK_SYSTEM_ID_MAX + 16];
     int64_t recent = ak_time_now_us() - AK_VERIFY_ORPHAN_AGE_US;
     ak_err err;
     ak_fmt(prefix, sizeof prefix, "system_id=%s/", v->sid);
+    ak_store_lister ls = {.prefix = prefix};
     do {
         ak_store_page page;
-        if (ak_store_list(v->cfg->cold, prefix, NULL, token, 0, &page, &err)) {
+        if (ak_store_list_next(v->cfg->cold, &ls, &page, &err)) {
             report(v, "cold", err.msg);
             break;
         }
@@ -246,13 +247,9 @@ static void find_orphans(vrun *v, ak_dbcheck *c)
             if (page.objs[i].mtime_us < recent && !catalogued(v, key))
                 check_orphan(v, c, key);
         }
-        free(token);
-        token = page.next_token ? strdup(page.next_token) : NULL;
-        if (page.next_token && !token)
-            report(v, "cold", "out of memory listing the cold store");
         ak_store_page_free(&page);
-    } while (token);
-    free(token); /* after a failed listing */
+    } while (!ls.done);
+    ak_store_lister_free(&ls);
 }
 
 static void on_temp(void *ctx, const char *path, int64_t size)
