@@ -87,18 +87,17 @@ static ak_code take_id(const ak_json *id, const ak_json *conv_id, ak_record *r,
     return AK_OK;
 }
 
-/* Finite values; all zeros means "no vector". */
+/* Finite values; all zeros, or a norm that underflows float (subnormal
+ * elements), means "no vector": the record is stored text-only. */
 static ak_code check_embedding(ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
-    int nonzero = 0;
     for (int i = 0; i < AK_DIM; i++) {
         if (!isfinite(r->embedding[i])) {
             *pb = AK_REC_BAD_EMBEDDING;
             return ak_err_set(e, AK_ERR_INVALID, "embedding[%d]: not finite in float32", i);
         }
-        nonzero |= r->embedding[i] != 0.0f;
     }
-    r->has_embedding = nonzero;
+    r->has_embedding = ak_vec_has_direction(r->embedding);
     return AK_OK;
 }
 

@@ -146,7 +146,8 @@ static ak_code check_vector(ak_query *q, ak_err *err)
     if (zero)
         return ak_err_set(err, AK_ERR_INVALID, "vector: all zeros (a zero vector has no direction)");
     if (!ak_vec_normalize(q->vector))
-        return ak_err_set(err, AK_ERR_INVALID, "vector: cannot be normalized");
+        return ak_err_set(err, AK_ERR_INVALID, "vector: its norm underflows float32 "
+                          "(elements too small to have a direction)");
     return AK_OK;
 }
 
@@ -600,8 +601,8 @@ static ak_code rerank(const search_ctx *c, cand_list *vec)
     for (size_t i = 0; rc == AK_OK && i < top.n; i++) {
         cand cd = vec->c[top.heap[i].row];
         cd.score = ak_segment_exact(cd.seg, cd.row, c->qf);
-        if (c->q.has_threshold && cd.score < c->q.threshold)
-            continue;
+        if (!isfinite(cd.score) || (c->q.has_threshold && !(cd.score >= c->q.threshold)))
+            continue; /* a NaN passes no threshold and has no rank */
         rc = cand_push(&kept, cd) ? AK_ERR_NOMEM : AK_OK;
     }
     free(heap);
