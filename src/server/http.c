@@ -6,6 +6,11 @@
  * A per-request state (allocated on the first call, freed by the
  * completion callback) accumulates the body up to the limit; the request is
  * judged and answered on the last call.
+ *
+ * libmicrohttpd percent-decodes the path before we see it, so "%00" would
+ * end it early (/v1/conversations/s/c1%00x reads c1).  The raw request
+ * line is seen first by the URI log callback, whose return value becomes
+ * the request's initial state: a marker that such a request is refused.
  */
 #include "server/http.h"
 
@@ -39,6 +44,10 @@ typedef struct {
     int too_large;
     int64_t t0;
 } req_state;
+
+/* The initial per-request state the URI log callback hands over: NULL, or
+ * this marker when the raw URI holds an encoded NUL. */
+static char nul_in_uri;
 
 void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
 {
@@ -160,7 +169,11 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
         ak_http_error(res, 503, "draining: akosha is shutting down");
     else if (st->too_large)
         ak_http_error(res, 413, "request body larger than %zu bytes", h->cfg.max_body);
-    else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
+    else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0 &&
+             !ak_auth_allow(h->cfg.auth, who)) { /* guessing is rate-limited too */
+        atomic_fetch_add(&h->cfg.metrics->rate_limited, 1);
+        ak_http_error(res, 429, "rate limit exceeded; slow down");
+    } else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
         atomic_fetch_add(&h->cfg.metrics->unauthorized, 1);
         ak_http_error(res, 401, authz ? "invalid bearer token" : "missing Authorization: Bearer token");
     } else if (!ri.open && !ak_auth_allow(h->cfg.auth, who)) {
@@ -178,6 +191,29 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
     }
 }
 
+/* Answer now, before any body is read (the connection then closes). */
+static enum MHD_Result refuse(ak_http *h, struct MHD_Connection *c, unsigned status,
+                              const char *why)
+{
+    ak_response res = {0};
+    ak_http_error(&res, status, "%s", why);
+    enum MHD_Result rc = send_response(c, &res);
+    ak_metrics_http(h->cfg.metrics, AK_ROUTE_OTHER, status, 0);
+    ak_buf_free(&res.body);
+    return rc;
+}
+
+/* 1 if the request announces a body larger than the limit. */
+static int announced_too_large(struct MHD_Connection *c, size_t limit)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (!cl)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end != cl && n > limit;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *data, size_t *data_size, void **con_cls)
@@ -185,7 +221,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     ak_http *h = cls;
     req_state *st = *con_cls;
+    if (st == (void *)&nul_in_uri) {
+        *con_cls = NULL;
+        return refuse(h, c, 400, "the URL contains %00 (an encoded NUL)");
+    }
     if (!st) { /* headers only so far */
+        if (announced_too_large(c, h->cfg.max_body)) { /* why wait for a body we refuse */
+            char why[64];
+            snprintf(why, sizeof why, "request body larger than %zu bytes", h->cfg.max_body);
+            return refuse(h, c, 413, why);
+        }
         if (!(st = calloc(1, sizeof *st)))
             return MHD_NO;
         st->t0 = ak_time_mono_us();
@@ -217,12 +262,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c, (void)toe;
     ak_http *h = cls;
     req_state *st = *con_cls;
-    if (!st)
+    if (!st || st == (void *)&nul_in_uri)
         return;
     ak_buf_free(&st->body);
     free(st);
     *con_cls = NULL;
     atomic_fetch_sub(&h->in_flight, 1);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    return strcasestr(uri, "%00") ? &nul_in_uri : NULL;
+}
+
+/* libmicrohttpd's own messages, as our log lines (not plain text in a
+ * JSON log).  It must be the first option given, or the library prints the
+ * messages about the options before it itself. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\r\n")] = '\0';
+    AK_WARN("http", "libmicrohttpd: %s", msg);
 }
 
 ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
@@ -247,9 +310,11 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
     flags |= MHD_USE_EPOLL;
 #endif
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                             MHD_OPTION_END);

@@ -35,5 +35,49 @@ assert_eq "$status" 200 "threshold search"
 assert_eq "$(echo "$body" | jq_py '[(r["conversation_id"], r["score"] is not None and r["score"] >= 0.9) for r in d["results"]]')" \
   "[('fine', True)]" "only the real match passes threshold 0.9"
 
+# --- %00 in a path segment would truncate the id: refused ----------------
+http GET "/v1/conversations/tinysys/fine%00junk" "" "$TOKEN"
+assert_eq "$status" 400 "%00 in a conversation id"
+assert_contains "$body" "%00" "reason for %00"
+http GET "/v1/systems/tinysys%00x/uploads" "" "$TOKEN"
+assert_eq "$status" 400 "%00 in a system id"
+http GET "/v1/conversations/tinysys/fine" "" "$TOKEN"
+assert_eq "$status" 200 "the same id without %00"
+
+# --- a huge Content-Length with a small body: 413 at once, not held open --
+python3 - "$PORT" > cl.txt <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n{}")
+s.settimeout(20)  # a bound for a broken server, not a measurement
+print(s.recv(4096).decode().split("\r\n")[0])
+PY
+assert_eq "$(cat cl.txt)" "HTTP/1.1 413 Content Too Large" "early 413"
+
+# --- libmicrohttpd's own messages go through our JSON log ----------------
+python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}")
+s.close()  # an incomplete request: the library has something to say
+PY
+http GET /health   # the message above is logged before this is answered
+
 stop_serve
 assert_eq "$serve_rc" 0 "serve exit"
+grep -q '"component":"http","msg":"libmicrohttpd: ' serve.log || fail "no libmicrohttpd message in the log"
+python3 - <<'PY' || fail "serve.log has lines that are not JSON"
+import json
+for line in open("serve.log"):
+    json.loads(line)
+PY
+
+# --- invalid tokens are rate-limited by address ---------------------------
+start_serve --data data --tokens "$TOKEN" --rate-limit 1 --rate-burst 3
+wait_ready
+codes=""
+for i in 1 2 3 4 5; do http GET /v1/systems "" wrong-token-0123456789abcdef; codes="$codes $status"; done
+assert_eq "$codes" " 401 401 401 429 429" "guessing tokens is rate-limited"
+http GET /v1/systems "" "$TOKEN"
+assert_eq "$status" 200 "a valid token has its own bucket"
+stop_serve
