@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server/tls.h"
 #include "util/jsonw.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -33,6 +34,7 @@
 struct ak_http {
     ak_http_config cfg;
     struct MHD_Daemon *d;
+    ak_tls tls;
     struct sockaddr_storage addr;
     unsigned port;
     atomic_int draining;
@@ -288,6 +290,30 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     AK_WARN("http", "libmicrohttpd: %s", msg);
 }
 
+/* Who may reach the port, and with what: beyond loopback, tokens are
+ * required, and they must not cross the network in clear text unless the
+ * operator says a proxy in front terminates TLS. */
+static ak_code check_exposure(const ak_http_config *cfg, int loopback, ak_err *err)
+{
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return ak_err_set(err, AK_ERR_INVALID, "--tls-cert and --tls-key go together");
+    if (cfg->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+        return ak_err_set(err, AK_ERR_UNSUPPORTED, "this libmicrohttpd was built without TLS");
+    if (loopback)
+        return AK_OK;
+    if (!ak_auth_has_tokens(cfg->auth))
+        return ak_err_set(err, AK_ERR_INVALID,
+                          "refusing to listen on %s beyond loopback without API tokens "
+                          "(set AKOSHA_API_TOKENS or --token-file)", cfg->listen);
+    if (!cfg->tls_cert && !cfg->allow_plain_http)
+        return ak_err_set(err, AK_ERR_INVALID,
+                          "refusing to listen on %s beyond loopback over plain HTTP: bearer "
+                          "tokens would cross the network in clear text; give --tls-cert and "
+                          "--tls-key, or --allow-plain-http when a proxy in front terminates TLS",
+                          cfg->listen);
+    return AK_OK;
+}
+
 ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
 {
     ak_http *h = calloc(1, sizeof *h);
@@ -295,15 +321,17 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     h->cfg = *cfg;
     ak_code rc = parse_listen(cfg->listen, &h->addr, err);
-    if (rc == AK_OK && !addr_is_loopback(&h->addr) && !ak_auth_has_tokens(cfg->auth))
-        rc = ak_err_set(err, AK_ERR_INVALID,
-                        "refusing to listen on %s beyond loopback without API tokens "
-                        "(set AKOSHA_API_TOKENS or --token-file)", cfg->listen);
+    if (rc == AK_OK)
+        rc = check_exposure(cfg, addr_is_loopback(&h->addr), err);
+    if (rc == AK_OK && cfg->tls_cert)
+        rc = ak_tls_load(cfg->tls_cert, cfg->tls_key, &h->tls, err);
     if (rc) {
         free(h);
         return rc;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (h->tls.cert_pem)
+        flags |= MHD_USE_TLS;
     if (h->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
 #ifdef __linux__
@@ -317,8 +345,13 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                            /* the TLS options last: without TLS the list ends here */
+                            h->tls.cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+                            h->tls.cert_pem,
+                            MHD_OPTION_HTTPS_MEM_KEY, h->tls.key_pem,
                             MHD_OPTION_END);
     if (!h->d) {
+        ak_tls_free(&h->tls);
         free(h);
         return ak_err_set(err, AK_ERR_IO, "cannot listen on %s (address in use?)", cfg->listen);
     }
@@ -345,5 +378,6 @@ void ak_http_stop(ak_http *h)
     if (!h)
         return;
     MHD_stop_daemon(h->d);
+    ak_tls_free(&h->tls);
     free(h);
 }

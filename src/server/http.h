@@ -2,7 +2,7 @@
  * http.h - the HTTP server under `akosha serve`, on libmicrohttpd.
  *
  * This layer knows HTTP, not Akosha: it listens (loopback unless told
- * otherwise), reads request bodies up to a limit (413 beyond it), asks the
+ * otherwise; HTTPS when given a certificate and key), reads request bodies up to a limit (413 beyond it), asks the
  * application whether a route is open or needs a bearer token (401
  * without a valid one), applies the per-caller rate limit (429), answers
  * 503 while draining, counts requests in flight so shutdown can wait for
@@ -52,6 +52,8 @@ typedef struct {
     const char *listen;        /* HOST:PORT, [IPv6]:PORT; port 0 picks a free one */
     size_t max_body;           /* bytes */
     unsigned threads;
+    const char *tls_cert, *tls_key; /* PEM files; both or neither (NULL) */
+    int allow_plain_http;      /* beyond loopback with tokens but without TLS */
     ak_auth *auth;
     ak_metrics *metrics;
     ak_http_classify_fn classify;
@@ -61,7 +63,9 @@ typedef struct {
 
 typedef struct ak_http ak_http;
 
-/* Refuses (AK_ERR_INVALID) to listen beyond loopback without API tokens. */
+/* Refuses (AK_ERR_INVALID) to listen beyond loopback without API tokens,
+ * or with tokens over plain HTTP unless allow_plain_http (a TLS-terminating
+ * proxy in front); and a certificate or key that does not load. */
 ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err);
 /* The port actually bound (useful with port 0). */
 unsigned ak_http_port(const ak_http *h);
