@@ -119,6 +119,11 @@ static void ready(ak_server *s, ak_response *res)
 
 static void metrics(ak_server *s, ak_response *res)
 {
+    ak_conns_stats cs;
+    ak_http_conns_stats(s->http, &cs);
+    atomic_store(&s->metrics.http_conns_open, cs.open);
+    atomic_store(&s->metrics.http_conns_closed_slow, cs.closed_slow);
+    atomic_store(&s->metrics.http_conns_evicted, cs.evicted);
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

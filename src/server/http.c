@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,12 +35,19 @@
 struct ak_http {
     ak_http_config cfg;
     struct MHD_Daemon *d;
+    ak_conns *conns;
     ak_tls tls;
     struct sockaddr_storage addr;
     unsigned port;
     atomic_int draining;
     atomic_int in_flight;
+    pthread_mutex_t log_mu;   /* guards what follows: the library's log rate */
+    int64_t log_second;
+    int log_lines;
+    long long log_dropped;
 };
+
+#define MHD_LOG_PER_SECOND 10
 
 typedef struct {
     ak_buf body;
@@ -193,6 +201,26 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
     }
 }
 
+/* The guard's handle of a connection (conns.h), or NULL. */
+static ak_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    ak_http *h = cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? ak_conns_opened(h->conns, ci->connect_fd) : NULL;
+    } else if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+        ak_conns_closed(h->conns, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 /* Answer now, before any body is read (the connection then closes). */
 static enum MHD_Result refuse(ak_http *h, struct MHD_Connection *c, unsigned status,
                               const char *why)
@@ -225,9 +253,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req_state *st = *con_cls;
     if (st == (void *)&nul_in_uri) {
         *con_cls = NULL;
+        ak_conns_headers_done(h->conns, conn_of(c));
         return refuse(h, c, 400, "the URL contains %00 (an encoded NUL)");
     }
     if (!st) { /* headers only so far */
+        ak_conns_headers_done(h->conns, conn_of(c));
         if (announced_too_large(c, h->cfg.max_body)) { /* why wait for a body we refuse */
             char why[64];
             snprintf(why, sizeof why, "request body larger than %zu bytes", h->cfg.max_body);
@@ -261,9 +291,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c, (void)toe;
+    (void)toe;
     ak_http *h = cls;
     req_state *st = *con_cls;
+    ak_conns_request_done(h->conns, conn_of(c)); /* kept alive: wait for headers again */
     if (!st || st == (void *)&nul_in_uri)
         return;
     ak_buf_free(&st->body);
@@ -280,14 +311,33 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
 /* libmicrohttpd's own messages, as our log lines (not plain text in a
  * JSON log).  It must be the first option given, or the library prints the
- * messages about the options before it itself. */
+ * messages about the options before it itself.  The library logs a line
+ * per misbehaving connection, so a thousand slow clients would flood the
+ * log too: at most MHD_LOG_PER_SECOND lines a second, and the next line
+ * says how many were suppressed. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    ak_http *h = cls;
+    int64_t second = ak_time_mono_us() / AK_US_PER_SEC;
+    long long dropped = 0;
+    pthread_mutex_lock(&h->log_mu);
+    if (second != h->log_second)
+        h->log_second = second, h->log_lines = 0;
+    int ok = h->log_lines++ < MHD_LOG_PER_SECOND;
+    if (ok)
+        dropped = h->log_dropped, h->log_dropped = 0;
+    else
+        h->log_dropped++;
+    pthread_mutex_unlock(&h->log_mu);
+    if (!ok)
+        return;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\r\n")] = '\0';
-    AK_WARN("http", "libmicrohttpd: %s", msg);
+    if (dropped)
+        AK_WARN("http", "libmicrohttpd: %s (%lld similar lines suppressed)", msg, dropped);
+    else
+        AK_WARN("http", "libmicrohttpd: %s", msg);
 }
 
 /* Who may reach the port, and with what: beyond loopback, tokens are
@@ -325,10 +375,17 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
         rc = check_exposure(cfg, addr_is_loopback(&h->addr), err);
     if (rc == AK_OK && cfg->tls_cert)
         rc = ak_tls_load(cfg->tls_cert, cfg->tls_key, &h->tls, err);
+    unsigned max_conns = cfg->max_conns ? cfg->max_conns : 1000;
+    unsigned threads = cfg->threads ? cfg->threads : 4;
+    if (rc == AK_OK)
+        rc = ak_conns_new(cfg->header_timeout_us > 0 ? cfg->header_timeout_us : 10 * AK_US_PER_SEC,
+                          max_conns, &h->conns, err);
     if (rc) {
+        ak_tls_free(&h->tls);
         free(h);
         return rc;
     }
+    pthread_mutex_init(&h->log_mu, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (h->tls.cert_pem)
         flags |= MHD_USE_TLS;
@@ -340,17 +397,24 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
+                            MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                            /* idle: bodies and responses; headers have their own deadline */
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                            /* each worker thread applies its share of this limit: room
+                             * for all on any one, the guard bounds the total */
+                            MHD_OPTION_CONNECTION_LIMIT, max_conns * threads + threads,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_client,
                             /* the TLS options last: without TLS the list ends here */
                             h->tls.cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
                             h->tls.cert_pem,
                             MHD_OPTION_HTTPS_MEM_KEY, h->tls.key_pem,
                             MHD_OPTION_END);
     if (!h->d) {
+        pthread_mutex_destroy(&h->log_mu);
+        ak_conns_free(h->conns);
         ak_tls_free(&h->tls);
         free(h);
         return ak_err_set(err, AK_ERR_IO, "cannot listen on %s (address in use?)", cfg->listen);
@@ -373,11 +437,15 @@ void ak_http_drain(ak_http *h)
 
 int ak_http_in_flight(const ak_http *h) { return atomic_load(&h->in_flight); }
 
+void ak_http_conns_stats(ak_http *h, ak_conns_stats *out) { ak_conns_stats_get(h->conns, out); }
+
 void ak_http_stop(ak_http *h)
 {
     if (!h)
         return;
     MHD_stop_daemon(h->d);
+    pthread_mutex_destroy(&h->log_mu);
+    ak_conns_free(h->conns);
     ak_tls_free(&h->tls);
     free(h);
 }

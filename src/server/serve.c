@@ -377,6 +377,8 @@ static ak_code start(ak_server *s, ak_err *err)
         .listen = s->cfg.listen, .max_body = s->cfg.max_body, .threads = s->cfg.http_threads,
         .tls_cert = s->cfg.tls_cert, .tls_key = s->cfg.tls_key,
         .allow_plain_http = s->cfg.allow_plain_http,
+        .header_timeout_us = s->cfg.header_timeout_us, .max_conns = s->cfg.max_conns,
+        .max_conns_per_client = s->cfg.max_conns_per_client,
         .auth = s->auth, .metrics = &s->metrics, .classify = ak_api_classify,
         .handle = ak_api_handle, .ctx = s,
     };
