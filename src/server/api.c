@@ -320,19 +320,19 @@ static void mcp(ak_server *s, const ak_request *req, ak_response *res)
         res->extra_value = "POST, DELETE";
         return;
     }
-    if (req->header_session && !ak_mcp_session_valid(s->mcp, req->header_session)) {
+    if (req->header_session && !ak_mcp_session_valid(s->mcp, req->header_session, req->token)) {
         ak_http_error(res, 404, "unknown or closed MCP session");
         return;
     }
     if (is_delete) {
-        if (!ak_mcp_session_close(s->mcp, req->header_session))
+        if (!ak_mcp_session_close(s->mcp, req->header_session, req->token))
             ak_http_error(res, 400, "DELETE needs the Mcp-Session-Id header");
         return;
     }
     int initialized;
     int replied = ak_mcp_handle(s->mcp, req->body, req->body_len, &res->body, &initialized);
     if (initialized) {
-        ak_mcp_session_new(s->mcp, res->value_buf);
+        ak_mcp_session_new(s->mcp, req->token, res->value_buf);
         res->extra_header = "Mcp-Session-Id";
         res->extra_value = res->value_buf;
     } else if (!req->header_session) {
