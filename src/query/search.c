@@ -44,21 +44,17 @@ ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err)
     return AK_OK;
 }
 
+/* A list of "hot" and/or "warm": nothing else, not a string (the schema
+ * the MCP tool publishes says array, and a type error is the caller's). */
 static ak_code tiers_from_json(const ak_json *v, int *tiers, ak_err *err)
 {
     *tiers = 0;
-    if (v->type == AK_JSON_STRING) {
-        char buf[64];
-        ak_fmt(buf, sizeof buf, "%s", v->str);
-        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            *tiers |= strcmp(t, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
-                      : strcmp(t, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
-    } else if (v->type == AK_JSON_ARRAY) {
-        for (const ak_json *t = v->first; t; t = t->next)
-            *tiers |= t->type != AK_JSON_STRING ? 1 << 30
-                      : strcmp(t->str, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
-                      : strcmp(t->str, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
-    }
+    if (v->type != AK_JSON_ARRAY)
+        return ak_err_set(err, AK_ERR_INVALID, "tiers: must be a list like [\"hot\", \"warm\"]");
+    for (const ak_json *t = v->first; t; t = t->next)
+        *tiers |= t->type != AK_JSON_STRING ? 1 << 30
+                  : strcmp(t->str, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
+                  : strcmp(t->str, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
     if (!*tiers || (*tiers & (1 << 30)))
         return ak_err_set(err, AK_ERR_INVALID, "tiers: list \"hot\" and/or \"warm\"");
     return AK_OK;

@@ -35,6 +35,15 @@ assert_eq "$status" 200 "threshold search"
 assert_eq "$(echo "$body" | jq_py '[(r["conversation_id"], r["score"] is not None and r["score"] >= 0.9) for r in d["results"]]')" \
   "[('fine', True)]" "only the real match passes threshold 0.9"
 
+# --- type errors are 400, not guessed at ----------------------------------
+for bad in '"hot"' '"hot,warm"' '{"hot":1}' '[]' '["hot",1]' '["cold"]'; do
+  http POST /v1/search "{\"text\":\"embedding\",\"tiers\":$bad}" "$TOKEN"
+  assert_eq "$status" 400 "tiers: $bad"
+  assert_contains "$body" "tiers: " "reason for tiers: $bad"
+done
+http POST /v1/search '{"text":"embedding","tiers":["hot"]}' "$TOKEN"
+assert_eq "$status" 200 "tiers as a list"
+
 # --- %00 in a path segment would truncate the id: refused ----------------
 http GET "/v1/conversations/tinysys/fine%00junk" "" "$TOKEN"
 assert_eq "$status" 400 "%00 in a conversation id"
