@@ -11,6 +11,7 @@
 struct ak_conn {
     int fd;
     int waiting;              /* in the list: waiting for headers */
+    int cut;                  /* shut down by the guard, no longer counted open */
     int64_t since_us;         /* monotonic: when it started waiting */
     ak_conn *prev, *next;
 };
@@ -46,11 +47,14 @@ static void start_waiting(ak_conns *g, ak_conn *c)
     c->waiting = 1;
 }
 
-/* Make the library close c: it reads the end of the stream next. */
+/* Make the library close c: it reads the end of the stream next.  From
+ * now on c no longer counts as open, so the bound holds at once. */
 static void cut(ak_conns *g, ak_conn *c)
 {
     unlink_conn(g, c);
     shutdown(c->fd, SHUT_RDWR);
+    c->cut = 1;
+    g->open--;
 }
 
 static void *reaper(void *arg)
@@ -117,33 +121,31 @@ void ak_conns_free(ak_conns *g)
 ak_conn *ak_conns_opened(ak_conns *g, int fd)
 {
     ak_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL; /* unguarded and uncounted; the library still bounds it */
+    c->fd = fd;
     pthread_mutex_lock(&g->mu);
     g->open++;
-    if (g->open > (long long)g->max_open) { /* full: the longest waiter makes room */
-        ak_conn *victim = g->head;
-        if (victim) {
-            cut(g, victim);
-            g->evicted++;
-        } else {
-            shutdown(fd, SHUT_RDWR); /* every one is a request being answered */
-            g->evicted++;
-        }
+    start_waiting(g, c);
+    if (g->open > (long long)g->max_open) {
+        /* full: the longest waiter makes room; when every other connection
+         * is a request being answered, that is the newcomer itself */
+        cut(g, g->head);
+        g->evicted++;
     }
-    if (c) {
-        c->fd = fd;
-        start_waiting(g, c);
-        pthread_cond_signal(&g->cv); /* its deadline may be the nearest */
-    }
+    pthread_cond_signal(&g->cv); /* its deadline may be the nearest */
     pthread_mutex_unlock(&g->mu);
     return c;
 }
 
 void ak_conns_closed(ak_conns *g, ak_conn *c)
 {
+    if (!c)
+        return;
     pthread_mutex_lock(&g->mu);
-    g->open--;
-    if (c)
-        unlink_conn(g, c);
+    unlink_conn(g, c);
+    if (!c->cut)
+        g->open--;
     pthread_mutex_unlock(&g->mu);
     free(c);
 }
@@ -162,7 +164,8 @@ void ak_conns_request_done(ak_conns *g, ak_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
-    start_waiting(g, c);
+    if (!c->cut) /* one cut while its request was already read stays cut */
+        start_waiting(g, c);
     pthread_mutex_unlock(&g->mu);
 }
 

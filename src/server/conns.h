@@ -30,7 +30,7 @@
  *
  * Ownership: ak_conns_new() / ak_conns_free() (after the HTTP daemon has
  * stopped).  The handle opened() returns belongs to the guard until
- * closed().
+ * closed() (NULL when out of memory: that connection is not guarded).
  */
 #ifndef AK_CONNS_H
 #define AK_CONNS_H
@@ -45,7 +45,7 @@ typedef struct ak_conn ak_conn;
 typedef struct {
     long long closed_slow;    /* header deadline passed */
     long long evicted;        /* made room for a newer connection */
-    long long open;           /* connections open now */
+    long long open;           /* connections open now, not counting those being closed */
 } ak_conns_stats;
 
 ak_code ak_conns_new(int64_t header_us, unsigned max_open, ak_conns **out, ak_err *err);

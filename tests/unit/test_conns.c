@@ -58,13 +58,40 @@ static void test_eviction_order(void)
     ak_conns_stats st;
     ak_conns_stats_get(g, &st);
     CHECK_INT(st.evicted, 2);
-    CHECK_INT(st.open, 4);
+    CHECK_INT(st.open, 3); /* the bound holds at once: cut ones are not counted */
     CHECK_INT(st.closed_slow, 0);
     for (int i = 0; i < 5; i++)
         if (i != 1)
             ak_conns_closed(g, c[i]);
     for (int i = 0; i < 5; i++)
         closepair(p[i]);
+    ak_conns_free(g);
+}
+
+/* When every other connection is a request being answered, the newcomer
+ * is the one closed. */
+static void test_newcomer_cut_when_all_busy(void)
+{
+    ak_conns *g;
+    ak_err err;
+    CHECK_INT(ak_conns_new(3600 * AK_US_PER_SEC, 1, &g, &err), AK_OK);
+    pair busy = mkpair(), late = mkpair();
+    ak_conn *cb = ak_conns_opened(g, busy.mine);
+    ak_conns_headers_done(g, cb);
+    ak_conn *cl = ak_conns_opened(g, late.mine);
+    CHECK(cut_within(late, 0));
+    CHECK(!cut_within(busy, 0));
+    ak_conns_request_done(g, cl); /* its request was read anyway: it stays cut */
+    ak_conns_stats st;
+    ak_conns_stats_get(g, &st);
+    CHECK_INT(st.open, 1);
+    CHECK_INT(st.evicted, 1);
+    ak_conns_closed(g, cl);
+    ak_conns_closed(g, cb);
+    ak_conns_stats_get(g, &st);
+    CHECK_INT(st.open, 0);
+    closepair(busy);
+    closepair(late);
     ak_conns_free(g);
 }
 
@@ -97,6 +124,7 @@ static void test_header_deadline(void)
 int main(void)
 {
     RUN(test_eviction_order);
+    RUN(test_newcomer_cut_when_all_busy);
     RUN(test_header_deadline);
     return test_report("conns");
 }
