@@ -170,6 +170,7 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
         ak_err err;
         if (ak_sysdb_ledger_get(env->db, p->ref->upload_id, &p->prev, &err)) {
             AK_ERROR("ingest", "%s: %s", env->system_id, err.msg);
+            add_stat(c, &c->stats.uploads_discovered, 1); /* seen, and not settled */
             add_stat(c, &c->stats.uploads_failed, 1);
             continue;
         }
@@ -221,6 +222,7 @@ static void report_problems(cycle *c, const char *sid, const ak_upload_list *l)
 {
     for (size_t i = 0; i < l->n_problems; i++)
         AK_WARN("ingest", "%s: %s", sid, l->problems[i]);
+    add_stat(c, &c->stats.uploads_discovered, (int64_t)l->n_problems); /* never settled */
     add_stat(c, &c->stats.uploads_rejected, (int64_t)l->n_problems);
 }
 
@@ -235,7 +237,7 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
     ak_code rc = ak_discover_uploads(c->cfg->bucket, sid, &list, err);
     if (rc) {
         ak_err_prefix(err, "system %s: cannot list its uploads: ", sid);
-        add_stat(c, &c->stats.uploads_failed, 1);
+        add_stat(c, &c->stats.systems_failed, 1); /* how many uploads is unknown */
         return rc;
     }
     report_problems(c, sid, &list);
@@ -246,7 +248,7 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
         rc = ak_err_set(err, AK_ERR_NOMEM, "system %s: out of memory", sid);
     } else if (list.n && !db && (rc = ak_datadir_open_system(c->cfg->data, sid, 1, &env.db, err))) {
         ak_err_prefix(err, "system %s: ", sid);
-        add_stat(c, &c->stats.uploads_failed, (int64_t)list.n);
+        add_stat(c, &c->stats.systems_failed, 1); /* which uploads are settled is unknown */
     } else if (list.n) {
         size_t n = select_pending(c, &env, &list, p);
         int changed = apply_pending(c, &env, p, n);

@@ -119,6 +119,11 @@ static void ready(ak_server *s, ak_response *res)
 
 static void metrics(ak_server *s, ak_response *res)
 {
+    ak_conns_stats cs;
+    ak_http_conns_stats(s->http, &cs);
+    atomic_store(&s->metrics.http_conns_open, cs.open);
+    atomic_store(&s->metrics.http_conns_closed_slow, cs.closed_slow);
+    atomic_store(&s->metrics.http_conns_evicted, cs.evicted);
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -315,19 +320,19 @@ static void mcp(ak_server *s, const ak_request *req, ak_response *res)
         res->extra_value = "POST, DELETE";
         return;
     }
-    if (req->header_session && !ak_mcp_session_valid(s->mcp, req->header_session)) {
+    if (req->header_session && !ak_mcp_session_valid(s->mcp, req->header_session, req->token)) {
         ak_http_error(res, 404, "unknown or closed MCP session");
         return;
     }
     if (is_delete) {
-        if (!ak_mcp_session_close(s->mcp, req->header_session))
+        if (!ak_mcp_session_close(s->mcp, req->header_session, req->token))
             ak_http_error(res, 400, "DELETE needs the Mcp-Session-Id header");
         return;
     }
     int initialized;
     int replied = ak_mcp_handle(s->mcp, req->body, req->body_len, &res->body, &initialized);
     if (initialized) {
-        ak_mcp_session_new(s->mcp, res->value_buf);
+        ak_mcp_session_new(s->mcp, req->token, res->value_buf);
         res->extra_header = "Mcp-Session-Id";
         res->extra_value = res->value_buf;
     } else if (!req->header_session) {

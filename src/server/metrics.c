@@ -178,6 +178,13 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     scalar(b, "akosha_http_rate_limited_total", "counter", "Requests refused by the rate limit.", atomic_load(&m->rate_limited));
     scalar(b, "akosha_http_unauthorized_total", "counter", "Requests without a valid token.", atomic_load(&m->unauthorized));
     histogram(b, "akosha_http_request_seconds", "HTTP request latency.", &m->http_seconds);
+    scalar(b, "akosha_http_connections", "gauge", "HTTP connections open.", atomic_load(&m->http_conns_open));
+    scalar(b, "akosha_http_connections_slow_closed_total", "counter",
+           "Connections closed because a request's headers took longer than --header-timeout.",
+           atomic_load(&m->http_conns_closed_slow));
+    scalar(b, "akosha_http_connections_evicted_total", "counter",
+           "Connections still waiting for headers closed to make room (--max-connections).",
+           atomic_load(&m->http_conns_evicted));
     scalar(b, "akosha_ready", "gauge", "1 once the index is loaded and while not draining.", atomic_load(&m->ready) && !atomic_load(&m->draining));
     scalar(b, "akosha_draining", "gauge", "1 while shutting down.", atomic_load(&m->draining));
     header(b, "akosha_start_time_seconds", "gauge", "When this process started (Unix time).");

@@ -65,6 +65,8 @@ typedef struct {
     /* http */
     atomic_llong http[AK_ROUTE_N][6]; /* by route and status class 1xx..5xx (index 1..5) */
     atomic_llong rate_limited, unauthorized;
+    /* the slow-client guard (conns.h), copied in before rendering */
+    atomic_llong http_conns_open, http_conns_closed_slow, http_conns_evicted;
     ak_histogram http_seconds;
     int64_t started_us;
 } ak_metrics;

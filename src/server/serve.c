@@ -382,6 +382,10 @@ static ak_code start(ak_server *s, ak_err *err)
     ak_code rc = open_parts(s, err);
     ak_http_config hc = {
         .listen = s->cfg.listen, .max_body = s->cfg.max_body, .threads = s->cfg.http_threads,
+        .tls_cert = s->cfg.tls_cert, .tls_key = s->cfg.tls_key,
+        .allow_plain_http = s->cfg.allow_plain_http,
+        .header_timeout_us = s->cfg.header_timeout_us, .max_conns = s->cfg.max_conns,
+        .max_conns_per_client = s->cfg.max_conns_per_client,
         .auth = s->auth, .metrics = &s->metrics, .classify = ak_api_classify,
         .handle = ak_api_handle, .ctx = s,
     };
@@ -423,8 +427,8 @@ int ak_serve_run(const ak_serve_config *cfg)
     }
     if (!s->bucket)
         AK_WARN("serve", "no bucket configured (--bucket or AKOSHA_BUCKET): ingestion is off");
-    AK_INFO("serve", "listening on %s (port %u); bucket %s; cold %s; orchestrator %s",
-            cfg->listen, ak_http_port(s->http), s->bucket ? ak_store_url(s->bucket) : "(none)",
+    AK_INFO("serve", "listening on %s (port %u, %s); bucket %s; cold %s; orchestrator %s",
+            cfg->listen, ak_http_port(s->http), cfg->tls_cert ? "HTTPS" : "plain HTTP", s->bucket ? ak_store_url(s->bucket) : "(none)",
             ak_store_url(s->cold), ak_orch_mode_name(ak_orch_mode_get(s->orch)));
     wait_signal(&set, 0, NULL, s);
     shutdown_gracefully(s, &set);

@@ -42,6 +42,10 @@
 typedef struct {
     const char *data_dir, *bucket_url, *cold_url, *listen;
     const char *tokens, *token_file, *mahavishnu_url;
+    const char *tls_cert, *tls_key; /* HTTPS: both or neither */
+    int allow_plain_http;           /* tokens beyond loopback without TLS */
+    int64_t header_timeout_us;      /* as ak_http_config */
+    unsigned max_conns, max_conns_per_client;
     int64_t poll_us, aging_us, drain_us;
     int64_t hot_days, warm_days;
     int64_t grace_us, retry_base_us; /* as ak_ingest_config */
