@@ -23,6 +23,7 @@
 
 #include "ingest/ingest.h"
 #include "storage/sysdb.h"
+#include "storage/tombstone.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -226,6 +227,12 @@ ak_code ak_reingest_system(const ak_reingest_config *cfg, const char *system_id,
     int whole = rc == AK_OK ? inspect_old(path, out) : 0;
     if (rc == AK_OK)
         rc = judge(cfg, out, &b, err);
+    ak_tomb t;
+    if (rc == AK_OK && !cfg->force && !out->conversations &&
+        ak_tomb_get(cfg->data, system_id, &t, NULL) == AK_OK)
+        rc = ak_err_set(err, AK_ERR_INVALID, "%s was forgotten and the bucket holds no upload "
+                        "newer than its tombstone: nothing to rebuild (akosha forget "
+                        "--allow-return lets its old uploads back)", system_id);
     if (rc == AK_OK)
         rc = sync_path(tmp, 0, err);
     if (rc == AK_OK) {

@@ -13,6 +13,9 @@
  * are all stored elsewhere is a leftover of a rebuild, reported as a
  * notice ("cold-leftover", not a problem) that may be deleted.
  *
+ * Then the leftovers of forgotten systems ("forgotten") and cold prefixes
+ * that belong to no system ("cold-unowned"): ops/forget.h.
+ *
  * Read-only: nothing is repaired here (`akosha reingest` repairs), so it
  * is safe to run at any time, daemon running or not.
  */
@@ -37,7 +40,8 @@ typedef struct {
     const char *system_id;
     const char *path;          /* its database */
     const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
-                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover" */
+                                  "vectors", "cold", "cold-orphan", "forgotten",
+                                  "cold-unowned"; notices: "cold-leftover" */
     const char *message;
     int notice;                /* 1: for information, not a problem */
 } ak_verify_problem;
