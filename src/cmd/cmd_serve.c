@@ -14,7 +14,7 @@
 int ak_cmd_serve(int argc, char **argv)
 {
     const char *data = NULL, *bucket = NULL, *cold = NULL, *listen = "127.0.0.1:8682";
-    const char *tokens = NULL, *token_file = NULL, *mahavishnu = NULL;
+    const char *tokens = NULL, *token_file = NULL, *mahavishnu = NULL, *admin = NULL;
     long long poll = 30, aging = 3600, drain = 30, concurrency = 4, threads = 4;
     long long max_body_kb = 1024, hot_days = AK_AGE_DEFAULT_HOT_DAYS;
     long long warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000, grace = 3600, retry_base = 30;
@@ -27,6 +27,7 @@ int ak_cmd_serve(int argc, char **argv)
         {"listen", "AKOSHA_LISTEN", AK_OPT_STR, &listen, "HOST:PORT", "address (default 127.0.0.1:8682)", 0, 0},
         {"tokens", "AKOSHA_API_TOKENS", AK_OPT_STR, &tokens, "T1,T2", "bearer tokens (at least 16 characters each)", 0, 0},
         {"token-file", "AKOSHA_TOKEN_FILE", AK_OPT_STR, &token_file, "FILE", "bearer tokens, one per line", 0, 0},
+        {"admin-tokens", "AKOSHA_ADMIN_TOKENS", AK_OPT_STR, &admin, "T1,T2", "bearer tokens for DELETE /v1/systems/ID (default: any API token)", 0, 0},
         {"auth-all", "AKOSHA_AUTH_ALL", AK_OPT_FLAG, &auth_all, NULL, "require a token on /health, /ready and /metrics too", 0, 0},
         {"rate-limit", "AKOSHA_RATE_LIMIT", AK_OPT_DOUBLE, &rate, "N", "requests a second per token (0: none; default 50)", 0, 1e6},
         {"rate-burst", "AKOSHA_RATE_BURST", AK_OPT_DOUBLE, &burst, "N", "burst above the rate (default 100)", 0, 1e6},
@@ -59,7 +60,7 @@ int ak_cmd_serve(int argc, char **argv)
         ak_log_init(AK_LOG_JSON); /* a daemon logs for machines */
     ak_serve_config cfg = {
         .data_dir = data, .bucket_url = bucket, .cold_url = cold, .listen = listen,
-        .tokens = tokens, .token_file = token_file, .mahavishnu_url = mahavishnu,
+        .tokens = tokens, .token_file = token_file, .admin_tokens = admin, .mahavishnu_url = mahavishnu,
         .poll_us = poll * AK_US_PER_SEC, .aging_us = aging * AK_US_PER_SEC,
         .drain_us = drain * AK_US_PER_SEC, .hot_days = hot_days, .warm_days = warm_days,
         .concurrency = (unsigned)concurrency, .http_threads = (unsigned)threads,

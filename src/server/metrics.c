@@ -12,7 +12,7 @@ static const double long_bounds[AK_HIST_BUCKETS] = {
 
 static const char *const route_names[AK_ROUTE_N] = {
     "health", "ready", "metrics", "search", "systems", "uploads", "conversation",
-    "ingest", "aging", "mcp", "reingest", "index_reload", "other"};
+    "ingest", "aging", "mcp", "reingest", "index_reload", "forget", "other"};
 
 const char *ak_route_name(ak_route r) { return r < AK_ROUTE_N ? route_names[r] : "other"; }
 
@@ -165,6 +165,9 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     header(b, "akosha_reingests_total", "counter", "Systems rebuilt from the bucket, by outcome.");
     ak_buf_printf(b, "akosha_reingests_total{outcome=\"ok\"} %lld\n", (long long)atomic_load(&m->reingests_ok));
     ak_buf_printf(b, "akosha_reingests_total{outcome=\"failed\"} %lld\n", (long long)atomic_load(&m->reingests_failed));
+    header(b, "akosha_forgets_total", "counter", "Systems forgotten (DELETE /v1/systems/ID), by outcome.");
+    ak_buf_printf(b, "akosha_forgets_total{outcome=\"ok\"} %lld\n", (long long)atomic_load(&m->forgets_ok));
+    ak_buf_printf(b, "akosha_forgets_total{outcome=\"failed\"} %lld\n", (long long)atomic_load(&m->forgets_failed));
     scalar(b, "akosha_index_reloads_total", "counter", "Index refreshes and reloads run.", atomic_load(&m->index_reloads));
     scalar(b, "akosha_index_system_loads_total", "counter",
            "Systems re-indexed because ingestion or aging changed them (once per system per cycle).",

@@ -307,6 +307,8 @@ static ak_code open_parts(ak_server *s, ak_err *err)
     if (rc == AK_OK)
         rc = ak_auth_new(c->tokens, c->token_file, c->rate, c->burst, &s->auth, err);
     if (rc == AK_OK)
+        rc = ak_auth_new(c->admin_tokens, NULL, 0, 0, &s->admin, err);
+    if (rc == AK_OK)
         rc = ak_orch_new(c->mahavishnu_url, c->poll_us, c->mahavishnu_timeout_ms, &s->orch, err);
     ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready};
     if (rc == AK_OK)
@@ -320,6 +322,7 @@ static void close_parts(ak_server *s)
     ak_mcp_free(s->mcp);
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
+    ak_auth_free(s->admin);
     ak_index_free(s->idx);
     ak_pool_free(s->pool);
     ak_store_close(s->cold);
