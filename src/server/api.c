@@ -323,7 +323,7 @@ static int admin_allowed(ak_server *s, const ak_request *req, ak_response *res)
         ak_http_error(res, 403, "forgetting a system needs a token even on loopback: start "
                                 "akosha serve with AKOSHA_ADMIN_TOKENS (or AKOSHA_API_TOKENS)");
     else
-        ak_http_error(res, req->header_authorization ? 403 : 401, "%s",
+        ak_http_error(res, req->token >= 0 ? 403 : 401, "%s",
                       admins ? "this needs an admin token (AKOSHA_ADMIN_TOKENS)"
                              : "missing or invalid Authorization: Bearer token");
     return 0;
