@@ -159,6 +159,11 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     header(b, "akosha_aging_migrations_total", "counter", "Conversations moved between tiers.");
     ak_buf_printf(b, "akosha_aging_migrations_total{transition=\"hot_to_warm\"} %lld\n", (long long)atomic_load(&m->aged_hot_to_warm));
     ak_buf_printf(b, "akosha_aging_migrations_total{transition=\"warm_to_cold\"} %lld\n", (long long)atomic_load(&m->aged_warm_to_cold));
+    header(b, "akosha_retention_dropped_total", "counter", "Conversations dropped by AKOSHA_RETENTION_DAYS, by tier.");
+    static const char *const tiers[3] = {"hot", "warm", "cold"};
+    for (int t = 0; t < 3; t++)
+        ak_buf_printf(b, "akosha_retention_dropped_total{tier=\"%s\"} %lld\n", tiers[t],
+                      (long long)atomic_load(&m->retention_dropped[t]));
     scalar(b, "akosha_aging_runs_total", "counter", "Aging passes run.", atomic_load(&m->aging_runs));
     scalar(b, "akosha_aging_last_run_timestamp_seconds", "gauge", "When the last aging pass finished (Unix time; 0: none yet).", atomic_load(&m->last_aging_us) / AK_US_PER_SEC);
     scalar(b, "akosha_index_broken_systems", "gauge", "System databases the index could not read (their shards fail searches).", atomic_load(&m->index_broken));

@@ -46,6 +46,7 @@ typedef struct {
     const char *admin_tokens;  /* AKOSHA_ADMIN_TOKENS: who may DELETE a system */
     int64_t poll_us, aging_us, drain_us;
     int64_t hot_days, warm_days;
+    int64_t retention_days;    /* 0: keep everything */
     int64_t grace_us, retry_base_us; /* as ak_ingest_config */
     unsigned concurrency, http_threads;
     size_t max_body;
