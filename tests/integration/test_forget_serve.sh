@@ -45,6 +45,8 @@ http DELETE "/v1/systems/bad%20id" "" "$ADMIN"
 assert_eq "$status" 400 "invalid id"
 http DELETE /v1/systems/sys0001/uploads "" "$ADMIN"
 assert_eq "$status" 404 "DELETE of a sub-resource"
+expect_exit 1 akosha forget --data data sys0001
+assert_contains "$out" "curl -X DELETE" "the command refuses under the daemon and says what to do"
 http DELETE /v1/systems/sys0001 "" "$ADMIN"
 assert_eq "$status" 200 "DELETE with the admin token"
 assert_eq "$(echo "$body" | jq_py 'd["kind"], d["state"], d["conversations"]["cold"] > 0')" "forget done True" "result"
