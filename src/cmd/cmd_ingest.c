@@ -56,6 +56,7 @@ static void stats_json(ak_buf *b, const ak_ingest_stats *s)
     ak_jw_kint(&w, "uploads_failed", s->uploads_failed);
     ak_jw_kint(&w, "uploads_deferred", s->uploads_deferred);
     ak_jw_kint(&w, "uploads_known", s->uploads_known);
+    ak_jw_kint(&w, "uploads_forgotten", s->uploads_forgotten);
     ak_jw_kint(&w, "conversations_ingested", s->conversations_ingested);
     ak_jw_kint(&w, "duplicates_skipped", s->duplicates_skipped);
     ak_jw_kint(&w, "conversations_updated", s->conversations_updated);
@@ -88,6 +89,9 @@ static void stats_text(ak_buf *b, const ak_ingest_stats *s)
         ak_buf_printf(b, " (%.0f conversations/s)",
                       (double)(s->conversations_ingested + s->conversations_updated +
                                s->duplicates_skipped) / s->seconds);
+    if (s->uploads_forgotten)
+        ak_buf_printf(b, "\n%lld uploads of forgotten systems held back (akosha forget)",
+                      (long long)s->uploads_forgotten);
 }
 
 static int print_stats(const ingest_opts *o, const ak_ingest_stats *s)

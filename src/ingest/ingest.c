@@ -17,6 +17,7 @@
 #include "ingest/discover.h"
 #include "ingest/manifest.h"
 #include "ingest/upload.h"
+#include "storage/tombstone.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -226,6 +227,53 @@ static void report_problems(cycle *c, const char *sid, const ak_upload_list *l)
     add_stat(c, &c->stats.uploads_rejected, (int64_t)l->n_problems);
 }
 
+/* 1 when the upload was made before its system was forgotten (or the
+ * system is being forgotten): ak_tomb_blocks on the manifest's uploaded_at.
+ * An unreadable manifest is held back too, as it cannot be placed. */
+static int forgotten_upload(cycle *c, const ak_tomb *t, const ak_upload_ref *u)
+{
+    char key[AK_STORE_KEY_MAX + 1], *text = NULL;
+    size_t len = 0;
+    ak_manifest m = {0};
+    ak_err err;
+    if (!t->done)
+        return 1;
+    snprintf(key, sizeof key, "%smanifest.json", u->prefix);
+    int held = ak_store_get_small(c->cfg->bucket, key, AK_MANIFEST_MAX_BYTES, &text, &len,
+                                  &err) != AK_OK ||
+               ak_manifest_parse(text, len, c->now_us, &m, &err) != AK_OK ||
+               m.uploaded_at_us <= t->at_us;
+    free(text);
+    ak_manifest_free(&m);
+    return held;
+}
+
+/* Drop from l the uploads a tombstone holds back (storage/tombstone.h). */
+static void hold_forgotten(cycle *c, const char *sid, ak_upload_list *l)
+{
+    ak_tomb t;
+    ak_err err;
+    ak_code rc = ak_tomb_get(c->cfg->data, sid, &t, &err);
+    if (rc == AK_ERR_NOTFOUND)
+        return;
+    if (rc) {
+        AK_ERROR("ingest", "%s: %s; its uploads wait until the tombstones can be read", sid,
+                 err.msg);
+        t.done = 0;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (forgotten_upload(c, &t, &l->ups[i])) {
+            free(l->ups[i].prefix);
+            free(l->ups[i].files);
+            add_stat(c, &c->stats.uploads_forgotten, 1);
+        } else {
+            l->ups[kept++] = l->ups[i];
+        }
+    }
+    l->n = kept;
+}
+
 /* Ingest one system's unsettled uploads into db (opened here when NULL).
  * Returns an error only when its uploads could not be listed or its
  * database not opened; upload outcomes are in the stats. */
@@ -241,6 +289,7 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
         return rc;
     }
     report_problems(c, sid, &list);
+    hold_forgotten(c, sid, &list);
     ak_upload_env env = {.cfg = c->cfg, .system_id = sid, .doc = doc, .db = db,
                          .live_records = &c->live_records, .now_us = c->now_us};
     pending *p = list.n ? calloc(list.n, sizeof *p) : NULL;

@@ -32,6 +32,7 @@ typedef struct {
     int64_t uploads_known;         /* already ingested or rejected */
     int64_t uploads_ingested, uploads_rejected, uploads_failed;
     int64_t uploads_deferred;      /* failed earlier, backing off */
+    int64_t uploads_forgotten;     /* held back by a tombstone (storage/tombstone.h) */
     int64_t conversations_ingested; /* new conversations stored */
     int64_t conversations_updated;
     int64_t duplicates_skipped;

@@ -193,7 +193,7 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
         ak_request req = {
             .method = method, .path = path, .query = q ? q + 1 : "",
             .body = st->body.data ? st->body.data : "", .body_len = st->body.len,
-            .client = client, .token = token,
+            .client = client, .token = token, .header_authorization = authz,
             .header_session = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id"),
             .header_accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         };

@@ -31,6 +31,7 @@ typedef struct {
     const char *client;        /* remote address */
     const char *header_session; /* Mcp-Session-Id, or NULL */
     const char *header_accept;
+    const char *header_authorization; /* raw, or NULL: for routes that judge it themselves */
     int token;                 /* the matching API token's number, or -1 */
 } ak_request;
 
