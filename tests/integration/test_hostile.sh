@@ -85,7 +85,7 @@ for line in open("serve.log"):
 PY
 
 # --- invalid tokens are rate-limited by address ---------------------------
-start_serve --data data --tokens "$TOKEN" --rate-limit 1 --rate-burst 3
+start_serve --data data --tokens "$TOKEN" --rate-limit 0.001 --rate-burst 3
 wait_ready
 codes=""
 for i in 1 2 3 4 5; do http GET /v1/systems "" wrong-token-0123456789abcdef; codes="$codes $status"; done
