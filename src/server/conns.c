@@ -54,6 +54,8 @@ static void list_append(conn_list *l, ak_conn *c)
 
 static void start_waiting(ak_conns *g, ak_conn *c)
 {
+    if (!g->waiting.head) /* the reaper may be sleeping past this one's deadline */
+        pthread_cond_signal(&g->cv);
     c->since_us = ak_time_mono_us();
     list_append(&g->waiting, c);
 }
@@ -152,7 +154,6 @@ ak_conn *ak_conns_opened(ak_conns *g, int fd)
         cut(g, longest_waiter(g));
         g->evicted++;
     }
-    pthread_cond_signal(&g->cv); /* its deadline may be the nearest */
     pthread_mutex_unlock(&g->mu);
     return c;
 }
