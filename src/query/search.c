@@ -174,8 +174,8 @@ ak_code ak_query_check(ak_query *q, ak_err *err)
 {
     const char *why;
     if (!q->has_vector && !q->text && !q->words)
-        return ak_err_set(err, AK_ERR_INVALID, "query: give words (query), a vector, a text, or "
-                                               "a vector and a text");
+        return ak_err_set(err, AK_ERR_INVALID, "query: give a query (words), or give a vector, "
+                                               "a text, or both");
     if (q->words && q->text)
         return ak_err_set(err, AK_ERR_INVALID, "query: give query (words) or text (keywords), "
                                                "not both");

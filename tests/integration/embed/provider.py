@@ -107,12 +107,8 @@ class Handler(BaseHTTPRequestHandler):
                    "data": [{"object": "embedding", "index": i, "embedding": v}
                             for i, v in enumerate(vecs)]}
         data = json.dumps(out).encode()
-        if mode == "nan":
-            data = data.replace(b"[", b"[NaN, ", 1) if self.path == "/api/embed" else \
-                data.replace(b"\"embedding\": [", b"\"embedding\": [NaN, ", 1)
-        elif mode == "inf":
-            data = data.replace(b"\"embedding\": [", b"\"embedding\": [1e999, ", 1) \
-                if self.path != "/api/embed" else data.replace(b"[[", b"[[1e999, ", 1)
+        if mode in ("nan", "inf"):  # NaN is not JSON; 1e999 is, and overflows
+            data = data.replace(repr(vecs[0][0]).encode(), b"NaN" if mode == "nan" else b"1e999", 1)
         elif mode == "malformed":
             data = data[: len(data) // 2]
         self.reply(200, data)
