@@ -88,14 +88,18 @@ static ak_code parse_openai(const ak_json *root, size_t n, float *out, ak_err *e
         return ak_err_set(err, AK_ERR_INVALID, "the answer has %u embeddings for %zu texts",
                           data->n_kids, n);
     unsigned char seen[AK_EMBED_BATCH_MAX] = {0};
-    size_t i = 0;
-    for (const ak_json *d = data->first; d; d = d->next, i++) {
+    size_t at[AK_EMBED_BATCH_MAX], i = 0;
+    for (const ak_json *d = data->first; d; d = d->next, i++) { /* positions first */
         const ak_json *ix = ak_json_get(d, "index");
-        int64_t at = (int64_t)i;
-        if (ix && (!ak_json_int64(ix, &at) || at < 0 || (size_t)at >= n ||
-                   seen[at]++))
+        int64_t pos = (int64_t)i;
+        if (ix && (!ak_json_int64(ix, &pos) || pos < 0 || (size_t)pos >= n || seen[pos]))
             return ak_err_set(err, AK_ERR_INVALID, "data[%zu].index is not a fresh position", i);
-        ak_code rc = one_vector(ak_json_get(d, "embedding"), i, out + (size_t)at * AK_DIM, err);
+        seen[pos] = 1;
+        at[i] = (size_t)pos;
+    }
+    i = 0;
+    for (const ak_json *d = data->first; d; d = d->next, i++) {
+        ak_code rc = one_vector(ak_json_get(d, "embedding"), at[i], out + at[i] * AK_DIM, err);
         if (rc)
             return rc;
     }
