@@ -19,7 +19,7 @@ and texts came and the last Authorization header.
 
   provider.py --port-file FILE [--mode MODE]
 """
-import argparse, hashlib, json, math, random, re, sys, threading, time
+import argparse, functools, hashlib, json, math, random, re, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIM = 384
@@ -39,9 +39,10 @@ STATE = {"mode": "ok", "requests": 0, "texts": 0, "auth": None}
 LOCK = threading.Lock()
 
 
+@functools.lru_cache(maxsize=4096)
 def concept_vector(concept):
     rnd = random.Random(hashlib.sha256(concept.encode()).digest())
-    return [rnd.gauss(0, 1) for _ in range(DIM)]
+    return tuple(rnd.gauss(0, 1) for _ in range(DIM))
 
 
 def embed(text):
@@ -57,6 +58,12 @@ def embed(text):
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout): nothing to answer
 
     def reply(self, status, body):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
