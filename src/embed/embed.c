@@ -24,6 +24,7 @@ struct ak_embed {
     char *endpoint, *model, *auth_header, *describe;
     long timeout_ms;
     int retries;
+    int curl_ready; /* curl_global_init() was called for this handle */
     ak_breaker breaker;
     ak_embed_cache *cache;
     atomic_llong calls, failures, cache_hits, texts, micros;
@@ -102,7 +103,7 @@ ak_code ak_embed_new(const ak_embed_config *c, ak_embed **out, ak_err *err)
         ak_embed_free(e);
         return rc;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT); /* reference-counted; undone in free */
+    e->curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; /* counted; undone in free */
     *out = e;
     return AK_OK;
 }
@@ -111,7 +112,7 @@ void ak_embed_free(ak_embed *e)
 {
     if (!e)
         return;
-    if (e->cache)
+    if (e->curl_ready)
         curl_global_cleanup();
     ak_embed_cache_free(e->cache);
     ak_breaker_destroy(&e->breaker);

@@ -161,6 +161,8 @@ for m in akosha_embed_calls_total akosha_embed_failures_total akosha_embed_cache
          akosha_embed_seconds_total akosha_embed_backfilled_total akosha_embed_breaker_open; do
   echo "$metrics" | grep -q "^$m " || fail "metric $m"
 done
+echo "$metrics" > metrics.txt
+promtool check metrics < metrics.txt || fail "promtool rejects the metrics"
 http POST /v1/search "{\"query\":\"$Q\",\"limit\":3}"  # the same words again: from the cache
 hits=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^akosha_embed_cache_hits_total /{print $2}')
 [ "$hits" -ge 1 ] || fail "cache hits: $hits"
