@@ -1,6 +1,7 @@
 /*
- * embedder.h - the daemon's background embedding: after the index loads
- * and after every ingestion cycle, a backfill pass (embed/backfill.h) on a
+ * embedder.h - the daemon's background embedding: after the index loads,
+ * after every ingestion cycle that ingested something and every poll
+ * interval (memories pushed over HTTP), a backfill pass (embed/backfill.h) on a
  * thread of its own gives vectors to the memories that arrived without
  * one, and reloads each changed system's index.  Ingestion never waits for
  * it: a slow or dead provider delays only the vectors.  Kicks while a pass

@@ -256,8 +256,10 @@ static void *scheduler(void *arg)
         int64_t now = ak_time_mono_us();
         if (now >= next_poll) {
             next_poll = now + s->cfg.poll_us;
-            if (atomic_load(&s->metrics.ready))
+            if (atomic_load(&s->metrics.ready)) {
                 ak_server_request(s, AK_JOB_REFRESH);
+                ak_embedder_kick(s->embedder); /* pushed memories without a vector, too */
+            }
             if (ak_orch_tick(s->orch))
                 ak_server_request(s, AK_JOB_INGEST);
             long long calls, failures;
