@@ -335,9 +335,10 @@ static ak_code create_temp_beside(ak_store *s, const char *key, char *tmp, int *
         ak_code rc = temp_name(s, key, tmp, err);
         int fd = rc == AK_OK ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
         int e = errno;
-        if (fd >= 0 && flock(fd, LOCK_EX) != 0)
+        if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
             rc = ak_local_fail(s, err, AK_ERR_IO, "lock a temp file for", key, errno);
-        else if (fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink > 0) {
+            unlinkat(dfd, tmp, 0);
+        } else if (fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink > 0) {
             *dfd_out = dfd;
             *fd_out = fd;
             return AK_OK;
