@@ -30,7 +30,7 @@ Q="how did we fix slow database cleanup"
 # stats count the memories without a vector
 assert_eq "$(akosha stats --data data --json | jq_py 'd["without_vector"]["hot"], d["without_vector"]["warm"]')" \
   "5 0" "stats: rows without a vector"
-akosha stats --data data | grep -q "without a vector 5 hot" || fail "stats table"
+akosha stats --data data | grep "without a vector 5 hot" >/dev/null || fail "stats table"
 
 # no provider configured: keywords, and the answer says why
 expect_stdout 0 akosha search --data data --query "$Q" --json
