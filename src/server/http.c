@@ -38,6 +38,9 @@ typedef struct {
     ak_buf body;
     int too_large;
     int64_t t0;
+    char path[1024];      /* without the query and any /t/<token> prefix */
+    int path_token;       /* a /t/<token> prefix: its token's number or -1; -2 none */
+    ak_route_info ri;
 } req_state;
 
 void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
@@ -52,7 +55,22 @@ void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
     ak_jw w;
     ak_jw_init(&w, &res->body);
     ak_jw_obj(&w);
-    ak_jw_kstr(&w, "error", msg);
+    if (res->jsonrpc) { /* -32600: the request as HTTP delivered it is not acceptable */
+        ak_jw_kstr(&w, "jsonrpc", "2.0");
+        ak_jw_key(&w, "id");
+        ak_jw_null(&w);
+        ak_jw_key(&w, "error");
+        ak_jw_obj(&w);
+        ak_jw_kint(&w, "code", status == 413 ? -32600 : -32000);
+        ak_jw_kstr(&w, "message", msg);
+        ak_jw_key(&w, "data");
+        ak_jw_obj(&w);
+        ak_jw_kint(&w, "http_status", status);
+        ak_jw_end(&w);
+        ak_jw_end(&w);
+    } else {
+        ak_jw_kstr(&w, "error", msg);
+    }
     ak_jw_end(&w);
 }
 
@@ -138,29 +156,56 @@ static enum MHD_Result send_response(struct MHD_Connection *c, ak_response *res)
     return rc;
 }
 
+/* The path without its query string and without a /t/<token>/ prefix,
+ * whose token is checked here (in constant time) and then forgotten: it
+ * never reaches a log line, a metric label or the handler. */
+static void split_url(ak_http *h, const char *url, req_state *st)
+{
+    const char *q = strchr(url, '?');
+    size_t pl = q ? (size_t)(q - url) : strlen(url);
+    st->path_token = -2;
+    if (strncmp(url, "/t/", 3) == 0 && pl > 3) {
+        const char *tok = url + 3, *end = memchr(tok, '/', pl - 3);
+        size_t tl = end ? (size_t)(end - tok) : pl - 3;
+        st->path_token = ak_auth_check_token(h->cfg.auth, tok, tl);
+        pl -= 3 + tl;
+        url = tok + tl;
+    }
+    snprintf(st->path, sizeof st->path, "%.*s",
+             (int)(pl < sizeof st->path ? pl : sizeof st->path - 1), url);
+}
+
 /* Judge and answer a complete request. */
 static void serve(ak_http *h, struct MHD_Connection *c, const char *method, const char *url,
                   req_state *st, ak_response *res, ak_route *route)
 {
-    char path[1024], client[64];
+    char client[64];
     const char *q = strchr(url, '?');
-    size_t pl = q ? (size_t)(q - url) : strlen(url);
-    snprintf(path, sizeof path, "%.*s", (int)(pl < sizeof path ? pl : sizeof path - 1), url);
-    ak_route_info ri = h->cfg.classify(h->cfg.ctx, method, path);
+    ak_route_info ri = st->ri;
     *route = ri.route;
+    res->jsonrpc = ri.jsonrpc;
     client_of(c, client, sizeof client);
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     int token = ak_auth_has_tokens(h->cfg.auth) ? ak_auth_check(h->cfg.auth, authz) : -1;
+    if (token < 0 && st->path_token >= 0)
+        token = st->path_token;
     char who[80]; /* whose rate limit: the token's, or the client address's */
     if (token >= 0)
         snprintf(who, sizeof who, "token:%d", token);
     else
         snprintf(who, sizeof who, "addr:%s", client);
-    if (atomic_load(&h->draining) && ri.route != AK_ROUTE_HEALTH)
+    if (st->path_token != -2 && !ri.path_token)
+        ak_http_error(res, 404, "no such endpoint (a /t/<token>/ prefix is taken only by the "
+                                "push routes)");
+    else if (atomic_load(&h->draining) && ri.route != AK_ROUTE_HEALTH)
         ak_http_error(res, 503, "draining: akosha is shutting down");
     else if (st->too_large)
-        ak_http_error(res, 413, "request body larger than %zu bytes", h->cfg.max_body);
-    else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
+        ak_http_error(res, 413, "request body larger than %zu bytes",
+                      ri.max_body ? ri.max_body : h->cfg.max_body);
+    else if (st->path_token == -1) {
+        atomic_fetch_add(&h->cfg.metrics->unauthorized, 1);
+        ak_http_error(res, 401, "invalid token in the path");
+    } else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
         atomic_fetch_add(&h->cfg.metrics->unauthorized, 1);
         ak_http_error(res, 401, authz ? "invalid bearer token" : "missing Authorization: Bearer token");
     } else if (!ri.open && !ak_auth_allow(h->cfg.auth, who)) {
@@ -168,7 +213,7 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
         ak_http_error(res, 429, "rate limit exceeded; slow down");
     } else {
         ak_request req = {
-            .method = method, .path = path, .query = q ? q + 1 : "",
+            .method = method, .path = st->path, .query = q ? q + 1 : "",
             .body = st->body.data ? st->body.data : "", .body_len = st->body.len,
             .client = client, .token = token,
             .header_session = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id"),
@@ -189,7 +234,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(st = calloc(1, sizeof *st)))
             return MHD_NO;
         st->t0 = ak_time_mono_us();
-        st->body.limit = h->cfg.max_body;
+        split_url(h, url, st);
+        st->ri = h->cfg.classify(h->cfg.ctx, method, st->path);
+        st->body.limit = st->ri.max_body ? st->ri.max_body : h->cfg.max_body;
         atomic_fetch_add(&h->in_flight, 1);
         *con_cls = st;
         return MHD_YES;
@@ -206,7 +253,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     enum MHD_Result rc = send_response(c, &res);
     double secs = (double)(ak_time_mono_us() - st->t0) / 1e6;
     ak_metrics_http(h->cfg.metrics, route, res.status, secs);
-    AK_DEBUG("http", "%s %s -> %u in %.1f ms", method, url, res.status, secs * 1e3);
+    AK_DEBUG("http", "%s %s%s -> %u in %.1f ms", method, st->path_token != -2 ? "/t/<redacted>" : "",
+             st->path, res.status, secs * 1e3);
     ak_buf_free(&res.body);
     return rc;
 }

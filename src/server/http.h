@@ -4,7 +4,8 @@
  * This layer knows HTTP, not Akosha: it listens (loopback unless told
  * otherwise), reads request bodies up to a limit (413 beyond it), asks the
  * application whether a route is open or needs a bearer token (401
- * without a valid one), applies the per-caller rate limit (429), answers
+ * without a valid one; a token may also come as a path prefix /t/<token>/
+ * on the routes that take one, and is then stripped, never logged), applies the per-caller rate limit (429), answers
  * 503 while draining, counts requests in flight so shutdown can wait for
  * them, and hands each complete request to one handler.
  *
@@ -36,6 +37,7 @@ typedef struct {
     const char *content_type;  /* default application/json */
     ak_buf body;
     const char *extra_header, *extra_value; /* one optional response header */
+    int jsonrpc;               /* errors as JSON-RPC 2.0 error objects (the route says) */
     char value_buf[64];        /* storage for an extra_value made per request */
 } ak_response;
 
@@ -43,6 +45,9 @@ typedef struct {
 typedef struct {
     ak_route route;
     int open;                  /* no token needed */
+    size_t max_body;           /* body limit of this route; 0 = the server's */
+    int jsonrpc;               /* errors answered as JSON-RPC error objects */
+    int path_token;            /* takes the token as a path prefix: /t/<token>/... */
 } ak_route_info;
 
 typedef ak_route_info (*ak_http_classify_fn)(void *ctx, const char *method, const char *path);
@@ -71,7 +76,8 @@ void ak_http_drain(ak_http *h);
 int ak_http_in_flight(const ak_http *h);
 void ak_http_stop(ak_http *h);
 
-/* Set res to {"error": message} with status. */
+/* Set res to {"error": message} with status (a JSON-RPC error object with
+ * id null when res->jsonrpc). */
 void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
