@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "ingest/discover.h"
 #include "ingest/ingest.h"
+#include "ingest/upload.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
 #include "util/sha256.h"
@@ -19,13 +21,31 @@
 /* A staged object is at most one push body's worth of records. */
 #define COPY_MAX (256u * 1024 * 1024)
 
+static ak_code outbox_dir(const ak_datadir *dd, char *dir, ak_err *err)
+{
+    if (ak_fmt(dir, AK_PATH_MAX, "%s/outbox", ak_datadir_path(dd)))
+        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+    return AK_OK;
+}
+
 ak_code ak_outbox_open(const ak_datadir *dd, ak_store **out, ak_err *err)
 {
     char dir[AK_PATH_MAX];
-    if (ak_fmt(dir, sizeof dir, "%s/outbox", ak_datadir_path(dd)))
-        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
-    ak_code rc = ak_mkdirs(dir, err);
+    ak_code rc = outbox_dir(dd, dir, err);
+    if (rc == AK_OK)
+        rc = ak_mkdirs(dir, err);
     return rc ? rc : ak_store_open(dir, out, err);
+}
+
+ak_code ak_outbox_open_existing(const ak_datadir *dd, ak_store **out, ak_err *err)
+{
+    char dir[AK_PATH_MAX];
+    struct stat sb;
+    *out = NULL;
+    ak_code rc = outbox_dir(dd, dir, err);
+    if (rc || stat(dir, &sb) != 0)
+        return rc;
+    return ak_store_open(dir, out, err);
 }
 
 static void new_upload_id(int64_t now_us, char *uid)
@@ -77,21 +97,67 @@ static ak_code key_of(char *key, const char *sid, const char *uid, const char *n
     return AK_OK;
 }
 
+void ak_outbox_batch_free(ak_outbox_batch *b)
+{
+    free(b->manifest);
+    b->manifest = NULL;
+}
+
 ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size_t len,
-                        int64_t n, const char *origin, int64_t now_us, char *uid, ak_err *err)
+                        int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
+                        ak_err *err)
 {
     char key[AK_STORE_KEY_MAX + 1];
     ak_buf man = {0};
-    new_upload_id(now_us, uid);
+    memset(b, 0, sizeof *b);
+    new_upload_id(now_us, b->uid);
     ak_code rc = manifest_of(payload, len, n, origin, now_us, &man);
     if (rc)
         rc = ak_err_set(err, rc, "out of memory");
     /* Payload first: an upload exists once its manifest does. */
-    if (rc == AK_OK && (rc = key_of(key, sid, uid, AK_OUTBOX_PAYLOAD, err)) == AK_OK)
+    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, AK_OUTBOX_PAYLOAD, err)) == AK_OK)
         rc = ak_store_put(ob, key, payload, len, err);
-    if (rc == AK_OK && (rc = key_of(key, sid, uid, "manifest.json", err)) == AK_OK)
+    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, "manifest.json", err)) == AK_OK)
         rc = ak_store_put(ob, key, man.data, man.len, err);
-    ak_buf_free(&man);
+    b->payload_len = (int64_t)len;
+    b->manifest_len = man.len;
+    b->manifest = ak_buf_steal(&man);
+    return rc;
+}
+
+ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
+                        ak_ledger_row *row, int *changed, ak_err *err)
+{
+    char prefix[AK_STORE_KEY_MAX + 1];
+    ak_upload_file files[2] = {{AK_OUTBOX_PAYLOAD, b->payload_len},
+                               {"manifest.json", (int64_t)b->manifest_len}};
+    ak_upload_ref ref = {.prefix = prefix, .files = files, .n_files = 2};
+    ak_ingest_config cfg = {.bucket = ob, .retry_base_us = -1};
+    ak_manifest m;
+    ak_ledger_row prev;
+    ak_tally tally;
+    char *reason = NULL;
+    int64_t now = ak_time_now_us();
+    snprintf(ref.upload_id, sizeof ref.upload_id, "%s", b->uid);
+    snprintf(prefix, sizeof prefix, SYSTEMS_PREFIX "%s/%s/", sid, b->uid);
+    memset(&m, 0, sizeof m);
+    ak_json_doc *doc = ak_json_doc_new();
+    ak_code rc = doc ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rc == AK_OK)
+        rc = ak_manifest_parse(b->manifest, b->manifest_len, now, &m, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_ledger_get(db, b->uid, &prev, err);
+    if (rc == AK_OK) {
+        ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
+        ak_upload_env env = {.cfg = &cfg, .system_id = sid, .db = db, .doc = doc, .now_us = now};
+        ak_outcome o = ak_upload_apply(&env, &ref, &m, &prev, &tally, &reason);
+        *changed = o == AK_OUTCOME_INGESTED && (tally.new_count || tally.updated);
+        ak_ledger_row_free(&prev);
+        rc = ak_sysdb_ledger_get(db, b->uid, row, err);
+    }
+    free(reason);
+    ak_manifest_free(&m);
+    ak_json_doc_free(doc);
     return rc;
 }
 
@@ -101,22 +167,16 @@ static void note_changed(void *ctx, const char *sid)
     *(int *)ctx = 1;
 }
 
-ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
-                        const char *uid, ak_ledger_row *row, int *changed, ak_err *err)
+ak_code ak_outbox_recover(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                          int *changed, ak_err *err)
 {
-    int ch = 0;
     ak_ingest_config cfg = {
         .bucket = ob, .data = dd, .concurrency = 1,
         .retry_base_us = -1, /* a local batch that failed (full disk) is retried at once */
-        .on_changed = note_changed, .ctx = &ch,
+        .on_changed = note_changed, .ctx = changed,
     };
     ak_ingest_stats st;
-    ak_code rc = ak_ingest_system(&cfg, sid, db, &st, err);
-    if (changed)
-        *changed = ch;
-    if (rc == AK_OK && uid)
-        rc = ak_sysdb_ledger_get(db, uid, row, err);
-    return rc;
+    return ak_ingest_system(&cfg, sid, db, &st, err);
 }
 
 static ak_code drop_ref(ak_store *ob, const ak_upload_ref *u, ak_err *err)
@@ -130,17 +190,6 @@ static ak_code drop_ref(ak_store *ob, const ak_upload_ref *u, ak_err *err)
         snprintf(key, sizeof key, "%s%s", u->prefix, u->files[i].name);
         rc = ak_store_delete(ob, key, err);
     }
-    return rc;
-}
-
-ak_code ak_outbox_drop(ak_store *ob, const char *sid, const char *uid, ak_err *err)
-{
-    char key[AK_STORE_KEY_MAX + 1];
-    ak_code rc = key_of(key, sid, uid, "manifest.json", err);
-    if (rc == AK_OK)
-        rc = ak_store_delete(ob, key, err);
-    if (rc == AK_OK && (rc = key_of(key, sid, uid, AK_OUTBOX_PAYLOAD, err)) == AK_OK)
-        rc = ak_store_delete(ob, key, err);
     return rc;
 }
 
@@ -180,7 +229,7 @@ ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *
                               int *changed, ak_err *err)
 {
     ak_upload_list list;
-    ak_code rc = ak_outbox_apply(ob, dd, sid, db, NULL, NULL, changed, err);
+    ak_code rc = ak_outbox_recover(ob, dd, sid, db, changed, err);
     if (rc == AK_OK)
         rc = ak_discover_uploads(ob, sid, &list, err);
     if (rc)
@@ -196,7 +245,7 @@ ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *
         if (r == AK_OK && !settled)
             r = ak_err_set(&e, AK_ERR_IO, "%s/%s is not applied yet", sid,
                            list.ups[i].upload_id);
-        if (r == AK_OK && bucket)
+        if (r == AK_OK)
             r = ship_ref(ob, bucket, &list.ups[i], &e);
         if (r == AK_OK)
             r = drop_ref(ob, &list.ups[i], &e);
@@ -229,14 +278,16 @@ ak_code ak_outbox_each_system(ak_store *ob, ak_outbox_system_fn fn, void *ctx, a
     return ak_discover_systems(ob, each_valid, &c, err);
 }
 
-ak_code ak_outbox_count(ak_store *ob, int64_t *batches, ak_err *err)
+ak_code ak_outbox_count(ak_store *ob, const char *sid, int64_t *batches, ak_err *err)
 {
-    char *token = NULL;
+    char *token = NULL, prefix[AK_STORE_KEY_MAX + 1];
     ak_code rc;
     *batches = 0;
+    if (ak_fmt(prefix, sizeof prefix, SYSTEMS_PREFIX "%s%s", sid ? sid : "", sid ? "/" : ""))
+        return ak_err_set(err, AK_ERR_INVALID, "system id too long");
     do {
         ak_store_page page;
-        rc = ak_store_list(ob, SYSTEMS_PREFIX, NULL, token, 0, &page, err);
+        rc = ak_store_list(ob, prefix, NULL, token, 0, &page, err);
         free(token);
         token = NULL;
         if (rc)

@@ -18,8 +18,9 @@
  * deletes it from the outbox.  The ingestion cycle finds it settled in the
  * ledger and skips it; `reingest` restores it like any other upload.  A
  * batch staged but never applied (the process died between the two) is
- * applied when the outbox is next shipped.  Without a bucket, an applied
- * batch is dropped: the data directory is then the only copy.
+ * applied when the outbox is next shipped (ak_outbox_recover).  Without a
+ * bucket the batches stay in the outbox: the data directory is then their
+ * only copy, and a bucket configured later receives them.
  *
  * Upload ids sort by time: YYYYMMDD_HHMMSS_ffffff_push_<8 hex>.
  *
@@ -42,22 +43,35 @@
 /* Open (making it when missing) <data>/outbox. */
 ak_code ak_outbox_open(const ak_datadir *dd, ak_store **out, ak_err *err);
 
+/* A staged batch, as ak_outbox_stage() wrote it. */
+typedef struct {
+    char uid[AK_UPLOAD_ID_MAX + 1];
+    char *manifest;          /* the manifest's text (heap) */
+    size_t manifest_len;
+    int64_t payload_len;
+} ak_outbox_batch;
+
+void ak_outbox_batch_free(ak_outbox_batch *b);
+
 /* Stage one batch of system sid: payload is JSONL, one record a line, n
  * records; origin names what sent it (kept in the manifest's metadata).
- * Fills uid (AK_UPLOAD_ID_MAX + 1 bytes).  Durable when it returns. */
+ * Durable (fsync'd) when it returns.  Fills *b (free it either way). */
 ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size_t len,
-                        int64_t n, const char *origin, int64_t now_us, char *uid,
+                        int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
                         ak_err *err);
 
-/* Apply every staged batch of sid not yet in db's ledger, in upload order,
- * exactly as bucket uploads are applied; then fill *row with uid's ledger
- * row (caller frees with ak_ledger_row_free; uid may be NULL).  *changed is
- * set when conversations were stored or changed. */
-ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
-                        const char *uid, ak_ledger_row *row, int *changed, ak_err *err);
+/* Apply one staged batch to db through the upload path (ak_upload_apply:
+ * manifest and record rules, one transaction with its ledger row), then
+ * fill *row with its ledger row (caller frees with ak_ledger_row_free).
+ * *changed is set when conversations were stored or changed. */
+ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
+                        ak_ledger_row *row, int *changed, ak_err *err);
 
-/* Remove one batch's objects from the outbox. */
-ak_code ak_outbox_drop(ak_store *ob, const char *sid, const char *uid, ak_err *err);
+/* Apply every staged batch of sid not yet in db's ledger, in upload order,
+ * exactly as the ingestion cycle applies bucket uploads: what a process
+ * that died between staging and applying left behind. */
+ak_code ak_outbox_recover(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                          int *changed, ak_err *err);
 
 typedef struct {
     int64_t shipped;  /* batches copied to the bucket (or dropped without one) */
@@ -65,8 +79,8 @@ typedef struct {
 } ak_outbox_stats;
 
 /* For system sid: apply what is unapplied, then ship each applied batch to
- * bucket and drop it (bucket NULL: drop only).  A batch the bucket refused
- * stays for the next call; the error says why. */
+ * bucket and drop it.  A batch the bucket refused stays for the next call;
+ * the error says why. */
 ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *dd,
                               const char *sid, ak_sysdb *db, ak_outbox_stats *st,
                               int *changed, ak_err *err);
@@ -75,7 +89,12 @@ ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *
 typedef ak_code (*ak_outbox_system_fn)(void *ctx, const char *system_id);
 ak_code ak_outbox_each_system(ak_store *ob, ak_outbox_system_fn fn, void *ctx, ak_err *err);
 
-/* Batches in the outbox (not yet in the bucket), all systems. */
-ak_code ak_outbox_count(ak_store *ob, int64_t *batches, ak_err *err);
+/* Batches in the outbox (not yet in the bucket): of system sid, or of all
+ * systems when sid is NULL. */
+ak_code ak_outbox_count(ak_store *ob, const char *sid, int64_t *batches, ak_err *err);
+
+/* Open <data>/outbox for reading only: *out is NULL when there is none
+ * (nothing was ever pushed).  For `akosha verify`, which changes nothing. */
+ak_code ak_outbox_open_existing(const ak_datadir *dd, ak_store **out, ak_err *err);
 
 #endif

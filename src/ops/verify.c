@@ -6,6 +6,8 @@
  */
 #include "ops/verify.h"
 
+#include "ingest/outbox.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@ typedef struct {
     /* the current system's catalogued object keys, sorted */
     char **keys;
     size_t n_keys, cap_keys;
+    ak_store *outbox; /* pushed batches (ingest/outbox.h), or NULL */
 } vrun;
 
 static void report(vrun *v, const char *check, const char *message)
@@ -288,6 +291,36 @@ static ak_code each_system(void *ctx, const char *sid, uint32_t shard, const cha
     return AK_OK;
 }
 
+/* ---- pushed batches not yet in the bucket ---- */
+
+static ak_code unshipped_system(void *ctx, const char *sid)
+{
+    vrun *v = ctx;
+    int64_t n = 0;
+    ak_err err;
+    if (v->cfg->system_id && strcmp(sid, v->cfg->system_id) != 0)
+        return AK_OK;
+    if (ak_outbox_count(v->outbox, sid, &n, &err) == AK_OK && n) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%lld pushed batches are kept only on local disk (the "
+                                  "outbox), not yet shipped to the bucket",
+                 (long long)n);
+        v->sid = sid;
+        v->path = ak_store_url(v->outbox);
+        notice(v, "push-unshipped", msg);
+        v->st->push_unshipped += n;
+    }
+    return AK_OK;
+}
+
+static void check_outbox(vrun *v)
+{
+    ak_err err;
+    if (ak_outbox_open_existing(v->cfg->data, &v->outbox, &err) == AK_OK && v->outbox)
+        ak_outbox_each_system(v->outbox, unshipped_system, v, &err);
+    ak_store_close(v->outbox);
+}
+
 ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
                       ak_verify_stats *out, ak_err *err)
 {
@@ -303,6 +336,8 @@ ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
     } else {
         rc = ak_datadir_each_system(cfg->data, each_system, &v, err);
     }
+    if (rc == AK_OK)
+        check_outbox(&v);
     free(v.keys);
     out->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     return rc;

@@ -13,6 +13,9 @@
  * are all stored elsewhere is a leftover of a rebuild, reported as a
  * notice ("cold-leftover", not a problem) that may be deleted.
  *
+ * Pushed batches still in <data>/outbox (not yet shipped to the bucket,
+ * ingest/outbox.h) are reported per system as "push-unshipped" notices.
+ *
  * Read-only: nothing is repaired here (`akosha reingest` repairs), so it
  * is safe to run at any time, daemon running or not.
  */
@@ -37,7 +40,8 @@ typedef struct {
     const char *system_id;
     const char *path;          /* its database */
     const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
-                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover" */
+                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover",
+                                  "push-unshipped" */
     const char *message;
     int notice;                /* 1: for information, not a problem */
 } ak_verify_problem;
@@ -49,6 +53,7 @@ typedef struct {
     int64_t systems, systems_bad;
     int64_t cold_objects, cold_rows;
     int64_t cold_leftovers;    /* notices: uncatalogued objects stored elsewhere too */
+    int64_t push_unshipped;    /* notices: pushed batches only in <data>/outbox */
     int64_t problems;
     double seconds;
 } ak_verify_stats;

@@ -82,14 +82,33 @@ typedef struct {
     int64_t stored, new_count, updated, duplicates, stale, rejected;
     ak_buf errors; /* JSON array elements, comma-separated */
     int64_t n_errors;
+    char first_error[AK_ERR_MSG_MAX]; /* what a single-memory tool answers */
     char upload_ids[256];
 } outcome;
 
 /* The index reload happens under the stripe lock, so a later batch's
  * reload never installs a segment older than an earlier one's. */
+/* Add a committed batch's ledger row to the answer. */
+static void count_row(outcome *o, const char *sid, const char *uid, const ak_ledger_row *row)
+{
+    o->new_count += row->new_count, o->updated += row->updated;
+    o->duplicates += row->duplicates, o->stale += row->stale;
+    o->stored += row->new_count + row->updated + row->duplicates + row->stale;
+    if (row->records_rejected) { /* e.g. one id twice with different content */
+        o->rejected += row->records_rejected;
+        ak_buf_printf(&o->errors, "%s{\"system\":\"%s\",\"count\":%lld,\"error\":%s}",
+                      o->n_errors++ ? "," : "", sid, (long long)row->records_rejected,
+                      row->record_errors ? row->record_errors : "null");
+    }
+    size_t ul = strlen(o->upload_ids);
+    snprintf(o->upload_ids + ul, sizeof o->upload_ids - ul, "%s%s", ul ? "," : "", uid);
+}
+
+/* The index reload happens under the stripe lock, so a later batch's
+ * reload never installs a segment older than an earlier one's. */
 static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o, ak_err *err)
 {
-    char uid[AK_UPLOAD_ID_MAX + 1];
+    ak_outbox_batch b = {0};
     ak_ledger_row row;
     ak_sysdb *db = NULL;
     int changed = 0;
@@ -99,39 +118,29 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     ak_code rc = ak_datadir_open_system(p->env.dd, g->sid, 1, &db, err);
     if (rc == AK_OK)
         rc = ak_outbox_stage(p->outbox, g->sid, g->lines.data, g->lines.len, g->n, origin,
-                             ak_time_now_us(), uid, err);
+                             ak_time_now_us(), &b, err);
+    if (rc == AK_OK && !p->env.bucket) /* kept in the outbox: waits for a bucket */
+        atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
     if (rc == AK_OK) {
         stop_point(p, "staged");
-        rc = ak_outbox_apply(p->outbox, p->env.dd, g->sid, db, uid, &row, &changed, err);
+        rc = ak_outbox_apply(p->outbox, g->sid, db, &b, &row, &changed, err);
     }
     if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
-        rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, uid,
+        rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,
                         row.reason ? row.reason : "no ledger row");
     if (rc == AK_OK) {
         stop_point(p, "committed");
         ak_err e;
-        if (!p->env.bucket && ak_outbox_drop(p->outbox, g->sid, uid, &e))
-            AK_WARN("push", "%s", e.msg); /* the next shipper pass drops it */
         if (changed && ak_index_load_system(p->env.idx, g->sid, &e))
             AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
     }
     ak_sysdb_close(db);
     pthread_mutex_unlock(lock);
-    if (rc)
-        return rc;
-    o->new_count += row.new_count, o->updated += row.updated;
-    o->duplicates += row.duplicates, o->stale += row.stale;
-    o->stored += row.new_count + row.updated + row.duplicates + row.stale;
-    if (row.records_rejected) { /* e.g. one id twice with different content */
-        o->rejected += row.records_rejected;
-        ak_buf_printf(&o->errors, "%s{\"system\":\"%s\",\"count\":%lld,\"error\":%s}",
-                      o->n_errors++ ? "," : "", g->sid, (long long)row.records_rejected,
-                      row.record_errors ? row.record_errors : "null");
-    }
-    size_t ul = strlen(o->upload_ids);
-    snprintf(o->upload_ids + ul, sizeof o->upload_ids - ul, "%s%s", ul ? "," : "", uid);
+    if (rc == AK_OK)
+        count_row(o, g->sid, b.uid, &row);
     ak_ledger_row_free(&row);
-    return AK_OK;
+    ak_outbox_batch_free(&b);
+    return rc;
 }
 
 /* ---- a memory as an upload record ---- */
@@ -204,6 +213,8 @@ static void refuse(outcome *o, size_t index, const ak_json *item, const shape *s
 {
     const ak_json *id = item->type == AK_JSON_OBJECT ? ak_json_get(item, sh->id_key) : NULL;
     o->rejected++;
+    if (!o->first_error[0])
+        snprintf(o->first_error, sizeof o->first_error, "%s", why);
     if (o->n_errors++ >= ERRORS_SHOWN)
         return;
     ak_jw w;
@@ -363,7 +374,12 @@ static void answer_store(call *c, const outcome *o, int batch)
         ak_buf_printf(&f, "%s\"%.*s\"", u == o->upload_ids ? "" : ",", (int)k, u);
         u += k + (u[k] == ',');
     }
-    ak_buf_puts(&f, "]}");
+    ak_buf_puts(&f, "]");
+    if (!batch && !o->stored && o->first_error[0]) {
+        ak_buf_puts(&f, ",\"error\":");
+        ak_json_quote(&f, o->first_error, strlen(o->first_error));
+    }
+    ak_buf_puts(&f, "}");
     if (f.data)
         rpc_result(c, &f);
     else
@@ -510,9 +526,11 @@ static ak_code ship_one(void *ctx, const char *sid)
     pthread_mutex_t *lock = stripe_of(p, sid);
     pthread_mutex_lock(lock);
     ak_code rc = ak_datadir_open_system(p->env.dd, sid, 1, &db, &err);
-    if (rc == AK_OK)
+    if (rc == AK_OK && p->env.bucket)
         rc = ak_outbox_ship_system(p->outbox, p->env.bucket, p->env.dd, sid, db, &st, &changed,
                                    &err);
+    else if (rc == AK_OK)
+        rc = ak_outbox_recover(p->outbox, p->env.dd, sid, db, &changed, &err);
     if (changed) /* a batch staged by a run that died before applying it */
         ak_index_load_system(p->env.idx, sid, NULL);
     ak_sysdb_close(db);
@@ -530,18 +548,32 @@ static void ship_all(ak_push *p)
     ak_err err;
     int64_t left = 0;
     ak_store_stats st;
-    if (p->env.bucket)
-        ak_store_stats_get(p->env.bucket, &st);
-    if (!p->env.bucket || st.breaker != AK_BREAKER_OPEN)
-        if (ak_outbox_each_system(p->outbox, ship_one, p, &err))
-            AK_WARN("push", "listing the outbox: %s", err.msg);
-    if (ak_outbox_count(p->outbox, &left, &err) == AK_OK)
+    ak_store_stats_get(p->env.bucket, &st);
+    if (st.breaker != AK_BREAKER_OPEN && ak_outbox_each_system(p->outbox, ship_one, p, &err))
+        AK_WARN("push", "listing the outbox: %s", err.msg);
+    if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
+        atomic_store(&p->env.metrics->push_unshipped, left);
+}
+
+/* Without a bucket there is nothing to ship: one pass at start applies
+ * what a previous run staged but never applied, and counts the batches. */
+static void recover_all(ak_push *p)
+{
+    ak_err err;
+    int64_t left = 0;
+    if (ak_outbox_each_system(p->outbox, ship_one, p, &err))
+        AK_WARN("push", "listing the outbox: %s", err.msg);
+    if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
         atomic_store(&p->env.metrics->push_unshipped, left);
 }
 
 static void *shipper(void *arg)
 {
     ak_push *p = arg;
+    if (!p->env.bucket) {
+        recover_all(p);
+        return NULL;
+    }
     pthread_mutex_lock(&p->mu);
     while (!p->quit) {
         p->kicked = 0;

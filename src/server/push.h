@@ -31,7 +31,10 @@
  * go through the outbox (ingest/outbox.h): staged durably, applied by the
  * upload path in one transaction with their ledger row, and only then
  * answered.  Systems are locked by stripes, so pushes of different systems
- * run in parallel.  A shipper thread copies applied batches to the bucket.
+ * run in parallel.  A shipper thread copies applied batches to the bucket;
+ * without a bucket they stay in the outbox (the data directory is their
+ * only copy, which /status, /metrics and `akosha verify` say) until one is
+ * configured.
  *
  * Test hook: AKOSHA_TEST_PUSH_STOP=staged|committed[:N] kills the process
  * (SIGKILL) at that point of the N-th batch (default the first): after the
