@@ -21,6 +21,7 @@ typedef struct {
     const char *name;
     ak_unz *unz;
     ak_framer *framer;
+    int64_t listed, received; /* bytes: in the listing (-1: unknown), from the store */
     ak_err err; /* first error inside the pipe */
 } pipe_state;
 
@@ -115,6 +116,10 @@ static ak_code on_plain(void *arg, const void *data, size_t len)
 static ak_code on_stored(void *arg, const void *data, size_t len)
 {
     pipe_state *ps = arg;
+    if (ps->listed >= 0 && (int64_t)len > ps->listed - ps->received)
+        return ak_err_set(&ps->err, AK_ERR_IO, "the store sent more than the %lld bytes "
+                          "listed for it", (long long)ps->listed);
+    ps->received += (int64_t)len;
     ps->ctx->tally->bytes += (int64_t)len;
     if (ps->ctx->checksum)
         ak_sha256_update(ps->ctx->checksum, data, len);
@@ -129,9 +134,10 @@ static ak_code finish_pipe(pipe_state *ps)
 }
 
 ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
-                          ak_codec codec, ak_payload_ctx *ctx, ak_err *err)
+                          ak_codec codec, int64_t listed_size, ak_payload_ctx *ctx,
+                          ak_err *err)
 {
-    pipe_state ps = {.ctx = ctx, .name = name};
+    pipe_state ps = {.ctx = ctx, .name = name, .listed = listed_size};
     const char *why = NULL;
     ak_payload_kind kind = ak_payload_kind_of(name, codec, &why);
     if (kind == AK_PAYLOAD_UNSUPPORTED)
@@ -146,6 +152,9 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
         ak_err store_err;
         ak_err_clear(&store_err);
         rc = ak_store_get(bucket, key, on_stored, &ps, &store_err);
+        if (rc == AK_OK && ps.listed >= 0 && ps.received != ps.listed)
+            rc = ak_err_set(&ps.err, AK_ERR_IO, "the store sent %lld of the %lld bytes listed "
+                            "for it", (long long)ps.received, (long long)ps.listed);
         if (rc == AK_OK)
             rc = finish_pipe(&ps);
         if (rc) {

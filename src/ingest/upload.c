@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 #define DEFAULT_GRACE_US (3600 * AK_US_PER_SEC)
@@ -158,7 +159,8 @@ static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
     for (size_t i = 0; rc == AK_OK && i < m->n_files; i++) {
         char key[AK_STORE_KEY_MAX + 1];
         snprintf(key, sizeof key, "%s%s", u->prefix, m->files[i]);
-        rc = ak_payload_ingest(env->cfg->bucket, key, m->files[i], m->codec, &pc, err);
+        rc = ak_payload_ingest(env->cfg->bucket, key, m->files[i], m->codec,
+                               ak_upload_file_size(u, m->files[i]), &pc, err);
     }
     if (rc == AK_OK && pc.checksum) {
         uint8_t got[AK_SHA256_LEN];
@@ -242,10 +244,14 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
         rc = stream_payloads(env, u, m, tally, &err);
         verdict = permanent(rc);
     }
+    if (rc == AK_OK)
+        ak_testpoint("ingest.streamed"); /* records written, not committed */
     if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK)
         rc = ak_sysdb_commit(env->db, &err);
-    if (rc == AK_OK)
+    if (rc == AK_OK) {
+        ak_testpoint("ingest.committed");
         return AK_OUTCOME_INGESTED;
+    }
     ak_sysdb_rollback(env->db);
     if (rc == AK_ERR_ABORTED)
         return AK_OUTCOME_ABORTED;

@@ -24,7 +24,7 @@ source "$AKOSHA_SRC/tests/integration/lib.sh"
 # Debian's python starts in a fraction of a pyenv shim's time; this test calls it often
 PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 sb() { $PY "$AKOSHA_SRC/tests/integration/sb_push.py" "$@"; }
-SID=Les-MacBook-Pro
+SID=Les-MacBook-Pro.local
 TOKEN=push-token-0123456789abcdef
 metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 wait_for() { # what cmd...  (polls an outcome; never a fixed sleep for a race)
