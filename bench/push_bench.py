@@ -7,7 +7,9 @@ with batch_store_memories to /mcp/mcp/v1, as Session-Buddy does.  Bodies
 are built before the clock starts, so the figure is the server's: every
 answer is durable (committed, indexed, staged in the outbox).  Run once
 with a bucket (a local directory: the shipper copies each batch) and once
-push-only.  Prints memories/s and p50/p99 batch latency.
+push-only.  Prints memories/s, p50/p99 batch latency, and the CPU seconds
+the server spent (memories per CPU-second: what the machine gives when it
+is not shared).
 
   PUSH_BATCHES (per client, default 60), PUSH_CLIENTS (4), PUSH_BATCH (100)
 """
@@ -88,11 +90,14 @@ def run(label, with_bucket, bodies):
         for t in th:
             t.join()
         secs = time.perf_counter() - t0
+        with open(f"/proc/{srv.pid}/stat") as f:  # CPU the server spent (utime + stime)
+            st = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
         lat = sorted(x for l in lats for x in l)
         n = CLIENTS * BATCHES * BATCH
         p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3
         print(f"  {label:24} {n:>7} {n / secs:>10,.0f} {p(0.50):>8.1f} {p(0.99):>8.1f}"
-              f"{'  ERRORS: ' + errors[0] if errors else ''}")
+              f" {cpu:>7.1f} {n / cpu:>10,.0f}{'  ERRORS: ' + errors[0] if errors else ''}")
     finally:
         srv.send_signal(signal.SIGTERM)
         srv.wait()
@@ -105,7 +110,8 @@ def main():
     size = sum(len(b) for b in bodies[0]) / BATCHES
     print(f"\nHTTP push (Session-Buddy's batch_store_memories): {CLIENTS} clients x {BATCHES} "
           f"batches of {BATCH} memories, {size / 1e6:.2f} MB a batch")
-    print(f"  {'':24} {'memories':>7} {'mem/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"  {'':24} {'memories':>7} {'mem/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'cpu s':>7}"
+          f" {'mem/cpu-s':>10}")
     run("with a bucket (shipped)", True, bodies)
     run("push-only (no bucket)", False, bodies)
 

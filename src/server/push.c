@@ -75,6 +75,7 @@ static void stop_point(ak_push *p, const char *name)
 typedef struct {
     char sid[AK_SYSTEM_ID_MAX + 1];
     ak_buf lines;
+    ak_buf ids; /* the records' ids, NUL-separated, for the index patch */
     int64_t n;
 } group;
 
@@ -86,8 +87,6 @@ typedef struct {
     char upload_ids[256];
 } outcome;
 
-/* The index reload happens under the stripe lock, so a later batch's
- * reload never installs a segment older than an earlier one's. */
 /* Add a committed batch's ledger row to the answer. */
 static void count_row(outcome *o, const char *sid, const char *uid, const ak_ledger_row *row)
 {
@@ -104,8 +103,22 @@ static void count_row(outcome *o, const char *sid, const char *uid, const ak_led
     snprintf(o->upload_ids + ul, sizeof o->upload_ids - ul, "%s%s", ul ? "," : "", uid);
 }
 
-/* The index reload happens under the stripe lock, so a later batch's
- * reload never installs a segment older than an earlier one's. */
+/* Make the batch's rows searchable: patch the system's segment with them. */
+static ak_code reindex(ak_push *p, const group *g, ak_sysdb *db, ak_err *err)
+{
+    const char **ids = malloc((size_t)g->n * sizeof *ids);
+    if (!ids)
+        return ak_index_load_system(p->env.idx, g->sid, err);
+    const char *id = g->ids.data;
+    for (int64_t i = 0; i < g->n; i++, id += strlen(id) + 1)
+        ids[i] = id;
+    ak_code rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, (size_t)g->n, err);
+    free(ids);
+    return rc;
+}
+
+/* Stage, apply, re-index: under the system's stripe lock, one batch of a
+ * system at a time; other systems' batches run beside it. */
 static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o, ak_err *err)
 {
     ak_outbox_batch b = {0};
@@ -131,7 +144,7 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     if (rc == AK_OK) {
         stop_point(p, "committed");
         ak_err e;
-        if (changed && ak_index_load_system(p->env.idx, g->sid, &e))
+        if (changed && reindex(p, g, db, &e))
             AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
     }
     ak_sysdb_close(db);
@@ -260,7 +273,8 @@ static ak_code sort_items(const ak_json *items, const shape *sh, group **gs, siz
                 *err = perr;
             }
         } else if (!(g = group_for(gs, ng, sid)) || ak_buf_append(&g->lines, line.data, line.len) ||
-                   ak_buf_putc(&g->lines, '\n')) {
+                   ak_buf_putc(&g->lines, '\n') || ak_buf_append(&g->ids, rec.id, rec.id_len) ||
+                   ak_buf_putc(&g->ids, '\0')) {
             rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         } else {
             g->n++;
@@ -279,8 +293,10 @@ static ak_code store_items(ak_push *p, const ak_json *items, const shape *sh,
     ak_code rc = sort_items(items, sh, &gs, &ng, o, err);
     for (size_t i = 0; rc == AK_OK && i < ng; i++)
         rc = store_group(p, &gs[i], origin, o, err);
-    for (size_t i = 0; i < ng; i++)
+    for (size_t i = 0; i < ng; i++) {
         ak_buf_free(&gs[i].lines);
+        ak_buf_free(&gs[i].ids);
+    }
     free(gs);
     ak_metrics *m = p->env.metrics;
     atomic_fetch_add(&m->push_new, o->new_count);
