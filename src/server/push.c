@@ -11,7 +11,6 @@
 #include "server/push.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "util/json.h"
 #include "util/jsonw.h"
 #include "util/log.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 #define STRIPES 64
@@ -41,9 +41,6 @@ struct ak_push {
     int kicked, quit;
     pthread_t shipper;
     int shipping;                    /* the shipper thread runs */
-    char stop_at[32];                /* test hook, "" = none */
-    long stop_nth;
-    atomic_long stop_seen;
 };
 
 ak_push_kind ak_push_route(const char *path)
@@ -61,13 +58,6 @@ static pthread_mutex_t *stripe_of(ak_push *p, const char *sid)
     for (const char *c = sid; *c; c++)
         h = (h ^ (unsigned char)*c) * 16777619u;
     return &p->stripe[h % STRIPES];
-}
-
-static void stop_point(ak_push *p, const char *name)
-{
-    if (p->stop_at[0] && !strcmp(p->stop_at, name) &&
-        atomic_fetch_add(&p->stop_seen, 1) + 1 == p->stop_nth)
-        raise(SIGKILL);
 }
 
 /* ---- storing one system's batch ---- */
@@ -135,14 +125,14 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     if (rc == AK_OK && !p->env.bucket) /* kept in the outbox: waits for a bucket */
         atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
     if (rc == AK_OK) {
-        stop_point(p, "staged");
+        ak_testpoint("push.staged");
         rc = ak_outbox_apply(p->outbox, g->sid, db, &b, &row, &changed, err);
     }
     if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
         rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,
                         row.reason ? row.reason : "no ledger row");
     if (rc == AK_OK) {
-        stop_point(p, "committed");
+        ak_testpoint("push.committed");
         ak_err e;
         if (changed && reindex(p, g, db, &e))
             AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
@@ -607,16 +597,6 @@ static void *shipper(void *arg)
     return NULL;
 }
 
-static void read_stop_hook(ak_push *p)
-{
-    const char *v = getenv("AKOSHA_TEST_PUSH_STOP");
-    if (!v || !*v)
-        return;
-    size_t k = strcspn(v, ":");
-    snprintf(p->stop_at, sizeof p->stop_at, "%.*s", (int)k, v);
-    p->stop_nth = v[k] ? strtol(v + k + 1, NULL, 10) : 1;
-}
-
 ak_code ak_push_new(const ak_push_env *env, ak_push **out, ak_err *err)
 {
     ak_push *p = calloc(1, sizeof *p);
@@ -636,7 +616,6 @@ ak_code ak_push_new(const ak_push_env *env, ak_push **out, ak_err *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
-    read_stop_hook(p);
     atomic_store(&env->metrics->push_only_copy, env->bucket == NULL);
     if (pthread_create(&p->shipper, NULL, shipper, p)) {
         ak_push_free(p);

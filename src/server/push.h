@@ -36,9 +36,9 @@
  * only copy, which /status, /metrics and `akosha verify` say) until one is
  * configured.
  *
- * Test hook: AKOSHA_TEST_PUSH_STOP=staged|committed[:N] kills the process
- * (SIGKILL) at that point of the N-th batch (default the first): after the
- * batch is on disk in the outbox, or after its commit, before the answer.
+ * Test stop points (util/testpoint.h): push.staged (a batch durable in the
+ * outbox, not applied), push.committed (applied and committed, not
+ * answered).
  *
  * Ownership: ak_push_new() / ak_push_free(); the environment is borrowed
  * and must outlive the handle.  ak_push_handle() is thread-safe.

@@ -133,7 +133,7 @@ stop_serve
 rows=$(hot_count data $SID)
 start=1000
 for point in staged committed; do
-  AKOSHA_TEST_PUSH_STOP=$point start_serve --data data --bucket bucket --poll-interval 3600
+  AKOSHA_TEST_STOP=push.$point start_serve --data data --bucket bucket --poll-interval 3600
   out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
   assert_eq "$(field "$out" 'd["count"], len(d["errors"])')" "0 1" "$point: the batch got no answer"
   wait $SERVE_PID 2>/dev/null || true
