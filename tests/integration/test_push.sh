@@ -197,6 +197,8 @@ out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 20)
 assert_eq "$(field "$out" 'd["count"]')" 20 "push without a bucket"
 assert_eq "$(metric akosha_push_data_dir_only_copy) $(metric akosha_push_unshipped_batches)" "1 1" "metrics say so"
 stop_serve
+assert_contains "$(akosha stats --data solo)" "the data directory is their only copy" "stats say so"
+assert_eq "$(akosha stats --data solo --json | jq_py 'd["push_unshipped"]')" 1 "stats --json"
 v=$(akosha verify --data solo --no-cold --json)
 assert_eq "$(field "$v" 'd["ok"], d["push_unshipped"], [n["check"] for n in d["notices"]]')" \
   "True 1 ['push-unshipped']" "verify shows the batch not yet shipped"
