@@ -152,7 +152,8 @@ typedef struct {
     const char *id_key, *text_key;
 } shape;
 
-static const shape MEMORY = {"memory_id", "text"}, REFLECTION = {"reflection_id", "content"};
+static const shape SHAPES[2] = {{"memory_id", "text"}, {"reflection_id", "content"}};
+static const shape *const MEMORY = &SHAPES[0], *const REFLECTION = &SHAPES[1];
 
 static void raw_member(ak_jw *w, const char *key, const ak_json *v)
 {
@@ -162,11 +163,10 @@ static void raw_member(ak_jw *w, const char *key, const ak_json *v)
     }
 }
 
-/* Write item as a record line into line; its system id into sid.  0 with
- * why set when the item cannot name a system. */
-static int to_record(const ak_json *item, const shape *sh, ak_buf *line, char *sid,
-                     char *why, size_t n)
+int ak_push_memory_record(const ak_json *item, int reflection, ak_buf *line, char *sid,
+                          char *why, size_t n)
 {
+    const shape *sh = &SHAPES[reflection != 0];
     const ak_json *md = item->type == AK_JSON_OBJECT ? ak_json_get(item, "metadata") : NULL;
     const ak_json *src = md && md->type == AK_JSON_OBJECT ? ak_json_get(md, "source") : NULL;
     const char *bad;
@@ -252,7 +252,7 @@ static ak_code sort_items(const ak_json *items, const shape *sh, group **gs, siz
         ak_rec_problem prob;
         ak_err perr;
         group *g;
-        if (!to_record(it, sh, &line, sid, why, sizeof why)) {
+        if (!ak_push_memory_record(it, sh == REFLECTION, &line, sid, why, sizeof why)) {
             refuse(o, i, it, sh, why);
         } else if ((rc = ak_record_parse(rdoc, line.data, line.len, now, &rec, &prob, &perr))) {
             if (rc == AK_ERR_INVALID) {
@@ -396,7 +396,7 @@ static void answer_store(call *c, const outcome *o, int batch)
 static void tool_store(ak_push *p, call *c, const char *tool, const ak_json *args)
 {
     int batch = !strcmp(tool, "batch_store_memories");
-    const shape *sh = !strcmp(tool, "store_reflection") ? &REFLECTION : &MEMORY;
+    const shape *sh = !strcmp(tool, "store_reflection") ? REFLECTION : MEMORY;
     const ak_json *items, *one = ak_json_get(args, "memory");
     ak_json copy, single = {.type = AK_JSON_ARRAY, .n_kids = 1, .first = &copy};
     if (batch) {

@@ -51,6 +51,7 @@
 #include "server/http.h"
 #include "server/metrics.h"
 #include "storage/datadir.h"
+#include "util/json.h"
 
 #define AK_PUSH_MAX_BATCH 1000
 /* 1,000 memories with 384-float embeddings as Python writes them (about
@@ -78,5 +79,14 @@ ak_code ak_push_new(const ak_push_env *env, ak_push **out, ak_err *err);
 void ak_push_free(ak_push *p);
 
 void ak_push_handle(ak_push *p, const ak_request *req, ak_response *res);
+
+/* One memory (reflection when `reflection`) as an upload record line,
+ * {"id", "content", "embedding", "timestamp", "metadata"}, written into
+ * line (reset first) from the item's own JSON text; its system id
+ * (metadata.source, validated) into sid (AK_SYSTEM_ID_MAX + 1 bytes).
+ * Returns 0 with why ("not_object: ..." or "bad_source: ...") when the item
+ * names no valid system.  The line is then judged by ak_record_parse(). */
+int ak_push_memory_record(const ak_json *item, int reflection, ak_buf *line, char *sid,
+                          char *why, size_t n);
 
 #endif
