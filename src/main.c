@@ -23,6 +23,7 @@ static const command commands[] = {
     {"ingest", ak_cmd_ingest, "ingest new uploads from the bucket (once, or polling)"},
     {"search", ak_cmd_search, "search every system by vector, text or both"},
     {"get", ak_cmd_get, "show one conversation from whichever tier holds it"},
+    {"embed", ak_cmd_embed, "embed stored memories that have no vector (--missing)"},
     {"serve", ak_cmd_serve, "run the daemon: HTTP API, poller, aging, metrics"},
     {"mcp", ak_cmd_mcp, "serve the MCP tools (search, status) over stdio"},
     {"age", ak_cmd_age, "move conversations hot -> warm -> cold by age"},
@@ -31,6 +32,7 @@ static const command commands[] = {
     {"shard", ak_cmd_shard, "print the shard and database path of a system"},
     {"verify", ak_cmd_verify, "check every system database and the cold catalog"},
     {"reingest", ak_cmd_reingest, "rebuild one system's database from its uploads"},
+    {"forget", ak_cmd_forget, "remove one system completely and keep it from coming back"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
 };
 

@@ -15,6 +15,8 @@
 
 #include "query/catalog.h"
 #include "query/search.h"
+#include "server/auth.h"
+#include "query/words.h"
 #include "util/ids.h"
 #include "util/json.h"
 #include "util/jsonw.h"
@@ -23,6 +25,8 @@
 #include "version.h"
 
 #define SESSIONS_MAX 1024
+#define SESSIONS_PER_OWNER 64
+#define OWNERS (AK_AUTH_MAX_TOKENS + 1) /* token numbers, and -1 for "no tokens" */
 #define READY_WAIT_US (120 * AK_US_PER_SEC)
 #define STATUS_LIST_DEFAULT 50
 
@@ -31,11 +35,17 @@ enum { PARSE_ERROR = -32700, INVALID_REQUEST = -32600, METHOD_NOT_FOUND = -32601
 
 static const char *const versions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
 
+typedef struct {
+    char id[33];              /* "" = free slot */
+    int owner;                /* the API token that opened it (-1: none configured) */
+    uint64_t seq;             /* creation order */
+} session;
+
 struct ak_mcp {
     ak_mcp_env env;
     pthread_mutex_t mu;
-    char sessions[SESSIONS_MAX][33];
-    size_t n_sessions, next_slot;
+    session sessions[SESSIONS_MAX];
+    uint64_t next_seq;
 };
 
 ak_code ak_mcp_new(const ak_mcp_env *env, ak_mcp **out, ak_err *err)
@@ -59,8 +69,42 @@ void ak_mcp_free(ak_mcp *m)
 
 /* ---- sessions ---- */
 
-void ak_mcp_session_new(ak_mcp *m, char id[33])
+/* The oldest session of owner, or NULL. */
+static session *oldest_of(ak_mcp *m, int owner)
 {
+    session *o = NULL;
+    for (size_t i = 0; i < SESSIONS_MAX; i++) {
+        session *s = &m->sessions[i];
+        if (s->id[0] && s->owner == owner && (!o || s->seq < o->seq))
+            o = s;
+    }
+    return o;
+}
+
+/* The slot a new session of owner takes: a free one while the owner has
+ * fewer than SESSIONS_PER_OWNER; else the owner's oldest.  When the table
+ * is full, the oldest session of whoever holds the most gives way, so a
+ * token opening sessions in a loop only ever displaces its own. */
+static session *session_slot(ak_mcp *m, int owner)
+{
+    int count[OWNERS] = {0}, heavy = -1;
+    session *free_slot = NULL;
+    for (size_t i = 0; i < SESSIONS_MAX; i++) {
+        session *s = &m->sessions[i];
+        if (!s->id[0])
+            free_slot = free_slot ? free_slot : s;
+        else if (++count[s->owner + 1] > (heavy < 0 ? 0 : count[heavy + 1]))
+            heavy = s->owner;
+    }
+    if (count[owner + 1] >= SESSIONS_PER_OWNER)
+        return oldest_of(m, owner);
+    return free_slot ? free_slot : oldest_of(m, heavy);
+}
+
+void ak_mcp_session_new(ak_mcp *m, int owner, char id[33])
+{
+    if (owner < -1 || owner >= AK_AUTH_MAX_TOKENS)
+        owner = -1; /* cannot happen: token numbers come from auth.c */
     uint8_t r[16];
     if (RAND_bytes(r, sizeof r) != 1) { /* no entropy source: still unique enough per process */
         uint64_t t = (uint64_t)ak_time_now_us() ^ (uint64_t)(uintptr_t)id;
@@ -69,41 +113,41 @@ void ak_mcp_session_new(ak_mcp *m, char id[33])
     }
     ak_hex(r, sizeof r, id);
     pthread_mutex_lock(&m->mu);
-    memcpy(m->sessions[m->next_slot], id, 33); /* the oldest gives way when full */
-    m->next_slot = (m->next_slot + 1) % SESSIONS_MAX;
-    if (m->n_sessions < SESSIONS_MAX)
-        m->n_sessions++;
+    session *s = session_slot(m, owner);
+    memcpy(s->id, id, 33);
+    s->owner = owner;
+    s->seq = m->next_seq++;
     pthread_mutex_unlock(&m->mu);
 }
 
-static int session_find(ak_mcp *m, const char *id)
-{
-    for (size_t i = 0; i < m->n_sessions; i++)
-        if (m->sessions[i][0] && strcmp(m->sessions[i], id) == 0)
-            return (int)i;
-    return -1;
-}
-
-int ak_mcp_session_valid(ak_mcp *m, const char *id)
+/* A session is found only by the owner that opened it. */
+static session *session_find(ak_mcp *m, const char *id, int owner)
 {
     if (!id || strlen(id) != 32)
-        return 0;
+        return NULL;
+    for (size_t i = 0; i < SESSIONS_MAX; i++)
+        if (m->sessions[i].id[0] && m->sessions[i].owner == owner &&
+            strcmp(m->sessions[i].id, id) == 0)
+            return &m->sessions[i];
+    return NULL;
+}
+
+int ak_mcp_session_valid(ak_mcp *m, const char *id, int owner)
+{
     pthread_mutex_lock(&m->mu);
-    int ok = session_find(m, id) >= 0;
+    int ok = session_find(m, id, owner) != NULL;
     pthread_mutex_unlock(&m->mu);
     return ok;
 }
 
-int ak_mcp_session_close(ak_mcp *m, const char *id)
+int ak_mcp_session_close(ak_mcp *m, const char *id, int owner)
 {
-    if (!id)
-        return 0;
     pthread_mutex_lock(&m->mu);
-    int i = session_find(m, id);
-    if (i >= 0)
-        m->sessions[i][0] = '\0';
+    session *s = session_find(m, id, owner);
+    if (s)
+        s->id[0] = '\0';
     pthread_mutex_unlock(&m->mu);
-    return i >= 0;
+    return s != NULL;
 }
 
 /* ---- replies ---- */
@@ -199,44 +243,38 @@ static int wait_ready(ak_mcp *m)
 
 static const char search_schema[] =
     "{\"type\":\"object\",\"properties\":{"
-    "\"query\":{\"type\":\"string\",\"description\":\"words to search for (BM25 full-text); with vector: hybrid\"},"
+    "\"query\":{\"type\":\"string\",\"description\":\"what to find, in words: embedded by the "
+    "embedding provider and searched by meaning and keywords (hybrid); keywords only when no "
+    "provider answers (the result's mode and embedding_error say so)\"},"
+    "\"text\":{\"type\":\"string\",\"description\":\"keywords only (BM25); with vector: hybrid\"},"
     "\"vector\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"minItems\":384,\"maxItems\":384,"
     "\"description\":\"a 384-d all-MiniLM-L6-v2 embedding to search by cosine similarity\"},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":10},"
     "\"threshold\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1,\"description\":\"minimum cosine similarity\"},"
     "\"system_id\":{\"type\":\"string\",\"description\":\"search only this system\"},"
     "\"tiers\":{\"type\":\"array\",\"items\":{\"enum\":[\"hot\",\"warm\"]}}},"
-    "\"anyOf\":[{\"required\":[\"query\"]},{\"required\":[\"vector\"]}]}";
+    "\"anyOf\":[{\"required\":[\"query\"]},{\"required\":[\"text\"]},{\"required\":[\"vector\"]}]}";
+
+#define SNIPPET_CHARS 300
 
 static int search_all_systems(tool_call *c)
 {
-    static const char *const known[] = {"query", "vector", "limit", "threshold", "system_id", "tiers", NULL};
+    static const char *const known[] = {"query", "text", "vector", "limit", "threshold",
+                                        "system_id", "tiers", NULL};
     if (!check_args(c, known))
         return 0;
-    /* the same checks as the HTTP API's body: rename query -> text */
     ak_query q;
     ak_err err;
     ak_query_init(&q);
-    for (const ak_json *a = c->args ? c->args->first : NULL; a; a = a->next) {
-        ak_json one = *a;
-        one.next = NULL;
-        if (!strcmp(a->key, "query"))
-            one.key = "text", one.key_len = 4;
-        ak_json obj = {.type = AK_JSON_OBJECT, .n_kids = 1, .first = &one};
-        if (ak_query_from_json(&obj, &q, &err))
-            return tool_error(c, "%s", err.msg);
-    }
-    if (!q.text && !q.has_vector)
-        return tool_error(c, "%s", "give a query (words), a vector, or both");
-    if (ak_query_check(&q, &err))
+    if ((c->args && ak_query_from_json(c->args, &q, &err)) || ak_query_check(&q, &err))
         return tool_error(c, "%s", err.msg);
     if (!wait_ready(c->m))
         return tool_error(c, "%s", "the search index is still loading; try again shortly");
     ak_results r;
-    if (ak_search(c->m->env.idx, c->m->env.pool, &q, &r, &err))
+    if (ak_search_words(c->m->env.idx, c->m->env.pool, c->m->env.embed, &q, &r, &err))
         return tool_error(c, "%s", err.msg);
     ak_buf json = {0};
-    ak_results_json(&r, &json);
+    ak_results_json_snippets(&r, q.words ? q.words : q.text, SNIPPET_CHARS, &json);
     ak_jw_raw(c->w, json.data, json.len);
     ak_buf_free(&json);
     ak_results_free(&r);
@@ -361,11 +399,84 @@ static int get_ingestion_status(tool_call *c)
     return rc ? tool_error(c, "%s", err.msg) : 1;
 }
 
+static const char embedding_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}";
+static const char batch_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"texts\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+    "\"minItems\":1,\"maxItems\":64}},\"required\":[\"texts\"]}";
+
+static void vector_json(ak_jw *w, const float *v)
+{
+    ak_jw_arr(w);
+    for (int i = 0; i < AK_DIM; i++)
+        ak_jw_float(w, v[i]);
+    ak_jw_end(w);
+}
+
+/* The provider's vectors for texts[0..n), as {"embeddings": [...]} or, for
+ * one text, {"embedding": [...]}. */
+static int embed_texts(tool_call *c, const char *const *texts, const size_t *lens, size_t n,
+                       int one)
+{
+    float *v = malloc(n * AK_DIM * sizeof *v);
+    ak_err err;
+    if (!v)
+        return tool_error(c, "%s", "out of memory");
+    if (ak_embed_batch(c->m->env.embed, texts, lens, n, v, &err)) {
+        free(v);
+        return tool_error(c, "%s", err.msg);
+    }
+    ak_jw_obj(c->w);
+    ak_jw_key(c->w, one ? "embedding" : "embeddings");
+    if (!one)
+        ak_jw_arr(c->w);
+    for (size_t i = 0; i < n; i++)
+        vector_json(c->w, v + i * AK_DIM);
+    if (!one)
+        ak_jw_end(c->w);
+    ak_jw_kint(c->w, "count", (int64_t)n);
+    ak_jw_kint(c->w, "dimension", AK_DIM);
+    ak_jw_kstr(c->w, "provider", ak_embed_describe(c->m->env.embed));
+    ak_jw_end(c->w);
+    free(v);
+    return 1;
+}
+
+static int generate_embedding(tool_call *c)
+{
+    static const char *const known[] = {"text", NULL};
+    const char *text;
+    if (!check_args(c, known) || !string_arg(c, "text", 1, &text))
+        return 0;
+    size_t len = strlen(text);
+    return embed_texts(c, &text, &len, 1, 1);
+}
+
+static int generate_batch_embeddings(tool_call *c)
+{
+    static const char *const known[] = {"texts", NULL};
+    const ak_json *t = arg(c, "texts");
+    const char *texts[AK_EMBED_BATCH_MAX];
+    size_t lens[AK_EMBED_BATCH_MAX], n = 0;
+    if (!check_args(c, known))
+        return 0;
+    if (!t || t->type != AK_JSON_ARRAY || t->n_kids < 1 || t->n_kids > AK_EMBED_BATCH_MAX)
+        return tool_error(c, "texts: must be a list of 1 to %s strings", "64");
+    for (const ak_json *x = t->first; x; x = x->next, n++) {
+        if (x->type != AK_JSON_STRING || strlen(x->str) != x->str_len)
+            return tool_error(c, "%s", "texts: every item must be a string");
+        texts[n] = x->str;
+        lens[n] = x->str_len;
+    }
+    return embed_texts(c, texts, lens, n, 0);
+}
+
 static const tool tools[] = {
     {"search_all_systems", "Search all systems",
-     "Search the conversation memories of every Session-Buddy system: by words (BM25), by a "
-     "384-d embedding (cosine), or both (rank fusion). Returns the best conversations with "
-     "their text, score and metadata.", search_schema, search_all_systems},
+     "Search the conversation memories of every Session-Buddy system: by words (query: "
+     "meaning and keywords, rank fusion), keywords only (text), or a 384-d embedding (vector). "
+     "Returns the best conversations with a snippet around the match, the score and metadata; "
+     "get_conversation gives the full text.", search_schema, search_all_systems},
     {"get_conversation", "Get a conversation",
      "One conversation by system and id, from whichever tier holds it (hot: full text; warm: "
      "3-sentence summary; cold: 1-sentence summary).", conversation_schema, get_conversation},
@@ -378,6 +489,12 @@ static const tool tools[] = {
     {"get_system_metrics", "System metrics",
      "Per system: conversations in each tier, uploads by outcome, last upload and last "
      "activity.", systems_schema, systems},
+    {"generate_embedding", "Generate an embedding",
+     "The 384-d vector the configured embedding provider gives a text (the space the "
+     "memories are searched in).", embedding_schema, generate_embedding},
+    {"generate_batch_embeddings", "Generate embeddings",
+     "The 384-d vectors of up to 64 texts, in order, from the configured embedding provider.",
+     batch_schema, generate_batch_embeddings},
 };
 
 #define N_TOOLS (sizeof tools / sizeof *tools)

@@ -9,11 +9,13 @@
  * Methods: initialize (version negotiation: 2025-06-18, 2025-03-26,
  * 2024-11-05), ping, tools/list, tools/call, and the notifications
  * (initialized, cancelled), which get no reply.  Tools:
- *   search_all_systems     text and/or vector search over every system
+ *   search_all_systems     words (hybrid), text and/or vector search over
+ *                          every system; results carry snippets
  *   get_conversation       one conversation from any tier
  *   list_systems           systems with counts
  *   get_ingestion_status   the ledger summary, rejected and failed uploads
  *   get_system_metrics     per-tier counts, uploads, last activity
+ *   generate_embedding, generate_batch_embeddings   the provider's vectors
  * Bad arguments are tool errors (isError, a message naming the argument),
  * not protocol errors; unknown methods and malformed requests are JSON-RPC
  * errors.
@@ -26,6 +28,7 @@
 
 #include <stdatomic.h>
 
+#include "embed/embed.h"
 #include "objstore/objstore.h"
 #include "query/index.h"
 #include "util/buf.h"
@@ -36,6 +39,7 @@ typedef struct {
     ak_pool *pool;
     ak_store *cold;           /* may be NULL: cold conversations then say so */
     const atomic_int *ready;  /* index loaded; searches wait for it */
+    ak_embed *embed;          /* may be NULL: words are searched as keywords */
 } ak_mcp_env;
 
 typedef struct ak_mcp ak_mcp;
@@ -50,9 +54,13 @@ void ak_mcp_free(ak_mcp *m);
 int ak_mcp_handle(ak_mcp *m, const char *msg, size_t len, ak_buf *out, int *initialized);
 
 /* Streamable HTTP sessions: a new random id (33 bytes with the NUL), and
- * whether an id is one this server issued and has not closed. */
-void ak_mcp_session_new(ak_mcp *m, char id[33]);
-int ak_mcp_session_valid(ak_mcp *m, const char *id);
-int ak_mcp_session_close(ak_mcp *m, const char *id);
+ * whether an id is one this server issued to owner (the API token's
+ * number, -1 without tokens) and has not closed.  An owner holds at most 64
+ * sessions (a 65th replaces its oldest) and never displaces another's
+ * while the table has room; when it is full, the owner holding the most
+ * gives way. */
+void ak_mcp_session_new(ak_mcp *m, int owner, char id[33]);
+int ak_mcp_session_valid(ak_mcp *m, const char *id, int owner);
+int ak_mcp_session_close(ak_mcp *m, const char *id, int owner);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/forget.h"
 #include "storage/check.h"
 #include "tier/cold.h"
 #include "tier/parquet.h"
@@ -339,6 +340,15 @@ static void check_outbox(vrun *v)
     ak_store_close(v->outbox);
 }
 
+/* Leftovers of forgotten systems and cold prefixes nobody owns. */
+static void on_leftover(void *ctx, const char *sid, const char *check, const char *message)
+{
+    vrun *v = ctx;
+    v->sid = sid;
+    v->path = "";
+    report(v, check, message);
+}
+
 ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
                       ak_verify_stats *out, ak_err *err)
 {
@@ -356,6 +366,8 @@ ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
     }
     if (rc == AK_OK)
         check_outbox(&v);
+    if (rc == AK_OK)
+        rc = ak_forget_check(cfg->data, cfg->cold, cfg->system_id, on_leftover, &v, err);
     free(v.keys);
     out->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     return rc;

@@ -15,6 +15,8 @@
  * that an interrupted export left below the prefix (ak_store_temps()) are
  * notices too ("cold-temp"): the next aging pass removes them.
  *
+ * Then the leftovers of forgotten systems ("forgotten") and cold prefixes
+ * that belong to no system ("cold-unowned"): ops/forget.h.
  * Pushed batches still in <data>/outbox (not yet shipped to the bucket,
  * ingest/outbox.h) are reported per system as "push-unshipped" notices.
  *
@@ -42,8 +44,9 @@ typedef struct {
     const char *system_id;
     const char *path;          /* its database */
     const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
-                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover",
-                                  "cold-temp", "push-unshipped" */
+                                  "vectors", "cold", "cold-orphan", "forgotten",
+                                  "cold-unowned"; notices: "cold-leftover", "cold-temp",
+                                  "push-unshipped" */
     const char *message;
     int notice;                /* 1: for information, not a problem */
 } ak_verify_problem;
