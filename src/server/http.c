@@ -315,7 +315,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         split_url(h, url, st); /* the route decides the body limit */
         st->ri = h->cfg.classify(h->cfg.ctx, method, st->path);
         st->body.limit = st->ri.max_body ? st->ri.max_body : h->cfg.max_body;
-        if (announced_too_large(c, st->body.limit)) { /* why wait for a body we refuse */
+        /* Why wait for a body we refuse - except on JSON-RPC routes, whose
+         * clients (Session-Buddy) write the whole body before reading: a
+         * refusal now reaches them as a broken pipe, not the 413 they can
+         * act on.  Such a body is discarded as it arrives (too_large). */
+        if (!st->ri.jsonrpc && announced_too_large(c, st->body.limit)) {
             ak_route_info ri = st->ri;
             char why[64];
             snprintf(why, sizeof why, "request body larger than %zu bytes", st->body.limit);
