@@ -11,6 +11,7 @@ python3 ingest_bench.py
 python3 fts_bench.py
 python3 search_bench.py
 python3 http_bench.py
+python3 push_bench.py
 python3 age_bench.py
 python3 words_bench.py
 bash s3_bench.sh

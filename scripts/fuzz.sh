@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh <target> [seconds]  one target (e.g. `framer`), 600 s by default
 #   scripts/fuzz.sh build               only build the fuzzers
 #
-# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed (tests/fuzz/fuzz_<target>.c).
+# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push (tests/fuzz/fuzz_<target>.c).
 #
 # Each run first builds build-fuzz/fuzz_<target> with clang
 # (-fsanitize=fuzzer,address,undefined; the library is every src/**/*.c but
@@ -33,7 +33,7 @@ CC=${CC:-clang}
 [[ $CC == cc || $CC == gcc ]] && CC=clang # libFuzzer needs clang
 OUT=build-fuzz
 FUZZ_DIR=tests/fuzz
-PKGS=(sqlite3 zlib libzstd liblz4 libcrypto libcurl)
+PKGS=(sqlite3 zlib libzstd liblz4 libcrypto libcurl libmicrohttpd)
 MAX_LEN=65536
 SMOKE_SECONDS=15
 LONG_SECONDS=600

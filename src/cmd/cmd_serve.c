@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "server/push.h"
 #include "server/server.h"
 #include "tier/age.h"
 #include "util/log.h"
@@ -18,7 +19,7 @@ int ak_cmd_serve(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL;
     long long poll = 30, aging = 3600, drain = 30, concurrency = 4, threads = 4;
     long long header_timeout = 10, max_conns = 1000, max_conns_client = 64;
-    long long max_body_kb = 1024, hot_days = AK_AGE_DEFAULT_HOT_DAYS;
+    long long max_body_kb = 1024, push_max_body_mb = AK_PUSH_DEFAULT_MAX_BODY >> 20, hot_days = AK_AGE_DEFAULT_HOT_DAYS;
     long long retention = 0, warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000, grace = 3600, retry_base = 30;
     double rate = 50, burst = 100;
     int auth_all = 0, allow_plain = 0;
@@ -42,6 +43,7 @@ int ak_cmd_serve(int argc, char **argv)
         {"max-connections", "AKOSHA_MAX_CONNECTIONS", AK_OPT_INT, &max_conns, "N", "connections open at most; beyond, the slowest to send headers is closed (default 1000)", 1, 1000000},
         {"max-connections-per-client", "AKOSHA_MAX_CONNECTIONS_PER_CLIENT", AK_OPT_INT, &max_conns_client, "N", "connections per client address (default 64; 0: no bound)", 0, 1000000},
         {"max-body-kb", "AKOSHA_MAX_BODY_KB", AK_OPT_INT, &max_body_kb, "KB", "request body limit (default 1024)", 1, 1048576},
+        {"push-max-body-mb", "AKOSHA_PUSH_MAX_BODY_MB", AK_OPT_INT, &push_max_body_mb, "MB", "body limit of Session-Buddy's push, /mcp/v1 (default 32: 1,000 memories with embeddings)", 1, 1024},
         {"poll-interval", "AKOSHA_POLL_INTERVAL", AK_OPT_INT, &poll, "S", "seconds between ingestion cycles (default 30)", 1, 86400},
         {"aging-interval", "AKOSHA_AGING_INTERVAL", AK_OPT_INT, &aging, "S", "seconds between aging passes (default 3600)", 1, 604800},
         {"hot-days", "AKOSHA_HOT_DAYS", AK_OPT_INT, &hot_days, "N", "hot rows older than this go warm (default 7)", 1, 36500},
@@ -81,7 +83,8 @@ int ak_cmd_serve(int argc, char **argv)
         .drain_us = drain * AK_US_PER_SEC, .hot_days = hot_days, .warm_days = warm_days,
         .retention_days = retention,
         .concurrency = (unsigned)concurrency, .http_threads = (unsigned)threads,
-        .max_body = (size_t)max_body_kb * 1024, .rate = rate, .burst = burst,
+        .max_body = (size_t)max_body_kb * 1024,
+        .push_max_body = (size_t)push_max_body_mb << 20, .rate = rate, .burst = burst,
         .mahavishnu_timeout_ms = mtimeout, .auth_all = auth_all,
         .grace_us = grace ? grace * AK_US_PER_SEC : 1, /* 0 s: reject at once */
         .retry_base_us = retry_base ? retry_base * AK_US_PER_SEC : -1,

@@ -6,15 +6,31 @@
 
 #include "cmd/cmd.h"
 #include "embed/backfill.h"
+#include "ingest/outbox.h"
 #include "storage/sysdb.h"
 #include "util/jsonw.h"
 
 typedef struct {
     int64_t systems, hot, warm, cold, ingested, rejected, failed, shards_nonempty;
     int64_t last_shard;
+    int64_t unshipped; /* pushed batches in <data>/outbox, in no bucket yet */
     int64_t hot_novec, warm_novec; /* rows without a vector */
     int broken;
 } totals;
+
+/* Pushed batches no bucket holds yet: of those the data directory is the
+ * only copy (all of them in a push-only deployment). */
+static int64_t unshipped(const ak_datadir *dd)
+{
+    ak_store *ob = NULL;
+    ak_err err;
+    int64_t n = 0;
+    if (ak_outbox_open_existing(dd, &ob, &err) == AK_OK && ob &&
+        ak_outbox_count(ob, NULL, &n, &err) != AK_OK)
+        fprintf(stderr, "akosha stats: the push outbox: %s\n", err.msg);
+    ak_store_close(ob);
+    return n;
+}
 
 static ak_code add_system(void *ctx, const char *sid, uint32_t shard, const char *path)
 {
@@ -66,6 +82,7 @@ static void write_json(ak_buf *b, const totals *t)
     ak_jw_kint(&w, "failed", t->failed);
     ak_jw_end(&w);
     ak_jw_kint(&w, "shards_nonempty", t->shards_nonempty);
+    ak_jw_kint(&w, "push_unshipped", t->unshipped);
     ak_jw_key(&w, "without_vector");
     ak_jw_obj(&w);
     ak_jw_kint(&w, "hot", t->hot_novec);
@@ -96,10 +113,11 @@ int ak_cmd_stats(int argc, char **argv)
         ak_datadir_close(dd);
         return AK_EXIT_FAIL;
     }
+    t.unshipped = unshipped(dd);
     ak_buf b = {0};
     if (json)
         write_json(&b, &t);
-    else
+    else {
         ak_buf_printf(&b,
                       "systems          %lld (on %lld of %u shards)\n"
                       "conversations    %lld hot, %lld warm, %lld cold\n"
@@ -109,6 +127,11 @@ int ak_cmd_stats(int argc, char **argv)
                       ak_datadir_shards(dd), (long long)t.hot, (long long)t.warm,
                       (long long)t.cold, (long long)t.ingested, (long long)t.rejected,
                       (long long)t.failed, (long long)t.hot_novec, (long long)t.warm_novec);
+        if (t.unshipped)
+            ak_buf_printf(&b, "\npushed           %lld batches in no bucket yet: the data "
+                              "directory is their only copy (%s/outbox)",
+                          (long long)t.unshipped, ak_datadir_path(dd));
+    }
     rc = ak_cmd_print(&b);
     ak_buf_free(&b);
     ak_datadir_close(dd);

@@ -23,8 +23,6 @@
 
 #define QUEUE_PER_WORKER 4
 #define PROGRESS_INTERVAL_US 250000
-#define RECORD_MAX_DEPTH 64
-#define RECORD_MAX_NODES 200000
 
 typedef struct {
     const ak_ingest_config *cfg;
@@ -339,7 +337,7 @@ static void *worker(void *arg)
         AK_ERROR("ingest", "out of memory starting a worker");
         return NULL;
     }
-    ak_json_doc_limits(doc, RECORD_MAX_DEPTH, RECORD_MAX_NODES);
+    ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
     char *sid;
     while ((sid = pop_system(c))) {
         ak_err err;
@@ -474,7 +472,7 @@ ak_code ak_ingest_system(const ak_ingest_config *cfg, const char *system_id, ak_
     ak_json_doc *doc = ak_json_doc_new();
     ak_code rc = doc ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     if (rc == AK_OK) {
-        ak_json_doc_limits(doc, RECORD_MAX_DEPTH, RECORD_MAX_NODES);
+        ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
         rc = ingest_system(&c, system_id, doc, db, err);
     }
     ak_json_doc_free(doc);

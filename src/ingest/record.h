@@ -31,6 +31,9 @@
 /* JSON text of one record: 1 MiB of content may be up to 6 MiB escaped,
  * plus the embedding and metadata. */
 #define AK_RECORD_TEXT_MAX (8 * 1024 * 1024)
+/* JSON parser limits for one record (ak_json_doc_limits). */
+#define AK_RECORD_MAX_DEPTH 64
+#define AK_RECORD_MAX_NODES 200000
 
 /* Why a record was skipped; the names are what ledgers and summaries show. */
 typedef enum {

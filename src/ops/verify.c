@@ -6,6 +6,8 @@
  */
 #include "ops/verify.h"
 
+#include "ingest/outbox.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ typedef struct {
     /* the current system's catalogued object keys, sorted */
     char **keys;
     size_t n_keys, cap_keys;
+    ak_store *outbox; /* pushed batches (ingest/outbox.h), or NULL */
 } vrun;
 
 static void report(vrun *v, const char *check, const char *message)
@@ -307,6 +310,36 @@ static ak_code each_system(void *ctx, const char *sid, uint32_t shard, const cha
     return AK_OK;
 }
 
+/* ---- pushed batches not yet in the bucket ---- */
+
+static ak_code unshipped_system(void *ctx, const char *sid)
+{
+    vrun *v = ctx;
+    int64_t n = 0;
+    ak_err err;
+    if (v->cfg->system_id && strcmp(sid, v->cfg->system_id) != 0)
+        return AK_OK;
+    if (ak_outbox_count(v->outbox, sid, &n, &err) == AK_OK && n) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%lld pushed batches are kept only on local disk (the "
+                                  "outbox), not yet shipped to the bucket",
+                 (long long)n);
+        v->sid = sid;
+        v->path = ak_store_url(v->outbox);
+        notice(v, "push-unshipped", msg);
+        v->st->push_unshipped += n;
+    }
+    return AK_OK;
+}
+
+static void check_outbox(vrun *v)
+{
+    ak_err err;
+    if (ak_outbox_open_existing(v->cfg->data, &v->outbox, &err) == AK_OK && v->outbox)
+        ak_outbox_each_system(v->outbox, unshipped_system, v, &err);
+    ak_store_close(v->outbox);
+}
+
 /* Leftovers of forgotten systems and cold prefixes nobody owns. */
 static void on_leftover(void *ctx, const char *sid, const char *check, const char *message)
 {
@@ -331,6 +364,8 @@ ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
     } else {
         rc = ak_datadir_each_system(cfg->data, each_system, &v, err);
     }
+    if (rc == AK_OK)
+        check_outbox(&v);
     if (rc == AK_OK)
         rc = ak_forget_check(cfg->data, cfg->cold, cfg->system_id, on_leftover, &v, err);
     free(v.keys);

@@ -17,6 +17,8 @@
  *
  * Then the leftovers of forgotten systems ("forgotten") and cold prefixes
  * that belong to no system ("cold-unowned"): ops/forget.h.
+ * Pushed batches still in <data>/outbox (not yet shipped to the bucket,
+ * ingest/outbox.h) are reported per system as "push-unshipped" notices.
  *
  * Read-only: nothing is repaired here (`akosha reingest` repairs), so it
  * is safe to run at any time, daemon running or not.
@@ -43,7 +45,8 @@ typedef struct {
     const char *path;          /* its database */
     const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
                                   "vectors", "cold", "cold-orphan", "forgotten",
-                                  "cold-unowned"; notices: "cold-leftover", "cold-temp" */
+                                  "cold-unowned"; notices: "cold-leftover", "cold-temp",
+                                  "push-unshipped" */
     const char *message;
     int notice;                /* 1: for information, not a problem */
 } ak_verify_problem;
@@ -56,6 +59,7 @@ typedef struct {
     int64_t cold_objects, cold_rows;
     int64_t cold_leftovers;    /* notices: uncatalogued objects stored elsewhere too */
     int64_t cold_temps;        /* notices: temp files of interrupted exports */
+    int64_t push_unshipped;    /* notices: pushed batches only in <data>/outbox */
     int64_t problems;
     double seconds;
 } ak_verify_stats;

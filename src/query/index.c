@@ -34,9 +34,15 @@ typedef struct {
 #define FDS_PER_DB 3     /* the database, its WAL and its shared-memory index */
 #define FDS_SPARE 256    /* left for everything else the process opens */
 
+#define LOAD_STRIPES 64
+
 struct ak_index {
     const ak_datadir *dd;
     uint32_t n_shards;
+    /* A system's reads of its database and installs are one at a time, so
+     * the segment installed last was read last: a load that read before
+     * another committer's commit never replaces one that read after it. */
+    pthread_mutex_t load_mu[LOAD_STRIPES];
     pthread_mutex_t mu;
     shard_table *shards;
     ak_idle *idle; /* open connections no search is using */
@@ -71,6 +77,8 @@ ak_code ak_index_new(const ak_datadir *dd, ak_index **out, ak_err *err)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     }
     pthread_mutex_init(&idx->mu, NULL);
+    for (int i = 0; i < LOAD_STRIPES; i++)
+        pthread_mutex_init(&idx->load_mu[i], NULL);
     *out = idx;
     return AK_OK;
 }
@@ -89,6 +97,8 @@ void ak_index_free(ak_index *idx)
     }
     free(idx->shards);
     pthread_mutex_destroy(&idx->mu);
+    for (int i = 0; i < LOAD_STRIPES; i++)
+        pthread_mutex_destroy(&idx->load_mu[i]);
     free(idx);
 }
 
@@ -165,7 +175,15 @@ static void install(ak_index *idx, const char *sid, ak_segment *seg, const char 
     ak_segment_unref(e ? old : seg);
 }
 
-ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err)
+static pthread_mutex_t *load_lock(ak_index *idx, const char *sid)
+{
+    uint32_t h = 2166136261u;
+    for (const char *c = sid; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    return &idx->load_mu[h % LOAD_STRIPES];
+}
+
+static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
 {
     ak_sysdb *db = NULL;
     ak_segment *seg = NULL;
@@ -182,6 +200,46 @@ ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err)
     if (rc)
         ak_err_prefix(err, "system %s: ", system_id);
     install(idx, system_id, rc ? NULL : seg, rc ? err->msg : NULL, id);
+    return rc;
+}
+
+ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err)
+{
+    pthread_mutex_t *lk = load_lock(idx, system_id);
+    pthread_mutex_lock(lk);
+    ak_code rc = load_locked(idx, system_id, err);
+    pthread_mutex_unlock(lk);
+    return rc;
+}
+
+/* The installed segment of sid (a reference) when it was read from the
+ * file db has open, else NULL. */
+static ak_segment *current(ak_index *idx, const char *sid, ak_sysdb *db)
+{
+    ak_segment *seg = NULL;
+    pthread_mutex_lock(&idx->mu);
+    entry *e = find(idx, sid);
+    if (e && e->seg && !e->fenced && ak_file_id_eq(e->file_id, ak_sysdb_file_id(db))) {
+        seg = e->seg;
+        ak_segment_ref(seg);
+    }
+    pthread_mutex_unlock(&idx->mu);
+    return seg;
+}
+
+ak_code ak_index_patch_system(ak_index *idx, const char *system_id, ak_sysdb *db,
+                              const char *const *ids, size_t n, ak_err *err)
+{
+    pthread_mutex_t *lk = load_lock(idx, system_id);
+    pthread_mutex_lock(lk);
+    ak_segment *base = current(idx, system_id, db), *seg = NULL;
+    ak_code rc = base ? ak_segment_patch(base, db, ids, n, &seg, err) : AK_ERR_UNSUPPORTED;
+    if (rc == AK_OK)
+        install(idx, system_id, seg, NULL, ak_sysdb_file_id(db));
+    else
+        rc = load_locked(idx, system_id, err);
+    ak_segment_unref(base);
+    pthread_mutex_unlock(lk);
     return rc;
 }
 

@@ -88,29 +88,78 @@ static ak_code allocate(ak_segment *s, int64_t n_hot, int64_t n_warm, ak_err *er
     return AK_OK;
 }
 
-ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err)
+/* ---- building: a whole load, or a patch of a few changed rows ---- */
+
+typedef struct {
+    const char **slot; /* open addressing; NULL = empty */
+    size_t mask;
+} id_set;
+
+static uint32_t id_hash(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h;
+}
+
+static int id_set_init(id_set *set, const char *const *ids, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (!(set->slot = calloc(cap, sizeof *set->slot)))
+        return 0;
+    set->mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = id_hash(ids[i]) & set->mask;
+        while (set->slot[j] && strcmp(set->slot[j], ids[i]) != 0)
+            j = (j + 1) & set->mask;
+        set->slot[j] = ids[i];
+    }
+    return 1;
+}
+
+static int id_set_has(const id_set *set, const char *id)
+{
+    for (size_t j = id_hash(id) & set->mask; set->slot[j]; j = (j + 1) & set->mask)
+        if (strcmp(set->slot[j], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Append old's row r as the loader's next row. */
+static ak_code copy_row(loader *l, const ak_segment *old, uint32_t r)
+{
+    ak_segment *s = l->s;
+    uint32_t w = l->next++;
+    memcpy(s->q + (size_t)w * AK_DIM, old->q + (size_t)r * AK_DIM, AK_DIM);
+    if (r < old->n_hot)
+        memcpy(s->f + (size_t)w * AK_DIM, old->f + (size_t)r * AK_DIM, AK_DIM * sizeof *s->f);
+    s->qscale[w] = old->qscale[r];
+    s->ts[w] = old->ts[r];
+    s->rowid[w] = old->rowid[r];
+    return add_id(l, w, ak_segment_conv_id(old, r));
+}
+
+/* Allocate s for at most n_hot + n_warm rows, fill it by fill(), and
+ * finish it as ak_segment_load() does. */
+static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm,
+                     ak_code (*fill)(loader *, void *, ak_err *), void *arg, ak_segment **out,
+                     ak_err *err)
 {
     ak_segment *s = calloc(1, sizeof *s);
     if (!s)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     atomic_init(&s->refs, 1);
     ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
-    int64_t n_hot = 0, n_warm = 0;
     loader l = {.s = s};
-    ak_code rc = ak_sysdb_count_vectors(db, AK_TIER_HOT, &n_hot, err);
+    ak_code rc = n_hot + n_warm > UINT32_MAX / 2
+                     ? ak_err_set(err, AK_ERR_UNSUPPORTED, "system %s has too many vectors",
+                                  system_id)
+                     : allocate(s, n_hot, n_warm, err);
     if (rc == AK_OK)
-        rc = ak_sysdb_count_vectors(db, AK_TIER_WARM, &n_warm, err);
-    if (rc == AK_OK && n_hot + n_warm > UINT32_MAX / 2)
-        rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "system %s has too many vectors", system_id);
-    if (rc == AK_OK)
-        rc = allocate(s, n_hot, n_warm, err);
-    if (rc == AK_OK)
-        rc = ak_sysdb_each_vector(db, AK_TIER_HOT, load_hot, &l, err);
-    if (rc == AK_OK) {
-        /* hot rows skipped as unindexable shrink the hot range */
-        s->n_hot = l.next;
-        rc = ak_sysdb_each_vector(db, AK_TIER_WARM, load_warm, &l, err);
-    }
+        rc = fill(&l, arg, err);
     if (rc == AK_OK && ak_buf_putc(&l.ids, '\0'))
         rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     if (rc) {
@@ -126,6 +175,71 @@ ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, a
                (size_t)s->n_hot * AK_DIM * sizeof(float) + s->id_off[s->n];
     *out = s;
     return AK_OK;
+}
+
+typedef struct {
+    const ak_segment *old;
+    ak_sysdb *db;
+    const char *const *ids;
+    size_t n_ids;
+    const id_set *set;
+} patch_job;
+
+/* Kept hot rows, the changed rows read again, then every warm row. */
+static ak_code fill_patch(loader *l, void *arg, ak_err *err)
+{
+    patch_job *j = arg;
+    ak_code rc = AK_OK;
+    for (uint32_t r = 0; rc == AK_OK && r < j->old->n_hot; r++)
+        if (!id_set_has(j->set, ak_segment_conv_id(j->old, r)))
+            rc = copy_row(l, j->old, r);
+    if (rc == AK_OK)
+        rc = ak_sysdb_hot_vectors_of(j->db, j->ids, j->n_ids, load_hot, l, err);
+    l->s->n_hot = l->next;
+    for (uint32_t r = j->old->n_hot; rc == AK_OK && r < j->old->n; r++)
+        rc = copy_row(l, j->old, r);
+    return rc;
+}
+
+ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
+                         ak_segment **out, ak_err *err)
+{
+    id_set set;
+    if (!id_set_init(&set, ids, n))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    ak_code rc = AK_OK;
+    for (uint32_t r = old->n_hot; rc == AK_OK && r < old->n; r++)
+        if (id_set_has(&set, ak_segment_conv_id(old, r)))
+            rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "a changed row is warm: load it whole");
+    patch_job j = {old, db, ids, n, &set};
+    if (rc == AK_OK)
+        rc = build(old->system_id, (int64_t)old->n_hot + (int64_t)n, old->n - old->n_hot,
+                   fill_patch, &j, out, err);
+    free(set.slot);
+    return rc;
+}
+
+typedef struct {
+    ak_sysdb *db;
+} load_job;
+
+static ak_code fill_load(loader *l, void *arg, ak_err *err)
+{
+    load_job *j = arg;
+    ak_code rc = ak_sysdb_each_vector(j->db, AK_TIER_HOT, load_hot, l, err);
+    /* hot rows skipped as unindexable shrink the hot range */
+    l->s->n_hot = l->next;
+    return rc ? rc : ak_sysdb_each_vector(j->db, AK_TIER_WARM, load_warm, l, err);
+}
+
+ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err)
+{
+    int64_t n_hot = 0, n_warm = 0;
+    ak_code rc = ak_sysdb_count_vectors(db, AK_TIER_HOT, &n_hot, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_count_vectors(db, AK_TIER_WARM, &n_warm, err);
+    load_job j = {db};
+    return rc ? rc : build(system_id, n_hot, n_warm, fill_load, &j, out, err);
 }
 
 void ak_segment_ref(ak_segment *s) { atomic_fetch_add(&s->refs, 1); }

@@ -42,6 +42,13 @@ typedef struct {
 } ak_segment;
 
 ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err);
+/* A new segment like old, with the rows of conversations ids[0..n) read
+ * again from db: their old hot rows are dropped and their current hot rows
+ * (those with a vector) added.  Costs a copy of old plus n lookups, not a
+ * reload of the system.  AK_ERR_UNSUPPORTED when one of them is a warm row
+ * of old (load the system whole instead). */
+ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
+                         ak_segment **out, ak_err *err);
 void ak_segment_ref(ak_segment *s);
 void ak_segment_unref(ak_segment *s);
 

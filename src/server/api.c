@@ -12,6 +12,8 @@
  *   POST /v1/systems/{id}/reingest    rebuild a system from the bucket (202);
  *   GET  /v1/systems/{id}/reingest    ... and how that went
  *   POST /v1/index/reload             load every system's index again (202)
+ *   GET  [/t/<token>][/mcp]/status    Session-Buddy's push: probe (push.c)
+ *   POST [/t/<token>][/mcp]/mcp/v1    ... and its tools over bare JSON-RPC
  *   DELETE /v1/systems/{id}           forget a system (admin token, even on loopback)
  *   GET  /v1/systems/{id}/forget      ... and how that went
  *
@@ -25,6 +27,7 @@
 #include "query/catalog.h"
 #include "mcp/mcp.h"
 #include "query/search.h"
+#include "server/push.h"
 #include "query/words.h"
 #include "server/embedder.h"
 #include "server/server.h"
@@ -60,11 +63,15 @@ ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
                  : !strcmp(path, "/v1/aging") ? AK_ROUTE_AGING
                  : !strcmp(path, "/v1/index/reload") ? AK_ROUTE_RELOAD
                  : !strcmp(path, "/mcp") ? AK_ROUTE_MCP
+                 : ak_push_route(path) ? AK_ROUTE_PUSH
                                          : AK_ROUTE_OTHER;
     int open = !s->cfg.auth_all && (r == AK_ROUTE_HEALTH || r == AK_ROUTE_READY || r == AK_ROUTE_METRICS);
     /* DELETE judges its token itself, more strictly (admin_allowed) */
     open |= r == AK_ROUTE_FORGET && del;
-    return (ak_route_info){r, open};
+    int push = r == AK_ROUTE_PUSH;
+    return (ak_route_info){.route = r, .open = open, .path_token = push,
+                           .max_body = push ? s->cfg.push_max_body : 0,
+                           .jsonrpc = push && ak_push_route(path) == AK_PUSH_CALL};
 }
 
 static int method_is(const ak_request *req, ak_response *res, const char *want)
@@ -426,6 +433,7 @@ void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
     case AK_ROUTE_REINGEST: reingest(s, req, res); break;
     case AK_ROUTE_FORGET: forget(s, req, res); break;
     case AK_ROUTE_RELOAD: if (method_is(req, res, "POST")) trigger(s, AK_JOB_RELOAD, res); break;
+    case AK_ROUTE_PUSH: ak_push_handle(s->push, req, res); break;
     default: ak_http_error(res, 404, "no such endpoint: %s", req->path); break;
     }
 }

@@ -118,10 +118,15 @@ int ak_auth_check(const ak_auth *a, const char *h)
     size_t len = strnlen(h, TOKEN_MAX + 1);
     while (len && h[len - 1] == ' ')
         len--;
+    return ak_auth_check_token(a, h, len);
+}
+
+int ak_auth_check_token(const ak_auth *a, const char *tok, size_t len)
+{
     if (!len || len > TOKEN_MAX)
         return -1;
     uint8_t d[AK_SHA256_LEN];
-    ak_sha256(h, len, d);
+    ak_sha256(tok, len, d);
     int found = -1;
     for (int i = 0; i < a->n; i++) { /* every token, always: constant time */
         int same = CRYPTO_memcmp(d, a->digest[i], AK_SHA256_LEN) == 0;

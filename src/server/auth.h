@@ -16,6 +16,8 @@
 #ifndef AK_AUTH_H
 #define AK_AUTH_H
 
+#include <stddef.h>
+
 #include "util/err.h"
 
 typedef struct ak_auth ak_auth;
@@ -31,6 +33,8 @@ int ak_auth_has_tokens(const ak_auth *a);
 /* The matching token's number (>= 0) for an "Authorization: Bearer X"
  * header value, or -1. */
 int ak_auth_check(const ak_auth *a, const char *authorization);
+/* The same for a bare token tok[0..len) (a token given in the URL path). */
+int ak_auth_check_token(const ak_auth *a, const char *tok, size_t len);
 
 /* 1 if the caller named by key may make a request now, else 0. */
 int ak_auth_allow(ak_auth *a, const char *key);

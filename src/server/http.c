@@ -53,6 +53,9 @@ typedef struct {
     ak_buf body;
     int too_large;
     int64_t t0;
+    char path[1024];      /* without the query and any /t/<token> prefix */
+    int path_token;       /* a /t/<token> prefix: its token's number or -1; -2 none */
+    ak_route_info ri;
 } req_state;
 
 /* The initial per-request state the URI log callback hands over: NULL, or
@@ -71,7 +74,22 @@ void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
     ak_jw w;
     ak_jw_init(&w, &res->body);
     ak_jw_obj(&w);
-    ak_jw_kstr(&w, "error", msg);
+    if (res->jsonrpc) { /* -32600: the request as HTTP delivered it is not acceptable */
+        ak_jw_kstr(&w, "jsonrpc", "2.0");
+        ak_jw_key(&w, "id");
+        ak_jw_null(&w);
+        ak_jw_key(&w, "error");
+        ak_jw_obj(&w);
+        ak_jw_kint(&w, "code", status == 413 ? -32600 : -32000);
+        ak_jw_kstr(&w, "message", msg);
+        ak_jw_key(&w, "data");
+        ak_jw_obj(&w);
+        ak_jw_kint(&w, "http_status", status);
+        ak_jw_end(&w);
+        ak_jw_end(&w);
+    } else {
+        ak_jw_kstr(&w, "error", msg);
+    }
     ak_jw_end(&w);
 }
 
@@ -157,32 +175,59 @@ static enum MHD_Result send_response(struct MHD_Connection *c, ak_response *res)
     return rc;
 }
 
+/* The path without its query string and without a /t/<token>/ prefix,
+ * whose token is checked here (in constant time) and then forgotten: it
+ * never reaches a log line, a metric label or the handler. */
+static void split_url(ak_http *h, const char *url, req_state *st)
+{
+    const char *q = strchr(url, '?');
+    size_t pl = q ? (size_t)(q - url) : strlen(url);
+    st->path_token = -2;
+    if (strncmp(url, "/t/", 3) == 0 && pl > 3) {
+        const char *tok = url + 3, *end = memchr(tok, '/', pl - 3);
+        size_t tl = end ? (size_t)(end - tok) : pl - 3;
+        st->path_token = ak_auth_check_token(h->cfg.auth, tok, tl);
+        pl -= 3 + tl;
+        url = tok + tl;
+    }
+    snprintf(st->path, sizeof st->path, "%.*s",
+             (int)(pl < sizeof st->path ? pl : sizeof st->path - 1), url);
+}
+
 /* Judge and answer a complete request. */
 static void serve(ak_http *h, struct MHD_Connection *c, const char *method, const char *url,
                   req_state *st, ak_response *res, ak_route *route)
 {
-    char path[1024], client[64];
+    char client[64];
     const char *q = strchr(url, '?');
-    size_t pl = q ? (size_t)(q - url) : strlen(url);
-    snprintf(path, sizeof path, "%.*s", (int)(pl < sizeof path ? pl : sizeof path - 1), url);
-    ak_route_info ri = h->cfg.classify(h->cfg.ctx, method, path);
+    ak_route_info ri = st->ri;
     *route = ri.route;
+    res->jsonrpc = ri.jsonrpc;
     client_of(c, client, sizeof client);
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     int token = ak_auth_has_tokens(h->cfg.auth) ? ak_auth_check(h->cfg.auth, authz) : -1;
+    if (token < 0 && st->path_token >= 0)
+        token = st->path_token;
     char who[80]; /* whose rate limit: the token's, or the client address's */
     if (token >= 0)
         snprintf(who, sizeof who, "token:%d", token);
     else
         snprintf(who, sizeof who, "addr:%s", client);
-    if (atomic_load(&h->draining) && ri.route != AK_ROUTE_HEALTH)
+    if (st->path_token != -2 && !ri.path_token)
+        ak_http_error(res, 404, "no such endpoint (a /t/<token>/ prefix is taken only by the "
+                                "push routes)");
+    else if (atomic_load(&h->draining) && ri.route != AK_ROUTE_HEALTH)
         ak_http_error(res, 503, "draining: akosha is shutting down");
     else if (st->too_large)
-        ak_http_error(res, 413, "request body larger than %zu bytes", h->cfg.max_body);
+        ak_http_error(res, 413, "request body larger than %zu bytes",
+                      ri.max_body ? ri.max_body : h->cfg.max_body);
     else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0 &&
              !ak_auth_allow(h->cfg.auth, who)) { /* guessing is rate-limited too */
         atomic_fetch_add(&h->cfg.metrics->rate_limited, 1);
         ak_http_error(res, 429, "rate limit exceeded; slow down");
+    } else if (st->path_token == -1) {
+        atomic_fetch_add(&h->cfg.metrics->unauthorized, 1);
+        ak_http_error(res, 401, "invalid token in the path");
     } else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
         atomic_fetch_add(&h->cfg.metrics->unauthorized, 1);
         ak_http_error(res, 401, authz ? "invalid bearer token" : "missing Authorization: Bearer token");
@@ -191,7 +236,7 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
         ak_http_error(res, 429, "rate limit exceeded; slow down");
     } else {
         ak_request req = {
-            .method = method, .path = path, .query = q ? q + 1 : "",
+            .method = method, .path = st->path, .query = q ? q + 1 : "",
             .body = st->body.data ? st->body.data : "", .body_len = st->body.len,
             .client = client, .token = token, .header_authorization = authz,
             .header_session = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id"),
@@ -222,15 +267,22 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 }
 
 /* Answer now, before any body is read (the connection then closes). */
+static enum MHD_Result refuse_on(ak_http *h, struct MHD_Connection *c, const ak_route_info *ri,
+                                 unsigned status, const char *why)
+{
+    ak_response res = {.jsonrpc = ri->jsonrpc};
+    ak_http_error(&res, status, "%s", why);
+    enum MHD_Result rc = send_response(c, &res);
+    ak_metrics_http(h->cfg.metrics, ri->route, status, 0);
+    ak_buf_free(&res.body);
+    return rc;
+}
+
 static enum MHD_Result refuse(ak_http *h, struct MHD_Connection *c, unsigned status,
                               const char *why)
 {
-    ak_response res = {0};
-    ak_http_error(&res, status, "%s", why);
-    enum MHD_Result rc = send_response(c, &res);
-    ak_metrics_http(h->cfg.metrics, AK_ROUTE_OTHER, status, 0);
-    ak_buf_free(&res.body);
-    return rc;
+    ak_route_info other = {.route = AK_ROUTE_OTHER};
+    return refuse_on(h, c, &other, status, why);
 }
 
 /* 1 if the request announces a body larger than the limit. */
@@ -258,16 +310,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (!st) { /* headers only so far */
         ak_conns_headers_done(h->conns, conn_of(c));
-        if (announced_too_large(c, h->cfg.max_body)) { /* why wait for a body we refuse */
-            ak_conns_request_read(h->conns, conn_of(c));
-            char why[64];
-            snprintf(why, sizeof why, "request body larger than %zu bytes", h->cfg.max_body);
-            return refuse(h, c, 413, why);
-        }
         if (!(st = calloc(1, sizeof *st)))
             return MHD_NO;
+        split_url(h, url, st); /* the route decides the body limit */
+        st->ri = h->cfg.classify(h->cfg.ctx, method, st->path);
+        st->body.limit = st->ri.max_body ? st->ri.max_body : h->cfg.max_body;
+        /* Why wait for a body we refuse - except on JSON-RPC routes, whose
+         * clients (Session-Buddy) write the whole body before reading: a
+         * refusal now reaches them as a broken pipe, not the 413 they can
+         * act on.  Such a body is discarded as it arrives (too_large). */
+        if (!st->ri.jsonrpc && announced_too_large(c, st->body.limit)) {
+            ak_route_info ri = st->ri;
+            char why[64];
+            snprintf(why, sizeof why, "request body larger than %zu bytes", st->body.limit);
+            free(st);
+            ak_conns_request_read(h->conns, conn_of(c));
+            return refuse_on(h, c, &ri, 413, why);
+        }
         st->t0 = ak_time_mono_us();
-        st->body.limit = h->cfg.max_body;
         atomic_fetch_add(&h->in_flight, 1);
         *con_cls = st;
         return MHD_YES;
@@ -285,7 +345,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     enum MHD_Result rc = send_response(c, &res);
     double secs = (double)(ak_time_mono_us() - st->t0) / 1e6;
     ak_metrics_http(h->cfg.metrics, route, res.status, secs);
-    AK_DEBUG("http", "%s %s -> %u in %.1f ms", method, url, res.status, secs * 1e3);
+    AK_DEBUG("http", "%s %s%s -> %u in %.1f ms", method, st->path_token != -2 ? "/t/<redacted>" : "",
+             st->path, res.status, secs * 1e3);
     ak_buf_free(&res.body);
     return rc;
 }

@@ -6,7 +6,9 @@
  * (in total, per client address, and the time a request's headers may
  * take: see conns.h), reads request bodies up to a limit (413 beyond it),
  * asks the application whether a route is open or needs a bearer token
- * (401 without a valid one), applies the per-caller rate limit (429),
+ * (401 without a valid one; a token may also come as a path prefix
+ * /t/<token>/ on the routes that take one, and is then stripped, never
+ * logged), applies the per-caller rate limit (429),
  * answers 503 while draining, counts requests in flight so shutdown can
  * wait for them, and hands each complete request to one handler.
  *
@@ -40,6 +42,7 @@ typedef struct {
     const char *content_type;  /* default application/json */
     ak_buf body;
     const char *extra_header, *extra_value; /* one optional response header */
+    int jsonrpc;               /* errors as JSON-RPC 2.0 error objects (the route says) */
     char value_buf[64];        /* storage for an extra_value made per request */
 } ak_response;
 
@@ -47,6 +50,9 @@ typedef struct {
 typedef struct {
     ak_route route;
     int open;                  /* no token needed */
+    size_t max_body;           /* body limit of this route; 0 = the server's */
+    int jsonrpc;               /* errors answered as JSON-RPC error objects */
+    int path_token;            /* takes the token as a path prefix: /t/<token>/... */
 } ak_route_info;
 
 typedef ak_route_info (*ak_http_classify_fn)(void *ctx, const char *method, const char *path);
@@ -84,7 +90,8 @@ int ak_http_in_flight(const ak_http *h);
 void ak_http_conns_stats(ak_http *h, ak_conns_stats *out);
 void ak_http_stop(ak_http *h);
 
-/* Set res to {"error": message} with status. */
+/* Set res to {"error": message} with status (a JSON-RPC error object with
+ * id null when res->jsonrpc). */
 void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -12,7 +12,7 @@ static const double long_bounds[AK_HIST_BUCKETS] = {
 
 static const char *const route_names[AK_ROUTE_N] = {
     "health", "ready", "metrics", "search", "systems", "uploads", "conversation",
-    "ingest", "aging", "mcp", "reingest", "index_reload", "forget", "other"};
+    "ingest", "aging", "mcp", "reingest", "index_reload", "forget", "push", "other"};
 
 const char *ak_route_name(ak_route r) { return r < AK_ROUTE_N ? route_names[r] : "other"; }
 
@@ -33,6 +33,7 @@ void ak_metrics_init(ak_metrics *m)
     m->cycle_seconds.bounds = long_bounds;
     m->search_seconds.bounds = latency_bounds;
     m->http_seconds.bounds = latency_bounds;
+    m->push_seconds.bounds = latency_bounds;
     m->started_us = ak_time_now_us();
 }
 
@@ -130,6 +131,28 @@ static void http_series(ak_buf *b, ak_metrics *m)
         }
 }
 
+static void push_series(ak_buf *b, ak_metrics *m)
+{
+    static const char *const names[] = {"new", "updated", "duplicate", "stale", "rejected"};
+    atomic_llong *v[] = {&m->push_new, &m->push_updated, &m->push_duplicates, &m->push_stale,
+                         &m->push_rejected};
+    header(b, "akosha_push_memories_total", "counter",
+           "Memories pushed over HTTP (Session-Buddy's /mcp/v1), by outcome.");
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        ak_buf_printf(b, "akosha_push_memories_total{outcome=\"%s\"} %lld\n", names[i],
+                      (long long)atomic_load(v[i]));
+    header(b, "akosha_push_batches_total", "counter", "Push tool calls, by outcome.");
+    ak_buf_printf(b, "akosha_push_batches_total{outcome=\"stored\"} %lld\n",
+                  (long long)atomic_load(&m->push_batches_ok));
+    ak_buf_printf(b, "akosha_push_batches_total{outcome=\"error\"} %lld\n",
+                  (long long)atomic_load(&m->push_batches_failed));
+    histogram(b, "akosha_push_seconds", "Push latency: request to durable answer.", &m->push_seconds);
+    scalar(b, "akosha_push_shipped_total", "counter", "Pushed batches copied to the bucket.", atomic_load(&m->push_shipped));
+    scalar(b, "akosha_push_ship_failures_total", "counter", "Attempts to ship pushed batches that failed (retried).", atomic_load(&m->push_ship_failures));
+    scalar(b, "akosha_push_unshipped_batches", "gauge", "Pushed batches kept on local disk, not yet in the bucket.", atomic_load(&m->push_unshipped));
+    scalar(b, "akosha_push_data_dir_only_copy", "gauge", "1 when no bucket is configured: pushed data exists only in the data directory.", atomic_load(&m->push_only_copy));
+}
+
 void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *b)
 {
     header(b, "akosha_uploads_total", "counter", "Uploads settled, by outcome.");
@@ -178,6 +201,7 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
            "Systems re-indexed because ingestion or aging changed them (once per system per cycle).",
            atomic_load(&m->index_system_loads));
     scalar(b, "akosha_cold_export_failures_total", "counter", "Cold exports that failed (rows stayed warm).", atomic_load(&m->cold_failures));
+    push_series(b, m);
     stores(b, bucket, cold);
     scalar(b, "akosha_orchestrator_fallback", "gauge", "1 while Akosha runs cycles itself because Mahavishnu does not answer.", atomic_load(&m->fallback));
     scalar(b, "akosha_mahavishnu_calls_total", "counter", "Cycles offered to Mahavishnu.", atomic_load(&m->mahavishnu_calls));

@@ -31,7 +31,7 @@ void ak_hist_observe(ak_histogram *h, double seconds);
 typedef enum {
     AK_ROUTE_HEALTH, AK_ROUTE_READY, AK_ROUTE_METRICS, AK_ROUTE_SEARCH, AK_ROUTE_SYSTEMS,
     AK_ROUTE_UPLOADS, AK_ROUTE_CONVERSATION, AK_ROUTE_INGEST, AK_ROUTE_AGING, AK_ROUTE_MCP,
-    AK_ROUTE_REINGEST, AK_ROUTE_RELOAD, AK_ROUTE_FORGET, AK_ROUTE_OTHER, AK_ROUTE_N
+    AK_ROUTE_REINGEST, AK_ROUTE_RELOAD, AK_ROUTE_FORGET, AK_ROUTE_PUSH, AK_ROUTE_OTHER, AK_ROUTE_N
 } ak_route;
 
 const char *ak_route_name(ak_route r);
@@ -59,6 +59,13 @@ typedef struct {
     atomic_llong reingests_ok, reingests_failed, index_reloads;
     atomic_llong forgets_ok, forgets_failed;
     atomic_llong index_system_loads; /* systems re-indexed after ingestion or aging */
+    /* HTTP push (server/push.c): memories by outcome, batches, shipping */
+    atomic_llong push_new, push_updated, push_duplicates, push_stale, push_rejected;
+    atomic_llong push_batches_ok, push_batches_failed;
+    atomic_llong push_shipped, push_ship_failures;
+    atomic_llong push_unshipped;      /* gauge: batches in the outbox, not in the bucket */
+    atomic_int push_only_copy;        /* gauge 0/1: no bucket, the data directory is all */
+    ak_histogram push_seconds;        /* one push request, answer included */
     /* lifecycle gauges, 0/1 */
     atomic_int ready, draining;
     /* orchestrator */

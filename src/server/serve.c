@@ -13,6 +13,7 @@
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "server/embedder.h"
+#include "server/push.h"
 #include "tier/age.h"
 #include "tier/cold.h"
 #include "util/log.h"
@@ -336,12 +337,16 @@ static ak_code open_parts(ak_server *s, ak_err *err)
     ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready, s->embed};
     if (rc == AK_OK)
         rc = ak_mcp_new(&env, &s->mcp, err);
+    ak_push_env penv = {s->dd, s->bucket, s->idx, &s->metrics};
+    if (rc == AK_OK)
+        rc = ak_push_new(&penv, &s->push, err);
     return rc;
 }
 
 static void close_parts(ak_server *s)
 {
     ak_http_stop(s->http);
+    ak_push_free(s->push);
     ak_mcp_free(s->mcp);
     ak_embedder_stop(s->embedder);
     ak_embed_free(s->embed);

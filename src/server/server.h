@@ -55,6 +55,7 @@ typedef struct {
     int64_t grace_us, retry_base_us; /* as ak_ingest_config */
     unsigned concurrency, http_threads;
     size_t max_body;
+    size_t push_max_body;      /* body limit of Session-Buddy's push (push.c) */
     double rate, burst;
     long mahavishnu_timeout_ms;
     int auth_all;              /* also guard /health, /ready, /metrics */
@@ -100,6 +101,7 @@ typedef struct {
     struct ak_mcp *mcp;
     ak_embed *embed;           /* NULL: words are searched as keywords */
     struct ak_embedder *embedder; /* background embedding (embedder.h) */
+    struct ak_push *push;
     ak_metrics metrics;
     atomic_int stop, abort;    /* what ingestion and aging watch */
     pthread_mutex_t mu;        /* guards what follows */

@@ -789,6 +789,26 @@ ak_code ak_sysdb_each_vector(ak_sysdb *db, ak_tier tier, ak_vec_fn fn, void *ctx
     return rc ? rc : each_row(db, st, vec_row, &w, err, "reading vectors");
 }
 
+ak_code ak_sysdb_hot_vectors_of(ak_sysdb *db, const char *const *ids, size_t n, ak_vec_fn fn,
+                                void *ctx, ak_err *err)
+{
+    sqlite3_stmt *st = NULL; /* one statement, bound once per id */
+    ak_code rc = prepare(db, "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
+                             " WHERE conversation_id = ?1 AND embedding IS NOT NULL", &st, err);
+    vec_walk w = {AK_TIER_HOT, fn, ctx};
+    for (size_t i = 0; rc == AK_OK && i < n; i++) {
+        int s;
+        sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+        while (rc == AK_OK && (s = sqlite3_step(st)) == SQLITE_ROW)
+            rc = vec_row(st, &w);
+        if (rc == AK_OK && s != SQLITE_DONE)
+            rc = db_error(db, err, "reading a vector");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void ak_conv_free(ak_conv *c)
 {
     char **s[] = {&c->conversation_id, &c->content, &c->summary, &c->metadata,

@@ -142,6 +142,10 @@ typedef struct {
 typedef ak_code (*ak_vec_fn)(void *ctx, const ak_vec_row *row);
 ak_code ak_sysdb_count_vectors(ak_sysdb *db, ak_tier tier, int64_t *n, ak_err *err);
 ak_code ak_sysdb_each_vector(ak_sysdb *db, ak_tier tier, ak_vec_fn fn, void *ctx, ak_err *err);
+/* The hot rows with a vector among conversations ids[0..n), in that order
+ * (ids not in hot, or without a vector, give nothing). */
+ak_code ak_sysdb_hot_vectors_of(ak_sysdb *db, const char *const *ids, size_t n, ak_vec_fn fn,
+                                void *ctx, ak_err *err);
 
 /* A conversation as `get` and search results show it.  Heap strings,
  * released by ak_conv_free(); content is NULL outside hot, summary NULL

@@ -1,0 +1,305 @@
+/*
+ * outbox.c - see outbox.h.
+ */
+#include "ingest/outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "ingest/discover.h"
+#include "ingest/ingest.h"
+#include "ingest/upload.h"
+#include "util/buf.h"
+#include "util/jsonw.h"
+#include "util/sha256.h"
+#include "util/time.h"
+
+#define SYSTEMS_PREFIX "systems/"
+/* A staged object is at most one push body's worth of records. */
+#define COPY_MAX (256u * 1024 * 1024)
+
+static ak_code outbox_dir(const ak_datadir *dd, char *dir, ak_err *err)
+{
+    if (ak_fmt(dir, AK_PATH_MAX, "%s/outbox", ak_datadir_path(dd)))
+        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+    return AK_OK;
+}
+
+ak_code ak_outbox_open(const ak_datadir *dd, ak_store **out, ak_err *err)
+{
+    char dir[AK_PATH_MAX];
+    ak_code rc = outbox_dir(dd, dir, err);
+    if (rc == AK_OK)
+        rc = ak_mkdirs(dir, err);
+    return rc ? rc : ak_store_open(dir, out, err);
+}
+
+ak_code ak_outbox_open_existing(const ak_datadir *dd, ak_store **out, ak_err *err)
+{
+    char dir[AK_PATH_MAX];
+    struct stat sb;
+    *out = NULL;
+    ak_code rc = outbox_dir(dd, dir, err);
+    if (rc || stat(dir, &sb) != 0)
+        return rc;
+    return ak_store_open(dir, out, err);
+}
+
+static void new_upload_id(int64_t now_us, char *uid)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (uint32_t)ak_time_mono_us(); /* still unique enough within one µs */
+    char iso[AK_TIME_ISO_MAX];
+    ak_time_format(now_us - now_us % AK_US_PER_SEC, iso); /* YYYY-MM-DDTHH:MM:SSZ */
+    snprintf(uid, AK_UPLOAD_ID_MAX + 1, "%.4s%.2s%.2s_%.2s%.2s%.2s_%06lld_push_%08x", iso,
+             iso + 5, iso + 8, iso + 11, iso + 14, iso + 17,
+             (long long)(now_us % AK_US_PER_SEC), r);
+}
+
+static ak_code manifest_of(const char *payload, size_t len, int64_t n, const char *origin,
+                           int64_t now_us, ak_buf *out)
+{
+    uint8_t sum[AK_SHA256_LEN];
+    char hex[AK_SHA256_HEX];
+    ak_sha256(payload, len, sum);
+    ak_hex(sum, sizeof sum, hex);
+    ak_jw w;
+    ak_jw_init(&w, out);
+    ak_jw_obj(&w);
+    ak_jw_kstr(&w, "version", "1.0");
+    ak_jw_key(&w, "uploaded_at");
+    ak_jw_time(&w, now_us);
+    ak_jw_kint(&w, "conversation_count", n);
+    ak_jw_kint(&w, "total_size_bytes", (int64_t)len);
+    ak_jw_kstr(&w, "checksum", hex);
+    ak_jw_kstr(&w, "system_type", "session-buddy");
+    ak_jw_key(&w, "files");
+    ak_jw_arr(&w);
+    ak_jw_str(&w, AK_OUTBOX_PAYLOAD);
+    ak_jw_end(&w);
+    ak_jw_key(&w, "metadata");
+    ak_jw_obj(&w);
+    ak_jw_kstr(&w, "ingestion_method", "http_push");
+    ak_jw_kstr(&w, "origin", origin);
+    ak_jw_end(&w);
+    ak_jw_end(&w);
+    return ak_jw_error(&w);
+}
+
+static ak_code key_of(char *key, const char *sid, const char *uid, const char *name, ak_err *err)
+{
+    if (ak_fmt(key, AK_STORE_KEY_MAX + 1, SYSTEMS_PREFIX "%s/%s/%s", sid, uid, name))
+        return ak_err_set(err, AK_ERR_INVALID, "object key too long for %s/%s", sid, uid);
+    return AK_OK;
+}
+
+void ak_outbox_batch_free(ak_outbox_batch *b)
+{
+    free(b->manifest);
+    b->manifest = NULL;
+}
+
+ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size_t len,
+                        int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
+                        ak_err *err)
+{
+    char key[AK_STORE_KEY_MAX + 1];
+    ak_buf man = {0};
+    memset(b, 0, sizeof *b);
+    new_upload_id(now_us, b->uid);
+    ak_code rc = manifest_of(payload, len, n, origin, now_us, &man);
+    if (rc)
+        rc = ak_err_set(err, rc, "out of memory");
+    /* Payload first: an upload exists once its manifest does. */
+    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, AK_OUTBOX_PAYLOAD, err)) == AK_OK)
+        rc = ak_store_put(ob, key, payload, len, err);
+    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, "manifest.json", err)) == AK_OK)
+        rc = ak_store_put(ob, key, man.data, man.len, err);
+    b->payload_len = (int64_t)len;
+    b->manifest_len = man.len;
+    b->manifest = ak_buf_steal(&man);
+    return rc;
+}
+
+ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
+                        ak_ledger_row *row, int *changed, ak_err *err)
+{
+    char prefix[AK_STORE_KEY_MAX + 1];
+    ak_upload_file files[2] = {{AK_OUTBOX_PAYLOAD, b->payload_len},
+                               {"manifest.json", (int64_t)b->manifest_len}};
+    ak_upload_ref ref = {.prefix = prefix, .files = files, .n_files = 2};
+    ak_ingest_config cfg = {.bucket = ob, .retry_base_us = -1};
+    ak_manifest m;
+    ak_ledger_row prev;
+    ak_tally tally;
+    char *reason = NULL;
+    int64_t now = ak_time_now_us();
+    snprintf(ref.upload_id, sizeof ref.upload_id, "%s", b->uid);
+    snprintf(prefix, sizeof prefix, SYSTEMS_PREFIX "%s/%s/", sid, b->uid);
+    memset(&m, 0, sizeof m);
+    ak_json_doc *doc = ak_json_doc_new();
+    ak_code rc = doc ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rc == AK_OK)
+        rc = ak_manifest_parse(b->manifest, b->manifest_len, now, &m, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_ledger_get(db, b->uid, &prev, err);
+    if (rc == AK_OK) {
+        ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
+        ak_upload_env env = {.cfg = &cfg, .system_id = sid, .db = db, .doc = doc, .now_us = now};
+        ak_outcome o = ak_upload_apply(&env, &ref, &m, &prev, &tally, &reason);
+        *changed = o == AK_OUTCOME_INGESTED && (tally.new_count || tally.updated);
+        ak_ledger_row_free(&prev);
+        rc = ak_sysdb_ledger_get(db, b->uid, row, err);
+    }
+    free(reason);
+    ak_manifest_free(&m);
+    ak_json_doc_free(doc);
+    return rc;
+}
+
+static void note_changed(void *ctx, const char *sid)
+{
+    (void)sid;
+    *(int *)ctx = 1;
+}
+
+ak_code ak_outbox_recover(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                          int *changed, ak_err *err)
+{
+    ak_ingest_config cfg = {
+        .bucket = ob, .data = dd, .concurrency = 1,
+        .retry_base_us = -1, /* a local batch that failed (full disk) is retried at once */
+        .on_changed = note_changed, .ctx = changed,
+    };
+    ak_ingest_stats st;
+    return ak_ingest_system(&cfg, sid, db, &st, err);
+}
+
+static ak_code drop_ref(ak_store *ob, const ak_upload_ref *u, ak_err *err)
+{
+    ak_code rc = AK_OK;
+    /* The manifest goes first, so a crash half-way leaves no upload. */
+    char key[AK_STORE_KEY_MAX + 1];
+    snprintf(key, sizeof key, "%smanifest.json", u->prefix);
+    rc = ak_store_delete(ob, key, err);
+    for (size_t i = 0; rc == AK_OK && i < u->n_files; i++) {
+        snprintf(key, sizeof key, "%s%s", u->prefix, u->files[i].name);
+        rc = ak_store_delete(ob, key, err);
+    }
+    return rc;
+}
+
+static ak_code copy_object(ak_store *from, ak_store *to, const char *key, ak_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    ak_code rc = ak_store_get_small(from, key, COPY_MAX, &data, &len, err);
+    if (rc == AK_OK)
+        rc = ak_store_put(to, key, data, len, err);
+    free(data);
+    return rc;
+}
+
+/* Payloads first, the manifest last: the bucket shows the upload only once
+ * it is whole.  A retry after a crash puts the same bytes again. */
+static ak_code ship_ref(ak_store *ob, ak_store *bucket, const ak_upload_ref *u, ak_err *err)
+{
+    char key[AK_STORE_KEY_MAX + 1];
+    ak_code rc = AK_OK;
+    for (size_t i = 0; rc == AK_OK && i < u->n_files; i++) {
+        if (strcmp(u->files[i].name, "manifest.json") == 0)
+            continue;
+        snprintf(key, sizeof key, "%s%s", u->prefix, u->files[i].name);
+        rc = copy_object(ob, bucket, key, err);
+    }
+    snprintf(key, sizeof key, "%smanifest.json", u->prefix);
+    if (rc == AK_OK)
+        rc = copy_object(ob, bucket, key, err);
+    if (rc)
+        ak_err_prefix(err, "shipping %s to the bucket: ", u->prefix);
+    return rc;
+}
+
+ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *dd,
+                              const char *sid, ak_sysdb *db, ak_outbox_stats *st,
+                              int *changed, ak_err *err)
+{
+    ak_upload_list list;
+    ak_code rc = ak_outbox_recover(ob, dd, sid, db, changed, err);
+    if (rc == AK_OK)
+        rc = ak_discover_uploads(ob, sid, &list, err);
+    if (rc)
+        return rc;
+    ak_code first = AK_OK;
+    for (size_t i = 0; i < list.n; i++) {
+        ak_ledger_row row;
+        ak_err e;
+        ak_code r = ak_sysdb_ledger_get(db, list.ups[i].upload_id, &row, &e);
+        int settled = r == AK_OK && (row.status == AK_UPLOAD_INGESTED ||
+                                     row.status == AK_UPLOAD_REJECTED);
+        ak_ledger_row_free(&row);
+        if (r == AK_OK && !settled)
+            r = ak_err_set(&e, AK_ERR_IO, "%s/%s is not applied yet", sid,
+                           list.ups[i].upload_id);
+        if (r == AK_OK)
+            r = ship_ref(ob, bucket, &list.ups[i], &e);
+        if (r == AK_OK)
+            r = drop_ref(ob, &list.ups[i], &e);
+        if (r == AK_OK) {
+            st->shipped++;
+        } else {
+            st->pending++;
+            if (!first && (first = r) && err)
+                *err = e;
+        }
+    }
+    ak_upload_list_free(&list);
+    return first;
+}
+
+typedef struct {
+    ak_outbox_system_fn fn;
+    void *ctx;
+} each_ctx;
+
+static ak_code each_valid(void *ctx, const char *sid, const char *why)
+{
+    each_ctx *c = ctx;
+    return why ? AK_OK : c->fn(c->ctx, sid);
+}
+
+ak_code ak_outbox_each_system(ak_store *ob, ak_outbox_system_fn fn, void *ctx, ak_err *err)
+{
+    each_ctx c = {fn, ctx};
+    return ak_discover_systems(ob, each_valid, &c, err);
+}
+
+ak_code ak_outbox_count(ak_store *ob, const char *sid, int64_t *batches, ak_err *err)
+{
+    char *token = NULL, prefix[AK_STORE_KEY_MAX + 1];
+    ak_code rc;
+    *batches = 0;
+    if (ak_fmt(prefix, sizeof prefix, SYSTEMS_PREFIX "%s%s", sid ? sid : "", sid ? "/" : ""))
+        return ak_err_set(err, AK_ERR_INVALID, "system id too long");
+    do {
+        ak_store_page page;
+        rc = ak_store_list(ob, prefix, NULL, token, 0, &page, err);
+        free(token);
+        token = NULL;
+        if (rc)
+            break;
+        for (size_t i = 0; i < page.n_objs; i++) {
+            const char *k = page.objs[i].key, *slash = strrchr(k, '/');
+            *batches += slash && strcmp(slash + 1, "manifest.json") == 0;
+        }
+        if (page.next_token && !(token = strdup(page.next_token)))
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        ak_store_page_free(&page);
+    } while (rc == AK_OK && token);
+    free(token);
+    return rc;
+}

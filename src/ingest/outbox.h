@@ -1,0 +1,100 @@
+/*
+ * outbox.h - pushed batches as uploads of their system (issue 18).
+ *
+ * A batch pushed over HTTP (server/push.c) becomes an upload in the
+ * bucket's own layout (SPEC section 3):
+ *
+ *     systems/<sid>/<uid>/memories.jsonl    the accepted records, one a line
+ *     systems/<sid>/<uid>/manifest.json     uploaded_at, count, checksum, files
+ *
+ * written first to the outbox: a local store inside the data directory
+ * (<data>/outbox), every put fsync'd.  It is then applied through the very
+ * path bucket uploads take (ak_ingest_system: manifest rules, record rules,
+ * duplicate/update logic, the ledger, exactly once), so a push and a bucket
+ * upload of the same system meet in the same store under the same rules.
+ *
+ * Shipping copies an applied batch to the bucket (payload first, manifest
+ * last, so the bucket never holds a manifest without its payload) and then
+ * deletes it from the outbox.  The ingestion cycle finds it settled in the
+ * ledger and skips it; `reingest` restores it like any other upload.  A
+ * batch staged but never applied (the process died between the two) is
+ * applied when the outbox is next shipped (ak_outbox_recover).  Without a
+ * bucket the batches stay in the outbox: the data directory is then their
+ * only copy, and a bucket configured later receives them.
+ *
+ * Upload ids sort by time: YYYYMMDD_HHMMSS_ffffff_push_<8 hex>.
+ *
+ * Ownership: ak_outbox_open() returns a store the caller closes with
+ * ak_store_close().  The functions may run on several threads, but the
+ * caller keeps the batches of one system to one thread at a time.
+ */
+#ifndef AK_OUTBOX_H
+#define AK_OUTBOX_H
+
+#include <stdint.h>
+
+#include "objstore/objstore.h"
+#include "storage/datadir.h"
+#include "storage/sysdb.h"
+#include "util/ids.h"
+
+#define AK_OUTBOX_PAYLOAD "memories.jsonl"
+
+/* Open (making it when missing) <data>/outbox. */
+ak_code ak_outbox_open(const ak_datadir *dd, ak_store **out, ak_err *err);
+
+/* A staged batch, as ak_outbox_stage() wrote it. */
+typedef struct {
+    char uid[AK_UPLOAD_ID_MAX + 1];
+    char *manifest;          /* the manifest's text (heap) */
+    size_t manifest_len;
+    int64_t payload_len;
+} ak_outbox_batch;
+
+void ak_outbox_batch_free(ak_outbox_batch *b);
+
+/* Stage one batch of system sid: payload is JSONL, one record a line, n
+ * records; origin names what sent it (kept in the manifest's metadata).
+ * Durable (fsync'd) when it returns.  Fills *b (free it either way). */
+ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size_t len,
+                        int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
+                        ak_err *err);
+
+/* Apply one staged batch to db through the upload path (ak_upload_apply:
+ * manifest and record rules, one transaction with its ledger row), then
+ * fill *row with its ledger row (caller frees with ak_ledger_row_free).
+ * *changed is set when conversations were stored or changed. */
+ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
+                        ak_ledger_row *row, int *changed, ak_err *err);
+
+/* Apply every staged batch of sid not yet in db's ledger, in upload order,
+ * exactly as the ingestion cycle applies bucket uploads: what a process
+ * that died between staging and applying left behind. */
+ak_code ak_outbox_recover(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                          int *changed, ak_err *err);
+
+typedef struct {
+    int64_t shipped;  /* batches copied to the bucket (or dropped without one) */
+    int64_t pending;  /* batches left in the outbox */
+} ak_outbox_stats;
+
+/* For system sid: apply what is unapplied, then ship each applied batch to
+ * bucket and drop it.  A batch the bucket refused stays for the next call;
+ * the error says why. */
+ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *dd,
+                              const char *sid, ak_sysdb *db, ak_outbox_stats *st,
+                              int *changed, ak_err *err);
+
+/* Systems with batches in the outbox: fn gets each valid id. */
+typedef ak_code (*ak_outbox_system_fn)(void *ctx, const char *system_id);
+ak_code ak_outbox_each_system(ak_store *ob, ak_outbox_system_fn fn, void *ctx, ak_err *err);
+
+/* Batches in the outbox (not yet in the bucket): of system sid, or of all
+ * systems when sid is NULL. */
+ak_code ak_outbox_count(ak_store *ob, const char *sid, int64_t *batches, ak_err *err);
+
+/* Open <data>/outbox for reading only: *out is NULL when there is none
+ * (nothing was ever pushed).  For `akosha verify`, which changes nothing. */
+ak_code ak_outbox_open_existing(const ak_datadir *dd, ak_store **out, ak_err *err);
+
+#endif

@@ -1,0 +1,645 @@
+/*
+ * push.c - see push.h.
+ *
+ * One request: parse the JSON-RPC call, turn each memory into a record
+ * line and judge it by the upload record rules, group the good lines by
+ * system, and for each system (under its stripe lock) stage the batch in
+ * the outbox, apply it through the upload path and re-index the system.
+ * The answer is written from the ledger row the commit left, so what it
+ * says is what is stored.
+ */
+#include "server/push.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingest/outbox.h"
+#include "ingest/record.h"
+#include "util/ids.h"
+#include "util/json.h"
+#include "util/jsonw.h"
+#include "util/log.h"
+#include "util/testpoint.h"
+#include "util/time.h"
+
+#define STRIPES 64
+#define SHIP_INTERVAL_US (5 * AK_US_PER_SEC)
+#define RECORD_MAX_DEPTH 64
+#define RECORD_MAX_NODES 200000
+#define ERRORS_SHOWN 1000
+
+struct ak_push {
+    ak_push_env env;
+    ak_store *outbox;
+    pthread_mutex_t stripe[STRIPES]; /* a system's batches, one at a time */
+    pthread_mutex_t mu;              /* the shipper's wake-up */
+    pthread_cond_t cv;
+    int kicked, quit;
+    pthread_t shipper;
+    int shipping;                    /* the shipper thread runs */
+};
+
+ak_push_kind ak_push_route(const char *path)
+{
+    if (!strcmp(path, "/status") || !strcmp(path, "/mcp/status"))
+        return AK_PUSH_STATUS;
+    if (!strcmp(path, "/mcp/v1") || !strcmp(path, "/mcp/mcp/v1"))
+        return AK_PUSH_CALL;
+    return AK_PUSH_NONE;
+}
+
+static pthread_mutex_t *stripe_of(ak_push *p, const char *sid)
+{
+    uint32_t h = 2166136261u;
+    for (const char *c = sid; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    return &p->stripe[h % STRIPES];
+}
+
+/* ---- storing one system's batch ---- */
+
+typedef struct {
+    char sid[AK_SYSTEM_ID_MAX + 1];
+    ak_buf lines;
+    ak_buf ids; /* the records' ids, NUL-separated, for the index patch */
+    int64_t n;
+} group;
+
+typedef struct {
+    int64_t stored, new_count, updated, duplicates, stale, rejected;
+    ak_buf errors; /* JSON array elements, comma-separated */
+    int64_t n_errors;
+    char first_error[AK_ERR_MSG_MAX]; /* what a single-memory tool answers */
+    char upload_ids[256];
+} outcome;
+
+/* Add a committed batch's ledger row to the answer. */
+static void count_row(outcome *o, const char *sid, const char *uid, const ak_ledger_row *row)
+{
+    o->new_count += row->new_count, o->updated += row->updated;
+    o->duplicates += row->duplicates, o->stale += row->stale;
+    o->stored += row->new_count + row->updated + row->duplicates + row->stale;
+    if (row->records_rejected) { /* e.g. one id twice with different content */
+        o->rejected += row->records_rejected;
+        ak_buf_printf(&o->errors, "%s{\"system\":\"%s\",\"count\":%lld,\"error\":%s}",
+                      o->n_errors++ ? "," : "", sid, (long long)row->records_rejected,
+                      row->record_errors ? row->record_errors : "null");
+    }
+    size_t ul = strlen(o->upload_ids);
+    snprintf(o->upload_ids + ul, sizeof o->upload_ids - ul, "%s%s", ul ? "," : "", uid);
+}
+
+/* Make the batch's rows searchable: patch the system's segment with them. */
+static ak_code reindex(ak_push *p, const group *g, ak_sysdb *db, ak_err *err)
+{
+    const char **ids = malloc((size_t)g->n * sizeof *ids);
+    if (!ids)
+        return ak_index_load_system(p->env.idx, g->sid, err);
+    const char *id = g->ids.data;
+    for (int64_t i = 0; i < g->n; i++, id += strlen(id) + 1)
+        ids[i] = id;
+    ak_code rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, (size_t)g->n, err);
+    free(ids);
+    return rc;
+}
+
+/* Stage, apply, re-index: under the system's stripe lock, one batch of a
+ * system at a time; other systems' batches run beside it. */
+static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o, ak_err *err)
+{
+    ak_outbox_batch b = {0};
+    ak_ledger_row row;
+    ak_sysdb *db = NULL;
+    int changed = 0;
+    memset(&row, 0, sizeof row);
+    pthread_mutex_t *lock = stripe_of(p, g->sid);
+    pthread_mutex_lock(lock);
+    ak_code rc = ak_datadir_open_system(p->env.dd, g->sid, 1, &db, err);
+    if (rc == AK_OK)
+        rc = ak_outbox_stage(p->outbox, g->sid, g->lines.data, g->lines.len, g->n, origin,
+                             ak_time_now_us(), &b, err);
+    if (rc == AK_OK && !p->env.bucket) /* kept in the outbox: waits for a bucket */
+        atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
+    if (rc == AK_OK) {
+        ak_testpoint("push.staged");
+        rc = ak_outbox_apply(p->outbox, g->sid, db, &b, &row, &changed, err);
+    }
+    if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
+        rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,
+                        row.reason ? row.reason : "no ledger row");
+    if (rc == AK_OK) {
+        ak_testpoint("push.committed");
+        ak_err e;
+        if (changed && reindex(p, g, db, &e))
+            AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
+    }
+    ak_sysdb_close(db);
+    pthread_mutex_unlock(lock);
+    if (rc == AK_OK)
+        count_row(o, g->sid, b.uid, &row);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&b);
+    return rc;
+}
+
+/* ---- a memory as an upload record ---- */
+
+typedef struct {
+    const char *id_key, *text_key;
+} shape;
+
+static const shape SHAPES[2] = {{"memory_id", "text"}, {"reflection_id", "content"}};
+static const shape *const MEMORY = &SHAPES[0], *const REFLECTION = &SHAPES[1];
+
+static void raw_member(ak_jw *w, const char *key, const ak_json *v)
+{
+    if (v && v->type != AK_JSON_NULL) {
+        ak_jw_key(w, key);
+        ak_jw_raw(w, v->raw, v->raw_len);
+    }
+}
+
+int ak_push_memory_record(const ak_json *item, int reflection, ak_buf *line, char *sid,
+                          char *why, size_t n)
+{
+    const shape *sh = &SHAPES[reflection != 0];
+    const ak_json *md = item->type == AK_JSON_OBJECT ? ak_json_get(item, "metadata") : NULL;
+    const ak_json *src = md && md->type == AK_JSON_OBJECT ? ak_json_get(md, "source") : NULL;
+    const char *bad;
+    if (item->type != AK_JSON_OBJECT) {
+        snprintf(why, n, "not_object: expected a memory object");
+        return 0;
+    }
+    if (!src || src->type != AK_JSON_STRING) {
+        snprintf(why, n, "bad_source: metadata.source is required: the system's id (its host name)");
+        return 0;
+    }
+    if (!ak_id_system_valid(src->str, &bad)) {
+        snprintf(why, n, "bad_source: metadata.source \"%.100s\": %s", src->str, bad);
+        return 0;
+    }
+    snprintf(sid, AK_SYSTEM_ID_MAX + 1, "%s", src->str);
+    ak_jw w;
+    ak_buf_reset(line);
+    ak_jw_init(&w, line);
+    ak_jw_obj(&w);
+    raw_member(&w, "id", ak_json_get(item, sh->id_key));
+    raw_member(&w, "content", ak_json_get(item, sh->text_key));
+    raw_member(&w, "embedding", ak_json_get(item, "embedding"));
+    raw_member(&w, "timestamp", ak_json_get(md, "created_at"));
+    raw_member(&w, "metadata", md);
+    ak_jw_end(&w);
+    return 1;
+}
+
+static group *group_for(group **gs, size_t *n, const char *sid)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*gs)[i].sid, sid))
+            return &(*gs)[i];
+    group *grown = realloc(*gs, (*n + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    *gs = grown;
+    group *g = &grown[(*n)++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->sid, sizeof g->sid, "%s", sid);
+    return g;
+}
+
+static void refuse(outcome *o, size_t index, const ak_json *item, const shape *sh,
+                   const char *why)
+{
+    const ak_json *id = item->type == AK_JSON_OBJECT ? ak_json_get(item, sh->id_key) : NULL;
+    o->rejected++;
+    if (!o->first_error[0])
+        snprintf(o->first_error, sizeof o->first_error, "%s", why);
+    if (o->n_errors++ >= ERRORS_SHOWN)
+        return;
+    ak_jw w;
+    if (o->errors.len)
+        ak_buf_putc(&o->errors, ',');
+    ak_jw_init(&w, &o->errors);
+    ak_jw_obj(&w);
+    ak_jw_kint(&w, "index", (int64_t)index);
+    ak_jw_key(&w, "id");
+    if (id && id->type == AK_JSON_STRING)
+        ak_jw_str(&w, id->str);
+    else
+        ak_jw_null(&w);
+    ak_jw_kstr(&w, "error", why);
+    ak_jw_end(&w);
+}
+
+/* Judge every item; the good ones go to their system's group. */
+static ak_code sort_items(const ak_json *items, const shape *sh, group **gs, size_t *ng,
+                          outcome *o, ak_err *err)
+{
+    ak_json_doc *rdoc = ak_json_doc_new();
+    ak_buf line = {0};
+    char sid[AK_SYSTEM_ID_MAX + 1], why[AK_ERR_MSG_MAX + 32];
+    int64_t now = ak_time_now_us();
+    size_t i = 0;
+    ak_code rc = rdoc ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rdoc)
+        ak_json_doc_limits(rdoc, RECORD_MAX_DEPTH, RECORD_MAX_NODES);
+    for (const ak_json *it = items->first; rc == AK_OK && it; it = it->next, i++) {
+        ak_record rec;
+        ak_rec_problem prob;
+        ak_err perr;
+        group *g;
+        if (!ak_push_memory_record(it, sh == REFLECTION, &line, sid, why, sizeof why)) {
+            refuse(o, i, it, sh, why);
+        } else if ((rc = ak_record_parse(rdoc, line.data, line.len, now, &rec, &prob, &perr))) {
+            if (rc == AK_ERR_INVALID) {
+                snprintf(why, sizeof why, "%s: %s", ak_rec_problem_name(prob), perr.msg);
+                refuse(o, i, it, sh, why);
+                rc = AK_OK;
+            } else {
+                *err = perr;
+            }
+        } else if (!(g = group_for(gs, ng, sid)) || ak_buf_append(&g->lines, line.data, line.len) ||
+                   ak_buf_putc(&g->lines, '\n') || ak_buf_append(&g->ids, rec.id, rec.id_len) ||
+                   ak_buf_putc(&g->ids, '\0')) {
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        } else {
+            g->n++;
+        }
+    }
+    ak_buf_free(&line);
+    ak_json_doc_free(rdoc);
+    return rc;
+}
+
+static ak_code store_items(ak_push *p, const ak_json *items, const shape *sh,
+                           const char *origin, outcome *o, ak_err *err)
+{
+    group *gs = NULL;
+    size_t ng = 0;
+    ak_code rc = sort_items(items, sh, &gs, &ng, o, err);
+    for (size_t i = 0; rc == AK_OK && i < ng; i++)
+        rc = store_group(p, &gs[i], origin, o, err);
+    for (size_t i = 0; i < ng; i++) {
+        ak_buf_free(&gs[i].lines);
+        ak_buf_free(&gs[i].ids);
+    }
+    free(gs);
+    ak_metrics *m = p->env.metrics;
+    atomic_fetch_add(&m->push_new, o->new_count);
+    atomic_fetch_add(&m->push_updated, o->updated);
+    atomic_fetch_add(&m->push_duplicates, o->duplicates);
+    atomic_fetch_add(&m->push_stale, o->stale);
+    atomic_fetch_add(&m->push_rejected, o->rejected);
+    if (rc == AK_OK && ng && p->env.bucket) {
+        pthread_mutex_lock(&p->mu);
+        p->kicked = 1;
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return rc;
+}
+
+/* ---- JSON-RPC ---- */
+
+typedef struct {
+    const ak_json *id; /* NULL: none given */
+    ak_response *res;
+    int failed;        /* answered with a JSON-RPC error */
+} call;
+
+static void rpc_head(call *c, ak_jw *w)
+{
+    ak_jw_init(w, &c->res->body);
+    ak_jw_obj(w);
+    ak_jw_kstr(w, "jsonrpc", "2.0");
+    ak_jw_key(w, "id");
+    if (c->id)
+        ak_jw_raw(w, c->id->raw, c->id->raw_len);
+    else
+        ak_jw_null(w);
+}
+
+static void rpc_error(call *c, unsigned http, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void rpc_error(call *c, unsigned http, int code, const char *fmt, ...)
+{
+    char msg[AK_ERR_MSG_MAX + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ak_jw w;
+    c->failed = 1;
+    c->res->status = http;
+    ak_buf_reset(&c->res->body);
+    rpc_head(c, &w);
+    ak_jw_key(&w, "error");
+    ak_jw_obj(&w);
+    ak_jw_kint(&w, "code", code);
+    ak_jw_kstr(&w, "message", msg);
+    ak_jw_end(&w);
+    ak_jw_end(&w);
+}
+
+/* result = the answer's fields, then content/structuredContent with the
+ * same object, as an MCP tool result. */
+static void rpc_result(call *c, const ak_buf *fields)
+{
+    ak_jw w;
+    rpc_head(c, &w);
+    ak_jw_key(&w, "result");
+    ak_buf *b = &c->res->body;
+    ak_buf_append(b, fields->data, fields->len - 1); /* open: more members follow */
+    ak_buf_puts(b, ",\"content\":[{\"type\":\"text\",\"text\":");
+    ak_json_quote(b, fields->data, fields->len);
+    ak_buf_puts(b, "}],\"structuredContent\":");
+    ak_buf_append(b, fields->data, fields->len);
+    ak_buf_puts(b, ",\"isError\":false}}");
+}
+
+static void answer_store(call *c, const outcome *o, int batch)
+{
+    ak_buf f = {0};
+    const char *status = batch ? (o->rejected ? "partial" : "completed")
+                               : (o->stored ? "stored" : "rejected");
+    ak_buf_printf(&f,
+                  "{\"status\":\"%s\",\"stored\":%lld,\"new\":%lld,\"updated\":%lld,"
+                  "\"duplicates\":%lld,\"stale\":%lld,\"rejected\":%lld,\"errors\":[",
+                  status, (long long)o->stored, (long long)o->new_count, (long long)o->updated,
+                  (long long)o->duplicates, (long long)o->stale, (long long)o->rejected);
+    if (o->errors.len)
+        ak_buf_append(&f, o->errors.data, o->errors.len);
+    ak_buf_puts(&f, "],\"upload_ids\":[");
+    for (const char *u = o->upload_ids; *u;) {
+        size_t k = strcspn(u, ",");
+        ak_buf_printf(&f, "%s\"%.*s\"", u == o->upload_ids ? "" : ",", (int)k, u);
+        u += k + (u[k] == ',');
+    }
+    ak_buf_puts(&f, "]");
+    if (!batch && !o->stored && o->first_error[0]) {
+        ak_buf_puts(&f, ",\"error\":");
+        ak_json_quote(&f, o->first_error, strlen(o->first_error));
+    }
+    ak_buf_puts(&f, "}");
+    if (f.data)
+        rpc_result(c, &f);
+    else
+        rpc_error(c, 500, -32603, "out of memory");
+    ak_buf_free(&f);
+}
+
+static void tool_store(ak_push *p, call *c, const char *tool, const ak_json *args)
+{
+    int batch = !strcmp(tool, "batch_store_memories");
+    const shape *sh = !strcmp(tool, "store_reflection") ? REFLECTION : MEMORY;
+    const ak_json *items, *one = ak_json_get(args, "memory");
+    ak_json copy, single = {.type = AK_JSON_ARRAY, .n_kids = 1, .first = &copy};
+    if (batch) {
+        items = ak_json_get(args, "memories");
+        if (!items || items->type != AK_JSON_ARRAY) {
+            rpc_error(c, 200, -32602, "batch_store_memories: \"memories\" must be an array");
+            return;
+        }
+        if (items->n_kids > AK_PUSH_MAX_BATCH) {
+            rpc_error(c, 200, -32602, "batch_store_memories: %u memories; at most %d a batch",
+                      items->n_kids, AK_PUSH_MAX_BATCH);
+            return;
+        }
+    } else { /* one memory: the arguments themselves, or {"memory": {...}} */
+        copy = one && one->type == AK_JSON_OBJECT ? *one : *args;
+        copy.next = NULL;
+        items = &single;
+    }
+    outcome o = {0};
+    ak_err err;
+    if (store_items(p, items, sh, tool, &o, &err) == AK_OK)
+        answer_store(c, &o, batch);
+    else
+        rpc_error(c, 503, -32603, "%s: not stored, retry: %s", tool, err.msg);
+    ak_buf_free(&o.errors);
+}
+
+static void dispatch(ak_push *p, call *c, const ak_json *params)
+{
+    const ak_json *name = params && params->type == AK_JSON_OBJECT ? ak_json_get(params, "name") : NULL;
+    const ak_json *args = name ? ak_json_get(params, "arguments") : NULL;
+    ak_json empty = {.type = AK_JSON_OBJECT};
+    if (!name || name->type != AK_JSON_STRING) {
+        rpc_error(c, 200, -32602, "tools/call needs params.name (a tool name)");
+        return;
+    }
+    if (args && args->type != AK_JSON_OBJECT) {
+        rpc_error(c, 200, -32602, "%s: params.arguments must be an object", name->str);
+        return;
+    }
+    if (!args)
+        args = &empty;
+    const char *t = name->str;
+    if (!strcmp(t, "batch_store_memories") || !strcmp(t, "store_memory") ||
+        !strcmp(t, "store_reflection"))
+        tool_store(p, c, t, args);
+    else if (!strcmp(t, "create_entity") || !strcmp(t, "create_relation"))
+        rpc_error(c, 200, -32001,
+                  "%s: the knowledge graph is not there yet in this Akosha; nothing was "
+                  "stored (its memories and reflections are)", t);
+    else
+        rpc_error(c, 200, -32602,
+                  "unknown tool \"%.64s\"; this endpoint serves batch_store_memories, "
+                  "store_memory, store_reflection, create_entity, create_relation", t);
+}
+
+static void handle_call(ak_push *p, const ak_request *req, ak_response *res)
+{
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *root = NULL, *v;
+    call c = {.res = res};
+    ak_err err;
+    int64_t t0 = ak_time_mono_us();
+    ak_code rc = doc ? ak_json_parse(doc, req->body, req->body_len, &root, &err)
+                     : ak_err_set(&err, AK_ERR_NOMEM, "out of memory");
+    if (rc) {
+        rpc_error(&c, rc == AK_ERR_NOMEM ? 500 : 400, -32700, "parse error: %s", err.msg);
+    } else if (root->type != AK_JSON_OBJECT) {
+        rpc_error(&c, 400, -32600, "expected one JSON-RPC 2.0 request object");
+    } else {
+        c.id = ak_json_get(root, "id");
+        const ak_json *method = ak_json_get(root, "method");
+        if (!(v = ak_json_get(root, "jsonrpc")) || v->type != AK_JSON_STRING || strcmp(v->str, "2.0"))
+            rpc_error(&c, 400, -32600, "\"jsonrpc\" must be \"2.0\"");
+        else if (!method || method->type != AK_JSON_STRING)
+            rpc_error(&c, 400, -32600, "\"method\" must be a string");
+        else if (strcmp(method->str, "tools/call") != 0)
+            rpc_error(&c, 200, -32601,
+                      "method \"%.64s\" is not served here: only tools/call (no initialize "
+                      "needed); the full MCP server is at /mcp", method->str);
+        else
+            dispatch(p, &c, ak_json_get(root, "params"));
+    }
+    atomic_fetch_add(!c.failed ? &p->env.metrics->push_batches_ok : &p->env.metrics->push_batches_failed, 1);
+    ak_hist_observe(&p->env.metrics->push_seconds, (double)(ak_time_mono_us() - t0) / 1e6);
+    ak_json_doc_free(doc);
+}
+
+static void handle_status(ak_push *p, ak_response *res)
+{
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    ak_jw_obj(&w);
+    ak_jw_kstr(&w, "status", "ok");
+    ak_jw_kstr(&w, "service", "akosha");
+    ak_jw_key(&w, "tools");
+    ak_jw_arr(&w);
+    ak_jw_str(&w, "batch_store_memories");
+    ak_jw_str(&w, "store_memory");
+    ak_jw_str(&w, "store_reflection");
+    ak_jw_end(&w);
+    ak_jw_kint(&w, "max_batch", AK_PUSH_MAX_BATCH);
+    ak_jw_kbool(&w, "bucket", p->env.bucket != NULL);
+    ak_jw_kint(&w, "unshipped_batches", atomic_load(&p->env.metrics->push_unshipped));
+    ak_jw_kbool(&w, "data_dir_only_copy", p->env.bucket == NULL);
+    ak_jw_end(&w);
+}
+
+void ak_push_handle(ak_push *p, const ak_request *req, ak_response *res)
+{
+    int call_route = ak_push_route(req->path) == AK_PUSH_CALL;
+    const char *want = call_route ? "POST" : "GET";
+    if (strcmp(req->method, want) != 0) {
+        ak_http_error(res, 405, "%s is not allowed here; use %s", req->method, want);
+        res->extra_header = "Allow";
+        res->extra_value = want;
+    } else if (call_route) {
+        handle_call(p, req, res);
+    } else {
+        handle_status(p, res);
+    }
+}
+
+/* ---- the shipper ---- */
+
+static ak_code ship_one(void *ctx, const char *sid)
+{
+    ak_push *p = ctx;
+    ak_sysdb *db = NULL;
+    ak_outbox_stats st = {0};
+    ak_err err;
+    int changed = 0;
+    pthread_mutex_t *lock = stripe_of(p, sid);
+    pthread_mutex_lock(lock);
+    ak_code rc = ak_datadir_open_system(p->env.dd, sid, 1, &db, &err);
+    if (rc == AK_OK && p->env.bucket)
+        rc = ak_outbox_ship_system(p->outbox, p->env.bucket, p->env.dd, sid, db, &st, &changed,
+                                   &err);
+    else if (rc == AK_OK)
+        rc = ak_outbox_recover(p->outbox, p->env.dd, sid, db, &changed, &err);
+    if (changed) /* a batch staged by a run that died before applying it */
+        ak_index_load_system(p->env.idx, sid, NULL);
+    ak_sysdb_close(db);
+    pthread_mutex_unlock(lock);
+    atomic_fetch_add(&p->env.metrics->push_shipped, st.shipped);
+    if (rc) {
+        atomic_fetch_add(&p->env.metrics->push_ship_failures, 1);
+        AK_WARN("push", "%s: %s (kept in the outbox, tried again later)", sid, err.msg);
+    }
+    return AK_OK; /* one system's trouble does not stop the others */
+}
+
+static void ship_all(ak_push *p)
+{
+    ak_err err;
+    int64_t left = 0;
+    ak_store_stats st;
+    ak_store_stats_get(p->env.bucket, &st);
+    if (st.breaker != AK_BREAKER_OPEN && ak_outbox_each_system(p->outbox, ship_one, p, &err))
+        AK_WARN("push", "listing the outbox: %s", err.msg);
+    if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
+        atomic_store(&p->env.metrics->push_unshipped, left);
+}
+
+/* Without a bucket there is nothing to ship: one pass at start applies
+ * what a previous run staged but never applied, and counts the batches. */
+static void recover_all(ak_push *p)
+{
+    ak_err err;
+    int64_t left = 0;
+    if (ak_outbox_each_system(p->outbox, ship_one, p, &err))
+        AK_WARN("push", "listing the outbox: %s", err.msg);
+    if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
+        atomic_store(&p->env.metrics->push_unshipped, left);
+}
+
+static void *shipper(void *arg)
+{
+    ak_push *p = arg;
+    if (!p->env.bucket) {
+        recover_all(p);
+        return NULL;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (!p->quit) {
+        p->kicked = 0;
+        pthread_mutex_unlock(&p->mu);
+        ship_all(p);
+        pthread_mutex_lock(&p->mu);
+        int64_t until = ak_time_mono_us() + SHIP_INTERVAL_US;
+        while (!p->quit && !p->kicked && ak_time_mono_us() < until) {
+            struct timespec ts = {(time_t)(until / AK_US_PER_SEC),
+                                  (long)(until % AK_US_PER_SEC) * 1000};
+            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+ak_code ak_push_new(const ak_push_env *env, ak_push **out, ak_err *err)
+{
+    ak_push *p = calloc(1, sizeof *p);
+    if (!p)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    p->env = *env;
+    ak_code rc = ak_outbox_open(env->dd, &p->outbox, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&p->stripe[i], NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_store(&env->metrics->push_only_copy, env->bucket == NULL);
+    if (pthread_create(&p->shipper, NULL, shipper, p)) {
+        ak_push_free(p);
+        return ak_err_set(err, AK_ERR_NOMEM, "cannot start the push shipper thread");
+    }
+    p->shipping = 1;
+    *out = p;
+    return AK_OK;
+}
+
+void ak_push_free(ak_push *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (p->shipping)
+        pthread_join(p->shipper, NULL);
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_destroy(&p->stripe[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    ak_store_close(p->outbox);
+    free(p);
+}

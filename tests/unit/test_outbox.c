@@ -1,0 +1,232 @@
+/*
+ * test_outbox.c - pushed batches as uploads (ingest/outbox.c) and the index
+ * patch that makes them searchable (query/segment.c ak_segment_patch).
+ *
+ *  - a staged batch is an upload in the bucket's layout with a manifest the
+ *    manifest rules accept; applying it stores its records with a ledger
+ *    row; applying it again changes nothing;
+ *  - a batch staged but never applied is applied by recovery, in order;
+ *  - shipping copies applied batches to a bucket and empties the outbox;
+ *    the bucket's copy ingests into a fresh database to the same rows;
+ *  - a patched segment equals a segment loaded whole after new rows,
+ *    updated rows, a row updated without a vector and an id not stored.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "ingest/ingest.h"
+#include "ingest/outbox.h"
+#include "query/segment.h"
+#include "storage/datadir.h"
+#include "util/buf.h"
+#include "util/jsonw.h"
+#include "util/time.h"
+
+#define SID "Les-MacBook-Pro.local"
+
+static ak_datadir *dd;
+static ak_store *ob;
+
+/* JSONL of n records with ids id<from>..: vector v[i] = (k + i) / 1000. */
+static void batch(ak_buf *b, int from, int n, const char *tag)
+{
+    ak_buf_reset(b);
+    for (int k = from; k < from + n; k++) {
+        ak_buf_printf(b, "{\"id\":\"id%d\",\"content\":\"memory %d %s\",\"timestamp\":"
+                         "\"2026-11-01T10:00:00\",\"embedding\":[", k, k, tag);
+        for (int i = 0; i < AK_DIM; i++)
+            ak_buf_printf(b, "%s%g", i ? "," : "", (double)(k + i + 1) / 1000);
+        ak_buf_puts(b, "]}\n");
+    }
+}
+
+static int64_t hot_rows(ak_sysdb *db)
+{
+    ak_sysdb_counts c;
+    ak_err err;
+    CHECK_OK(ak_sysdb_counts_get(db, &c, &err), err);
+    return c.hot;
+}
+
+static void test_stage_apply(void)
+{
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_ledger_row row;
+    ak_sysdb *db;
+    ak_err err;
+    int changed = 0;
+    batch(&b, 0, 5, "a");
+    CHECK_OK(ak_datadir_open_system(dd, SID, 1, &db, &err), err);
+    CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 5, "test", ak_time_now_us(), &ba, &err), err);
+    CHECK_HAS(ba.uid, "_push_");
+    CHECK_HAS(ba.manifest, "\"conversation_count\":5");
+    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_INT(row.status, AK_UPLOAD_INGESTED);
+    CHECK_INT(row.new_count, 5);
+    CHECK(changed);
+    ak_ledger_row_free(&row);
+    /* again: settled, nothing changes */
+    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_INT(row.status, AK_UPLOAD_INGESTED);
+    CHECK_INT(row.attempts, 1);
+    CHECK(!changed);
+    CHECK_INT(hot_rows(db), 5);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&ba);
+    ak_sysdb_close(db);
+    ak_buf_free(&b);
+}
+
+static void test_recover(void)
+{
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_sysdb *db;
+    ak_err err;
+    int changed = 0;
+    int64_t n = 0;
+    CHECK_OK(ak_datadir_open_system(dd, SID, 1, &db, &err), err);
+    /* staged, then the process "died": two batches, the second edits id1 */
+    batch(&b, 5, 3, "b");
+    CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 3, "test", ak_time_now_us(), &ba, &err), err);
+    ak_outbox_batch_free(&ba);
+    batch(&b, 1, 1, "edited");
+    CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 1, "test", ak_time_now_us() + 1, &ba, &err),
+             err);
+    ak_outbox_batch_free(&ba);
+    CHECK_OK(ak_outbox_count(ob, SID, &n, &err), err);
+    CHECK_INT(n, 3);
+    CHECK_OK(ak_outbox_recover(ob, dd, SID, db, &changed, &err), err);
+    CHECK(changed);
+    CHECK_INT(hot_rows(db), 8);
+    ak_conv c;
+    CHECK_OK(ak_sysdb_get_conv(db, "id1", &c, &err), err);
+    CHECK_HAS(c.content, "edited");
+    ak_conv_free(&c);
+    ak_sysdb_close(db);
+    ak_buf_free(&b);
+}
+
+static void test_ship(void)
+{
+    char dir[512];
+    ak_store *bucket;
+    ak_sysdb *db, *fresh;
+    ak_datadir *dd2;
+    ak_err err;
+    ak_outbox_stats st = {0};
+    int changed = 0;
+    int64_t n = -1;
+    snprintf(dir, sizeof dir, "%s/bucket", test_tmpdir());
+    CHECK_OK(ak_mkdirs(dir, &err), err);
+    CHECK_OK(ak_store_open(dir, &bucket, &err), err);
+    CHECK_OK(ak_datadir_open_system(dd, SID, 1, &db, &err), err);
+    CHECK_OK(ak_outbox_ship_system(ob, bucket, dd, SID, db, &st, &changed, &err), err);
+    CHECK_INT(st.shipped, 3);
+    CHECK_INT(st.pending, 0);
+    CHECK_OK(ak_outbox_count(ob, NULL, &n, &err), err);
+    CHECK_INT(n, 0);
+    /* the bucket's copies rebuild the same rows elsewhere */
+    snprintf(dir, sizeof dir, "%s/data2", test_tmpdir());
+    CHECK_OK(ak_datadir_open(dir, 1, 0, &dd2, &err), err);
+    CHECK_OK(ak_datadir_open_system(dd2, SID, 1, &fresh, &err), err);
+    ak_ingest_config cfg = {.bucket = bucket, .data = dd2, .concurrency = 1};
+    ak_ingest_stats is;
+    CHECK_OK(ak_ingest_system(&cfg, SID, fresh, &is, &err), err);
+    CHECK_INT(is.uploads_ingested, 3);
+    CHECK_INT(hot_rows(fresh), hot_rows(db));
+    ak_sysdb_close(fresh);
+    ak_sysdb_close(db);
+    ak_datadir_close(dd2);
+    ak_store_close(bucket);
+}
+
+/* Two segments hold the same rows: ids, rowids, timestamps, vectors. */
+static void check_same(const ak_segment *a, const ak_segment *b)
+{
+    CHECK_INT(a->n, b->n);
+    CHECK_INT(a->n_hot, b->n_hot);
+    if (a->n != b->n || a->n_hot != b->n_hot)
+        return;
+    for (uint32_t i = 0; i < a->n; i++) {
+        uint32_t j = 0;
+        while (j < b->n && strcmp(ak_segment_conv_id(a, i), ak_segment_conv_id(b, j)) != 0)
+            j++;
+        CHECK(j < b->n);
+        if (j == b->n)
+            continue;
+        CHECK_INT(a->rowid[i], b->rowid[j]);
+        CHECK_INT(a->ts[i], b->ts[j]);
+        CHECK(memcmp(a->q + (size_t)i * AK_DIM, b->q + (size_t)j * AK_DIM, AK_DIM) == 0);
+        CHECK(a->qscale[i] == b->qscale[j]);
+    }
+}
+
+static void put_vec(ak_sysdb *db, const char *id, const char *content, float x, int with_vec)
+{
+    ak_record r;
+    memset(&r, 0, sizeof r);
+    r.id = id;
+    r.id_len = strlen(id);
+    r.content = content;
+    r.content_len = strlen(content);
+    ak_sha256(content, r.content_len, r.content_sha256);
+    r.ts_us = AK_US_PER_SEC * (int64_t)(x * 1000);
+    r.source = "test";
+    r.source_len = 4;
+    r.has_embedding = with_vec;
+    for (int i = 0; i < AK_DIM; i++)
+        r.embedding[i] = x + (float)i / AK_DIM;
+    ak_upload_order up = {(int64_t)(x * 1000), "u"};
+    ak_put_result res;
+    ak_err err;
+    CHECK_OK(ak_sysdb_put_record(db, &up, &r, &res, &err), err);
+}
+
+static void test_patch(void)
+{
+    ak_sysdb *db;
+    ak_segment *base, *patched, *whole;
+    ak_err err;
+    CHECK_OK(ak_datadir_open_system(dd, "patch.example", 1, &db, &err), err);
+    for (int k = 0; k < 20; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "p%d", k);
+        put_vec(db, id, id, 0.01f * (float)(k + 1), 1);
+    }
+    CHECK_OK(ak_segment_load(db, "patch.example", &base, &err), err);
+    /* p3 updated, p5 updated without a vector, p20 and p21 new, p99 absent */
+    put_vec(db, "p3", "p3 edited", 0.5f, 1);
+    put_vec(db, "p5", "p5 edited", 0.6f, 0);
+    put_vec(db, "p20", "p20", 0.7f, 1);
+    put_vec(db, "p21", "p21", 0.8f, 1);
+    const char *ids[] = {"p3", "p5", "p20", "p21", "p99"};
+    CHECK_OK(ak_segment_patch(base, db, ids, 5, &patched, &err), err);
+    CHECK_OK(ak_segment_load(db, "patch.example", &whole, &err), err);
+    check_same(patched, whole);
+    ak_segment_unref(patched);
+    ak_segment_unref(whole);
+    ak_segment_unref(base);
+    ak_sysdb_close(db);
+}
+
+int main(void)
+{
+    ak_err err;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/data", test_tmpdir());
+    if (ak_datadir_open(dir, 1, 0, &dd, &err) || ak_outbox_open(dd, &ob, &err)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return 1;
+    }
+    RUN(test_stage_apply);
+    RUN(test_recover);
+    RUN(test_ship);
+    RUN(test_patch);
+    ak_store_close(ob);
+    ak_datadir_close(dd);
+    return test_report("outbox");
+}
