@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ingest/outbox.h"
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
 #include "tier/cold.h"
@@ -283,6 +284,24 @@ static ak_code forget_bucket(const ak_forget_config *cfg, const char *sid,
     return rc;
 }
 
+/* Pushed batches of the system still in the outbox (not yet shipped to the
+ * bucket, or kept there for want of one: ingest/outbox.h). */
+static ak_code forget_outbox(const ak_forget_config *cfg, const char *sid,
+                             ak_forget_result *res, ak_err *err)
+{
+    ak_store *ob = NULL;
+    char prefix[AK_SYSTEM_ID_MAX + 16];
+    ak_fmt(prefix, sizeof prefix, "systems/%s/", sid);
+    ak_code rc = ak_outbox_open_existing(cfg->data, &ob, err);
+    if (rc == AK_OK && ob)
+        rc = walk_prefix(ob, prefix, !cfg->dry_run, "forget.outbox", &res->outbox_objects,
+                         &res->outbox_bytes, err);
+    ak_store_close(ob);
+    if (rc)
+        ak_err_prefix(err, "outbox: ");
+    return rc;
+}
+
 /* ---- the whole ---- */
 
 static ak_code delete_all(const ak_forget_config *cfg, const char *sid, const char *path,
@@ -293,6 +312,8 @@ static ak_code delete_all(const ak_forget_config *cfg, const char *sid, const ch
     ak_fmt(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
     ak_code rc = forget_cold(cfg, prefix, outside, res, err);
+    if (rc == AK_OK)
+        rc = forget_outbox(cfg, sid, res, err);
     if (rc == AK_OK && cfg->dry_run) {
         db_walk w = {.sid = sid, .main_too = 1};
         rc = walk_db_files(dir, &w, err);
@@ -377,6 +398,8 @@ void ak_forget_result_json(ak_jw *w, const ak_forget_result *r)
     ak_jw_kint(w, "cold_bytes", r->cold_bytes);
     ak_jw_kint(w, "bucket_objects", r->bucket_objects);
     ak_jw_kint(w, "bucket_bytes", r->bucket_bytes);
+    ak_jw_kint(w, "outbox_objects", r->outbox_objects);
+    ak_jw_kint(w, "outbox_bytes", r->outbox_bytes);
     ak_jw_key(w, "tombstone_at");
     if (r->tombstone_us)
         ak_jw_time(w, r->tombstone_us);

@@ -19,7 +19,7 @@
  * any instant leaves a "forgetting" tombstone that holds off all ingestion
  * of the system, and running forget again finishes the job (`verify`
  * reports the unfinished one).  Test stop points (util/testpoint.h):
- * forget.tombstone, forget.cold, forget.database, forget.bucket,
+ * forget.tombstone, forget.cold, forget.outbox, forget.database, forget.bucket,
  * forget.finish.
  *
  * Concurrency: as reingest: the command holds the data directory's
@@ -57,6 +57,7 @@ typedef struct {
     int64_t db_files, db_bytes; /* database, WAL, leftovers and backups */
     int64_t cold_objects, cold_bytes;
     int64_t bucket_objects, bucket_bytes; /* only with purge_bucket */
+    int64_t outbox_objects, outbox_bytes; /* pushed batches not yet in the bucket */
     int64_t tombstone_us;       /* the cut; 0 on a dry run */
     double seconds;
 } ak_forget_result;

@@ -19,6 +19,7 @@
 
 #include "ingest/outbox.h"
 #include "ingest/record.h"
+#include "storage/tombstone.h"
 #include "util/ids.h"
 #include "util/json.h"
 #include "util/jsonw.h"
@@ -71,6 +72,7 @@ typedef struct {
 
 typedef struct {
     int64_t stored, new_count, updated, duplicates, stale, rejected;
+    int64_t forgotten; /* memories of a forgotten system, dated before its tombstone */
     ak_buf errors; /* JSON array elements, comma-separated */
     int64_t n_errors;
     char first_error[AK_ERR_MSG_MAX]; /* what a single-memory tool answers */
@@ -235,9 +237,12 @@ static void refuse(outcome *o, size_t index, const ak_json *item, const shape *s
     ak_jw_end(&w);
 }
 
-/* Judge every item; the good ones go to their system's group. */
-static ak_code sort_items(const ak_json *items, const shape *sh, group **gs, size_t *ng,
-                          outcome *o, ak_err *err)
+/* Judge every item; the good ones go to their system's group, except the
+ * memories a forget holds back (storage/tombstone.h): not stored, not an
+ * error either (the operator chose it, and Session-Buddy would otherwise
+ * see every later sync fail), counted as "forgotten" in the answer. */
+static ak_code sort_items(const ak_datadir *dd, const ak_json *items, const shape *sh,
+                          group **gs, size_t *ng, outcome *o, ak_err *err)
 {
     ak_json_doc *rdoc = ak_json_doc_new();
     ak_buf line = {0};
@@ -262,6 +267,8 @@ static ak_code sort_items(const ak_json *items, const shape *sh, group **gs, siz
             } else {
                 *err = perr;
             }
+        } else if (ak_tomb_blocks(dd, sid, rec.ts_us)) {
+            o->forgotten++;
         } else if (!(g = group_for(gs, ng, sid)) || ak_buf_append(&g->lines, line.data, line.len) ||
                    ak_buf_putc(&g->lines, '\n') || ak_buf_append(&g->ids, rec.id, rec.id_len) ||
                    ak_buf_putc(&g->ids, '\0')) {
@@ -280,7 +287,7 @@ static ak_code store_items(ak_push *p, const ak_json *items, const shape *sh,
 {
     group *gs = NULL;
     size_t ng = 0;
-    ak_code rc = sort_items(items, sh, &gs, &ng, o, err);
+    ak_code rc = sort_items(p->env.dd, items, sh, &gs, &ng, o, err);
     for (size_t i = 0; rc == AK_OK && i < ng; i++)
         rc = store_group(p, &gs[i], origin, o, err);
     for (size_t i = 0; i < ng; i++) {
@@ -365,13 +372,17 @@ static void rpc_result(call *c, const ak_buf *fields)
 static void answer_store(call *c, const outcome *o, int batch)
 {
     ak_buf f = {0};
-    const char *status = batch ? (o->rejected ? "partial" : "completed")
-                               : (o->stored ? "stored" : "rejected");
+    const char *status = batch         ? (o->rejected ? "partial" : "completed")
+                         : o->stored    ? "stored"
+                         : o->forgotten ? "forgotten"
+                                        : "rejected";
     ak_buf_printf(&f,
                   "{\"status\":\"%s\",\"stored\":%lld,\"new\":%lld,\"updated\":%lld,"
-                  "\"duplicates\":%lld,\"stale\":%lld,\"rejected\":%lld,\"errors\":[",
+                  "\"duplicates\":%lld,\"stale\":%lld,\"rejected\":%lld,\"forgotten\":%lld,"
+                  "\"errors\":[",
                   status, (long long)o->stored, (long long)o->new_count, (long long)o->updated,
-                  (long long)o->duplicates, (long long)o->stale, (long long)o->rejected);
+                  (long long)o->duplicates, (long long)o->stale, (long long)o->rejected,
+                  (long long)o->forgotten);
     if (o->errors.len)
         ak_buf_append(&f, o->errors.data, o->errors.len);
     ak_buf_puts(&f, "],\"upload_ids\":[");

@@ -207,3 +207,25 @@ start_serve --data solo --bucket later --poll-interval 3600
 wait_for "the kept batch shipped to a bucket configured later" shipped
 assert_eq "$(find later -name manifest.json | wc -l)" 1 "it arrived"
 stop_serve
+
+# ---- forgetting a pushed system: its unshipped batches go too, and a re-sync
+# of memories dated before the tombstone stores nothing -----------------------
+start_serve --data solo --poll-interval 3600
+out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system Old-Laptop.local --count 5)
+assert_eq "$(field "$out" 'd["count"]')" 5 "a push-only system"
+stop_serve
+assert_eq "$(find solo/outbox -path '*Old-Laptop.local*' -name manifest.json | wc -l)" 1 "its batch waits in the outbox"
+expect_stdout 0 akosha forget Old-Laptop.local --data solo --json
+assert_eq "$(field "$out" 'd["outbox_objects"]')" 2 "forget removes its unshipped batch (payload and manifest)"
+assert_eq "$(find solo/outbox -path '*Old-Laptop.local*' -type f | wc -l)" 0 "nothing of it in the outbox"
+start_serve --data solo --poll-interval 3600
+out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system Old-Laptop.local --count 5)
+assert_eq "$(field "$out" 'd["count"], d["results"][0]["status"], d["results"][0]["forgotten"], d["errors"]')" \
+  "0 completed 5 []" "a re-sync of memories older than the tombstone stores nothing and is no error"
+[ "$(hot_count solo Old-Laptop.local)" = 0 ] || fail "a forgotten system came back through a push"
+stop_serve
+akosha forget Old-Laptop.local --data solo --allow-return >/dev/null
+start_serve --data solo --poll-interval 3600
+out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system Old-Laptop.local --count 5)
+assert_eq "$(field "$out" 'd["count"]')" 5 "after --allow-return its pushes are stored again"
+stop_serve
