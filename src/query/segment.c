@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vcode.h"
 #include "util/buf.h"
 #include "util/time.h"
 
@@ -55,27 +56,45 @@ static ak_code load_hot(void *ctx, const ak_vec_row *r)
     return add_id(l, l->next++, r->conversation_id);
 }
 
-static ak_code load_warm(void *ctx, const ak_vec_row *r)
+/* An int8 row already in place at l->next: its scale, time, id. */
+static ak_code add_i8(loader *l, const ak_vec_row *r, float scale)
 {
-    loader *l = ctx;
     ak_segment *s = l->s;
-    if (l->next >= s->n)
-        return AK_OK;
-    int8_t *q = s->q + (size_t)l->next * AK_DIM;
-    memcpy(q, r->vec, AK_DIM);
-    double norm = sqrt((double)ak_vec_dot_i8(q, q)) * r->scale;
+    const int8_t *q = s->q + (size_t)l->next * AK_DIM;
+    double norm = sqrt((double)ak_vec_dot_i8(q, q)) * scale;
     if (!(norm > 0) || !isfinite(norm))
         return AK_OK;
-    s->qscale[l->next] = (float)(r->scale / norm); /* int8 dot * this = cosine */
+    s->qscale[l->next] = (float)(scale / norm); /* int8 dot * this = cosine */
     s->ts[l->next] = r->ts_us;
     s->rowid[l->next] = r->rowid;
     return add_id(l, l->next++, r->conversation_id);
 }
 
-static ak_code allocate(ak_segment *s, int64_t n_hot, int64_t n_warm, ak_err *err)
+static ak_code load_warm(void *ctx, const ak_vec_row *r)
+{
+    loader *l = ctx;
+    if (l->next >= l->s->n_warm_end)
+        return AK_OK;
+    memcpy(l->s->q + (size_t)l->next * AK_DIM, r->vec, AK_DIM);
+    return add_i8(l, r, r->scale);
+}
+
+static ak_code load_cold(void *ctx, const ak_vec_row *r)
+{
+    loader *l = ctx;
+    float scale;
+    if (l->next >= l->s->n ||
+        !ak_vcode_to_i8(r->vec, r->len, l->s->q + (size_t)l->next * AK_DIM, &scale))
+        return AK_OK; /* not a code this build reads: not indexable */
+    return add_i8(l, r, scale);
+}
+
+static ak_code allocate(ak_segment *s, int64_t n_hot, int64_t n_warm, int64_t n_cold,
+                        ak_err *err)
 {
     s->n_hot = (uint32_t)n_hot;
-    s->n = (uint32_t)(n_hot + n_warm);
+    s->n_warm_end = (uint32_t)(n_hot + n_warm);
+    s->n = (uint32_t)(n_hot + n_warm + n_cold);
     size_t n = s->n ? s->n : 1;
     s->q = malloc(n * AK_DIM);
     s->qscale = malloc(n * sizeof *s->qscale);
@@ -95,21 +114,28 @@ ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, a
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     atomic_init(&s->refs, 1);
     ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
-    int64_t n_hot = 0, n_warm = 0;
+    int64_t n_hot = 0, n_warm = 0, n_cold = 0;
     loader l = {.s = s};
     ak_code rc = ak_sysdb_count_vectors(db, AK_TIER_HOT, &n_hot, err);
     if (rc == AK_OK)
         rc = ak_sysdb_count_vectors(db, AK_TIER_WARM, &n_warm, err);
-    if (rc == AK_OK && n_hot + n_warm > UINT32_MAX / 2)
+    if (rc == AK_OK)
+        rc = ak_sysdb_count_vectors(db, AK_TIER_COLD, &n_cold, err);
+    if (rc == AK_OK && n_hot + n_warm + n_cold > UINT32_MAX / 2)
         rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "system %s has too many vectors", system_id);
     if (rc == AK_OK)
-        rc = allocate(s, n_hot, n_warm, err);
+        rc = allocate(s, n_hot, n_warm, n_cold, err);
     if (rc == AK_OK)
         rc = ak_sysdb_each_vector(db, AK_TIER_HOT, load_hot, &l, err);
     if (rc == AK_OK) {
         /* hot rows skipped as unindexable shrink the hot range */
         s->n_hot = l.next;
+        s->n_warm_end = l.next + (uint32_t)n_warm;
         rc = ak_sysdb_each_vector(db, AK_TIER_WARM, load_warm, &l, err);
+    }
+    if (rc == AK_OK) { /* likewise for warm rows */
+        s->n_warm_end = l.next;
+        rc = ak_sysdb_each_vector(db, AK_TIER_COLD, load_cold, &l, err);
     }
     if (rc == AK_OK && ak_buf_putc(&l.ids, '\0'))
         rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
@@ -177,7 +203,9 @@ ak_code ak_segment_scan(const ak_segment *s, const int8_t *q8, float q8scale,
     if (f->tiers & AK_TIER_MASK(AK_TIER_HOT))
         rc = scan_range(s, 0, s->n_hot, q8, q8scale, f, group, top, deadline_us);
     if (rc == AK_OK && (f->tiers & AK_TIER_MASK(AK_TIER_WARM)))
-        rc = scan_range(s, s->n_hot, s->n, q8, q8scale, f, group, top, deadline_us);
+        rc = scan_range(s, s->n_hot, s->n_warm_end, q8, q8scale, f, group, top, deadline_us);
+    if (rc == AK_OK && (f->tiers & AK_TIER_MASK(AK_TIER_COLD)))
+        rc = scan_range(s, s->n_warm_end, s->n, q8, q8scale, f, group, top, deadline_us);
     return rc;
 }
 
