@@ -8,7 +8,9 @@
  * (-7..7), two per byte, element 2i in the low nibble of byte i.  The step
  * is 2.5 x the root-mean-square element / 7: clipping the few large
  * elements at 2.5 sigma spends the 15 levels where the values are (max-based
- * scaling, as int8 uses, ranked worse: 0.94).
+ * scaling, as int8 uses, ranked worse: 0.94).  A vector whose direction
+ * lies in a few large elements keeps it better unclipped: the encoder
+ * tries both steps and keeps the code nearer in cosine.
  *
  * The code is kept in the cold catalog (embedding_code) for search and in
  * the Parquet row (column embedding_code) so the object alone can rebuild
