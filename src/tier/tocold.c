@@ -394,6 +394,20 @@ typedef struct {
     sqlite3_stmt *ins, *find, *move, *del;
 } catalog_stmts;
 
+/* ?1 the row (a warm id or a catalog rowid), ?2 the new object, ?3 the
+ * summary, ?4 the code: what the insert and the move have in common. */
+static void bind_entry(sqlite3_stmt *st, int64_t row, const char *key, const cold_row *r)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->ultra, -1, SQLITE_STATIC);
+    if (r->has_code)
+        sqlite3_bind_blob(st, 4, r->code, AK_VCODE_BYTES, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 4);
+}
+
 /* Catalog one row of the new object; *ok = 0 when it is not as it was read
  * (a warm row replaced, a merged row moved).  Warm rows get a catalog entry
  * and leave warm; merged rows' entries move to the new object, and those
@@ -404,15 +418,8 @@ static ak_code catalog_row(pass *p, catalog_stmts *s, const cold_batch *b, const
     int indexed = 0, step;
     int64_t rowid = 0;
     if (r->src < 0) {
-        sqlite3_reset(s->ins);
-        sqlite3_bind_int64(s->ins, 1, r->id);
-        sqlite3_bind_text(s->ins, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->ins, 3, r->conversation_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->ins, 4, r->ultra, -1, SQLITE_STATIC);
-        if (r->has_code)
-            sqlite3_bind_blob(s->ins, 5, r->code, AK_VCODE_BYTES, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(s->ins, 5);
+        bind_entry(s->ins, r->id, key, r);
+        sqlite3_bind_text(s->ins, 5, r->conversation_id, -1, SQLITE_STATIC);
         step = sqlite3_step(s->ins);
         *ok = step == SQLITE_DONE && sqlite3_changes(p->db) == 1;
         rowid = sqlite3_last_insert_rowid(p->db);
@@ -429,14 +436,7 @@ static ak_code catalog_row(pass *p, catalog_stmts *s, const cold_batch *b, const
         rowid = *ok ? sqlite3_column_int64(s->find, 0) : 0;
         indexed = *ok && sqlite3_column_int(s->find, 1);
         if (*ok) {
-            sqlite3_reset(s->move);
-            sqlite3_bind_int64(s->move, 1, rowid);
-            sqlite3_bind_text(s->move, 2, key, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s->move, 3, r->ultra, -1, SQLITE_STATIC);
-            if (r->has_code)
-                sqlite3_bind_blob(s->move, 4, r->code, AK_VCODE_BYTES, SQLITE_STATIC);
-            else
-                sqlite3_bind_null(s->move, 4);
+            bind_entry(s->move, rowid, key, r);
             step = sqlite3_step(s->move);
         }
     }
@@ -453,8 +453,8 @@ static ak_code switch_catalog(pass *p, const cold_batch *b, const char *key, int
     static const char *const sql[] = {
         "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us,"
         " upload_id, ultra_summary, embedding_code)"
-        " SELECT conversation_id, ?2, ts_us, content_sha256, upload_at_us, upload_id, ?4, ?5"
-        " FROM warm WHERE id = ?1 AND conversation_id = ?3",
+        " SELECT conversation_id, ?2, ts_us, content_sha256, upload_at_us, upload_id, ?3, ?4"
+        " FROM warm WHERE id = ?1 AND conversation_id = ?5",
         "SELECT rowid, ultra_summary IS NOT NULL FROM cold WHERE conversation_id = ?1"
         " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
         "UPDATE cold SET object_key = ?2, ultra_summary = coalesce(ultra_summary, ?3),"

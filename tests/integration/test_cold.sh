@@ -59,6 +59,15 @@ mv store.away store
 out=$(akosha get --data data --cold "$COLD" $sid "$cid" --json)
 assert_eq "$(echo "$out" | jq_py 'd["tier"], d["summary"] == """'"$summary"'"""')" "cold True" "get of a cold result"
 
+# catalog rows from before the catalog kept summaries and codes (schema 4):
+# the pass that merges their object fills them in from the object
+legacy="strftime('%Y-%m', ts_us / 1e6, 'unixepoch') = '2026-08'"
+sqlite3 "$db" "INSERT INTO cold_fts(cold_fts, rowid, ultra_summary)
+                 SELECT 'delete', rowid, ultra_summary FROM cold WHERE $legacy;
+               UPDATE cold SET ultra_summary = NULL, embedding_code = NULL WHERE $legacy"
+n_legacy=$(sqlite3 "$db" "SELECT count(*) FROM cold WHERE ultra_summary IS NULL")
+[ "$n_legacy" -gt 0 ] || fail "no legacy rows made"
+
 # daily passes: later months' rows merge into the month's object
 merged=0
 for day in 2026-11-28 2026-11-29 2026-12-05 2026-12-20 2027-01-10; do
@@ -67,6 +76,13 @@ for day in 2026-11-28 2026-11-29 2026-12-05 2026-12-20 2027-01-10; do
   assert_eq "$(objects | wc -l)" "$(months)" "one object per system and month after the pass of $day"
 done
 [ "$merged" -gt 0 ] || fail "no pass merged into an existing object"
+assert_eq "$(sqlite3 "$db" "SELECT count(*) FROM cold WHERE ultra_summary IS NULL")" "0" \
+  "legacy rows got their summaries back"
+[ "$(sqlite3 "$db" "SELECT count(*) FROM cold WHERE $legacy AND embedding_code IS NOT NULL")" -gt 0 ] ||
+  fail "legacy rows got no codes back"
+lid=$(sqlite3 "$db" "SELECT conversation_id FROM cold WHERE $legacy LIMIT 1")
+out=$(akosha search --data data --like "$sid/$lid" --tiers cold --limit 1 --json)
+assert_eq "$(echo "$out" | jq_py 'd["results"][0]["conversation_id"]')" "$lid" "a legacy row found by vector again"
 assert_eq "$(keys | sha256sum)" "$before" "keys after the daily passes"
 
 # kill -9 in a merge: after the new object is stored (not yet catalogued),
