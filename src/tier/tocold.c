@@ -581,13 +581,15 @@ typedef struct {
     int64_t from, to;
 } month;
 
-/* The months with warm rows old enough, or with small objects to merge. */
+/* The months with warm rows old enough, or with two or more small objects
+ * to merge (objects from before compaction: one a day). */
 static ak_code months(pass *p, month **out, size_t *n, ak_err *err)
 {
     static const char sql[] =
-        "WITH m(ts) AS (SELECT ts_us FROM warm WHERE ts_us < ?1"
-        "  UNION ALL SELECT min(ts_us) FROM cold GROUP BY object_key HAVING count(*) < ?2),"
-        " k(name) AS (SELECT DISTINCT strftime('%Y-%m', ts / 1e6, 'unixepoch') FROM m)"
+        "WITH small(ts) AS (SELECT min(ts_us) FROM cold GROUP BY object_key HAVING count(*) < ?2),"
+        " k(name) AS (SELECT DISTINCT strftime('%Y-%m', ts_us / 1e6, 'unixepoch') FROM warm"
+        "  WHERE ts_us < ?1 UNION SELECT strftime('%Y-%m', ts / 1e6, 'unixepoch') FROM small"
+        "  GROUP BY 1 HAVING count(*) > 1)"
         " SELECT name, CAST(strftime('%s', name || '-01') AS INTEGER) * 1000000,"
         " CAST(strftime('%s', name || '-01', '+1 month') AS INTEGER) * 1000000"
         " FROM k WHERE name IS NOT NULL ORDER BY name";
