@@ -34,6 +34,7 @@
 #include "tier/summary.h"
 #include "util/vcode.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/sha256.h"
 #include "util/time.h"
 #include "version.h"
@@ -64,14 +65,21 @@ typedef struct {
     size_t n_old;
 } cold_batch;
 
-static void batch_free(cold_batch *b)
+/* Free the rows past the first keep. */
+static void drop_rows(cold_batch *b, size_t keep)
 {
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = keep; i < b->n; i++) {
         free(b->r[i].conversation_id);
         free(b->r[i].ultra);
         free(b->r[i].metadata);
         free(b->r[i].upload_id);
     }
+    b->n = keep;
+}
+
+static void batch_free(cold_batch *b)
+{
+    drop_rows(b, 0);
     for (size_t i = 0; i < b->n_old; i++)
         free(b->old[i]);
     free(b->old);
@@ -274,8 +282,28 @@ static ak_code pick_old(pass *p, int64_t from, int64_t to, cold_batch *b, ak_err
             free(b->old[i]);
         b->n_old = 0;
     }
-    for (size_t i = 0; rc == AK_OK && i < b->n_old; i++)
+    for (size_t i = 0; rc == AK_OK && i < b->n_old;) {
+        size_t rows = b->n;
         rc = read_old(p, b, (int)i, err);
+        if (rc != AK_ERR_NOTFOUND && rc != AK_ERR_CORRUPT && rc != AK_ERR_UNSUPPORTED) {
+            i++;
+            continue;
+        }
+        /* a missing or damaged object (verify reports it) must not stop its
+         * month from aging: leave it out of the merge, as it is */
+        AK_WARN("age", "system %s: %s; not merged", p->system_id, err->msg);
+        drop_rows(b, rows);
+        free(b->old[i]);
+        memmove(&b->old[i], &b->old[i + 1], (b->n_old - i - 1) * sizeof *b->old);
+        b->n_old--;
+        rc = AK_OK;
+    }
+    if (rc == AK_OK && b->from_warm == 0 && b->n_old < 2) { /* one left: nothing to merge */
+        drop_rows(b, 0);
+        for (size_t i = 0; i < b->n_old; i++)
+            free(b->old[i]);
+        b->n_old = 0;
+    }
     return rc;
 }
 

@@ -120,3 +120,16 @@ pqtool="$(dirname "$AKOSHA_BIN")/tools/pqtool"
 code=$("$pqtool" find "$COLD/$key" "$cid" | jq_py 'd["embedding_code"]')
 assert_eq "$code" "$(sqlite3 "$db" "SELECT lower(hex(embedding_code)) FROM cold WHERE conversation_id = '$cid'")" \
   "the object's embedding_code is the catalog's"
+
+# an object missing from the store (verify's problem) does not stop its
+# month from aging: the new rows go to a new object, the loss stays reported
+gone=$(sqlite3 "$db" "SELECT object_key FROM cold WHERE strftime('%Y-%m', ts_us / 1e6, 'unixepoch') = '2026-11' LIMIT 1")
+[ -n "$gone" ] || fail "no cold object for 2026-11"
+rm "$COLD/$gone"
+expect_stdout 0 akosha age --data data --cold "$COLD" --now 2027-02-20T00:00:00Z --json
+assert_eq "$(echo "$out" | jq_py 'd["warm_to_cold"]["conversations"] > 0, d["cold_failures"], d["systems_failed"]')" \
+  "True 0 0" "aging past a missing object"
+assert_contains "$errout" "$gone" "the missing object is named"
+assert_eq "$(keys | sha256sum)" "$before" "keys after aging past a missing object"
+expect_stdout 1 akosha verify --data data --cold "$COLD" --json
+assert_contains "$out" "$gone" "verify still reports the missing object"
