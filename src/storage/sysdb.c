@@ -201,7 +201,9 @@ static const char *const migrations[] = {
      * 1-sentence summary (full-text indexed) and its compact vector code
      * (util/vcode.h), so search reaches cold rows without reading objects.
      * cold_garbage lists objects a compaction replaced: deleted from the
-     * store after the catalog switched, and forgotten once deleted. */
+     * store after the catalog switched, and forgotten once deleted.  (cold's
+     * rowid is implicit, so a VACUUM could renumber it under cold_fts:
+     * Akosha never vacuums; cold_fts 'rebuild' would restore it.) */
     ("ALTER TABLE cold ADD COLUMN ultra_summary TEXT;"
      "ALTER TABLE cold ADD COLUMN embedding_code BLOB;"
      "CREATE VIRTUAL TABLE cold_fts USING fts5(ultra_summary, content='cold',"
