@@ -5,9 +5,13 @@ Ingests a generated bucket (20 systems x 2,000 realistic conversations with
 timestamps spread over 200 days), then runs `akosha age` as of a fixed
 "now", so about 96% of the rows go hot -> warm and 55% on to cold.  Prints
 conversations/s of each transition, bytes per conversation in hot, warm and
-cold, and the ratio to hot.
+cold, and the ratio to hot; the cold objects and cold-store requests of
+the pass; the local cold catalog's bytes per conversation (summary, vector
+code, full-text index).  With --year, also simulates a year of daily aging
+passes (`age --now` one day later each time) over 20 systems and prints the
+cold objects per system at the end (--year-only: just that).
 """
-import json, os, shutil, subprocess
+import glob, json, os, shutil, sqlite3, subprocess, sys
 
 AKOSHA = os.environ["AKOSHA_BIN"]
 WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work")
@@ -15,6 +19,49 @@ WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "work")
 
 def run(args):
     return json.loads(subprocess.run([AKOSHA] + args, check=True, stdout=subprocess.PIPE).stdout)
+
+
+def catalog_bytes(data):
+    """Bytes the cold catalog and its full-text index take per cold row."""
+    total, rows = 0, 0
+    for db in glob.glob(os.path.join(data, "shard_*", "*.db")):
+        con = sqlite3.connect(db)
+        n = con.execute("SELECT count(*) FROM cold").fetchone()[0]
+        if n:
+            rows += n
+            total += sum(r[0] for r in con.execute(
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN ('cold', 'sqlite_autoindex_cold_1',"
+                " 'cold_object') OR name LIKE 'cold_fts%'"))
+        con.close()
+    return total / rows if rows else 0
+
+
+def cold_objects(data):
+    return len(glob.glob(os.path.join(data, "cold", "**", "*.parquet"), recursive=True))
+
+
+def year():
+    """A year of daily passes over 20 systems whose conversations span 455 days."""
+    bucket, data = os.path.join(WORK, "age-year-bucket"), os.path.join(WORK, "age-year-data")
+    if not os.path.exists(os.path.join(bucket, ".done")):
+        shutil.rmtree(bucket, ignore_errors=True)
+        run(["generate", "--out", bucket, "--systems", "20", "--uploads", "1", "--conversations", "2000",
+             "--span-days", "455", "--now", "2026-11-26T00:00:00Z", "--format", "jsonl", "--compression",
+             "zstd", "--json"])
+        open(os.path.join(bucket, ".done"), "w").close()
+    shutil.rmtree(data, ignore_errors=True)
+    run(["ingest", "--once", "--quiet", "--bucket", bucket, "--data", data, "--json"])
+    import datetime
+    start = datetime.datetime(2025, 11, 27, tzinfo=datetime.timezone.utc)
+    req = {"get": 0, "put": 0, "delete": 0}
+    for d in range(366):
+        now = (start + datetime.timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out = run(["age", "--data", data, "--now", now, "--json"])
+        for k in req:
+            req[k] += out.get("cold_requests", {}).get(k, 0)
+    print(f"  a year of daily passes: {cold_objects(data)} cold objects for 20 systems = "
+          f"{cold_objects(data) / 20:.1f} per system; cold-store requests per pass: "
+          + ", ".join(f"{k} {v / 366:.1f}" for k, v in req.items()))
 
 
 def main():
@@ -45,7 +92,18 @@ def main():
     cold_b = c["bytes_after"] / c["conversations"]
     print(f"  bytes per conversation: hot {hot_b:.0f}, warm {warm_b:.0f} ({warm_b / hot_b:.2f} of hot),"
           f" cold {cold_b:.0f} ({cold_b / hot_b:.2f} of hot, Parquet with per-file overhead)")
+    if "cold_requests" in cold_only:
+        local = catalog_bytes(data)
+        print(f"  cold objects {cold_objects(data)}; cold-store requests in the pass: "
+              + ", ".join(f"{k} {v}" for k, v in cold_only["cold_requests"].items() if v))
+        print(f"  local cold catalog (row, summary, vector code, full-text index): {local:.0f} B per"
+              f" cold conversation ({local / hot_b:.2f} of hot)")
+    if "--year" in sys.argv:
+        year()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--year-only"]:
+        year()
+    else:
+        main()

@@ -6,7 +6,9 @@
  * Builds (once; reused when DIR already holds it) a data directory of N
  * conversations spread over 1,000 systems on 256 shards, with the sample
  * generator's clustered 384-d embeddings, stored in TIER (hot: float32;
- * warm: int8 + scale, as aging stores them).  Then loads the index and
+ * warm: int8 + scale, as aging stores them; cold: the cold catalog's 4-bit
+ * code and summary; mixed: a third in each, and the latencies are also
+ * measured with the cold tier left out).  Then loads the index and
  * measures top-10 search: latency percentiles over all shards and for one
  * system, queries per second with concurrent clients, recall@10 against an
  * exact brute-force search done here in double precision, index load time,
@@ -24,6 +26,7 @@
 #include <sys/resource.h>
 
 #include "gen/sample.h"
+#include "util/vcode.h"
 #include "query/search.h"
 #include "util/time.h"
 
@@ -33,7 +36,14 @@
 #define SEED 7
 
 static uint32_t n_total;
-static int warm;
+static enum { HOT, WARM, COLD, MIXED } layout;
+static int query_tiers = AK_TIER_ALL;
+
+static ak_tier tier_of(uint32_t i)
+{
+    return layout == MIXED ? (ak_tier)(i % 3) : layout == COLD ? AK_TIER_COLD
+                             : layout == WARM ? AK_TIER_WARM : AK_TIER_HOT;
+}
 
 static void vector_of(uint32_t i, float *v) { ak_gen_embedding(SEED, i % SYSTEMS, i / SYSTEMS, 0, v); }
 static void query_of(int k, float *v) { ak_gen_embedding(SEED + 1, (unsigned)k % 97, (unsigned)k, 1, v); }
@@ -48,44 +58,58 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
 {
     sqlite3 *h = ak_sysdb_handle(db);
     ak_err err;
-    sqlite3_stmt *st;
-    const char *sql = warm
-        ? "INSERT INTO warm(conversation_id, summary, embedding_q, embedding_scale, ts_us, source,"
-          " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?4, ?5, 'bench', ?6, 1, 'u')"
-        : "INSERT INTO hot(conversation_id, content, embedding, ts_us, source, content_sha256,"
-          " upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?5, 'bench', ?6, 1, 'u')";
-    if (ak_sysdb_begin(db, &err) || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st[3];
+    static const char *const sql[3] = {
+        "INSERT INTO hot(conversation_id, content, embedding, ts_us, source, content_sha256,"
+        " upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?5, 'bench', ?6, 1, 'u')",
+        "INSERT INTO warm(conversation_id, summary, embedding_q, embedding_scale, ts_us, source,"
+        " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?4, ?5, 'bench', ?6, 1, 'u')",
+        "INSERT INTO cold(conversation_id, ultra_summary, embedding_code, object_key, ts_us,"
+        " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, 'bench', ?5, ?6, 1, 'u')",
+    };
+    if (ak_sysdb_begin(db, &err))
         die("insert", &err);
+    for (int t = 0; t < 3; t++)
+        if (sqlite3_prepare_v2(h, sql[t], -1, &st[t], NULL) != SQLITE_OK)
+            die(sqlite3_errmsg(h), NULL);
     for (uint32_t i = sys; i < n_total; i += SYSTEMS) {
         float v[AK_DIM];
         int8_t q[AK_DIM];
+        uint8_t code[AK_VCODE_BYTES];
         float scale;
         char id[32], text[96];
         uint8_t sha[32] = {0};
+        ak_tier tier = tier_of(i);
+        sqlite3_stmt *s = st[tier];
         vector_of(i, v);
         snprintf(id, sizeof id, "c%u", i);
         snprintf(text, sizeof text, "bench conversation %u about topic %u", i,
                  ak_gen_topic(SEED, i % SYSTEMS, i / SYSTEMS));
         memcpy(sha, &i, sizeof i);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
-        if (warm) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
+        if (tier == AK_TIER_WARM) {
             ak_vec_quantize(v, q, &scale);
-            sqlite3_bind_blob(st, 3, q, AK_DIM, SQLITE_TRANSIENT);
-            sqlite3_bind_double(st, 4, scale);
+            sqlite3_bind_blob(s, 3, q, AK_DIM, SQLITE_TRANSIENT);
+            sqlite3_bind_double(s, 4, scale);
+        } else if (tier == AK_TIER_COLD) {
+            ak_vec_quantize(v, q, &scale); /* as aging makes it: from the warm int8 */
+            ak_vec_dequantize(q, scale, v);
+            ak_vcode_encode(v, code);
+            sqlite3_bind_blob(s, 3, code, sizeof code, SQLITE_TRANSIENT);
         } else {
-            sqlite3_bind_blob(st, 3, v, sizeof v, SQLITE_TRANSIENT); /* little-endian hosts */
+            sqlite3_bind_blob(s, 3, v, sizeof v, SQLITE_TRANSIENT); /* little-endian hosts */
         }
-        sqlite3_bind_int64(st, 5, (int64_t)i * 1000);
-        sqlite3_bind_blob(st, 6, sha, 32, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        sqlite3_bind_int64(s, 5, (int64_t)i * 1000);
+        sqlite3_bind_blob(s, 6, sha, 32, SQLITE_TRANSIENT);
+        if (sqlite3_step(s) != SQLITE_DONE)
             die(sqlite3_errmsg(h), NULL);
-        sqlite3_reset(st);
-        if (ak_sysdb_index_text(db, warm ? AK_TIER_WARM : AK_TIER_HOT, sqlite3_last_insert_rowid(h),
-                                text, strlen(text), &err))
+        sqlite3_reset(s);
+        if (ak_sysdb_index_text(db, tier, sqlite3_last_insert_rowid(h), text, strlen(text), &err))
             die("index text", &err);
     }
-    sqlite3_finalize(st);
+    for (int t = 0; t < 3; t++)
+        sqlite3_finalize(st[t]);
     if (ak_sysdb_commit(db, &err))
         die("commit", &err);
 }
@@ -126,6 +150,7 @@ static double one_query(ak_index *idx, ak_pool *pool, int k, const char *system,
     query_of(k, q.vector);
     q.has_vector = 1;
     q.system_id = system;
+    q.tiers = query_tiers;
     if (ak_query_check(&q, &err))
         die("query", &err);
     ak_results res;
@@ -254,9 +279,12 @@ static void write_vectors(const char *path)
 int main(int argc, char **argv)
 {
     if (argc < 4)
-        return fprintf(stderr, "usage: bench_search DIR N hot|warm [VECTORS_OUT]\n"), 2;
+        return fprintf(stderr, "usage: bench_search DIR N hot|warm|cold|mixed [VECTORS_OUT]\n"), 2;
     n_total = (uint32_t)strtoul(argv[2], NULL, 10);
-    warm = strcmp(argv[3], "warm") == 0;
+    static const char *const layouts[] = {"hot", "warm", "cold", "mixed"};
+    for (int l = 0; l < 4; l++)
+        if (strcmp(argv[3], layouts[l]) == 0)
+            layout = l;
     ak_datadir *dd;
     ak_pool *pool;
     ak_index *idx;
@@ -294,6 +322,11 @@ int main(int argc, char **argv)
         one[k] = one_query(idx, pool, k, sid, NULL);
     }
     double recall = recall_at_10(idx, pool);
+    double no_cold[QUERIES]; /* mixed: the same queries without the cold tier */
+    query_tiers = AK_TIER_MASK(AK_TIER_HOT) | AK_TIER_MASK(AK_TIER_WARM);
+    for (int k = 0; k < QUERIES; k++)
+        no_cold[k] = one_query(idx, pool, k, NULL, NULL);
+    query_tiers = AK_TIER_ALL;
     double q1 = qps(idx, pool, 1), q4 = qps(idx, pool, 4);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -305,11 +338,12 @@ int main(int argc, char **argv)
            " \"index_mib\": %.1f, \"rss_mib\": %.1f, \"p50_ms\": %.2f, \"p99_ms\": %.2f,"
            " \"one_system_p50_ms\": %.3f, \"one_system_p99_ms\": %.3f, \"qps_1_client\": %.1f,"
            " \"qps_4_clients\": %.1f, \"recall_at_10\": %.4f, \"bandwidth_gbs\": %.1f,"
-           " \"scan_floor_ms\": %.2f, \"kernels\": \"%s\"}\n",
-           (unsigned long long)st.vectors, warm ? "warm" : "hot", (unsigned long long)st.systems,
+           " \"scan_floor_ms\": %.2f, \"kernels\": \"%s\", \"p50_ms_without_cold\": %.2f,"
+           " \"cold_vectors\": %llu}\n",
+           (unsigned long long)st.vectors, layouts[layout], (unsigned long long)st.systems,
            load_s, st.bytes / 1048576.0, ru.ru_maxrss / 1024.0, p50, pct(all, QUERIES, 0.99),
            pct(one, QUERIES, 0.5), pct(one, QUERIES, 0.99), q1, q4, recall, bw, floor_ms,
-           ak_vec_impl());
+           ak_vec_impl(), pct(no_cold, QUERIES, 0.5), (unsigned long long)st.cold_vectors);
     ak_index_free(idx);
     ak_pool_free(pool);
     ak_datadir_close(dd);

@@ -2,7 +2,8 @@
 """search_bench.py - search figures for `make bench`.
 
 For each size (BENCH_SEARCH_SIZES, default "100000 1000000") and tier (hot:
-float32 vectors; warm: int8 + scale), bench_search builds the data (once,
+float32 vectors; warm: int8 + scale; cold: the catalog's 4-bit code; mixed: a
+third in each, also measured with cold left out), bench_search builds the data (once,
 cached in bench/work/), loads the index and measures; DuckDB then runs the
 predecessor's brute-force query over the same vectors.  Prints a table and
 the ratios.
@@ -30,7 +31,7 @@ def main():
     print(f"\nsearch benchmark: top-10, 384-d, 1,000 systems over 256 shards ({os.cpu_count()} cores)", flush=True)
     rows, ddb = [], {}
     for n in SIZES:
-        for tier in ("hot", "warm"):
+        for tier in ("hot", "warm", "cold", "mixed"):
             vectors = os.path.join(WORK, f"vectors-{n}.jsonl")
             args = [BENCH, os.path.join(WORK, f"search-{n}-{tier}"), str(n), tier]
             if tier == "hot" and not os.path.exists(vectors + ".queries"):
@@ -45,6 +46,9 @@ def main():
               f" {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['one_system_p50_ms']:9.3f}"
               f" {r['qps_1_client']:7.0f} {r['qps_4_clients']:7.0f} {r['recall_at_10']:9.4f}"
               f" {r['scan_floor_ms']:8.2f}")
+        if r["tier"] == "mixed":
+            print(f"  {'':9} {'':5} the same queries without the cold tier: p50"
+                  f" {r['p50_ms_without_cold']:.2f} ms ({r['cold_vectors']} of the vectors are cold)")
     print(f"  (floor: one pass over the int8 vectors at the measured {rows[0]['bandwidth_gbs']:.1f} GB/s;"
           f" kernels: {rows[0]['kernels']})")
     for n in SIZES:

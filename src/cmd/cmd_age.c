@@ -20,8 +20,20 @@ static void move_json(ak_jw *w, const char *key, const ak_age_move *m)
     ak_jw_end(w);
 }
 
+/* The cold store's requests during the pass, by operation. */
+static void requests_json(ak_jw *w, const ak_store_stats *before, const ak_store_stats *after)
+{
+    ak_jw_key(w, "cold_requests");
+    ak_jw_obj(w);
+    for (int op = 0; op < AK_STORE_N_OPS; op++)
+        ak_jw_kint(w, ak_store_op_name((ak_store_op)op),
+                   (int64_t)(after->ok[op] + after->failed[op] - before->ok[op] - before->failed[op]));
+    ak_jw_end(w);
+}
+
 static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry,
-                       int64_t retention_days)
+                       int64_t retention_days, const ak_store_stats *before,
+                       const ak_store_stats *after)
 {
     ak_jw w;
     ak_jw_init(&w, b);
@@ -34,6 +46,9 @@ static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry,
     move_json(&w, "hot_to_warm", &s->hot_to_warm);
     move_json(&w, "warm_to_cold", &s->warm_to_cold);
     ak_jw_kint(&w, "cold_objects", s->cold_objects);
+    ak_jw_kint(&w, "cold_objects_merged", s->cold_merged);
+    ak_jw_kint(&w, "cold_objects_deleted", s->cold_deleted);
+    requests_json(&w, before, after);
     ak_jw_kint(&w, "cold_failures", s->cold_failures);
     ak_jw_kint(&w, "cold_temps_removed", s->cold_temps_removed);
     ak_jw_key(&w, "retention");
@@ -60,11 +75,13 @@ static void stats_text(ak_buf *b, const ak_age_stats *s, int dry)
 {
     const ak_age_move *h = &s->hot_to_warm, *c = &s->warm_to_cold;
     ak_buf_printf(b, "%shot -> warm: %lld conversations, %.2f MB -> %.2f MB\n"
-                     "%swarm -> cold: %lld conversations, %.2f MB -> %.2f MB in %lld objects\n"
+                     "%swarm -> cold: %lld conversations, %.2f MB -> %.2f MB in %lld objects"
+                     " (%lld smaller ones merged into them)\n"
                      "%lld systems (%lld failed), %lld cold uploads failed, %.2f s",
                   dry ? "would move " : "", (long long)h->rows, h->bytes_before / 1e6,
                   h->bytes_after / 1e6, dry ? "would move " : "", (long long)c->rows,
                   c->bytes_before / 1e6, c->bytes_after / 1e6, (long long)s->cold_objects,
+                  (long long)s->cold_merged,
                   (long long)s->systems, (long long)s->systems_failed,
                   (long long)s->cold_failures, s->seconds);
     const ak_retention_stats *d = &s->dropped;
@@ -114,18 +131,21 @@ int ak_cmd_age(int argc, char **argv)
     ak_err err;
     ak_store *cold = NULL;
     ak_age_stats s;
+    ak_store_stats before, after;
     cfg.data = dd;
     ak_cmd_trap_signals();
     cfg.stop = &ak_cmd_stop;
     if (ak_cold_open(dd, cold_url, &cold, &err) ||
         (ak_store_set_shutdown(cold, &ak_cmd_stop, &ak_cmd_abort), cfg.cold = cold,
-         ak_age_run(&cfg, &s, &err))) {
+         ak_store_stats_get(cold, &before), ak_age_run(&cfg, &s, &err))) {
         fprintf(stderr, "akosha age: %s\n", err.msg);
         rc = AK_EXIT_FAIL;
     } else {
         ak_buf b = {0};
+        ak_store_stats_get(cold, &after);
         if (json)
-            stats_json(&b, &s, cfg.now_us ? cfg.now_us : ak_time_now_us(), dry, retention);
+            stats_json(&b, &s, cfg.now_us ? cfg.now_us : ak_time_now_us(), dry, retention, &before,
+                       &after);
         else
             stats_text(&b, &s, dry);
         rc = ak_cmd_print(&b);

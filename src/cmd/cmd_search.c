@@ -76,22 +76,6 @@ static ak_code like_vector(const ak_datadir *dd, const char *like, float *out, a
     return rc;
 }
 
-static int parse_tiers(const char *s, int *tiers)
-{
-    *tiers = 0;
-    char buf[64];
-    ak_fmt(buf, sizeof buf, "%s", s);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (strcmp(t, "hot") == 0)
-            *tiers |= AK_TIER_MASK(AK_TIER_HOT);
-        else if (strcmp(t, "warm") == 0)
-            *tiers |= AK_TIER_MASK(AK_TIER_WARM);
-        else
-            return -1;
-    }
-    return *tiers ? 0 : -1;
-}
-
 static int parse_time(const char *s, int64_t *out)
 {
     return s ? (ak_time_parse(s, strlen(s), out) ? 0 : -1) : 0;
@@ -192,7 +176,7 @@ quiet:
 
 int ak_cmd_search(int argc, char **argv)
 {
-    search_opts o = {.limit = 10, .timeout_ms = 5000, .tiers = "hot,warm"};
+    search_opts o = {.limit = 10, .timeout_ms = 5000, .tiers = "hot,warm,cold"};
     ak_embed_config_init(&o.embed);
     const ak_opt opts[] = {
         AK_OPT_DATA(&o.data),
@@ -203,14 +187,14 @@ int ak_cmd_search(int argc, char **argv)
         {"system", NULL, AK_OPT_STR, &o.system, "ID", "only this system (only its shard is read)", 0, 0},
         {"limit", NULL, AK_OPT_INT, &o.limit, "N", "results (1-1000, default 10)", -1e18, 1e18},
         {"threshold", NULL, AK_OPT_DOUBLE, &o.threshold, "X", "minimum cosine similarity", -1e9, 1e9},
-        {"tiers", NULL, AK_OPT_STR, &o.tiers, "LIST", "hot,warm (default both)", 0, 0},
+        {"tiers", NULL, AK_OPT_STR, &o.tiers, "LIST", "hot,warm,cold (default all)", 0, 0},
         {"since", NULL, AK_OPT_STR, &o.since, "ISO", "conversations at or after this time", 0, 0},
         {"until", NULL, AK_OPT_STR, &o.until, "ISO", "conversations at or before this time", 0, 0},
         {"timeout-ms", "AKOSHA_SHARD_TIMEOUT_MS", AK_OPT_INT, &o.timeout_ms, "MS", "per-shard deadline (default 5000)", 1, 3600000},
         AK_OPT_JSON(&o.json),
         AK_OPT_EMBED(&o.embed),
     };
-    const ak_cmd_spec spec = {"search", "--data DIR [--query WORDS] [--vector FILE|-] [--like SYS/ID] [--text Q] [--system ID] [--limit N] [--threshold X] [--tiers hot,warm] [--json]",
+    const ak_cmd_spec spec = {"search", "--data DIR [--query WORDS] [--vector FILE|-] [--like SYS/ID] [--text Q] [--system ID] [--limit N] [--threshold X] [--tiers hot,warm,cold] [--json]",
                               "Search every system's conversations by words, vector, keywords or both.",
                               opts, (int)(sizeof opts / sizeof *opts), 0, 0};
     char **pos;
@@ -231,8 +215,8 @@ int ak_cmd_search(int argc, char **argv)
     q.timeout_us = o.timeout_ms * 1000;
     if (o.vector && o.like)
         return ak_opts_usage_error(&spec, "give --vector or --like, not both");
-    if (parse_tiers(o.tiers, &q.tiers))
-        return ak_opts_usage_error(&spec, "--tiers must list hot and/or warm, not '%s'", o.tiers);
+    if (ak_query_tiers_parse(o.tiers, &q.tiers))
+        return ak_opts_usage_error(&spec, "--tiers must list hot, warm and/or cold, not '%s'", o.tiers);
     if (parse_time(o.since, &q.since) || parse_time(o.until, &q.until))
         return ak_opts_usage_error(&spec, "--since and --until must be ISO-8601 times");
     return run(&o, &q);

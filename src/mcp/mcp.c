@@ -252,7 +252,7 @@ static const char search_schema[] =
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":10},"
     "\"threshold\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1,\"description\":\"minimum cosine similarity\"},"
     "\"system_id\":{\"type\":\"string\",\"description\":\"search only this system\"},"
-    "\"tiers\":{\"type\":\"array\",\"items\":{\"enum\":[\"hot\",\"warm\"]}}},"
+    "\"tiers\":{\"type\":\"array\",\"items\":{\"enum\":[\"hot\",\"warm\",\"cold\"]}}},"
     "\"anyOf\":[{\"required\":[\"query\"]},{\"required\":[\"text\"]},{\"required\":[\"vector\"]}]}";
 
 #define SNIPPET_CHARS 300

@@ -206,6 +206,14 @@ static void check_orphan(vrun *v, ak_dbcheck *c, const char *key)
             report(v, "cold", err.msg);
         return;
     }
+    int replaced = 0;
+    if (ak_dbcheck_garbage(c, key, &replaced, &err) == AK_OK && replaced) {
+        ak_fmt(msg, sizeof msg, "object %s was replaced by a compaction (or its export was "
+                                "cut short); the next aging pass deletes it", key);
+        notice(v, "cold-pending", msg);
+        v->st->cold_leftovers++;
+        return;
+    }
     ak_code rc = ak_store_get_small(v->cfg->cold, key, AK_COLD_OBJECT_MAX, &file, &len, &err);
     if (rc == AK_OK && (rc = ak_pq_reader_open(file, len, &r, &err)) == AK_OK)
         rc = ak_pq_reader_each(r, orphan_row, &o, &err);

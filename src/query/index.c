@@ -513,7 +513,8 @@ void ak_index_stats_get(ak_index *idx, ak_index_stats *out)
             }
             out->vectors += seg->n;
             out->hot_vectors += seg->n_hot;
-            out->warm_vectors += seg->n - seg->n_hot;
+            out->warm_vectors += seg->n_warm_end - seg->n_hot;
+            out->cold_vectors += seg->n - seg->n_warm_end;
             out->bytes += seg->bytes;
         }
     pthread_mutex_unlock(&idx->mu);

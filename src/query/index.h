@@ -33,7 +33,7 @@ typedef struct {
 } ak_shard_snap;
 
 typedef struct {
-    uint64_t systems, broken_systems, vectors, hot_vectors, warm_vectors, bytes;
+    uint64_t systems, broken_systems, vectors, hot_vectors, warm_vectors, cold_vectors, bytes;
 } ak_index_stats;
 
 ak_code ak_index_new(const ak_datadir *dd, ak_index **out, ak_err *err);

@@ -45,19 +45,38 @@ ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err)
     return AK_OK;
 }
 
-/* A list of "hot" and/or "warm": nothing else, not a string (the schema
- * the MCP tool publishes says array, and a type error is the caller's). */
+/* One tier's name as a mask bit; 1 << 30 for anything else. */
+static int tier_bit(const char *name)
+{
+    for (int t = AK_TIER_HOT; t <= AK_TIER_COLD; t++)
+        if (strcmp(name, ak_tier_name((ak_tier)t)) == 0)
+            return AK_TIER_MASK(t);
+    return 1 << 30;
+}
+
+int ak_query_tiers_parse(const char *list, int *tiers)
+{
+    char buf[64];
+    *tiers = 0;
+    if (ak_fmt(buf, sizeof buf, "%s", list))
+        return -1;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        *tiers |= tier_bit(t);
+    return *tiers && !(*tiers & (1 << 30)) ? 0 : -1;
+}
+
+/* A list of tier names: nothing else, not a string (the schema the MCP
+ * tool publishes says array, and a type error is the caller's). */
 static ak_code tiers_from_json(const ak_json *v, int *tiers, ak_err *err)
 {
     *tiers = 0;
     if (v->type != AK_JSON_ARRAY)
-        return ak_err_set(err, AK_ERR_INVALID, "tiers: must be a list like [\"hot\", \"warm\"]");
+        return ak_err_set(err, AK_ERR_INVALID,
+                          "tiers: must be a list like [\"hot\", \"warm\", \"cold\"]");
     for (const ak_json *t = v->first; t; t = t->next)
-        *tiers |= t->type != AK_JSON_STRING ? 1 << 30
-                  : strcmp(t->str, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
-                  : strcmp(t->str, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
+        *tiers |= t->type != AK_JSON_STRING ? 1 << 30 : tier_bit(t->str);
     if (!*tiers || (*tiers & (1 << 30)))
-        return ak_err_set(err, AK_ERR_INVALID, "tiers: list \"hot\" and/or \"warm\"");
+        return ak_err_set(err, AK_ERR_INVALID, "tiers: list any of \"hot\", \"warm\", \"cold\"");
     return AK_OK;
 }
 
@@ -126,7 +145,7 @@ void ak_query_init(ak_query *q)
 {
     memset(q, 0, sizeof *q);
     q->limit = 10;
-    q->tiers = AK_TIER_MASK(AK_TIER_HOT) | AK_TIER_MASK(AK_TIER_WARM);
+    q->tiers = AK_TIER_ALL;
     q->since = INT64_MIN;
     q->until = INT64_MAX;
     q->timeout_us = AK_SEARCH_DEFAULT_TIMEOUT_US;
@@ -186,8 +205,8 @@ ak_code ak_query_check(ak_query *q, ak_err *err)
         return ak_err_set(err, AK_ERR_INVALID, "limit: must be 1 to %d", AK_SEARCH_LIMIT_MAX);
     if (q->has_threshold && !(q->threshold >= -1 && q->threshold <= 1))
         return ak_err_set(err, AK_ERR_INVALID, "threshold: must be between -1 and 1");
-    if (!(q->tiers & (AK_TIER_MASK(AK_TIER_HOT) | AK_TIER_MASK(AK_TIER_WARM))))
-        return ak_err_set(err, AK_ERR_INVALID, "tiers: give hot, warm or both");
+    if (!(q->tiers & AK_TIER_ALL))
+        return ak_err_set(err, AK_ERR_INVALID, "tiers: give hot, warm, cold or several");
     if (q->since > q->until)
         return ak_err_set(err, AK_ERR_INVALID, "since: later than until");
     if (q->timeout_us <= 0)
@@ -442,7 +461,7 @@ static void text_part(shard_job *j)
             break;
         }
         ak_code rc = ak_index_db_get(c->idx, sid, &db, &err);
-        for (int t = AK_TIER_HOT; rc == AK_OK && t <= AK_TIER_WARM; t++) {
+        for (int t = AK_TIER_HOT; rc == AK_OK && t <= AK_TIER_COLD; t++) {
             text_hit_ctx th = {j, sid, (ak_tier)t};
             if (c->q.tiers & AK_TIER_MASK(t))
                 rc = ak_sysdb_text_search(db, (ak_tier)t, c->match, c->q.since, c->q.until,

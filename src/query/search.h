@@ -4,8 +4,11 @@
  *
  *   vector  cosine similarity; an int8 first pass over every candidate row
  *           keeps the best few per shard, which are re-ranked exactly
- *           (float32 for hot rows, the stored int8 for warm rows)
- *   text    SQLite FTS5 / BM25 over hot content and warm summaries
+ *           (float32 for hot rows, the stored int8 for warm rows, the
+ *           4-bit code of the cold catalog for cold rows: every score is a
+ *           cosine, so the tiers rank together)
+ *   text    SQLite FTS5 / BM25 over hot content, warm summaries and the
+ *           cold catalog's 1-sentence summaries
  *   both    reciprocal-rank fusion of the two rankings (k = 60)
  *   words   a `query`: embedded by a provider and searched as both; when
  *           the provider fails, as text, saying why (words.h)
@@ -40,7 +43,7 @@ typedef struct {
     int limit;                  /* 1..1000 (default 10) */
     int has_threshold;
     double threshold;           /* minimum cosine, -1..1 */
-    int tiers;                  /* AK_TIER_MASK bits; default hot|warm */
+    int tiers;                  /* AK_TIER_MASK bits; default AK_TIER_ALL */
     int64_t since, until;       /* on the conversation timestamp */
     int64_t timeout_us;         /* per shard */
 } ak_query;
@@ -50,13 +53,17 @@ typedef struct {
 ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err);
 
 /* A query from a JSON object (the HTTP API's body): vector, text,
- * query (words), system_id, limit, threshold, tiers (list or "hot,warm"), since, until
+ * query (words), system_id, limit, threshold, tiers (list or "hot,warm,cold"), since, until
  * (ISO-8601), timeout_ms.  Unknown or mistyped fields are AK_ERR_INVALID
  * naming the field.  Strings in q point into body: keep the tree alive.
  * Call ak_query_check() after. */
 ak_code ak_query_from_json(const ak_json *body, ak_query *q, ak_err *err);
 
-/* Defaults: limit 10, hot and warm, all times, 5 s per shard. */
+/* "hot,warm,cold" or any non-empty subset into AK_TIER_MASK bits; -1 for
+ * an empty list or an unknown name. */
+int ak_query_tiers_parse(const char *list, int *tiers);
+
+/* Defaults: limit 10, every tier, all times, 5 s per shard. */
 void ak_query_init(ak_query *q);
 /* Check and normalize (the vector to unit length).  Errors name the field:
  * "vector: all zeros", "text: empty", "limit: must be 1 to 1000"... */

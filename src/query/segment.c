@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vcode.h"
 #include "util/buf.h"
 #include "util/time.h"
 
@@ -55,27 +56,45 @@ static ak_code load_hot(void *ctx, const ak_vec_row *r)
     return add_id(l, l->next++, r->conversation_id);
 }
 
-static ak_code load_warm(void *ctx, const ak_vec_row *r)
+/* An int8 row already in place at l->next: its scale, time, id. */
+static ak_code add_i8(loader *l, const ak_vec_row *r, float scale)
 {
-    loader *l = ctx;
     ak_segment *s = l->s;
-    if (l->next >= s->n)
-        return AK_OK;
-    int8_t *q = s->q + (size_t)l->next * AK_DIM;
-    memcpy(q, r->vec, AK_DIM);
-    double norm = sqrt((double)ak_vec_dot_i8(q, q)) * r->scale;
+    const int8_t *q = s->q + (size_t)l->next * AK_DIM;
+    double norm = sqrt((double)ak_vec_dot_i8(q, q)) * scale;
     if (!(norm > 0) || !isfinite(norm))
         return AK_OK;
-    s->qscale[l->next] = (float)(r->scale / norm); /* int8 dot * this = cosine */
+    s->qscale[l->next] = (float)(scale / norm); /* int8 dot * this = cosine */
     s->ts[l->next] = r->ts_us;
     s->rowid[l->next] = r->rowid;
     return add_id(l, l->next++, r->conversation_id);
 }
 
-static ak_code allocate(ak_segment *s, int64_t n_hot, int64_t n_warm, ak_err *err)
+static ak_code load_warm(void *ctx, const ak_vec_row *r)
+{
+    loader *l = ctx;
+    if (l->next >= l->s->n_warm_end)
+        return AK_OK;
+    memcpy(l->s->q + (size_t)l->next * AK_DIM, r->vec, AK_DIM);
+    return add_i8(l, r, r->scale);
+}
+
+static ak_code load_cold(void *ctx, const ak_vec_row *r)
+{
+    loader *l = ctx;
+    float scale;
+    if (l->next >= l->s->n ||
+        !ak_vcode_to_i8(r->vec, r->len, l->s->q + (size_t)l->next * AK_DIM, &scale))
+        return AK_OK; /* not a code this build reads: not indexable */
+    return add_i8(l, r, scale);
+}
+
+static ak_code allocate(ak_segment *s, int64_t n_hot, int64_t n_warm, int64_t n_cold,
+                        ak_err *err)
 {
     s->n_hot = (uint32_t)n_hot;
-    s->n = (uint32_t)(n_hot + n_warm);
+    s->n_warm_end = (uint32_t)(n_hot + n_warm);
+    s->n = (uint32_t)(n_hot + n_warm + n_cold);
     size_t n = s->n ? s->n : 1;
     s->q = malloc(n * AK_DIM);
     s->qscale = malloc(n * sizeof *s->qscale);
@@ -142,9 +161,9 @@ static ak_code copy_row(loader *l, const ak_segment *old, uint32_t r)
     return add_id(l, w, ak_segment_conv_id(old, r));
 }
 
-/* Allocate s for at most n_hot + n_warm rows, fill it by fill(), and
- * finish it as ak_segment_load() does. */
-static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm,
+/* Allocate s for at most n_hot + n_warm + n_cold rows, fill it by fill(),
+ * and finish it as ak_segment_load() does. */
+static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm, int64_t n_cold,
                      ak_code (*fill)(loader *, void *, ak_err *), void *arg, ak_segment **out,
                      ak_err *err)
 {
@@ -154,10 +173,10 @@ static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm,
     atomic_init(&s->refs, 1);
     ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
     loader l = {.s = s};
-    ak_code rc = n_hot + n_warm > UINT32_MAX / 2
+    ak_code rc = n_hot + n_warm + n_cold > UINT32_MAX / 2
                      ? ak_err_set(err, AK_ERR_UNSUPPORTED, "system %s has too many vectors",
                                   system_id)
-                     : allocate(s, n_hot, n_warm, err);
+                     : allocate(s, n_hot, n_warm, n_cold, err);
     if (rc == AK_OK)
         rc = fill(&l, arg, err);
     if (rc == AK_OK && ak_buf_putc(&l.ids, '\0'))
@@ -185,7 +204,7 @@ typedef struct {
     const id_set *set;
 } patch_job;
 
-/* Kept hot rows, the changed rows read again, then every warm row. */
+/* Kept hot rows, the changed rows read again, then every warm and cold row. */
 static ak_code fill_patch(loader *l, void *arg, ak_err *err)
 {
     patch_job *j = arg;
@@ -196,7 +215,10 @@ static ak_code fill_patch(loader *l, void *arg, ak_err *err)
     if (rc == AK_OK)
         rc = ak_sysdb_hot_vectors_of(j->db, j->ids, j->n_ids, load_hot, l, err);
     l->s->n_hot = l->next;
-    for (uint32_t r = j->old->n_hot; rc == AK_OK && r < j->old->n; r++)
+    for (uint32_t r = j->old->n_hot; rc == AK_OK && r < j->old->n_warm_end; r++)
+        rc = copy_row(l, j->old, r);
+    l->s->n_warm_end = l->next;
+    for (uint32_t r = j->old->n_warm_end; rc == AK_OK && r < j->old->n; r++)
         rc = copy_row(l, j->old, r);
     return rc;
 }
@@ -210,11 +232,12 @@ ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const 
     ak_code rc = AK_OK;
     for (uint32_t r = old->n_hot; rc == AK_OK && r < old->n; r++)
         if (id_set_has(&set, ak_segment_conv_id(old, r)))
-            rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "a changed row is warm: load it whole");
+            rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "a changed row is warm or cold: load it whole");
     patch_job j = {old, db, ids, n, &set};
     if (rc == AK_OK)
-        rc = build(old->system_id, (int64_t)old->n_hot + (int64_t)n, old->n - old->n_hot,
-                   fill_patch, &j, out, err);
+        rc = build(old->system_id, (int64_t)old->n_hot + (int64_t)n,
+                   old->n_warm_end - old->n_hot, old->n - old->n_warm_end, fill_patch, &j, out,
+                   err);
     free(set.slot);
     return rc;
 }
@@ -226,20 +249,28 @@ typedef struct {
 static ak_code fill_load(loader *l, void *arg, ak_err *err)
 {
     load_job *j = arg;
+    ak_segment *s = l->s;
+    uint32_t n_warm = s->n_warm_end - s->n_hot;
     ak_code rc = ak_sysdb_each_vector(j->db, AK_TIER_HOT, load_hot, l, err);
-    /* hot rows skipped as unindexable shrink the hot range */
-    l->s->n_hot = l->next;
-    return rc ? rc : ak_sysdb_each_vector(j->db, AK_TIER_WARM, load_warm, l, err);
+    /* hot rows skipped as unindexable shrink the hot range ... */
+    s->n_hot = l->next;
+    s->n_warm_end = l->next + n_warm;
+    if (rc == AK_OK)
+        rc = ak_sysdb_each_vector(j->db, AK_TIER_WARM, load_warm, l, err);
+    s->n_warm_end = l->next; /* ... and likewise warm rows */
+    return rc ? rc : ak_sysdb_each_vector(j->db, AK_TIER_COLD, load_cold, l, err);
 }
 
 ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err)
 {
-    int64_t n_hot = 0, n_warm = 0;
+    int64_t n_hot = 0, n_warm = 0, n_cold = 0;
     ak_code rc = ak_sysdb_count_vectors(db, AK_TIER_HOT, &n_hot, err);
     if (rc == AK_OK)
         rc = ak_sysdb_count_vectors(db, AK_TIER_WARM, &n_warm, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_count_vectors(db, AK_TIER_COLD, &n_cold, err);
     load_job j = {db};
-    return rc ? rc : build(system_id, n_hot, n_warm, fill_load, &j, out, err);
+    return rc ? rc : build(system_id, n_hot, n_warm, n_cold, fill_load, &j, out, err);
 }
 
 void ak_segment_ref(ak_segment *s) { atomic_fetch_add(&s->refs, 1); }
@@ -291,7 +322,9 @@ ak_code ak_segment_scan(const ak_segment *s, const int8_t *q8, float q8scale,
     if (f->tiers & AK_TIER_MASK(AK_TIER_HOT))
         rc = scan_range(s, 0, s->n_hot, q8, q8scale, f, group, top, deadline_us);
     if (rc == AK_OK && (f->tiers & AK_TIER_MASK(AK_TIER_WARM)))
-        rc = scan_range(s, s->n_hot, s->n, q8, q8scale, f, group, top, deadline_us);
+        rc = scan_range(s, s->n_hot, s->n_warm_end, q8, q8scale, f, group, top, deadline_us);
+    if (rc == AK_OK && (f->tiers & AK_TIER_MASK(AK_TIER_COLD)))
+        rc = scan_range(s, s->n_warm_end, s->n, q8, q8scale, f, group, top, deadline_us);
     return rc;
 }
 

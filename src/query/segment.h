@@ -7,9 +7,10 @@
  * so a query in flight keeps the segment it started with.
  *
  * Rows with a vector are numbered hot first [0, n_hot), then warm
- * [n_hot, n).  Every row has an int8 copy (hot rows quantized from their
- * normalized float32, warm rows as stored) so the first pass of a search
- * reads 384 bytes a row instead of 1536; hot rows keep float32 for the exact
+ * [n_hot, n_warm_end), then cold [n_warm_end, n).  Every row has an int8
+ * copy (hot rows quantized from their normalized float32, warm rows as
+ * stored, cold rows unpacked from their 4-bit code, util/vcode.h) so
+ * the first pass of a search reads 384 bytes a row instead of 1536; hot rows keep float32 for the exact
  * re-rank.  qscale[i] turns an int8 dot product into a cosine: it folds the
  * quantization scale and 1/|v| together.
  *
@@ -30,12 +31,12 @@
 typedef struct {
     atomic_int refs;
     char system_id[AK_SYSTEM_ID_MAX + 1];
-    uint32_t n, n_hot;
+    uint32_t n, n_hot, n_warm_end;
     int8_t *q;          /* n * AK_DIM */
     float *qscale;      /* n */
     float *f;           /* n_hot * AK_DIM, unit length */
     int64_t *ts;        /* n */
-    int64_t *rowid;     /* n: row id in hot or warm */
+    int64_t *rowid;     /* n: row id in its tier's table */
     uint32_t *id_off;   /* n + 1 offsets into ids */
     char *ids;          /* conversation ids, NUL-separated */
     size_t bytes;       /* memory held */
@@ -59,12 +60,12 @@ static inline const char *ak_segment_conv_id(const ak_segment *s, uint32_t row)
 
 static inline ak_tier ak_segment_tier(const ak_segment *s, uint32_t row)
 {
-    return row < s->n_hot ? AK_TIER_HOT : AK_TIER_WARM;
+    return row < s->n_hot ? AK_TIER_HOT : row < s->n_warm_end ? AK_TIER_WARM : AK_TIER_COLD;
 }
 
 /* What a scan keeps. */
 typedef struct {
-    int tiers;          /* AK_TIER_MASK(AK_TIER_HOT) | AK_TIER_MASK(AK_TIER_WARM) */
+    int tiers;          /* AK_TIER_MASK bits of the tiers to scan */
     int64_t since, until;
 } ak_scan_filter;
 
@@ -77,7 +78,8 @@ ak_code ak_segment_scan(const ak_segment *s, const int8_t *q8, float q8scale,
                         int64_t deadline_us);
 
 /* Exact cosine of one row against the unit-length float query: float32 for
- * hot rows, the dequantized int8 for warm rows (warm keeps nothing more). */
+ * hot rows, the dequantized int8 for warm rows and the decoded code for
+ * cold rows (those tiers keep nothing more). */
 float ak_segment_exact(const ak_segment *s, uint32_t row, const float *qf);
 
 #endif

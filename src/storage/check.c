@@ -10,13 +10,14 @@
 #include "ingest/record.h"
 #include "storage/sysdb.h"
 #include "util/buf.h"
+#include "util/vcode.h"
 
 #define MAX_INTEGRITY_LINES 10
 
 struct ak_dbcheck {
     sqlite3 *db;
     char *path;
-    sqlite3_stmt *holds, *names; /* prepared on first use */
+    sqlite3_stmt *holds, *names, *garbage; /* prepared on first use */
 };
 
 ak_code ak_dbcheck_open(const char *path, ak_dbcheck **out, ak_err *err)
@@ -44,6 +45,7 @@ void ak_dbcheck_close(ak_dbcheck *c)
         return;
     sqlite3_finalize(c->holds);
     sqlite3_finalize(c->names);
+    sqlite3_finalize(c->garbage);
     sqlite3_close(c->db);
     free(c->path);
     free(c);
@@ -133,10 +135,11 @@ static void expect_none(run *r, const char *check, const char *sql, const char *
 /* FTS5's own integrity-check covers the index's internal structure; with
  * an external content table (SQLite before 3.44) it does not compare the
  * index with the table, so compare the documents each side knows of: the
- * index keeps one docsize row per document it holds. */
-static void check_fts(run *r, const char *fts, const char *table)
+ * index keeps one docsize row per document it holds.  ids: the query of
+ * the row ids the index should hold. */
+static void check_fts(run *r, const char *fts, const char *table, const char *ids)
 {
-    char sql[256];
+    char sql[512];
     ak_fmt(sql, sizeof sql, "INSERT INTO %s(%s) VALUES ('integrity-check')", fts, fts);
     char *msg = NULL;
     if (sqlite3_exec(r->c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
@@ -144,9 +147,9 @@ static void check_fts(run *r, const char *fts, const char *table)
                 msg ? msg : sqlite3_errmsg(r->c->db));
     sqlite3_free(msg);
     ak_fmt(sql, sizeof sql,
-           "SELECT (SELECT count(*) FROM %s_docsize WHERE id NOT IN (SELECT id FROM %s))"
-           " + (SELECT count(*) FROM %s WHERE id NOT IN (SELECT id FROM %s_docsize))",
-           fts, table, table, fts);
+           "WITH t(id) AS (%s) SELECT (SELECT count(*) FROM %s_docsize WHERE id NOT IN t)"
+           " + (SELECT count(*) FROM t WHERE id NOT IN (SELECT id FROM %s_docsize))",
+           ids, fts, fts);
     int64_t n = 0;
     if (query(r, "fts", sql, &n, NULL) == 0 && n)
         problem(r, "fts", "%s: %lld rows differ between the full-text index and %s (rebuild "
@@ -163,8 +166,9 @@ int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
           NULL, integrity_line);
     if (r.found || !understood)
         return r.found;
-    check_fts(&r, "hot_fts", "hot");
-    check_fts(&r, "warm_fts", "warm");
+    check_fts(&r, "hot_fts", "hot", "SELECT id FROM hot");
+    check_fts(&r, "warm_fts", "warm", "SELECT id FROM warm");
+    check_fts(&r, "cold_fts", "cold", "SELECT rowid FROM cold WHERE ultra_summary IS NOT NULL");
     expect_none(&r, "tiers",
                 "SELECT (SELECT count(*) FROM hot JOIN warm USING (conversation_id))"
                 " + (SELECT count(*) FROM hot JOIN cold USING (conversation_id))"
@@ -176,11 +180,13 @@ int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
                 " + (SELECT count(*) FROM warm WHERE upload_id NOT IN ok)"
                 " + (SELECT count(*) FROM cold WHERE upload_id NOT IN ok)",
                 "conversations come from uploads the ledger does not list as ingested");
-    char sql[256];
+    char sql[512];
     ak_fmt(sql, sizeof sql,
            "SELECT (SELECT count(*) FROM hot WHERE embedding IS NOT NULL AND length(embedding) != %d)"
-           " + (SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL AND length(embedding_q) != %d)",
-           AK_DIM * 4, AK_DIM);
+           " + (SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL AND length(embedding_q) != %d)"
+           " + (SELECT count(*) FROM cold WHERE embedding_code IS NOT NULL"
+           " AND length(embedding_code) != %d)",
+           AK_DIM * 4, AK_DIM, AK_VCODE_BYTES);
     expect_none(&r, "vectors", sql, "stored embeddings have the wrong size");
     return r.found;
 }
@@ -234,6 +240,12 @@ ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len,
                   " SELECT 1 FROM warm WHERE conversation_id = ?1 UNION ALL"
                   " SELECT 1 FROM cold WHERE conversation_id = ?1 AND object_key <> ?2 LIMIT 1",
                   conversation_id, len, other_than, found, err);
+}
+
+ak_code ak_dbcheck_garbage(ak_dbcheck *c, const char *object_key, int *found, ak_err *err)
+{
+    return exists(c, &c->garbage, "SELECT 1 FROM cold_garbage WHERE object_key = ?1", object_key,
+                  strlen(object_key), NULL, found, err);
 }
 
 ak_code ak_dbcheck_names_object(ak_dbcheck *c, const char *object_key, int *found, ak_err *err)

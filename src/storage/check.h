@@ -49,6 +49,11 @@ ak_code ak_dbcheck_each_cold(ak_dbcheck *c, ak_cold_row_fn fn, void *ctx, ak_err
 ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len,
                          const char *other_than, int *found, ak_err *err);
 
+/* Whether object_key is listed in cold_garbage: replaced by a compaction
+ * and deleted by the next aging pass (the database must be of the current
+ * schema, as ak_dbcheck_run() requires for the cold checks). */
+ak_code ak_dbcheck_garbage(ak_dbcheck *c, const char *object_key, int *found, ak_err *err);
+
 /* *found = 1 when the cold catalog names the object (read now, not at the
  * snapshot of an earlier walk). */
 ak_code ak_dbcheck_names_object(ak_dbcheck *c, const char *object_key, int *found, ak_err *err);

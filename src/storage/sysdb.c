@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "util/time.h"
+#include "util/vcode.h"
 #include "util/vec.h"
 
 enum {
@@ -37,6 +38,9 @@ enum {
     ST_FTS_ADD_HOT,
     ST_FTS_ADD_WARM,
     ST_FTS_DROP_HOT,
+    ST_COLD_ROW,
+    ST_TEXT_COLD,
+    ST_FTS_ADD_COLD,
     ST_COUNT
 };
 
@@ -47,7 +51,7 @@ enum {
 #define CONV_COLUMNS_WARM \
     "id, conversation_id, summary, metadata, source, upload_id, NULL, ts_us, content_sha256"
 #define CONV_COLUMNS_COLD \
-    "0, conversation_id, NULL, NULL, NULL, upload_id, object_key, ts_us, content_sha256"
+    "rowid, conversation_id, ultra_summary, NULL, NULL, upload_id, object_key, ts_us, content_sha256"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOOKUP] =
@@ -87,6 +91,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_FTS_ADD_HOT] = "INSERT INTO hot_fts(rowid, content) VALUES(?1, ?2)",
     [ST_FTS_ADD_WARM] = "INSERT INTO warm_fts(rowid, summary) VALUES(?1, ?2)",
     [ST_FTS_DROP_HOT] = "INSERT INTO hot_fts(hot_fts, rowid, content) VALUES('delete', ?1, ?2)",
+    [ST_COLD_ROW] = "SELECT " CONV_COLUMNS_COLD " FROM cold WHERE rowid = ?1",
+    [ST_TEXT_COLD] =
+        "SELECT t.rowid, t.conversation_id, t.ts_us, -bm25(cold_fts) FROM cold_fts"
+        " JOIN cold t ON t.rowid = cold_fts.rowid WHERE cold_fts MATCH ?1"
+        " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(cold_fts), t.rowid LIMIT ?4",
+    [ST_FTS_ADD_COLD] = "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
 };
 
 struct ak_sysdb {
@@ -187,6 +197,21 @@ static const char *const migrations[] = {
      * or rarely (an update replacing a warm row), so they keep their triggers. */
     ("DROP TRIGGER hot_fts_ai; DROP TRIGGER hot_fts_au;" /* parenthesized: one element */
      "DROP TRIGGER warm_fts_ai; DROP TRIGGER warm_fts_au;"), /* (-Wstring-concatenation) */
+    /* 5: every tier searchable.  The cold catalog keeps each conversation's
+     * 1-sentence summary (full-text indexed) and its compact vector code
+     * (util/vcode.h), so search reaches cold rows without reading objects.
+     * cold_garbage lists objects a compaction replaced: deleted from the
+     * store after the catalog switched, and forgotten once deleted.  (cold's
+     * rowid is implicit, so a VACUUM could renumber it under cold_fts:
+     * Akosha never vacuums; cold_fts 'rebuild' would restore it.) */
+    ("ALTER TABLE cold ADD COLUMN ultra_summary TEXT;"
+     "ALTER TABLE cold ADD COLUMN embedding_code BLOB;"
+     "CREATE VIRTUAL TABLE cold_fts USING fts5(ultra_summary, content='cold',"
+     " content_rowid='rowid', tokenize='porter unicode61');"
+     "CREATE TRIGGER cold_fts_ad AFTER DELETE ON cold WHEN old.ultra_summary IS NOT NULL BEGIN"
+     " INSERT INTO cold_fts(cold_fts, rowid, ultra_summary)"
+     " VALUES ('delete', old.rowid, old.ultra_summary); END;"
+     "CREATE TABLE cold_garbage(object_key TEXT PRIMARY KEY);"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -425,9 +450,10 @@ static ak_code write_hot(ak_sysdb *db, int which, const ak_upload_order *up,
 ak_code ak_sysdb_index_text(ak_sysdb *db, ak_tier tier, int64_t rowid, const char *text,
                             size_t len, ak_err *err)
 {
-    if (tier != AK_TIER_HOT && tier != AK_TIER_WARM)
-        return ak_err_set(err, AK_ERR_INVALID, "only hot and warm rows have a text index");
-    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_FTS_ADD_HOT : ST_FTS_ADD_WARM, err);
+    if (tier != AK_TIER_HOT && tier != AK_TIER_WARM && tier != AK_TIER_COLD)
+        return ak_err_set(err, AK_ERR_INVALID, "no such tier");
+    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_FTS_ADD_HOT : tier == AK_TIER_WARM ? ST_FTS_ADD_WARM : ST_FTS_ADD_COLD,
+                              err);
     if (!st)
         return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_int64(st, 1, rowid);
@@ -744,10 +770,12 @@ static ak_code prepare(ak_sysdb *db, const char *sql, sqlite3_stmt **st, ak_err 
 ak_code ak_sysdb_count_vectors(ak_sysdb *db, ak_tier tier, int64_t *n, ak_err *err)
 {
     sqlite3_stmt *st;
-    ak_code rc = prepare(db, tier == AK_TIER_HOT
-                                 ? "SELECT count(*) FROM hot WHERE embedding IS NOT NULL"
-                                 : "SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL",
-                         &st, err);
+    static const char *const sql[] = {
+        "SELECT count(*) FROM hot WHERE embedding IS NOT NULL",
+        "SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL",
+        "SELECT count(*) FROM cold WHERE embedding_code IS NOT NULL",
+    };
+    ak_code rc = prepare(db, sql[tier], &st, err);
     if (rc)
         return rc;
     *n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -765,9 +793,10 @@ static ak_code vec_row(sqlite3_stmt *st, void *arg)
 {
     vec_walk *w = arg;
     size_t want = w->tier == AK_TIER_HOT ? AK_DIM * 4 : AK_DIM;
-    if ((size_t)sqlite3_column_bytes(st, 2) != want)
+    if (w->tier != AK_TIER_COLD && (size_t)sqlite3_column_bytes(st, 2) != want)
         return AK_OK; /* not a vector of this dimension: not indexable */
     ak_vec_row r = {
+        .len = (size_t)sqlite3_column_bytes(st, 2),
         .rowid = sqlite3_column_int64(st, 0),
         .conversation_id = (const char *)sqlite3_column_text(st, 1),
         .vec = sqlite3_column_blob(st, 2),
@@ -780,11 +809,15 @@ static ak_code vec_row(sqlite3_stmt *st, void *arg)
 ak_code ak_sysdb_each_vector(ak_sysdb *db, ak_tier tier, ak_vec_fn fn, void *ctx, ak_err *err)
 {
     sqlite3_stmt *st;
-    ak_code rc = prepare(db, tier == AK_TIER_HOT
-        ? "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
-          " WHERE embedding IS NOT NULL ORDER BY id"
-        : "SELECT id, conversation_id, embedding_q, embedding_scale, ts_us FROM warm"
-          " WHERE embedding_q IS NOT NULL ORDER BY id", &st, err);
+    static const char *const sql[] = {
+        "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
+        " WHERE embedding IS NOT NULL ORDER BY id",
+        "SELECT id, conversation_id, embedding_q, embedding_scale, ts_us FROM warm"
+        " WHERE embedding_q IS NOT NULL ORDER BY id",
+        "SELECT rowid, conversation_id, embedding_code, 0, ts_us FROM cold"
+        " WHERE embedding_code IS NOT NULL ORDER BY rowid",
+    };
+    ak_code rc = prepare(db, sql[tier], &st, err);
     vec_walk w = {tier, fn, ctx};
     return rc ? rc : each_row(db, st, vec_row, &w, err, "reading vectors");
 }
@@ -872,7 +905,7 @@ ak_code ak_sysdb_get_conv(ak_sysdb *db, const char *conversation_id, ak_conv *ou
 
 ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out, ak_err *err)
 {
-    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_HOT_ROW : ST_WARM_ROW, err);
+    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_HOT_ROW : tier == AK_TIER_WARM ? ST_WARM_ROW : ST_COLD_ROW, err);
     if (!st)
         return err ? err->code : AK_ERR_INTERNAL;
     memset(out, 0, sizeof *out);
@@ -893,7 +926,8 @@ ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out
 ak_code ak_sysdb_text_search(ak_sysdb *db, ak_tier tier, const char *match, int64_t since,
                              int64_t until, int limit, ak_text_fn fn, void *ctx, ak_err *err)
 {
-    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_TEXT_HOT : ST_TEXT_WARM, err);
+    sqlite3_stmt *st = stmt(db, tier == AK_TIER_HOT ? ST_TEXT_HOT : tier == AK_TIER_WARM ? ST_TEXT_WARM : ST_TEXT_COLD,
+                              err);
     if (!st)
         return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
@@ -930,6 +964,12 @@ static ak_code vector_row(sqlite3_stmt *st, void *arg)
         }
     } else if (n == AK_DIM) {
         ak_vec_dequantize((const int8_t *)b, (float)sqlite3_column_double(st, 1), v->out);
+    } else if (n == AK_VCODE_BYTES) {
+        int8_t q[AK_DIM];
+        float scale;
+        if (!ak_vcode_to_i8(b, (size_t)n, q, &scale))
+            return AK_ERR_ABORTED;
+        ak_vec_dequantize(q, scale, v->out);
     } else {
         return AK_ERR_ABORTED;
     }
@@ -942,7 +982,8 @@ ak_code ak_sysdb_get_vector(ak_sysdb *db, const char *conversation_id, float *ou
     sqlite3_stmt *st;
     ak_code rc = prepare(db, "SELECT embedding, 0 FROM hot WHERE conversation_id = ?1"
                              " UNION ALL SELECT embedding_q, embedding_scale FROM warm"
-                             " WHERE conversation_id = ?1", &st, err);
+                             " WHERE conversation_id = ?1 UNION ALL SELECT embedding_code, 0"
+                             " FROM cold WHERE conversation_id = ?1", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, conversation_id, -1, SQLITE_TRANSIENT);

@@ -126,13 +126,17 @@ ak_code ak_sysdb_counts_get(ak_sysdb *db, ak_sysdb_counts *out, ak_err *err);
 
 typedef enum { AK_TIER_HOT = 0, AK_TIER_WARM = 1, AK_TIER_COLD = 2 } ak_tier;
 #define AK_TIER_MASK(t) (1 << (t))
+#define AK_TIER_ALL (AK_TIER_MASK(AK_TIER_HOT) | AK_TIER_MASK(AK_TIER_WARM) | AK_TIER_MASK(AK_TIER_COLD))
 const char *ak_tier_name(ak_tier t);
 
 /* One stored vector, as the index loads it.  For hot rows `vec` points at
  * AK_DIM little-endian float32 and scale is 0; for warm rows at AK_DIM int8
- * and scale dequantizes them.  Pointers are valid during the callback. */
+ * and scale dequantizes them; for cold rows at the compact code of
+ * util/vcode.h (len bytes, unchecked here).  Pointers are valid during the
+ * callback. */
 typedef struct {
     int64_t rowid;
+    size_t len;
     const char *conversation_id;
     const void *vec;
     float scale;
@@ -161,15 +165,17 @@ typedef struct {
 void ak_conv_free(ak_conv *c);
 /* By key, from whichever tier holds it; AK_ERR_NOTFOUND when none does. */
 ak_code ak_sysdb_get_conv(ak_sysdb *db, const char *conversation_id, ak_conv *out, ak_err *err);
-/* By row id within a tier (hot or warm), as search hits name them. */
+/* By row id within a tier, as search hits name them (for cold: the catalog
+ * row, its summary from the catalog, no object read). */
 ak_code ak_sysdb_get_row(ak_sysdb *db, ak_tier tier, int64_t rowid, ak_conv *out, ak_err *err);
 
-/* The stored vector of a hot or warm conversation, unit length in out.
+/* The stored vector of a conversation (cold: decoded from its code), unit
+ * length in out.
  * AK_ERR_NOTFOUND when there is no such conversation or it has no vector. */
 ak_code ak_sysdb_get_vector(ak_sysdb *db, const char *conversation_id, float *out, ak_err *err);
 
-/* Add a hot row's content or a warm row's summary to its tier's full-text
- * index.  Whoever inserts or rewrites hot or warm text calls this in the same
+/* Add a hot row's content, a warm row's summary or a cold row's 1-sentence
+ * summary to its tier's full-text index.  Whoever inserts or rewrites hot or warm text calls this in the same
  * transaction (ak_sysdb_put_record does; deletes unindex themselves by
  * trigger): a trigger would make FTS5 write a segment per row. */
 ak_code ak_sysdb_index_text(ak_sysdb *db, ak_tier tier, int64_t rowid, const char *text,

@@ -8,15 +8,18 @@
  *                 embedding quantized to int8.  One transaction per batch of
  *                 rows inside the system's database: insert warm, verify
  *                 (same keys, same content hashes), delete hot.
- *   warm -> cold  rows older than warm_days, per system and UTC day (at
- *                 most AK_AGE_COLD_BATCH rows a file): a Parquet file put
+ *   warm -> cold  rows older than warm_days, per system and UTC month,
+ *                 together with the month's objects that have room (fewer
+ *                 than AK_AGE_COLD_TARGET_ROWS rows): one Parquet file put
  *                 into the cold store at
- *                   system_id=<id>/date=<YYYY-MM-DD>/batch-<16 hex>.parquet
+ *                   system_id=<id>/month=<YYYY-MM>/batch-<16 hex>.parquet
  *                   (the system part: ak_cold_system_prefix in cold.h)
- *                 (the hex from the rows' content hashes, so a retried
- *                 export overwrites itself), read back and compared by
- *                 SHA-256, and only then, in one transaction, the cold
- *                 catalog rows inserted and the warm rows deleted.
+ *                 (the hex from the rows' content hashes), read back and
+ *                 compared by SHA-256, and only then, in one transaction,
+ *                 the catalog switched (warm rows catalogued with their
+ *                 summary and vector code, merged rows pointed at the new
+ *                 object) and the warm rows deleted; replaced objects are
+ *                 deleted after the commit (tocold.c).
  *
  * With retention_days, each system first drops what is past retention,
  * from every tier (tier/retention.h).
@@ -40,7 +43,7 @@
 #include "tier/retention.h"
 
 #define AK_AGE_HOT_BATCH 500
-#define AK_AGE_COLD_BATCH 10000
+#define AK_AGE_COLD_TARGET_ROWS 10000 /* rows a cold object grows to (~7 MiB) */
 #define AK_AGE_DEFAULT_HOT_DAYS 7
 #define AK_AGE_DEFAULT_WARM_DAYS 90
 
@@ -52,6 +55,8 @@ typedef struct {
     int64_t systems, systems_failed;
     ak_age_move hot_to_warm, warm_to_cold;
     int64_t cold_objects;        /* Parquet files written and verified */
+    int64_t cold_merged;         /* smaller objects merged into those */
+    int64_t cold_deleted;        /* replaced objects deleted from the store */
     int64_t cold_failures;       /* batches left warm because the store failed */
     int64_t cold_temps_removed;  /* temp files a killed pass left in the cold store */
     ak_retention_stats dropped;  /* past retention_days, dropped from every tier */
@@ -81,8 +86,8 @@ typedef struct {
  * directory itself. */
 ak_code ak_age_run(const ak_age_config *cfg, ak_age_stats *stats, ak_err *err);
 
-/* The cold object key of a batch (exposed for tests and `verify`). */
-ak_code ak_age_cold_key(const char *system_id, int64_t day_us, const uint8_t digest[32],
+/* The cold object key of a batch of month "YYYY-MM" (exposed for tests). */
+ak_code ak_age_cold_key(const char *system_id, const char *month, const uint8_t digest[32],
                         char *out, size_t n);
 
 #endif

@@ -56,11 +56,25 @@ ak_code ak_cold_read(ak_store *cold, ak_conv *conv, ak_err *err)
     return rc;
 }
 
+/* The directory of a local store URL (a path or file:///path); NULL for
+ * other schemes. */
+static const char *local_dir(const char *url)
+{
+    if (strncmp(url, "file://", 7) == 0)
+        return url + 7;
+    return strstr(url, "://") ? NULL : url;
+}
+
 ak_code ak_cold_open(const ak_datadir *dd, const char *url, ak_store **out, ak_err *err)
 {
-    if (url && *url)
-        return ak_store_open(url, out, err);
     char dir[AK_PATH_MAX];
+    if (url && *url) {
+        /* an output store: created like the data directory (an S3 prefix
+         * needs nothing) */
+        const char *d = local_dir(url);
+        ak_code rc = d && *d ? ak_mkdirs(d, err) : AK_OK;
+        return rc ? rc : ak_store_open(url, out, err);
+    }
     if (ak_fmt(dir, sizeof dir, "%s/cold", ak_datadir_path(dd)))
         return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
     ak_code rc = ak_mkdirs(dir, err);

@@ -26,7 +26,7 @@ int ak_cold_system_prefix(const char *system_id, char *out, size_t n);
 ak_code ak_cold_read(ak_store *cold, ak_conv *conv, ak_err *err);
 
 /* Open the cold store: url, or when NULL/empty the default under the data
- * directory (created if missing). */
+ * directory.  A local directory is created if missing. */
 ak_code ak_cold_open(const ak_datadir *dd, const char *url, ak_store **out, ak_err *err);
 
 #endif

@@ -49,12 +49,12 @@ enum { PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICT = 2, PAGE_DATA_V2 = 3 };   /* Pa
 
 /* ---- the schema ---- */
 
-typedef enum { K_TEXT, K_TIMESTAMP, K_FINGERPRINT, K_HEX } kind;
+typedef enum { K_TEXT, K_TIMESTAMP, K_FINGERPRINT, K_HEX, K_CODE } kind;
 
 static const struct {
     const char *name;
     kind kind;
-    int optional;
+    int optional; /* 2: optional, and a file may lack the column (all null) */
     size_t off; /* of the column's ak_pq_val in ak_pq_row (not the timestamp) */
 } cols[AK_PQ_NCOLS] = {
     {"system_id", K_TEXT, 0, offsetof(ak_pq_row, system_id)},
@@ -65,6 +65,7 @@ static const struct {
     {"content_sha256", K_HEX, 0, offsetof(ak_pq_row, content_sha256)},
     {"metadata", K_TEXT, 1, offsetof(ak_pq_row, metadata)},
     {"daily_metrics", K_TEXT, 1, offsetof(ak_pq_row, daily_metrics)},
+    {"embedding_code", K_CODE, 2, offsetof(ak_pq_row, embedding_code)},
 };
 
 const char *ak_pq_col_name(ak_pq_col c)
@@ -110,6 +111,11 @@ static const char *value_problem(int c, const ak_pq_val *v, char *why, size_t n)
         return why;
     case K_HEX:
         return is_hex64(v) ? NULL : "is not 64 lowercase hex digits";
+    case K_CODE:
+        if (v->len == AK_PQ_CODE_LEN)
+            return NULL;
+        snprintf(why, n, "has %zu bytes, not %d", v->len, AK_PQ_CODE_LEN);
+        return why;
     default:
         return ak_utf8_valid(v->p, v->len) ? NULL : "is not valid UTF-8";
     }
@@ -556,7 +562,7 @@ static void put_schema(ak_tw *t)
             ak_tw_end(t);
             ak_tw_end(t);
             ak_tw_end(t);
-        } else if (cols[c].kind != K_FINGERPRINT) {
+        } else if (cols[c].kind != K_FINGERPRINT && cols[c].kind != K_CODE) {
             ak_tw_i32(t, 6, CT_UTF8);
             ak_tw_struct(t, 10);
             ak_tw_struct(t, LT_STRING);
@@ -1005,6 +1011,7 @@ static ak_code check_column(ak_pq_reader *r, int c, const elem *e, ak_err *err)
             return unsupported_column(c, e, "INT64 TIMESTAMP(isAdjustedToUTC=true)", err);
         return AK_OK;
     case K_FINGERPRINT:
+    case K_CODE:
         if (e->type != T_BYTE_ARRAY)
             return unsupported_column(c, e, "BYTE_ARRAY", err);
         return AK_OK;
@@ -1050,12 +1057,14 @@ static ak_code check_schema(ak_pq_reader *r, ak_err *err)
                                   cols[c].name);
             found = i;
         }
+        r->col[c].leaf = found;
+        if (found == SIZE_MAX && cols[c].optional == 2)
+            continue; /* read as all null */
         if (found == SIZE_MAX)
             return ak_err_set(err, AK_ERR_UNSUPPORTED,
                               "parquet: the file has no column %s, so it is not an Akosha "
                               "cold file",
                               cols[c].name);
-        r->col[c].leaf = found;
         r->el[found + 1].type_order = r->orders && r->orders[found];
         ak_code rc = check_column(r, c, &r->el[found + 1], err);
         if (rc)
@@ -1122,6 +1131,8 @@ static ak_code check_groups(ak_pq_reader *r, ak_err *err)
                               FOOTER ": row group %zu has %u column chunks for %u columns", g,
                               gr->ncols, r->nel - 1);
         for (int c = 0; c < AK_PQ_NCOLS; c++) {
+            if (r->col[c].leaf == SIZE_MAX)
+                continue;
             ak_code rc = check_chunk(r, g, c, &gr->cols[r->col[c].leaf], err);
             if (rc)
                 return rc;
@@ -1211,8 +1222,12 @@ static int to_us(int unit, int64_t v, int64_t *us)
 
 void ak_pq_reader_chunk(const ak_pq_reader *r, size_t g, ak_pq_col c, ak_pq_chunk_info *out)
 {
-    const chunk *k = chunk_of(r, g, c);
     memset(out, 0, sizeof *out);
+    if (r->col[c].leaf == SIZE_MAX) { /* a column the file lacks: all null */
+        out->num_values = out->null_count = r->groups[g].rows;
+        return;
+    }
+    const chunk *k = chunk_of(r, g, c);
     out->num_values = k->num_values;
     out->null_count = k->null_count;
     out->codec = (ak_pq_codec)k->codec;
@@ -1734,8 +1749,23 @@ static ak_code check_values(cdec *d)
     return AK_OK;
 }
 
+/* A column the file lacks: every value null. */
+static ak_code null_column(ak_pq_reader *r, int c, ak_err *err)
+{
+    size_t rows = (size_t)r->groups[r->cur].rows;
+    cdec d = {.r = r, .c = c, .col = &r->col[c], .rows = rows, .err = err};
+    ak_code rc = hold(&d, rows * sizeof *d.vals, (void **)&d.vals);
+    if (rc == AK_OK) {
+        memset(d.vals, 0, rows * sizeof *d.vals);
+        r->vals[c] = d.vals;
+    }
+    return rc;
+}
+
 static ak_code decode_column(ak_pq_reader *r, int c, ak_err *err)
 {
+    if (r->col[c].leaf == SIZE_MAX)
+        return null_column(r, c, err);
     const chunk *k = chunk_of(r, r->cur, c);
     cdec d = {.r = r, .c = c, .col = &r->col[c], .rows = (size_t)r->groups[r->cur].rows,
               .err = err};

@@ -13,6 +13,10 @@
  *   content_sha256   BYTE_ARRAY  STRING, 64 lowercase hex digits REQUIRED
  *   metadata         BYTE_ARRAY  STRING, JSON text               OPTIONAL
  *   daily_metrics    BYTE_ARRAY  STRING, JSON text               OPTIONAL
+ *   embedding_code   BYTE_ARRAY  196 bytes: the 4-bit vector code OPTIONAL
+ *                    of util/vcode.h (null: no embedding); files
+ *                    without this column (older Akosha, other writers)
+ *                    read as all null
  *
  * What the writer produces: "PAR1"; row groups of at most group_rows rows,
  * each with one column chunk per column; v1 data pages (DataPageHeader) of
@@ -72,6 +76,7 @@
 
 #define AK_PQ_FINGERPRINT_LEN 512 /* 128 x uint32 MinHash */
 #define AK_PQ_SHA256_HEX_LEN 64
+#define AK_PQ_CODE_LEN 196        /* AK_VCODE_BYTES */
 
 #define AK_PQ_BATCH_ROWS 100000             /* intended rows per file, at most */
 #define AK_PQ_GROUP_ROWS 10000              /* default rows per row group */
@@ -88,6 +93,7 @@ typedef enum {
     AK_PQ_CONTENT_SHA256,
     AK_PQ_METADATA,
     AK_PQ_DAILY_METRICS,
+    AK_PQ_EMBEDDING_CODE,
     AK_PQ_NCOLS
 } ak_pq_col;
 
@@ -116,6 +122,7 @@ typedef struct {
     ak_pq_val content_sha256; /* AK_PQ_SHA256_HEX_LEN lowercase hex digits */
     ak_pq_val metadata;       /* JSON text, or null */
     ak_pq_val daily_metrics;  /* JSON text, or null */
+    ak_pq_val embedding_code; /* AK_PQ_CODE_LEN bytes, or null */
 } ak_pq_row;
 
 /* The column's name in the schema ("system_id", ...). */

@@ -25,7 +25,8 @@
  * Checked beyond "no crash, no leak, no undefined behaviour": a failure is
  * AK_ERR_CORRUPT or AK_ERR_UNSUPPORTED (or AK_ERR_NOTFOUND from a lookup)
  * with a "parquet: " message; rows handed out keep the schema's promises
- * (required values present, 512-byte fingerprint, hex digest, UTF-8 text)
+ * (required values present, 512-byte fingerprint, hex digest, UTF-8 text,
+ * a 196-byte vector code the decoder takes or refuses)
  * and number what the footer says; a lookup returns the row asked for.
  *
  * Run with scripts/fuzz.sh parquet [seconds].
@@ -36,6 +37,7 @@
 #include "tier/parquet.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/vcode.h"
 
 #define FUZZ_SEED 11
 
@@ -76,10 +78,20 @@ static ak_code check_row(void *arg, const ak_pq_row *r)
     scan *s = arg;
     for (int c = 0; c < AK_PQ_NCOLS; c++) {
         const ak_pq_val *v = ak_pq_row_val(r, (ak_pq_col)c);
-        if (v && c != AK_PQ_FINGERPRINT)
+        if (v && c != AK_PQ_FINGERPRINT && c != AK_PQ_EMBEDDING_CODE)
             check_text(v, c == AK_PQ_METADATA || c == AK_PQ_DAILY_METRICS,
                        ak_pq_col_name((ak_pq_col)c));
     }
+    /* a code is null or 196 bytes, and whatever its bytes, the decoder
+     * refuses it or gives int8 values the scan can take */
+    FUZZ_CHECK(!r->embedding_code.p || r->embedding_code.len == AK_PQ_CODE_LEN,
+               "embedding_code of %zu bytes", r->embedding_code.len);
+    int8_t q[AK_DIM];
+    float scale;
+    if (r->embedding_code.p &&
+        ak_vcode_to_i8(r->embedding_code.p, r->embedding_code.len, q, &scale))
+        for (int i = 0; i < AK_DIM; i++)
+            FUZZ_CHECK(q[i] >= -126 && q[i] <= 126 && scale > 0, "code value %d", q[i]);
     FUZZ_CHECK(r->fingerprint.p && r->fingerprint.len == AK_PQ_FINGERPRINT_LEN,
                "fingerprint of %zu bytes", r->fingerprint.len);
     FUZZ_CHECK(r->content_sha256.len == AK_PQ_SHA256_HEX_LEN, "digest of %zu bytes",

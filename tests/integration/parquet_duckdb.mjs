@@ -14,7 +14,8 @@
 //    find` must read each back exactly as DuckDB does.
 // 3. Files Akosha must refuse (v2 encodings, a missing column, naive
 //    nanosecond timestamps, a null in a required column, a short
-//    fingerprint) fail with a message naming the problem.
+//    fingerprint) fail with a message naming the problem; a file without the
+//    embedding_code column (older Akosha, other writers) reads as all null.
 //
 // Prints one line per check; exits 1 at the first failure.
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -40,22 +41,23 @@ async function rows(sql) {
 }
 
 const COLUMNS = ['system_id', 'conversation_id', 'ts_us', 'ultra_summary', 'fingerprint',
-  'content_sha256', 'metadata', 'daily_metrics'];
+  'content_sha256', 'metadata', 'daily_metrics', 'embedding_code'];
 const TYPES = {
   system_id: 'VARCHAR', conversation_id: 'VARCHAR', timestamp: 'TIMESTAMP WITH TIME ZONE',
   ultra_summary: 'VARCHAR', fingerprint: 'BLOB', content_sha256: 'VARCHAR',
-  metadata: 'VARCHAR', daily_metrics: 'VARCHAR',
+  metadata: 'VARCHAR', daily_metrics: 'VARCHAR', embedding_code: 'BLOB',
 };
-const OPTIONAL = new Set(['metadata', 'daily_metrics']);
+const OPTIONAL = new Set(['metadata', 'daily_metrics', 'embedding_code']);
+const BLOBS = new Set(['fingerprint', 'embedding_code']);
 
 
 const sqlString = (s) => `'${s.replaceAll("'", "''")}'`;
 
 // A file's rows as DuckDB reads them, in file order, in pqtool's JSON shape.
-async function duckRows(file) {
+async function duckRows(file, withCode = true) {
   return rows(`SELECT system_id, conversation_id, epoch_us("timestamp")::VARCHAR AS ts_us,
       ultra_summary, lower(hex(fingerprint)) AS fingerprint, content_sha256, metadata,
-      daily_metrics
+      daily_metrics, ${withCode ? 'lower(hex(embedding_code))' : 'NULL'} AS embedding_code
     FROM read_parquet(${sqlString(file)}, file_row_number = true) ORDER BY file_row_number`);
 }
 
@@ -104,7 +106,9 @@ async function checkStats(file, want, groupRows, codec) {
       epoch_us(TRY_CAST(stats_max_value AS TIMESTAMPTZ))::VARCHAR AS ts_max
     FROM parquet_metadata(${sqlString(file)}) ORDER BY row_group_id, column_id`);
   const groups = Math.ceil(want.length / groupRows);
-  if (meta.length !== groups * 8) fail(`${file}: ${meta.length} chunks, expected ${groups * 8}`);
+  const ncols = COLUMNS.length;
+  if (meta.length !== groups * ncols)
+    fail(`${file}: ${meta.length} chunks, expected ${groups * ncols}`);
   for (const m of meta) {
     const g = Number(m.row_group_id), col = m.path_in_schema;
     const part = want.slice(g * groupRows, (g + 1) * groupRows);
@@ -117,7 +121,7 @@ async function checkStats(file, want, groupRows, codec) {
       fail(`${where}: null_count ${m.stats_null_count}, expected ${x.nulls}`);
     let [min, max] = [m.stats_min_value, m.stats_max_value];
     if (col === 'timestamp') [min, max] = [m.ts_min, m.ts_max];
-    if (col === 'fingerprint' && x.min !== null) [x.min, x.max] = [await blobText(x.min),
+    if (BLOBS.has(col) && x.min !== null) [x.min, x.max] = [await blobText(x.min),
       await blobText(x.max)];
     if (min !== x.min || max !== x.max)
       fail(`${where}: min/max ${JSON.stringify([min, max])}, expected ` +
@@ -136,7 +140,7 @@ async function checkSchema(file) {
     if (s.repetition_type !== rep) fail(`${file}: ${s.name} is ${s.repetition_type}, not ${rep}`);
     const [conv, logical] = s.name === 'timestamp'
       ? ['TIMESTAMP_MICROS', /^TimestampType\(isAdjustedToUTC=1, .*MICROS=MicroSeconds\(\)/]
-      : s.name === 'fingerprint' ? [null, null] : ['UTF8', /^StringType\(\)$/];
+      : BLOBS.has(s.name) ? [null, null] : ['UTF8', /^StringType\(\)$/];
     if (s.converted_type !== conv || (logical ? !logical.test(s.logical_type) : s.logical_type))
       fail(`${file}: ${s.name} annotated ${s.converted_type} / ${s.logical_type}`);
   }
@@ -187,11 +191,13 @@ const variants = [
       FROM ${source}`, 'COMPRESSION snappy'],
   ['reordered', `SELECT daily_metrics, fingerprint, 42 AS extra, * EXCLUDE (daily_metrics,
       fingerprint) FROM ${source}`, 'COMPRESSION zstd'],
+  // a file of the schema before embedding_code: every code null
+  ['no_code', `SELECT * EXCLUDE (embedding_code) FROM ${source}`, 'COMPRESSION zstd', false],
 ];
-for (const [name, select, options] of variants) {
+for (const [name, select, options, withCode = true] of variants) {
   const file = `${work}/duck_${name}.parquet`;
   await rows(`COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, ${options})`);
-  const want = await duckRows(file);
+  const want = await duckRows(file, withCode);
   const got = jsonLines(pq('dump', file));
   sameRows(got, want, `pqtool reading DuckDB's ${name} file`);
   for (const i of [0, 499, want.length - 1]) {

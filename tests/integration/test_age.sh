@@ -53,11 +53,12 @@ rm -f data/cold/system_id=*
 
 # kill -9 during warm -> cold, at named instants (AKOSHA_TEST_STOP,
 # src/util/testpoint.h), then finish: a cold object's temp file written,
-# not renamed; a cold object stored, its rows still warm.
+# not renamed; a cold object stored, its rows still warm; the catalog
+# switched, the objects it replaced not yet deleted.
 temps() { find data/cold -name '.akosha-tmp-*' | wc -l; }
 kills=0
 for stop in store.temp_written:1 age.cold_uploaded:1 store.temp_written:3 \
-            age.cold_uploaded:2 store.temp_written:1; do
+            age.cold_uploaded:2 age.cold_committed:1 store.temp_written:1; do
   kill_at $stop age --data data --now $NOW
   kills=$((kills + 1))
   assert_eq "$(keys data | sha256sum)" "$before" "keys after kill -9 at $stop"
@@ -75,17 +76,20 @@ stats=$(akosha stats --data data --json)
 assert_eq "$(echo "$stats" | jq_py 'd["cold"], d["warm"] + d["cold"], d["hot"] + d["warm"] + d["cold"]')" \
   "$want_cold $want_warm $total" "tiers after aging"
 assert_eq "$(keys data | sha256sum)" "$before" "every key in exactly one tier"
-echo "killed $kills times during warm -> cold"
 
 # a second pass has nothing to do
 again=$(akosha age --data data --now $NOW --json)
 assert_eq "$(echo "$again" | jq_py 'd["hot_to_warm"]["conversations"], d["warm_to_cold"]["conversations"]')" "0 0" "idempotent"
 
-# cold objects: one per system and day, Hive-style keys, catalogued
+# cold objects: one per system and month, Hive-style keys, catalogued, and
+# what the killed passes left is gone
 objects=$(find data/cold -name '*.parquet' | wc -l)
 catalogued=$(for db in $(find data -name '*.db'); do sqlite3 "$db" "SELECT DISTINCT object_key FROM cold"; done | sort -u | wc -l)
+months=$(for db in $(find data -name '*.db'); do
+  sqlite3 "$db" "SELECT DISTINCT '$db' || strftime('%Y-%m', ts_us / 1e6, 'unixepoch') FROM cold"; done | wc -l)
 assert_eq "$objects" "$catalogued" "every object catalogued"
-grep -qvE '/system_id=sys[0-9]+/date=20[0-9]{2}-[0-9]{2}-[0-9]{2}/batch-[0-9a-f]{16}\.parquet$' <<<"$(find data/cold -name '*.parquet')" &&
+assert_eq "$objects" "$months" "one object per system and month"
+grep -qvE '/system_id=sys[0-9]+/month=20[0-9]{2}-[0-9]{2}/batch-[0-9a-f]{16}\.parquet$' <<<"$(find data/cold -name '*.parquet')" &&
   fail "object key layout"
 
 # each tier answers get; warm is searchable by summary text and by vector

@@ -94,11 +94,12 @@ assert_contains "$out" "bucket no-such-bucket does not exist (404 NoSuchBucket)"
 [ ! -d bad ] || [ -z "$(find bad -name '*.db')" ] || fail "a refused run stored something"
 
 # ---- the cold tier in S3 -------------------------------------------------
-# Age the store built from S3 far into the future: warm -> cold exports
-# Parquet into the bucket below another prefix, reads it back, catalogues it;
-# `get` then reads a cold conversation back from S3.
+# Age the store built from S3 into the future (45 days: about half of the
+# generator's 120 days of conversations go cold): warm -> cold exports
+# Parquet into the bucket below another prefix, reads it back, catalogues
+# it; `get` then reads a cold conversation back from S3.
 cold=s3://akosha/tenants/acme-cold
-age=$(akosha age --data s3data --cold "$cold" --now 2027-12-01T00:00:00Z --json)
+age=$(akosha age --data s3data --cold "$cold" --now "$(date -u -d '+45 days' +%Y-%m-%dT00:00:00Z)" --json)
 moved=$(echo "$age" | jq_py 'd["warm_to_cold"]["conversations"]')
 [ "$moved" -gt 0 ] || fail "nothing went cold: $age"
 assert_eq "$(echo "$age" | jq_py 'd["cold_failures"], d["systems_failed"]')" "0 0" "cold export to S3"
@@ -107,7 +108,7 @@ assert_eq "$objects" "$(echo "$age" | jq_py 'd["cold_objects"]')" "cold objects 
 # (through a file: grep -q stops reading at the first match, and under
 # pipefail the lister's broken pipe would fail the test)
 s3tool ls akosha tenants/acme-cold/ > cold-keys.txt
-grep -qE 'tenants/acme-cold/system_id=[^/]+/date=[0-9-]+/batch-[0-9a-f]{16}\.parquet' cold-keys.txt ||
+grep -qE 'tenants/acme-cold/system_id=[^/]+/month=[0-9]{4}-[0-9]{2}/batch-[0-9a-f]{16}\.parquet' cold-keys.txt ||
   fail "cold key layout in S3"
 db="s3data/$(akosha shard sys0001 | cut -d' ' -f2)"
 cid=$(sqlite3 "$db" "SELECT conversation_id FROM cold LIMIT 1")
@@ -118,6 +119,20 @@ assert_eq "$(echo "$got" | jq_py 'd["tier"], d["conversation_id"], len(d["summar
 expect_stdout 0 akosha verify --data s3data --cold "$cold" --deep --json
 assert_eq "$(echo "$out" | jq_py 'd["ok"], d["cold_objects"], d["cold_leftovers"], d["problems"]')" \
   "True $objects 0 []" "verify against the S3 cold store"
+# cold rows are searched from the local catalog, by words and by vector
+out=$(akosha search --data s3data --like "sys0001/$cid" --tiers cold --limit 3 --json)
+assert_eq "$(echo "$out" | jq_py 'd["results"][0]["conversation_id"], d["results"][0]["tier"]')" "$cid cold" \
+  "cold vector search beside an S3 cold store"
+# a later pass merges the newly cold rows into the month's objects in S3:
+# each merged object read, the new one put and read back, the old deleted
+age=$(akosha age --data s3data --cold "$cold" --now "$(date -u -d '+3 years' +%Y-%m-%dT00:00:00Z)" --json)
+assert_eq "$(echo "$age" | jq_py 'd["cold_failures"], d["cold_objects_merged"] > 0, d["cold_objects_deleted"] == d["cold_objects_merged"], d["cold_requests"]["delete"] == d["cold_objects_deleted"]')" \
+  "0 True True True" "a merging pass against S3: $age"
+months=$(for d in $(find s3data -name '*.db'); do
+  sqlite3 "$d" "SELECT DISTINCT '$d' || strftime('%Y-%m', ts_us / 1e6, 'unixepoch') FROM cold"; done | wc -l)
+assert_eq "$(s3tool ls akosha tenants/acme-cold/ | grep -c '\.parquet$')" "$months" "one S3 object per system and month"
+expect_stdout 0 akosha verify --data s3data --cold "$cold" --deep --json
+assert_eq "$(echo "$out" | jq_py 'd["ok"], d["cold_leftovers"], d["problems"]')" "True 0 []" "verify after the merge"
 
 # ---- Swift goes away in the middle of a polling run ---------------------
 big_ingested() { # uploads of big0000 in the outage store so far

@@ -62,7 +62,7 @@ expect_exit 2 akosha search --data data --vector nan.json;     assert_contains "
 expect_exit 2 akosha search --data data --text "  ";           assert_contains "$out" "text: empty" "empty text"
 expect_exit 2 akosha search --data data --text x --limit 0;    assert_contains "$out" "limit: must be 1 to 1000" "limit 0"
 expect_exit 2 akosha search --data data --text x --limit 5000; assert_contains "$out" "limit" "limit 5000"
-expect_exit 2 akosha search --data data --text x --tiers cold; assert_contains "$out" "--tiers" "tiers"
+expect_exit 2 akosha search --data data --text x --tiers frozen; assert_contains "$out" "--tiers" "tiers"
 expect_exit 2 akosha search --data data;                       assert_contains "$out" "give a vector, a text, or both" "nothing"
 
 # a slow shard: named, the others answer, the deadline holds

@@ -32,7 +32,7 @@
 typedef struct {
     ak_pq_row row; /* points into the arrays below */
     char sid[40], cid[80], summary[400], sha[AK_SHA256_HEX], meta[160], metrics[96];
-    uint8_t fp[AK_PQ_FINGERPRINT_LEN];
+    uint8_t fp[AK_PQ_FINGERPRINT_LEN], code[AK_PQ_CODE_LEN];
 } pq_gen_row;
 
 static inline uint64_t pq_mix(uint64_t x)
@@ -84,6 +84,9 @@ static inline void pq_gen(uint64_t seed, uint64_t i, pq_gen_row *g)
             g->fp[k * 4 + b] = (uint8_t)(v >> (8 * b));
     }
 
+    for (int k = 0; k < AK_PQ_CODE_LEN; k++)
+        g->code[k] = (uint8_t)pq_mix(s + (uint64_t)k);
+
     uint8_t digest[AK_SHA256_LEN];
     ak_sha256(g->cid, strlen(g->cid), digest);
     ak_hex(digest, AK_SHA256_LEN, g->sha);
@@ -107,6 +110,8 @@ static inline void pq_gen(uint64_t seed, uint64_t i, pq_gen_row *g)
         r->metadata = (ak_pq_val){g->meta, strlen(g->meta)};
     if (i % 3 == 0 || (i / 64) % 5 == 1) /* 2 in 3 null, but 64 in 320 present */
         r->daily_metrics = (ak_pq_val){g->metrics, strlen(g->metrics)};
+    if (i % 7 != 2) /* a row without an embedding has no code */
+        r->embedding_code = (ak_pq_val){(const char *)g->code, sizeof g->code};
 }
 
 static inline int pq_val_eq(ak_pq_val a, ak_pq_val b)
@@ -127,6 +132,7 @@ static inline const char *pq_row_diff(const ak_pq_row *a, const ak_pq_row *b)
     if (!pq_val_eq(a->content_sha256, b->content_sha256)) return "content_sha256";
     if (!pq_val_eq(a->metadata, b->metadata)) return "metadata";
     if (!pq_val_eq(a->daily_metrics, b->daily_metrics)) return "daily_metrics";
+    if (!pq_val_eq(a->embedding_code, b->embedding_code)) return "embedding_code";
     return NULL;
 }
 

@@ -13,7 +13,8 @@
  *
  * A JSON line: {"system_id": s, "conversation_id": s, "ts_us": "123",
  * "ultra_summary": s, "fingerprint": hex, "content_sha256": s,
- * "metadata": s|null, "daily_metrics": s|null} (ts_us is a string so that
+ * "metadata": s|null, "daily_metrics": s|null, "embedding_code": hex|null}
+ * (ts_us is a string so that
  * JavaScript keeps every digit).  Errors go to stderr; exit status 1.
  */
 #include <errno.h>
@@ -62,6 +63,13 @@ static ak_code print_row(void *ctx, const ak_pq_row *r)
     json_val(&w, "content_sha256", r->content_sha256);
     json_val(&w, "metadata", r->metadata);
     json_val(&w, "daily_metrics", r->daily_metrics);
+    ak_jw_key(&w, "embedding_code");
+    if (r->embedding_code.p && r->embedding_code.len <= AK_PQ_CODE_LEN) {
+        ak_hex((const uint8_t *)r->embedding_code.p, r->embedding_code.len, hex);
+        ak_jw_str(&w, hex);
+    } else {
+        ak_jw_null(&w);
+    }
     ak_jw_end(&w);
     ak_code rc = ak_jw_error(&w);
     if (!rc && fprintf(out, "%s\n", b.data) < 0)

@@ -345,11 +345,12 @@ static void test_hand_checked_bytes(void)
     expect_page(&x, "\x0c", "\x02\x00\x00\x00\x03\x00", 6);
     /* daily_metrics "{}": level 1, then the value */
     expect_page(&x, "\x18", "\x02\x00\x00\x00\x03\x01\x02\x00\x00\x00{}", 12);
+    expect_page(&x, "\x0c", "\x02\x00\x00\x00\x03\x00", 6); /* embedding_code null */
     size_t data_end = x.len;
-    /* FileMetaData{1: version 1, 2: list of 9 structs: the root {4: "schema",
-     * 5: 8 children}, then system_id {1: BYTE_ARRAY (6), 3: REQUIRED (0),
+    /* FileMetaData{1: version 1, 2: list of 10 structs: the root {4: "schema",
+     * 5: 9 children}, then system_id {1: BYTE_ARRAY (6), 3: REQUIRED (0),
      * 4: name, 6: UTF8 (0), 10: LogicalType{1: StringType{}}} ... */
-    put_bytes(&x, "\x15\x02\x19\x9c\x48\x06schema\x15\x10\x00", 15);
+    put_bytes(&x, "\x15\x02\x19\xac\x48\x06schema\x15\x12\x00", 15);
     put_bytes(&x, "\x15\x0c\x25\x00\x18\x09system_id\x25\x00\x4c\x1c\x00\x00\x00", 22);
 
     CHECK(b.len > x.len);

@@ -1,0 +1,178 @@
+/*
+ * coldcode_bench.c - how well the cold tier's vector code ranks: recall@10
+ * of search over codes alone against exact float32 search over the
+ * original vectors, for the code Akosha uses (util/vcode.c, 196 bytes) and
+ * the alternatives it was chosen against.
+ *
+ *   coldcode_bench [N] [QUERIES]       (default 50,000 vectors, 300 queries)
+ *
+ * The vectors are clustered and of low intrinsic dimension, as sentence
+ * embeddings are: 3,000 centres in a 100-dimensional latent space, each
+ * vector a centre plus Gaussian spread, projected to 384 dimensions by one
+ * fixed random matrix, plus a little noise in all 384, normalized.  (On
+ * isotropic random vectors every code looks worse than it is: there are no
+ * near neighbours to find.)  Queries are drawn the same way and are not in
+ * the base set.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/vcode.h"
+#include "util/vec.h"
+
+#define LATENT 100
+#define CENTRES 3000
+#define K 10
+
+static uint64_t rng = 88172645463325252ULL;
+static double uniform(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+static double gauss(void)
+{
+    double a = uniform(), b = uniform();
+    return sqrt(-2 * log(a > 1e-300 ? a : 1e-300)) * cos(2 * M_PI * b);
+}
+
+static float *proj, *centre;
+
+static void draw(float *v)
+{
+    float z[LATENT];
+    int c = (int)(uniform() * CENTRES);
+    for (int j = 0; j < LATENT; j++)
+        z[j] = centre[c * LATENT + j] + (float)(0.35 * gauss());
+    for (int i = 0; i < AK_DIM; i++) {
+        double a = 0;
+        for (int j = 0; j < LATENT; j++)
+            a += proj[i * LATENT + j] * z[j];
+        v[i] = (float)(a + 0.02 * gauss());
+    }
+    ak_vec_normalize(v);
+}
+
+typedef struct {
+    float s;
+    int i;
+} hit;
+
+/* The K best of n scores, best first (insertion into a small sorted list). */
+static void top(const float *scores, int n, int *out)
+{
+    hit best[K];
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (m == K && scores[i] <= best[K - 1].s)
+            continue;
+        int p = m < K ? m++ : K - 1;
+        while (p > 0 && best[p - 1].s < scores[i]) {
+            best[p] = best[p - 1];
+            p--;
+        }
+        best[p] = (hit){scores[i], i};
+    }
+    for (int k = 0; k < K; k++)
+        out[k] = best[k].i;
+}
+
+/* Codes decoded to float, unit length, scored exactly against the float
+ * query: what search's re-rank computes for a cold row. */
+typedef void (*codec)(const float *v, float *decoded);
+
+static void vcode(const float *v, float *d)
+{
+    uint8_t code[AK_VCODE_BYTES];
+    int8_t q[AK_DIM];
+    float scale;
+    if (!ak_vcode_encode(v, code) || !ak_vcode_to_i8(code, sizeof code, q, &scale))
+        abort();
+    ak_vec_dequantize(q, scale, d);
+    ak_vec_normalize(d);
+}
+
+static void sign_bits(const float *v, float *d)
+{
+    for (int i = 0; i < AK_DIM; i++)
+        d[i] = v[i] >= 0 ? 1.0f : -1.0f;
+    ak_vec_normalize(d);
+}
+
+static void int8(const float *v, float *d)
+{
+    int8_t q[AK_DIM];
+    float scale;
+    ak_vec_quantize(v, q, &scale);
+    ak_vec_dequantize(q, scale, d);
+    ak_vec_normalize(d);
+}
+
+/* b bits a dimension, max-based step (as int8 does) */
+static void bits_max(const float *v, float *d, int b)
+{
+    float m = 0;
+    int levels = (1 << (b - 1)) - 1;
+    for (int i = 0; i < AK_DIM; i++)
+        m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
+    for (int i = 0; i < AK_DIM; i++)
+        d[i] = roundf(v[i] / m * levels);
+    ak_vec_normalize(d);
+}
+static void four_bit_max(const float *v, float *d) { bits_max(v, d, 4); }
+static void three_bit_max(const float *v, float *d) { bits_max(v, d, 3); }
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 50000, nq = argc > 2 ? atoi(argv[2]) : 300;
+    proj = malloc(sizeof *proj * AK_DIM * LATENT);
+    centre = malloc(sizeof *centre * CENTRES * LATENT);
+    float *base = malloc(sizeof *base * AK_DIM * (size_t)n), *qs = malloc(sizeof *qs * AK_DIM * nq);
+    float *dec = malloc(sizeof *dec * AK_DIM * (size_t)n), *scores = malloc(sizeof *scores * n);
+    int *truth = malloc(sizeof *truth * K * nq);
+    for (int i = 0; i < AK_DIM * LATENT; i++)
+        proj[i] = (float)gauss();
+    for (int i = 0; i < CENTRES * LATENT; i++)
+        centre[i] = (float)gauss();
+    for (int i = 0; i < n; i++)
+        draw(base + (size_t)i * AK_DIM);
+    for (int i = 0; i < nq; i++)
+        draw(qs + (size_t)i * AK_DIM);
+    for (int q = 0; q < nq; q++) {
+        for (int i = 0; i < n; i++)
+            scores[i] = ak_vec_dot_f32(qs + (size_t)q * AK_DIM, base + (size_t)i * AK_DIM);
+        top(scores, n, truth + q * K);
+    }
+    static const struct {
+        const char *name;
+        int bytes;
+        codec fn;
+    } codes[] = {
+        {"sign bits (1 bit/dim)", AK_DIM / 8, sign_bits},
+        {"3-bit scalar, max step", AK_DIM * 3 / 8 + 4, three_bit_max},
+        {"4-bit scalar, max step", AK_DIM / 2 + 4, four_bit_max},
+        {"4-bit scalar, util/vcode (Akosha)", AK_VCODE_BYTES, vcode},
+        {"int8 (the warm tier)", AK_DIM + 4, int8},
+    };
+    printf("%d vectors, %d queries, recall@%d against exact float32 search\n", n, nq, K);
+    printf("| code | bytes | recall@10 |\n|---|---:|---:|\n");
+    for (size_t c = 0; c < sizeof codes / sizeof *codes; c++) {
+        for (int i = 0; i < n; i++)
+            codes[c].fn(base + (size_t)i * AK_DIM, dec + (size_t)i * AK_DIM);
+        int found = 0;
+        for (int q = 0; q < nq; q++) {
+            int got[K];
+            for (int i = 0; i < n; i++)
+                scores[i] = ak_vec_dot_f32(qs + (size_t)q * AK_DIM, dec + (size_t)i * AK_DIM);
+            top(scores, n, got);
+            for (int a = 0; a < K; a++)
+                for (int b = 0; b < K; b++)
+                    found += got[a] == truth[q * K + b];
+        }
+        printf("| %s | %d | %.4f |\n", codes[c].name, codes[c].bytes, (double)found / (K * nq));
+        fflush(stdout);
+    }
+    return 0;
+}

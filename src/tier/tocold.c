@@ -1,0 +1,697 @@
+/*
+ * tocold.c - aging warm -> cold, into few, large objects.
+ *
+ * Cold objects hold one system's conversations of one calendar month (UTC),
+ * up to AK_AGE_COLD_TARGET_ROWS rows.  A pass takes the month's warm rows
+ * old enough and the month's small objects (fewer rows than the target),
+ * and writes them together as one new object; a later pass that brings
+ * more rows of that month merges them into it the same way, so a system
+ * ends up with about one object per month however often aging runs.
+ *
+ * Crash safety, step by step:
+ *   1. the new object's key goes into cold_garbage (committed) -- if the
+ *      pass dies before step 4, the next pass deletes the orphan;
+ *   2. put it and read it back (SHA-256 and row count);
+ *   3. (nothing has changed yet: every row is still where it was)
+ *   4. one transaction: the merged rows' catalog entries point at the new
+ *      object, the warm rows get catalog entries (with their 1-sentence
+ *      summary, full-text indexed, and their vector code) and leave warm,
+ *      the new key leaves cold_garbage and the replaced objects' keys enter
+ *      it; counts are verified before COMMIT;
+ *   5. the replaced objects are deleted from the store and then from
+ *      cold_garbage.  A pass starts by finishing step 5 for whatever an
+ *      earlier pass left (a key the catalog still names is never deleted).
+ * Test points (util/testpoint.h): "age.cold_uploaded" after step 2,
+ * "age.cold_committed" after step 4.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tier/age_pass.h"
+#include "tier/cold.h"
+#include "tier/minhash.h"
+#include "tier/parquet.h"
+#include "tier/summary.h"
+#include "util/vcode.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/sha256.h"
+#include "util/testpoint.h"
+#include "util/time.h"
+#include "version.h"
+
+_Static_assert(AK_PQ_CODE_LEN == AK_VCODE_BYTES, "the Parquet column holds the vector code");
+
+typedef ak_age_pass pass;
+
+#define MONTH_LEN 7 /* YYYY-MM */
+
+typedef struct {
+    int64_t id;  /* warm row id; 0 for a row from an object being merged */
+    int src;     /* -1: from warm; else the index of the object it is read from */
+    char *conversation_id, *ultra, *metadata, *upload_id;
+    uint8_t fingerprint[AK_MINHASH_BYTES];
+    uint8_t code[AK_VCODE_BYTES];
+    int has_code;
+    char sha_hex[AK_SHA256_HEX];
+    int64_t ts, upload_at, bytes;
+} cold_row;
+
+typedef struct {
+    cold_row *r;
+    size_t n, cap;
+    int64_t warm_bytes; /* of the rows from warm */
+    size_t from_warm;
+    char **old;         /* keys of the objects being merged */
+    size_t n_old;
+} cold_batch;
+
+/* Free the rows past the first keep. */
+static void drop_rows(cold_batch *b, size_t keep)
+{
+    for (size_t i = keep; i < b->n; i++) {
+        free(b->r[i].conversation_id);
+        free(b->r[i].ultra);
+        free(b->r[i].metadata);
+        free(b->r[i].upload_id);
+    }
+    b->n = keep;
+}
+
+static void batch_free(cold_batch *b)
+{
+    drop_rows(b, 0);
+    for (size_t i = 0; i < b->n_old; i++)
+        free(b->old[i]);
+    free(b->old);
+    free(b->r);
+    memset(b, 0, sizeof *b);
+}
+
+static cold_row *batch_add(cold_batch *b, ak_err *err)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        cold_row *grown = realloc(b->r, cap * sizeof *grown);
+        if (!grown) {
+            ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        b->r = grown;
+        b->cap = cap;
+    }
+    cold_row *r = &b->r[b->n++];
+    memset(r, 0, sizeof *r);
+    r->src = -1;
+    return r;
+}
+
+static char *col_dup(sqlite3_stmt *st, int c)
+{
+    const unsigned char *t = sqlite3_column_text(st, c);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static char *val_dup(ak_pq_val v) { return v.p ? strndup(v.p, v.len) : NULL; }
+
+/* ---- the month's warm rows ---- */
+
+/* The code of a warm row's int8 embedding (none when it has none). */
+static void warm_code(sqlite3_stmt *st, int col, cold_row *r)
+{
+    if (sqlite3_column_bytes(st, col) != AK_DIM)
+        return;
+    float v[AK_DIM];
+    ak_vec_dequantize(sqlite3_column_blob(st, col), (float)sqlite3_column_double(st, col + 1), v);
+    r->has_code = ak_vcode_encode(v, r->code);
+}
+
+static ak_code warm_row(pass *p, sqlite3_stmt *st, cold_batch *b, ak_err *err)
+{
+    cold_row *r = batch_add(b, err);
+    if (!r)
+        return AK_ERR_NOMEM;
+    r->id = sqlite3_column_int64(st, 0);
+    r->conversation_id = col_dup(st, 1);
+    r->ts = sqlite3_column_int64(st, 2);
+    r->ultra = col_dup(st, 3);
+    const char *summary = (const char *)sqlite3_column_text(st, 9);
+    if (sqlite3_column_bytes(st, 4) == AK_MINHASH_BYTES) {
+        memcpy(r->fingerprint, sqlite3_column_blob(st, 4), AK_MINHASH_BYTES);
+    } else { /* aged before warm kept it: derive it from the summary */
+        uint32_t sig[AK_MINHASH_SLOTS];
+        ak_minhash(summary ? summary : "", summary ? strlen(summary) : 0, sig);
+        ak_minhash_bytes(sig, r->fingerprint);
+    }
+    if (sqlite3_column_bytes(st, 5) == AK_SHA256_LEN)
+        ak_hex(sqlite3_column_blob(st, 5), AK_SHA256_LEN, r->sha_hex);
+    r->metadata = col_dup(st, 6);
+    r->upload_at = sqlite3_column_int64(st, 7);
+    r->upload_id = col_dup(st, 8);
+    r->bytes = sqlite3_column_int64(st, 10);
+    warm_code(st, 11, r);
+    b->warm_bytes += r->bytes;
+    b->from_warm++;
+    ak_code rc = AK_OK;
+    if (!r->ultra) /* likewise the 1-sentence summary */
+        rc = ak_summarize(summary ? summary : "", summary ? strlen(summary) : 0, 1, &r->ultra, err);
+    if (rc == AK_OK && (!r->conversation_id || !r->upload_id || !r->sha_hex[0]))
+        rc = ak_err_set(err, AK_ERR_CORRUPT, "system %s: warm row %lld is incomplete",
+                        p->system_id, (long long)r->id);
+    return rc;
+}
+
+static ak_code load_warm(pass *p, int64_t from, int64_t to, cold_batch *b, ak_err *err)
+{
+    static const char sql[] =
+        "SELECT id, conversation_id, ts_us, ultra_summary, fingerprint, content_sha256, metadata,"
+        " upload_at_us, upload_id, summary, " AK_AGE_WARM_BYTES ", embedding_q, embedding_scale"
+        " FROM warm WHERE ts_us >= ?1 AND ts_us < ?2 AND ts_us < ?3 ORDER BY conversation_id LIMIT ?4";
+    sqlite3_stmt *st;
+    ak_code rc = ak_age_prepare(p, sql, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int64(st, 3, p->warm_cutoff);
+    sqlite3_bind_int64(st, 4, AK_AGE_COLD_TARGET_ROWS);
+    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW)
+        rc = warm_row(p, st, b, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- the month's small objects ---- */
+
+typedef struct {
+    pass *p;
+    cold_batch *b;
+    int src;
+    sqlite3_stmt *is_here; /* is this row catalogued in this object? */
+    ak_err *err;
+} merge_read;
+
+static ak_code merged_row(void *ctx, const ak_pq_row *row)
+{
+    merge_read *m = ctx;
+    sqlite3_stmt *st = m->is_here;
+    sqlite3_bind_text(st, 1, row->conversation_id.p, (int)row->conversation_id.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->b->old[m->src], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, row->content_sha256.p, (int)row->content_sha256.len, SQLITE_STATIC);
+    int here = sqlite3_step(st) == SQLITE_ROW;
+    int64_t upload_at = here ? sqlite3_column_int64(st, 0) : 0;
+    char *upload_id = here ? col_dup(st, 1) : NULL;
+    sqlite3_reset(st);
+    if (!here)
+        return AK_OK; /* replaced since (the conversation came back to hot): drop it */
+    cold_row *r = batch_add(m->b, m->err);
+    if (!r) {
+        free(upload_id);
+        return AK_ERR_NOMEM;
+    }
+    r->src = m->src;
+    r->conversation_id = val_dup(row->conversation_id);
+    r->ultra = val_dup(row->ultra_summary);
+    r->metadata = val_dup(row->metadata);
+    r->upload_id = upload_id;
+    r->upload_at = upload_at;
+    r->ts = row->ts_us;
+    memcpy(r->fingerprint, row->fingerprint.p, AK_MINHASH_BYTES);
+    memcpy(r->sha_hex, row->content_sha256.p, AK_PQ_SHA256_HEX_LEN);
+    r->sha_hex[AK_PQ_SHA256_HEX_LEN] = '\0';
+    if ((r->has_code = row->embedding_code.p != NULL))
+        memcpy(r->code, row->embedding_code.p, AK_VCODE_BYTES);
+    if (!r->conversation_id || !r->ultra || !r->upload_id || (row->metadata.p && !r->metadata))
+        return ak_err_set(m->err, AK_ERR_NOMEM, "out of memory");
+    return AK_OK;
+}
+
+/* Read object src of b into b: the rows its catalog entries still name. */
+static ak_code read_old(pass *p, cold_batch *b, int src, ak_err *err)
+{
+    char *file = NULL;
+    size_t len = 0;
+    ak_pq_reader *r = NULL;
+    merge_read m = {p, b, src, NULL, err};
+    ak_code rc = ak_age_prepare(p, "SELECT upload_at_us, upload_id FROM cold WHERE conversation_id = ?1"
+                                   " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
+                                &m.is_here, err);
+    if (rc == AK_OK)
+        rc = ak_store_get_small(p->cfg->cold, b->old[src], AK_PQ_MAX_BYTES, &file, &len, err);
+    if (rc == AK_OK && (rc = ak_pq_reader_open(file, len, &r, err)) == AK_OK)
+        rc = ak_pq_reader_each(r, merged_row, &m, err);
+    if (rc && rc != AK_ERR_NOMEM)
+        ak_err_prefix(err, "merging cold object %s: ", b->old[src]);
+    ak_pq_reader_free(r);
+    free(file);
+    sqlite3_finalize(m.is_here);
+    return rc;
+}
+
+/* The month's objects with room, fullest first while they fit beside the
+ * rows already in b.  Only worth it with rows to add or two to merge. */
+static ak_code pick_old(pass *p, int64_t from, int64_t to, cold_batch *b, ak_err *err)
+{
+    sqlite3_stmt *st;
+    int64_t room = AK_AGE_COLD_TARGET_ROWS - (int64_t)b->n;
+    ak_code rc = ak_age_prepare(p, "SELECT object_key, count(*) AS n FROM cold"
+                                   " WHERE ts_us >= ?1 AND ts_us < ?2 GROUP BY object_key"
+                                   " HAVING n < ?3 ORDER BY n DESC, object_key", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int64(st, 3, AK_AGE_COLD_TARGET_ROWS);
+    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (n > room)
+            continue;
+        char **grown = realloc(b->old, (b->n_old + 1) * sizeof *grown);
+        if (!grown || !(grown[b->n_old] = col_dup(st, 0))) {
+            if (grown)
+                b->old = grown;
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        b->old = grown;
+        b->n_old++;
+        room -= n;
+    }
+    sqlite3_finalize(st);
+    if (rc == AK_OK && b->n == 0 && b->n_old < 2) { /* nothing to add, nothing to merge */
+        for (size_t i = 0; i < b->n_old; i++)
+            free(b->old[i]);
+        b->n_old = 0;
+    }
+    for (size_t i = 0; rc == AK_OK && i < b->n_old;) {
+        size_t rows = b->n;
+        rc = read_old(p, b, (int)i, err);
+        if (rc != AK_ERR_NOTFOUND && rc != AK_ERR_CORRUPT && rc != AK_ERR_UNSUPPORTED) {
+            i++;
+            continue;
+        }
+        /* a missing or damaged object (verify reports it) must not stop its
+         * month from aging: leave it out of the merge, as it is */
+        AK_WARN("age", "system %s: %s; not merged", p->system_id, err->msg);
+        drop_rows(b, rows);
+        free(b->old[i]);
+        memmove(&b->old[i], &b->old[i + 1], (b->n_old - i - 1) * sizeof *b->old);
+        b->n_old--;
+        rc = AK_OK;
+    }
+    if (rc == AK_OK && b->from_warm == 0 && b->n_old < 2) { /* one left: nothing to merge */
+        drop_rows(b, 0);
+        for (size_t i = 0; i < b->n_old; i++)
+            free(b->old[i]);
+        b->n_old = 0;
+    }
+    return rc;
+}
+
+/* ---- the new object ---- */
+
+static ak_pq_val val(const char *s) { return (ak_pq_val){s, s ? strlen(s) : 0}; }
+
+static int by_conversation(const void *x, const void *y)
+{
+    return strcmp(((const cold_row *)x)->conversation_id, ((const cold_row *)y)->conversation_id);
+}
+
+/* The rows as one Parquet file, in conversation order; *digest (of their
+ * content hashes in that order) names it. */
+static ak_code build_parquet(pass *p, cold_batch *b, const char *month, ak_buf *file,
+                             uint8_t digest[32], ak_err *err)
+{
+    ak_buf metrics = {0};
+    qsort(b->r, b->n, sizeof *b->r, by_conversation);
+    ak_buf_printf(&metrics, "{\"month\":\"%s\",\"conversations\":%zu}", month, b->n);
+    ak_sha256_ctx *h = ak_sha256_new();
+    ak_pq_writer *w = NULL;
+    ak_pq_opts opts = {.created_by = "akosha " AKOSHA_VERSION};
+    ak_code rc = h ? ak_pq_writer_new(&opts, &w, err) : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == AK_OK && i < b->n; i++) {
+        const cold_row *r = &b->r[i];
+        ak_pq_row row = {
+            .system_id = val(p->system_id),
+            .conversation_id = val(r->conversation_id),
+            .ts_us = r->ts,
+            .ultra_summary = val(r->ultra),
+            .fingerprint = {(const char *)r->fingerprint, AK_MINHASH_BYTES},
+            .content_sha256 = val(r->sha_hex),
+            .metadata = val(r->metadata),
+            .daily_metrics = val(metrics.data),
+            .embedding_code = {r->has_code ? (const char *)r->code : NULL, AK_VCODE_BYTES},
+        };
+        ak_sha256_update(h, r->sha_hex, 64);
+        rc = ak_pq_writer_add(w, &row, err);
+    }
+    if (rc == AK_OK)
+        rc = ak_pq_writer_finish(w, file, err);
+    if (h)
+        ak_sha256_final(h, digest);
+    ak_sha256_free(h);
+    ak_pq_writer_free(w);
+    ak_buf_free(&metrics);
+    return rc;
+}
+
+ak_code ak_age_cold_key(const char *system_id, const char *month, const uint8_t digest[32],
+                        char *out, size_t n)
+{
+    char hex[17], prefix[AK_COLD_PREFIX_MAX];
+    if (ak_cold_system_prefix(system_id, prefix, sizeof prefix) < 0)
+        return AK_ERR_INVALID;
+    ak_hex(digest, 8, hex);
+    return ak_fmt(out, n, "%smonth=%.7s/batch-%s.parquet", prefix, month, hex);
+}
+
+/* Put the file, read it back, compare.  A store failure is AK_ERR_IO. */
+static ak_code upload_verified(pass *p, const char *key, const ak_buf *file, int64_t rows,
+                               ak_err *err)
+{
+    ak_store *cold = p->cfg->cold;
+    char *back = NULL;
+    size_t back_len = 0;
+    uint8_t want[32], got[32];
+    ak_code rc = ak_store_put(cold, key, file->data, file->len, err);
+    if (rc == AK_OK)
+        rc = ak_store_get_small(cold, key, file->len + 1, &back, &back_len, err);
+    if (rc == AK_OK) {
+        ak_sha256(file->data, file->len, want);
+        ak_sha256(back, back_len, got);
+        if (back_len != file->len || memcmp(want, got, 32) != 0)
+            rc = ak_err_set(err, AK_ERR_IO, "cold object %s reads back different from what was written", key);
+    }
+    ak_pq_reader *r = NULL;
+    if (rc == AK_OK && (rc = ak_pq_reader_open(back, back_len, &r, err)) == AK_OK &&
+        ak_pq_reader_rows(r) != rows)
+        rc = ak_err_set(err, AK_ERR_IO, "cold object %s holds %lld rows, not %lld", key,
+                        (long long)ak_pq_reader_rows(r), (long long)rows);
+    ak_pq_reader_free(r);
+    free(back);
+    return rc;
+}
+
+/* ---- the catalog switch ---- */
+
+static int step_texts(sqlite3_stmt *st, const char *const *texts, int n);
+
+static ak_code garbage(pass *p, const char *sql, const char *key, ak_err *err)
+{
+    sqlite3_stmt *st;
+    ak_code rc = ak_age_prepare(p, sql, &st, err);
+    if (rc)
+        return rc;
+    if (step_texts(st, &key, 1) != SQLITE_DONE)
+        rc = ak_age_sql_error(p, err, "updating cold_garbage");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+#define GARBAGE_ADD "INSERT OR IGNORE INTO cold_garbage(object_key) VALUES(?1)"
+#define GARBAGE_DROP "DELETE FROM cold_garbage WHERE object_key = ?1"
+
+/* A statement with its text parameters bound in order from ?1, stepped
+ * once: SQLITE_ROW, SQLITE_DONE or an error. */
+static int step_texts(sqlite3_stmt *st, const char *const *texts, int n)
+{
+    sqlite3_reset(st);
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    return sqlite3_step(st);
+}
+
+typedef struct {
+    sqlite3_stmt *ins, *find, *move, *del;
+} catalog_stmts;
+
+/* ?1 the row (a warm id or a catalog rowid), ?2 the new object, ?3 the
+ * summary, ?4 the code: what the insert and the move have in common. */
+static void bind_entry(sqlite3_stmt *st, int64_t row, const char *key, const cold_row *r)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->ultra, -1, SQLITE_STATIC);
+    if (r->has_code)
+        sqlite3_bind_blob(st, 4, r->code, AK_VCODE_BYTES, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 4);
+}
+
+/* Catalog one row of the new object; *ok = 0 when it is not as it was read
+ * (a warm row replaced, a merged row moved).  Warm rows get a catalog entry
+ * and leave warm; merged rows' entries move to the new object, and those
+ * catalogued before the catalog kept summaries get theirs now. */
+static ak_code catalog_row(pass *p, catalog_stmts *s, const cold_batch *b, const cold_row *r,
+                           const char *key, int *ok, ak_err *err)
+{
+    int indexed = 0, step;
+    int64_t rowid = 0;
+    if (r->src < 0) {
+        bind_entry(s->ins, r->id, key, r);
+        sqlite3_bind_text(s->ins, 5, r->conversation_id, -1, SQLITE_STATIC);
+        step = sqlite3_step(s->ins);
+        *ok = step == SQLITE_DONE && sqlite3_changes(p->db) == 1;
+        rowid = sqlite3_last_insert_rowid(p->db);
+        if (*ok) {
+            sqlite3_reset(s->del);
+            sqlite3_bind_int64(s->del, 1, r->id);
+            if (sqlite3_step(s->del) != SQLITE_DONE || sqlite3_changes(p->db) != 1)
+                return ak_age_sql_error(p, err, "deleting a moved warm row");
+        }
+    } else {
+        const char *find[] = {r->conversation_id, b->old[r->src], r->sha_hex};
+        step = step_texts(s->find, find, 3);
+        *ok = step == SQLITE_ROW;
+        rowid = *ok ? sqlite3_column_int64(s->find, 0) : 0;
+        indexed = *ok && sqlite3_column_int(s->find, 1);
+        if (*ok) {
+            bind_entry(s->move, rowid, key, r);
+            step = sqlite3_step(s->move);
+        }
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return ak_age_sql_error(p, err, "cataloguing a cold row");
+    if (*ok && !indexed)
+        return ak_sysdb_index_text(p->sdb, AK_TIER_COLD, rowid, r->ultra, strlen(r->ultra), err);
+    return AK_OK;
+}
+
+static ak_code switch_catalog(pass *p, const cold_batch *b, const char *key, int *moved,
+                              ak_err *err)
+{
+    static const char *const sql[] = {
+        "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us,"
+        " upload_id, ultra_summary, embedding_code)"
+        " SELECT conversation_id, ?2, ts_us, content_sha256, upload_at_us, upload_id, ?3, ?4"
+        " FROM warm WHERE id = ?1 AND conversation_id = ?5",
+        "SELECT rowid, ultra_summary IS NOT NULL FROM cold WHERE conversation_id = ?1"
+        " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
+        "UPDATE cold SET object_key = ?2, ultra_summary = coalesce(ultra_summary, ?3),"
+        " embedding_code = coalesce(embedding_code, ?4) WHERE rowid = ?1",
+        "DELETE FROM warm WHERE id = ?1",
+    };
+    catalog_stmts s = {0};
+    sqlite3_stmt **all[] = {&s.ins, &s.find, &s.move, &s.del};
+    int ok = 1;
+    *moved = 0;
+    ak_code rc = ak_age_exec(p, "BEGIN IMMEDIATE", err);
+    for (int i = 0; rc == AK_OK && i < 4; i++)
+        rc = ak_age_prepare(p, sql[i], all[i], err);
+    for (size_t i = 0; rc == AK_OK && ok && i < b->n; i++)
+        rc = catalog_row(p, &s, b, &b->r[i], key, &ok, err);
+    for (int i = 0; i < 4; i++)
+        sqlite3_finalize(*all[i]);
+    for (size_t i = 0; rc == AK_OK && ok && i < b->n_old; i++) {
+        /* every catalogued row of a replaced object must be in the new one */
+        int64_t left = -1;
+        sqlite3_stmt *st;
+        if ((rc = ak_age_prepare(p, "SELECT count(*) FROM cold WHERE object_key = ?1", &st, err)))
+            break;
+        if (step_texts(st, (const char *const *)&b->old[i], 1) == SQLITE_ROW)
+            left = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        ok = left == 0;
+        if (ok)
+            rc = garbage(p, GARBAGE_ADD, b->old[i], err);
+    }
+    if (rc == AK_OK && ok)
+        rc = garbage(p, GARBAGE_DROP, key, err);
+    if (rc == AK_OK && !ok) {
+        ak_sysdb_rollback(p->sdb); /* rows changed since they were read: next pass */
+        return AK_OK;
+    }
+    if (rc == AK_OK)
+        rc = ak_age_exec(p, "COMMIT", err);
+    if (rc)
+        ak_sysdb_rollback(p->sdb);
+    else
+        *moved = 1;
+    return rc;
+}
+
+/* Delete the objects cold_garbage lists (and the catalog does not name). */
+static ak_code collect_garbage(pass *p, ak_err *err)
+{
+    sqlite3_stmt *st;
+    char **keys = NULL;
+    size_t n = 0;
+    ak_code rc = ak_age_prepare(p, "SELECT object_key FROM cold_garbage WHERE object_key NOT IN"
+                                   " (SELECT object_key FROM cold) ORDER BY object_key", &st, err);
+    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW) {
+        char **grown = realloc(keys, (n + 1) * sizeof *grown);
+        if (!grown || !(grown[n] = col_dup(st, 0))) {
+            if (grown)
+                keys = grown;
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        keys = grown;
+        n++;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; rc == AK_OK && i < n; i++)
+        if ((rc = ak_store_delete(p->cfg->cold, keys[i], err)) == AK_OK)
+            p->stats->cold_deleted++;
+    if (rc == AK_OK) /* and forget what is deleted or still catalogued */
+        rc = ak_age_exec(p, "DELETE FROM cold_garbage", err);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    return rc;
+}
+
+/* One object for month [from, to): *n rows taken from warm. */
+static ak_code month_step(pass *p, const char *month, int64_t from, int64_t to, int64_t *n,
+                          ak_err *err)
+{
+    cold_batch b = {0};
+    ak_buf file = {0};
+    uint8_t digest[32];
+    char key[AK_STORE_KEY_MAX + 1];
+    int moved = 0;
+    *n = 0;
+    ak_code rc = load_warm(p, from, to, &b, err);
+    if (rc == AK_OK)
+        rc = pick_old(p, from, to, &b, err);
+    if (rc == AK_OK && b.n)
+        rc = build_parquet(p, &b, month, &file, digest, err);
+    if (rc == AK_OK && b.n && ak_age_cold_key(p->system_id, month, digest, key, sizeof key))
+        rc = ak_err_set(err, AK_ERR_INVALID, "cold object key too long");
+    if (rc == AK_OK && b.n)
+        rc = garbage(p, GARBAGE_ADD, key, err); /* until the catalog names it */
+    if (rc == AK_OK && b.n && (rc = upload_verified(p, key, &file, (int64_t)b.n, err)) != AK_OK) {
+        p->stats->cold_failures++;
+        ak_err_prefix(err, "system %s: warm rows kept: ", p->system_id);
+    }
+    if (rc == AK_OK && b.n) {
+        ak_testpoint("age.cold_uploaded"); /* object in the store, rows still warm */
+        rc = switch_catalog(p, &b, key, &moved, err);
+    }
+    if (rc == AK_OK && moved) {
+        ak_testpoint("age.cold_committed"); /* catalog switched, replaced objects not deleted */
+        *n = (int64_t)b.from_warm;
+        p->stats->cold_objects++;
+        p->stats->cold_merged += (int64_t)b.n_old;
+        p->stats->warm_to_cold.rows += *n;
+        p->stats->warm_to_cold.bytes_before += b.warm_bytes;
+        p->stats->warm_to_cold.bytes_after += (int64_t)(file.len * b.from_warm / b.n);
+        p->changed = 1;
+        rc = collect_garbage(p, err);
+    }
+    batch_free(&b);
+    ak_buf_free(&file);
+    return rc;
+}
+
+/* ---- months ---- */
+
+typedef struct {
+    char name[MONTH_LEN + 1];
+    int64_t from, to;
+} month;
+
+/* The months with warm rows old enough, or with two or more small objects
+ * to merge (objects from before compaction: one a day). */
+static ak_code months(pass *p, month **out, size_t *n, ak_err *err)
+{
+    static const char sql[] =
+        "WITH small(ts) AS (SELECT min(ts_us) FROM cold GROUP BY object_key HAVING count(*) < ?2),"
+        " k(name) AS (SELECT DISTINCT strftime('%Y-%m', ts_us / 1e6, 'unixepoch') FROM warm"
+        "  WHERE ts_us < ?1 UNION SELECT strftime('%Y-%m', ts / 1e6, 'unixepoch') FROM small"
+        "  GROUP BY 1 HAVING count(*) > 1)"
+        " SELECT name, CAST(strftime('%s', name || '-01') AS INTEGER) * 1000000,"
+        " CAST(strftime('%s', name || '-01', '+1 month') AS INTEGER) * 1000000"
+        " FROM k WHERE name IS NOT NULL ORDER BY name";
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    ak_code rc = ak_age_prepare(p, sql, &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, p->warm_cutoff);
+    sqlite3_bind_int64(st, 2, AK_AGE_COLD_TARGET_ROWS);
+    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            month *grown = realloc(*out, cap * sizeof *grown);
+            if (!grown) {
+                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+                break;
+            }
+            *out = grown;
+        }
+        month *m = &(*out)[(*n)++];
+        ak_fmt(m->name, sizeof m->name, "%s", (const char *)sqlite3_column_text(st, 0));
+        m->from = sqlite3_column_int64(st, 1);
+        m->to = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Temp files that a pass killed mid-put left below this system's prefix
+ * (see age.h).  Any trouble here only leaves them for the next pass. */
+static void sweep_leftovers(pass *p)
+{
+    char prefix[AK_COLD_PREFIX_MAX];
+    size_t n = 0;
+    ak_err err;
+    ak_cold_system_prefix(p->system_id, prefix, sizeof prefix);
+    if (ak_store_temps(p->cfg->cold, prefix, 1, NULL, NULL, &n, &err) != AK_OK)
+        AK_WARN("age", "system %s: %s", p->system_id, err.msg);
+    else if (n)
+        AK_INFO("age", "system %s: removed %zu temp files that an interrupted pass left in %s",
+                p->system_id, n, ak_store_url(p->cfg->cold));
+    p->stats->cold_temps_removed += (int64_t)n;
+}
+
+ak_code ak_age_warm_to_cold(pass *p, ak_err *err)
+{
+    if (p->cfg->dry_run) { /* what is warm now, and what passes through warm in this run */
+        ak_age_move through = {0};
+        ak_code rc = ak_age_dry_count(p, "warm", AK_AGE_WARM_BYTES, p->warm_cutoff,
+                                      &p->stats->warm_to_cold, err);
+        if (rc == AK_OK)
+            rc = ak_age_dry_count(p, "hot", AK_AGE_HOT_BYTES, p->warm_cutoff, &through, err);
+        p->stats->warm_to_cold.rows += through.rows; /* their warm size is not known yet */
+        return rc;
+    }
+    month *ms = NULL;
+    size_t n_ms = 0;
+    sweep_leftovers(p);
+    ak_code rc = collect_garbage(p, err);
+    if (rc == AK_OK)
+        rc = months(p, &ms, &n_ms, err);
+    for (size_t i = 0; rc == AK_OK && i < n_ms && !ak_age_stopping(p); i++) {
+        int64_t n;
+        do {
+            rc = month_step(p, ms[i].name, ms[i].from, ms[i].to, &n, err);
+        } while (rc == AK_OK && n == AK_AGE_COLD_TARGET_ROWS && !ak_age_stopping(p));
+    }
+    free(ms);
+    return rc;
+}
