@@ -36,7 +36,7 @@ assert_eq "$(echo "$body" | jq_py '[(r["conversation_id"], r["score"] is not Non
   "[('fine', True)]" "only the real match passes threshold 0.9"
 
 # --- type errors are 400, not guessed at ----------------------------------
-for bad in '"hot"' '"hot,warm"' '{"hot":1}' '[]' '["hot",1]' '["cold"]'; do
+for bad in '"hot"' '"hot,warm"' '{"hot":1}' '[]' '["hot",1]' '["frozen"]'; do
   http POST /v1/search "{\"text\":\"embedding\",\"tiers\":$bad}" "$TOKEN"
   assert_eq "$status" 400 "tiers: $bad"
   assert_contains "$body" "tiers: " "reason for tiers: $bad"

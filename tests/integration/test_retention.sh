@@ -5,13 +5,13 @@
 # the daemon's metrics count what was dropped.
 source "$AKOSHA_SRC/tests/integration/lib.sh"
 
-NOW=2026-04-10T12:00:00Z # 90 days before: 2026-01-10T12:00Z, so the cut is 2026-01-10T00:00:00Z
+NOW=2026-04-01T12:00:00Z # 90 days before: 2026-01-01T12:00Z, so the cut is 2026-01-01T00:00:00Z
 python3 - "$AKOSHA_SRC/tests/integration" <<'PY'
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from mkupload import record
-stamps = {"a": "2025-12-01T08:00:00Z", "b": "2026-01-09T23:59:59Z",
-          "c": "2026-01-10T00:00:00Z", "e": "2026-04-10T06:00:00Z"}
+stamps = {"a": "2025-12-01T08:00:00Z", "b": "2025-12-31T23:59:59Z",
+          "c": "2026-01-01T00:00:00Z", "e": "2026-04-01T06:00:00Z"}
 recs = []
 for i, (k, ts) in enumerate(sorted(stamps.items())):
     r = record(i, "ret")
@@ -19,7 +19,7 @@ for i, (k, ts) in enumerate(sorted(stamps.items())):
     recs.append(r)
 json.dump(recs, open("recs.json", "w"))
 PY
-mkupload bucket ret u1 --records @recs.json --uploaded-at 2026-04-10T07:00:00Z >/dev/null
+mkupload bucket ret u1 --records @recs.json --uploaded-at 2026-04-01T07:00:00Z >/dev/null
 ids() { # data tier
   sqlite3 "$1/$(akosha shard ret | cut -d' ' -f2)" "SELECT group_concat(conversation_id, ',') FROM (SELECT conversation_id FROM $2 ORDER BY 1)"
 }
@@ -32,7 +32,7 @@ assert_eq "$(echo "$out" | jq_py 'd["retention"]')" "None" "off by default"
 assert_eq "$(ids hot hot)" "a,b,c,e" "nothing dropped without AKOSHA_RETENTION_DAYS"
 before=$(store_digest hot)
 expect_stdout 0 akosha age --data hot --now $NOW --hot-days 36500 --warm-days 36500 --retention-days 90 --dry-run --json
-assert_eq "$(echo "$out" | jq_py 'd["retention"]["cutoff"], d["retention"]["hot"]')" "2026-01-10T00:00:00Z 2" "dry run"
+assert_eq "$(echo "$out" | jq_py 'd["retention"]["cutoff"], d["retention"]["hot"]')" "2026-01-01T00:00:00Z 2" "dry run"
 assert_eq "$(store_digest hot)" "$before" "a dry run changes nothing"
 expect_stdout 0 env AKOSHA_RETENTION_DAYS=90 "$AKOSHA_BIN" age --data hot --now $NOW --hot-days 36500 --warm-days 36500 --json
 assert_eq "$(echo "$out" | jq_py 'd["retention"]["hot"], d["retention"]["warm"], d["retention"]["cold"]')" "2 0 0" "hot rows dropped"
@@ -48,16 +48,17 @@ assert_eq "$(echo "$out" | jq_py 'd["retention"]["warm"]')" "2" "warm rows dropp
 assert_eq "$(ids warm warm)" "c" "warm after"
 assert_eq "$(fts warm warm)" "1" "warm full-text entries"
 
-# ---- cold: whole day objects, deleted from the store ---------------------
+# ---- cold: objects hold a month (tier/tocold.c); the month past the cut is
+# deleted from the store, the month at the cut stays ----------------------
 akosha ingest --once --bucket bucket --data cold --quiet >/dev/null
 akosha age --data cold --now $NOW --hot-days 1 --warm-days 2 >/dev/null
 assert_eq "$(ids cold cold)" "a,b,c" "cold before"
-assert_eq "$(find cold/cold -name '*.parquet' | wc -l)" "3" "one object per day"
+assert_eq "$(find cold/cold -name '*.parquet' | wc -l)" "2" "one object per month"
 expect_stdout 0 akosha age --data cold --now $NOW --hot-days 1 --warm-days 2 --retention-days 90 --json
-assert_eq "$(echo "$out" | jq_py 'd["retention"]["cold"], d["retention"]["cold_objects"], d["retention"]["cold_kept"]')" "2 2 0" "cold dropped"
+assert_eq "$(echo "$out" | jq_py 'd["retention"]["cold"], d["retention"]["cold_objects"], d["retention"]["cold_kept"]')" "2 1 0" "cold dropped"
 assert_eq "$(ids cold cold)" "c" "cold after"
 assert_eq "$(find cold/cold -name '*.parquet' | wc -l)" "1" "their objects are deleted"
-find cold/cold -name '*.parquet' -path '*date=2026-01-10*' | grep . >/dev/null || fail "the object at the cut stays"
+find cold/cold -name '*.parquet' -path '*month=2026-01*' | grep . >/dev/null || fail "the object at the cut stays"
 expect_exit 0 akosha verify --data cold --deep
 # a second pass finds nothing more
 expect_stdout 0 akosha age --data cold --now $NOW --hot-days 1 --warm-days 2 --retention-days 90 --json

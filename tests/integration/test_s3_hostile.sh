@@ -60,7 +60,7 @@ assert_eq "$rc" 0 "exit status of ingest --once stopped by SIGTERM in an endless
 # ---- item 3: a 200 with the wrong number of bytes ------------------------
 for lie in short-get long-get; do
   echo $lie > mode
-  expect_stdout 0 akosha ingest --once --bucket s3://akosha --data "d-$lie" --json
+  expect_stdout 1 akosha ingest --once --bucket s3://akosha --data "d-$lie" --json
   assert_eq "$(echo "$out" | jq_py 'd["uploads_ingested"], d["uploads_rejected"], d["uploads_failed"]')" \
     "0 0 4" "a $lie fails every upload and rejects none"
   assert_contains "$errout" "bytes listed for it" "the $lie named"
@@ -84,7 +84,9 @@ if kill -0 $pid 2>/dev/null; then fail "serve still running 30 s after SIGTERM w
 set +e; wait $pid; rc=$?; set -e; pid=
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 assert_eq "$rc" 0 "serve's exit status"
-[ "$ms" -lt 5000 ] || fail "serve took $ms ms to stop with --drain-seconds 2"
+# bounded, not timed: the old binary hung for minutes; 15 s leaves a slow
+# (sanitized, loaded) machine room above the 2 s drain
+[ "$ms" -lt 15000 ] || fail "serve took $ms ms to stop with --drain-seconds 2"
 grep -q "drain period over: abandoning work in flight" serve.log || fail "no abandon: $(cat serve.log)"
 echo ok > mode
 expect_stdout 0 akosha ingest --once --bucket s3://akosha --data hung --json --retry-base-seconds 0
