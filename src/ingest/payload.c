@@ -8,6 +8,7 @@
  */
 #include "ingest/payload.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,15 @@ static ak_code pump(ak_store *bucket, const char *key, pipe_state *ps, ak_err *e
     return rc;
 }
 
+/* Test stop point: AKOSHA_TEST_KILL_AT=spooled kills the process the
+ * instant a spool file is complete, as a crash there would. */
+static void stop_point_spooled(void)
+{
+    const char *at = getenv("AKOSHA_TEST_KILL_AT");
+    if (at && strcmp(at, "spooled") == 0)
+        raise(SIGKILL);
+}
+
 /* Spool the decompressed database, then read its rows. */
 static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, ak_err *err)
 {
@@ -261,6 +271,7 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
     if (rc == AK_OK)
         rc = pump(bucket, key, ps, err);
     if (rc == AK_OK) {
+        stop_point_spooled();
         ak_err_clear(&ps->err);
         rc = ak_duckdb_read(ps->spool.path, on_row, ps, err);
         /* a callback's failure is in the pipe's error, DuckDB's in err */

@@ -12,9 +12,10 @@
 //                 ALTER TABLE (source_type, turn_parent_id, causal_parent_id)
 //         none    only tables that are not memories
 //         kg      knowledge_graph.duckdb's kg_entities / kg_relationships
-// N       conversations; reflections are N/4 (at least 1)
+// N       conversations; reflections are N/4 (at least 1) unless --reflections
 // options --edit K        the first K conversations have edited content
 //         --null-every M  every M-th conversation has a NULL embedding
+//         --reflections R how many reflections
 //         --jsonl FILE    also write the same conversations as Akosha JSONL
 //                         records (id, content, embedding, timestamp, metadata)
 //         --storage V     storage_compatibility_version (e.g. v1.2.0)
@@ -22,12 +23,13 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const [modules, out, schema, nArg, ...rest] = process.argv.slice(2);
-const opt = { edit: 0, nullEvery: 0, jsonl: null, storage: null };
+const opt = { edit: 0, nullEvery: 0, jsonl: null, storage: null, reflections: null };
 for (let i = 0; i < rest.length; i += 2) {
   const v = rest[i + 1];
   if (rest[i] === '--edit') opt.edit = Number(v);
   else if (rest[i] === '--null-every') opt.nullEvery = Number(v);
   else if (rest[i] === '--jsonl') opt.jsonl = v;
+  else if (rest[i] === '--reflections') opt.reflections = Number(v);
   else if (rest[i] === '--storage') opt.storage = v;
   else throw new Error(`unknown option ${rest[i]}`);
 }
@@ -44,7 +46,7 @@ const embedding = opt.nullEvery
   : `list_transform(range(384), k -> sin(i * 0.37 + k * 0.11))::FLOAT[384]`;
 const ts = `TIMESTAMP '2025-06-01 12:00:00' + INTERVAL (i) MINUTE`;
 const meta = `'{"origin": "mkduckdb", "n": ' || i || '}'`;
-const nr = Math.max(1, Math.floor(n / 4));
+const nr = opt.reflections ?? Math.max(1, Math.floor(n / 4));
 
 const v1 = async () => {
   await c.run(`CREATE TABLE conversations (id VARCHAR PRIMARY KEY, content TEXT NOT NULL,
