@@ -34,6 +34,7 @@ static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry)
     move_json(&w, "warm_to_cold", &s->warm_to_cold);
     ak_jw_kint(&w, "cold_objects", s->cold_objects);
     ak_jw_kint(&w, "cold_failures", s->cold_failures);
+    ak_jw_kint(&w, "cold_temps_removed", s->cold_temps_removed);
     ak_jw_kdouble(&w, "seconds", s->seconds);
     ak_jw_end(&w);
 }
@@ -89,7 +90,9 @@ int ak_cmd_age(int argc, char **argv)
     cfg.data = dd;
     ak_cmd_trap_signals();
     cfg.stop = &ak_cmd_stop;
-    if (ak_cold_open(dd, cold_url, &cold, &err) || (cfg.cold = cold, ak_age_run(&cfg, &s, &err))) {
+    if (ak_cold_open(dd, cold_url, &cold, &err) ||
+        (ak_store_set_shutdown(cold, &ak_cmd_stop, &ak_cmd_abort), cfg.cold = cold,
+         ak_age_run(&cfg, &s, &err))) {
         fprintf(stderr, "akosha age: %s\n", err.msg);
         rc = AK_EXIT_FAIL;
     } else {

@@ -172,6 +172,8 @@ int ak_cmd_ingest(int argc, char **argv)
         return AK_EXIT_FAIL;
     }
     ak_cmd_trap_signals();
+    /* a first signal ends listings and retries, a second abandons requests */
+    ak_store_set_shutdown(bucket, &ak_cmd_stop, &ak_cmd_abort);
     ak_ingest_config cfg = {
         .bucket = bucket, .data = dd, .concurrency = (unsigned)o.concurrency,
         .grace_us = o.grace ? o.grace * AK_US_PER_SEC : 1, /* 0 s: reject at once */

@@ -87,7 +87,8 @@ int ak_cmd_reingest(int argc, char **argv)
     cfg.stop = &ak_cmd_stop;
     cfg.data = dd;
     if (ak_store_open(bucket_url, &bucket, &err) ||
-        (cfg.bucket = bucket, ak_reingest_system(&cfg, sid, &r, &err))) {
+        (ak_store_set_shutdown(bucket, &ak_cmd_stop, &ak_cmd_abort), cfg.bucket = bucket,
+         ak_reingest_system(&cfg, sid, &r, &err))) {
         fprintf(stderr, "akosha reingest: %s\n", err.msg);
         rc = AK_EXIT_FAIL;
     } else {

@@ -11,6 +11,7 @@
 
 #include "cmd/cmd.h"
 #include "query/search.h"
+#include "util/ids.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -59,7 +60,7 @@ static ak_code parse_vector(const char *text, size_t len, float *out, ak_err *er
 static ak_code like_vector(const ak_datadir *dd, const char *like, float *out, ak_err *err)
 {
     const char *slash = strchr(like, '/');
-    char sid[128];
+    char sid[AK_SYSTEM_ID_MAX + 1];
     if (!slash || (size_t)(slash - like) >= sizeof sid)
         return ak_err_set(err, AK_ERR_INVALID, "--like: expected SYSTEM_ID/CONVERSATION_ID");
     memcpy(sid, like, (size_t)(slash - like));

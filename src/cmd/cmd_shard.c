@@ -26,7 +26,7 @@ int ak_cmd_shard(int argc, char **argv)
     const char *why;
     if (!ak_id_system_valid(pos[0], &why))
         return ak_opts_usage_error(&spec, "system id \"%.100s\" %s", pos[0], why);
-    char rel[256];
+    char rel[AK_SYSTEM_ID_MAX + 32];
     ak_shard_db_relpath(pos[0], (uint32_t)shards, rel, sizeof rel);
     uint32_t shard = ak_shard_of(pos[0], (uint32_t)shards);
     ak_buf b = {0};

@@ -53,6 +53,7 @@ static void summary_json(out_ctx *o, const ak_verify_stats *s, int deep)
     ak_jw_kint(w, "cold_objects", s->cold_objects);
     ak_jw_kint(w, "cold_conversations", s->cold_rows);
     ak_jw_kint(w, "cold_leftovers", s->cold_leftovers);
+    ak_jw_kint(w, "cold_temps", s->cold_temps);
     ak_jw_kdouble(w, "seconds", s->seconds);
     ak_jw_end(w);
 }
@@ -68,6 +69,10 @@ static void summary_text(ak_buf *b, const ak_verify_stats *s, int deep)
     if (s->cold_leftovers)
         ak_buf_printf(b, "\n%lld cold objects are leftovers of a rebuild (notices above)",
                       (long long)s->cold_leftovers);
+    if (s->cold_temps)
+        ak_buf_printf(b, "\n%lld temp files of interrupted exports are in the cold store "
+                         "(notices above; the next aging pass removes them)",
+                      (long long)s->cold_temps);
     if (s->problems)
         ak_buf_printf(b, "\nrepair a damaged system with: akosha reingest --system ID "
                          "(docs/runbooks/hot-store-failure.md)");

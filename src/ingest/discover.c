@@ -19,13 +19,11 @@
 ak_code ak_discover_systems(ak_store *bucket, ak_discover_system_fn fn, void *ctx,
                             ak_err *err)
 {
-    char *token = NULL;
+    ak_store_lister ls = {.prefix = SYSTEMS_PREFIX, .delimiter = "/"};
     ak_code rc = AK_OK;
     do {
         ak_store_page page;
-        rc = ak_store_list(bucket, SYSTEMS_PREFIX, "/", token, 0, &page, err);
-        free(token);
-        token = NULL;
+        rc = ak_store_list_next(bucket, &ls, &page, err);
         if (rc)
             break;
         for (size_t i = 0; rc == AK_OK && i < page.n_prefixes; i++) {
@@ -35,11 +33,9 @@ ak_code ak_discover_systems(ak_store *bucket, ak_discover_system_fn fn, void *ct
             ak_id_system_valid(name, &why);
             rc = fn(ctx, name, why);
         }
-        if (rc == AK_OK && page.next_token && !(token = strdup(page.next_token)))
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         ak_store_page_free(&page);
-    } while (rc == AK_OK && token);
-    free(token);
+    } while (rc == AK_OK && !ls.done);
+    ak_store_lister_free(&ls);
     return rc;
 }
 
@@ -171,23 +167,19 @@ ak_code ak_discover_uploads(ak_store *bucket, const char *system_id, ak_upload_l
     char sys_prefix[AK_SYSTEM_ID_MAX + 16];
     snprintf(sys_prefix, sizeof sys_prefix, SYSTEMS_PREFIX "%s/", system_id);
     memset(out, 0, sizeof *out);
-    char *token = NULL;
+    ak_store_lister ls = {.prefix = sys_prefix};
     ak_code rc;
     do {
         ak_store_page page;
-        rc = ak_store_list(bucket, sys_prefix, NULL, token, 0, &page, err);
-        free(token);
-        token = NULL;
+        rc = ak_store_list_next(bucket, &ls, &page, err);
         if (rc)
             break;
         for (size_t i = 0; rc == AK_OK && i < page.n_objs; i++)
             rc = place_key(out, sys_prefix, page.objs[i].key + strlen(sys_prefix),
                            page.objs[i].size, err);
-        if (rc == AK_OK && page.next_token && !(token = strdup(page.next_token)))
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         ak_store_page_free(&page);
-    } while (rc == AK_OK && token);
-    free(token);
+    } while (rc == AK_OK && !ls.done);
+    ak_store_lister_free(&ls);
     if (rc == AK_OK)
         rc = settle(out, err);
     if (rc)

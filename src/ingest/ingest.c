@@ -137,20 +137,28 @@ static ak_code check_names(const ak_manifest *m, const char *sid, const char *ui
 /* Read and validate the manifest of an unsettled upload.  Returns 1 when it
  * goes on the pending list, 0 when it was settled here (reported). */
 /* Only the manifest's own content can reject an upload: any error reading
- * it from the store (S3's 4xx included) is retried like an outage. */
+ * it from the store (S3's 4xx included) is retried like an outage, and so
+ * is a reply with other than the listed number of bytes (a store that lies
+ * in transit says nothing about the manifest). */
 static int admit(cycle *c, const ak_upload_env *env, const ak_upload_ref *u, pending *p)
 {
     char key[AK_STORE_KEY_MAX + 1], *text = NULL, reason[AK_ERR_MSG_MAX + 32];
     size_t len = 0;
     ak_err err;
     ak_upload_status st = AK_UPLOAD_REJECTED;
+    int64_t listed = ak_upload_file_size(u, "manifest.json");
     snprintf(key, sizeof key, "%smanifest.json", u->prefix);
-    ak_code rc = ak_upload_file_size(u, "manifest.json") > AK_MANIFEST_MAX_BYTES
+    ak_code rc = listed > AK_MANIFEST_MAX_BYTES
                      ? ak_err_set(&err, AK_ERR_INVALID, "larger than 1 MiB")
                      : AK_OK;
     if (rc == AK_OK && (rc = ak_store_get_small(c->cfg->bucket, key, AK_MANIFEST_MAX_BYTES,
                                                 &text, &len, &err)) != AK_OK)
         st = AK_UPLOAD_FAILED;
+    if (rc == AK_OK && listed >= 0 && (int64_t)len != listed) {
+        rc = ak_err_set(&err, AK_ERR_IO, "the store sent %zu of the %lld bytes listed for it",
+                        len, (long long)listed);
+        st = AK_UPLOAD_FAILED;
+    }
     if (rc == AK_OK)
         rc = ak_manifest_parse(text, len, env->now_us, &p->manifest, &err);
     free(text);

@@ -8,7 +8,6 @@
  */
 #include "ingest/payload.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "ingest/spool.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
+#include "util/testpoint.h"
 
 #define MAGIC_LEN 4
 
@@ -32,6 +32,7 @@ typedef struct {
     ak_framer *framer;                /* JSON payloads */
     ak_spool spool;                   /* DuckDB payloads */
     int64_t spooled;
+    int64_t listed, received; /* bytes: in the listing (-1: unknown), from the store */
     ak_err err; /* first error inside the pipe */
 } pipe_state;
 
@@ -210,6 +211,10 @@ static ak_code on_stored(void *arg, const void *data, size_t len)
 {
     pipe_state *ps = arg;
     const unsigned char *p = data;
+    if (ps->listed >= 0 && (int64_t)len > ps->listed - ps->received)
+        return ak_err_set(&ps->err, AK_ERR_IO, "the store sent more than the %lld bytes "
+                          "listed for it", (long long)ps->listed);
+    ps->received += (int64_t)len;
     ps->ctx->tally->bytes += (int64_t)len;
     if (ps->ctx->checksum)
         ak_sha256_update(ps->ctx->checksum, data, len);
@@ -236,6 +241,9 @@ static ak_code pump(ak_store *bucket, const char *key, pipe_state *ps, ak_err *e
     ak_err store_err;
     ak_err_clear(&store_err);
     ak_code rc = ak_store_get(bucket, key, on_stored, ps, &store_err);
+    if (rc == AK_OK && ps->listed >= 0 && ps->received != ps->listed)
+        rc = ak_err_set(&ps->err, AK_ERR_IO, "the store sent %lld of the %lld bytes listed "
+                        "for it", (long long)ps->received, (long long)ps->listed);
     if (rc == AK_OK)
         rc = finish_pipe(ps);
     if (rc) {
@@ -251,15 +259,6 @@ static ak_code pump(ak_store *bucket, const char *key, pipe_state *ps, ak_err *e
     return rc;
 }
 
-/* Test stop point: AKOSHA_TEST_KILL_AT=spooled kills the process the
- * instant a spool file is complete, as a crash there would. */
-static void stop_point_spooled(void)
-{
-    const char *at = getenv("AKOSHA_TEST_KILL_AT");
-    if (at && strcmp(at, "spooled") == 0)
-        raise(SIGKILL);
-}
-
 /* Spool the decompressed database, then read its rows. */
 static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, ak_err *err)
 {
@@ -271,7 +270,7 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
     if (rc == AK_OK)
         rc = pump(bucket, key, ps, err);
     if (rc == AK_OK) {
-        stop_point_spooled();
+        ak_testpoint("ingest.spooled"); /* spool file complete, not yet read */
         ak_err_clear(&ps->err);
         rc = ak_duckdb_read(ps->spool.path, on_row, ps, err);
         /* a callback's failure is in the pipe's error, DuckDB's in err */
@@ -283,9 +282,11 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
 }
 
 ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
-                          ak_codec codec, ak_payload_ctx *ctx, ak_err *err)
+                          ak_codec codec, int64_t listed_size, ak_payload_ctx *ctx,
+                          ak_err *err)
 {
-    pipe_state ps = {.ctx = ctx, .name = name, .codec = codec, .spool = {.fd = -1}};
+    pipe_state ps = {.ctx = ctx, .name = name, .codec = codec, .listed = listed_size,
+                     .spool = {.fd = -1}};
     const char *why = NULL;
     ak_payload_kind kind = ak_payload_kind_of(name, codec, &why);
     if (kind == AK_PAYLOAD_UNSUPPORTED)

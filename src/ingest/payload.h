@@ -71,13 +71,20 @@ typedef struct {
     int64_t spool_max;           /* their largest decompressed size */
 } ak_payload_ctx;
 
-/* Stream bucket object `key` (payload `name` of the upload).  Errors:
- * AK_ERR_IO / AK_ERR_NOTFOUND from the store (transient), AK_ERR_INVALID or
+/* Stream bucket object `key` (payload `name` of the upload), whose listing
+ * gave it listed_size bytes (-1: unknown).  Errors: AK_ERR_IO /
+ * AK_ERR_NOTFOUND from the store (transient), AK_ERR_INVALID or
  * AK_ERR_CORRUPT for a payload that can never be ingested, AK_ERR_NOTFOUND
  * when DuckDB's library is missing (transient too), AK_ERR_ABORTED when
- * *abort was set, or a database error. */
+ * *abort was set, or a database error.
+ *
+ * A store that delivers fewer or more bytes than listed lied in transit (a
+ * 200 with a short or padded body): that is AK_ERR_IO, retried later, and
+ * never held against the payload; the check comes before the decoder is
+ * asked to finish, so a cut-off stream is not taken for a truncated one. */
 ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
-                          ak_codec codec, ak_payload_ctx *ctx, ak_err *err);
+                          ak_codec codec, int64_t listed_size, ak_payload_ctx *ctx,
+                          ak_err *err);
 
 /* The record-problem counts as a JSON object ({"bad_embedding": {"count": 2,
  * "example": "..."}}), or NULL when there were none.  Caller frees. */

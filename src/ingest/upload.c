@@ -16,6 +16,7 @@
 
 #include "ingest/duckdb.h"
 #include "util/log.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 #define DEFAULT_GRACE_US (3600 * AK_US_PER_SEC)
@@ -199,7 +200,8 @@ static ak_code stream_file(const ak_upload_env *env, const ak_upload_ref *u,
     pc->file_checksum = f->has_checksum ? ak_sha256_new() : NULL;
     if (f->has_checksum && !pc->file_checksum)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    ak_code rc = ak_payload_ingest(env->cfg->bucket, key, f->name, f->codec, pc, err);
+    ak_code rc = ak_payload_ingest(env->cfg->bucket, key, f->name, f->codec,
+                                   ak_upload_file_size(u, f->name), pc, err);
     if (rc == AK_OK && pc->file_checksum) {
         snprintf(what, sizeof what, "%s: checksum", f->name);
         rc = check_sum(pc->file_checksum, f->checksum, what, err);
@@ -306,10 +308,14 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
         rc = stream_payloads(env, u, m, tally, &err);
         verdict = permanent(rc);
     }
+    if (rc == AK_OK)
+        ak_testpoint("ingest.streamed"); /* records written, not committed */
     if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK)
         rc = ak_sysdb_commit(env->db, &err);
-    if (rc == AK_OK)
+    if (rc == AK_OK) {
+        ak_testpoint("ingest.committed");
         return AK_OUTCOME_INGESTED;
+    }
     ak_sysdb_rollback(env->db);
     if (rc == AK_ERR_ABORTED)
         return AK_OUTCOME_ABORTED;

@@ -201,7 +201,7 @@ static void counters_init(ak_store *s)
 
 ak_code ak_store_open(const char *url, ak_store **out, ak_err *err)
 {
-    long long failures, cooldown_ms;
+    long long failures, cooldown_ms, max_pages;
     *out = NULL;
     ak_code rc = ak_store_env_int("AKOSHA_STORE_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES,
                                   1, 1000000, &failures, err);
@@ -209,9 +209,13 @@ ak_code ak_store_open(const char *url, ak_store **out, ak_err *err)
         rc = ak_store_env_int("AKOSHA_STORE_BREAKER_COOLDOWN_MS", DEFAULT_BREAKER_COOLDOWN_MS,
                               0, 86400000, &cooldown_ms, err);
     if (rc == AK_OK)
+        rc = ak_store_env_int("AKOSHA_STORE_LIST_MAX_PAGES", 100000, 1, 1000000000, &max_pages,
+                              err);
+    if (rc == AK_OK)
         rc = open_backend(url, out, err);
     if (rc != AK_OK)
         return rc;
+    (*out)->max_pages = max_pages;
     ak_breaker_init(&(*out)->breaker, (unsigned)failures, cooldown_ms * 1000);
     counters_init(*out);
     return AK_OK;
@@ -397,6 +401,49 @@ void ak_store_page_free(ak_store_page *p)
     memset(p, 0, sizeof *p);
 }
 
+void ak_store_set_shutdown(ak_store *s, const atomic_int *stop, const atomic_int *abort)
+{
+    s->stop = stop;
+    s->abort = abort;
+}
+
+int ak_store_stopping(const ak_store *s) { return s->stop && atomic_load(s->stop); }
+int ak_store_aborting(const ak_store *s) { return s->abort && atomic_load(s->abort); }
+
+ak_code ak_store_list_next(ak_store *s, ak_store_lister *l, ak_store_page *out, ak_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *shown = l->prefix && l->prefix[0] ? l->prefix : "(all keys)";
+    if (ak_store_stopping(s) || ak_store_aborting(s))
+        return ak_err_set(err, AK_ERR_ABORTED, "listing %s of %s: shutting down", shown, s->url);
+    if (l->pages >= (size_t)s->max_pages)
+        return ak_err_set(err, AK_ERR_IO, "listing %s of %s never ends: more than %lld pages "
+                          "(AKOSHA_STORE_LIST_MAX_PAGES)", shown, s->url, s->max_pages);
+    ak_code rc = ak_store_list(s, l->prefix, l->delimiter, l->token, 0, out, err);
+    if (rc != AK_OK)
+        return rc;
+    l->pages++;
+    if (out->next_token && l->token && strcmp(out->next_token, l->token) == 0) {
+        ak_store_page_free(out);
+        return ak_err_set(err, AK_ERR_IO, "listing %s of %s never ends: page %zu gave back "
+                          "the continuation token it was asked with", shown, s->url, l->pages);
+    }
+    free(l->token);
+    l->token = NULL;
+    if (out->next_token && !(l->token = strdup(out->next_token))) {
+        ak_store_page_free(out);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory listing %s", s->url);
+    }
+    l->done = out->next_token == NULL;
+    return AK_OK;
+}
+
+void ak_store_lister_free(ak_store_lister *l)
+{
+    free(l->token);
+    l->token = NULL;
+}
+
 ak_code ak_store_get(ak_store *s, const char *key, ak_store_sink sink,
                      void *ctx, ak_err *err)
 {
@@ -484,6 +531,15 @@ ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
     int trial;
     ak_code rc = admit(s, AK_STORE_OP_HEAD, &trial, err);
     return rc ? rc : finish(s, AK_STORE_OP_HEAD, trial, s->ops->head(s, key, info, err));
+}
+
+ak_code ak_store_temps(ak_store *s, const char *prefix, int remove, ak_store_temp_fn fn,
+                       void *ctx, size_t *found, ak_err *err)
+{
+    *found = 0;
+    if (!ak_store_prefix_valid(prefix) || (prefix[0] && prefix[strlen(prefix) - 1] != '/'))
+        return reject(err, "temp file prefix", prefix);
+    return s->ops->temps ? s->ops->temps(s, prefix, remove, fn, ctx, found, err) : AK_OK;
 }
 
 ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err)

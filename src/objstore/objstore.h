@@ -35,6 +35,7 @@
 #ifndef AK_OBJSTORE_H
 #define AK_OBJSTORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,33 @@ ak_code ak_store_list(ak_store *s, const char *prefix, const char *delimiter,
                       ak_err *err);
 void ak_store_page_free(ak_store_page *p);
 
+/* Every page of one listing, in turn.  A listing that never ends - a page
+ * answered with the very token it was asked for, or more than
+ * AKOSHA_STORE_LIST_MAX_PAGES pages (default 100000) - fails with AK_ERR_IO
+ * for that listing; one cut short by shutdown (ak_store_set_shutdown) with
+ * AK_ERR_ABORTED.  Set prefix and delimiter (borrowed), zero the rest; call
+ * ak_store_list_next() until done is set, then ak_store_lister_free(). */
+typedef struct {
+    const char *prefix, *delimiter;
+    char *token;  /* the next page's continuation token (owned) */
+    size_t pages; /* pages listed so far */
+    int done;     /* the last page was listed */
+} ak_store_lister;
+
+ak_code ak_store_list_next(ak_store *s, ak_store_lister *l, ak_store_page *out, ak_err *err);
+void ak_store_lister_free(ak_store_lister *l);
+
+/* Shutdown.  Once *stop is non-zero, listings end before their next page
+ * and a failed request is not retried (the backoff wait ends at once); once
+ * *abort is non-zero, requests in flight are abandoned with AK_ERR_IO (what
+ * they were for - an upload, an export - is retried by a later run).
+ * Either may be NULL.  Call before the handle is shared between threads. */
+void ak_store_set_shutdown(ak_store *s, const atomic_int *stop, const atomic_int *abort);
+
+/* 1 once the abort of ak_store_set_shutdown() is set (for backends). */
+int ak_store_aborting(const ak_store *s);
+int ak_store_stopping(const ak_store *s);
+
 /* Stream an object to sink.  AK_ERR_NOTFOUND if absent. */
 ak_code ak_store_get(ak_store *s, const char *key, ak_store_sink sink,
                      void *ctx, ak_err *err);
@@ -98,6 +126,18 @@ ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
 
 /* Delete an object.  Deleting an absent object succeeds (as in S3). */
 ak_code ak_store_delete(ak_store *s, const char *key, ak_err *err);
+
+/* Leftovers of interrupted puts.  The local backend writes a put to a temp
+ * file (".akosha-tmp-<hex>") that it renames over the key, holding a lock
+ * on it meanwhile; a process killed in between leaves the temp file, which
+ * is never listed nor read.  ak_store_temps() calls fn (may be NULL) with
+ * the path of each temp file below prefix (a key prefix ending in "/", or
+ * "" for all) that no put holds, deleting it first when remove is 1, and
+ * sets *found to their number.  Other backends leave no such files behind:
+ * AK_OK, *found 0. */
+typedef void (*ak_store_temp_fn)(void *ctx, const char *path, int64_t size);
+ak_code ak_store_temps(ak_store *s, const char *prefix, int remove, ak_store_temp_fn fn,
+                       void *ctx, size_t *found, ak_err *err);
 
 /* 1 if key obeys the rules above, else 0. */
 int ak_store_key_valid(const char *key);

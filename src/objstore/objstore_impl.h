@@ -23,6 +23,9 @@ typedef struct {
                     ak_err *err);
     ak_code (*del)(ak_store *s, const char *key, ak_err *err);
     void (*close)(ak_store *s);
+    /* NULL: the backend leaves no temp files behind */
+    ak_code (*temps)(ak_store *s, const char *prefix, int remove, ak_store_temp_fn fn,
+                     void *ctx, size_t *found, ak_err *err);
     /* 0: continuation tokens are keys, checked like a list prefix; 1: they
      * are the backend's own opaque strings (S3's are base64, which may hold
      * "//" or start with "/"), checked only for length and control bytes */
@@ -37,6 +40,8 @@ struct ak_store {
     ak_breaker breaker;
     atomic_uint_least64_t ok[AK_STORE_N_OPS], failed[AK_STORE_N_OPS];
     atomic_uint_least64_t rejected, requests, retries;
+    const atomic_int *stop, *abort; /* ak_store_set_shutdown(); may be NULL */
+    long long max_pages;            /* AKOSHA_STORE_LIST_MAX_PAGES */
 };
 
 /* Local directory backend: root must be an existing directory. */

@@ -8,11 +8,22 @@
  * not eat into PATH_MAX.  objstore.c has validated every key and prefix
  * before it reaches this file.
  *
+ * A bucket is untrusted input, and nothing outside its root may ever be
+ * opened: paths are resolved one segment at a time with O_NOFOLLOW
+ * (open_dir_beneath), so a symbolic link anywhere in a key - a system or
+ * upload directory, a manifest, a payload - is never followed.  Getting such
+ * a key fails with AK_ERR_INVALID naming the link; listing skips it with a
+ * warning.  (S3 has no links, so a bucket that needs them is not portable
+ * anyway; a link loop such as "loop -> ." is one more skipped entry.)
+ *
  * Making a file system behave like S3:
  *  - A put writes ".akosha-tmp-<random>" beside the target, fsyncs it and
  *    renames it over the target, so readers see the old object or the new
  *    one, never a partial one.  Temp names are never listed, and a key using
  *    one is refused, so a put in progress can neither be read nor deleted.
+ *    The put holds an flock on its temp file until the rename: a temp file
+ *    nobody holds is the leftover of a killed put, which local_temps() may
+ *    find and remove (ak_store_temps()).
  *  - S3 has no directories: put creates parents, delete removes the ones it
  *    leaves empty, and a directory holding no object is invisible to list.
  *  - Listing returns keys in byte order of the whole key.  Within a
@@ -29,12 +40,16 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/log.h"
+#include "util/testpoint.h"
 
 #define TEMP_PREFIX ".akosha-tmp-"
 
@@ -83,6 +98,13 @@ static ak_code not_found(const ak_store *s, const char *key, ak_err *err)
                       s->url);
 }
 
+/* ELOOP from open_dir_beneath() or an O_NOFOLLOW open: a link in the way. */
+static ak_code link_refused(const ak_store *s, const char *key, ak_err *err)
+{
+    return ak_err_set(err, AK_ERR_INVALID, "object %s in %s is, or lies below, a symbolic "
+                      "link; a local bucket never follows links", key, s->url);
+}
+
 /* errno values meaning "no object by that name": it, or a parent, is
  * missing; a parent is an object; the name cannot exist here; or it is a
  * directory, which is never an object. */
@@ -125,16 +147,48 @@ static size_t parent_len(const char *key)
     return slash ? (size_t)(slash - key) : 0;
 }
 
-/* key's parent directory as a path for the *at() calls ("." at the root).
- * dir has room for AK_STORE_KEY_MAX + 1 bytes. */
-static const char *parent_dir(const char *key, char *dir)
+/* ---- resolving beneath the root -------------------------------------- */
+
+/* fd of directory rel[0..len) ("" is the root itself) below the root,
+ * opened one segment at a time with O_NOFOLLOW, so that no symbolic link is
+ * ever followed: a link segment fails with ELOOP.  With create, missing
+ * segments are made (mkdir -p).  -1 with errno on failure. */
+static int open_dir_beneath(const local_store *l, const char *rel, size_t len, int create)
+{
+    int fd = openat(l->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (size_t i = 0; fd >= 0 && i < len;) {
+        size_t n = strcspn(rel + i, "/");
+        if (n > len - i)
+            n = len - i;
+        char name[NAME_MAX + 1];
+        int next = -1, e = ENAMETOOLONG;
+        struct stat st;
+        if (n > 0 && n <= NAME_MAX) {
+            memcpy(name, rel + i, n);
+            name[n] = '\0';
+            if (create && mkdirat(fd, name, 0755) != 0 && errno != EEXIST)
+                e = errno;
+            else if ((next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                e = errno == ENOTDIR && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                            S_ISLNK(st.st_mode)
+                        ? ELOOP /* O_DIRECTORY reports a link as ENOTDIR */
+                        : errno;
+        }
+        close(fd);
+        fd = next;
+        errno = e;
+        i += n + 1;
+    }
+    return fd;
+}
+
+/* The directory holding key, opened beneath the root; *name is key's last
+ * segment within it. */
+static int open_parent(const local_store *l, const char *key, int create, const char **name)
 {
     size_t n = parent_len(key);
-    if (n == 0)
-        return ".";
-    memcpy(dir, key, n);
-    dir[n] = '\0';
-    return dir;
+    *name = n ? key + n + 1 : key;
+    return open_dir_beneath(l, key, n, create);
 }
 
 static int64_t mtime_us(const struct stat *st)
@@ -144,21 +198,58 @@ static int64_t mtime_us(const struct stat *st)
 
 /* ---- get and head ----------------------------------------------------- */
 
+/* A failed lookup of key (errno set): absent, a link, or trouble. */
+static ak_code lookup_fail(ak_store *s, const char *key, const char *verb, ak_err *err)
+{
+    if (errno == ELOOP)
+        return link_refused(s, key, err);
+    return errno_means_absent(errno) ? not_found(s, key, err)
+                                     : fs_fail(s, err, AK_ERR_IO, verb, key, errno);
+}
+
+/* key's status, its own and its directories' links not followed; only a
+ * regular file is an object. */
+static ak_code stat_object(ak_store *s, const char *key, struct stat *st, ak_err *err)
+{
+    const char *name;
+    if (key_uses_temp_name(key)) /* a put in progress is not an object */
+        return not_found(s, key, err);
+    int dfd = open_parent(local(s), key, 0, &name);
+    if (dfd < 0)
+        return lookup_fail(s, key, "open", err);
+    int r = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW);
+    if (r != 0 || S_ISLNK(st->st_mode))
+        errno = r != 0 ? errno : ELOOP;
+    ak_code rc = r == 0 && !S_ISLNK(st->st_mode) ? AK_OK : lookup_fail(s, key, "stat", err);
+    close(dfd);
+    if (rc == AK_OK && !S_ISREG(st->st_mode))
+        rc = not_found(s, key, err);
+    return rc;
+}
+
 static ak_code open_object(ak_store *s, const char *key, int *fd_out,
                            ak_err *err)
 {
-    if (key_uses_temp_name(key)) /* a put in progress is not an object */
-        return not_found(s, key, err);
-    /* O_NONBLOCK: opening a FIFO planted in the bucket must not hang; it
-     * has no effect on the regular files we go on to read. */
-    int fd = openat(local(s)->root_fd, key, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return errno_means_absent(errno)
-                   ? not_found(s, key, err)
-                   : fs_fail(s, err, AK_ERR_IO, "open", key, errno);
+    const char *name;
     struct stat st;
+    /* Looked at before it is opened: opening a device planted in the
+     * bucket could have side effects. */
+    ak_code rc = stat_object(s, key, &st, err);
+    if (rc != AK_OK)
+        return rc;
+    int dfd = open_parent(local(s), key, 0, &name);
+    /* O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open; it
+     * has no effect on the regular files we go on to read. */
+    int fd = dfd < 0 ? -1 : openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) {
+        rc = lookup_fail(s, key, "open", err);
+        if (dfd >= 0)
+            close(dfd);
+        return rc;
+    }
+    close(dfd);
     if (fstat(fd, &st) != 0) {
-        ak_code rc = fs_fail(s, err, AK_ERR_IO, "stat", key, errno);
+        rc = fs_fail(s, err, AK_ERR_IO, "stat", key, errno);
         close(fd);
         return rc;
     }
@@ -212,16 +303,9 @@ static ak_code local_head(ak_store *s, const char *key, ak_store_obj *info,
                           ak_err *err)
 {
     struct stat st;
-    if (key_uses_temp_name(key))
-        return not_found(s, key, err);
-    if (fstatat(local(s)->root_fd, key, &st, 0) != 0)
-        return errno_means_absent(errno)
-                   ? not_found(s, key, err)
-                   : fs_fail(s, err, AK_ERR_IO, "stat", key, errno);
-    if (!S_ISREG(st.st_mode))
-        return not_found(s, key, err);
-    if (!info)
-        return AK_OK;
+    ak_code rc = stat_object(s, key, &st, err);
+    if (rc != AK_OK || !info)
+        return rc;
     info->key = strdup(key);
     if (!info->key)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory in head %s", key);
@@ -232,59 +316,51 @@ static ak_code local_head(ak_store *s, const char *key, ak_store_obj *info,
 
 /* ---- put -------------------------------------------------------------- */
 
-/* mkdir -p for key's parents.  EEXIST is the usual case.  ENOENT means a
- * concurrent delete pruned an ancestor just now: the caller's retry loop
- * notices the missing directory and comes back here. */
-static ak_code make_parents(ak_store *s, const char *key, ak_err *err)
-{
-    char dir[AK_STORE_KEY_MAX + 1];
-    for (const char *slash = strchr(key, '/'); slash; slash = strchr(slash + 1, '/')) {
-        size_t n = (size_t)(slash - key);
-        memcpy(dir, key, n);
-        dir[n] = '\0';
-        if (mkdirat(local(s)->root_fd, dir, 0755) != 0 && errno != EEXIST &&
-            errno != ENOENT)
-            return fs_fail(s, err, put_errno_code(errno), "create directory",
-                           dir, errno);
-    }
-    return AK_OK;
-}
-
-/* "<parent>/.akosha-tmp-<16 hex digits>"; tmp has room for
- * AK_STORE_KEY_MAX + sizeof TEMP_PREFIX + 2 * TEMP_SUFFIX_BYTES + 1. */
+/* ".akosha-tmp-<16 hex digits>"; tmp has room for
+ * sizeof TEMP_PREFIX + 2 * TEMP_SUFFIX_BYTES bytes. */
 static ak_code temp_name(ak_store *s, const char *key, char *tmp, ak_err *err)
 {
     unsigned char rnd[TEMP_SUFFIX_BYTES];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return fs_fail(s, err, AK_ERR_IO, "draw a temp name for", key, errno);
-    size_t n = parent_len(key);
-    memcpy(tmp, key, n);
-    if (n)
-        tmp[n++] = '/';
-    n += (size_t)sprintf(tmp + n, "%s", TEMP_PREFIX);
+    size_t n = (size_t)sprintf(tmp, "%s", TEMP_PREFIX);
     for (size_t i = 0; i < sizeof rnd; i++)
         n += (size_t)sprintf(tmp + n, "%02x", rnd[i]);
     return AK_OK;
 }
 
-static ak_code create_temp_beside(ak_store *s, const char *key, char *tmp,
+/* A new temp file in key's directory (made if missing), locked for the
+ * length of the put (see the top of the file); *dfd_out is the directory.
+ * A concurrent delete may prune the directories just made, and a sweep may
+ * take the temp file for a leftover in the instant before it is locked:
+ * either way the put starts over. */
+static ak_code create_temp_beside(ak_store *s, const char *key, char *tmp, int *dfd_out,
                                   int *fd_out, ak_err *err)
 {
+    const char *name;
+    struct stat st;
     for (int attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
+        int dfd = open_parent(local(s), key, 1, &name);
+        if (dfd < 0 && errno == ELOOP)
+            return link_refused(s, key, err);
+        if (dfd < 0 && errno != ENOENT)
+            return fs_fail(s, err, put_errno_code(errno), "create the directory of", key, errno);
+        if (dfd < 0)
+            continue;
         ak_code rc = temp_name(s, key, tmp, err);
-        if (rc != AK_OK)
-            return rc;
-        int fd = openat(local(s)->root_fd, tmp,
-                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd >= 0) {
+        int fd = rc == AK_OK ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+        int e = errno;
+        if (fd >= 0 && flock(fd, LOCK_EX) != 0)
+            rc = fs_fail(s, err, AK_ERR_IO, "lock a temp file for", key, errno);
+        else if (fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink > 0) {
+            *dfd_out = dfd;
             *fd_out = fd;
             return AK_OK;
-        }
-        if (errno == EEXIST) /* another put drew the same name: draw again */
-            continue;
-        if (errno != ENOENT)
-            return fs_fail(s, err, put_errno_code(errno), "create", tmp, errno);
-        rc = make_parents(s, key, err); /* first put below this directory */
+        } else if (fd < 0 && rc == AK_OK && e != EEXIST && e != ENOENT)
+            rc = fs_fail(s, err, put_errno_code(e), "create a temp file for", key, e);
+        if (fd >= 0)
+            close(fd);
+        close(dfd);
         if (rc != AK_OK)
             return rc;
     }
@@ -293,7 +369,7 @@ static ak_code create_temp_beside(ak_store *s, const char *key, char *tmp,
                       "kept disappearing", key, local(s)->root);
 }
 
-static ak_code write_all(ak_store *s, const char *tmp, int fd,
+static ak_code write_all(ak_store *s, const char *key, int fd,
                          const char *data, size_t len, ak_err *err)
 {
     while (len > 0) {
@@ -301,62 +377,45 @@ static ak_code write_all(ak_store *s, const char *tmp, int fd,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return fs_fail(s, err, AK_ERR_IO, "write", tmp, errno);
+            return fs_fail(s, err, AK_ERR_IO, "write a temp file for", key, errno);
         data += n;
         len -= (size_t)n;
     }
     return AK_OK;
 }
 
-/* Write, flush to disk and close; the temp file is only renamed into place
- * once its content is durable, else a crash could expose a torn object. */
-static ak_code fill_temp(ak_store *s, const char *tmp, int fd,
-                         const void *data, size_t len, ak_err *err)
-{
-    ak_code rc = write_all(s, tmp, fd, data, len, err);
-    if (rc == AK_OK && fsync(fd) != 0)
-        rc = fs_fail(s, err, AK_ERR_IO, "fsync", tmp, errno);
-    if (close(fd) != 0 && rc == AK_OK)
-        rc = fs_fail(s, err, AK_ERR_IO, "close", tmp, errno);
-    return rc;
-}
-
-/* The rename is only durable once the directory entry is on disk. */
-static ak_code sync_dir(ak_store *s, const char *dir, ak_err *err)
-{
-    int fd = openat(local(s)->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return fs_fail(s, err, AK_ERR_IO, "open directory", dir, errno);
-    ak_code rc = AK_OK;
-    if (fsync(fd) != 0)
-        rc = fs_fail(s, err, AK_ERR_IO, "fsync directory", dir, errno);
-    close(fd);
-    return rc;
-}
-
+/* The temp file is only renamed into place once its content is durable,
+ * else a crash could expose a torn object; the rename is durable once the
+ * directory is synced. */
 static ak_code local_put(ak_store *s, const char *key, const void *data,
                          size_t len, ak_err *err)
 {
-    char tmp[AK_STORE_KEY_MAX + sizeof TEMP_PREFIX + 2 * TEMP_SUFFIX_BYTES + 1];
-    char dir[AK_STORE_KEY_MAX + 1];
-    int fd = -1;
+    char tmp[sizeof TEMP_PREFIX + 2 * TEMP_SUFFIX_BYTES];
+    size_t plen = parent_len(key);
+    const char *name = plen ? key + plen + 1 : key;
+    int dfd = -1, fd = -1;
     if (key_uses_temp_name(key))
         return ak_err_set(err, AK_ERR_UNSUPPORTED,
                           "object key %s uses the name prefix %s, which the "
                           "local backend reserves for temp files", key,
                           TEMP_PREFIX);
-    ak_code rc = create_temp_beside(s, key, tmp, &fd, err);
-    if (rc == AK_OK) {
-        rc = fill_temp(s, tmp, fd, data, len, err);
-        if (rc == AK_OK && renameat(local(s)->root_fd, tmp, local(s)->root_fd, key) != 0)
-            rc = fs_fail(s, err, put_errno_code(errno), "rename a temp file to",
-                         key, errno);
-        if (rc != AK_OK)
-            unlinkat(local(s)->root_fd, tmp, 0);
-    }
+    ak_code rc = create_temp_beside(s, key, tmp, &dfd, &fd, err);
+    if (rc != AK_OK)
+        return rc;
+    rc = write_all(s, key, fd, data, len, err);
+    if (rc == AK_OK && fsync(fd) != 0)
+        rc = fs_fail(s, err, AK_ERR_IO, "fsync a temp file for", key, errno);
     if (rc == AK_OK)
-        rc = sync_dir(s, parent_dir(key, dir), err);
-    if (rc != AK_OK) /* the failing step named a temp file or directory */
+        ak_testpoint("store.temp_written"); /* durable, not yet renamed */
+    if (rc == AK_OK && renameat(dfd, tmp, dfd, name) != 0)
+        rc = fs_fail(s, err, put_errno_code(errno), "rename a temp file to", key, errno);
+    if (rc != AK_OK)
+        unlinkat(dfd, tmp, 0);
+    close(fd); /* after the rename: the lock marks a put in flight */
+    if (rc == AK_OK && fsync(dfd) != 0)
+        rc = fs_fail(s, err, AK_ERR_IO, "fsync the directory of", key, errno);
+    close(dfd);
+    if (rc != AK_OK)
         ak_err_prefix(err, "put %s: ", key);
     return rc;
 }
@@ -372,18 +431,39 @@ static void prune_empty_parents(ak_store *s, const char *key)
     size_t n = parent_len(key);
     memcpy(dir, key, n);
     dir[n] = '\0';
-    while (n > 0 && unlinkat(local(s)->root_fd, dir, AT_REMOVEDIR) == 0) {
+    while (n > 0) {
+        const char *name;
+        int pfd = open_parent(local(s), dir, 0, &name);
+        int gone = pfd >= 0 && unlinkat(pfd, name, AT_REMOVEDIR) == 0;
+        if (pfd >= 0)
+            close(pfd);
+        if (!gone)
+            return;
         n = parent_len(dir);
         dir[n] = '\0';
     }
 }
 
+/* Only an object is deleted: a link or anything else that is no object is
+ * left alone, as absent. */
 static ak_code local_delete(ak_store *s, const char *key, ak_err *err)
 {
+    const char *name;
+    struct stat st;
     if (key_uses_temp_name(key)) /* never an object; may be a put in flight */
         return AK_OK;
-    if (unlinkat(local(s)->root_fd, key, 0) != 0 && !errno_means_absent(errno))
-        return fs_fail(s, err, AK_ERR_IO, "delete", key, errno);
+    int dfd = open_parent(local(s), key, 0, &name), e = errno;
+    if (dfd >= 0) {
+        e = 0;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            unlinkat(dfd, name, 0) != 0)
+            e = errno;
+        close(dfd);
+    }
+    if (e == ELOOP)
+        return link_refused(s, key, err);
+    if (e && !errno_means_absent(e))
+        return fs_fail(s, err, AK_ERR_IO, "delete", key, e);
     /* Also when the object was already gone: that heals an earlier delete
      * that was interrupted before it pruned. */
     prune_empty_parents(s, key);
@@ -400,6 +480,7 @@ typedef struct {
 typedef struct {
     dir_entry *v;
     size_t n, cap;
+    DIR *dir; /* open while its entries are visited; NULL: none */
 } dir_entries;
 
 /* A directory walk that fills one page.  path is the directory being read,
@@ -443,6 +524,8 @@ static void free_entries(dir_entries *d)
     for (size_t i = 0; i < d->n; i++)
         free(d->v[i].name);
     free(d->v);
+    if (d->dir)
+        closedir(d->dir);
 }
 
 static int cmp_entries(const void *a, const void *b)
@@ -451,22 +534,34 @@ static int cmp_entries(const void *a, const void *b)
 }
 
 /* Only regular files are objects and only directories hold more; anything
- * else (a socket, a dangling symlink, an entry deleted meanwhile) is skipped.
- * Symlinks are followed, as stat does; d_type saves the stat where the file
+ * else (a socket, an entry deleted meanwhile) is skipped, and a symbolic
+ * link is reported as it is skipped.  d_type saves the stat where the file
  * system provides it. */
-enum { KIND_OTHER, KIND_FILE, KIND_DIR };
+enum { KIND_OTHER, KIND_FILE, KIND_DIR, KIND_LINK };
 
 static int entry_kind(int dir_fd, const struct dirent *e)
 {
     struct stat st;
-    if (e->d_type == DT_REG)
-        return KIND_FILE;
-    if (e->d_type == DT_DIR)
-        return KIND_DIR;
-    if ((e->d_type != DT_UNKNOWN && e->d_type != DT_LNK) ||
-        fstatat(dir_fd, e->d_name, &st, 0) != 0)
+    switch (e->d_type) {
+    case DT_REG: return KIND_FILE;
+    case DT_DIR: return KIND_DIR;
+    case DT_LNK: return KIND_LINK;
+    case DT_UNKNOWN: break;
+    default: return KIND_OTHER;
+    }
+    if (fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         return KIND_OTHER;
-    return S_ISREG(st.st_mode) ? KIND_FILE : S_ISDIR(st.st_mode) ? KIND_DIR : KIND_OTHER;
+    return S_ISREG(st.st_mode)   ? KIND_FILE
+           : S_ISDIR(st.st_mode) ? KIND_DIR
+           : S_ISLNK(st.st_mode) ? KIND_LINK
+                                 : KIND_OTHER;
+}
+
+static void warn_link(const list_walk *w, const char *rel)
+{
+    if (!w->probe) /* the walk that lists the entry says it once */
+        AK_WARN("objstore", "%s: skipping %s: a symbolic link, which a local bucket never "
+                "follows", w->s->url, rel);
 }
 
 /* A name that cannot be part of a valid key is not listed: the caller could
@@ -498,35 +593,44 @@ static ak_code add_entry(list_walk *w, dir_entries *d, const char *name, int is_
 }
 
 /* The objects and subdirectories of w->path whose names start with
- * name_prefix, sorted in key order.  A directory that does not exist (never
- * did, or a delete just pruned it) is simply empty. */
+ * name_prefix, sorted in key order; d->dir stays open for the visit.  A
+ * directory that does not exist (never did, or a delete just pruned it) is
+ * simply empty, and so is one reached through a link. */
 static ak_code read_dir(list_walk *w, const char *name_prefix, dir_entries *d)
 {
     const char *rel = w->path.len ? w->path.data : ".";
     size_t plen = strlen(name_prefix);
-    int fd = openat(local(w->s)->root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open_dir_beneath(local(w->s), w->path.len ? w->path.data : "", w->path.len, 0);
+    if (fd < 0 && errno == ELOOP)
+        warn_link(w, rel);
     if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR
+        return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
                    ? AK_OK
                    : fs_fail(w->s, w->err, AK_ERR_IO, "open directory", rel, errno);
-    DIR *dir = fdopendir(fd);
-    if (!dir) {
+    if (!(d->dir = fdopendir(fd))) {
         ak_code rc = fs_fail(w->s, w->err, AK_ERR_IO, "read directory", rel, errno);
         close(fd);
         return rc;
     }
     ak_code rc = AK_OK;
     struct dirent *e;
-    while (rc == AK_OK && (errno = 0, e = readdir(dir)) != NULL) {
+    while (rc == AK_OK && (errno = 0, e = readdir(d->dir)) != NULL) {
         if (strncmp(e->d_name, name_prefix, plen) != 0 || !name_is_listable(e->d_name))
             continue;
         int kind = entry_kind(fd, e);
-        if (kind != KIND_OTHER)
+        if (kind == KIND_LINK && !w->probe) {
+            size_t base = w->path.len;
+            if (ak_buf_puts(&w->path, e->d_name) != AK_OK)
+                return walk_nomem(w);
+            warn_link(w, w->path.data);
+            w->path.len = base;
+            w->path.data[base] = '\0';
+        } else if (kind == KIND_FILE || kind == KIND_DIR) {
             rc = add_entry(w, d, e->d_name, kind == KIND_DIR);
+        }
     }
     if (rc == AK_OK && errno != 0)
         rc = fs_fail(w->s, w->err, AK_ERR_IO, "read directory", rel, errno);
-    closedir(dir);
     if (rc == AK_OK && d->n > 1) /* qsort(NULL, 0) is undefined */
         qsort(d->v, d->n, sizeof *d->v, cmp_entries);
     return rc;
@@ -593,7 +697,7 @@ static int subtree_before_token(const list_walk *w)
 
 static ak_code walk_dir(list_walk *w, const char *name_prefix);
 
-static ak_code visit_object(list_walk *w)
+static ak_code visit_object(list_walk *w, int dir_fd, const char *name)
 {
     struct stat st;
     if (!after_token(w))
@@ -602,8 +706,7 @@ static ak_code visit_object(list_walk *w)
         w->stop = 1;
         return AK_OK;
     }
-    if (fstatat(local(w->s)->root_fd, w->path.data, &st, 0) != 0 ||
-        !S_ISREG(st.st_mode))
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
         return AK_OK; /* deleted or replaced since readdir */
     return emit_object(w, &st);
 }
@@ -633,18 +736,18 @@ static ak_code visit_common_prefix(list_walk *w)
     return emit_prefix(w);
 }
 
-static ak_code visit_entry(list_walk *w, const dir_entry *e)
+static ak_code visit_entry(list_walk *w, int dir_fd, const dir_entry *e)
 {
     size_t base = w->path.len;
     if (ak_buf_puts(&w->path, e->name) != AK_OK)
         return walk_nomem(w);
     ak_code rc = AK_OK;
-    /* Keys longer than the limit are invalid, so not listed; the check also
-     * bounds the depth of a walk caught in a symlink cycle. */
+    /* Keys longer than the limit are invalid, so not listed (which also
+     * bounds the depth of the walk, and the directories it holds open). */
     if (w->path.len > AK_STORE_KEY_MAX)
         rc = AK_OK;
     else if (!e->is_dir)
-        rc = visit_object(w);
+        rc = visit_object(w, dir_fd, e->name);
     else if (w->delimited)
         rc = visit_common_prefix(w);
     else if (!subtree_before_token(w))
@@ -659,7 +762,7 @@ static ak_code walk_dir(list_walk *w, const char *name_prefix)
     dir_entries d = {0};
     ak_code rc = read_dir(w, name_prefix, &d);
     for (size_t i = 0; rc == AK_OK && !w->stop && i < d.n; i++)
-        rc = visit_entry(w, &d.v[i]);
+        rc = visit_entry(w, dirfd(d.dir), &d.v[i]);
     free_entries(&d);
     return rc;
 }
@@ -684,6 +787,102 @@ static ak_code local_list(ak_store *s, const char *prefix, const char *delimiter
     return rc;
 }
 
+/* ---- leftovers of interrupted puts ------------------------------------ */
+
+typedef struct {
+    ak_store *s;
+    ak_err *err;
+    int remove;
+    ak_store_temp_fn fn;
+    void *ctx;
+    size_t found;
+    ak_buf path; /* the directory being swept, as a key prefix */
+} temp_sweep;
+
+/* A temp file no put holds locked is a leftover.  Its lock is taken before
+ * it is deleted, so no put can be writing it meanwhile; a put that renamed
+ * it just now leaves another file under the name, or none. */
+static ak_code sweep_temp(temp_sweep *w, int dfd, const char *name)
+{
+    struct stat st, now;
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return AK_OK; /* renamed into place or removed meanwhile */
+    int leftover = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                   flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+                   fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   now.st_ino == st.st_ino && now.st_dev == st.st_dev;
+    ak_code rc = AK_OK;
+    size_t base = w->path.len;
+    if (leftover && ak_buf_puts(&w->path, name) != AK_OK)
+        rc = ak_err_set(w->err, AK_ERR_NOMEM, "out of memory sweeping %s", w->s->url);
+    else if (leftover && w->remove && unlinkat(dfd, name, 0) != 0)
+        rc = errno == ENOENT ? AK_OK
+                             : fs_fail(w->s, w->err, AK_ERR_IO, "delete", w->path.data, errno);
+    else if (leftover) {
+        w->found++;
+        if (w->fn)
+            w->fn(w->ctx, w->path.data, (int64_t)st.st_size);
+    }
+    w->path.len = base;
+    if (w->path.data)
+        w->path.data[base] = '\0';
+    close(fd);
+    return rc;
+}
+
+/* Every directory below dfd (which this closes), links not followed. */
+static ak_code sweep_dir(temp_sweep *w, int dfd)
+{
+    DIR *dir = fdopendir(dfd);
+    if (!dir) {
+        close(dfd);
+        return fs_fail(w->s, w->err, AK_ERR_IO, "read directory", w->path.len ? w->path.data : ".",
+                       errno);
+    }
+    ak_code rc = AK_OK;
+    struct dirent *e;
+    while (rc == AK_OK && (e = readdir(dir)) != NULL) {
+        int kind = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
+                       ? KIND_OTHER
+                       : entry_kind(dirfd(dir), e);
+        size_t base = w->path.len;
+        if (kind == KIND_FILE && is_temp_name(e->d_name)) {
+            rc = sweep_temp(w, dirfd(dir), e->d_name);
+        } else if (kind == KIND_DIR && base + strlen(e->d_name) < AK_STORE_KEY_MAX) {
+            int sub = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0 && ak_buf_printf(&w->path, "%s/", e->d_name) == AK_OK)
+                rc = sweep_dir(w, sub);
+            else if (sub >= 0) {
+                close(sub);
+                rc = ak_err_set(w->err, AK_ERR_NOMEM, "out of memory sweeping %s", w->s->url);
+            }
+            w->path.len = base;
+            if (w->path.data)
+                w->path.data[base] = '\0';
+        }
+    }
+    closedir(dir);
+    return rc;
+}
+
+static ak_code local_temps(ak_store *s, const char *prefix, int remove, ak_store_temp_fn fn,
+                           void *ctx, size_t *found, ak_err *err)
+{
+    temp_sweep w = {.s = s, .err = err, .remove = remove, .fn = fn, .ctx = ctx};
+    int dfd = open_dir_beneath(local(s), prefix, strlen(prefix), 0);
+    if (dfd < 0) /* no such directory holds nothing; one through a link is not ours */
+        return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
+                   ? AK_OK
+                   : fs_fail(s, err, AK_ERR_IO, "open directory", prefix, errno);
+    ak_code rc = ak_buf_puts(&w.path, prefix) == AK_OK
+                     ? sweep_dir(&w, dfd)
+                     : (close(dfd), ak_err_set(err, AK_ERR_NOMEM, "out of memory sweeping %s", s->url));
+    ak_buf_free(&w.path);
+    *found = w.found;
+    return rc;
+}
+
 /* ---- open and close --------------------------------------------------- */
 
 static void local_close(ak_store *s)
@@ -703,6 +902,7 @@ static const ak_store_ops local_ops = {
     .head = local_head,
     .del = local_delete,
     .close = local_close,
+    .temps = local_temps,
 };
 
 static ak_code open_root(const char *root, char **real_out, int *fd_out,

@@ -52,6 +52,7 @@ enum {
     MAX_PARTS = 10000,      /* S3's limit on the parts of one upload */
     LOW_SPEED_BYTES = 1024, /* slower than this per second, for too long: abandon */
     MAX_BACKOFF_MS = 10000,
+    SHUTDOWN_POLL_MS = 50, /* a backoff wait looks for shutdown this often */
 };
 
 #define MIB (1024LL * 1024)
@@ -100,6 +101,7 @@ typedef struct {
 
 /* The state of one attempt, shared with curl's callbacks. */
 typedef struct {
+    ak_store *s;
     CURL *curl;
     const s3_request *req;
     s3_reply *reply;
@@ -196,6 +198,16 @@ static int on_seek(void *arg, curl_off_t offset, int origin)
         return CURL_SEEKFUNC_CANTSEEK;
     x->sent = (size_t)offset;
     return CURL_SEEKFUNC_OK;
+}
+
+/* Called by curl at least once a second, even while nothing arrives: a
+ * request in flight is abandoned at shutdown (ak_store_set_shutdown). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const xfer *x = arg;
+    return ak_store_aborting(x->s);
 }
 
 /* ---- building and sending --------------------------------------------- */
@@ -303,6 +315,9 @@ static void set_options(const s3_store *b, xfer *x, const char *url, struct curl
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
     set_method(x);
 }
 
@@ -409,7 +424,7 @@ static ak_code send_once(ak_store *s, CURL *c, const s3_request *req, const char
                          s3_reply *r, int *delivered, int *transient, ak_err *err)
 {
     s3_store *b = backend(s);
-    xfer x = {.curl = c, .req = req, .reply = r};
+    xfer x = {.s = s, .curl = c, .req = req, .reply = r};
     ak_buf path = {0}, url = {0};
     struct curl_slist *headers = NULL;
     ak_code rc = request_path(b, req, &path);
@@ -430,11 +445,15 @@ static ak_code send_once(ak_store *s, CURL *c, const s3_request *req, const char
         else if (x.overflow)
             rc = ak_err_set(err, AK_ERR_IO, "s3 %s %s: reply larger than %u bytes", req->what,
                             req->shown, AK_S3XML_MAX_BYTES);
+        else if (cc == CURLE_ABORTED_BY_CALLBACK)
+            rc = ak_err_set(err, AK_ERR_IO, "s3 %s %s: abandoned at shutdown", req->what,
+                            req->shown);
         else if (cc != CURLE_OK)
             rc = ak_err_set(err, cc == CURLE_OUT_OF_MEMORY ? AK_ERR_NOMEM : AK_ERR_IO,
                             "s3 %s %s: %s: %s", req->what, req->shown, b->base,
                             x.errbuf[0] ? x.errbuf : curl_easy_strerror(cc));
-        *transient = cc != CURLE_OK && rc == AK_ERR_IO && !x.overflow;
+        *transient = cc != CURLE_OK && cc != CURLE_ABORTED_BY_CALLBACK && rc == AK_ERR_IO &&
+                     !x.overflow;
     }
     *delivered = x.delivered;
     curl_slist_free_all(headers);
@@ -453,9 +472,11 @@ static uint32_t random_u32(void)
 
 /* Wait before retry number `retry` (1, 2, ...): base * 2^(retry-1), capped,
  * of which a random half is taken off ("equal jitter") so that clients
- * failing together do not come back together. */
-static void backoff(const s3_store *b, int retry, const ak_err *why)
+ * failing together do not come back together.  The wait is cut short by
+ * shutdown: 0 then, and the request is not retried. */
+static int backoff(const ak_store *s, int retry, const ak_err *why)
 {
+    const s3_store *b = backend(s);
     long long ceiling = b->retry_base_ms;
     for (int i = 1; i < retry && ceiling < MAX_BACKOFF_MS; i++)
         ceiling *= 2;
@@ -464,9 +485,13 @@ static void backoff(const s3_store *b, int retry, const ak_err *why)
     long long ms = ceiling - (long long)(random_u32() % (uint32_t)(ceiling / 2 + 1));
     AK_DEBUG("s3", "%s; retry %d of %lld in %lld ms", why ? why->msg : "request failed", retry,
              b->attempts - 1, ms);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    for (; ms > 0 && !ak_store_stopping(s); ms -= SHUTDOWN_POLL_MS) {
+        long long slice = ms < SHUTDOWN_POLL_MS ? ms : SHUTDOWN_POLL_MS;
+        struct timespec ts = {0, slice * 1000000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    return !ak_store_stopping(s);
 }
 
 static void body_sha256(const s3_request *req, char hex[AK_SHA256_HEX])
@@ -497,9 +522,9 @@ static ak_code s3_call(ak_store *s, const s3_request *req, s3_reply *r, ak_err *
         rc = send_once(s, c, req, hash, r, &delivered, &transient, err);
         if (rc == AK_OK)
             rc = judge(s, req, r, &transient, err);
-        if (rc == AK_OK || !transient || delivered || r->attempts >= b->attempts)
+        if (rc == AK_OK || !transient || delivered || r->attempts >= b->attempts ||
+            !backoff(s, r->attempts, err))
             break;
-        backoff(b, r->attempts, err);
     }
     give_back(b, c);
     if (rc == AK_ERR_IO && r->attempts > 1 && err) {

@@ -25,6 +25,7 @@
 #include "storage/sysdb.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 #define TMP_SUFFIX ".reingest"
@@ -232,6 +233,7 @@ ak_code ak_reingest_system(const ak_reingest_config *cfg, const char *system_id,
         if (!whole)
             AK_WARN("reingest", "%s: the old database could not be checkpointed (%s); its WAL "
                                 "goes to the backup with it", path, out->old_state);
+        ak_testpoint("reingest.built"); /* new database complete, not swapped in */
         if (cfg->before_swap)
             cfg->before_swap(cfg->ctx, system_id);
         rc = swap_in(path, tmp, out, now, err);

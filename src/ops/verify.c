@@ -99,13 +99,13 @@ static void start_object(vrun *v, const char *key)
 {
     ak_err err;
     remember_key(v, key);
-    char part[AK_SYSTEM_ID_MAX + 16];
+    char part[AK_COLD_PREFIX_MAX];
     size_t len = 0;
     ak_fmt(v->key, sizeof v->key, "%s", key);
     v->have_key = 1;
     v->st->cold_objects++;
-    ak_fmt(part, sizeof part, "system_id=%s/", v->sid);
-    ak_code rc = strstr(key, part) ? AK_OK
+    ak_cold_system_prefix(v->sid, part, sizeof part);
+    ak_code rc = !strncmp(key, part, strlen(part)) ? AK_OK
                                    : ak_err_set(&err, AK_ERR_CORRUPT, "not under %s", part);
     if (rc == AK_OK && !v->cfg->deep)
         rc = ak_store_head(v->cfg->cold, key, NULL, &err);
@@ -231,13 +231,14 @@ static void check_orphan(vrun *v, ak_dbcheck *c, const char *key)
  * before it catalogs it. */
 static void find_orphans(vrun *v, ak_dbcheck *c)
 {
-    char prefix[AK_SYSTEM_ID_MAX + 16], *token = NULL;
+    char prefix[AK_COLD_PREFIX_MAX];
     int64_t recent = ak_time_now_us() - AK_VERIFY_ORPHAN_AGE_US;
     ak_err err;
-    ak_fmt(prefix, sizeof prefix, "system_id=%s/", v->sid);
+    ak_cold_system_prefix(v->sid, prefix, sizeof prefix);
+    ak_store_lister ls = {.prefix = prefix};
     do {
         ak_store_page page;
-        if (ak_store_list(v->cfg->cold, prefix, NULL, token, 0, &page, &err)) {
+        if (ak_store_list_next(v->cfg->cold, &ls, &page, &err)) {
             report(v, "cold", err.msg);
             break;
         }
@@ -246,13 +247,29 @@ static void find_orphans(vrun *v, ak_dbcheck *c)
             if (page.objs[i].mtime_us < recent && !catalogued(v, key))
                 check_orphan(v, c, key);
         }
-        free(token);
-        token = page.next_token ? strdup(page.next_token) : NULL;
-        if (page.next_token && !token)
-            report(v, "cold", "out of memory listing the cold store");
         ak_store_page_free(&page);
-    } while (token);
-    free(token); /* after a failed listing */
+    } while (!ls.done);
+    ak_store_lister_free(&ls);
+}
+
+static void on_temp(void *ctx, const char *path, int64_t size)
+{
+    vrun *v = ctx;
+    char msg[AK_ERR_MSG_MAX];
+    ak_fmt(msg, sizeof msg, "temp file %s (%lld bytes) left in the cold store by an interrupted "
+           "export; the next aging pass removes it", path, (long long)size);
+    notice(v, "cold-temp", msg);
+    v->st->cold_temps++;
+}
+
+static void find_temps(vrun *v)
+{
+    char prefix[AK_COLD_PREFIX_MAX];
+    size_t n;
+    ak_err err;
+    ak_cold_system_prefix(v->sid, prefix, sizeof prefix);
+    if (ak_store_temps(v->cfg->cold, prefix, 0, on_temp, v, &n, &err) != AK_OK)
+        report(v, "cold", err.msg);
 }
 
 /* ---- systems ---- */
@@ -273,6 +290,7 @@ static void check_system(vrun *v, const char *sid, const char *path)
             report(v, "cold", err.msg);
         else
             find_orphans(v, c);
+        find_temps(v);
         finish_object(v);
         forget_keys(v);
     }

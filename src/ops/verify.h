@@ -11,7 +11,9 @@
  * holding conversations the system stores nowhere else is a problem
  * ("cold-orphan": keep it, the store lost them); one whose conversations
  * are all stored elsewhere is a leftover of a rebuild, reported as a
- * notice ("cold-leftover", not a problem) that may be deleted.
+ * notice ("cold-leftover", not a problem) that may be deleted.  Temp files
+ * that an interrupted export left below the prefix (ak_store_temps()) are
+ * notices too ("cold-temp"): the next aging pass removes them.
  *
  * Read-only: nothing is repaired here (`akosha reingest` repairs), so it
  * is safe to run at any time, daemon running or not.
@@ -37,7 +39,8 @@ typedef struct {
     const char *system_id;
     const char *path;          /* its database */
     const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
-                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover" */
+                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover",
+                                  "cold-temp" */
     const char *message;
     int notice;                /* 1: for information, not a problem */
 } ak_verify_problem;
@@ -49,6 +52,7 @@ typedef struct {
     int64_t systems, systems_bad;
     int64_t cold_objects, cold_rows;
     int64_t cold_leftovers;    /* notices: uncatalogued objects stored elsewhere too */
+    int64_t cold_temps;        /* notices: temp files of interrupted exports */
     int64_t problems;
     double seconds;
 } ak_verify_stats;

@@ -300,6 +300,13 @@ static ak_code open_parts(ak_server *s, ak_err *err)
         rc = ak_store_open(c->bucket_url, &s->bucket, err);
     if (rc == AK_OK)
         rc = ak_cold_open(s->dd, c->cold_url, &s->cold, err);
+    /* drain (stop) ends listings and retries; its end (abort) abandons
+     * requests still in flight, so that a store that hangs cannot hold the
+     * process past the drain period */
+    if (s->bucket)
+        ak_store_set_shutdown(s->bucket, &s->stop, &s->abort);
+    if (s->cold)
+        ak_store_set_shutdown(s->cold, &s->stop, &s->abort);
     if (rc == AK_OK)
         rc = ak_pool_new(0, &s->pool, err);
     if (rc == AK_OK)

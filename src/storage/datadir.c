@@ -188,7 +188,7 @@ ak_code ak_datadir_db_path(const ak_datadir *dd, const char *system_id, char *ou
                            size_t n, ak_err *err)
 {
     const char *why;
-    char rel[256];
+    char rel[AK_SYSTEM_ID_MAX + 32];
     if (!ak_id_system_valid(system_id, &why))
         return ak_err_set(err, AK_ERR_INVALID, "system id \"%.100s\" %s", system_id, why);
     if (ak_shard_db_relpath(system_id, dd->shards, rel, sizeof rel) < 0)
@@ -222,46 +222,89 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The system ids stored in one shard directory, sorted (caller frees). */
-static ak_code shard_systems(const ak_datadir *dd, uint32_t shard, const char *dir,
-                             char ***ids, size_t *n, ak_err *err)
+typedef struct {
+    char **ids;
+    size_t n, cap;
+} id_list;
+
+static ak_code id_list_add(id_list *l, const char *id, ak_err *err)
 {
-    *ids = NULL;
-    *n = 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **grown = realloc(l->ids, cap * sizeof *grown);
+        if (!grown)
+            return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        l->ids = grown;
+        l->cap = cap;
+    }
+    if (!(l->ids[l->n] = strdup(id)))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    l->n++;
+    return AK_OK;
+}
+
+/* Is name (in a shard directory, under the split directory prefix or "")
+ * the database of a system of this shard, in the one place shard.h puts
+ * it?  Then its id goes into id (size AK_SYSTEM_ID_MAX + 1). */
+static int system_file(const ak_datadir *dd, uint32_t shard, const char *prefix,
+                       const char *name, char *id)
+{
+    size_t len = strlen(name), plen = strlen(prefix);
+    if (len < 4 || strcmp(name + len - 3, ".db") != 0 || plen + len - 3 > AK_SYSTEM_ID_MAX)
+        return 0;
+    snprintf(id, AK_SYSTEM_ID_MAX + 1, "%s%.*s", prefix, (int)(len - 3), name);
+    size_t idlen = strlen(id);
+    int placed_right = plen ? idlen > AK_SHARD_STEM_MAX : idlen <= AK_SHARD_STEM_MAX;
+    return placed_right && ak_id_system_valid(id, NULL) && ak_shard_of(id, dd->shards) == shard;
+}
+
+/* A split directory ("<first AK_SHARD_SPLIT characters>~", see shard.h)? */
+static int split_dir(const char *name)
+{
+    size_t len = strlen(name);
+    return len == AK_SHARD_SPLIT + 1 && name[len - 1] == '~';
+}
+
+/* Add the systems stored in dir (a shard directory, or with a prefix one of
+ * its split directories) to l. */
+static ak_code scan_dir(const ak_datadir *dd, uint32_t shard, const char *dir,
+                        const char *prefix, id_list *l, ak_err *err)
+{
     DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? AK_OK
                                : ak_err_set(err, AK_ERR_IO, "%s: %s", dir, strerror(errno));
-    size_t cap = 0;
     ak_code rc = AK_OK;
     struct dirent *e;
     while (rc == AK_OK && (e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len < 4 || strcmp(e->d_name + len - 3, ".db") != 0)
-            continue;
-        char id[256];
-        snprintf(id, sizeof id, "%.*s", (int)(len - 3), e->d_name);
-        if (!ak_id_system_valid(id, NULL) || ak_shard_of(id, dd->shards) != shard) {
+        char id[AK_SYSTEM_ID_MAX + 1];
+        if (!*prefix && split_dir(e->d_name)) {
+            char sub[AK_PATH_MAX], pre[AK_SHARD_SPLIT + 1];
+            snprintf(pre, sizeof pre, "%.*s", AK_SHARD_SPLIT, e->d_name);
+            if (snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub)
+                rc = ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+            else
+                rc = scan_dir(dd, shard, sub, pre, l, err);
+        } else if (system_file(dd, shard, prefix, e->d_name, id)) {
+            rc = id_list_add(l, id, err);
+        } else if (strlen(e->d_name) > 3 && !strcmp(e->d_name + strlen(e->d_name) - 3, ".db")) {
             AK_WARN("datadir", "%s/%s does not belong in this shard; ignored", dir, e->d_name);
-            continue;
         }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **grown = realloc(*ids, cap * sizeof *grown);
-            if (!grown) {
-                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-                break;
-            }
-            *ids = grown;
-        }
-        if (!((*ids)[*n] = strdup(id)))
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-        else
-            (*n)++;
     }
     closedir(d);
-    if (*n)
-        qsort(*ids, *n, sizeof **ids, cmp_str);
+    return rc;
+}
+
+/* The system ids stored in one shard directory, sorted (caller frees). */
+static ak_code shard_systems(const ak_datadir *dd, uint32_t shard, const char *dir,
+                             char ***ids, size_t *n, ak_err *err)
+{
+    id_list l = {0};
+    ak_code rc = scan_dir(dd, shard, dir, "", &l, err);
+    if (l.n)
+        qsort(l.ids, l.n, sizeof *l.ids, cmp_str);
+    *ids = l.ids;
+    *n = l.n;
     return rc;
 }
 
@@ -278,8 +321,8 @@ ak_code ak_datadir_each_system(const ak_datadir *dd, ak_system_fn fn, void *ctx,
         rc = shard_systems(dd, s, dir, &ids, &n, err);
         for (size_t i = 0; i < n; i++) {
             char path[AK_PATH_MAX];
-            if (rc == AK_OK && snprintf(path, sizeof path, "%s/%s.db", dir, ids[i]) >= (int)sizeof path)
-                rc = ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+            if (rc == AK_OK)
+                rc = ak_datadir_db_path(dd, ids[i], path, sizeof path, err);
             if (rc == AK_OK)
                 rc = fn(ctx, ids[i], s, path);
             free(ids[i]);

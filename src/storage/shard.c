@@ -24,6 +24,10 @@ int ak_shard_dirname(uint32_t shard, char *out, size_t n)
 int ak_shard_db_relpath(const char *system_id, uint32_t n_shards, char *out, size_t n)
 {
     uint32_t s = ak_shard_of(system_id, n_shards);
-    int k = snprintf(out, n, "shard_%03u/%s.db", (unsigned)s, system_id);
+    size_t len = strlen(system_id);
+    int k = len <= AK_SHARD_STEM_MAX
+                ? snprintf(out, n, "shard_%03u/%s.db", (unsigned)s, system_id)
+                : snprintf(out, n, "shard_%03u/%.*s~/%s.db", (unsigned)s, AK_SHARD_SPLIT,
+                           system_id, system_id + AK_SHARD_SPLIT);
     return k < 0 || (size_t)k >= n ? -1 : k;
 }

@@ -16,12 +16,14 @@
 #include <string.h>
 
 #include "storage/sysdb.h"
+#include "tier/cold.h"
 #include "tier/minhash.h"
 #include "tier/parquet.h"
 #include "tier/summary.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/sha256.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 #include "util/vec.h"
 #include "version.h"
@@ -182,6 +184,8 @@ static ak_code hot_batch(pass *p, int64_t *n, ak_err *err)
             sqlite3_finalize(del);
         }
     }
+    if (rc == AK_OK && *n)
+        ak_testpoint("age.warm_moved"); /* rows in warm, deleted from hot, not committed */
     if (rc == AK_OK)
         rc = exec(p, "COMMIT", err);
     if (rc) {
@@ -229,10 +233,12 @@ static ak_code hot_to_warm(pass *p, ak_err *err)
 ak_code ak_age_cold_key(const char *system_id, int64_t day_us, const uint8_t digest[32],
                         char *out, size_t n)
 {
-    char date[AK_TIME_ISO_MAX], hex[17];
+    char date[AK_TIME_ISO_MAX], hex[17], prefix[AK_COLD_PREFIX_MAX];
+    if (ak_cold_system_prefix(system_id, prefix, sizeof prefix) < 0)
+        return AK_ERR_INVALID;
     ak_time_format(day_us, date);
     ak_hex(digest, 8, hex);
-    return ak_fmt(out, n, "system_id=%s/date=%.10s/batch-%s.parquet", system_id, date, hex);
+    return ak_fmt(out, n, "%sdate=%.10s/batch-%s.parquet", prefix, date, hex);
 }
 
 typedef struct {
@@ -471,8 +477,10 @@ static ak_code cold_batch_run(pass *p, int64_t day, int64_t *n, ak_err *err)
         p->stats->cold_failures++;
         ak_err_prefix(err, "system %s: warm rows kept: ", p->system_id);
     }
-    if (rc == AK_OK && b.n)
+    if (rc == AK_OK && b.n) {
+        ak_testpoint("age.cold_uploaded"); /* object in the store, rows still warm */
         rc = commit_cold(p, &b, key, &moved, err);
+    }
     if (rc == AK_OK && moved) {
         *n = (int64_t)b.n;
         p->stats->cold_objects++;
@@ -514,6 +522,22 @@ static ak_code cold_days(pass *p, int64_t **days, size_t *n, ak_err *err)
     return rc;
 }
 
+/* Temp files that a pass killed mid-put left below this system's prefix
+ * (see age.h).  Any trouble here only leaves them for the next pass. */
+static void sweep_leftovers(pass *p)
+{
+    char prefix[AK_COLD_PREFIX_MAX];
+    size_t n = 0;
+    ak_err err;
+    ak_cold_system_prefix(p->system_id, prefix, sizeof prefix);
+    if (ak_store_temps(p->cfg->cold, prefix, 1, NULL, NULL, &n, &err) != AK_OK)
+        AK_WARN("age", "system %s: %s", p->system_id, err.msg);
+    else if (n)
+        AK_INFO("age", "system %s: removed %zu temp files that an interrupted pass left in %s",
+                p->system_id, n, ak_store_url(p->cfg->cold));
+    p->stats->cold_temps_removed += (int64_t)n;
+}
+
 static ak_code warm_to_cold(pass *p, ak_err *err)
 {
     if (p->cfg->dry_run) { /* what is warm now, and what passes through warm in this run */
@@ -526,6 +550,7 @@ static ak_code warm_to_cold(pass *p, ak_err *err)
     }
     int64_t *days;
     size_t n_days;
+    sweep_leftovers(p);
     ak_code rc = cold_days(p, &days, &n_days, err);
     for (size_t d = 0; rc == AK_OK && d < n_days && !stopping(p); d++) {
         int64_t n;

@@ -12,13 +12,17 @@
  *                 most AK_AGE_COLD_BATCH rows a file): a Parquet file put
  *                 into the cold store at
  *                   system_id=<id>/date=<YYYY-MM-DD>/batch-<16 hex>.parquet
+ *                   (the system part: ak_cold_system_prefix in cold.h)
  *                 (the hex from the rows' content hashes, so a retried
  *                 export overwrites itself), read back and compared by
  *                 SHA-256, and only then, in one transaction, the cold
  *                 catalog rows inserted and the warm rows deleted.
  *
  * A crash anywhere leaves each row in exactly one tier.  A failed cold
- * upload leaves the warm rows where they are; the next pass retries.
+ * upload leaves the warm rows where they are; the next pass retries.  A
+ * crash during a put into a local cold store may leave a temp file there
+ * (ak_store_temps()); the next pass over the system removes it before its
+ * first export.
  *
  * Ownership: the config is borrowed for the duration of the call.
  */
@@ -45,6 +49,7 @@ typedef struct {
     ak_age_move hot_to_warm, warm_to_cold;
     int64_t cold_objects;        /* Parquet files written and verified */
     int64_t cold_failures;       /* batches left warm because the store failed */
+    int64_t cold_temps_removed;  /* temp files a killed pass left in the cold store */
     double seconds;
 } ak_age_stats;
 

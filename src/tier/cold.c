@@ -1,11 +1,32 @@
 /* cold.c - see cold.h. */
 #include "tier/cold.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tier/parquet.h"
 #include "util/buf.h"
+#include "util/sha256.h"
+
+#define PREFIX_ID_MAX 245 /* 255 - strlen("system_id=") */
+#define PREFIX_ID_CUT 200
+
+int ak_cold_system_prefix(const char *system_id, char *out, size_t n)
+{
+    size_t len = strlen(system_id);
+    int k;
+    if (len <= PREFIX_ID_MAX) {
+        k = snprintf(out, n, "system_id=%s/", system_id);
+    } else {
+        uint8_t d[AK_SHA256_LEN];
+        char hex[17];
+        ak_sha256(system_id, len, d);
+        ak_hex(d, 8, hex);
+        k = snprintf(out, n, "system_id=%.*s~%s/", PREFIX_ID_CUT, system_id, hex);
+    }
+    return k < 0 || (size_t)k >= n ? -1 : k;
+}
 
 ak_code ak_cold_read(ak_store *cold, ak_conv *conv, ak_err *err)
 {

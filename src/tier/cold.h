@@ -12,6 +12,14 @@
 #include "storage/sysdb.h"
 
 #define AK_COLD_OBJECT_MAX ((size_t)1 << 30)
+#define AK_COLD_PREFIX_MAX 256
+
+/* "system_id=<id>/", the key prefix of a system's cold objects.  A path
+ * segment holds at most 255 bytes (a local cold store makes each segment a
+ * directory), so an id too long for that is cut to 200 characters and
+ * followed by '~' and 16 hex digits of its SHA-256 ('~' is in no id, so the
+ * two forms never meet).  Returns the length written, -1 if n is too small. */
+int ak_cold_system_prefix(const char *system_id, char *out, size_t n);
 
 /* Fill conv (a cold catalog row from ak_sysdb_get_conv) with what its
  * object holds: the 1-sentence summary, metadata and timestamp. */

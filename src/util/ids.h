@@ -11,11 +11,12 @@
 
 #include <stddef.h>
 
-#define AK_SYSTEM_ID_MAX 100
+#define AK_SYSTEM_ID_MAX 253 /* a DNS host name's limit */
 #define AK_UPLOAD_ID_MAX 100
 #define AK_FILE_NAME_MAX 255
 
-/* ^[A-Za-z0-9_-]{1,100}$ */
+/* ^[A-Za-z0-9_.-]{1,253}$, not starting with "." and no "..": host names
+ * such as "Les-MacBook-Pro.local" (Session-Buddy's default is $HOSTNAME). */
 int ak_id_system_valid(const char *id, const char **why);
 /* ^[A-Za-z0-9_.-]{1,100}$ and no ".." */
 int ak_id_upload_valid(const char *id, const char **why);

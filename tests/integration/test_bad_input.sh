@@ -68,7 +68,7 @@ json.dump(m, open(d + "manifest.json", "w"))
 PY
 
 # --- ids that must never become paths or keys -----------------------------
-for sid in "bad system" 'semi;colon' 'dollar$x' "$(printf 'x%.0s' {1..101})"; do
+for sid in "bad system" 'semi;colon' 'dollar$x' "$(printf 'x%.0s' {1..254})"; do
   mkupload $B "$sid" u1 --count 1
 done
 mkupload $B okid 'up load' --count 1
@@ -128,7 +128,7 @@ assert_eq "$(sqlite3 "$db" "SELECT embedding IS NULL FROM hot WHERE conversation
 # invalid ids: reported, never a path, nothing stored
 assert_eq "$(echo "$run" | jq_py 'd["systems_invalid"]')" "4" "invalid system ids"
 assert_contains "$err" "system id has a character outside" "reason for a bad system id"
-assert_contains "$err" "is longer than 100 characters" "reason for a long system id"
+assert_contains "$err" "is longer than 253 characters" "reason for a long system id"
 assert_contains "$err" "upload id contains a space" "reason for a bad upload id"
 assert_contains "$err" "upload id contains '..'" "reason for '..'"
 [ -z "$(find data -name '* *' -o -name '*;*' -o -name '*$*' -o -name 'xxxx*')" ] || fail "a database for an invalid id"

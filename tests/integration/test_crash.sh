@@ -1,27 +1,32 @@
-# kill -9 at random instants during ingestion, several times, then let it
+# kill -9 at named instants during ingestion, several times, then let it
 # finish: the store must equal a clean run's, record for record.
 source "$AKOSHA_SRC/tests/integration/lib.sh"
 
-akosha generate --out bucket --systems 6 --uploads 3 --conversations 1500 --growth 200 >/dev/null
+akosha generate --out bucket --systems 6 --uploads 4 --conversations 1500 --growth 200 >/dev/null
 akosha ingest --once --bucket bucket --data clean --concurrency 3 --json >/dev/null
 want=$(store_digest clean)
 
-# The binary itself goes in the background (the `akosha` function would run
-# in a subshell, and kill -9 would kill only that subshell).
+# Each run is killed (SIGKILL) at a named instant (AKOSHA_TEST_STOP, see
+# src/util/testpoint.h): mid-transaction, with an upload's records written
+# but not committed, or just after a commit.  No sleep decides the instant.
+# (At most 3 uploads are in flight, so a stop at the k-th passage leaves at
+# most k+2 committed: 24 uploads outlast the six runs.)
 total=$(akosha uploads --data clean --json | jq_py 'len(d)')
-kills=0 partial=0
-for delay in 0.05 0.1 0.15 0.2 0.3 0.4; do
-  "$AKOSHA_BIN" ingest --once --bucket bucket --data crashed --concurrency 3 --quiet >/dev/null 2>&1 &
-  pid=$!
-  sleep "$delay"
-  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-  wait "$pid" 2>/dev/null || true
-  done_now=$( [ -d crashed ] && akosha uploads --data crashed --json 2>/dev/null |
-              jq_py 'sum(r["status"] == "ingested" for r in d)' || echo 0)
-  [ "$done_now" -lt "$total" ] && partial=$((partial + 1))
+kills=0
+for stop in ingest.streamed:1 ingest.committed:1 ingest.streamed:2 ingest.committed:2 \
+            ingest.streamed:1 ingest.committed:2; do
+  set +e
+  AKOSHA_TEST_STOP=$stop "$AKOSHA_BIN" ingest --once --bucket bucket --data crashed \
+    --concurrency 3 --quiet >/dev/null 2>crash.err &
+  wait $! 2>/dev/null
+  rc=$?
+  set -e
+  assert_eq "$rc" 137 "exit status when killed at $stop"
+  grep -q "test stop point ${stop%%:*}#" crash.err || fail "no stop at $stop: $(cat crash.err)"
+  kills=$((kills + 1))
+  done_now=$(akosha uploads --data crashed --json | jq_py 'sum(r["status"] == "ingested" for r in d)')
+  [ "$done_now" -lt "$total" ] || fail "the kill at $stop left nothing unfinished"
 done
-[ "$kills" -ge 3 ] || fail "only $kills of 6 runs were killed mid-way; make the bucket bigger"
-[ "$partial" -ge 1 ] || fail "no kill left the ingestion unfinished"
 
 run=$(akosha ingest --once --bucket bucket --data crashed --json)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_failed"] + d["uploads_rejected"]')" "0" "no failures after crashes"

@@ -108,7 +108,7 @@ AKOSHA_LIBDUCKDB=$old_lib bad newer gzip files/newer/reflection.duckdb "newer th
 # ---- killed with a spool file on disk -----------------------------------
 sb_upload box-k 20250601_120000_box-k gzip files/v2/reflection.duckdb
 set +e
-AKOSHA_TEST_KILL_AT=spooled "$AKOSHA_BIN" ingest --once --bucket bucket --data data --retry-base-seconds 0 \
+AKOSHA_TEST_STOP=ingest.spooled "$AKOSHA_BIN" ingest --once --bucket bucket --data data --retry-base-seconds 0 \
   --concurrency 1 >/dev/null 2>&1
 rc=$?
 set -e

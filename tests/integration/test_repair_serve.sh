@@ -38,7 +38,7 @@ assert_eq "$(echo "$body" | jq_py '[f["shard"] for f in d["shards_failed"]] == [
   True "the broken shard is named: $body"
 
 # Bad requests get clear errors.
-http POST /v1/systems/bad.id/reingest;            assert_eq "$status" 400 "invalid id"
+http POST /v1/systems/bad..id/reingest;           assert_eq "$status" 400 "invalid id"
 http POST /v1/systems/$victim/reingest '{"force": 1}'; assert_eq "$status" 400 "force must be a boolean"
 assert_contains "$body" "force" "the error names the field"
 http POST /v1/systems/$victim/reingest '{"forse": true}'; assert_eq "$status" 400 "unknown field"

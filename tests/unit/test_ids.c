@@ -55,6 +55,7 @@ static void test_system_ids_good(void)
     static const char *good[] = {
         "a", "Z", "0", "_", "-", "sys0001", "my-laptop", "build_server-7",
         "SessionBuddy_MacBook-Pro", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+        "Les-MacBook-Pro.local", "build-03.ci.example.com", "a.b", "v1.0", "x.", "host.",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         const char *why = "unset";
@@ -64,14 +65,14 @@ static void test_system_ids_good(void)
         CHECK(ok);
         CHECK(ak_id_system_valid(good[i], NULL));
     }
-    CHECK(ak_id_system_valid(rep('x', 100), NULL));
-    CHECK(ak_id_system_valid(rep('9', 100), NULL));
+    CHECK(ak_id_system_valid(rep('x', 253), NULL));
+    CHECK(ak_id_system_valid(rep('9', 253), NULL));
 }
 
 static void test_system_ids_bad(void)
 {
     static const char *bad[] = {
-        "", ".", "..", "a.b", "v1.0", "../etc", "a/b", "/", "~", "~root", "a b", " a", "a ",
+        "", ".", "..", "...", ".hidden", ".a.b", "a..b", "host..local", "../etc", "a/b", "/", "~", "~root", "a b", " a", "a ",
         "caf\xC3\xA9", "\xE2\x80\x8B", "\xFF", "a\x01", "a\x7F", "x\xEF\xBC\x8F",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -81,16 +82,20 @@ static void test_system_ids_bad(void)
         s[1] = *m;
         check_bad_system(s, s);
     }
-    check_bad_system(rep('x', 101), "101 x");
+    check_bad_system(rep('x', 254), "254 x");
     check_bad_system(rep('x', 256), "256 x");
     check_bad_system(NULL, "NULL");
     const char *why = NULL;
     CHECK(!ak_id_system_valid("a/b", &why));
     CHECK_HAS(why, "/");
-    CHECK(!ak_id_system_valid(rep('x', 101), &why));
-    CHECK_HAS(why, "100");
+    CHECK(!ak_id_system_valid(rep('x', 254), &why));
+    CHECK_HAS(why, "253");
     CHECK(!ak_id_system_valid("", &why));
     CHECK_HAS(why, "empty");
+    CHECK(!ak_id_system_valid(".local", &why));
+    CHECK_HAS(why, "starts with '.'");
+    CHECK(!ak_id_system_valid("a..b", &why));
+    CHECK_HAS(why, "..");
 }
 
 static void test_upload_ids_good(void)
@@ -216,9 +221,13 @@ static void test_shard_of_known(void)
         CHECK_INT(ak_shard_of(id, AK_MAX_SHARDS), known[i].mod65536);
         CHECK_INT(ak_shard_of(id, UINT32_MAX), known[i].be32 % UINT32_MAX);
     }
-    /* 100 x's: the longest valid id */
     CHECK_INT(ak_shard_of(rep('x', 100), 256), 235);
     CHECK_INT(ak_shard_of(rep('x', 100), 1000), 267);
+    /* 253 x's: the longest valid id; host names route like any id */
+    CHECK_INT(ak_shard_of(rep('x', 253), 256), 189);
+    CHECK_INT(ak_shard_of(rep('x', 253), 1000), 869);
+    CHECK_INT(ak_shard_of("Les-MacBook-Pro.local", 256), 210);
+    CHECK_INT(ak_shard_of("build-03.ci.example.com", 1000), 353);
 }
 
 static void test_shard_db_relpath(void)
@@ -234,6 +243,7 @@ static void test_shard_db_relpath(void)
         {"20250131_101500_laptop", 1000, "shard_024/20250131_101500_laptop.db"},
         {"sys0001", 4096, "shard_3726/sys0001.db"},
         {"sys0002", 65536, "shard_41832/sys0002.db"},
+        {"Les-MacBook-Pro.local", 256, "shard_210/Les-MacBook-Pro.local.db"},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         memset(out, '#', sizeof out);
@@ -248,6 +258,58 @@ static void test_shard_db_relpath(void)
     CHECK_STR(out, want);
     CHECK_INT(ak_shard_db_relpath("sys0001", 256, out, len), -1);
     CHECK_INT(ak_shard_db_relpath("sys0001", 256, out, 1), -1);
+}
+
+/* Ids longer than AK_SHARD_STEM_MAX are split so that no file name (with
+ * the suffixes SQLite and reingest add) passes 255 bytes. */
+static void test_shard_db_relpath_long(void)
+{
+    char out[512], want[512];
+    CHECK_INT(ak_shard_db_relpath(rep('x', AK_SHARD_STEM_MAX), 1, out, sizeof out),
+              (long)strlen("shard_000/.db") + AK_SHARD_STEM_MAX);
+    CHECK(!strchr(out, '~'));
+    ak_shard_db_relpath(rep('x', 253), 256, out, sizeof out);
+    snprintf(want, sizeof want, "shard_189/%s~/%s.db", rep('x', AK_SHARD_SPLIT),
+             rep('x', 253 - AK_SHARD_SPLIT));
+    CHECK_STR(out, want);
+    CHECK(strlen(strrchr(out, '/') + 1) + strlen(".replaced-20261205T015959Z-99-wal") <= 255);
+}
+
+/* No valid id can name a path outside its shard directory, whatever it
+ * holds: random strings over the characters that matter (dots, slashes,
+ * '~', NUL-free) of every length up to past the limit, each either refused
+ * or placed as one or two plain segments under shard_NNN/. */
+static void test_ids_cannot_escape(void)
+{
+    static const char plain[] = "aZ9-_";
+    uint32_t seed = 12345;
+    int valid = 0, split = 0;
+    for (int i = 0; i < 200000; i++) {
+        char id[300], rel[600];
+        size_t len = 1 + (seed = seed * 1103515245u + 12345u) % 260;
+        for (size_t k = 0; k < len; k++) {
+            uint32_t r = (seed = seed * 1103515245u + 12345u) >> 8;
+            int hostile = i & 1; /* half of them: dots only, so long ids are valid too */
+            id[k] = hostile && r % 64 == 0   ? '/'
+                    : hostile && r % 64 == 1 ? '~'
+                    : r % 64 < 6            ? '.'
+                                            : plain[(r >> 8) % 5];
+        }
+        id[len] = '\0';
+        if (!ak_id_system_valid(id, NULL))
+            continue;
+        valid++;
+        split += strlen(id) > AK_SHARD_STEM_MAX;
+        CHECK(ak_shard_db_relpath(id, 256, rel, sizeof rel) > 0);
+        CHECK(rel[0] != '/' && !strstr(rel, "/../") && !strstr(rel, "/./") && !strstr(rel, "//"));
+        int slashes = 0;
+        for (const char *c = rel; *c; c++)
+            slashes += *c == '/';
+        CHECK(slashes == 1 || (slashes == 2 && strlen(id) > AK_SHARD_STEM_MAX));
+        for (const char *seg = strchr(rel, '/') + 1; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL)
+            CHECK(strncmp(seg, "./", 2) && strncmp(seg, "../", 3) && strcspn(seg, "/") <= 255 - 40);
+    }
+    CHECK(valid > 1000 && split > 100);
 }
 
 static void test_shard_dirname(void)
@@ -312,6 +374,8 @@ int main(void)
     RUN(test_file_names_bad);
     RUN(test_shard_of_known);
     RUN(test_shard_db_relpath);
+    RUN(test_shard_db_relpath_long);
+    RUN(test_ids_cannot_escape);
     RUN(test_shard_dirname);
     RUN(test_shard_spread);
     return test_report("ids");

@@ -754,14 +754,71 @@ static void test_list_skips_non_objects(void)
     char fifo[PATH_MAX], link[PATH_MAX];
     snprintf(fifo, sizeof fifo, "%s/hidden/fifo", test_tmpdir());
     CHECK(mkfifo(fifo, 0644) == 0);
-    /* symlinks are followed, as stat does */
+    /* a link is never followed, even to an object of the bucket */
     snprintf(link, sizeof link, "%s/hidden/link", test_tmpdir());
     CHECK(symlink("real/obj", link) == 0);
 
-    static const char *const flat[] = {"link", "real/obj"};
-    static const char *const delim[] = {"link", "real/"};
-    check_listing_is(s, "", NULL, flat, 2);
-    check_listing_is(s, "", "/", delim, 2);
+    static const char *const flat[] = {"real/obj"};
+    static const char *const delim[] = {"real/"};
+    check_listing_is(s, "", NULL, flat, 1);
+    check_listing_is(s, "", "/", delim, 1);
+    ak_store_close(s);
+}
+
+static void link_in_bucket(const char *bucket, const char *rel, const char *target)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/%s", test_tmpdir(), bucket, rel);
+    CHECK(symlink(target, path) == 0);
+}
+
+static void check_link_refused(ak_code rc, const ak_err *err)
+{
+    CHECK_INT(rc, AK_ERR_INVALID);
+    CHECK_HAS(err->msg, "symbolic link");
+}
+
+/* A bucket is untrusted: nothing outside its root is ever opened, read,
+ * written or deleted, whatever links it holds (issue 20, item 1). */
+static void test_links_never_followed(void)
+{
+    char outside[PATH_MAX], secret[PATH_MAX + 8];
+    scratch_path(outside, sizeof outside, "outside");
+    CHECK(mkdir(outside, 0755) == 0);
+    make_raw_file("outside", "secret", "not for the bucket");
+    snprintf(secret, sizeof secret, "%s/secret", outside);
+    ak_store *s = open_bucket("links");
+    put_str(s, "real/obj", "o");
+    link_in_bucket("links", "sysdir", outside);         /* a directory outside */
+    link_in_bucket("links", "real/evil", secret);       /* a file outside */
+    link_in_bucket("links", "real/inner", "obj");       /* even one inside */
+    link_in_bucket("links", "real/loop", ".");          /* a loop */
+    link_in_bucket("links", "environ", "/proc/self/environ");
+
+    ak_err err = {0};
+    char *data = NULL;
+    size_t len = 0;
+    static const char *const via_link[] = {"sysdir/secret", "real/evil", "real/inner",
+                                           "real/loop/obj", "environ"};
+    for (size_t i = 0; i < sizeof via_link / sizeof *via_link; i++) {
+        check_link_refused(ak_store_get_small(s, via_link[i], 1024, &data, &len, &err), &err);
+        CHECK(data == NULL);
+        check_link_refused(ak_store_head(s, via_link[i], NULL, &err), &err);
+    }
+    /* listing shows the one object, and no link, loop or outside file */
+    static const char *const flat[] = {"real/obj"};
+    static const char *const delim[] = {"real/"};
+    check_listing_is(s, "", NULL, flat, 1);
+    check_listing_is(s, "", "/", delim, 1);
+    check_listing_is(s, "sysdir/", NULL, NULL, 0);
+    check_listing_is(s, "real/loop/", "/", NULL, 0);
+    /* nothing is written or deleted through a link */
+    check_link_refused(ak_store_put(s, "sysdir/new", "x", 1, &err), &err);
+    CHECK(!raw_exists("outside", "new"));
+    check_link_refused(ak_store_delete(s, "sysdir/secret", &err), &err);
+    CHECK(raw_exists("outside", "secret"));
+    CHECK_OK(ak_store_delete(s, "real/evil", &err), err); /* a link is no object */
+    CHECK(raw_exists("outside", "secret"));
     ak_store_close(s);
 }
 
@@ -896,6 +953,7 @@ int main(void)
     RUN(test_list_pagination);
     RUN(test_list_default_page_size);
     RUN(test_list_skips_non_objects);
+    RUN(test_links_never_followed);
     RUN(test_threads);
     return test_report("objstore");
 }

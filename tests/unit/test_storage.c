@@ -9,6 +9,7 @@
 #include "storage/datadir.h"
 #include "storage/shard.h"
 #include "storage/sysdb.h"
+#include "util/ids.h"
 #include "util/time.h"
 
 static char path_buf[512];
@@ -367,6 +368,59 @@ static void test_datadir(void)
     CHECK_INT(ak_datadir_open(dirbuf, 0, 0, &dd, &err), AK_ERR_CORRUPT);
 }
 
+typedef struct {
+    char ids[8][AK_SYSTEM_ID_MAX + 1];
+    int n;
+} id_seen;
+
+static ak_code collect_systems(void *ctx, const char *sid, uint32_t shard, const char *path)
+{
+    id_seen *s = ctx;
+    char rel[AK_SYSTEM_ID_MAX + 32];
+    CHECK_INT(ak_shard_of(sid, 256), shard);
+    CHECK(ak_shard_db_relpath(sid, 256, rel, sizeof rel) > 0 && strstr(path, rel));
+    if (s->n < 8)
+        snprintf(s->ids[s->n++], sizeof s->ids[0], "%s", sid);
+    return AK_OK;
+}
+
+/* Host-name ids (SPEC section 2): dots, and up to 253 characters, which
+ * shard.h splits into a directory and a file; the scan finds each system
+ * under its own id again. */
+static void test_datadir_host_names(void)
+{
+    char long1[254], long2[254];
+    memset(long1, 'h', 253);
+    long1[253] = '\0';
+    memcpy(long1 + 60, ".example.", 9);
+    memcpy(long2, long1, sizeof long2);
+    long2[AK_SHARD_SPLIT] = '.'; /* the file part begins with a dot */
+    const char *ids[] = {"Les-MacBook-Pro.local", "build-03.ci.example.com", long1, long2};
+    ak_datadir *dd;
+    ak_err err;
+    CHECK_INT(ak_datadir_open(tmp_path("hosts"), 1, 0, &dd, &err), AK_OK);
+    for (size_t i = 0; i < 4; i++) {
+        ak_sysdb *db;
+        CHECK_INT(ak_datadir_open_system(dd, ids[i], 1, &db, &err), AK_OK);
+        ak_sysdb_close(db);
+        CHECK_INT(ak_datadir_open_system(dd, ids[i], 0, &db, &err), AK_OK);
+        ak_sysdb_close(db);
+    }
+    ak_sysdb *db;
+    CHECK_INT(ak_datadir_open_system(dd, ".local", 1, &db, &err), AK_ERR_INVALID);
+    CHECK_INT(ak_datadir_open_system(dd, "a..b", 1, &db, &err), AK_ERR_INVALID);
+    id_seen seen = {0};
+    CHECK_INT(ak_datadir_each_system(dd, collect_systems, &seen, &err), AK_OK);
+    CHECK_INT(seen.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        int found = 0;
+        for (int k = 0; k < seen.n; k++)
+            found += !strcmp(seen.ids[k], ids[i]);
+        CHECK_INT(found, 1);
+    }
+    ak_datadir_close(dd);
+}
+
 int main(void)
 {
     RUN(test_open_create_and_missing);
@@ -378,5 +432,6 @@ int main(void)
     RUN(test_rollback_leaves_nothing);
     RUN(test_ledger);
     RUN(test_datadir);
+    RUN(test_datadir_host_names);
     return test_report("storage");
 }
