@@ -53,7 +53,7 @@ static const struct {
     SYM(pending_error), SYM(execute_pending), SYM(destroy_pending), SYM(result_error),
     SYM(destroy_result), SYM(fetch_chunk), SYM(data_chunk_get_size),
     SYM(data_chunk_get_vector), SYM(destroy_data_chunk), SYM(vector_get_data),
-    SYM(vector_get_validity), SYM(list_vector_get_child),
+    SYM(vector_get_validity), SYM(list_vector_get_child), SYM(array_vector_get_child),
 };
 
 /* dlopen one candidate and resolve every symbol; on failure says why. */
@@ -149,6 +149,7 @@ static const struct {
 typedef struct {
     int present;
     uint32_t columns; /* bit c: column_name(c) exists */
+    int emb_array;    /* embedding is FLOAT[384], read as is (no copy into a list) */
 } table_info;
 
 typedef struct {
@@ -215,23 +216,30 @@ static duckdb_data_chunk next_chunk(session *s, duckdb_result *res, ak_code *rc)
     return c;
 }
 
+static int str_is(const char *s, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(want, s, n) == 0;
+}
+
 static void note_column(table_info *info, const char *table, size_t tlen, const char *col,
-                        size_t clen)
+                        size_t clen, const char *type, size_t ylen)
 {
     for (size_t t = 0; t < N_TABLES; t++) {
-        if (strlen(tables[t].table) != tlen || memcmp(tables[t].table, table, tlen) != 0)
+        if (!str_is(table, tlen, tables[t].table))
             continue;
         info[t].present = 1;
         for (unsigned c = 0; c < N_COLUMNS; c++)
-            if (strlen(column_name(c)) == clen && memcmp(column_name(c), col, clen) == 0)
+            if (str_is(col, clen, column_name(c)))
                 info[t].columns |= 1u << c;
+        if (str_is(col, clen, "embedding") && str_is(type, ylen, "FLOAT[384]"))
+            info[t].emb_array = 1;
     }
 }
 
 static ak_code find_tables(session *s, table_info *info)
 {
     duckdb_result res;
-    ak_code rc = run(s, "SELECT table_name, column_name FROM duckdb_columns() "
+    ak_code rc = run(s, "SELECT table_name, column_name, data_type FROM duckdb_columns() "
                         "WHERE database_name = current_database() AND schema_name = 'main'",
                      &res);
     if (rc)
@@ -241,10 +249,11 @@ static ak_code find_tables(session *s, table_info *info)
     while ((c = next_chunk(s, &res, &rc))) {
         const duckdb_string_t *t = api.vector_get_data(api.data_chunk_get_vector(c, 0));
         const duckdb_string_t *col = api.vector_get_data(api.data_chunk_get_vector(c, 1));
+        const duckdb_string_t *ty = api.vector_get_data(api.data_chunk_get_vector(c, 2));
         for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
-            const char *tp, *cp;
-            size_t tl = str_of(&t[i], &tp), cl = str_of(&col[i], &cp);
-            note_column(info, tp, tl, cp, cl);
+            const char *tp, *cp, *yp;
+            size_t tl = str_of(&t[i], &tp), cl = str_of(&col[i], &cp), yl = str_of(&ty[i], &yp);
+            note_column(info, tp, tl, cp, cl, yp, yl);
         }
         api.destroy_data_chunk(&c);
     }
@@ -261,7 +270,9 @@ static ak_code build_select(size_t t, const table_info *ti, ak_buf *b)
 {
     ak_buf_printf(b, "SELECT %s, CAST(\"content\" AS VARCHAR), ",
                   has(ti, C_ID) ? "CAST(\"id\" AS VARCHAR)" : "NULL::VARCHAR");
-    ak_buf_puts(b, has(ti, C_EMBEDDING) ? "TRY_CAST(\"embedding\" AS FLOAT[]), " : "NULL::FLOAT[], ");
+    ak_buf_puts(b, ti->emb_array              ? "\"embedding\", "
+                   : has(ti, C_EMBEDDING) ? "TRY_CAST(\"embedding\" AS FLOAT[]), "
+                                          : "NULL::FLOAT[], ");
     ak_buf_puts(b, has(ti, C_TIMESTAMP) ? "epoch_us(TRY_CAST(\"timestamp\" AS TIMESTAMP)), "
                                         : "NULL::BIGINT, ");
     /* The row's own metadata when it is a JSON object, patched with the
@@ -284,6 +295,7 @@ static ak_code build_select(size_t t, const table_info *ti, ak_buf *b)
 typedef struct {
     ak_duckdb_row_fn fn;
     void *ctx;
+    int emb_array; /* the embedding column is FLOAT[384], else FLOAT[] */
     const char *table;
     uint64_t row;
     float emb[AK_DIM];
@@ -306,16 +318,22 @@ static void take_embedding(reader *r, duckdb_vector v, idx_t i, ak_record_parts 
     p->n_embedding = 0;
     if (!is_valid(api.vector_get_validity(v), i))
         return;
-    const duckdb_list_entry *e = (const duckdb_list_entry *)api.vector_get_data(v) + i;
-    duckdb_vector child = api.list_vector_get_child(v);
+    duckdb_list_entry e = {.offset = i * AK_DIM, .length = AK_DIM};
+    if (!r->emb_array)
+        e = ((const duckdb_list_entry *)api.vector_get_data(v))[i];
+    duckdb_vector child = r->emb_array ? api.array_vector_get_child(v) : api.list_vector_get_child(v);
     const float *f = api.vector_get_data(child);
     const uint64_t *valid = api.vector_get_validity(child);
+    p->n_embedding = e.length;
     p->embedding = r->emb;
-    p->n_embedding = e->length;
-    if (e->length != AK_DIM)
+    if (e.length != AK_DIM)
         return;
+    if (!valid) {
+        p->embedding = f + e.offset; /* no NULL element: used in place */
+        return;
+    }
     for (idx_t k = 0; k < AK_DIM; k++)
-        r->emb[k] = is_valid(valid, e->offset + k) ? f[e->offset + k] : NAN;
+        r->emb[k] = is_valid(valid, e.offset + k) ? f[e.offset + k] : NAN;
 }
 
 static ak_code read_chunk(reader *r, duckdb_data_chunk c)
@@ -352,6 +370,7 @@ static ak_code read_table(session *s, size_t t, const table_info *ti, reader *r)
     if (rc)
         return rc;
     r->table = tables[t].table;
+    r->emb_array = ti->emb_array;
     r->row = 0;
     duckdb_data_chunk c;
     ak_code crc;

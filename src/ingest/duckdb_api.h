@@ -83,6 +83,7 @@ typedef struct {
     void *(*vector_get_data)(duckdb_vector v);
     uint64_t *(*vector_get_validity)(duckdb_vector v);
     duckdb_vector (*list_vector_get_child)(duckdb_vector v);
+    duckdb_vector (*array_vector_get_child)(duckdb_vector v);
 } ak_duckdb_api;
 
 #endif

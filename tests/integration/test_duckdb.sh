@@ -21,6 +21,9 @@ source "$AKOSHA_SRC/tests/integration/lib.sh"
 
 source "$AKOSHA_SRC/tests/integration/duckdb_lib.sh"
 
+# Host names, as real Session-Buddy system ids are ($HOSTNAME).
+A=Les-MacBook-Pro.local B=build-03.ci.example.com
+
 ingest() { akosha ingest --once --bucket bucket --data data --retry-base-seconds 0 --json "$@"; }
 ledger() { # sid uid field
   akosha uploads --data data --json | jq_py "[r for r in d if r['system_id'] == '$1' and r['upload_id'] == '$2'][0]['$3']"
@@ -37,39 +40,39 @@ mk "$old_mods/node_modules" files/v1/reflection.duckdb v1 12 --null-every 3
 mk "$old_mods/node_modules" files/v2old/reflection.duckdb v2-old 8
 
 # ---- no library: failed, says how to install, then ingested -------------
-sb_upload box-a 20250601_120000_box-a gzip files/v2/reflection.duckdb files/kg/knowledge_graph.duckdb
+sb_upload $A 20250601_120000_$A gzip files/v2/reflection.duckdb files/kg/knowledge_graph.duckdb
 run=$(AKOSHA_LIBDUCKDB=/nonexistent/libduckdb.so ingest 2>/dev/null)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_failed"], d["uploads_rejected"]')" "1 0" "failed, not rejected, without the library"
-assert_contains "$(ledger box-a 20250601_120000_box-a reason)" "install it with" "reason says how to install"
-[ -z "$(find data -name box-a.db)" ] || assert_eq "$(hot box-a 'count(*)')" "0" "nothing stored without the library"
+assert_contains "$(ledger $A 20250601_120000_$A reason)" "install it with" "reason says how to install"
+[ -z "$(find data -name $A.db)" ] || assert_eq "$(hot $A 'count(*)')" "0" "nothing stored without the library"
 run=$(ingest)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_ingested"], d["conversations_ingested"]')" "1 25" "ingested once the library is there"
-assert_contains "$(ledger box-a 20250601_120000_box-a reason)" "knowledge_graph.duckdb: skipped" "knowledge graph noted"
-assert_eq "$(hot box-a "count(*) FILTER (WHERE embedding IS NULL)")" "10" "NULL embeddings stored text-only (5 + 5 reflections)"
-assert_eq "$(hot box-a "count(*) FILTER (WHERE json_extract(metadata, '\$.type') = 'reflection')")" "5" "reflections marked"
-assert_eq "$(hot box-a "count(*) FILTER (WHERE conversation_id = 'stale-v1')")" "0" "v1 table of a migrated file ignored"
-assert_eq "$(hot box-a "json_extract(metadata, '\$.session_id') || ' ' || json_extract(metadata, '\$.source_type') || ' ' || json_extract(metadata, '\$.origin') FROM hot WHERE conversation_id = 'conv-6' --")" \
+assert_contains "$(ledger $A 20250601_120000_$A reason)" "knowledge_graph.duckdb: skipped" "knowledge graph noted"
+assert_eq "$(hot $A "count(*) FILTER (WHERE embedding IS NULL)")" "10" "NULL embeddings stored text-only (5 + 5 reflections)"
+assert_eq "$(hot $A "count(*) FILTER (WHERE json_extract(metadata, '\$.type') = 'reflection')")" "5" "reflections marked"
+assert_eq "$(hot $A "count(*) FILTER (WHERE conversation_id = 'stale-v1')")" "0" "v1 table of a migrated file ignored"
+assert_eq "$(hot $A "json_extract(metadata, '\$.session_id') || ' ' || json_extract(metadata, '\$.source_type') || ' ' || json_extract(metadata, '\$.origin') FROM hot WHERE conversation_id = 'conv-6' --")" \
   "sess-1 conversation mkduckdb" "columns and the row's metadata in metadata"
-assert_eq "$(hot box-a "ts_us FROM hot WHERE conversation_id = 'conv-1' --")" "1748779260000000" "timestamp"
+assert_eq "$(hot $A "ts_us FROM hot WHERE conversation_id = 'conv-1' --")" "1748779260000000" "timestamp"
 no_spool
 
 # ---- the oldest DuckDB's files: old schema, v2 lacking later columns ----
-sb_upload box-b 20250601_120000_box-b none files/v1/reflection.duckdb
+sb_upload $B 20250601_120000_$B none files/v1/reflection.duckdb
 sb_upload box-c 20250601_120000_box-c gzip files/v2old/reflection.duckdb
 run=$(ingest)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_ingested"], d["conversations_ingested"], d["records_rejected"]')" "2 25 0" "old schema + v2 without later columns"
-assert_eq "$(hot box-b "count(*) FILTER (WHERE embedding IS NULL)")" "7" "v1: 4 NULL embeddings + 3 reflections"
-assert_eq "$(hot box-b "json_extract(metadata, '\$.tags') FROM hot WHERE conversation_id = 'refl-1' --")" '["lesson","tag1"]' "v1 reflection tags"
+assert_eq "$(hot $B "count(*) FILTER (WHERE embedding IS NULL)")" "7" "v1: 4 NULL embeddings + 3 reflections"
+assert_eq "$(hot $B "json_extract(metadata, '\$.tags') FROM hot WHERE conversation_id = 'refl-1' --")" '["lesson","tag1"]' "v1 reflection tags"
 assert_eq "$(hot box-c "count(*) FILTER (WHERE json_extract(metadata, '\$.source_type') IS NULL AND json_extract(metadata, '\$.category') = 'context')")" "8" "missing later columns left out"
 
 # ---- snapshots repeat everything: 3 edited + 5 new ----------------------
 mk "$new_mods/node_modules" files/v2b/reflection.duckdb v2 25 --null-every 4 --edit 3 --reflections 5
-sb_upload box-a 20250601_130000_box-a gzip files/v2b/reflection.duckdb
+sb_upload $A 20250601_130000_$A gzip files/v2b/reflection.duckdb
 run=$(ingest)
 for f in "conversations_updated 3" "conversations_ingested 5" "duplicates_skipped 22"; do
   assert_eq "$(echo "$run" | jq_py "d['${f% *}']")" "${f#* }" "second snapshot: ${f% *}"
 done
-assert_eq "$(hot box-a "content FROM hot WHERE conversation_id = 'conv-2' --")" \
+assert_eq "$(hot $A "content FROM hot WHERE conversation_id = 'conv-2' --")" \
   "edited: conversation 2 about topic 2 and duckdb" "edit applied"
 assert_eq "$(ingest | jq_py 'd["uploads_known"]')" "4" "each upload exactly once"
 

@@ -8,6 +8,9 @@
 source "$AKOSHA_SRC/tests/integration/lib.sh"
 source "$AKOSHA_SRC/tests/integration/duckdb_lib.sh"
 
+# Host names, as real Session-Buddy system ids are ($HOSTNAME).
+A=Les-MacBook-Pro.local B=build-03.ci.example.com
+
 s3dir=$AKOSHA_SRC/tests/integration/s3
 s3tool() { /usr/bin/python3 "$s3dir/s3tool.py" "$@"; }
 trap '"$s3dir/stop-swift.sh" "$PWD/swift"' EXIT
@@ -21,8 +24,8 @@ mk "$new_mods/node_modules" files/a/reflection.duckdb v2 300 --null-every 5 --re
 mk "$old_mods/node_modules" files/b/reflection.duckdb v1 40
 mk "$new_mods/node_modules" files/kg/knowledge_graph.duckdb kg 1
 mk "$new_mods/node_modules" files/a2/reflection.duckdb v2 305 --null-every 5 --reflections 20 --edit 3
-sb_upload box-a 20250601_120000_box-a gzip files/a/reflection.duckdb files/kg/knowledge_graph.duckdb
-sb_upload box-b 20250601_120000_box-b none files/b/reflection.duckdb
+sb_upload $A 20250601_120000_$A gzip files/a/reflection.duckdb files/kg/knowledge_graph.duckdb
+sb_upload $B 20250601_120000_$B none files/b/reflection.duckdb
 s3tool mb akosha
 s3tool sync bucket akosha sb
 assert_eq "$(s3tool ls akosha sb/ | wc -l)" "$(find bucket -type f | wc -l)" "keys uploaded"
@@ -37,9 +40,9 @@ assert_eq "$(store_digest s3data)" "$(store_digest local)" "store from S3 vs fro
 [ -z "$(ls -A s3data/tmp)" ] || fail "spool files left: $(ls s3data/tmp)"
 
 # The second snapshot: the whole database again, 3 edited and 5 new.
-sb_upload box-a 20250601_130000_box-a gzip files/a2/reflection.duckdb
-s3tool sync bucket/systems/box-a/uploads/20250601_130000_box-a akosha \
-  sb/systems/box-a/uploads/20250601_130000_box-a
+sb_upload $A 20250601_130000_$A gzip files/a2/reflection.duckdb
+s3tool sync bucket/systems/$A/uploads/20250601_130000_$A akosha \
+  sb/systems/$A/uploads/20250601_130000_$A
 s3_run=$(run "$url" s3data)
 local_run=$(run bucket local)
 assert_eq "$(echo "$s3_run" | counts)" "1 0 0 5 3 317" "second snapshot from S3"
