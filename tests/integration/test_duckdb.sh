@@ -104,6 +104,16 @@ sb_upload bad-owner 20250601_120000_bad-owner gzip files/v2/reflection.duckdb
 sed -i 's/"system_id": "bad-owner"/"system_id": "someone-else"/' bucket/systems/bad-owner/uploads/20250601_120000_bad-owner/manifest.json
 ingest >/dev/null 2>&1
 assert_contains "$(ledger bad-owner 20250601_120000_bad-owner reason)" "system_id: says someone-else" "manifest naming another system"
+# A skipped knowledge graph's checksum is still verified.
+sb_upload kg-sum 20250601_120000_kg-sum gzip files/kg/knowledge_graph.duckdb
+python3 - bucket/systems/kg-sum/uploads/20250601_120000_kg-sum/manifest.json <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["files"][0]["checksum"] = "0" * 64
+json.dump(m, open(sys.argv[1], "w"))
+EOF
+ingest >/dev/null 2>&1
+assert_contains "$(ledger kg-sum 20250601_120000_kg-sum reason)" "knowledge_graph.duckdb: checksum: manifest says 0000" "skipped payload's checksum verified"
 # A storage version newer than the loaded library: not the upload's fault.
 mk "$new_mods/node_modules" files/newer/reflection.duckdb v2 3 --storage v1.2.0
 AKOSHA_LIBDUCKDB=$old_lib bad newer gzip files/newer/reflection.duckdb "newer than the loaded library v1.1" failed
