@@ -1,7 +1,8 @@
 /*
  * duckdb.c - see duckdb.h.
  *
- * Reading is two queries: which of the known tables and columns the file
+ * Reading is two queries on the file, attached read-only to the process's
+ * one DuckDB instance: which of the known tables and columns the file
  * has (duckdb_columns()), then one streaming SELECT per memory table that
  * hands back five typed columns -- id, content, embedding as FLOAT[],
  * timestamp as epoch microseconds, and the metadata object, built by
@@ -152,9 +153,24 @@ typedef struct {
     int emb_array;    /* embedding is FLOAT[384], read as is (no copy into a list) */
 } table_info;
 
+/* One DuckDB instance serves every upload of the process: each attaches
+ * its file read-only under its own name.  Starting an instance costs more
+ * CPU than reading a few thousand rows.  An instance that a fatal error
+ * invalidated is dropped for the next upload to start a fresh one; the
+ * last user closes it. */
 typedef struct {
     duckdb_database db;
+    int refs, dropped;
+} instance;
+
+static instance *shared;       /* under load_mu */
+static atomic_ullong attach_seq;
+
+typedef struct {
+    instance *inst;
     duckdb_connection conn;
+    char name[32];             /* the attached file's catalog name */
+    int attached, broken;
     ak_err *err;
 } session;
 
@@ -176,6 +192,9 @@ static ak_code duck_error(ak_err *err, ak_code code, const char *what, const cha
     if (!msg)
         msg = "unknown error";
     size_t n = strcspn(msg, "\n");
+    if (strstr(msg, "invalidated"))
+        return ak_err_set(err, AK_ERR_IO, "%s: DuckDB was stopped by an earlier fatal error "
+                          "(%.*s); the upload is tried again", what, (int)(n > 300 ? 300 : n), msg);
     if (code == AK_ERR_CORRUPT && strstr(msg, "version number"))
         return ak_err_set(err, AK_ERR_NOTFOUND,
                           "%s: %.*s (written by a DuckDB newer than the loaded library %s: "
@@ -186,7 +205,7 @@ static ak_code duck_error(ak_err *err, ak_code code, const char *what, const cha
 }
 
 /* Run sql as a streaming query; the caller destroys *res on AK_OK. */
-static ak_code run(session *s, const char *sql, duckdb_result *res)
+static ak_code run_query(session *s, const char *sql, duckdb_result *res)
 {
     duckdb_prepared_statement st = NULL;
     duckdb_pending_result pend = NULL;
@@ -205,14 +224,23 @@ static ak_code run(session *s, const char *sql, duckdb_result *res)
     return rc;
 }
 
+static ak_code run(session *s, const char *sql, duckdb_result *res)
+{
+    ak_code rc = run_query(s, sql, res);
+    if (rc == AK_ERR_IO) /* the instance was invalidated */
+        s->broken = 1;
+    return rc;
+}
+
 /* The next chunk, or NULL at the end (*rc says whether the end is an error). */
 static duckdb_data_chunk next_chunk(session *s, duckdb_result *res, ak_code *rc)
 {
     duckdb_data_chunk c = api.fetch_chunk(*res);
     const char *e;
     *rc = AK_OK;
-    if (!c && (e = api.result_error(res)))
-        *rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", e);
+    if (!c && (e = api.result_error(res)) &&
+        (*rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", e)) == AK_ERR_IO)
+        s->broken = 1;
     return c;
 }
 
@@ -239,9 +267,10 @@ static void note_column(table_info *info, const char *table, size_t tlen, const 
 static ak_code find_tables(session *s, table_info *info)
 {
     duckdb_result res;
-    ak_code rc = run(s, "SELECT table_name, column_name, data_type FROM duckdb_columns() "
-                        "WHERE database_name = current_database() AND schema_name = 'main'",
-                     &res);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                              "WHERE database_name = '%s' AND schema_name = 'main'", s->name);
+    ak_code rc = run(s, sql, &res);
     if (rc)
         return rc;
     memset(info, 0, N_TABLES * sizeof *info);
@@ -266,7 +295,7 @@ static ak_code find_tables(session *s, table_info *info)
 static int has(const table_info *ti, unsigned c) { return (ti->columns >> c) & 1; }
 
 /* SELECT id, content, embedding, timestamp_us, metadata FROM table. */
-static ak_code build_select(size_t t, const table_info *ti, ak_buf *b)
+static ak_code build_select(const char *db, size_t t, const table_info *ti, ak_buf *b)
 {
     ak_buf_printf(b, "SELECT %s, CAST(\"content\" AS VARCHAR), ",
                   has(ti, C_ID) ? "CAST(\"id\" AS VARCHAR)" : "NULL::VARCHAR");
@@ -288,7 +317,7 @@ static ak_code build_select(size_t t, const table_info *ti, ak_buf *b)
     for (unsigned c = 0; c < N_META; c++)
         if (has(ti, c))
             ak_buf_printf(b, ", '%s', \"%s\"", meta_columns[c], meta_columns[c]);
-    ak_buf_printf(b, ")) AS VARCHAR) FROM main.\"%s\"", tables[t].table);
+    ak_buf_printf(b, ")) AS VARCHAR) FROM \"%s\".main.\"%s\"", db, tables[t].table);
     return ak_buf_putc(b, '\0');
 }
 
@@ -362,7 +391,7 @@ static ak_code read_table(session *s, size_t t, const table_info *ti, reader *r)
 {
     ak_buf sql = {0};
     duckdb_result res;
-    ak_code rc = build_select(t, ti, &sql);
+    ak_code rc = build_select(s->name, t, ti, &sql);
     if (rc)
         return ak_err_set(s->err, rc, "out of memory");
     rc = run(s, sql.data, &res);
@@ -397,42 +426,115 @@ static ak_code check_header(const char *path, ak_err *err)
     return AK_OK;
 }
 
-static ak_code open_session(session *s, const char *path)
+static ak_code new_instance(instance **out, ak_err *err)
 {
     duckdb_config cfg = NULL;
     char *open_err = NULL;
     const char *mem = getenv("AKOSHA_DUCKDB_MEMORY");
-    if (api.create_config(&cfg) != DuckDBSuccess)
-        return ak_err_set(s->err, AK_ERR_NOMEM, "DuckDB: cannot create a configuration");
+    instance *in = calloc(1, sizeof *in);
+    if (!in || api.create_config(&cfg) != DuckDBSuccess) {
+        free(in);
+        return ak_err_set(err, AK_ERR_NOMEM, "DuckDB: cannot create a configuration");
+    }
     const char *settings[][2] = {
-        {"access_mode", "READ_ONLY"},
         {"threads", "1"},
         {"memory_limit", mem && *mem ? mem : DEFAULT_MEMORY},
-        {"enable_external_access", "false"},
         {"autoinstall_known_extensions", "false"},
         {"autoload_known_extensions", "false"},
     };
     ak_code rc = AK_OK;
     for (size_t i = 0; rc == AK_OK && i < sizeof settings / sizeof *settings; i++)
         if (api.set_config(cfg, settings[i][0], settings[i][1]) != DuckDBSuccess)
-            rc = ak_err_set(s->err, AK_ERR_INVALID, "DuckDB: bad setting %s=%s", settings[i][0],
+            rc = ak_err_set(err, AK_ERR_INVALID, "DuckDB: bad setting %s=%s", settings[i][0],
                             settings[i][1]);
-    if (rc == AK_OK && api.open_ext(path, &s->db, cfg, &open_err) != DuckDBSuccess)
-        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot open it", open_err);
+    if (rc == AK_OK && api.open_ext(":memory:", &in->db, cfg, &open_err) != DuckDBSuccess)
+        rc = duck_error(err, AK_ERR_NOMEM, "DuckDB cannot start", open_err);
     if (open_err)
         api.free(open_err);
     api.destroy_config(&cfg);
-    if (rc == AK_OK && api.connect(s->db, &s->conn) != DuckDBSuccess)
-        rc = ak_err_set(s->err, AK_ERR_NOMEM, "DuckDB: cannot connect");
+    if (rc)
+        free(in);
+    else
+        *out = in;
     return rc;
 }
 
+/* A reference to the shared instance, started when there is none. */
+static ak_code take_instance(instance **out, ak_err *err)
+{
+    ak_code rc = AK_OK;
+    pthread_mutex_lock(&load_mu);
+    if (!shared)
+        rc = new_instance(&shared, err);
+    if (rc == AK_OK) {
+        shared->refs++;
+        *out = shared;
+    }
+    pthread_mutex_unlock(&load_mu);
+    return rc;
+}
+
+static void give_instance(instance *in, int broken)
+{
+    pthread_mutex_lock(&load_mu);
+    if (broken && shared == in)
+        shared = NULL, in->dropped = 1;
+    int last = --in->refs == 0 && in->dropped;
+    pthread_mutex_unlock(&load_mu);
+    if (last) {
+        api.close(&in->db);
+        free(in);
+    }
+}
+
+/* Attach path read-only under a name of its own.  A single quote in the
+ * path is doubled for the SQL string. */
+static ak_code open_session(session *s, const char *path)
+{
+    ak_code rc = take_instance(&s->inst, s->err);
+    if (rc)
+        return rc;
+    if (api.connect(s->inst->db, &s->conn) != DuckDBSuccess)
+        return ak_err_set(s->err, AK_ERR_NOMEM, "DuckDB: cannot connect");
+    snprintf(s->name, sizeof s->name, "ak_upload_%llu",
+             (unsigned long long)atomic_fetch_add(&attach_seq, 1));
+    ak_buf sql = {0};
+    ak_buf_puts(&sql, "ATTACH '");
+    for (const char *p = path; *p; p++) {
+        if (*p == '\'')
+            ak_buf_putc(&sql, '\'');
+        ak_buf_putc(&sql, *p);
+    }
+    ak_buf_printf(&sql, "' AS \"%s\" (READ_ONLY)", s->name);
+    if (ak_buf_putc(&sql, '\0'))
+        rc = ak_err_set(s->err, AK_ERR_NOMEM, "out of memory");
+    duckdb_result res;
+    if (rc == AK_OK && (rc = run(s, sql.data, &res)) == AK_OK) {
+        s->attached = 1;
+        api.destroy_result(&res);
+    }
+    ak_buf_free(&sql);
+    return rc;
+}
+
+/* Detach (a failure to is not the upload's: its error stays), disconnect,
+ * and let go of the instance. */
 static void close_session(session *s)
 {
+    char sql[64];
+    duckdb_result res;
+    ak_err scratch, *keep = s->err;
+    s->err = &scratch;
+    if (s->attached) {
+        snprintf(sql, sizeof sql, "DETACH \"%s\"", s->name);
+        if (run(s, sql, &res) == AK_OK)
+            api.destroy_result(&res);
+    }
+    s->err = keep;
     if (s->conn)
         api.disconnect(&s->conn);
-    if (s->db)
-        api.close(&s->db);
+    if (s->inst)
+        give_instance(s->inst, s->broken);
 }
 
 /* The first present table of each kind. */

@@ -21,9 +21,10 @@
  * Session-Buddy versions added them later) are left out.  Other tables are
  * ignored.
  *
- * Resources: the file is opened read-only, with one thread, a memory limit
- * ($AKOSHA_DUCKDB_MEMORY, default 256MB), no extension loading and no
- * access to other files; rows are streamed a chunk at a time.
+ * Resources: one in-memory DuckDB instance per process, with one thread, a
+ * memory limit shared by the uploads in flight ($AKOSHA_DUCKDB_MEMORY,
+ * default 256MB) and no extension loading; each file is attached to it
+ * read-only and detached after; rows are streamed a chunk at a time.
  */
 #ifndef AK_DUCKDB_H
 #define AK_DUCKDB_H
