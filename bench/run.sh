@@ -15,3 +15,4 @@ python3 search_bench.py
 python3 http_bench.py
 python3 age_bench.py
 bash s3_bench.sh
+bash forget_bench.sh "$AKOSHA_BIN"

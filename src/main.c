@@ -31,6 +31,7 @@ static const command commands[] = {
     {"shard", ak_cmd_shard, "print the shard and database path of a system"},
     {"verify", ak_cmd_verify, "check every system database and the cold catalog"},
     {"reingest", ak_cmd_reingest, "rebuild one system's database from its uploads"},
+    {"forget", ak_cmd_forget, "remove one system completely and keep it from coming back"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
 };
 

@@ -20,7 +20,8 @@ static void move_json(ak_jw *w, const char *key, const ak_age_move *m)
     ak_jw_end(w);
 }
 
-static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry)
+static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry,
+                       int64_t retention_days)
 {
     ak_jw w;
     ak_jw_init(&w, b);
@@ -35,6 +36,22 @@ static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry)
     ak_jw_kint(&w, "cold_objects", s->cold_objects);
     ak_jw_kint(&w, "cold_failures", s->cold_failures);
     ak_jw_kint(&w, "cold_temps_removed", s->cold_temps_removed);
+    ak_jw_key(&w, "retention");
+    if (retention_days) {
+        const ak_retention_stats *d = &s->dropped;
+        ak_jw_obj(&w);
+        ak_jw_kint(&w, "days", retention_days);
+        ak_jw_key(&w, "cutoff");
+        ak_jw_time(&w, ak_retention_cutoff(now, retention_days));
+        ak_jw_kint(&w, "hot", d->hot);
+        ak_jw_kint(&w, "warm", d->warm);
+        ak_jw_kint(&w, "cold", d->cold);
+        ak_jw_kint(&w, "cold_objects", d->cold_objects);
+        ak_jw_kint(&w, "cold_kept", d->cold_kept);
+        ak_jw_end(&w);
+    } else {
+        ak_jw_null(&w);
+    }
     ak_jw_kdouble(&w, "seconds", s->seconds);
     ak_jw_end(&w);
 }
@@ -50,12 +67,20 @@ static void stats_text(ak_buf *b, const ak_age_stats *s, int dry)
                   c->bytes_before / 1e6, c->bytes_after / 1e6, (long long)s->cold_objects,
                   (long long)s->systems, (long long)s->systems_failed,
                   (long long)s->cold_failures, s->seconds);
+    const ak_retention_stats *d = &s->dropped;
+    if (d->hot + d->warm + d->cold + d->cold_kept)
+        ak_buf_printf(b, "\nretention: %s %lld hot, %lld warm, %lld cold conversations "
+                         "(%lld cold objects)%s",
+                      dry ? "would drop" : "dropped", (long long)d->hot, (long long)d->warm,
+                      (long long)d->cold, (long long)d->cold_objects,
+                      d->cold_kept ? "; some kept in objects holding newer ones" : "");
 }
 
 int ak_cmd_age(int argc, char **argv)
 {
     const char *data = NULL, *cold_url = NULL, *now = NULL;
     long long hot_days = AK_AGE_DEFAULT_HOT_DAYS, warm_days = AK_AGE_DEFAULT_WARM_DAYS;
+    long long retention = 0;
     int json = 0, dry = 0;
     const ak_opt opts[] = {
         AK_OPT_DATA(&data),
@@ -63,6 +88,7 @@ int ak_cmd_age(int argc, char **argv)
         {"now", NULL, AK_OPT_STR, &now, "ISO", "age as if it were this time (default: now)", 0, 0},
         {"hot-days", "AKOSHA_HOT_DAYS", AK_OPT_INT, &hot_days, "N", "hot rows older than this go warm (default 7)", 1, 36500},
         {"warm-days", "AKOSHA_WARM_DAYS", AK_OPT_INT, &warm_days, "N", "warm rows older than this go cold (default 90)", 1, 36500},
+        {"retention-days", "AKOSHA_RETENTION_DAYS", AK_OPT_INT, &retention, "N", "drop conversations older than this from every tier (default 0: keep all)", 0, 365000},
         {"dry-run", NULL, AK_OPT_FLAG, &dry, NULL, "count what would move; change nothing", 0, 0},
         AK_OPT_JSON(&json),
     };
@@ -73,7 +99,8 @@ int ak_cmd_age(int argc, char **argv)
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
     if (rc >= 0)
         return rc;
-    ak_age_config cfg = {.hot_days = hot_days, .warm_days = warm_days, .dry_run = dry};
+    ak_age_config cfg = {.hot_days = hot_days, .warm_days = warm_days, .dry_run = dry,
+                         .retention_days = retention};
     if (now && !ak_time_parse(now, strlen(now), &cfg.now_us))
         return ak_opts_usage_error(&spec, "--now must be an ISO-8601 time");
     if (warm_days < hot_days)
@@ -98,7 +125,7 @@ int ak_cmd_age(int argc, char **argv)
     } else {
         ak_buf b = {0};
         if (json)
-            stats_json(&b, &s, cfg.now_us ? cfg.now_us : ak_time_now_us(), dry);
+            stats_json(&b, &s, cfg.now_us ? cfg.now_us : ak_time_now_us(), dry, retention);
         else
             stats_text(&b, &s, dry);
         rc = ak_cmd_print(&b);

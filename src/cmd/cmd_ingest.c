@@ -56,6 +56,7 @@ static void stats_json(ak_buf *b, const ak_ingest_stats *s)
     ak_jw_kint(&w, "uploads_failed", s->uploads_failed);
     ak_jw_kint(&w, "uploads_deferred", s->uploads_deferred);
     ak_jw_kint(&w, "uploads_known", s->uploads_known);
+    ak_jw_kint(&w, "uploads_forgotten", s->uploads_forgotten);
     ak_jw_kint(&w, "conversations_ingested", s->conversations_ingested);
     ak_jw_kint(&w, "duplicates_skipped", s->duplicates_skipped);
     ak_jw_kint(&w, "conversations_updated", s->conversations_updated);
@@ -63,6 +64,7 @@ static void stats_json(ak_buf *b, const ak_ingest_stats *s)
     ak_jw_kint(&w, "records_rejected", s->records_rejected);
     ak_jw_kint(&w, "systems", s->systems);
     ak_jw_kint(&w, "systems_invalid", s->systems_invalid);
+    ak_jw_kint(&w, "systems_failed", s->systems_failed);
     ak_jw_kint(&w, "bytes_read", s->bytes_read);
     ak_jw_kdouble(&w, "seconds", s->seconds);
     ak_jw_end(&w);
@@ -87,6 +89,9 @@ static void stats_text(ak_buf *b, const ak_ingest_stats *s)
         ak_buf_printf(b, " (%.0f conversations/s)",
                       (double)(s->conversations_ingested + s->conversations_updated +
                                s->duplicates_skipped) / s->seconds);
+    if (s->uploads_forgotten)
+        ak_buf_printf(b, "\n%lld uploads of forgotten systems held back (akosha forget)",
+                      (long long)s->uploads_forgotten);
 }
 
 static int print_stats(const ingest_opts *o, const ak_ingest_stats *s)
@@ -99,6 +104,18 @@ static int print_stats(const ingest_opts *o, const ak_ingest_stats *s)
     int rc = ak_cmd_print(&b);
     ak_buf_free(&b);
     return rc;
+}
+
+/* --once: a cycle in which anything failed is not a success, even though
+ * what failed will be retried (a cron job or a CI step must see it). */
+static int once_status(const ak_ingest_stats *s)
+{
+    if (!s->uploads_failed && !s->systems_failed)
+        return AK_EXIT_OK;
+    fprintf(stderr, "akosha ingest: %lld uploads failed and %lld systems could not be read; "
+            "they are retried on the next run\n", (long long)s->uploads_failed,
+            (long long)s->systems_failed);
+    return AK_EXIT_FAIL;
 }
 
 /* Sleep up to `seconds`, waking early on a stop request. */
@@ -125,7 +142,9 @@ static int run_cycles(const ingest_opts *o, const ak_ingest_config *cfg)
         } else if (print_stats(o, &s)) {
             return AK_EXIT_FAIL;
         }
-        if (o->once || atomic_load(&ak_cmd_stop))
+        if (o->once)
+            return once_status(&s);
+        if (atomic_load(&ak_cmd_stop))
             return AK_EXIT_OK;
         nap(o->interval);
         if (atomic_load(&ak_cmd_stop))

@@ -18,6 +18,7 @@
 #include "ingest/manifest.h"
 #include "ingest/spool.h"
 #include "ingest/upload.h"
+#include "storage/tombstone.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -186,6 +187,7 @@ static size_t select_pending(cycle *c, const ak_upload_env *env, const ak_upload
         ak_err err;
         if (ak_sysdb_ledger_get(env->db, p->ref->upload_id, &p->prev, &err)) {
             AK_ERROR("ingest", "%s: %s", env->system_id, err.msg);
+            add_stat(c, &c->stats.uploads_discovered, 1); /* seen, and not settled */
             add_stat(c, &c->stats.uploads_failed, 1);
             continue;
         }
@@ -237,7 +239,55 @@ static void report_problems(cycle *c, const char *sid, const ak_upload_list *l)
 {
     for (size_t i = 0; i < l->n_problems; i++)
         AK_WARN("ingest", "%s: %s", sid, l->problems[i]);
+    add_stat(c, &c->stats.uploads_discovered, (int64_t)l->n_problems); /* never settled */
     add_stat(c, &c->stats.uploads_rejected, (int64_t)l->n_problems);
+}
+
+/* 1 when the upload was made before its system was forgotten (or the
+ * system is being forgotten): ak_tomb_blocks on the manifest's uploaded_at.
+ * An unreadable manifest is held back too, as it cannot be placed. */
+static int forgotten_upload(cycle *c, const ak_tomb *t, const ak_upload_ref *u)
+{
+    char key[AK_STORE_KEY_MAX + 1], *text = NULL;
+    size_t len = 0;
+    ak_manifest m = {0};
+    ak_err err;
+    if (!t->done)
+        return 1;
+    snprintf(key, sizeof key, "%smanifest.json", u->prefix);
+    int held = ak_store_get_small(c->cfg->bucket, key, AK_MANIFEST_MAX_BYTES, &text, &len,
+                                  &err) != AK_OK ||
+               ak_manifest_parse(text, len, c->now_us, &m, &err) != AK_OK ||
+               m.uploaded_at_us <= t->at_us;
+    free(text);
+    ak_manifest_free(&m);
+    return held;
+}
+
+/* Drop from l the uploads a tombstone holds back (storage/tombstone.h). */
+static void hold_forgotten(cycle *c, const char *sid, ak_upload_list *l)
+{
+    ak_tomb t;
+    ak_err err;
+    ak_code rc = ak_tomb_get(c->cfg->data, sid, &t, &err);
+    if (rc == AK_ERR_NOTFOUND)
+        return;
+    if (rc) {
+        AK_ERROR("ingest", "%s: %s; its uploads wait until the tombstones can be read", sid,
+                 err.msg);
+        t.done = 0;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (forgotten_upload(c, &t, &l->ups[i])) {
+            free(l->ups[i].prefix);
+            free(l->ups[i].files);
+            add_stat(c, &c->stats.uploads_forgotten, 1);
+        } else {
+            l->ups[kept++] = l->ups[i];
+        }
+    }
+    l->n = kept;
 }
 
 /* Ingest one system's unsettled uploads into db (opened here when NULL).
@@ -251,10 +301,11 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
     ak_code rc = ak_discover_uploads(c->cfg->bucket, sid, &list, err);
     if (rc) {
         ak_err_prefix(err, "system %s: cannot list its uploads: ", sid);
-        add_stat(c, &c->stats.uploads_failed, 1);
+        add_stat(c, &c->stats.systems_failed, 1); /* how many uploads is unknown */
         return rc;
     }
     report_problems(c, sid, &list);
+    hold_forgotten(c, sid, &list);
     ak_upload_env env = {.cfg = c->cfg, .system_id = sid, .doc = doc, .db = db,
                          .live_records = &c->live_records, .now_us = c->now_us};
     pending *p = list.n ? calloc(list.n, sizeof *p) : NULL;
@@ -262,7 +313,7 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
         rc = ak_err_set(err, AK_ERR_NOMEM, "system %s: out of memory", sid);
     } else if (list.n && !db && (rc = ak_datadir_open_system(c->cfg->data, sid, 1, &env.db, err))) {
         ak_err_prefix(err, "system %s: ", sid);
-        add_stat(c, &c->stats.uploads_failed, (int64_t)list.n);
+        add_stat(c, &c->stats.systems_failed, 1); /* which uploads are settled is unknown */
     } else if (list.n) {
         size_t n = select_pending(c, &env, &list, p);
         int changed = apply_pending(c, &env, p, n);

@@ -26,10 +26,13 @@
 typedef struct {
     int64_t systems;               /* valid systems seen */
     int64_t systems_invalid;       /* system prefixes with a bad id */
-    int64_t uploads_discovered;    /* not yet settled in the ledger */
+    int64_t systems_failed;        /* uploads not listed, or database not opened */
+    int64_t uploads_discovered;    /* not yet settled in the ledger; every upload
+                                    * counted ingested, rejected or failed is one */
     int64_t uploads_known;         /* already ingested or rejected */
     int64_t uploads_ingested, uploads_rejected, uploads_failed;
     int64_t uploads_deferred;      /* failed earlier, backing off */
+    int64_t uploads_forgotten;     /* held back by a tombstone (storage/tombstone.h) */
     int64_t conversations_ingested; /* new conversations stored */
     int64_t conversations_updated;
     int64_t duplicates_skipped;

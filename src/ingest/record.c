@@ -108,18 +108,17 @@ static ak_code take_id(const ak_json *id, const ak_json *conv_id, ak_record *r,
     return check_id(key, v->str, v->str_len, r, pb, e);
 }
 
-/* Finite values; all zeros means "no vector". */
+/* Finite values; all zeros, or a norm that underflows float (subnormal
+ * elements), means "no vector": the record is stored text-only. */
 static ak_code check_embedding(ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
-    int nonzero = 0;
     for (int i = 0; i < AK_DIM; i++) {
         if (!isfinite(r->embedding[i])) {
             *pb = AK_REC_BAD_EMBEDDING;
             return ak_err_set(e, AK_ERR_INVALID, "embedding[%d]: not finite in float32", i);
         }
-        nonzero |= r->embedding[i] != 0.0f;
     }
-    r->has_embedding = nonzero;
+    r->has_embedding = ak_vec_has_direction(r->embedding);
     return AK_OK;
 }
 
@@ -186,10 +185,15 @@ static ak_code take_metadata(const ak_json *v, ak_record *r, ak_rec_problem *pb,
     return AK_OK;
 }
 
-/* The members a record may have; the first occurrence of each counts. */
+/* The members a record may have, each at most once: a member given twice
+ * is ambiguous (which did the sender mean?), so the record is rejected
+ * under that member's problem, as a manifest is. */
 enum { F_ID, F_CONV_ID, F_CONTENT, F_EMBEDDING, F_TIMESTAMP, F_SOURCE, F_METADATA, F_COUNT };
 static const char *const field_names[F_COUNT] = {
     "id", "conversation_id", "content", "embedding", "timestamp", "source", "metadata"};
+static const ak_rec_problem field_problems[F_COUNT] = {
+    AK_REC_BAD_ID, AK_REC_BAD_ID, AK_REC_BAD_CONTENT, AK_REC_BAD_EMBEDDING,
+    AK_REC_BAD_TIMESTAMP, AK_REC_BAD_SOURCE, AK_REC_BAD_METADATA};
 
 static int field_of(const char *key, size_t len)
 {
@@ -205,7 +209,7 @@ static int field_of(const char *key, size_t len)
  * an embedding that is not a plain array of 384 numbers, becomes a tree
  * node, so the checks below see the same thing whichever way it came. */
 static ak_code collect(ak_json_doc *doc, const ak_json *v[F_COUNT], int *floats_done,
-                       float *floats, ak_err *e)
+                       float *floats, ak_rec_problem *pb, ak_err *e)
 {
     const char *key;
     size_t key_len;
@@ -213,7 +217,11 @@ static ak_code collect(ak_json_doc *doc, const ak_json *v[F_COUNT], int *floats_
     while ((more = ak_json_obj_next(doc, &key, &key_len)) == 1) {
         int f = field_of(key, key_len);
         const ak_json *value;
-        if (f >= 0 && !(seen & (1 << f))) {
+        if (f >= 0 && (seen & (1 << f))) {
+            *pb = field_problems[f];
+            return ak_err_set(e, AK_ERR_INVALID, "%s: given more than once", field_names[f]);
+        }
+        if (f >= 0) {
             seen |= 1 << f;
             if (f == F_EMBEDDING && ak_json_obj_floats(doc, floats, AK_DIM)) {
                 *floats_done = 1;
@@ -256,8 +264,9 @@ ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
         return reject(pb, AK_REC_TOO_LARGE, e, "record larger than 8 MiB");
     if (ak_json_obj_begin(doc, text, len, e))
         return not_an_object(doc, text, len, pb, e);
-    if ((rc = collect(doc, v, &floats_done, r->embedding, e))) {
-        *pb = rc == AK_ERR_INVALID ? AK_REC_INVALID_JSON : AK_REC_OK;
+    if ((rc = collect(doc, v, &floats_done, r->embedding, pb, e))) {
+        if (*pb == AK_REC_OK)
+            *pb = rc == AK_ERR_INVALID ? AK_REC_INVALID_JSON : AK_REC_OK;
         return rc;
     }
     if ((rc = take_content(v[F_CONTENT], r, pb, e)) ||

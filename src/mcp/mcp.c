@@ -15,6 +15,7 @@
 
 #include "query/catalog.h"
 #include "query/search.h"
+#include "server/auth.h"
 #include "util/ids.h"
 #include "util/json.h"
 #include "util/jsonw.h"
@@ -23,6 +24,8 @@
 #include "version.h"
 
 #define SESSIONS_MAX 1024
+#define SESSIONS_PER_OWNER 64
+#define OWNERS (AK_AUTH_MAX_TOKENS + 1) /* token numbers, and -1 for "no tokens" */
 #define READY_WAIT_US (120 * AK_US_PER_SEC)
 #define STATUS_LIST_DEFAULT 50
 
@@ -31,11 +34,17 @@ enum { PARSE_ERROR = -32700, INVALID_REQUEST = -32600, METHOD_NOT_FOUND = -32601
 
 static const char *const versions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
 
+typedef struct {
+    char id[33];              /* "" = free slot */
+    int owner;                /* the API token that opened it (-1: none configured) */
+    uint64_t seq;             /* creation order */
+} session;
+
 struct ak_mcp {
     ak_mcp_env env;
     pthread_mutex_t mu;
-    char sessions[SESSIONS_MAX][33];
-    size_t n_sessions, next_slot;
+    session sessions[SESSIONS_MAX];
+    uint64_t next_seq;
 };
 
 ak_code ak_mcp_new(const ak_mcp_env *env, ak_mcp **out, ak_err *err)
@@ -59,8 +68,42 @@ void ak_mcp_free(ak_mcp *m)
 
 /* ---- sessions ---- */
 
-void ak_mcp_session_new(ak_mcp *m, char id[33])
+/* The oldest session of owner, or NULL. */
+static session *oldest_of(ak_mcp *m, int owner)
 {
+    session *o = NULL;
+    for (size_t i = 0; i < SESSIONS_MAX; i++) {
+        session *s = &m->sessions[i];
+        if (s->id[0] && s->owner == owner && (!o || s->seq < o->seq))
+            o = s;
+    }
+    return o;
+}
+
+/* The slot a new session of owner takes: a free one while the owner has
+ * fewer than SESSIONS_PER_OWNER; else the owner's oldest.  When the table
+ * is full, the oldest session of whoever holds the most gives way, so a
+ * token opening sessions in a loop only ever displaces its own. */
+static session *session_slot(ak_mcp *m, int owner)
+{
+    int count[OWNERS] = {0}, heavy = -1;
+    session *free_slot = NULL;
+    for (size_t i = 0; i < SESSIONS_MAX; i++) {
+        session *s = &m->sessions[i];
+        if (!s->id[0])
+            free_slot = free_slot ? free_slot : s;
+        else if (++count[s->owner + 1] > (heavy < 0 ? 0 : count[heavy + 1]))
+            heavy = s->owner;
+    }
+    if (count[owner + 1] >= SESSIONS_PER_OWNER)
+        return oldest_of(m, owner);
+    return free_slot ? free_slot : oldest_of(m, heavy);
+}
+
+void ak_mcp_session_new(ak_mcp *m, int owner, char id[33])
+{
+    if (owner < -1 || owner >= AK_AUTH_MAX_TOKENS)
+        owner = -1; /* cannot happen: token numbers come from auth.c */
     uint8_t r[16];
     if (RAND_bytes(r, sizeof r) != 1) { /* no entropy source: still unique enough per process */
         uint64_t t = (uint64_t)ak_time_now_us() ^ (uint64_t)(uintptr_t)id;
@@ -69,41 +112,41 @@ void ak_mcp_session_new(ak_mcp *m, char id[33])
     }
     ak_hex(r, sizeof r, id);
     pthread_mutex_lock(&m->mu);
-    memcpy(m->sessions[m->next_slot], id, 33); /* the oldest gives way when full */
-    m->next_slot = (m->next_slot + 1) % SESSIONS_MAX;
-    if (m->n_sessions < SESSIONS_MAX)
-        m->n_sessions++;
+    session *s = session_slot(m, owner);
+    memcpy(s->id, id, 33);
+    s->owner = owner;
+    s->seq = m->next_seq++;
     pthread_mutex_unlock(&m->mu);
 }
 
-static int session_find(ak_mcp *m, const char *id)
-{
-    for (size_t i = 0; i < m->n_sessions; i++)
-        if (m->sessions[i][0] && strcmp(m->sessions[i], id) == 0)
-            return (int)i;
-    return -1;
-}
-
-int ak_mcp_session_valid(ak_mcp *m, const char *id)
+/* A session is found only by the owner that opened it. */
+static session *session_find(ak_mcp *m, const char *id, int owner)
 {
     if (!id || strlen(id) != 32)
-        return 0;
+        return NULL;
+    for (size_t i = 0; i < SESSIONS_MAX; i++)
+        if (m->sessions[i].id[0] && m->sessions[i].owner == owner &&
+            strcmp(m->sessions[i].id, id) == 0)
+            return &m->sessions[i];
+    return NULL;
+}
+
+int ak_mcp_session_valid(ak_mcp *m, const char *id, int owner)
+{
     pthread_mutex_lock(&m->mu);
-    int ok = session_find(m, id) >= 0;
+    int ok = session_find(m, id, owner) != NULL;
     pthread_mutex_unlock(&m->mu);
     return ok;
 }
 
-int ak_mcp_session_close(ak_mcp *m, const char *id)
+int ak_mcp_session_close(ak_mcp *m, const char *id, int owner)
 {
-    if (!id)
-        return 0;
     pthread_mutex_lock(&m->mu);
-    int i = session_find(m, id);
-    if (i >= 0)
-        m->sessions[i][0] = '\0';
+    session *s = session_find(m, id, owner);
+    if (s)
+        s->id[0] = '\0';
     pthread_mutex_unlock(&m->mu);
-    return i >= 0;
+    return s != NULL;
 }
 
 /* ---- replies ---- */

@@ -50,9 +50,13 @@ void ak_mcp_free(ak_mcp *m);
 int ak_mcp_handle(ak_mcp *m, const char *msg, size_t len, ak_buf *out, int *initialized);
 
 /* Streamable HTTP sessions: a new random id (33 bytes with the NUL), and
- * whether an id is one this server issued and has not closed. */
-void ak_mcp_session_new(ak_mcp *m, char id[33]);
-int ak_mcp_session_valid(ak_mcp *m, const char *id);
-int ak_mcp_session_close(ak_mcp *m, const char *id);
+ * whether an id is one this server issued to owner (the API token's
+ * number, -1 without tokens) and has not closed.  An owner holds at most 64
+ * sessions (a 65th replaces its oldest) and never displaces another's
+ * while the table has room; when it is full, the owner holding the most
+ * gives way. */
+void ak_mcp_session_new(ak_mcp *m, int owner, char id[33]);
+int ak_mcp_session_valid(ak_mcp *m, const char *id, int owner);
+int ak_mcp_session_close(ak_mcp *m, const char *id, int owner);
 
 #endif

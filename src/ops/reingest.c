@@ -14,8 +14,10 @@
  */
 #include "ops/reingest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +25,7 @@
 
 #include "ingest/ingest.h"
 #include "storage/sysdb.h"
+#include "storage/tombstone.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/testpoint.h"
@@ -205,6 +208,82 @@ static ak_code swap_in(const char *path, const char *tmp, ak_reingest_result *re
     return sync_path(dir, 1, err);
 }
 
+/* ---- the bound on backups ---- */
+
+/* The time of a backup named <base>.replaced-<stamp>[-N] (no sidecar), or
+ * -1 when name is not one of base's backups. */
+static int64_t backup_time(const char *base, const char *name)
+{
+    size_t n = strlen(base), k = strlen(BACKUP_INFIX);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, BACKUP_INFIX, k) != 0)
+        return -1;
+    const char *stamp = name + n + k, *rest;
+    struct tm tm = {0};
+    if (!(rest = strptime(stamp, "%Y%m%dT%H%M%SZ", &tm)))
+        return -1;
+    if (*rest == '-' && rest[1])
+        rest += 1 + strspn(rest + 1, "0123456789");
+    return *rest ? -1 : (int64_t)timegm(&tm) * AK_US_PER_SEC;
+}
+
+typedef struct {
+    char name[256];
+    int64_t at_us;
+} backup;
+
+static int newest_first(const void *a, const void *b)
+{
+    const backup *x = a, *y = b;
+    if (x->at_us != y->at_us)
+        return x->at_us > y->at_us ? -1 : 1;
+    return strcmp(y->name, x->name);
+}
+
+/* Remove path's backups beyond the bound (reingest.h); the newest stays. */
+static int64_t prune_backups(const char *path, int64_t now_us)
+{
+    char dir[AK_PATH_MAX], base[AK_PATH_MAX];
+    ak_fmt(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    *slash = '\0';
+    ak_fmt(base, sizeof base, "%s", slash + 1);
+    DIR *d = opendir(dir);
+    backup *list = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int64_t at = backup_time(base, e->d_name);
+        if (at < 0 || strlen(e->d_name) >= sizeof list->name)
+            continue;
+        if (n == cap) {
+            backup *p = realloc(list, (cap = cap ? cap * 2 : 8) * sizeof *p);
+            if (!p)
+                break;
+            list = p;
+        }
+        ak_fmt(list[n].name, sizeof list[n].name, "%s", e->d_name);
+        list[n++].at_us = at;
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        qsort(list, n, sizeof *list, newest_first);
+    int64_t removed = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (i < AK_REINGEST_BACKUPS_KEEP && now_us - list[i].at_us <= AK_REINGEST_BACKUP_MAX_AGE_US)
+            continue;
+        char p[AK_PATH_MAX];
+        ak_err err;
+        ak_fmt(p, sizeof p, "%s/%s", dir, list[i].name);
+        if (remove_db_files(p, 0, &err) == AK_OK)
+            removed++;
+        else
+            AK_WARN("reingest", "%s", err.msg);
+    }
+    free(list);
+    return removed;
+}
+
 ak_code ak_reingest_system(const ak_reingest_config *cfg, const char *system_id,
                            ak_reingest_result *out, ak_err *err)
 {
@@ -227,6 +306,12 @@ ak_code ak_reingest_system(const ak_reingest_config *cfg, const char *system_id,
     int whole = rc == AK_OK ? inspect_old(path, out) : 0;
     if (rc == AK_OK)
         rc = judge(cfg, out, &b, err);
+    ak_tomb t;
+    if (rc == AK_OK && !cfg->force && !out->conversations &&
+        ak_tomb_get(cfg->data, system_id, &t, NULL) == AK_OK)
+        rc = ak_err_set(err, AK_ERR_INVALID, "%s was forgotten and the bucket holds no upload "
+                        "newer than its tombstone: nothing to rebuild (akosha forget "
+                        "--allow-return lets its old uploads back)", system_id);
     if (rc == AK_OK)
         rc = sync_path(tmp, 0, err);
     if (rc == AK_OK) {
@@ -237,6 +322,8 @@ ak_code ak_reingest_system(const ak_reingest_config *cfg, const char *system_id,
         if (cfg->before_swap)
             cfg->before_swap(cfg->ctx, system_id);
         rc = swap_in(path, tmp, out, now, err);
+        if (out->swapped)
+            out->backups_removed = prune_backups(path, now);
         if (cfg->after_swap)
             cfg->after_swap(cfg->ctx, system_id);
     }
@@ -265,6 +352,7 @@ void ak_reingest_result_json(ak_jw *w, const ak_reingest_result *r)
         ak_jw_str(w, r->backup);
     else
         ak_jw_null(w);
+    ak_jw_kint(w, "backups_removed", r->backups_removed);
     ak_jw_kbool(w, "swapped", r->swapped);
     ak_jw_kdouble(w, "seconds", r->seconds);
 }

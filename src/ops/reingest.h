@@ -11,6 +11,11 @@
  * the new database in place, never a mix, and the old one is kept as
  * <id>.db.replaced-<UTC stamp> (with its WAL) for inspection.
  *
+ * Backups are bounded: after each swap the system's backups beyond the
+ * newest AK_REINGEST_BACKUPS_KEEP, and any older than
+ * AK_REINGEST_BACKUP_MAX_AGE_US, are removed (with their WAL); the one
+ * just made always stays.
+ *
  * The rebuilt conversations are all hot again: the next aging pass moves
  * the old ones back to warm and cold (cold object names are deterministic,
  * so the same objects are rewritten, not duplicated).
@@ -37,6 +42,9 @@
 #include "storage/datadir.h"
 #include "util/jsonw.h"
 
+#define AK_REINGEST_BACKUPS_KEEP 3
+#define AK_REINGEST_BACKUP_MAX_AGE_US (14LL * 86400 * 1000000) /* two weeks */
+
 typedef struct {
     ak_store *bucket;
     const ak_datadir *data;
@@ -57,6 +65,7 @@ typedef struct {
     int64_t old_conversations;  /* in the old one; -1 when missing or unreadable */
     char old_state[AK_ERR_MSG_MAX]; /* "ok", "missing" or why it could not be read */
     char backup[AK_PATH_MAX];   /* where the old database went; "" if none */
+    int64_t backups_removed;    /* older backups removed by the bound */
     int swapped;
     double seconds;
 } ak_reingest_result;
@@ -70,7 +79,7 @@ ak_code ak_reingest_system(const ak_reingest_config *cfg, const char *system_id,
 /* The result as the members of a JSON object (the caller opened it):
  * uploads_ingested, uploads_rejected, uploads_failed, conversations,
  * old_conversations (null when unknown), old_database, backup (or null),
- * swapped, seconds. */
+ * backups_removed, swapped, seconds. */
 void ak_reingest_result_json(ak_jw *w, const ak_reingest_result *r);
 
 #endif

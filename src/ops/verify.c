@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/forget.h"
 #include "storage/check.h"
 #include "tier/cold.h"
 #include "tier/parquet.h"
@@ -306,6 +307,15 @@ static ak_code each_system(void *ctx, const char *sid, uint32_t shard, const cha
     return AK_OK;
 }
 
+/* Leftovers of forgotten systems and cold prefixes nobody owns. */
+static void on_leftover(void *ctx, const char *sid, const char *check, const char *message)
+{
+    vrun *v = ctx;
+    v->sid = sid;
+    v->path = "";
+    report(v, check, message);
+}
+
 ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
                       ak_verify_stats *out, ak_err *err)
 {
@@ -321,6 +331,8 @@ ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
     } else {
         rc = ak_datadir_each_system(cfg->data, each_system, &v, err);
     }
+    if (rc == AK_OK)
+        rc = ak_forget_check(cfg->data, cfg->cold, cfg->system_id, on_leftover, &v, err);
     free(v.keys);
     out->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     return rc;

@@ -15,6 +15,9 @@
  * that an interrupted export left below the prefix (ak_store_temps()) are
  * notices too ("cold-temp"): the next aging pass removes them.
  *
+ * Then the leftovers of forgotten systems ("forgotten") and cold prefixes
+ * that belong to no system ("cold-unowned"): ops/forget.h.
+ *
  * Read-only: nothing is repaired here (`akosha reingest` repairs), so it
  * is safe to run at any time, daemon running or not.
  */
@@ -39,8 +42,8 @@ typedef struct {
     const char *system_id;
     const char *path;          /* its database */
     const char *check;         /* "open", "schema", "integrity", "fts", "tiers", "ledger",
-                                  "vectors", "cold", "cold-orphan"; notices: "cold-leftover",
-                                  "cold-temp" */
+                                  "vectors", "cold", "cold-orphan", "forgotten",
+                                  "cold-unowned"; notices: "cold-leftover", "cold-temp" */
     const char *message;
     int notice;                /* 1: for information, not a problem */
 } ak_verify_problem;

@@ -350,6 +350,11 @@ void ak_index_fence(ak_index *idx, const char *system_id, int on)
         drop_idle(idx, system_id);
 }
 
+void ak_index_drop_system(ak_index *idx, const char *system_id)
+{
+    forget(idx, &idx->shards[ak_shard_of(system_id, idx->n_shards)], system_id);
+}
+
 ak_code ak_index_snapshot(ak_index *idx, uint32_t shard, ak_shard_snap *out, ak_err *err)
 {
     memset(out, 0, sizeof *out);

@@ -54,6 +54,10 @@ ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err);
 ak_code ak_index_refresh(ak_index *idx, ak_pool *pool, int all, size_t *reloaded,
                          size_t *removed, ak_err *err);
 
+/* Remove a system from the index (its segment and idle connections) now,
+ * unless it is fenced: a forgotten system (ops/forget.h). */
+void ak_index_drop_system(ak_index *idx, const char *system_id);
+
 /* While a system's database file is being replaced: fence on closes its
  * idle connections and makes ak_index_db_get() fail with AK_ERR_BUSY (a
  * search then names its shard as failed); fence off lets them open again.

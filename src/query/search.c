@@ -44,21 +44,17 @@ ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err)
     return AK_OK;
 }
 
+/* A list of "hot" and/or "warm": nothing else, not a string (the schema
+ * the MCP tool publishes says array, and a type error is the caller's). */
 static ak_code tiers_from_json(const ak_json *v, int *tiers, ak_err *err)
 {
     *tiers = 0;
-    if (v->type == AK_JSON_STRING) {
-        char buf[64];
-        ak_fmt(buf, sizeof buf, "%s", v->str);
-        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            *tiers |= strcmp(t, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
-                      : strcmp(t, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
-    } else if (v->type == AK_JSON_ARRAY) {
-        for (const ak_json *t = v->first; t; t = t->next)
-            *tiers |= t->type != AK_JSON_STRING ? 1 << 30
-                      : strcmp(t->str, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
-                      : strcmp(t->str, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
-    }
+    if (v->type != AK_JSON_ARRAY)
+        return ak_err_set(err, AK_ERR_INVALID, "tiers: must be a list like [\"hot\", \"warm\"]");
+    for (const ak_json *t = v->first; t; t = t->next)
+        *tiers |= t->type != AK_JSON_STRING ? 1 << 30
+                  : strcmp(t->str, "hot") == 0 ? AK_TIER_MASK(AK_TIER_HOT)
+                  : strcmp(t->str, "warm") == 0 ? AK_TIER_MASK(AK_TIER_WARM) : 1 << 30;
     if (!*tiers || (*tiers & (1 << 30)))
         return ak_err_set(err, AK_ERR_INVALID, "tiers: list \"hot\" and/or \"warm\"");
     return AK_OK;
@@ -146,7 +142,8 @@ static ak_code check_vector(ak_query *q, ak_err *err)
     if (zero)
         return ak_err_set(err, AK_ERR_INVALID, "vector: all zeros (a zero vector has no direction)");
     if (!ak_vec_normalize(q->vector))
-        return ak_err_set(err, AK_ERR_INVALID, "vector: cannot be normalized");
+        return ak_err_set(err, AK_ERR_INVALID, "vector: its norm underflows float32 "
+                          "(elements too small to have a direction)");
     return AK_OK;
 }
 
@@ -600,8 +597,8 @@ static ak_code rerank(const search_ctx *c, cand_list *vec)
     for (size_t i = 0; rc == AK_OK && i < top.n; i++) {
         cand cd = vec->c[top.heap[i].row];
         cd.score = ak_segment_exact(cd.seg, cd.row, c->qf);
-        if (c->q.has_threshold && cd.score < c->q.threshold)
-            continue;
+        if (!isfinite(cd.score) || (c->q.has_threshold && !(cd.score >= c->q.threshold)))
+            continue; /* a NaN passes no threshold and has no rank */
         rc = cand_push(&kept, cd) ? AK_ERR_NOMEM : AK_OK;
     }
     free(heap);

@@ -1,6 +1,7 @@
 /* topk.c - see topk.h. */
 #include "query/topk.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 int ak_hit_better(const ak_hit *a, const ak_hit *b)
@@ -44,8 +45,8 @@ static void sift_down(ak_hit *h, size_t n, size_t i)
 
 void ak_topk_push(ak_topk *t, ak_hit h)
 {
-    if (t->cap == 0)
-        return;
+    if (t->cap == 0 || !isfinite(h.score))
+        return; /* a NaN would break the heap order; it ranks nowhere */
     if (t->n < t->cap) {
         size_t i = t->n++;
         t->heap[i] = h;

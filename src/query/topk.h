@@ -30,6 +30,7 @@ static inline int ak_topk_wants(const ak_topk *t, float score)
     return t->n < t->cap || score >= t->heap[0].score;
 }
 
+/* A hit whose score is not finite is dropped. */
 void ak_topk_push(ak_topk *t, ak_hit h);
 
 /* Sort the kept hits best first (the heap is consumed). */

@@ -12,6 +12,8 @@
  *   POST /v1/systems/{id}/reingest    rebuild a system from the bucket (202);
  *   GET  /v1/systems/{id}/reingest    ... and how that went
  *   POST /v1/index/reload             load every system's index again (202)
+ *   DELETE /v1/systems/{id}           forget a system (admin token, even on loopback)
+ *   GET  /v1/systems/{id}/forget      ... and how that went
  *
  * Every id in a path is validated before it is used.  Errors are JSON
  * {"error": "..."} naming the problem.
@@ -42,13 +44,14 @@ static int ends(const char *s, const char *suffix)
 ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
 {
     ak_server *s = ctx;
-    (void)method;
+    int del = !strcmp(method, "DELETE");
     ak_route r = !strcmp(path, "/health")    ? AK_ROUTE_HEALTH
                  : !strcmp(path, "/ready")   ? AK_ROUTE_READY
                  : !strcmp(path, "/metrics") ? AK_ROUTE_METRICS
                  : !strcmp(path, "/v1/search") ? AK_ROUTE_SEARCH
                  : !strcmp(path, "/v1/systems") ? AK_ROUTE_SYSTEMS
                  : starts(path, "/v1/systems/") && ends(path, "/reingest") ? AK_ROUTE_REINGEST
+                 : starts(path, "/v1/systems/") && (del || ends(path, "/forget")) ? AK_ROUTE_FORGET
                  : starts(path, "/v1/systems/") ? AK_ROUTE_UPLOADS
                  : starts(path, "/v1/conversations/") ? AK_ROUTE_CONVERSATION
                  : !strcmp(path, "/v1/ingest") ? AK_ROUTE_INGEST
@@ -57,6 +60,8 @@ ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
                  : !strcmp(path, "/mcp") ? AK_ROUTE_MCP
                                          : AK_ROUTE_OTHER;
     int open = !s->cfg.auth_all && (r == AK_ROUTE_HEALTH || r == AK_ROUTE_READY || r == AK_ROUTE_METRICS);
+    /* DELETE judges its token itself, more strictly (admin_allowed) */
+    open |= r == AK_ROUTE_FORGET && del;
     return (ak_route_info){r, open};
 }
 
@@ -119,6 +124,11 @@ static void ready(ak_server *s, ak_response *res)
 
 static void metrics(ak_server *s, ak_response *res)
 {
+    ak_conns_stats cs;
+    ak_http_conns_stats(s->http, &cs);
+    atomic_store(&s->metrics.http_conns_open, cs.open);
+    atomic_store(&s->metrics.http_conns_closed_slow, cs.closed_slow);
+    atomic_store(&s->metrics.http_conns_evicted, cs.evicted);
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -248,10 +258,10 @@ static void conversation(ak_server *s, const char *path, ak_response *res)
     catalog_reply(res, ak_catalog_conversation(s->idx, s->cold, sid, cid, &w, &err), &err);
 }
 
-/* Optional body {"force": true|false}. */
-static ak_code force_of(const ak_request *req, int *force, ak_err *err)
+/* Optional body {"<name>": true|false}. */
+static ak_code flag_of(const ak_request *req, const char *name, int *flag, ak_err *err)
 {
-    *force = 0;
+    *flag = 0;
     if (!req->body_len)
         return AK_OK;
     ak_json_doc *doc = ak_json_doc_new();
@@ -259,14 +269,14 @@ static ak_code force_of(const ak_request *req, int *force, ak_err *err)
     ak_code rc = doc ? ak_json_parse(doc, req->body, req->body_len, &body, err)
                      : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     if (rc == AK_OK && body->type != AK_JSON_OBJECT)
-        rc = ak_err_set(err, AK_ERR_INVALID, "body: expected an object like {\"force\": true}");
-    if (rc == AK_OK && (f = ak_json_get(body, "force")) && f->type != AK_JSON_TRUE &&
+        rc = ak_err_set(err, AK_ERR_INVALID, "body: expected an object like {\"%s\": true}", name);
+    if (rc == AK_OK && (f = ak_json_get(body, name)) && f->type != AK_JSON_TRUE &&
         f->type != AK_JSON_FALSE)
-        rc = ak_err_set(err, AK_ERR_INVALID, "force: expected true or false");
+        rc = ak_err_set(err, AK_ERR_INVALID, "%s: expected true or false", name);
     for (const ak_json *m = rc == AK_OK ? body->first : NULL; m && rc == AK_OK; m = m->next)
-        if (strcmp(m->key, "force") != 0)
+        if (strcmp(m->key, name) != 0)
             rc = ak_err_set(err, AK_ERR_INVALID, "unknown field \"%.64s\"", m->key);
-    *force = f && f->type == AK_JSON_TRUE;
+    *flag = f && f->type == AK_JSON_TRUE;
     ak_json_doc_free(doc);
     return rc;
 }
@@ -287,7 +297,7 @@ static void reingest(ak_server *s, const ak_request *req, ak_response *res)
             ak_http_error(res, 404, "no rebuild of %s was asked for since the daemon started", sid);
         return;
     }
-    ak_code rc = s->bucket ? force_of(req, &force, &err)
+    ak_code rc = s->bucket ? flag_of(req, "force", &force, &err)
                            : ak_err_set(&err, AK_ERR_UNSUPPORTED, "no bucket is configured: "
                                         "there is nothing to rebuild from");
     if (rc == AK_OK)
@@ -298,6 +308,62 @@ static void reingest(ak_server *s, const ak_request *req, ak_response *res)
         return;
     }
     res->status = 202;
+    ak_server_reingest_status(s, sid, &w);
+}
+
+/* Destructive endpoints need a token even on loopback: an admin token
+ * when AKOSHA_ADMIN_TOKENS is set, else any API token; with no tokens at
+ * all they are refused (docs/API.md).  0 after answering 401/403. */
+static int admin_allowed(ak_server *s, const ak_request *req, ak_response *res)
+{
+    int admins = ak_auth_has_tokens(s->admin), ok;
+    if (admins)
+        ok = ak_auth_check(s->admin, req->header_authorization) >= 0;
+    else
+        ok = ak_auth_has_tokens(s->auth) && req->token >= 0;
+    if (ok)
+        return 1;
+    atomic_fetch_add(&s->metrics.unauthorized, 1);
+    if (!admins && !ak_auth_has_tokens(s->auth))
+        ak_http_error(res, 403, "forgetting a system needs a token even on loopback: start "
+                                "akosha serve with AKOSHA_ADMIN_TOKENS (or AKOSHA_API_TOKENS)");
+    else
+        ak_http_error(res, req->token >= 0 ? 403 : 401, "%s",
+                      admins ? "this needs an admin token (AKOSHA_ADMIN_TOKENS)"
+                             : "missing or invalid Authorization: Bearer token");
+    return 0;
+}
+
+#define FORGET_WAIT_US (30LL * AK_US_PER_SEC)
+
+static void forget(ak_server *s, const ak_request *req, ak_response *res)
+{
+    char sid[AK_SYSTEM_ID_MAX + 2];
+    int purge = 0, is_get = !strcmp(req->method, "GET");
+    ak_rj_state state = AK_RJ_QUEUED;
+    ak_err err;
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    if (is_get) {
+        if (system_in_path(req->path, "/forget", sid, sizeof sid, res) &&
+            !ak_server_reingest_status(s, sid, &w))
+            ak_http_error(res, 404, "no forget of %s was asked for since the daemon started", sid);
+        return;
+    }
+    if (!method_is(req, res, "DELETE") || !system_in_path(req->path, "", sid, sizeof sid, res) ||
+        !admin_allowed(s, req, res))
+        return;
+    ak_code rc = flag_of(req, "purge_bucket", &purge, &err);
+    if (rc == AK_OK && purge && !s->bucket)
+        rc = ak_err_set(&err, AK_ERR_INVALID, "purge_bucket: no bucket is configured");
+    if (rc == AK_OK)
+        rc = ak_server_forget_request(s, sid, purge, FORGET_WAIT_US, &state, &err);
+    if (rc) {
+        ak_http_error(res, rc == AK_ERR_INVALID ? 400 : rc == AK_ERR_BUSY ? 429 : 409, "%s",
+                      err.msg);
+        return;
+    }
+    res->status = state == AK_RJ_DONE ? 200 : state == AK_RJ_FAILED ? 500 : 202;
     ak_server_reingest_status(s, sid, &w);
 }
 
@@ -315,19 +381,19 @@ static void mcp(ak_server *s, const ak_request *req, ak_response *res)
         res->extra_value = "POST, DELETE";
         return;
     }
-    if (req->header_session && !ak_mcp_session_valid(s->mcp, req->header_session)) {
+    if (req->header_session && !ak_mcp_session_valid(s->mcp, req->header_session, req->token)) {
         ak_http_error(res, 404, "unknown or closed MCP session");
         return;
     }
     if (is_delete) {
-        if (!ak_mcp_session_close(s->mcp, req->header_session))
+        if (!ak_mcp_session_close(s->mcp, req->header_session, req->token))
             ak_http_error(res, 400, "DELETE needs the Mcp-Session-Id header");
         return;
     }
     int initialized;
     int replied = ak_mcp_handle(s->mcp, req->body, req->body_len, &res->body, &initialized);
     if (initialized) {
-        ak_mcp_session_new(s->mcp, res->value_buf);
+        ak_mcp_session_new(s->mcp, req->token, res->value_buf);
         res->extra_header = "Mcp-Session-Id";
         res->extra_value = res->value_buf;
     } else if (!req->header_session) {
@@ -355,6 +421,7 @@ void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
     case AK_ROUTE_AGING: if (method_is(req, res, "POST")) trigger(s, AK_JOB_AGING, res); break;
     case AK_ROUTE_MCP: mcp(s, req, res); break;
     case AK_ROUTE_REINGEST: reingest(s, req, res); break;
+    case AK_ROUTE_FORGET: forget(s, req, res); break;
     case AK_ROUTE_RELOAD: if (method_is(req, res, "POST")) trigger(s, AK_JOB_RELOAD, res); break;
     default: ak_http_error(res, 404, "no such endpoint: %s", req->path); break;
     }

@@ -12,7 +12,6 @@
 #include "util/sha256.h"
 #include "util/time.h"
 
-#define MAX_TOKENS 256
 #define TOKEN_MAX 512
 #define BUCKETS_MAX 4096
 
@@ -23,7 +22,7 @@ typedef struct {
 } bucket;
 
 struct ak_auth {
-    uint8_t digest[MAX_TOKENS][AK_SHA256_LEN];
+    uint8_t digest[AK_AUTH_MAX_TOKENS][AK_SHA256_LEN];
     int n;
     double rate, burst;
     pthread_mutex_t mu;
@@ -43,8 +42,8 @@ static ak_code add_token(ak_auth *a, const char *t, size_t len, ak_err *err)
         return ak_err_set(err, AK_ERR_INVALID, "an API token is longer than %d bytes", TOKEN_MAX);
     if (len < 16)
         return ak_err_set(err, AK_ERR_INVALID, "an API token is shorter than 16 characters; use a long random one");
-    if (a->n == MAX_TOKENS)
-        return ak_err_set(err, AK_ERR_INVALID, "more than %d API tokens", MAX_TOKENS);
+    if (a->n == AK_AUTH_MAX_TOKENS)
+        return ak_err_set(err, AK_ERR_INVALID, "more than %d API tokens", AK_AUTH_MAX_TOKENS);
     ak_sha256(t, len, a->digest[a->n++]);
     return AK_OK;
 }

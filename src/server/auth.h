@@ -20,6 +20,8 @@
 
 typedef struct ak_auth ak_auth;
 
+#define AK_AUTH_MAX_TOKENS 256 /* token numbers are 0 .. this - 1 */
+
 /* tokens and token_file may be NULL; rate <= 0 disables the limit. */
 ak_code ak_auth_new(const char *tokens, const char *token_file, double rate, double burst,
                     ak_auth **out, ak_err *err);

@@ -6,6 +6,11 @@
  * A per-request state (allocated on the first call, freed by the
  * completion callback) accumulates the body up to the limit; the request is
  * judged and answered on the last call.
+ *
+ * libmicrohttpd percent-decodes the path before we see it, so "%00" would
+ * end it early (/v1/conversations/s/c1%00x reads c1).  The raw request
+ * line is seen first by the URI log callback, whose return value becomes
+ * the request's initial state: a marker that such a request is refused.
  */
 #include "server/http.h"
 
@@ -13,6 +18,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server/tls.h"
 #include "util/jsonw.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -28,17 +35,29 @@
 struct ak_http {
     ak_http_config cfg;
     struct MHD_Daemon *d;
+    ak_conns *conns;
+    ak_tls tls;
     struct sockaddr_storage addr;
     unsigned port;
     atomic_int draining;
     atomic_int in_flight;
+    pthread_mutex_t log_mu;   /* guards what follows: the library's log rate */
+    int64_t log_second;
+    int log_lines;
+    long long log_dropped;
 };
+
+#define MHD_LOG_PER_SECOND 10
 
 typedef struct {
     ak_buf body;
     int too_large;
     int64_t t0;
 } req_state;
+
+/* The initial per-request state the URI log callback hands over: NULL, or
+ * this marker when the raw URI holds an encoded NUL. */
+static char nul_in_uri;
 
 void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
 {
@@ -160,7 +179,11 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
         ak_http_error(res, 503, "draining: akosha is shutting down");
     else if (st->too_large)
         ak_http_error(res, 413, "request body larger than %zu bytes", h->cfg.max_body);
-    else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
+    else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0 &&
+             !ak_auth_allow(h->cfg.auth, who)) { /* guessing is rate-limited too */
+        atomic_fetch_add(&h->cfg.metrics->rate_limited, 1);
+        ak_http_error(res, 429, "rate limit exceeded; slow down");
+    } else if (!ri.open && ak_auth_has_tokens(h->cfg.auth) && token < 0) {
         atomic_fetch_add(&h->cfg.metrics->unauthorized, 1);
         ak_http_error(res, 401, authz ? "invalid bearer token" : "missing Authorization: Bearer token");
     } else if (!ri.open && !ak_auth_allow(h->cfg.auth, who)) {
@@ -170,12 +193,55 @@ static void serve(ak_http *h, struct MHD_Connection *c, const char *method, cons
         ak_request req = {
             .method = method, .path = path, .query = q ? q + 1 : "",
             .body = st->body.data ? st->body.data : "", .body_len = st->body.len,
-            .client = client, .token = token,
+            .client = client, .token = token, .header_authorization = authz,
             .header_session = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Mcp-Session-Id"),
             .header_accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         };
         h->cfg.handle(h->cfg.ctx, &req, res);
     }
+}
+
+/* The guard's handle of a connection (conns.h), or NULL. */
+static ak_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    ak_http *h = cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? ak_conns_opened(h->conns, ci->connect_fd) : NULL;
+    } else if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+        ak_conns_closed(h->conns, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Answer now, before any body is read (the connection then closes). */
+static enum MHD_Result refuse(ak_http *h, struct MHD_Connection *c, unsigned status,
+                              const char *why)
+{
+    ak_response res = {0};
+    ak_http_error(&res, status, "%s", why);
+    enum MHD_Result rc = send_response(c, &res);
+    ak_metrics_http(h->cfg.metrics, AK_ROUTE_OTHER, status, 0);
+    ak_buf_free(&res.body);
+    return rc;
+}
+
+/* 1 if the request announces a body larger than the limit. */
+static int announced_too_large(struct MHD_Connection *c, size_t limit)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (!cl)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end != cl && n > limit;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -185,7 +251,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     ak_http *h = cls;
     req_state *st = *con_cls;
+    if (st == (void *)&nul_in_uri) {
+        *con_cls = NULL;
+        ak_conns_headers_done(h->conns, conn_of(c));
+        return refuse(h, c, 400, "the URL contains %00 (an encoded NUL)");
+    }
     if (!st) { /* headers only so far */
+        ak_conns_headers_done(h->conns, conn_of(c));
+        if (announced_too_large(c, h->cfg.max_body)) { /* why wait for a body we refuse */
+            char why[64];
+            snprintf(why, sizeof why, "request body larger than %zu bytes", h->cfg.max_body);
+            return refuse(h, c, 413, why);
+        }
         if (!(st = calloc(1, sizeof *st)))
             return MHD_NO;
         st->t0 = ak_time_mono_us();
@@ -214,15 +291,77 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c, (void)toe;
+    (void)toe;
     ak_http *h = cls;
     req_state *st = *con_cls;
-    if (!st)
+    ak_conns_request_done(h->conns, conn_of(c)); /* kept alive: wait for headers again */
+    if (!st || st == (void *)&nul_in_uri)
         return;
     ak_buf_free(&st->body);
     free(st);
     *con_cls = NULL;
     atomic_fetch_sub(&h->in_flight, 1);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls, (void)c;
+    return strcasestr(uri, "%00") ? &nul_in_uri : NULL;
+}
+
+/* libmicrohttpd's own messages, as our log lines (not plain text in a
+ * JSON log).  It must be the first option given, or the library prints the
+ * messages about the options before it itself.  The library logs a line
+ * per misbehaving connection, so a thousand slow clients would flood the
+ * log too: at most MHD_LOG_PER_SECOND lines a second, and the next line
+ * says how many were suppressed. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    ak_http *h = cls;
+    int64_t second = ak_time_mono_us() / AK_US_PER_SEC;
+    long long dropped = 0;
+    pthread_mutex_lock(&h->log_mu);
+    if (second != h->log_second)
+        h->log_second = second, h->log_lines = 0;
+    int ok = h->log_lines++ < MHD_LOG_PER_SECOND;
+    if (ok)
+        dropped = h->log_dropped, h->log_dropped = 0;
+    else
+        h->log_dropped++;
+    pthread_mutex_unlock(&h->log_mu);
+    if (!ok)
+        return;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\r\n")] = '\0';
+    if (dropped)
+        AK_WARN("http", "libmicrohttpd: %s (%lld similar lines suppressed)", msg, dropped);
+    else
+        AK_WARN("http", "libmicrohttpd: %s", msg);
+}
+
+/* Who may reach the port, and with what: beyond loopback, tokens are
+ * required, and they must not cross the network in clear text unless the
+ * operator says a proxy in front terminates TLS. */
+static ak_code check_exposure(const ak_http_config *cfg, int loopback, ak_err *err)
+{
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return ak_err_set(err, AK_ERR_INVALID, "--tls-cert and --tls-key go together");
+    if (cfg->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+        return ak_err_set(err, AK_ERR_UNSUPPORTED, "this libmicrohttpd was built without TLS");
+    if (loopback)
+        return AK_OK;
+    if (!ak_auth_has_tokens(cfg->auth))
+        return ak_err_set(err, AK_ERR_INVALID,
+                          "refusing to listen on %s beyond loopback without API tokens "
+                          "(set AKOSHA_API_TOKENS or --token-file)", cfg->listen);
+    if (!cfg->tls_cert && !cfg->allow_plain_http)
+        return ak_err_set(err, AK_ERR_INVALID,
+                          "refusing to listen on %s beyond loopback over plain HTTP: bearer "
+                          "tokens would cross the network in clear text; give --tls-cert and "
+                          "--tls-key, or --allow-plain-http when a proxy in front terminates TLS",
+                          cfg->listen);
+    return AK_OK;
 }
 
 ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
@@ -232,28 +371,51 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     h->cfg = *cfg;
     ak_code rc = parse_listen(cfg->listen, &h->addr, err);
-    if (rc == AK_OK && !addr_is_loopback(&h->addr) && !ak_auth_has_tokens(cfg->auth))
-        rc = ak_err_set(err, AK_ERR_INVALID,
-                        "refusing to listen on %s beyond loopback without API tokens "
-                        "(set AKOSHA_API_TOKENS or --token-file)", cfg->listen);
+    if (rc == AK_OK)
+        rc = check_exposure(cfg, addr_is_loopback(&h->addr), err);
+    if (rc == AK_OK && cfg->tls_cert)
+        rc = ak_tls_load(cfg->tls_cert, cfg->tls_key, &h->tls, err);
+    unsigned max_conns = cfg->max_conns ? cfg->max_conns : 1000;
+    unsigned threads = cfg->threads ? cfg->threads : 4;
+    if (rc == AK_OK)
+        rc = ak_conns_new(cfg->header_timeout_us > 0 ? cfg->header_timeout_us : 10 * AK_US_PER_SEC,
+                          max_conns, &h->conns, err);
     if (rc) {
+        ak_tls_free(&h->tls);
         free(h);
         return rc;
     }
+    pthread_mutex_init(&h->log_mu, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (h->tls.cert_pem)
+        flags |= MHD_USE_TLS;
     if (h->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
 #ifdef __linux__
     flags |= MHD_USE_EPOLL;
 #endif
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
+                            MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                            /* idle: bodies and responses; headers have their own deadline */
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                            /* each worker thread applies its share of this limit: room
+                             * for all on any one, the guard bounds the total */
+                            MHD_OPTION_CONNECTION_LIMIT, max_conns * threads + threads,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_client,
+                            /* the TLS options last: without TLS the list ends here */
+                            h->tls.cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+                            h->tls.cert_pem,
+                            MHD_OPTION_HTTPS_MEM_KEY, h->tls.key_pem,
                             MHD_OPTION_END);
     if (!h->d) {
+        pthread_mutex_destroy(&h->log_mu);
+        ak_conns_free(h->conns);
+        ak_tls_free(&h->tls);
         free(h);
         return ak_err_set(err, AK_ERR_IO, "cannot listen on %s (address in use?)", cfg->listen);
     }
@@ -275,10 +437,15 @@ void ak_http_drain(ak_http *h)
 
 int ak_http_in_flight(const ak_http *h) { return atomic_load(&h->in_flight); }
 
+void ak_http_conns_stats(ak_http *h, ak_conns_stats *out) { ak_conns_stats_get(h->conns, out); }
+
 void ak_http_stop(ak_http *h)
 {
     if (!h)
         return;
     MHD_stop_daemon(h->d);
+    pthread_mutex_destroy(&h->log_mu);
+    ak_conns_free(h->conns);
+    ak_tls_free(&h->tls);
     free(h);
 }

@@ -2,11 +2,13 @@
  * http.h - the HTTP server under `akosha serve`, on libmicrohttpd.
  *
  * This layer knows HTTP, not Akosha: it listens (loopback unless told
- * otherwise), reads request bodies up to a limit (413 beyond it), asks the
- * application whether a route is open or needs a bearer token (401
- * without a valid one), applies the per-caller rate limit (429), answers
- * 503 while draining, counts requests in flight so shutdown can wait for
- * them, and hands each complete request to one handler.
+ * otherwise; HTTPS when given a certificate and key), bounds connections
+ * (in total, per client address, and the time a request's headers may
+ * take: see conns.h), reads request bodies up to a limit (413 beyond it),
+ * asks the application whether a route is open or needs a bearer token
+ * (401 without a valid one), applies the per-caller rate limit (429),
+ * answers 503 while draining, counts requests in flight so shutdown can
+ * wait for them, and hands each complete request to one handler.
  *
  * Ownership: ak_http_start() / ak_http_stop().
  */
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "server/auth.h"
+#include "server/conns.h"
 #include "server/metrics.h"
 #include "util/buf.h"
 
@@ -28,6 +31,7 @@ typedef struct {
     const char *client;        /* remote address */
     const char *header_session; /* Mcp-Session-Id, or NULL */
     const char *header_accept;
+    const char *header_authorization; /* raw, or NULL: for routes that judge it themselves */
     int token;                 /* the matching API token's number, or -1 */
 } ak_request;
 
@@ -52,6 +56,11 @@ typedef struct {
     const char *listen;        /* HOST:PORT, [IPv6]:PORT; port 0 picks a free one */
     size_t max_body;           /* bytes */
     unsigned threads;
+    const char *tls_cert, *tls_key; /* PEM files; both or neither (NULL) */
+    int allow_plain_http;      /* beyond loopback with tokens but without TLS */
+    int64_t header_timeout_us; /* total time for a request's headers (0: 10 s) */
+    unsigned max_conns;        /* connections open at most (0: 1000); see conns.h */
+    unsigned max_conns_per_client; /* per client address (0: no bound) */
     ak_auth *auth;
     ak_metrics *metrics;
     ak_http_classify_fn classify;
@@ -61,7 +70,9 @@ typedef struct {
 
 typedef struct ak_http ak_http;
 
-/* Refuses (AK_ERR_INVALID) to listen beyond loopback without API tokens. */
+/* Refuses (AK_ERR_INVALID) to listen beyond loopback without API tokens,
+ * or with tokens over plain HTTP unless allow_plain_http (a TLS-terminating
+ * proxy in front); and a certificate or key that does not load. */
 ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err);
 /* The port actually bound (useful with port 0). */
 unsigned ak_http_port(const ak_http *h);
@@ -69,6 +80,8 @@ unsigned ak_http_port(const ak_http *h);
  * kept-alive connections, those in flight complete. */
 void ak_http_drain(ak_http *h);
 int ak_http_in_flight(const ak_http *h);
+/* Connections closed by the slow-client guard (conns.h). */
+void ak_http_conns_stats(ak_http *h, ak_conns_stats *out);
 void ak_http_stop(ak_http *h);
 
 /* Set res to {"error": message} with status. */

@@ -12,7 +12,7 @@ static const double long_bounds[AK_HIST_BUCKETS] = {
 
 static const char *const route_names[AK_ROUTE_N] = {
     "health", "ready", "metrics", "search", "systems", "uploads", "conversation",
-    "ingest", "aging", "mcp", "reingest", "index_reload", "other"};
+    "ingest", "aging", "mcp", "reingest", "index_reload", "forget", "other"};
 
 const char *ak_route_name(ak_route r) { return r < AK_ROUTE_N ? route_names[r] : "other"; }
 
@@ -159,12 +159,20 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     header(b, "akosha_aging_migrations_total", "counter", "Conversations moved between tiers.");
     ak_buf_printf(b, "akosha_aging_migrations_total{transition=\"hot_to_warm\"} %lld\n", (long long)atomic_load(&m->aged_hot_to_warm));
     ak_buf_printf(b, "akosha_aging_migrations_total{transition=\"warm_to_cold\"} %lld\n", (long long)atomic_load(&m->aged_warm_to_cold));
+    header(b, "akosha_retention_dropped_total", "counter", "Conversations dropped by AKOSHA_RETENTION_DAYS, by tier.");
+    static const char *const tiers[3] = {"hot", "warm", "cold"};
+    for (int t = 0; t < 3; t++)
+        ak_buf_printf(b, "akosha_retention_dropped_total{tier=\"%s\"} %lld\n", tiers[t],
+                      (long long)atomic_load(&m->retention_dropped[t]));
     scalar(b, "akosha_aging_runs_total", "counter", "Aging passes run.", atomic_load(&m->aging_runs));
     scalar(b, "akosha_aging_last_run_timestamp_seconds", "gauge", "When the last aging pass finished (Unix time; 0: none yet).", atomic_load(&m->last_aging_us) / AK_US_PER_SEC);
     scalar(b, "akosha_index_broken_systems", "gauge", "System databases the index could not read (their shards fail searches).", atomic_load(&m->index_broken));
     header(b, "akosha_reingests_total", "counter", "Systems rebuilt from the bucket, by outcome.");
     ak_buf_printf(b, "akosha_reingests_total{outcome=\"ok\"} %lld\n", (long long)atomic_load(&m->reingests_ok));
     ak_buf_printf(b, "akosha_reingests_total{outcome=\"failed\"} %lld\n", (long long)atomic_load(&m->reingests_failed));
+    header(b, "akosha_forgets_total", "counter", "Systems forgotten (DELETE /v1/systems/ID), by outcome.");
+    ak_buf_printf(b, "akosha_forgets_total{outcome=\"ok\"} %lld\n", (long long)atomic_load(&m->forgets_ok));
+    ak_buf_printf(b, "akosha_forgets_total{outcome=\"failed\"} %lld\n", (long long)atomic_load(&m->forgets_failed));
     scalar(b, "akosha_index_reloads_total", "counter", "Index refreshes and reloads run.", atomic_load(&m->index_reloads));
     scalar(b, "akosha_index_system_loads_total", "counter",
            "Systems re-indexed because ingestion or aging changed them (once per system per cycle).",
@@ -178,6 +186,13 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     scalar(b, "akosha_http_rate_limited_total", "counter", "Requests refused by the rate limit.", atomic_load(&m->rate_limited));
     scalar(b, "akosha_http_unauthorized_total", "counter", "Requests without a valid token.", atomic_load(&m->unauthorized));
     histogram(b, "akosha_http_request_seconds", "HTTP request latency.", &m->http_seconds);
+    scalar(b, "akosha_http_connections", "gauge", "HTTP connections open.", atomic_load(&m->http_conns_open));
+    scalar(b, "akosha_http_connections_slow_closed_total", "counter",
+           "Connections closed because a request's headers took longer than --header-timeout.",
+           atomic_load(&m->http_conns_closed_slow));
+    scalar(b, "akosha_http_connections_evicted_total", "counter",
+           "Connections still waiting for headers closed to make room (--max-connections).",
+           atomic_load(&m->http_conns_evicted));
     scalar(b, "akosha_ready", "gauge", "1 once the index is loaded and while not draining.", atomic_load(&m->ready) && !atomic_load(&m->draining));
     scalar(b, "akosha_draining", "gauge", "1 while shutting down.", atomic_load(&m->draining));
     header(b, "akosha_start_time_seconds", "gauge", "When this process started (Unix time).");

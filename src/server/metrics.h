@@ -31,7 +31,7 @@ void ak_hist_observe(ak_histogram *h, double seconds);
 typedef enum {
     AK_ROUTE_HEALTH, AK_ROUTE_READY, AK_ROUTE_METRICS, AK_ROUTE_SEARCH, AK_ROUTE_SYSTEMS,
     AK_ROUTE_UPLOADS, AK_ROUTE_CONVERSATION, AK_ROUTE_INGEST, AK_ROUTE_AGING, AK_ROUTE_MCP,
-    AK_ROUTE_REINGEST, AK_ROUTE_RELOAD, AK_ROUTE_OTHER, AK_ROUTE_N
+    AK_ROUTE_REINGEST, AK_ROUTE_RELOAD, AK_ROUTE_FORGET, AK_ROUTE_OTHER, AK_ROUTE_N
 } ak_route;
 
 const char *ak_route_name(ak_route r);
@@ -52,10 +52,12 @@ typedef struct {
     /* tiers and aging */
     atomic_llong rows_hot, rows_warm, rows_cold, systems;   /* gauges */
     atomic_llong aged_hot_to_warm, aged_warm_to_cold, aging_runs, cold_failures;
+    atomic_llong retention_dropped[3]; /* by tier: hot, warm, cold */
     atomic_llong index_vectors, index_broken;                /* gauges */
     atomic_llong last_aging_us;                              /* gauge, 0 = none */
     /* repair */
     atomic_llong reingests_ok, reingests_failed, index_reloads;
+    atomic_llong forgets_ok, forgets_failed;
     atomic_llong index_system_loads; /* systems re-indexed after ingestion or aging */
     /* lifecycle gauges, 0/1 */
     atomic_int ready, draining;
@@ -65,6 +67,8 @@ typedef struct {
     /* http */
     atomic_llong http[AK_ROUTE_N][6]; /* by route and status class 1xx..5xx (index 1..5) */
     atomic_llong rate_limited, unauthorized;
+    /* the slow-client guard (conns.h), copied in before rendering */
+    atomic_llong http_conns_open, http_conns_closed_slow, http_conns_evicted;
     ak_histogram http_seconds;
     int64_t started_us;
 } ak_metrics;

@@ -1,6 +1,9 @@
 /*
  * repair.c - the daemon's reingest queue (POST /v1/systems/{id}/reingest).
  *
+ * DELETE /v1/systems/{id} goes through the same queue: a forget runs on
+ * the runner too, so no cycle writes the system while it goes.
+ *
  * Requests are kept in a small fixed table under the server mutex; the
  * runner thread rebuilds them one by one with ak_reingest_system(), fencing
  * the index's connections to the system around the file swap and loading
@@ -9,6 +12,7 @@
  * failed for the instant of the swap.
  */
 #include <string.h>
+#include <time.h>
 
 #include "server/server.h"
 #include "util/log.h"
@@ -38,30 +42,59 @@ static ak_reingest_job *free_slot(ak_server *s)
     return best;
 }
 
-ak_code ak_server_reingest_request(ak_server *s, const char *system_id, int force, ak_err *err)
+/* Queue a job under the mutex; a job for the system already queued or
+ * running stands (AK_ERR_BUSY when it is of the other kind). */
+static ak_code enqueue(ak_server *s, const char *system_id, int forget, int flag, ak_err *err)
 {
-    pthread_mutex_lock(&s->mu);
     ak_reingest_job *j = job_of(s, system_id);
-    if (j && j->state <= AK_RJ_RUNNING) {
-        pthread_mutex_unlock(&s->mu);
-        return AK_OK;
-    }
+    if (j && j->state <= AK_RJ_RUNNING)
+        return j->forget == forget ? AK_OK
+                                   : ak_err_set(err, AK_ERR_BUSY, "a %s of %s is %s; ask again "
+                                                "when it finished", j->forget ? "forget" : "rebuild",
+                                                system_id, state_names[j->state]);
     if (!j)
         j = free_slot(s);
-    if (!j) {
-        pthread_mutex_unlock(&s->mu);
-        return ak_err_set(err, AK_ERR_BUSY, "%d rebuilds are queued already; try again later",
+    if (!j)
+        return ak_err_set(err, AK_ERR_BUSY, "%d repairs are queued already; try again later",
                           AK_REINGEST_JOBS);
-    }
     memset(j, 0, sizeof *j);
     ak_fmt(j->system_id, sizeof j->system_id, "%s", system_id);
     j->state = AK_RJ_QUEUED;
-    j->force = force;
+    j->forget = forget;
+    if (forget)
+        j->purge_bucket = flag;
+    else
+        j->force = flag;
     j->requested_us = ak_time_now_us();
     s->want |= 1u << AK_JOB_REINGEST;
     pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
     return AK_OK;
+}
+
+ak_code ak_server_reingest_request(ak_server *s, const char *system_id, int force, ak_err *err)
+{
+    pthread_mutex_lock(&s->mu);
+    ak_code rc = enqueue(s, system_id, 0, force, err);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+ak_code ak_server_forget_request(ak_server *s, const char *system_id, int purge_bucket,
+                                 int64_t wait_us, ak_rj_state *state, ak_err *err)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(wait_us / AK_US_PER_SEC);
+    pthread_mutex_lock(&s->mu);
+    ak_code rc = enqueue(s, system_id, 1, purge_bucket, err);
+    ak_reingest_job *j = rc == AK_OK ? job_of(s, system_id) : NULL;
+    while (j && j->forget && j->state <= AK_RJ_RUNNING && wait_us > 0 &&
+           pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0)
+        j = job_of(s, system_id);
+    if (j)
+        *state = j->state;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 int ak_server_reingest_status(ak_server *s, const char *system_id, ak_jw *w)
@@ -71,14 +104,21 @@ int ak_server_reingest_status(ak_server *s, const char *system_id, ak_jw *w)
     if (j) {
         ak_jw_obj(w);
         ak_jw_kstr(w, "system_id", j->system_id);
+        ak_jw_kstr(w, "kind", j->forget ? "forget" : "reingest");
         ak_jw_kstr(w, "state", state_names[j->state]);
-        ak_jw_kbool(w, "force", j->force);
+        if (j->forget)
+            ak_jw_kbool(w, "purge_bucket", j->purge_bucket);
+        else
+            ak_jw_kbool(w, "force", j->force);
         ak_jw_key(w, "requested_at");
         ak_jw_time(w, j->requested_us);
         if (j->state >= AK_RJ_DONE) {
             ak_jw_key(w, "finished_at");
             ak_jw_time(w, j->finished_us);
-            ak_reingest_result_json(w, &j->result);
+            if (j->forget)
+                ak_forget_result_json(w, &j->forgotten);
+            else
+                ak_reingest_result_json(w, &j->result);
         }
         if (j->state == AK_RJ_FAILED)
             ak_jw_kstr(w, "error", j->error);
@@ -103,8 +143,23 @@ static void after_swap(void *ctx, const char *sid)
         AK_WARN("reingest", "%s", err.msg);
 }
 
+/* The forget's hooks: searches stop reading the system, and its vectors
+ * leave the index. */
+static void before_delete(void *ctx, const char *sid)
+{
+    ak_server *s = ctx;
+    ak_index_fence(s->idx, sid, 1);
+}
+
+static void after_delete(void *ctx, const char *sid)
+{
+    ak_server *s = ctx;
+    ak_index_fence(s->idx, sid, 0);
+    ak_index_drop_system(s->idx, sid);
+}
+
 /* Take the next queued job: its id and options copied out; 0 when none. */
-static int take_next(ak_server *s, char *sid, size_t n, int *force)
+static int take_next(ak_server *s, char *sid, size_t n, int *force, int *forget)
 {
     ak_reingest_job *next = NULL;
     pthread_mutex_lock(&s->mu);
@@ -117,32 +172,62 @@ static int take_next(ak_server *s, char *sid, size_t n, int *force)
     if (next) {
         next->state = AK_RJ_RUNNING;
         ak_fmt(sid, n, "%s", next->system_id);
-        *force = next->force;
+        *force = next->forget ? next->purge_bucket : next->force;
+        *forget = next->forget;
     }
     pthread_mutex_unlock(&s->mu);
     return next != NULL;
 }
 
 static void finish(ak_server *s, const char *sid, ak_code rc, const ak_reingest_result *r,
-                   const ak_err *err)
+                   const ak_forget_result *f, const ak_err *err)
 {
     pthread_mutex_lock(&s->mu);
     ak_reingest_job *j = job_of(s, sid);
     if (j) {
         j->state = rc ? AK_RJ_FAILED : AK_RJ_DONE;
-        j->result = *r;
+        if (r)
+            j->result = *r;
+        if (f)
+            j->forgotten = *f;
         j->finished_us = ak_time_now_us();
         ak_fmt(j->error, sizeof j->error, "%s", rc ? err->msg : "");
     }
+    pthread_cond_broadcast(&s->cv); /* a DELETE may be waiting */
     pthread_mutex_unlock(&s->mu);
-    atomic_fetch_add(rc ? &s->metrics.reingests_failed : &s->metrics.reingests_ok, 1);
+    if (f)
+        atomic_fetch_add(rc ? &s->metrics.forgets_failed : &s->metrics.forgets_ok, 1);
+    else
+        atomic_fetch_add(rc ? &s->metrics.reingests_failed : &s->metrics.reingests_ok, 1);
+}
+
+static void run_forget(ak_server *s, const char *sid, int purge)
+{
+    ak_forget_config cfg = {
+        .data = s->dd, .cold = s->cold, .bucket = s->bucket, .purge_bucket = purge,
+        .before_delete = before_delete, .after_delete = after_delete, .ctx = s,
+    };
+    ak_forget_result r;
+    ak_err err;
+    ak_code rc = ak_forget_system(&cfg, sid, &r, &err);
+    if (rc)
+        AK_WARN("forget", "%s: %s", sid, err.msg);
+    else
+        AK_INFO("forget", "%s forgotten: %lld conversations, %lld cold objects, %lld bucket "
+                          "objects in %.2f s", sid, (long long)(r.hot + r.warm + r.cold),
+                (long long)r.cold_objects, (long long)r.bucket_objects, r.seconds);
+    finish(s, sid, rc, NULL, &r, &err);
 }
 
 void ak_server_run_reingests(ak_server *s)
 {
     char sid[AK_SYSTEM_ID_MAX + 1];
-    int force;
-    while (!atomic_load(&s->stop) && take_next(s, sid, sizeof sid, &force)) {
+    int force, forget;
+    while (!atomic_load(&s->stop) && take_next(s, sid, sizeof sid, &force, &forget)) {
+        if (forget) {
+            run_forget(s, sid, force);
+            continue;
+        }
         ak_reingest_config cfg = {
             .bucket = s->bucket, .data = s->dd, .force = force, .grace_us = s->cfg.grace_us,
             .stop = &s->stop,
@@ -161,6 +246,6 @@ void ak_server_run_reingests(ak_server *s)
                                 "the old database is kept as %s",
                     sid, (long long)r.conversations, (long long)r.uploads_ingested, r.seconds,
                     r.backup[0] ? r.backup : "(there was none)");
-        finish(s, sid, rc, &r, &err);
+        finish(s, sid, rc, &r, NULL, &err);
     }
 }

@@ -142,7 +142,8 @@ static void run_aging(ak_server *s)
 {
     ak_age_config cfg = {
         .data = s->dd, .cold = s->cold, .hot_days = s->cfg.hot_days,
-        .warm_days = s->cfg.warm_days, .stop = &s->stop, .on_changed = on_changed, .ctx = s,
+        .warm_days = s->cfg.warm_days, .retention_days = s->cfg.retention_days,
+        .stop = &s->stop, .on_changed = on_changed, .ctx = s,
     };
     ak_age_stats as;
     ak_err err;
@@ -155,9 +156,14 @@ static void run_aging(ak_server *s)
     atomic_fetch_add(&s->metrics.aged_hot_to_warm, as.hot_to_warm.rows);
     atomic_fetch_add(&s->metrics.aged_warm_to_cold, as.warm_to_cold.rows);
     atomic_fetch_add(&s->metrics.cold_failures, as.cold_failures);
-    AK_INFO("age", "aging: %lld hot->warm, %lld warm->cold, %lld cold failures in %.2f s",
+    atomic_fetch_add(&s->metrics.retention_dropped[0], as.dropped.hot);
+    atomic_fetch_add(&s->metrics.retention_dropped[1], as.dropped.warm);
+    atomic_fetch_add(&s->metrics.retention_dropped[2], as.dropped.cold);
+    AK_INFO("age", "aging: %lld hot->warm, %lld warm->cold, %lld cold failures, %lld past "
+                   "retention dropped in %.2f s",
             (long long)as.hot_to_warm.rows, (long long)as.warm_to_cold.rows,
-            (long long)as.cold_failures, as.seconds);
+            (long long)as.cold_failures,
+            (long long)(as.dropped.hot + as.dropped.warm + as.dropped.cold), as.seconds);
 }
 
 /* Bring the index in line with the data directory: after a rebuild by
@@ -314,6 +320,8 @@ static ak_code open_parts(ak_server *s, ak_err *err)
     if (rc == AK_OK)
         rc = ak_auth_new(c->tokens, c->token_file, c->rate, c->burst, &s->auth, err);
     if (rc == AK_OK)
+        rc = ak_auth_new(c->admin_tokens, NULL, 0, 0, &s->admin, err);
+    if (rc == AK_OK)
         rc = ak_orch_new(c->mahavishnu_url, c->poll_us, c->mahavishnu_timeout_ms, &s->orch, err);
     ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready};
     if (rc == AK_OK)
@@ -327,6 +335,7 @@ static void close_parts(ak_server *s)
     ak_mcp_free(s->mcp);
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
+    ak_auth_free(s->admin);
     ak_index_free(s->idx);
     ak_pool_free(s->pool);
     ak_store_close(s->cold);
@@ -382,6 +391,10 @@ static ak_code start(ak_server *s, ak_err *err)
     ak_code rc = open_parts(s, err);
     ak_http_config hc = {
         .listen = s->cfg.listen, .max_body = s->cfg.max_body, .threads = s->cfg.http_threads,
+        .tls_cert = s->cfg.tls_cert, .tls_key = s->cfg.tls_key,
+        .allow_plain_http = s->cfg.allow_plain_http,
+        .header_timeout_us = s->cfg.header_timeout_us, .max_conns = s->cfg.max_conns,
+        .max_conns_per_client = s->cfg.max_conns_per_client,
         .auth = s->auth, .metrics = &s->metrics, .classify = ak_api_classify,
         .handle = ak_api_handle, .ctx = s,
     };
@@ -423,8 +436,8 @@ int ak_serve_run(const ak_serve_config *cfg)
     }
     if (!s->bucket)
         AK_WARN("serve", "no bucket configured (--bucket or AKOSHA_BUCKET): ingestion is off");
-    AK_INFO("serve", "listening on %s (port %u); bucket %s; cold %s; orchestrator %s",
-            cfg->listen, ak_http_port(s->http), s->bucket ? ak_store_url(s->bucket) : "(none)",
+    AK_INFO("serve", "listening on %s (port %u, %s); bucket %s; cold %s; orchestrator %s",
+            cfg->listen, ak_http_port(s->http), cfg->tls_cert ? "HTTPS" : "plain HTTP", s->bucket ? ak_store_url(s->bucket) : "(none)",
             ak_store_url(s->cold), ak_orch_mode_name(ak_orch_mode_get(s->orch)));
     wait_signal(&set, 0, NULL, s);
     shutdown_gracefully(s, &set);

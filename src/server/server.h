@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "objstore/objstore.h"
+#include "ops/forget.h"
 #include "ops/reingest.h"
 #include "query/index.h"
 #include "server/auth.h"
@@ -42,8 +43,14 @@
 typedef struct {
     const char *data_dir, *bucket_url, *cold_url, *listen;
     const char *tokens, *token_file, *mahavishnu_url;
+    const char *tls_cert, *tls_key; /* HTTPS: both or neither */
+    int allow_plain_http;           /* tokens beyond loopback without TLS */
+    int64_t header_timeout_us;      /* as ak_http_config */
+    unsigned max_conns, max_conns_per_client;
+    const char *admin_tokens;  /* AKOSHA_ADMIN_TOKENS: who may DELETE a system */
     int64_t poll_us, aging_us, drain_us;
     int64_t hot_days, warm_days;
+    int64_t retention_days;    /* 0: keep everything */
     int64_t grace_us, retry_base_us; /* as ak_ingest_config */
     unsigned concurrency, http_threads;
     size_t max_body;
@@ -63,15 +70,17 @@ typedef enum {
     AK_JOB_KINDS
 } ak_job_kind;
 
-/* One requested rebuild, kept after it finished so its outcome can be
- * asked for. */
+/* One requested rebuild (or forget: DELETE /v1/systems/{id}), kept after
+ * it finished so its outcome can be asked for. */
 typedef enum { AK_RJ_QUEUED, AK_RJ_RUNNING, AK_RJ_DONE, AK_RJ_FAILED } ak_rj_state;
 typedef struct {
     char system_id[AK_SYSTEM_ID_MAX + 1]; /* "" = free slot */
     ak_rj_state state;
     int force;
+    int forget, purge_bucket;  /* a forget instead of a rebuild */
     int64_t requested_us, finished_us;
     ak_reingest_result result;
+    ak_forget_result forgotten;
     char error[AK_ERR_MSG_MAX];
 } ak_reingest_job;
 #define AK_REINGEST_JOBS 32
@@ -83,6 +92,7 @@ typedef struct {
     ak_index *idx;
     ak_pool *pool;
     ak_auth *auth;
+    ak_auth *admin;            /* AKOSHA_ADMIN_TOKENS (no rate limit of its own) */
     ak_orch *orch;
     ak_http *http;
     struct ak_mcp *mcp;
@@ -110,7 +120,12 @@ int ak_server_request(ak_server *s, ak_job_kind kind);
 ak_code ak_server_reingest_request(ak_server *s, const char *system_id, int force, ak_err *err);
 /* Write the job for system_id as a JSON object; 0 when none is known. */
 int ak_server_reingest_status(ak_server *s, const char *system_id, ak_jw *w);
-/* Run the queued rebuilds (the runner's AK_JOB_REINGEST). */
+/* The same queue forgets systems: AK_ERR_BUSY also when a rebuild of it
+ * is queued or running.  wait_us > 0 waits that long for it to finish;
+ * returns with the job's state either way. */
+ak_code ak_server_forget_request(ak_server *s, const char *system_id, int purge_bucket,
+                                 int64_t wait_us, ak_rj_state *state, ak_err *err);
+/* Run the queued rebuilds and forgets (the runner's AK_JOB_REINGEST). */
 void ak_server_run_reingests(ak_server *s);
 
 /* api.c: the routes. */

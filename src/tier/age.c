@@ -33,7 +33,7 @@
 typedef struct {
     const ak_age_config *cfg;
     ak_age_stats *stats;
-    int64_t now, hot_cutoff, warm_cutoff;
+    int64_t now, hot_cutoff, warm_cutoff, retention_cutoff;
     const char *system_id;
     ak_sysdb *sdb;
     sqlite3 *db;
@@ -564,6 +564,19 @@ static ak_code warm_to_cold(pass *p, ak_err *err)
 
 /* ---- the pass ---- */
 
+static ak_code retain(pass *p, ak_err *err)
+{
+    if (!p->retention_cutoff)
+        return AK_OK;
+    ak_retention_stats *d = &p->stats->dropped;
+    int64_t before = d->hot + d->warm + d->cold;
+    ak_code rc = ak_retention_system(p->sdb, p->cfg->cold, p->retention_cutoff,
+                                     p->cfg->dry_run, d, err);
+    if (!p->cfg->dry_run && d->hot + d->warm + d->cold > before)
+        p->changed = 1;
+    return rc;
+}
+
 static ak_code age_system(void *ctx, const char *sid, uint32_t shard, const char *path)
 {
     (void)shard;
@@ -576,7 +589,9 @@ static ak_code age_system(void *ctx, const char *sid, uint32_t shard, const char
     ak_code rc = ak_sysdb_open(path, 0, &p->sdb, &err);
     if (rc == AK_OK) {
         p->db = ak_sysdb_handle(p->sdb);
-        rc = hot_to_warm(p, &err);
+        rc = retain(p, &err);
+        if (rc == AK_OK)
+            rc = hot_to_warm(p, &err);
         if (rc == AK_OK && p->cfg->cold)
             rc = warm_to_cold(p, &err);
         ak_sysdb_close(p->sdb);
@@ -599,6 +614,7 @@ ak_code ak_age_run(const ak_age_config *cfg, ak_age_stats *stats, ak_err *err)
     p.now = cfg->now_us ? cfg->now_us : ak_time_now_us();
     p.hot_cutoff = p.now - (cfg->hot_days ? cfg->hot_days : AK_AGE_DEFAULT_HOT_DAYS) * DAY_US;
     p.warm_cutoff = p.now - (cfg->warm_days ? cfg->warm_days : AK_AGE_DEFAULT_WARM_DAYS) * DAY_US;
+    p.retention_cutoff = ak_retention_cutoff(p.now, cfg->retention_days);
     ak_code rc = ak_datadir_each_system(cfg->data, age_system, &p, err);
     stats->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     return rc == AK_ERR_ABORTED ? AK_OK : rc;

@@ -18,6 +18,9 @@
  *                 SHA-256, and only then, in one transaction, the cold
  *                 catalog rows inserted and the warm rows deleted.
  *
+ * With retention_days, each system first drops what is past retention,
+ * from every tier (tier/retention.h).
+ *
  * A crash anywhere leaves each row in exactly one tier.  A failed cold
  * upload leaves the warm rows where they are; the next pass retries.  A
  * crash during a put into a local cold store may leave a temp file there
@@ -34,6 +37,7 @@
 
 #include "objstore/objstore.h"
 #include "storage/datadir.h"
+#include "tier/retention.h"
 
 #define AK_AGE_HOT_BATCH 500
 #define AK_AGE_COLD_BATCH 10000
@@ -50,6 +54,7 @@ typedef struct {
     int64_t cold_objects;        /* Parquet files written and verified */
     int64_t cold_failures;       /* batches left warm because the store failed */
     int64_t cold_temps_removed;  /* temp files a killed pass left in the cold store */
+    ak_retention_stats dropped;  /* past retention_days, dropped from every tier */
     double seconds;
 } ak_age_stats;
 
@@ -61,6 +66,7 @@ typedef struct {
     ak_store *cold;              /* NULL: no warm -> cold this pass */
     int64_t now_us;              /* 0: the wall clock */
     int64_t hot_days, warm_days; /* 0: the defaults */
+    int64_t retention_days;      /* 0: keep everything (tier/retention.h) */
     int dry_run;                 /* count what would move, change nothing; rows
                                     that would pass through warm to cold count in
                                     warm_to_cold.rows but not in its bytes (their

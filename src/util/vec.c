@@ -11,6 +11,7 @@
  */
 #include "util/vec.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -238,19 +239,35 @@ float ak_vec_dot_f32_i8(const float *a, const int8_t *b)
     return s;
 }
 
-int ak_vec_normalize(float *v)
+/* The squared norm in double (exact enough, and no float overflow or
+ * underflow on the way), or -1 when an element is not finite. */
+static double norm2(const float *v)
 {
     double n = 0;
     for (int i = 0; i < AK_DIM; i++) {
         if (!isfinite(v[i]))
-            return 0;
+            return -1;
         n += (double)v[i] * v[i];
     }
-    if (n == 0 || !isfinite(n))
+    return n;
+}
+
+/* A norm below the smallest normal float has no trustworthy direction
+ * (its elements are subnormal, a few bits each), and 1/norm would
+ * overflow float: such a vector counts as zero. */
+int ak_vec_has_direction(const float *v)
+{
+    double n = norm2(v);
+    return n > 0 && sqrt(n) >= FLT_MIN;
+}
+
+int ak_vec_normalize(float *v)
+{
+    if (!ak_vec_has_direction(v))
         return 0;
-    float inv = (float)(1.0 / sqrt(n));
+    double inv = 1.0 / sqrt(norm2(v)); /* double: finite for any norm >= FLT_MIN */
     for (int i = 0; i < AK_DIM; i++)
-        v[i] *= inv;
+        v[i] = (float)(v[i] * inv);
     return 1;
 }
 

@@ -28,8 +28,14 @@ int ak_vec_use(const char *name);
 /* Dot product of a float vector with an int8 one (not yet scaled). */
 float ak_vec_dot_f32_i8(const float *a, const int8_t *b);
 
-/* Scale v to unit length.  Returns 0 (v untouched) when v is all zeros or
- * has a non-finite value, else 1. */
+/* 1 if v is finite and its norm is at least FLT_MIN: a vector that can be
+ * normalized.  A norm that underflows (all zeros, or subnormal elements
+ * like 384 x 1e-45) counts as zero: stored, such a vector is text-only; as
+ * a query it is refused. */
+int ak_vec_has_direction(const float *v);
+
+/* Scale v to unit length; the result is always finite.  Returns 0 (v
+ * untouched) when v has no direction (above), else 1. */
 int ak_vec_normalize(float *v);
 
 /* SPEC section 6: scale = max|x| / 127, q = round(x / scale) clipped to

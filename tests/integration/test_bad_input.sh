@@ -60,11 +60,16 @@ PY
 mkupload $B records u1 --format jsonl --records @bad_records.json
 # NaN is not JSON: a JSONL line with it is one bad record
 printf '{"id":"nan","content":"nan","embedding":[NaN]}\n' >> $B/systems/records/u1/memories.jsonl
+# a member given twice is ambiguous: the record is rejected (it was first-wins)
+printf '{"id":"dupkey","content":"first","content":"second"}\n' >> $B/systems/records/u1/memories.jsonl
+# an embedding whose norm underflows float (subnormal): stored text-only
+python3 -c 'import json; print(json.dumps({"id": "tiny", "content": "subnormal", "embedding": [1e-45] * 384}))' \
+  >> $B/systems/records/u1/memories.jsonl
 python3 - <<'PY'
 import hashlib, json
 d = "bucket/systems/records/u1/"
 m = json.load(open(d + "manifest.json"))
-m["conversation_count"] += 1
+m["conversation_count"] += 3
 m["checksum"] = hashlib.sha256(open(d + "memories.jsonl", "rb").read()).hexdigest()
 json.dump(m, open(d + "manifest.json", "w"))
 PY
@@ -116,18 +121,20 @@ assert_eq "$(hot_count data good)" "5" "good rows"
 # the record-level problems, counted with reasons
 row=$(ledger_row data records u1)
 assert_eq "$(echo "$row" | jq_py 'd["status"]')" "ingested" "records upload status"
-assert_eq "$(echo "$row" | jq_py 'd["records_rejected"]')" "9" "bad records skipped"
-assert_eq "$(echo "$row" | jq_py 'd["new"]')" "3" "good records stored"
+assert_eq "$(echo "$row" | jq_py 'd["records_rejected"]')" "10" "bad records skipped"
+assert_eq "$(echo "$row" | jq_py 'd["new"]')" "4" "good records stored"
 assert_eq "$(echo "$row" | jq_py 'sorted(d["record_errors"])')" \
   "['bad_content', 'bad_embedding', 'bad_metadata', 'bad_timestamp', 'invalid_json']" "problem kinds"
 assert_eq "$(echo "$row" | jq_py 'd["record_errors"]["bad_embedding"]["count"]')" "3" "bad embeddings"
-assert_eq "$(echo "$row" | jq_py 'd["record_errors"]["bad_content"]["count"]')" "3" "bad contents"
+assert_eq "$(echo "$row" | jq_py 'd["record_errors"]["bad_content"]["count"]')" "4" "bad contents (a duplicate content member among them)"
 assert_contains "$(echo "$row" | jq_py 'd["record_errors"]["bad_embedding"]["example"]')" \
   "line 2: embedding: has 12 numbers, expected 384" "example names line and field"
 db=data/$(akosha shard records | cut -d' ' -f2)
 assert_eq "$(sqlite3 "$db" "SELECT group_concat(conversation_id) FROM (SELECT conversation_id FROM hot ORDER BY 1)")" \
-  "ok1,ok2,zero" "stored records"
+  "ok1,ok2,tiny,zero" "stored records"
 assert_eq "$(sqlite3 "$db" "SELECT embedding IS NULL FROM hot WHERE conversation_id='zero'")" "1" "zero vector not stored"
+assert_eq "$(sqlite3 "$db" "SELECT embedding IS NULL FROM hot WHERE conversation_id='tiny'")" "1" "subnormal vector not stored"
+assert_eq "$(sqlite3 "$db" "SELECT count(*) FROM hot WHERE conversation_id='dupkey'")" "0" "a record with a member twice"
 
 # invalid ids: reported, never a path, nothing stored
 assert_eq "$(echo "$run" | jq_py 'd["systems_invalid"]')" "4" "invalid system ids"

@@ -55,6 +55,7 @@ ENV_LINE = re.compile(r"^set -a; \. /etc/akosha/akosha\.env; set \+a$")
 EXPECT = re.compile(r"\s#\s*expect:(.*)$")
 FIXTURES = ("healthy", "corrupt", "not-a-database", "newer-schema")
 TOKENS = ["runbook-test-token-0123456789abcdef", "a-second-token-fedcba9876543210"]
+ADMIN_TOKEN = "runbook-admin-token-0123456789abcdef"
 failures = []
 
 
@@ -180,7 +181,8 @@ class Page:
             f.write(f"AKOSHA_DATA_DIR={self.data}\nAKOSHA_BUCKET={BUCKET}\n"
                     f"AKOSHA_COLD_URL=file://{self.dir}/cold\n"
                     f"AKOSHA_LISTEN=127.0.0.1:{self.port}\n"
-                    f"AKOSHA_API_TOKENS={','.join(TOKENS)}\n")
+                    f"AKOSHA_API_TOKENS={','.join(TOKENS)}\n"
+                    f"AKOSHA_ADMIN_TOKENS={ADMIN_TOKEN}\n")
         self.bin = os.path.join(self.dir, "bin")
         os.makedirs(self.bin)
         os.symlink(BIN, os.path.join(self.bin, "akosha"))

@@ -107,8 +107,9 @@ stop_serve
 assert_eq "$serve_rc" 0 "exit status after SIGTERM"
 grep -q '"msg":"stopped"' serve.log || fail "no clean stop in the log"
 
-# the rate limit: a burst of 3, then 429
-start_serve --data data --tokens "$TOKEN" --rate-limit 1 --rate-burst 3
+# the rate limit: a burst of 3, then 429 (a refill every 1000 s, so a slow
+# machine cannot earn a fourth request between them)
+start_serve --data data --tokens "$TOKEN" --rate-limit 0.001 --rate-burst 3
 wait_ready
 codes=""
 for i in 1 2 3 4 5; do http GET /v1/systems "" "$TOKEN"; codes="$codes $status"; done

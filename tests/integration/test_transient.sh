@@ -6,9 +6,12 @@ source "$AKOSHA_SRC/tests/integration/lib.sh"
 mkupload bucket late u1 --count 4 --no-payload
 mkupload bucket never u1 --count 4 --no-payload
 
-run=$(akosha ingest --once --bucket bucket --data data --json 2>err)
-assert_eq "$(echo "$run" | jq_py 'd["uploads_failed"]')" "2" "failed uploads"
-assert_contains "$(cat err)" "will retry" "failure reported"
+# a run in which uploads failed is not a success (it exited 0: issue 20)
+expect_stdout 1 akosha ingest --once --bucket bucket --data data --json
+run=$out
+assert_eq "$(echo "$run" | jq_py 'd["uploads_discovered"], d["uploads_failed"]')" "2 2" "failed uploads"
+assert_contains "$errout" "will retry" "failure reported"
+assert_contains "$errout" "2 uploads failed" "the exit status explained"
 row=$(ledger_row data late u1)
 assert_eq "$(echo "$row" | jq_py 'd["status"], d["attempts"]')" "failed 1" "ledger after the first try"
 assert_contains "$(echo "$row" | jq_py 'd["reason"]')" "payload memories.json named in the manifest has not arrived" "reason"
@@ -20,7 +23,8 @@ assert_eq "$(echo "$run" | jq_py 'd["uploads_deferred"], d["uploads_failed"]')" 
 
 # the payload arrives; the next try (no backoff) ingests it
 python3 "$AKOSHA_SRC/tests/integration/mkupload.py" bucket late u1 --count 4
-run=$(akosha ingest --once --bucket bucket --data data --json --retry-base-seconds 0 2>/dev/null)
+expect_stdout 1 akosha ingest --once --bucket bucket --data data --json --retry-base-seconds 0
+run=$out
 assert_eq "$(echo "$run" | jq_py 'd["uploads_ingested"], d["uploads_failed"]')" "1 1" "ingested after arrival"
 assert_eq "$(ledger_row data late u1 | jq_py 'd["status"], d["attempts"]')" "ingested 2" "ledger after arrival"
 assert_eq "$(hot_count data late)" "4" "rows after arrival"
@@ -33,3 +37,14 @@ assert_contains "$(ledger_row data never u1 | jq_py 'd["reason"]')" "grace perio
 # settled: neither is tried again
 run=$(akosha ingest --once --bucket bucket --data data --json --retry-base-seconds 0)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_discovered"], d["uploads_known"]')" "0 2" "both settled"
+
+# a system whose database cannot be opened: counted as a failed system, not
+# as failed uploads never discovered (uploads_failed exceeded
+# uploads_discovered), and the run exits 1
+mkupload bucket blocked u1 --count 2
+mkupload bucket blocked u2 --count 2
+mkdir -p "data/$(akosha shard blocked | cut -d' ' -f2)"   # a directory where the file goes
+expect_stdout 1 akosha ingest --once --bucket bucket --data data --json --retry-base-seconds 0
+assert_eq "$(echo "$out" | jq_py 'd["systems_failed"], d["uploads_failed"], d["uploads_discovered"]')" \
+  "1 0 0" "a system that cannot be read"
+assert_contains "$errout" "1 systems could not be read" "the exit status explained"

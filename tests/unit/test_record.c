@@ -510,6 +510,24 @@ static void test_metadata_rules(void)
     CHECK(rejects("{\"content\": \"x\", \"metadata\": 1}", AK_REC_BAD_METADATA, "metadata:"));
 }
 
+/* A member given twice was silently first-wins (issue 20): now the
+ * record is rejected, under that member's problem. */
+static void test_duplicate_members(void)
+{
+    CHECK(rejects("{\"content\": \"a\", \"content\": \"b\"}", AK_REC_BAD_CONTENT,
+                  "content: given more than once"));
+    CHECK(rejects("{\"id\": \"x\", \"content\": \"a\", \"id\": \"y\"}", AK_REC_BAD_ID,
+                  "id: given more than once"));
+    CHECK(rejects("{\"content\": \"a\", \"timestamp\": null, \"timestamp\": null}",
+                  AK_REC_BAD_TIMESTAMP, "timestamp: given more than once"));
+    CHECK(rejects("{\"content\": \"a\", \"embedding\": null, \"embedding\": null}",
+                  AK_REC_BAD_EMBEDDING, "embedding: given more than once"));
+    /* unknown members are ignored, twice as once */
+    static const char twice[] = "{\"content\": \"a\", \"extra\": 1, \"extra\": 2}";
+    ak_rec_problem pb;
+    CHECK_INT(parse_n(twice, sizeof twice - 1, &pb, NULL), AK_OK);
+}
+
 static void test_problem_names(void)
 {
     CHECK_STR(ak_rec_problem_name(AK_REC_OK), "ok");
@@ -693,6 +711,7 @@ int main(void)
     RUN(test_timestamp_rules);
     RUN(test_source_rules);
     RUN(test_metadata_rules);
+    RUN(test_duplicate_members);
     RUN(test_problem_names);
     RUN(test_too_large);
     RUN(test_many_records_one_doc);

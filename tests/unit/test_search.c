@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "query/search.h"
+#include "query/topk.h"
 #include "storage/shard.h"
 #include "util/time.h"
 
@@ -295,6 +296,24 @@ static void expect_bad(ak_query *q, const char *msg)
     CHECK_HAS(err.msg, msg);
 }
 
+/* A non-finite score ranks nowhere: it neither enters the heap nor breaks
+ * its order (issue 20: NaN scores passed every threshold). */
+static void test_topk_drops_nan(void)
+{
+    ak_hit store[3];
+    ak_topk t;
+    ak_topk_init(&t, store, 3);
+    const float scores[] = {0.5f, NAN, 0.9f, -NAN, INFINITY, 0.7f, NAN, 0.1f, -INFINITY, 0.8f};
+    for (uint32_t i = 0; i < sizeof scores / sizeof *scores; i++) {
+        if (!ak_topk_wants(&t, scores[i]))
+            continue;
+        ak_topk_push(&t, (ak_hit){scores[i], 0, i});
+    }
+    ak_topk_sort(&t);
+    CHECK_INT(t.n, 3);
+    CHECK(t.n == 3 && store[0].score == 0.9f && store[1].score == 0.8f && store[2].score == 0.7f);
+}
+
 static void test_bad_queries(void)
 {
     ak_query q;
@@ -306,6 +325,10 @@ static void test_bad_queries(void)
     expect_bad(&q, "vector: element 3 is not a finite number");
     q.vector[3] = INFINITY;
     expect_bad(&q, "not a finite number");
+    for (int i = 0; i < AK_DIM; i++) /* subnormal: the norm underflows (issue 20) */
+        q.vector[i] = 1e-45f;
+    expect_bad(&q, "vector: its norm underflows");
+    memset(q.vector, 0, sizeof q.vector);
     q.vector[3] = 1;
     q.limit = 0;
     expect_bad(&q, "limit: must be 1 to 1000");
@@ -473,6 +496,7 @@ int main(void)
     RUN(test_filters);
     RUN(test_ties_and_dedup);
     RUN(test_text_and_hybrid);
+    RUN(test_topk_drops_nan);
     RUN(test_bad_queries);
     RUN(test_failed_and_slow_shards);
     RUN(test_fence_and_file_swap);

@@ -2,6 +2,7 @@
  * quantization of SPEC section 6: error bounds and the recall it keeps. */
 #include "test.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "gen/sample.h"
@@ -162,6 +163,32 @@ static void test_int8_recall(void)
     CHECK(recall >= 0.95);
 }
 
+/* Issue 20: 384 x 1e-45 (subnormal, not zero) normalized to Inf, and
+ * every score became NaN.  A norm that underflows float has no direction;
+ * a tiny but normal one still normalizes to a finite unit vector. */
+static void test_normalize_tiny(void)
+{
+    float v[AK_DIM];
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = 1e-45f;
+    CHECK(v[0] > 0); /* subnormal, not flushed */
+    CHECK_INT(ak_vec_has_direction(v), 0);
+    CHECK_INT(ak_vec_normalize(v), 0);
+    CHECK(v[0] == 1e-45f); /* untouched */
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = i % 2 ? 1e-37f : -1e-37f;
+    CHECK_INT(ak_vec_normalize(v), 1);
+    double n = 0;
+    for (int i = 0; i < AK_DIM; i++) {
+        CHECK(isfinite(v[i]));
+        n += (double)v[i] * v[i];
+    }
+    CHECK(fabs(n - 1) < 1e-5);
+    v[0] = FLT_MAX, v[1] = FLT_MAX; /* the norm overflows float, not double */
+    CHECK_INT(ak_vec_normalize(v), 1);
+    CHECK(isfinite(v[0]) && fabsf(v[0] - 0.70710678f) < 1e-5f);
+}
+
 int main(void)
 {
     static const char *const impls[] = {"portable", "avx2", "avx512"};
@@ -173,5 +200,6 @@ int main(void)
     RUN(test_quantize_bounds);
     RUN(test_quantize_rounds_as_roundf);
     RUN(test_int8_recall);
+    RUN(test_normalize_tiny);
     return test_report("vec");
 }
