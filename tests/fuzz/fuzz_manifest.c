@@ -17,7 +17,8 @@
 static const char *const field_names[] = {
     "uploaded_at", "conversation_count", "total_size_bytes", "version",
     "system_type", "checksum", "compressed", "compression_format", "files",
-    "metadata", "manifest", "invalid JSON", "JSON too large"};
+    "metadata", "timestamp", "system_id", "upload_id", "manifest", "invalid JSON",
+    "JSON too large"};
 
 static int starts_with_field(const char *msg)
 {
