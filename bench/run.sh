@@ -14,5 +14,6 @@ python3 fts_bench.py
 python3 search_bench.py
 python3 http_bench.py
 python3 age_bench.py
+python3 words_bench.py
 bash s3_bench.sh
 bash forget_bench.sh "$AKOSHA_BIN"

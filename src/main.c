@@ -23,6 +23,7 @@ static const command commands[] = {
     {"ingest", ak_cmd_ingest, "ingest new uploads from the bucket (once, or polling)"},
     {"search", ak_cmd_search, "search every system by vector, text or both"},
     {"get", ak_cmd_get, "show one conversation from whichever tier holds it"},
+    {"embed", ak_cmd_embed, "embed stored memories that have no vector (--missing)"},
     {"serve", ak_cmd_serve, "run the daemon: HTTP API, poller, aging, metrics"},
     {"mcp", ak_cmd_mcp, "serve the MCP tools (search, status) over stdio"},
     {"age", ak_cmd_age, "move conversations hot -> warm -> cold by age"},

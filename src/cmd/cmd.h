@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 
+#include "embed/embed.h"
 #include "storage/datadir.h"
 #include "util/buf.h"
 #include "util/opts.h"
@@ -27,6 +28,7 @@ int ak_cmd_mcp(int argc, char **argv);
 int ak_cmd_verify(int argc, char **argv);
 int ak_cmd_reingest(int argc, char **argv);
 int ak_cmd_forget(int argc, char **argv);
+int ak_cmd_embed(int argc, char **argv);
 
 #define AK_EXIT_OK 0
 #define AK_EXIT_FAIL 1
@@ -41,6 +43,10 @@ ak_datadir *ak_cmd_open_data(const char *cmd, const char *path);
 /* Take the data directory's writers' lock (ak_datadir_lock), printing
  * why not; returns 0 or -1. */
 int ak_cmd_lock_data(const char *cmd, ak_datadir *dd, int exclusive);
+
+/* The embedding provider the options and environment configure (NULL when
+ * none is), printing why not; returns 0 or -1 (a bad configuration). */
+int ak_cmd_open_embed(const char *cmd, ak_embed_config *c, ak_embed **out);
 
 /* Print b to stdout followed by a newline; returns 0 or 1 on write error. */
 int ak_cmd_print(const ak_buf *b);

@@ -63,20 +63,28 @@ static int serve_stdio(ak_mcp *m)
 int ak_cmd_mcp(int argc, char **argv)
 {
     const char *data = NULL, *cold_url = NULL;
+    ak_embed_config ec;
+    ak_embed_config_init(&ec);
     const ak_opt opts[] = {
         AK_OPT_DATA(&data),
         {"cold", "AKOSHA_COLD_URL", AK_OPT_STR, &cold_url, "URL", "cold store (default file://DATA/cold)", 0, 0},
+        AK_OPT_EMBED(&ec),
     };
-    const ak_cmd_spec spec = {"mcp", "--data DIR [--cold URL]",
+    const ak_cmd_spec spec = {"mcp", "--data DIR [--cold URL] [--embed-url URL ...]",
                               "Serve Akosha's search and status as MCP tools over stdio.",
-                              opts, 2, 0, 0};
+                              opts, (int)(sizeof opts / sizeof *opts), 0, 0};
     char **pos;
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
     if (rc >= 0)
         return rc;
+    ak_embed *embed = NULL;
+    if (ak_cmd_open_embed("mcp", &ec, &embed))
+        return AK_EXIT_USAGE;
     ak_datadir *dd = ak_cmd_open_data("mcp", data);
-    if (!dd)
+    if (!dd) {
+        ak_embed_free(embed);
         return AK_EXIT_FAIL;
+    }
     ak_err err;
     ak_store *cold = NULL;
     ak_mcp *m = NULL;
@@ -88,7 +96,7 @@ int ak_cmd_mcp(int argc, char **argv)
         fprintf(stderr, "akosha mcp: %s\n", err.msg);
         rc = AK_EXIT_FAIL;
     } else {
-        ak_mcp_env env = {l.idx, l.pool, cold, &l.ready};
+        ak_mcp_env env = {l.idx, l.pool, cold, &l.ready, embed};
         started = pthread_create(&th, NULL, load, &l) == 0;
         if (!started || ak_mcp_new(&env, &m, &err)) {
             fprintf(stderr, "akosha mcp: %s\n", started ? err.msg : "cannot start a thread");
@@ -104,5 +112,6 @@ int ak_cmd_mcp(int argc, char **argv)
     ak_index_free(l.idx);
     ak_pool_free(l.pool);
     ak_datadir_close(dd);
+    ak_embed_free(embed);
     return rc;
 }

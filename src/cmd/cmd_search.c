@@ -3,7 +3,8 @@
  *
  * The query vector comes from a JSON file (or stdin): a list of 384 numbers,
  * or an object with a "vector" or "embedding" list.  --like SYSTEM/ID takes
- * a stored conversation's vector instead ("more like this").
+ * a stored conversation's vector instead ("more like this").  --query
+ * takes words, embedded by the configured provider (query/words.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "query/search.h"
 #include "util/ids.h"
+#include "query/words.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -116,20 +118,23 @@ static void print_table(const ak_results *r, ak_buf *b)
         ak_buf_printf(b, "%3zu  %-8.4f %-16.16s %-24.24s %-5s %-20s %s\n", i + 1, x->score,
                       x->system_id, x->conversation_id, ak_tier_name(x->tier), when, snippet);
     }
-    ak_buf_printf(b, "%zu results; %u shards queried, %zu failed; %.1f ms", r->n,
-                  r->shards_queried, r->n_failed, r->took_ms);
+    ak_buf_printf(b, "%zu results (%s); %u shards queried, %zu failed; %.1f ms", r->n,
+                  r->mode, r->shards_queried, r->n_failed, r->took_ms);
+    if (r->embed_error)
+        ak_buf_printf(b, "\nsearched as keywords: %s", r->embed_error);
     for (size_t i = 0; i < r->n_failed; i++)
         ak_buf_printf(b, "\nshard %u failed: %s", r->failed[i].shard, r->failed[i].error);
 }
 
 typedef struct {
-    const char *data, *vector, *like, *text, *system, *tiers, *since, *until;
+    const char *data, *vector, *like, *text, *words, *system, *tiers, *since, *until;
+    ak_embed_config embed;
     long long limit, timeout_ms;
     double threshold;
     int json, has_threshold;
 } search_opts;
 
-static int run(const search_opts *o, ak_query *q)
+static int run(search_opts *o, ak_query *q)
 {
     ak_datadir *dd = ak_cmd_open_data("search", o->data);
     if (!dd)
@@ -137,6 +142,7 @@ static int run(const search_opts *o, ak_query *q)
     ak_err err;
     ak_pool *pool = NULL;
     ak_index *idx = NULL;
+    ak_embed *embed = NULL;
     char *text = NULL;
     size_t len;
     int rc = AK_EXIT_FAIL;
@@ -151,13 +157,17 @@ static int run(const search_opts *o, ak_query *q)
         rc = AK_EXIT_USAGE;
         goto quiet;
     }
+    if (ak_cmd_open_embed("search", &o->embed, &embed)) {
+        rc = AK_EXIT_USAGE;
+        goto quiet;
+    }
     if (ak_pool_new(0, &pool, &err) || ak_index_new(dd, &idx, &err))
         goto done;
     if (o->system ? ak_index_load_system(idx, o->system, &err) == AK_ERR_INVALID
                   : ak_index_load_all(idx, pool, &err) != AK_OK)
         goto done;
     ak_results res;
-    if (ak_search(idx, pool, q, &res, &err))
+    if (ak_search_words(idx, pool, embed, q, &res, &err))
         goto done;
     ak_buf b = {0};
     if (o->json)
@@ -173,6 +183,7 @@ done:
     rc = err.code == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL;
 quiet:
     free(text);
+    ak_embed_free(embed);
     ak_index_free(idx);
     ak_pool_free(pool);
     ak_datadir_close(dd);
@@ -182,11 +193,13 @@ quiet:
 int ak_cmd_search(int argc, char **argv)
 {
     search_opts o = {.limit = 10, .timeout_ms = 5000, .tiers = "hot,warm"};
+    ak_embed_config_init(&o.embed);
     const ak_opt opts[] = {
         AK_OPT_DATA(&o.data),
         {"vector", NULL, AK_OPT_STR, &o.vector, "FILE", "query vector: JSON list of 384 numbers (- for stdin)", 0, 0},
         {"like", NULL, AK_OPT_STR, &o.like, "SYSTEM/ID", "use a stored conversation's vector as the query", 0, 0},
-        {"text", NULL, AK_OPT_STR, &o.text, "Q", "full-text query (BM25); with a vector: hybrid", 0, 0},
+        {"query", NULL, AK_OPT_STR, &o.words, "WORDS", "words: embedded by the provider, searched hybrid (keywords when it fails)", 0, 0},
+        {"text", NULL, AK_OPT_STR, &o.text, "Q", "keywords only (BM25); with a vector: hybrid", 0, 0},
         {"system", NULL, AK_OPT_STR, &o.system, "ID", "only this system (only its shard is read)", 0, 0},
         {"limit", NULL, AK_OPT_INT, &o.limit, "N", "results (1-1000, default 10)", -1e18, 1e18},
         {"threshold", NULL, AK_OPT_DOUBLE, &o.threshold, "X", "minimum cosine similarity", -1e9, 1e9},
@@ -195,9 +208,10 @@ int ak_cmd_search(int argc, char **argv)
         {"until", NULL, AK_OPT_STR, &o.until, "ISO", "conversations at or before this time", 0, 0},
         {"timeout-ms", "AKOSHA_SHARD_TIMEOUT_MS", AK_OPT_INT, &o.timeout_ms, "MS", "per-shard deadline (default 5000)", 1, 3600000},
         AK_OPT_JSON(&o.json),
+        AK_OPT_EMBED(&o.embed),
     };
-    const ak_cmd_spec spec = {"search", "--data DIR [--vector FILE|-] [--like SYS/ID] [--text Q] [--system ID] [--limit N] [--threshold X] [--tiers hot,warm] [--json]",
-                              "Search every system's conversations by vector, text or both.",
+    const ak_cmd_spec spec = {"search", "--data DIR [--query WORDS] [--vector FILE|-] [--like SYS/ID] [--text Q] [--system ID] [--limit N] [--threshold X] [--tiers hot,warm] [--json]",
+                              "Search every system's conversations by words, vector, keywords or both.",
                               opts, (int)(sizeof opts / sizeof *opts), 0, 0};
     char **pos;
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
@@ -209,6 +223,7 @@ int ak_cmd_search(int argc, char **argv)
     ak_query q;
     ak_query_init(&q);
     q.text = o.text;
+    q.words = o.words;
     q.system_id = o.system;
     q.limit = (int)(o.limit < -1 || o.limit > 1000000 ? -1 : o.limit);
     q.has_threshold = o.has_threshold;

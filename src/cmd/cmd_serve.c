@@ -22,6 +22,8 @@ int ak_cmd_serve(int argc, char **argv)
     long long retention = 0, warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000, grace = 3600, retry_base = 30;
     double rate = 50, burst = 100;
     int auth_all = 0, allow_plain = 0;
+    ak_embed_config ec;
+    ak_embed_config_init(&ec);
     const ak_opt opts[] = {
         AK_OPT_DATA(&data),
         {"bucket", "AKOSHA_BUCKET", AK_OPT_STR, &bucket, "URL", "bucket to ingest from", 0, 0},
@@ -52,6 +54,7 @@ int ak_cmd_serve(int argc, char **argv)
         {"http-threads", "AKOSHA_HTTP_THREADS", AK_OPT_INT, &threads, "N", "HTTP worker threads (default 4)", 1, 256},
         {"mahavishnu", "AKOSHA_MAHAVISHNU_URL", AK_OPT_STR, &mahavishnu, "URL", "Mahavishnu JSON-RPC endpoint (default: standalone)", 0, 0},
         {"mahavishnu-timeout-ms", "AKOSHA_MAHAVISHNU_TIMEOUT_MS", AK_OPT_INT, &mtimeout, "MS", "call timeout (default 3000)", 1, 60000},
+        AK_OPT_EMBED(&ec),
     };
     const ak_cmd_spec spec = {"serve", "--data DIR [--bucket URL] [--cold URL] [--listen HOST:PORT] ...",
                               "Run the daemon: HTTP API, ingestion poller, aging scheduler, metrics.",
@@ -82,6 +85,8 @@ int ak_cmd_serve(int argc, char **argv)
         .mahavishnu_timeout_ms = mtimeout, .auth_all = auth_all,
         .grace_us = grace ? grace * AK_US_PER_SEC : 1, /* 0 s: reject at once */
         .retry_base_us = retry_base ? retry_base * AK_US_PER_SEC : -1,
+        .embed = ec,
     };
+    ak_embed_config_resolve(&cfg.embed);
     return ak_serve_run(&cfg);
 }

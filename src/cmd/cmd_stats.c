@@ -5,12 +5,14 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "embed/backfill.h"
 #include "storage/sysdb.h"
 #include "util/jsonw.h"
 
 typedef struct {
     int64_t systems, hot, warm, cold, ingested, rejected, failed, shards_nonempty;
     int64_t last_shard;
+    int64_t hot_novec, warm_novec; /* rows without a vector */
     int broken;
 } totals;
 
@@ -23,6 +25,11 @@ static ak_code add_system(void *ctx, const char *sid, uint32_t shard, const char
     ak_code rc = ak_sysdb_open(path, 0, &db, &err);
     if (rc == AK_OK) {
         rc = ak_sysdb_counts_get(db, &c, &err);
+        int64_t hot = 0, warm = 0;
+        if (rc == AK_OK && (rc = ak_backfill_count_missing(db, &hot, &warm, &err)) == AK_OK) {
+            t->hot_novec += hot;
+            t->warm_novec += warm;
+        }
         ak_sysdb_close(db);
     }
     if (rc) {
@@ -59,6 +66,11 @@ static void write_json(ak_buf *b, const totals *t)
     ak_jw_kint(&w, "failed", t->failed);
     ak_jw_end(&w);
     ak_jw_kint(&w, "shards_nonempty", t->shards_nonempty);
+    ak_jw_key(&w, "without_vector");
+    ak_jw_obj(&w);
+    ak_jw_kint(&w, "hot", t->hot_novec);
+    ak_jw_kint(&w, "warm", t->warm_novec);
+    ak_jw_end(&w);
     ak_jw_end(&w);
 }
 
@@ -91,11 +103,12 @@ int ak_cmd_stats(int argc, char **argv)
         ak_buf_printf(&b,
                       "systems          %lld (on %lld of %u shards)\n"
                       "conversations    %lld hot, %lld warm, %lld cold\n"
-                      "uploads          %lld ingested, %lld rejected, %lld failed",
+                      "uploads          %lld ingested, %lld rejected, %lld failed\n"
+                      "without a vector %lld hot, %lld warm (akosha embed --missing)",
                       (long long)t.systems, (long long)t.shards_nonempty,
                       ak_datadir_shards(dd), (long long)t.hot, (long long)t.warm,
                       (long long)t.cold, (long long)t.ingested, (long long)t.rejected,
-                      (long long)t.failed);
+                      (long long)t.failed, (long long)t.hot_novec, (long long)t.warm_novec);
     rc = ak_cmd_print(&b);
     ak_buf_free(&b);
     ak_datadir_close(dd);

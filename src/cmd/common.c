@@ -67,3 +67,14 @@ void ak_cmd_trap_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
+
+int ak_cmd_open_embed(const char *cmd, ak_embed_config *c, ak_embed **out)
+{
+    ak_err err;
+    ak_embed_config_resolve(c);
+    if (ak_embed_new(c, out, &err)) {
+        fprintf(stderr, "akosha %s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    return 0;
+}

@@ -299,6 +299,8 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
     ak_upload_list list;
     add_stat(c, &c->stats.systems, 1);
     ak_code rc = ak_discover_uploads(c->cfg->bucket, sid, &list, err);
+    if (rc == AK_ERR_ABORTED) /* a stop request cut the listing short: no failure */
+        return AK_OK;
     if (rc) {
         ak_err_prefix(err, "system %s: cannot list its uploads: ", sid);
         add_stat(c, &c->stats.systems_failed, 1); /* how many uploads is unknown */

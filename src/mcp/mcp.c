@@ -16,6 +16,7 @@
 #include "query/catalog.h"
 #include "query/search.h"
 #include "server/auth.h"
+#include "query/words.h"
 #include "util/ids.h"
 #include "util/json.h"
 #include "util/jsonw.h"
@@ -242,44 +243,38 @@ static int wait_ready(ak_mcp *m)
 
 static const char search_schema[] =
     "{\"type\":\"object\",\"properties\":{"
-    "\"query\":{\"type\":\"string\",\"description\":\"words to search for (BM25 full-text); with vector: hybrid\"},"
+    "\"query\":{\"type\":\"string\",\"description\":\"what to find, in words: embedded by the "
+    "embedding provider and searched by meaning and keywords (hybrid); keywords only when no "
+    "provider answers (the result's mode and embedding_error say so)\"},"
+    "\"text\":{\"type\":\"string\",\"description\":\"keywords only (BM25); with vector: hybrid\"},"
     "\"vector\":{\"type\":\"array\",\"items\":{\"type\":\"number\"},\"minItems\":384,\"maxItems\":384,"
     "\"description\":\"a 384-d all-MiniLM-L6-v2 embedding to search by cosine similarity\"},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":10},"
     "\"threshold\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1,\"description\":\"minimum cosine similarity\"},"
     "\"system_id\":{\"type\":\"string\",\"description\":\"search only this system\"},"
     "\"tiers\":{\"type\":\"array\",\"items\":{\"enum\":[\"hot\",\"warm\"]}}},"
-    "\"anyOf\":[{\"required\":[\"query\"]},{\"required\":[\"vector\"]}]}";
+    "\"anyOf\":[{\"required\":[\"query\"]},{\"required\":[\"text\"]},{\"required\":[\"vector\"]}]}";
+
+#define SNIPPET_CHARS 300
 
 static int search_all_systems(tool_call *c)
 {
-    static const char *const known[] = {"query", "vector", "limit", "threshold", "system_id", "tiers", NULL};
+    static const char *const known[] = {"query", "text", "vector", "limit", "threshold",
+                                        "system_id", "tiers", NULL};
     if (!check_args(c, known))
         return 0;
-    /* the same checks as the HTTP API's body: rename query -> text */
     ak_query q;
     ak_err err;
     ak_query_init(&q);
-    for (const ak_json *a = c->args ? c->args->first : NULL; a; a = a->next) {
-        ak_json one = *a;
-        one.next = NULL;
-        if (!strcmp(a->key, "query"))
-            one.key = "text", one.key_len = 4;
-        ak_json obj = {.type = AK_JSON_OBJECT, .n_kids = 1, .first = &one};
-        if (ak_query_from_json(&obj, &q, &err))
-            return tool_error(c, "%s", err.msg);
-    }
-    if (!q.text && !q.has_vector)
-        return tool_error(c, "%s", "give a query (words), a vector, or both");
-    if (ak_query_check(&q, &err))
+    if ((c->args && ak_query_from_json(c->args, &q, &err)) || ak_query_check(&q, &err))
         return tool_error(c, "%s", err.msg);
     if (!wait_ready(c->m))
         return tool_error(c, "%s", "the search index is still loading; try again shortly");
     ak_results r;
-    if (ak_search(c->m->env.idx, c->m->env.pool, &q, &r, &err))
+    if (ak_search_words(c->m->env.idx, c->m->env.pool, c->m->env.embed, &q, &r, &err))
         return tool_error(c, "%s", err.msg);
     ak_buf json = {0};
-    ak_results_json(&r, &json);
+    ak_results_json_snippets(&r, q.words ? q.words : q.text, SNIPPET_CHARS, &json);
     ak_jw_raw(c->w, json.data, json.len);
     ak_buf_free(&json);
     ak_results_free(&r);
@@ -404,11 +399,84 @@ static int get_ingestion_status(tool_call *c)
     return rc ? tool_error(c, "%s", err.msg) : 1;
 }
 
+static const char embedding_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}";
+static const char batch_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"texts\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+    "\"minItems\":1,\"maxItems\":64}},\"required\":[\"texts\"]}";
+
+static void vector_json(ak_jw *w, const float *v)
+{
+    ak_jw_arr(w);
+    for (int i = 0; i < AK_DIM; i++)
+        ak_jw_float(w, v[i]);
+    ak_jw_end(w);
+}
+
+/* The provider's vectors for texts[0..n), as {"embeddings": [...]} or, for
+ * one text, {"embedding": [...]}. */
+static int embed_texts(tool_call *c, const char *const *texts, const size_t *lens, size_t n,
+                       int one)
+{
+    float *v = malloc(n * AK_DIM * sizeof *v);
+    ak_err err;
+    if (!v)
+        return tool_error(c, "%s", "out of memory");
+    if (ak_embed_batch(c->m->env.embed, texts, lens, n, v, &err)) {
+        free(v);
+        return tool_error(c, "%s", err.msg);
+    }
+    ak_jw_obj(c->w);
+    ak_jw_key(c->w, one ? "embedding" : "embeddings");
+    if (!one)
+        ak_jw_arr(c->w);
+    for (size_t i = 0; i < n; i++)
+        vector_json(c->w, v + i * AK_DIM);
+    if (!one)
+        ak_jw_end(c->w);
+    ak_jw_kint(c->w, "count", (int64_t)n);
+    ak_jw_kint(c->w, "dimension", AK_DIM);
+    ak_jw_kstr(c->w, "provider", ak_embed_describe(c->m->env.embed));
+    ak_jw_end(c->w);
+    free(v);
+    return 1;
+}
+
+static int generate_embedding(tool_call *c)
+{
+    static const char *const known[] = {"text", NULL};
+    const char *text;
+    if (!check_args(c, known) || !string_arg(c, "text", 1, &text))
+        return 0;
+    size_t len = strlen(text);
+    return embed_texts(c, &text, &len, 1, 1);
+}
+
+static int generate_batch_embeddings(tool_call *c)
+{
+    static const char *const known[] = {"texts", NULL};
+    const ak_json *t = arg(c, "texts");
+    const char *texts[AK_EMBED_BATCH_MAX];
+    size_t lens[AK_EMBED_BATCH_MAX], n = 0;
+    if (!check_args(c, known))
+        return 0;
+    if (!t || t->type != AK_JSON_ARRAY || t->n_kids < 1 || t->n_kids > AK_EMBED_BATCH_MAX)
+        return tool_error(c, "texts: must be a list of 1 to %s strings", "64");
+    for (const ak_json *x = t->first; x; x = x->next, n++) {
+        if (x->type != AK_JSON_STRING || strlen(x->str) != x->str_len)
+            return tool_error(c, "%s", "texts: every item must be a string");
+        texts[n] = x->str;
+        lens[n] = x->str_len;
+    }
+    return embed_texts(c, texts, lens, n, 0);
+}
+
 static const tool tools[] = {
     {"search_all_systems", "Search all systems",
-     "Search the conversation memories of every Session-Buddy system: by words (BM25), by a "
-     "384-d embedding (cosine), or both (rank fusion). Returns the best conversations with "
-     "their text, score and metadata.", search_schema, search_all_systems},
+     "Search the conversation memories of every Session-Buddy system: by words (query: "
+     "meaning and keywords, rank fusion), keywords only (text), or a 384-d embedding (vector). "
+     "Returns the best conversations with a snippet around the match, the score and metadata; "
+     "get_conversation gives the full text.", search_schema, search_all_systems},
     {"get_conversation", "Get a conversation",
      "One conversation by system and id, from whichever tier holds it (hot: full text; warm: "
      "3-sentence summary; cold: 1-sentence summary).", conversation_schema, get_conversation},
@@ -421,6 +489,12 @@ static const tool tools[] = {
     {"get_system_metrics", "System metrics",
      "Per system: conversations in each tier, uploads by outcome, last upload and last "
      "activity.", systems_schema, systems},
+    {"generate_embedding", "Generate an embedding",
+     "The 384-d vector the configured embedding provider gives a text (the space the "
+     "memories are searched in).", embedding_schema, generate_embedding},
+    {"generate_batch_embeddings", "Generate embeddings",
+     "The 384-d vectors of up to 64 texts, in order, from the configured embedding provider.",
+     batch_schema, generate_batch_embeddings},
 };
 
 #define N_TOOLS (sizeof tools / sizeof *tools)

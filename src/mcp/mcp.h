@@ -9,11 +9,13 @@
  * Methods: initialize (version negotiation: 2025-06-18, 2025-03-26,
  * 2024-11-05), ping, tools/list, tools/call, and the notifications
  * (initialized, cancelled), which get no reply.  Tools:
- *   search_all_systems     text and/or vector search over every system
+ *   search_all_systems     words (hybrid), text and/or vector search over
+ *                          every system; results carry snippets
  *   get_conversation       one conversation from any tier
  *   list_systems           systems with counts
  *   get_ingestion_status   the ledger summary, rejected and failed uploads
  *   get_system_metrics     per-tier counts, uploads, last activity
+ *   generate_embedding, generate_batch_embeddings   the provider's vectors
  * Bad arguments are tool errors (isError, a message naming the argument),
  * not protocol errors; unknown methods and malformed requests are JSON-RPC
  * errors.
@@ -26,6 +28,7 @@
 
 #include <stdatomic.h>
 
+#include "embed/embed.h"
 #include "objstore/objstore.h"
 #include "query/index.h"
 #include "util/buf.h"
@@ -36,6 +39,7 @@ typedef struct {
     ak_pool *pool;
     ak_store *cold;           /* may be NULL: cold conversations then say so */
     const atomic_int *ready;  /* index loaded; searches wait for it */
+    ak_embed *embed;          /* may be NULL: words are searched as keywords */
 } ak_mcp_env;
 
 typedef struct ak_mcp ak_mcp;

@@ -419,7 +419,7 @@ ak_code ak_store_list_next(ak_store *s, ak_store_lister *l, ak_store_page *out, 
     if (l->pages >= (size_t)s->max_pages)
         return ak_err_set(err, AK_ERR_IO, "listing %s of %s never ends: more than %lld pages "
                           "(AKOSHA_STORE_LIST_MAX_PAGES)", shown, s->url, s->max_pages);
-    ak_code rc = ak_store_list(s, l->prefix, l->delimiter, l->token, 0, out, err);
+    ak_code rc = ak_store_list(s, l->prefix, l->delimiter, l->token, l->max_keys, out, err);
     if (rc != AK_OK)
         return rc;
     l->pages++;

@@ -88,6 +88,7 @@ void ak_store_page_free(ak_store_page *p);
  * ak_store_list_next() until done is set, then ak_store_lister_free(). */
 typedef struct {
     const char *prefix, *delimiter;
+    size_t max_keys; /* per page, as for ak_store_list() (0 = 1000) */
     char *token;  /* the next page's continuation token (owned) */
     size_t pages; /* pages listed so far */
     int done;     /* the last page was listed */

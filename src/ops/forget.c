@@ -31,7 +31,7 @@
 #include "tier/cold.h"
 #include "util/buf.h"
 #include "util/log.h"
-#include "util/teststop.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 /* ---- the database's files ---- */
@@ -121,7 +121,7 @@ static ak_code remove_db_files(const char *dir, const char *sid, ak_forget_resul
 {
     db_walk w = {.sid = sid, .remove = 1};
     ak_code rc = walk_db_files(dir, &w, err);
-    ak_test_stop("forget-database");
+    ak_testpoint("forget.database");
     if (rc == AK_OK) {
         w.main_too = 1;
         rc = walk_db_files(dir, &w, err);
@@ -209,33 +209,40 @@ static void survey_db(const char *path, const char *prefix, ak_forget_result *re
 /* ---- object stores ---- */
 
 /* Count (remove == 0) or delete everything under prefix; point is the
- * stop point reached after the first delete. */
+ * test point reached after each delete.  Deleting lists from the start
+ * again after each page; a first key still listed after it was deleted is
+ * an error, not an endless loop (and ak_store_list_next() bounds a listing
+ * that never ends). */
 static ak_code walk_prefix(ak_store *s, const char *prefix, int remove, const char *point,
                            int64_t *objects, int64_t *bytes, ak_err *err)
 {
-    char *token = NULL;
+    ak_store_lister l = {.prefix = prefix};
+    char *first = NULL; /* deleting: the first key of the page before */
     ak_code rc = AK_OK;
-    do {
+    while (rc == AK_OK && !l.done) {
         ak_store_page page;
-        if ((rc = ak_store_list(s, prefix, NULL, remove ? NULL : token, 0, &page, err)))
+        if ((rc = ak_store_list_next(s, &l, &page, err)))
             break;
-        if (remove && token && page.n_objs && !strcmp(token, page.objs[0].key))
-            rc = ak_err_set(err, AK_ERR_IO, "%s is still listed after it was deleted", token);
+        if (remove && first && page.n_objs && !strcmp(first, page.objs[0].key))
+            rc = ak_err_set(err, AK_ERR_IO, "%s is still listed after it was deleted", first);
         for (size_t i = 0; i < page.n_objs && rc == AK_OK; i++) {
             if (remove && (rc = ak_store_delete(s, page.objs[i].key, err)) == AK_OK)
-                ak_test_stop(point);
+                ak_testpoint(point);
             (*objects)++;
             *bytes += page.objs[i].size;
         }
-        free(token);
-        token = NULL;
-        /* deleting: start again, remembering the first key seen */
-        const char *next = remove ? (page.n_objs ? page.objs[0].key : NULL) : page.next_token;
-        if (rc == AK_OK && next && !(token = strdup(next)))
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        free(first);
+        first = NULL;
+        if (remove && rc == AK_OK && page.n_objs) {
+            if (!(first = strdup(page.objs[0].key)))
+                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+            ak_store_lister_free(&l);
+            l = (ak_store_lister){.prefix = prefix};
+        }
         ak_store_page_free(&page);
-    } while (rc == AK_OK && token);
-    free(token);
+    }
+    free(first);
+    ak_store_lister_free(&l);
     return rc;
 }
 
@@ -257,7 +264,7 @@ static ak_code forget_cold(const ak_forget_config *cfg, const char *prefix,
         free(info.key);
     }
     if (rc == AK_OK)
-        rc = walk_prefix(cfg->cold, prefix, !cfg->dry_run, "forget-cold", &res->cold_objects,
+        rc = walk_prefix(cfg->cold, prefix, !cfg->dry_run, "forget.cold", &res->cold_objects,
                          &res->cold_bytes, err);
     if (rc)
         ak_err_prefix(err, "cold store: ");
@@ -269,7 +276,7 @@ static ak_code forget_bucket(const ak_forget_config *cfg, const char *sid,
 {
     char prefix[AK_SYSTEM_ID_MAX + 16];
     ak_fmt(prefix, sizeof prefix, "systems/%s/", sid);
-    ak_code rc = walk_prefix(cfg->bucket, prefix, !cfg->dry_run, "forget-bucket",
+    ak_code rc = walk_prefix(cfg->bucket, prefix, !cfg->dry_run, "forget.bucket",
                              &res->bucket_objects, &res->bucket_bytes, err);
     if (rc)
         ak_err_prefix(err, "bucket: ");
@@ -315,7 +322,7 @@ static ak_code begin(const ak_forget_config *cfg, const char *sid, int64_t now,
         return ak_err_set(err, AK_ERR_INVALID, "an interrupted forget of %s was purging the "
                           "bucket: give the bucket (--bucket) to finish it", sid);
     run->purge_bucket = t.purge_bucket;
-    ak_test_stop("forget-tombstone");
+    ak_testpoint("forget.tombstone");
     return AK_OK;
 }
 
@@ -344,7 +351,7 @@ ak_code ak_forget_system(const ak_forget_config *cfg, const char *system_id,
             cfg->after_delete(cfg->ctx, system_id);
     }
     if (rc == AK_OK && !cfg->dry_run) {
-        ak_test_stop("forget-finish");
+        ak_testpoint("forget.finish");
         rc = ak_tomb_finish(cfg->data, system_id, ak_time_now_us(), err);
     }
     keys_free(&outside);

@@ -18,9 +18,9 @@
  * deletes what is there and tolerates what is already gone.  So a crash at
  * any instant leaves a "forgetting" tombstone that holds off all ingestion
  * of the system, and running forget again finishes the job (`verify`
- * reports the unfinished one).  Test stop points (util/teststop.h):
- * forget-tombstone, forget-cold, forget-database, forget-bucket,
- * forget-finish.
+ * reports the unfinished one).  Test stop points (util/testpoint.h):
+ * forget.tombstone, forget.cold, forget.database, forget.bucket,
+ * forget.finish.
  *
  * Concurrency: as reingest: the command holds the data directory's
  * exclusive lock; the daemon runs it on its runner thread, between cycles.

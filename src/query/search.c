@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "query/snippet.h"
 #include "storage/shard.h"
 #include "util/ids.h"
 #include "util/jsonw.h"
@@ -85,10 +86,10 @@ static ak_code query_field(const ak_json *v, ak_query *q, ak_err *err)
         q->has_vector = 1;
         return ak_query_vector_json(v, q->vector, err);
     }
-    if (!strcmp(k, "text") || !strcmp(k, "system_id")) {
+    if (!strcmp(k, "text") || !strcmp(k, "system_id") || !strcmp(k, "query")) {
         if (v->type != AK_JSON_STRING || strlen(v->str) != v->str_len)
             return ak_err_set(err, AK_ERR_INVALID, "%s: must be a string", k);
-        *(k[0] == 't' ? &q->text : &q->system_id) = v->str;
+        *(k[0] == 't' ? &q->text : k[0] == 'q' ? &q->words : &q->system_id) = v->str;
         return AK_OK;
     }
     if (!strcmp(k, "limit") && (rc = int_field(v, k, &n, err)) == AK_OK)
@@ -155,17 +156,30 @@ static int has_word(const char *s)
     return 0;
 }
 
+static ak_code check_words(const char *name, const char *s, ak_err *err)
+{
+    if (s && (!*s || !has_word(s)))
+        return ak_err_set(err, AK_ERR_INVALID, "%s: empty (no letters or digits to search for)",
+                          name);
+    if (s && strlen(s) > AK_SEARCH_TEXT_MAX)
+        return ak_err_set(err, AK_ERR_INVALID, "%s: longer than %d bytes", name,
+                          AK_SEARCH_TEXT_MAX);
+    return AK_OK;
+}
+
 ak_code ak_query_check(ak_query *q, ak_err *err)
 {
     const char *why;
-    if (!q->has_vector && !q->text)
-        return ak_err_set(err, AK_ERR_INVALID, "query: give a vector, a text, or both");
+    if (!q->has_vector && !q->text && !q->words)
+        return ak_err_set(err, AK_ERR_INVALID, "query: give a query (words), or give a vector, "
+                                               "a text, or both");
+    if (q->words && q->text)
+        return ak_err_set(err, AK_ERR_INVALID, "query: give query (words) or text (keywords), "
+                                               "not both");
     if (q->has_vector && check_vector(q, err))
         return AK_ERR_INVALID;
-    if (q->text && (!*q->text || !has_word(q->text)))
-        return ak_err_set(err, AK_ERR_INVALID, "text: empty (no letters or digits to search for)");
-    if (q->text && strlen(q->text) > AK_SEARCH_TEXT_MAX)
-        return ak_err_set(err, AK_ERR_INVALID, "text: longer than %d bytes", AK_SEARCH_TEXT_MAX);
+    if (check_words("text", q->text, err) || check_words("query", q->words, err))
+        return AK_ERR_INVALID;
     if (q->system_id && !ak_id_system_valid(q->system_id, &why))
         return ak_err_set(err, AK_ERR_INVALID, "system_id: %s", why);
     if (q->limit < 1 || q->limit > AK_SEARCH_LIMIT_MAX)
@@ -322,7 +336,11 @@ static const char *own(shard_job *j, const char *s)
 /* An FTS5 query from free text: every word quoted (so no word is read as an
  * operator), any of them matching (Lucene's default); BM25 ranks documents
  * with more and rarer ones first.  Requiring every word found nothing for
- * "postgres vacuum" over text that says "PostgreSQL ... vacuum". */
+ * "postgres vacuum" over text that says "PostgreSQL ... vacuum".  A word of
+ * PREFIX_MIN or more bytes also matches the words it begins ("postgres"*
+ * finds "PostgreSQL"); a document with the exact word matches both terms,
+ * so BM25 ranks it above one with only a longer word. */
+#define PREFIX_MIN 3
 static char *build_match(const char *text)
 {
     ak_buf b = {0};
@@ -335,7 +353,10 @@ static char *build_match(const char *text)
             p++;
         if (p == start)
             continue;
-        ak_buf_printf(&b, "%s\"%.*s\"", terms++ ? " OR " : "", (int)(p - start), start);
+        int n = (int)(p - start);
+        ak_buf_printf(&b, "%s\"%.*s\"", terms++ ? " OR " : "", n, start);
+        if (n >= PREFIX_MIN)
+            ak_buf_printf(&b, " OR \"%.*s\"*", n, start);
     }
     return b.data ? ak_buf_steal(&b) : NULL;
 }
@@ -698,9 +719,14 @@ static ak_code fill(ak_index *idx, const cand_list *ranked, size_t limit, ak_res
     return AK_OK;
 }
 
-ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *q, ak_results *out, ak_err *err)
+ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *query, ak_results *out,
+                  ak_err *err)
 {
     int64_t t0 = ak_time_mono_us();
+    ak_query words_as_text = *query; /* words not embedded (words.c did not): keywords */
+    if (!words_as_text.text)
+        words_as_text.text = query->words;
+    const ak_query *q = &words_as_text;
     memset(out, 0, sizeof *out);
     size_t n_shards;
     uint32_t *shards = target_shards(idx, q, &n_shards);
@@ -730,6 +756,7 @@ ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *q, ak_results *o
     free(txt.c);
     free(fused.c);
     out->shards_queried = (uint32_t)n_shards;
+    out->mode = q->has_vector && q->text ? "hybrid" : q->has_vector ? "vector" : "text";
     out->took_ms = (double)(ak_time_mono_us() - t0) / 1000.0;
     ctx_unref(c);
     if (rc) {
@@ -752,10 +779,14 @@ void ak_results_free(ak_results *r)
     for (size_t i = 0; i < r->n_failed; i++)
         free(r->failed[i].error);
     free(r->failed);
+    free(r->embed_error);
     memset(r, 0, sizeof *r);
 }
 
-void ak_results_json(const ak_results *r, ak_buf *out)
+void ak_results_json(const ak_results *r, ak_buf *out) { ak_results_json_snippets(r, NULL, 0, out); }
+
+void ak_results_json_snippets(const ak_results *r, const char *words, size_t snippet_chars,
+                              ak_buf *out)
 {
     ak_jw w;
     ak_jw_init(&w, out);
@@ -771,7 +802,10 @@ void ak_results_json(const ak_results *r, ak_buf *out)
         ak_jw_kdouble(&w, "score", x->score);
         ak_jw_key(&w, "timestamp");
         ak_jw_time(&w, x->ts_us);
-        if (x->tier == AK_TIER_HOT)
+        if (snippet_chars)
+            ak_snippet_json(&w, x->tier == AK_TIER_HOT ? x->content : x->summary, words,
+                            snippet_chars);
+        else if (x->tier == AK_TIER_HOT)
             ak_jw_kstr(&w, "content", x->content);
         else
             ak_jw_kstr(&w, "summary", x->summary);
@@ -794,5 +828,8 @@ void ak_results_json(const ak_results *r, ak_buf *out)
     }
     ak_jw_end(&w);
     ak_jw_kdouble(&w, "took_ms", round(r->took_ms * 1000) / 1000);
+    ak_jw_kstr(&w, "mode", r->mode ? r->mode : "text");
+    if (r->embed_error)
+        ak_jw_kstr(&w, "embedding_error", r->embed_error);
     ak_jw_end(&w);
 }

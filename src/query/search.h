@@ -7,6 +7,8 @@
  *           (float32 for hot rows, the stored int8 for warm rows)
  *   text    SQLite FTS5 / BM25 over hot content and warm summaries
  *   both    reciprocal-rank fusion of the two rankings (k = 60)
+ *   words   a `query`: embedded by a provider and searched as both; when
+ *           the provider fails, as text, saying why (words.h)
  *
  * Each target shard runs as a job on the pool with its own deadline; a shard
  * that fails or misses it is left out and named in shards_failed.  Results
@@ -33,6 +35,7 @@ typedef struct {
     int has_vector;
     float vector[AK_DIM];
     const char *text;           /* NULL: no text part */
+    const char *words;          /* `query`: natural-language words (words.h) */
     const char *system_id;      /* NULL: every shard */
     int limit;                  /* 1..1000 (default 10) */
     int has_threshold;
@@ -47,7 +50,7 @@ typedef struct {
 ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err);
 
 /* A query from a JSON object (the HTTP API's body): vector, text,
- * system_id, limit, threshold, tiers (list or "hot,warm"), since, until
+ * query (words), system_id, limit, threshold, tiers (list or "hot,warm"), since, until
  * (ISO-8601), timeout_ms.  Unknown or mistyped fields are AK_ERR_INVALID
  * naming the field.  Strings in q point into body: keep the tree alive.
  * Call ak_query_check() after. */
@@ -79,13 +82,21 @@ typedef struct {
     ak_shard_failure *failed;
     size_t n_failed;
     double took_ms;
+    const char *mode;    /* "vector", "text" or "hybrid": how it was served */
+    char *embed_error;   /* words searched as text: why they were not embedded */
 } ak_results;
 
 ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *q, ak_results *out,
                   ak_err *err);
 void ak_results_free(ak_results *r);
-/* The SPEC section 7 JSON object. */
+/* The SPEC section 7 JSON object, with "mode" (and "embedding_error"
+ * when words fell back to text). */
 void ak_results_json(const ak_results *r, ak_buf *out);
+/* The same with each result's text replaced by a "snippet" of about
+ * snippet_chars bytes around the first of the words it contains (the start
+ * when none): what an assistant needs, at a fraction of the size. */
+void ak_results_json_snippets(const ak_results *r, const char *words, size_t snippet_chars,
+                              ak_buf *out);
 
 /* A test-only hook: AKOSHA_TEST_SLOW_SHARD="N:MS" makes shard N's job wait
  * MS milliseconds (honouring its deadline) before it starts, so tests can

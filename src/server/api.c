@@ -25,6 +25,8 @@
 #include "query/catalog.h"
 #include "mcp/mcp.h"
 #include "query/search.h"
+#include "query/words.h"
+#include "server/embedder.h"
 #include "server/server.h"
 #include "util/ids.h"
 #include "util/json.h"
@@ -130,6 +132,7 @@ static void metrics(ak_server *s, ak_response *res)
     atomic_store(&s->metrics.http_conns_closed_slow, cs.closed_slow);
     atomic_store(&s->metrics.http_conns_evicted, cs.evicted);
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
+    ak_embedder_metrics(s->embedder, &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
@@ -163,7 +166,7 @@ static void search(ak_server *s, const ak_request *req, ak_response *res)
     if (rc == AK_OK)
         rc = ak_query_check(&q, &err);
     ak_results r;
-    if (rc == AK_OK && (rc = ak_search(s->idx, s->pool, &q, &r, &err)) == AK_OK) {
+    if (rc == AK_OK && (rc = ak_search_words(s->idx, s->pool, s->embed, &q, &r, &err)) == AK_OK) {
         ak_results_json(&r, &res->body);
         atomic_fetch_add(&s->metrics.searches, 1);
         atomic_fetch_add(&s->metrics.shard_failures, (long long)r.n_failed);

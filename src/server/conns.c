@@ -8,11 +8,15 @@
 
 #include "util/time.h"
 
+typedef struct {
+    ak_conn *head, *tail;     /* oldest first */
+} conn_list;
+
 struct ak_conn {
     int fd;
-    int waiting;              /* in the list: waiting for headers */
+    conn_list *in;            /* waiting, receiving, or NULL: being answered */
     int cut;                  /* shut down by the guard, no longer counted open */
-    int64_t since_us;         /* monotonic: when it started waiting */
+    int64_t since_us;         /* monotonic: when it started waiting for a request */
     ak_conn *prev, *next;
 };
 
@@ -22,39 +26,55 @@ struct ak_conns {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int quit;
-    ak_conn *head, *tail;     /* waiting connections, oldest first */
+    conn_list waiting;        /* for headers: the deadline applies */
+    conn_list receiving;      /* headers in, the body arriving: still evictable */
     long long open, closed_slow, evicted;
     pthread_t reaper;
 };
 
-static void unlink_conn(ak_conns *g, ak_conn *c)
+static void list_remove(ak_conn *c)
 {
-    if (!c->waiting)
+    conn_list *l = c->in;
+    if (!l)
         return;
-    *(c->prev ? &c->prev->next : &g->head) = c->next;
-    *(c->next ? &c->next->prev : &g->tail) = c->prev;
+    *(c->prev ? &c->prev->next : &l->head) = c->next;
+    *(c->next ? &c->next->prev : &l->tail) = c->prev;
     c->prev = c->next = NULL;
-    c->waiting = 0;
+    c->in = NULL;
+}
+
+static void list_append(conn_list *l, ak_conn *c)
+{
+    list_remove(c);
+    c->prev = l->tail;
+    *(l->tail ? &l->tail->next : &l->head) = c;
+    l->tail = c;
+    c->in = l;
 }
 
 static void start_waiting(ak_conns *g, ak_conn *c)
 {
-    unlink_conn(g, c);
+    if (!g->waiting.head) /* the reaper may be sleeping past this one's deadline */
+        pthread_cond_signal(&g->cv);
     c->since_us = ak_time_mono_us();
-    c->prev = g->tail;
-    *(g->tail ? &g->tail->next : &g->head) = c;
-    g->tail = c;
-    c->waiting = 1;
+    list_append(&g->waiting, c);
 }
 
 /* Make the library close c: it reads the end of the stream next.  From
  * now on c no longer counts as open, so the bound holds at once. */
 static void cut(ak_conns *g, ak_conn *c)
 {
-    unlink_conn(g, c);
+    list_remove(c);
     shutdown(c->fd, SHUT_RDWR);
     c->cut = 1;
     g->open--;
+}
+
+/* The connection that has waited longest for its request to arrive. */
+static ak_conn *longest_waiter(ak_conns *g)
+{
+    ak_conn *w = g->waiting.head, *r = g->receiving.head;
+    return !w ? r : !r ? w : r->since_us <= w->since_us ? r : w;
 }
 
 static void *reaper(void *arg)
@@ -63,12 +83,13 @@ static void *reaper(void *arg)
     pthread_mutex_lock(&g->mu);
     while (!g->quit) {
         int64_t now = ak_time_mono_us();
-        while (g->head && now - g->head->since_us >= g->header_us) {
-            cut(g, g->head);
+        ak_conn *oldest;
+        while ((oldest = g->waiting.head) && now - oldest->since_us >= g->header_us) {
+            cut(g, oldest);
             g->closed_slow++;
         }
         /* sleep until the oldest deadline, at most a second */
-        int64_t wait = g->head ? g->head->since_us + g->header_us - now : AK_US_PER_SEC;
+        int64_t wait = oldest ? oldest->since_us + g->header_us - now : AK_US_PER_SEC;
         wait = wait < AK_US_PER_SEC ? wait : AK_US_PER_SEC;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -130,10 +151,9 @@ ak_conn *ak_conns_opened(ak_conns *g, int fd)
     if (g->open > (long long)g->max_open) {
         /* full: the longest waiter makes room; when every other connection
          * is a request being answered, that is the newcomer itself */
-        cut(g, g->head);
+        cut(g, longest_waiter(g));
         g->evicted++;
     }
-    pthread_cond_signal(&g->cv); /* its deadline may be the nearest */
     pthread_mutex_unlock(&g->mu);
     return c;
 }
@@ -143,7 +163,7 @@ void ak_conns_closed(ak_conns *g, ak_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
-    unlink_conn(g, c);
+    list_remove(c);
     if (!c->cut)
         g->open--;
     pthread_mutex_unlock(&g->mu);
@@ -155,7 +175,17 @@ void ak_conns_headers_done(ak_conns *g, ak_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
-    unlink_conn(g, c);
+    if (c->in == &g->waiting) /* keeps its place in age: since_us stays */
+        list_append(&g->receiving, c);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void ak_conns_request_read(ak_conns *g, ak_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&g->mu);
+    list_remove(c);
     pthread_mutex_unlock(&g->mu);
 }
 

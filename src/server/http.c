@@ -253,12 +253,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req_state *st = *con_cls;
     if (st == (void *)&nul_in_uri) {
         *con_cls = NULL;
-        ak_conns_headers_done(h->conns, conn_of(c));
+        ak_conns_request_read(h->conns, conn_of(c));
         return refuse(h, c, 400, "the URL contains %00 (an encoded NUL)");
     }
     if (!st) { /* headers only so far */
         ak_conns_headers_done(h->conns, conn_of(c));
         if (announced_too_large(c, h->cfg.max_body)) { /* why wait for a body we refuse */
+            ak_conns_request_read(h->conns, conn_of(c));
             char why[64];
             snprintf(why, sizeof why, "request body larger than %zu bytes", h->cfg.max_body);
             return refuse(h, c, 413, why);
@@ -277,6 +278,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *data_size = 0;
         return MHD_YES;
     }
+    ak_conns_request_read(h->conns, conn_of(c)); /* all in: answered, never evicted */
     ak_response res = {.status = 200};
     ak_route route = AK_ROUTE_OTHER;
     serve(h, c, method, url, st, &res, &route);

@@ -12,6 +12,7 @@
 
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
+#include "server/embedder.h"
 #include "tier/age.h"
 #include "tier/cold.h"
 #include "util/log.h"
@@ -133,6 +134,8 @@ static void run_ingest(ak_server *s)
     atomic_store(&s->metrics.last_cycle_us, ak_time_now_us());
     atomic_store(&s->metrics.ingest_backlog, is.uploads_failed + is.uploads_deferred);
     ak_hist_observe(&s->metrics.cycle_seconds, is.seconds);
+    if (is.uploads_ingested)
+        ak_embedder_kick(s->embedder); /* vectors for what came without */
     AK_INFO("ingest", "cycle: %lld ingested, %lld rejected, %lld failed, %lld deferred in %.2f s",
             (long long)is.uploads_ingested, (long long)is.uploads_rejected,
             (long long)is.uploads_failed, (long long)is.uploads_deferred, is.seconds);
@@ -259,8 +262,10 @@ static void *scheduler(void *arg)
         int64_t now = ak_time_mono_us();
         if (now >= next_poll) {
             next_poll = now + s->cfg.poll_us;
-            if (atomic_load(&s->metrics.ready))
+            if (atomic_load(&s->metrics.ready)) {
                 ak_server_request(s, AK_JOB_REFRESH);
+                ak_embedder_kick(s->embedder); /* pushed memories without a vector, too */
+            }
             if (ak_orch_tick(s->orch))
                 ak_server_request(s, AK_JOB_INGEST);
             long long calls, failures;
@@ -288,6 +293,7 @@ static void *loader(void *arg)
     ak_index_stats_get(s->idx, &st);
     recount(s);
     atomic_store(&s->metrics.ready, 1);
+    ak_embedder_kick(s->embedder); /* memories stored without a vector before */
     AK_INFO("index", "index ready: %llu systems, %llu vectors in %.2f s",
             (unsigned long long)st.systems, (unsigned long long)st.vectors,
             (double)(ak_time_mono_us() - t0) / 1e6);
@@ -323,7 +329,11 @@ static ak_code open_parts(ak_server *s, ak_err *err)
         rc = ak_auth_new(c->admin_tokens, NULL, 0, 0, &s->admin, err);
     if (rc == AK_OK)
         rc = ak_orch_new(c->mahavishnu_url, c->poll_us, c->mahavishnu_timeout_ms, &s->orch, err);
-    ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready};
+    if (rc == AK_OK)
+        rc = ak_embed_new(&c->embed, &s->embed, err);
+    if (rc == AK_OK)
+        rc = ak_embedder_start(s->dd, s->embed, s->idx, &s->embedder, err);
+    ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready, s->embed};
     if (rc == AK_OK)
         rc = ak_mcp_new(&env, &s->mcp, err);
     return rc;
@@ -333,6 +343,8 @@ static void close_parts(ak_server *s)
 {
     ak_http_stop(s->http);
     ak_mcp_free(s->mcp);
+    ak_embedder_stop(s->embedder);
+    ak_embed_free(s->embed);
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
     ak_auth_free(s->admin);
@@ -436,9 +448,11 @@ int ak_serve_run(const ak_serve_config *cfg)
     }
     if (!s->bucket)
         AK_WARN("serve", "no bucket configured (--bucket or AKOSHA_BUCKET): ingestion is off");
-    AK_INFO("serve", "listening on %s (port %u, %s); bucket %s; cold %s; orchestrator %s",
-            cfg->listen, ak_http_port(s->http), cfg->tls_cert ? "HTTPS" : "plain HTTP", s->bucket ? ak_store_url(s->bucket) : "(none)",
-            ak_store_url(s->cold), ak_orch_mode_name(ak_orch_mode_get(s->orch)));
+    AK_INFO("serve", "listening on %s (port %u, %s); bucket %s; cold %s; orchestrator %s; "
+            "embeddings %s", cfg->listen, ak_http_port(s->http),
+            cfg->tls_cert ? "HTTPS" : "plain HTTP", s->bucket ? ak_store_url(s->bucket) : "(none)",
+            ak_store_url(s->cold), ak_orch_mode_name(ak_orch_mode_get(s->orch)),
+            ak_embed_describe(s->embed));
     wait_signal(&set, 0, NULL, s);
     shutdown_gracefully(s, &set);
     pthread_join(s->scheduler, NULL);

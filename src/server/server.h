@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "embed/embed.h"
 #include "objstore/objstore.h"
 #include "ops/forget.h"
 #include "ops/reingest.h"
@@ -57,6 +58,7 @@ typedef struct {
     double rate, burst;
     long mahavishnu_timeout_ms;
     int auth_all;              /* also guard /health, /ready, /metrics */
+    ak_embed_config embed;     /* the embedding provider (none: no url) */
 } ak_serve_config;
 
 /* Background jobs, run one at a time by the runner thread. */
@@ -96,6 +98,8 @@ typedef struct {
     ak_orch *orch;
     ak_http *http;
     struct ak_mcp *mcp;
+    ak_embed *embed;           /* NULL: words are searched as keywords */
+    struct ak_embedder *embedder; /* background embedding (embedder.h) */
     ak_metrics metrics;
     atomic_int stop, abort;    /* what ingestion and aging watch */
     pthread_mutex_t mu;        /* guards what follows */

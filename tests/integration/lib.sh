@@ -68,6 +68,19 @@ manifest() {
 
 now_iso() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
+# Run akosha with AKOSHA_TEST_STOP=STOP (src/util/testpoint.h), which kills
+# it with SIGKILL at that named instant; fail unless it died there.
+kill_at() { # stop akosha-args...
+  local stop=$1 rc; shift
+  set +e
+  AKOSHA_TEST_STOP=$stop "$AKOSHA_BIN" "$@" >/dev/null 2>kill_at.err &
+  wait $! 2>/dev/null
+  rc=$?
+  set -e
+  [ "$rc" -eq 137 ] || fail "'akosha $*' exited $rc, not killed at $stop: $(cat kill_at.err)"
+  grep -q "test stop point ${stop%%:*}#" kill_at.err || fail "no stop at $stop: $(cat kill_at.err)"
+}
+
 mkupload() { python3 "$AKOSHA_SRC/tests/integration/mkupload.py" "$@"; }
 
 # The ledger row of one upload as JSON: ledger_row DATA SYSTEM UPLOAD

@@ -5,11 +5,12 @@ Bounded in count and time, and only ever connects to 127.0.0.1 (from source
 addresses 127.0.0.2 and up, so that "per client address" can be told apart
 from the test's own requests from 127.0.0.1).
 
-  slowclients.py hold PORT N NADDR SECONDS READY STOP
+  slowclients.py hold PORT N NADDR SECONDS READY STOP [body]
       open N connections from NADDR source addresses, each sending a partial
-      request; write READY when all are open, then send one more byte on each
-      every 2 s until the file STOP exists or SECONDS pass; print how many
-      the server closed.
+      request (with "body": complete headers announcing a 100,000-byte body,
+      and its first byte); write READY when all are open, then send one more
+      byte on each every 2 s until the file STOP exists or SECONDS pass;
+      print how many the server closed.
   slowclients.py count PORT N ADDR EXPECT
       open N connections from ADDR, each sending a partial request; wait (at
       most 10 s) until the server has closed EXPECT of them; print how many
@@ -21,15 +22,16 @@ from the test's own requests from 127.0.0.1).
 import socket, sys, time, os
 
 PARTIAL = b"GET /health HTTP/1.1\r\nX-Slow: "
+SLOW_BODY = b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
 
 
-def open_conn(port, src):
+def open_conn(port, src, partial=PARTIAL):
     s = socket.socket()
     s.bind((src, 0))
     s.settimeout(5)
     try:
         s.connect(("127.0.0.1", port))
-        s.sendall(PARTIAL)
+        s.sendall(partial)
     except OSError:
         s.close()
         return None
@@ -56,8 +58,8 @@ def poke(s):
         return False
 
 
-def hold(port, n, naddr, secs, ready, stop):
-    conns = [open_conn(port, f"127.0.0.{2 + i % naddr}") for i in range(n)]
+def hold(port, n, naddr, secs, ready, stop, partial):
+    conns = [open_conn(port, f"127.0.0.{2 + i % naddr}", partial) for i in range(n)]
     refused = sum(c is None for c in conns)
     live = [c for c in conns if c]
     open(ready, "w").write(f"{len(live)}\n")
@@ -112,7 +114,9 @@ def trickle(port, interval, maxsecs):
 
 mode, port = sys.argv[1], int(sys.argv[2])
 if mode == "hold":
-    hold(port, int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7])
+    body = len(sys.argv) > 8 and sys.argv[8] == "body"
+    hold(port, int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7],
+         SLOW_BODY if body else PARTIAL)
 elif mode == "count":
     count(port, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
 elif mode == "trickle":

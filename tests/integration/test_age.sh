@@ -38,12 +38,7 @@ assert_eq "$(keys data | sha256sum)" "$before" "store after a dry run"
 
 # kill -9 in the middle of a hot -> warm batch (age.warm_moved: rows in warm,
 # deleted from hot, not committed)
-set +e
-AKOSHA_TEST_STOP=age.warm_moved:2 "$AKOSHA_BIN" age --data data --now $NOW >/dev/null 2>age.err &
-wait $! 2>/dev/null
-rc=$?
-set -e
-assert_eq "$rc" 137 "exit status when killed during hot -> warm"
+kill_at age.warm_moved:2 age --data data --now $NOW
 assert_eq "$(keys data | sha256sum)" "$before" "keys after kill -9 during hot -> warm"
 
 # a failed cold upload: hot -> warm happens, warm rows stay, exit 1
@@ -63,13 +58,7 @@ temps() { find data/cold -name '.akosha-tmp-*' | wc -l; }
 kills=0
 for stop in store.temp_written:1 age.cold_uploaded:1 store.temp_written:3 \
             age.cold_uploaded:2 store.temp_written:1; do
-  set +e
-  AKOSHA_TEST_STOP=$stop "$AKOSHA_BIN" age --data data --now $NOW >/dev/null 2>age.err &
-  wait $! 2>/dev/null
-  rc=$?
-  set -e
-  assert_eq "$rc" 137 "exit status when killed at $stop"
-  grep -q "test stop point ${stop%%:*}#" age.err || fail "no stop at $stop: $(cat age.err)"
+  kill_at $stop age --data data --now $NOW
   kills=$((kills + 1))
   assert_eq "$(keys data | sha256sum)" "$before" "keys after kill -9 at $stop"
   if [ "${stop%%:*}" = store.temp_written ]; then

@@ -15,14 +15,7 @@ total=$(akosha uploads --data clean --json | jq_py 'len(d)')
 kills=0
 for stop in ingest.streamed:1 ingest.committed:1 ingest.streamed:2 ingest.committed:2 \
             ingest.streamed:1 ingest.committed:2; do
-  set +e
-  AKOSHA_TEST_STOP=$stop "$AKOSHA_BIN" ingest --once --bucket bucket --data crashed \
-    --concurrency 3 --quiet >/dev/null 2>crash.err &
-  wait $! 2>/dev/null
-  rc=$?
-  set -e
-  assert_eq "$rc" 137 "exit status when killed at $stop"
-  grep -q "test stop point ${stop%%:*}#" crash.err || fail "no stop at $stop: $(cat crash.err)"
+  kill_at $stop ingest --once --bucket bucket --data crashed --concurrency 3 --quiet
   kills=$((kills + 1))
   done_now=$(akosha uploads --data crashed --json | jq_py 'sum(r["status"] == "ingested" for r in d)')
   [ "$done_now" -lt "$total" ] || fail "the kill at $stop left nothing unfinished"

@@ -247,7 +247,7 @@ EOF
 # ready and stops cleanly.  Values that point at things (URLs, files,
 # credentials) stay unset.
 grep -E '^#(AKOSHA|AWS)_[A-Z0-9_]+=.+$' "$envfile" | sed 's/^#//' |
-  grep -vE '^(AKOSHA_BUCKET|AKOSHA_COLD_URL|AKOSHA_TOKEN_FILE|AKOSHA_MAHAVISHNU_URL|AKOSHA_S3_ENDPOINT|AKOSHA_LISTEN|AKOSHA_DATA_DIR|AKOSHA_TLS_CERT|AKOSHA_TLS_KEY)=' \
+  grep -vE '^(AKOSHA_BUCKET|AKOSHA_COLD_URL|AKOSHA_TOKEN_FILE|AKOSHA_MAHAVISHNU_URL|AKOSHA_S3_ENDPOINT|AKOSHA_LISTEN|AKOSHA_DATA_DIR|AKOSHA_TLS_CERT|AKOSHA_TLS_KEY|AKOSHA_EMBED_URL)=' \
   > defaults.env
 [ "$(wc -l < defaults.env)" -ge 20 ] || fail "only $(wc -l < defaults.env) documented defaults found"
 (

@@ -93,7 +93,7 @@ expect_exit 0 akosha forget --data data sys0001 --now 2026-11-29T00:00:00Z
 expect_exit 0 akosha verify --data data
 
 # ---- kill -9 at each step, then run it again -----------------------------
-for point in forget-tombstone forget-cold forget-database forget-bucket forget-finish; do
+for point in forget.tombstone forget.cold forget.database forget.bucket forget.finish; do
   rm -rf data bucket
   cp -a pristine-data data
   cp -a pristine-bucket bucket

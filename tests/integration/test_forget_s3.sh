@@ -34,7 +34,7 @@ n_cold=$(s3tool ls akosha "cold/system_id=sys0001/" | wc -l)
 n_up=$(s3tool ls akosha in/systems/sys0001/ | wc -l)
 assert_eq "$(echo "$out" | jq_py 'd["cold_objects"]')" "$n_cold" "dry run counts the S3 cold objects"
 
-for point in forget-cold forget-bucket; do
+for point in forget.cold forget.bucket; do
   set +e
   (AKOSHA_TEST_STOP=$point exec "$AKOSHA_BIN" forget --data data --cold $cold --bucket $bucket \
      --purge-bucket sys0001 >/dev/null 2>&1)

@@ -4,16 +4,22 @@
 source "$AKOSHA_SRC/tests/integration/lib.sh"
 
 npm_deps "$AKOSHA_SRC/tests/integration/mcp"
+python3 "$AKOSHA_SRC/tests/integration/embed/provider.py" --port-file provider.port > provider.log 2>&1 &
+PROVIDER_PID=$!
+trap 'kill -9 $PROVIDER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -f provider.port ] && break; sleep 0.1; done
+EMBED_URL="http://127.0.0.1:$(cat provider.port)/v1"
 akosha generate --out bucket --systems 4 --uploads 2 --conversations 400 --growth 20 >/dev/null
 mkupload bucket bad u1 --count 2 --checksum wrong
 akosha ingest --once --bucket bucket --data data --json >/dev/null
 
-node "$AKOSHA_SRC/tests/integration/mcp/client.mjs" stdio "$AKOSHA_BIN" data > stdio.log 2>&1 ||
+node "$AKOSHA_SRC/tests/integration/mcp/client.mjs" stdio "$AKOSHA_BIN" data "$EMBED_URL" > stdio.log 2>&1 ||
   { cat stdio.log; fail "MCP over stdio"; }
 grep -q "ok: all" stdio.log || fail "stdio client did not finish"
 
 TOKEN=mcp-token-0123456789abcdef
-start_serve --data data --tokens $TOKEN --poll-interval 3600
+start_serve --data data --tokens $TOKEN --poll-interval 3600 --embed-url "$EMBED_URL"
+trap 'kill -9 $SERVE_PID $PROVIDER_PID 2>/dev/null || true' EXIT
 wait_ready
 node "$AKOSHA_SRC/tests/integration/mcp/client.mjs" http "http://127.0.0.1:$PORT/mcp" $TOKEN > http.log 2>&1 ||
   { cat http.log; fail "MCP over HTTP"; }
@@ -69,3 +75,4 @@ print("\n".join("FAIL: " + k for k in bad) or "sessions: ok")
 sys.exit(1 if bad else 0)
 PY
 stop_serve
+kill $PROVIDER_PID

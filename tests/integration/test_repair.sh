@@ -194,14 +194,7 @@ want_now=$want_records
 kills=0
 for stop in ingest.streamed:1 ingest.committed:1 ingest.streamed:2 ingest.committed:2 \
             reingest.built:1; do
-  set +e
-  AKOSHA_TEST_STOP=$stop "$AKOSHA_BIN" reingest --data data --bucket bucket --system $victim \
-    >/dev/null 2>reingest.err &
-  wait $! 2>/dev/null
-  rc=$?
-  set -e
-  assert_eq "$rc" 137 "exit status when killed at $stop"
-  grep -q "test stop point ${stop%%:*}#" reingest.err || fail "no stop at $stop: $(cat reingest.err)"
+  kill_at $stop reingest --data data --bucket bucket --system $victim
   kills=$((kills + 1))
   [ -e "$victim_db.reingest" ] || fail "the kill at $stop left no temporary database"
   expect_exit 0 akosha verify --data data --system $victim --no-cold

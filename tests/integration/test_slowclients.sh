@@ -29,26 +29,32 @@ http GET /health; assert_eq "$status" 200 "/health from another address"
 stop_serve
 
 # --- 1,050 slow clients from 30 addresses: /health and /ready still answer -
-start_serve --data data --header-timeout 60 --max-connections 1000
-wait_ready
-rm -f ready stop
-slow hold "$PORT" 1050 30 60 ready stop > held.txt &
-attack=$!
-for _ in $(seq 1 300); do [ -f ready ] && break; sleep 0.1; done
-[ -f ready ] || fail "the slow clients did not connect"
-for p in /health /ready; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT$p" || true)
-  assert_eq "$code" 200 "$p under 1,050 slow clients"
-done
-evicted=$(metric akosha_http_connections_evicted_total)
-open=$(metric akosha_http_connections)
-touch stop
-wait $attack
-echo "1,050 slow clients: $open connections open, $evicted evicted; the attackers saw $(cat held.txt) closed"
-[ "$evicted" -ge 50 ] || fail "expected at least 50 evictions, got $evicted"
-[ "$open" -le 1000 ] || fail "more than --max-connections open: $open"
-stop_serve
-assert_eq "$serve_rc" 0 "serve exit"
+# first trickling their headers, then complete headers and a trickling body
+# (slow POST: past the header deadline's reach, still evictable)
+attack() { # label, extra argument of `slowclients.py hold`
+  start_serve --data data --header-timeout 60 --max-connections 1000
+  wait_ready
+  rm -f ready stop
+  slow hold "$PORT" 1050 30 60 ready stop $2 > held.txt &
+  local pid=$!
+  for _ in $(seq 1 300); do [ -f ready ] && break; sleep 0.1; done
+  [ -f ready ] || fail "the slow clients did not connect ($1)"
+  for p in /health /ready; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT$p" || true)
+    assert_eq "$code" 200 "$p under 1,050 slow clients ($1)"
+  done
+  evicted=$(metric akosha_http_connections_evicted_total)
+  open=$(metric akosha_http_connections)
+  touch stop
+  wait $pid
+  echo "1,050 slow clients ($1): $open connections open, $evicted evicted; the attackers saw $(cat held.txt) closed"
+  [ "$evicted" -ge 50 ] || fail "expected at least 50 evictions, got $evicted ($1)"
+  [ "$open" -le 1000 ] || fail "more than --max-connections open: $open ($1)"
+  stop_serve
+  assert_eq "$serve_rc" 0 "serve exit ($1)"
+}
+attack "slow headers" ""
+attack "slow bodies" body
 # the library's line per closed connection does not flood the log
 lines=$(wc -l < serve.log)
 [ "$lines" -lt 100 ] || fail "serve.log has $lines lines after the attack"

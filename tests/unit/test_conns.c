@@ -45,7 +45,8 @@ static void test_eviction_order(void)
     ak_conn *c[5];
     for (int i = 0; i < 3; i++)
         c[i] = ak_conns_opened(g, (p[i] = mkpair()).mine);
-    ak_conns_headers_done(g, c[0]); /* being answered: not evictable */
+    ak_conns_headers_done(g, c[0]);
+    ak_conns_request_read(g, c[0]); /* being answered: not evictable */
     c[3] = ak_conns_opened(g, (p[3] = mkpair()).mine);
     CHECK(cut_within(p[1], 0));    /* the longest waiter */
     CHECK(!cut_within(p[0], 0));
@@ -78,6 +79,7 @@ static void test_newcomer_cut_when_all_busy(void)
     pair busy = mkpair(), late = mkpair();
     ak_conn *cb = ak_conns_opened(g, busy.mine);
     ak_conns_headers_done(g, cb);
+    ak_conns_request_read(g, cb);
     ak_conn *cl = ak_conns_opened(g, late.mine);
     CHECK(cut_within(late, 0));
     CHECK(!cut_within(busy, 0));
@@ -95,6 +97,30 @@ static void test_newcomer_cut_when_all_busy(void)
     ak_conns_free(g);
 }
 
+/* A connection whose headers are in but whose body trickles is still
+ * evictable (slow POST), by how long it has waited for its request. */
+static void test_slow_body_evictable(void)
+{
+    ak_conns *g;
+    ak_err err;
+    CHECK_INT(ak_conns_new(3600 * AK_US_PER_SEC, 2, &g, &err), AK_OK);
+    pair body = mkpair(), hdr = mkpair(), late = mkpair();
+    ak_conn *cb = ak_conns_opened(g, body.mine);
+    ak_conn *ch = ak_conns_opened(g, hdr.mine);
+    ak_conns_headers_done(g, cb); /* the body arrives, slowly */
+    ak_conn *cl = ak_conns_opened(g, late.mine);
+    CHECK(cut_within(body, 0)); /* it waited longest, body or not */
+    CHECK(!cut_within(hdr, 0));
+    CHECK(!cut_within(late, 0));
+    ak_conns_closed(g, cb);
+    ak_conns_closed(g, ch);
+    ak_conns_closed(g, cl);
+    closepair(body);
+    closepair(hdr);
+    closepair(late);
+    ak_conns_free(g);
+}
+
 /* The header deadline is total: bytes arriving do not extend it, and a
  * connection whose headers arrived has none. */
 static void test_header_deadline(void)
@@ -105,7 +131,7 @@ static void test_header_deadline(void)
     pair slow = mkpair(), done = mkpair();
     int64_t t0 = ak_time_mono_us();
     ak_conn *cs = ak_conns_opened(g, slow.mine), *cd = ak_conns_opened(g, done.mine);
-    ak_conns_headers_done(g, cd);
+    ak_conns_headers_done(g, cd); /* its body may take longer: no header deadline */
     CHECK(cut_within(slow, 10000)); /* a bound for a broken guard, not a measurement */
     CHECK(ak_time_mono_us() - t0 >= 200 * 1000);
     CHECK(!cut_within(done, 0));
@@ -125,6 +151,7 @@ int main(void)
 {
     RUN(test_eviction_order);
     RUN(test_newcomer_cut_when_all_busy);
+    RUN(test_slow_body_evictable);
     RUN(test_header_deadline);
     return test_report("conns");
 }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -822,6 +823,99 @@ static void test_links_never_followed(void)
     ak_store_close(s);
 }
 
+static void collect_temp(void *ctx, const char *path, int64_t size)
+{
+    strlist_add(ctx, path);
+    CHECK(size > 0);
+}
+
+/* Temp files of killed puts are found and removed; one a put holds (its
+ * lock) is neither (issue 20, item 7). */
+static void test_temps(void)
+{
+    ak_store *s = open_bucket("temps");
+    ak_err err = {0};
+    strlist got = {0};
+    size_t n = 99;
+    put_str(s, "system_id=a/date=x/obj", "o");
+    make_raw_file("temps", "system_id=a/date=x/.akosha-tmp-00000000000000aa", "killed");
+    make_raw_dir("temps", "system_id=b");
+    make_raw_file("temps", "system_id=b/.akosha-tmp-00000000000000bb", "killed");
+    make_raw_file("temps", "system_id=a/date=x/.akosha-tmp-00000000000000cc", "in flight");
+    char held[PATH_MAX + 64];
+    snprintf(held, sizeof held, "%s/temps/system_id=a/date=x/.akosha-tmp-00000000000000cc",
+             test_tmpdir());
+    int fd = open(held, O_RDONLY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0); /* as a put in flight holds it */
+
+    CHECK_OK(ak_store_temps(s, "system_id=a/", 0, collect_temp, &got, &n, &err), err);
+    CHECK_INT(n, 1);
+    CHECK_INT(got.n, 1);
+    if (got.n == 1)
+        CHECK_STR(got.v[0], "system_id=a/date=x/.akosha-tmp-00000000000000aa");
+    CHECK_OK(ak_store_temps(s, "", 1, NULL, NULL, &n, &err), err);
+    CHECK_INT(n, 2);
+    CHECK(!raw_exists("temps", "system_id=a/date=x/.akosha-tmp-00000000000000aa"));
+    CHECK(!raw_exists("temps", "system_id=b/.akosha-tmp-00000000000000bb"));
+    CHECK(raw_exists("temps", "system_id=a/date=x/.akosha-tmp-00000000000000cc"));
+    CHECK(raw_exists("temps", "system_id=a/date=x/obj"));
+    close(fd); /* the put "died": now it is a leftover */
+    CHECK_OK(ak_store_temps(s, "system_id=a/", 1, NULL, NULL, &n, &err), err);
+    CHECK_INT(n, 1);
+    CHECK_OK(ak_store_temps(s, "no/such/", 1, NULL, NULL, &n, &err), err);
+    CHECK_INT(n, 0);
+    CHECK_INT(ak_store_temps(s, "../", 0, NULL, NULL, &n, &err), AK_ERR_INVALID);
+    strlist_free(&got);
+    ak_store_close(s);
+}
+
+/* A listing with more pages than AKOSHA_STORE_LIST_MAX_PAGES fails as one
+ * that never ends; shutdown ends it before its next page (issue 20,
+ * item 2). */
+static void test_lister_bounds(void)
+{
+    static const char *const keys[] = {"k1", "k2", "k3", "k4", "k5"};
+    ak_store *s = open_bucket("bounded");
+    put_all(s, keys, 5);
+    ak_store_close(s);
+    char path[PATH_MAX];
+    ak_err err = {0};
+    ak_store_page page;
+    scratch_path(path, sizeof path, "bounded");
+    setenv("AKOSHA_STORE_LIST_MAX_PAGES", "3", 1);
+    CHECK_OK(ak_store_open(path, &s, &err), err);
+    unsetenv("AKOSHA_STORE_LIST_MAX_PAGES");
+    ak_code rc = AK_OK;
+    size_t seen = 0;
+    ak_store_lister ls = {.prefix = "", .max_keys = 2}; /* 3 pages: within the bound */
+    while (rc == AK_OK && !ls.done) {
+        rc = ak_store_list_next(s, &ls, &page, &err);
+        seen += page.n_objs;
+        ak_store_page_free(&page);
+    }
+    CHECK_OK(rc, err);
+    CHECK_INT(seen, 5);
+    CHECK_INT(ls.pages, 3);
+    ak_store_lister_free(&ls);
+    ak_store_lister one = {.prefix = "", .max_keys = 1}; /* 5 pages: beyond it */
+    while ((rc = ak_store_list_next(s, &one, &page, &err)) == AK_OK && !one.done)
+        ak_store_page_free(&page);
+    if (rc == AK_OK)
+        ak_store_page_free(&page);
+    CHECK_INT(rc, AK_ERR_IO);
+    CHECK_HAS(err.msg, "never ends: more than 3 pages");
+    ak_store_lister_free(&one);
+
+    atomic_int stop = 0;
+    ak_store_set_shutdown(s, &stop, NULL);
+    ak_store_lister again = {.prefix = ""};
+    stop = 1;
+    CHECK_INT(ak_store_list_next(s, &again, &page, &err), AK_ERR_ABORTED);
+    CHECK_HAS(err.msg, "shutting down");
+    ak_store_lister_free(&again);
+    ak_store_close(s);
+}
+
 /* ---- tests: threads --------------------------------------------------- */
 
 enum { THREADS = 4, ROUNDS = 150 };
@@ -954,6 +1048,8 @@ int main(void)
     RUN(test_list_default_page_size);
     RUN(test_list_skips_non_objects);
     RUN(test_links_never_followed);
+    RUN(test_temps);
+    RUN(test_lister_bounds);
     RUN(test_threads);
     return test_report("objstore");
 }

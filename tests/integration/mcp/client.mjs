@@ -1,13 +1,14 @@
 // client.mjs - drive akosha's MCP server with the official TypeScript SDK.
-//   node client.mjs stdio AKOSHA_BIN DATA_DIR
+//   node client.mjs stdio AKOSHA_BIN DATA_DIR EMBED_URL
 //   node client.mjs http  URL TOKEN
+// (the server under test has an embedding provider: tests/integration/embed)
 // Runs the checks below; prints "ok: ..." lines; exits 1 on the first
 // failure with the reason.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-const [mode, a, b] = process.argv.slice(2);
+const [mode, a, b, embedUrl] = process.argv.slice(2);
 
 function check(cond, what) {
   if (!cond) {
@@ -19,7 +20,8 @@ function check(cond, what) {
 
 function transport() {
   if (mode === 'stdio')
-    return new StdioClientTransport({ command: a, args: ['mcp', '--data', b], stderr: 'inherit' });
+    return new StdioClientTransport({ command: a, args: ['mcp', '--data', b, '--embed-url', embedUrl],
+      stderr: 'inherit' });
   return new StreamableHTTPClientTransport(new URL(a),
     { requestInit: { headers: { Authorization: `Bearer ${b}` } } });
 }
@@ -33,8 +35,9 @@ check(true, 'ping');
 
 const { tools } = await client.listTools();
 const names = tools.map((t) => t.name).sort();
-check(JSON.stringify(names) === JSON.stringify(['get_conversation', 'get_ingestion_status',
-  'get_system_metrics', 'list_systems', 'search_all_systems']), `tools/list: ${names}`);
+check(JSON.stringify(names) === JSON.stringify(['generate_batch_embeddings', 'generate_embedding',
+  'get_conversation', 'get_ingestion_status', 'get_system_metrics', 'list_systems',
+  'search_all_systems']), `tools/list: ${names}`);
 check(tools.every((t) => t.inputSchema?.type === 'object' && t.description), 'tools have schemas');
 
 // every tool, with real answers
@@ -44,6 +47,22 @@ check(!found.isError && res.results.length > 0 && res.results.every((r) => r.sys
   'search_all_systems: results');
 check(res.shards_queried > 0 && Array.isArray(res.shards_failed), 'search_all_systems: shards');
 check(JSON.parse(found.content[0].text).results.length === res.results.length, 'search: text block carries the JSON');
+check(res.mode === 'hybrid' && !('embedding_error' in res), `search by words is hybrid: ${res.mode}`);
+check(res.results.every((r) => typeof r.snippet === 'string' && r.snippet.length <= 306 &&
+  typeof r.score === 'number' && !('content' in r)), 'results carry a snippet and the score, not the text');
+const kw = await client.callTool({ name: 'search_all_systems', arguments: { text: 'rebase', limit: 5 } });
+check(!kw.isError && kw.structuredContent.mode === 'text' &&
+  kw.structuredContent.results.every((r) => /rebas/i.test(r.snippet)), 'text: keywords, the snippet shows the match');
+const one = await client.callTool({ name: 'generate_embedding', arguments: { text: 'slow database cleanup' } });
+const e = one.structuredContent;
+check(!one.isError && e.embedding.length === 384 && e.dimension === 384 && e.embedding.every(Number.isFinite),
+  'generate_embedding');
+const batch = await client.callTool({ name: 'generate_batch_embeddings',
+  arguments: { texts: ['slow database cleanup', 'rebase the branch', 'tls certificates'] } });
+const be = batch.structuredContent;
+check(!batch.isError && be.count === 3 && be.embeddings.length === 3 &&
+  be.embeddings.every((v) => v.length === 384) &&
+  be.embeddings[0].every((x, i) => Math.abs(x - e.embedding[i]) < 1e-6), 'generate_batch_embeddings, in order');
 const first = res.results[0];
 const conv = await client.callTool({ name: 'get_conversation',
   arguments: { system_id: first.system_id, conversation_id: first.conversation_id } });
@@ -76,6 +95,12 @@ const bad = [
   [{ name: 'get_conversation', arguments: { system_id: 'sys0001' } }, 'conversation_id: required'],
   [{ name: 'get_conversation', arguments: { system_id: 'sys0001', conversation_id: 'nope' } }, 'has no conversation'],
   [{ name: 'get_ingestion_status', arguments: { limit: 'ten' } }, 'limit'],
+  [{ name: 'search_all_systems', arguments: { query: 'x', text: 'y' } }, 'not both'],
+  [{ name: 'generate_embedding', arguments: {} }, 'text: required'],
+  [{ name: 'generate_embedding', arguments: { text: 7 } }, 'text: must be a string'],
+  [{ name: 'generate_batch_embeddings', arguments: { texts: [] } }, 'texts: must be a list of 1 to 64'],
+  [{ name: 'generate_batch_embeddings', arguments: { texts: Array(65).fill('a') } }, 'texts: must be a list'],
+  [{ name: 'generate_batch_embeddings', arguments: { texts: ['a', 1] } }, 'every item must be a string'],
 ];
 for (const [call, want] of bad) {
   const r = await client.callTool(call);

@@ -1,0 +1,61 @@
+/*
+ * backfill.h - embedding the memories that arrived without a vector (NULL
+ * embeddings in DuckDB uploads, null in pushes, absent in JSON), so they
+ * become vector-searchable.
+ *
+ * A pass walks the systems (`concurrency` at a time), reads each one's hot
+ * rows without a vector in id order, sends them to the provider `batch` at
+ * a time and writes each vector in a short transaction of its own, only if
+ * the row still has the same content and still has no vector (ingestion
+ * may have replaced it meanwhile).  A batch the provider refuses is tried
+ * text by text, so one text it cannot embed does not hold the others back
+ * (that one stays without a vector and is counted failed).  A provider
+ * that is down (transport error, 5xx, breaker open, key refused) ends the
+ * pass: the rest waits for the next one.  Warm rows without a vector stay
+ * so (they keep only a summary) and are counted.
+ *
+ * Ownership: the configuration's handles are borrowed.
+ */
+#ifndef AK_BACKFILL_H
+#define AK_BACKFILL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "embed/embed.h"
+#include "storage/datadir.h"
+#include "storage/sysdb.h"
+
+#define AK_BACKFILL_DEFAULT_BATCH 32
+#define AK_BACKFILL_DEFAULT_CONCURRENCY 2
+
+typedef struct {
+    const ak_datadir *dd;
+    ak_embed *embed;
+    const char *system_id;  /* NULL: every system */
+    unsigned concurrency;   /* systems at once (0: default) */
+    unsigned batch;         /* texts per request, 1..AK_EMBED_BATCH_MAX (0: default) */
+    const atomic_int *stop; /* may be NULL; checked between batches */
+    /* called (from a worker thread) after a system got vectors */
+    void (*on_changed)(void *ctx, const char *system_id);
+    void *ctx;
+} ak_backfill_config;
+
+typedef struct {
+    int64_t embedded;      /* rows that got a vector */
+    int64_t failed;        /* rows the provider could not embed */
+    int64_t remaining;     /* hot rows still without a vector after the pass */
+    int64_t warm_missing;  /* warm rows without a vector (not backfilled) */
+    int64_t systems_changed;
+    double seconds;
+    char error[AK_ERR_MSG_MAX]; /* the first provider error, "" when none */
+} ak_backfill_stats;
+
+/* One pass.  Errors are for the data directory itself (or a bad system id);
+ * a provider's failures are in stats->error. */
+ak_code ak_backfill_run(const ak_backfill_config *c, ak_backfill_stats *stats, ak_err *err);
+
+/* How many rows of each tier have no vector. */
+ak_code ak_backfill_count_missing(ak_sysdb *db, int64_t *hot, int64_t *warm, ak_err *err);
+
+#endif
