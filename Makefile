@@ -11,7 +11,9 @@ ifeq ($(SAN),1)
   CC      := clang
   OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
-  LDSAN   := -fsanitize=address,undefined
+  # libstdc++ loaded from the start: ASan intercepts __cxa_throw and must
+  # find the real one when DuckDB (C++, dlopen'ed at run time) throws.
+  LDSAN   := -fsanitize=address,undefined -Wl,--no-as-needed -lstdc++ -Wl,--as-needed
 else
   BUILD   ?= build
   OPT     ?= -O2 -g

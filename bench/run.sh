@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - `make bench`: every benchmark, figures on stdout.
 #   BENCH_SYSTEMS / BENCH_CONVS    scale the ingestion benchmark (100 x 1000)
+#   BENCH_DUCKDB_SYSTEMS / _CONVS  scale the DuckDB-upload benchmark (20 x 5000)
 #   BENCH_SEARCH_SIZES             vector counts for search ("100000 1000000")
 # The HTTP benchmark uses wrk (Debian package) against `akosha serve`.
 # Data is built once and cached in bench/work/ (a few GB for 1M vectors).
@@ -8,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 : "${AKOSHA_BIN:?set AKOSHA_BIN}"
 python3 ingest_bench.py
+python3 duckdb_ingest_bench.py
 python3 fts_bench.py
 python3 search_bench.py
 python3 http_bench.py

@@ -4,6 +4,9 @@
 #   scripts/deps.sh            build + test dependencies (what `make check` needs)
 #   scripts/deps.sh build      only what building needs
 #   scripts/deps.sh bench      test dependencies plus what `make bench` needs
+#   scripts/deps.sh duckdb     DuckDB's C library, which `akosha` loads at run time
+#                              to read Session-Buddy's reflection.duckdb uploads
+#                              (also done by the default and bench modes)
 #
 # Missing packages are installed with apt-get when running as root; otherwise
 # the script names them and exits 1, so nothing fails later with a cryptic
@@ -19,11 +22,33 @@ build_pkgs="gcc make pkg-config libsqlite3-dev zlib1g-dev libzstd-dev liblz4-dev
 test_pkgs="clang libclang-rt-14-dev python3 python3-yaml sqlite3 zstd lz4 gzip procps curl nodejs npm prometheus systemd swift swift-proxy swift-object swift-container swift-account python3-swift"
 bench_pkgs="wrk"
 
+# DuckDB's official build of its C library ships in this npm package (Debian
+# does not package libduckdb); akosha dlopens it from this place
+# (src/ingest/duckdb.h) or from $AKOSHA_LIBDUCKDB.
+duckdb_pkg="@duckdb/node-bindings-linux-x64@1.5.6-r.1"
+duckdb_prefix=/usr/local/lib/akosha
+duckdb_lib=$duckdb_prefix/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so
+
+install_duckdb() {
+  [ -f "$duckdb_lib" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "akosha: DuckDB's library is not installed; as root run: npm install --prefix" \
+         "$duckdb_prefix $duckdb_pkg (or set AKOSHA_LIBDUCKDB to a libduckdb.so)" >&2
+    return 0 # akosha runs without it; only DuckDB uploads wait for it
+  fi
+  command -v npm >/dev/null || apt-get install -y -q --no-install-recommends npm >/dev/null
+  echo "akosha: installing $duckdb_pkg into $duckdb_prefix" >&2
+  mkdir -p "$duckdb_prefix"
+  [ -f "$duckdb_prefix/package.json" ] || echo '{"private": true}' >"$duckdb_prefix/package.json"
+  npm install --prefix "$duckdb_prefix" --no-audit --no-fund --silent "$duckdb_pkg" >/dev/null
+}
+
 case "$what" in
   build) want="$build_pkgs" ;;
   test)  want="$build_pkgs $test_pkgs" ;;
   bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
-  *) echo "usage: scripts/deps.sh [build|test|bench]" >&2; exit 2 ;;
+  duckdb) install_duckdb; exit 0 ;;
+  *) echo "usage: scripts/deps.sh [build|test|bench|duckdb]" >&2; exit 2 ;;
 esac
 
 installed() {
@@ -40,7 +65,10 @@ for p in $want; do
   installed "$p" || missing+=("$p")
 done
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  [ "$what" == build ] || install_duckdb
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "akosha: missing Debian packages: ${missing[*]}" >&2
@@ -54,3 +82,4 @@ if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
+[ "$what" == build ] || install_duckdb

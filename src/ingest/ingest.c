@@ -16,6 +16,7 @@
 
 #include "ingest/discover.h"
 #include "ingest/manifest.h"
+#include "ingest/spool.h"
 #include "ingest/upload.h"
 #include "storage/tombstone.h"
 #include "util/log.h"
@@ -119,6 +120,19 @@ static int cmp_pending(const void *a, const void *b)
     return strcmp(x->ref->upload_id, y->ref->upload_id);
 }
 
+/* A manifest that names its system or upload must name the ones its key
+ * says: a copy moved under another system is not that system's memory. */
+static ak_code check_names(const ak_manifest *m, const char *sid, const char *uid, ak_err *err)
+{
+    if (m->system_id && strcmp(m->system_id, sid) != 0)
+        return ak_err_set(err, AK_ERR_INVALID, "system_id: says %s but the upload is under "
+                          "systems/%s/", m->system_id, sid);
+    if (m->upload_id && strcmp(m->upload_id, uid) != 0)
+        return ak_err_set(err, AK_ERR_INVALID, "upload_id: says %s but the upload's key "
+                          "names %s", m->upload_id, uid);
+    return AK_OK;
+}
+
 /* Read and validate the manifest of an unsettled upload.  Returns 1 when it
  * goes on the pending list, 0 when it was settled here (reported). */
 /* Only the manifest's own content can reject an upload: any error reading
@@ -147,6 +161,8 @@ static int admit(cycle *c, const ak_upload_env *env, const ak_upload_ref *u, pen
     if (rc == AK_OK)
         rc = ak_manifest_parse(text, len, env->now_us, &p->manifest, &err);
     free(text);
+    if (rc == AK_OK && (rc = check_names(&p->manifest, env->system_id, u->upload_id, &err)))
+        ak_manifest_free(&p->manifest);
     if (rc == AK_OK)
         return 1;
     snprintf(reason, sizeof reason, "manifest.json: %s", err.msg);
@@ -404,8 +420,12 @@ static void close_queue(cycle *c)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Spool files a killed process left behind go before anything else. */
 static void cycle_init(cycle *c, const ak_ingest_config *cfg)
 {
+    char dir[AK_PATH_MAX];
+    if (ak_upload_spool_dir(cfg, dir, sizeof dir))
+        ak_spool_cleanup(dir);
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
     c->now_us = cfg->now_us ? cfg->now_us : ak_time_now_us();

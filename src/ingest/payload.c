@@ -12,15 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/duckdb.h"
 #include "ingest/framer.h"
+#include "ingest/spool.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
+#include "util/testpoint.h"
+
+#define MAGIC_LEN 4
 
 typedef struct {
     ak_payload_ctx *ctx;
     const char *name;
+    ak_codec codec;                   /* what the manifest says */
+    unsigned char head[MAGIC_LEN];    /* first stored bytes, for the magic check */
+    size_t head_len;
+    int head_done;
     ak_unz *unz;
-    ak_framer *framer;
+    ak_framer *framer;                /* JSON payloads */
+    ak_spool spool;                   /* DuckDB payloads */
+    int64_t spooled;
     int64_t listed, received; /* bytes: in the listing (-1: unknown), from the store */
     ak_err err; /* first error inside the pipe */
 } pipe_state;
@@ -40,26 +51,30 @@ ak_payload_kind ak_payload_kind_of(const char *name, ak_codec codec, const char 
         return AK_PAYLOAD_JSON;
     if (ends_with(name, n, ".jsonl") || ends_with(name, n, ".ndjson"))
         return AK_PAYLOAD_JSONL;
+    if (n == strlen("knowledge_graph.duckdb") && memcmp(name, "knowledge_graph.duckdb", n) == 0)
+        return AK_PAYLOAD_SKIPPED;
+    if (ends_with(name, n, ".duckdb"))
+        return AK_PAYLOAD_DUCKDB;
     if (why)
-        *why = ends_with(name, n, ".duckdb")
-                   ? "raw DuckDB databases are not a supported payload format; "
-                     "upload a .json or .jsonl export"
-                   : "unsupported payload format (expected .json, .jsonl or .ndjson)";
+        *why = "unsupported payload format (expected .json, .jsonl, .ndjson or .duckdb)";
     return AK_PAYLOAD_UNSUPPORTED;
 }
 
-static void note_problem(pipe_state *ps, const ak_frame *fr, ak_rec_problem p, const char *msg)
+/* where: "line 3", "record 7", "conversations_v2 row 2". */
+static void note_problem(pipe_state *ps, const char *where, ak_rec_problem p, const char *msg)
 {
     ak_tally *t = ps->ctx->tally;
     t->rejected++;
-    if (t->problems[p]++ == 0) {
-        char where[48];
-        if (fr->line)
-            snprintf(where, sizeof where, "line %llu", (unsigned long long)fr->line);
-        else
-            snprintf(where, sizeof where, "record %llu", (unsigned long long)fr->index);
-        snprintf(t->example[p], AK_EXAMPLE_MAX, "%s %s: %s", ps->name, where, msg);
-    }
+    if (t->problems[p]++ == 0)
+        ak_fmt(t->example[p], AK_EXAMPLE_MAX, "%s %s: %s", ps->name, where, msg);
+}
+
+static void frame_where(const ak_frame *fr, char *where, size_t n)
+{
+    if (fr->line)
+        snprintf(where, n, "line %llu", (unsigned long long)fr->line);
+    else
+        snprintf(where, n, "record %llu", (unsigned long long)fr->index);
 }
 
 static void count_put(ak_tally *t, ak_put_result r)
@@ -73,49 +88,129 @@ static void count_put(ak_tally *t, ak_put_result r)
     }
 }
 
-static ak_code on_record(void *arg, const ak_frame *fr)
+/* Every record, framed or read from DuckDB, starts here: counted, and the
+ * stop request honoured. */
+static ak_code start_record(pipe_state *ps)
 {
-    pipe_state *ps = arg;
     ak_payload_ctx *c = ps->ctx;
     c->tally->records++;
     if (c->live_records)
         atomic_fetch_add_explicit(c->live_records, 1, memory_order_relaxed);
     if (c->abort && atomic_load_explicit(c->abort, memory_order_relaxed))
         return ak_err_set(&ps->err, AK_ERR_ABORTED, "stopped before the upload finished");
-    if (fr->problem) {
-        note_problem(ps, fr, AK_REC_TOO_LARGE, fr->problem);
-        return AK_OK;
-    }
-    ak_record rec;
-    ak_rec_problem prob;
-    ak_err perr;
-    ak_code rc = ak_record_parse(c->doc, fr->text, fr->len, c->default_ts_us, &rec, &prob, &perr);
+    return AK_OK;
+}
+
+/* A parsed record (or why it was not one) into the database. */
+static ak_code store_record(pipe_state *ps, const char *where, ak_code rc, const ak_record *rec,
+                            ak_rec_problem prob, const ak_err *perr)
+{
+    ak_payload_ctx *c = ps->ctx;
     if (rc == AK_ERR_INVALID) {
-        note_problem(ps, fr, prob, perr.msg);
+        note_problem(ps, where, prob, perr->msg);
         return AK_OK;
     }
     if (rc)
-        return ak_err_set(&ps->err, rc, "%s", perr.msg);
+        return ak_err_set(&ps->err, rc, "%s", perr->msg);
     ak_put_result res;
     ak_err dberr;
-    if ((rc = ak_sysdb_put_record(c->db, &c->order, &rec, &res, &dberr)))
+    if ((rc = ak_sysdb_put_record(c->db, &c->order, rec, &res, &dberr)))
         return ak_err_set(&ps->err, AK_ERR_IO, "database: %s", dberr.msg);
     if (res == AK_PUT_CONFLICT)
-        note_problem(ps, fr, AK_REC_CONFLICT,
+        note_problem(ps, where, AK_REC_CONFLICT,
                      "id given twice in this upload with different content");
     count_put(c->tally, res);
     return AK_OK;
 }
 
+static ak_code on_record(void *arg, const ak_frame *fr)
+{
+    pipe_state *ps = arg;
+    char where[48];
+    ak_code rc = start_record(ps);
+    if (rc)
+        return rc;
+    frame_where(fr, where, sizeof where);
+    if (fr->problem) {
+        note_problem(ps, where, AK_REC_TOO_LARGE, fr->problem);
+        return AK_OK;
+    }
+    ak_record rec;
+    ak_rec_problem prob;
+    ak_err perr;
+    rc = ak_record_parse(ps->ctx->doc, fr->text, fr->len, ps->ctx->default_ts_us, &rec, &prob,
+                         &perr);
+    return store_record(ps, where, rc, &rec, prob, &perr);
+}
+
+static ak_code on_row(void *arg, const char *table, uint64_t row, const ak_record_parts *parts)
+{
+    pipe_state *ps = arg;
+    char where[64];
+    ak_code rc = start_record(ps);
+    if (rc)
+        return rc;
+    snprintf(where, sizeof where, "%s row %llu", table, (unsigned long long)row);
+    ak_record rec;
+    ak_rec_problem prob;
+    ak_err perr;
+    rc = ak_record_from_parts(parts, ps->ctx->default_ts_us, &rec, &prob, &perr);
+    return store_record(ps, where, rc, &rec, prob, &perr);
+}
+
 static ak_code on_plain(void *arg, const void *data, size_t len)
 {
     pipe_state *ps = arg;
-    return ak_framer_feed(ps->framer, data, len, &ps->err);
+    if (ps->framer)
+        return ak_framer_feed(ps->framer, data, len, &ps->err);
+    ps->spooled += (int64_t)len;
+    if (ps->spooled > ps->ctx->spool_max)
+        return ak_err_set(&ps->err, AK_ERR_INVALID,
+                          "decompresses to more than %lld bytes, the limit for a DuckDB payload "
+                          "(AKOSHA_DUCKDB_MAX_BYTES)",
+                          (long long)ps->ctx->spool_max);
+    return ak_spool_write(&ps->spool, data, len, &ps->err);
+}
+
+/* The stored bytes must be what the manifest says they are: a payload it
+ * calls gzip starts with gzip's magic number, one it calls uncompressed
+ * starts with no compressor's. */
+static ak_code check_magic(pipe_state *ps)
+{
+    ak_codec found = ak_codec_sniff(ps->head, ps->head_len);
+    ps->head_done = 1;
+    if (found == ps->codec)
+        return AK_OK;
+    if (ps->codec == AK_CODEC_NONE)
+        return ak_err_set(&ps->err, AK_ERR_INVALID,
+                          "compression: the manifest says none but the bytes are %s-compressed",
+                          ak_codec_name(found));
+    return ak_err_set(&ps->err, AK_ERR_INVALID,
+                      "compression: the manifest says %s but the bytes are not %s%s%s%s",
+                      ak_codec_name(ps->codec), ak_codec_name(ps->codec),
+                      found != AK_CODEC_NONE ? " (they are " : "",
+                      found != AK_CODEC_NONE ? ak_codec_name(found) : "",
+                      found != AK_CODEC_NONE ? ")" : "");
+}
+
+/* Hold the first bytes back until the magic check has seen them. */
+static ak_code sniff(pipe_state *ps, const unsigned char **data, size_t *len)
+{
+    size_t take = MAGIC_LEN - ps->head_len < *len ? MAGIC_LEN - ps->head_len : *len;
+    memcpy(ps->head + ps->head_len, *data, take);
+    ps->head_len += take;
+    *data += take;
+    *len -= take;
+    if (ps->head_len < MAGIC_LEN)
+        return AK_OK;
+    ak_code rc = check_magic(ps);
+    return rc ? rc : ak_unz_feed(ps->unz, ps->head, ps->head_len, &ps->err);
 }
 
 static ak_code on_stored(void *arg, const void *data, size_t len)
 {
     pipe_state *ps = arg;
+    const unsigned char *p = data;
     if (ps->listed >= 0 && (int64_t)len > ps->listed - ps->received)
         return ak_err_set(&ps->err, AK_ERR_IO, "the store sent more than the %lld bytes "
                           "listed for it", (long long)ps->listed);
@@ -123,52 +218,122 @@ static ak_code on_stored(void *arg, const void *data, size_t len)
     ps->ctx->tally->bytes += (int64_t)len;
     if (ps->ctx->checksum)
         ak_sha256_update(ps->ctx->checksum, data, len);
-    return ak_unz_feed(ps->unz, data, len, &ps->err);
+    if (ps->ctx->file_checksum)
+        ak_sha256_update(ps->ctx->file_checksum, data, len);
+    ak_code rc = ps->head_done ? AK_OK : sniff(ps, &p, &len);
+    return rc || !len ? rc : ak_unz_feed(ps->unz, p, len, &ps->err);
 }
 
 /* End of the object: the decompressor and framer must both be complete. */
 static ak_code finish_pipe(pipe_state *ps)
 {
-    ak_code rc = ak_unz_finish(ps->unz, &ps->err);
-    return rc ? rc : ak_framer_finish(ps->framer, &ps->err);
+    ak_code rc = AK_OK;
+    if (!ps->head_done && (rc = check_magic(ps)) == AK_OK)
+        rc = ak_unz_feed(ps->unz, ps->head, ps->head_len, &ps->err);
+    if (rc == AK_OK)
+        rc = ak_unz_finish(ps->unz, &ps->err);
+    return rc || !ps->framer ? rc : ak_framer_finish(ps->framer, &ps->err);
+}
+
+/* The object through the pipe; the error of the stage that failed. */
+static ak_code pump(ak_store *bucket, const char *key, pipe_state *ps, ak_err *err)
+{
+    ak_err store_err;
+    ak_err_clear(&store_err);
+    ak_code rc = ak_store_get(bucket, key, on_stored, ps, &store_err);
+    if (rc == AK_OK && ps->listed >= 0 && ps->received != ps->listed)
+        rc = ak_err_set(&ps->err, AK_ERR_IO, "the store sent %lld of the %lld bytes listed "
+                        "for it", (long long)ps->received, (long long)ps->listed);
+    if (rc == AK_OK)
+        rc = finish_pipe(ps);
+    if (rc) {
+        /* The stage that failed knows why; a failure of the store itself
+         * (an outage, S3 refusing a request) is never the payload's
+         * fault, so it is reported as one to retry. */
+        if (err)
+            *err = ps->err.code ? ps->err : store_err;
+        rc = ps->err.code ? ps->err.code : AK_ERR_IO;
+        if (err)
+            err->code = rc;
+    }
+    return rc;
+}
+
+/* Spool the decompressed database, then read its rows. */
+static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, ak_err *err)
+{
+    ak_code rc = ak_duckdb_load(err);
+    if (rc == AK_OK && !ps->ctx->spool_dir)
+        rc = ak_err_set(err, AK_ERR_INTERNAL, "no spool directory for DuckDB payloads");
+    if (rc == AK_OK)
+        rc = ak_spool_create(ps->ctx->spool_dir, &ps->spool, err);
+    if (rc == AK_OK)
+        rc = pump(bucket, key, ps, err);
+    if (rc == AK_OK) {
+        ak_testpoint("ingest.spooled"); /* spool file complete, not yet read */
+        ak_err_clear(&ps->err);
+        rc = ak_duckdb_read(ps->spool.path, on_row, ps, err);
+        /* a callback's failure is in the pipe's error, DuckDB's in err */
+        if (rc && ps->err.code && err)
+            *err = ps->err;
+    }
+    ak_spool_remove(&ps->spool);
+    return rc;
+}
+
+/* A skipped payload's bytes still count toward the checksums that cover
+ * them. */
+static ak_code on_skipped(void *arg, const void *data, size_t len)
+{
+    ak_payload_ctx *c = arg;
+    c->tally->bytes += (int64_t)len;
+    if (c->checksum)
+        ak_sha256_update(c->checksum, data, len);
+    if (c->file_checksum)
+        ak_sha256_update(c->file_checksum, data, len);
+    return AK_OK;
+}
+
+static ak_code skip_payload(ak_store *bucket, const char *key, const char *name,
+                            ak_payload_ctx *ctx, ak_err *err)
+{
+    snprintf(ctx->tally->note, sizeof ctx->tally->note,
+             "%s: skipped (the knowledge graph is not ingested yet)", name);
+    if (!ctx->checksum && !ctx->file_checksum)
+        return AK_OK;
+    if (ak_store_get(bucket, key, on_skipped, ctx, err) == AK_OK)
+        return AK_OK;
+    ak_err_prefix(err, "%s: ", name); /* the store's failure: retried */
+    if (err)
+        err->code = AK_ERR_IO;
+    return AK_ERR_IO;
 }
 
 ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
                           ak_codec codec, int64_t listed_size, ak_payload_ctx *ctx,
                           ak_err *err)
 {
-    pipe_state ps = {.ctx = ctx, .name = name, .listed = listed_size};
+    pipe_state ps = {.ctx = ctx, .name = name, .codec = codec, .listed = listed_size,
+                     .spool = {.fd = -1}};
     const char *why = NULL;
     ak_payload_kind kind = ak_payload_kind_of(name, codec, &why);
     if (kind == AK_PAYLOAD_UNSUPPORTED)
         return ak_err_set(err, AK_ERR_UNSUPPORTED, "%s: %s", name, why);
+    if (kind == AK_PAYLOAD_SKIPPED)
+        return skip_payload(bucket, key, name, ctx, err);
     ak_err_clear(&ps.err);
     ak_code rc = ak_unz_new(codec, on_plain, &ps, &ps.unz, err);
-    if (rc == AK_OK &&
-        ak_framer_new(kind == AK_PAYLOAD_JSON ? AK_FRAME_JSON : AK_FRAME_JSONL,
-                      AK_RECORD_TEXT_MAX, on_record, &ps, &ps.framer) != AK_OK)
-        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    if (rc == AK_OK) {
-        ak_err store_err;
-        ak_err_clear(&store_err);
-        rc = ak_store_get(bucket, key, on_stored, &ps, &store_err);
-        if (rc == AK_OK && ps.listed >= 0 && ps.received != ps.listed)
-            rc = ak_err_set(&ps.err, AK_ERR_IO, "the store sent %lld of the %lld bytes listed "
-                            "for it", (long long)ps.received, (long long)ps.listed);
-        if (rc == AK_OK)
-            rc = finish_pipe(&ps);
-        if (rc) {
-            /* The stage that failed knows why; a failure of the store
-             * itself (an outage, S3 refusing a request) is never the
-             * payload's fault, so it is reported as one to retry. */
-            if (err)
-                *err = ps.err.code ? ps.err : store_err;
-            rc = ps.err.code ? ps.err.code : AK_ERR_IO;
-            if (err)
-                err->code = rc;
-            ak_err_prefix(err, "%s: ", name);
-        }
+    if (rc == AK_OK && kind == AK_PAYLOAD_DUCKDB) {
+        rc = ingest_duckdb(bucket, key, &ps, err);
+    } else if (rc == AK_OK) {
+        if (ak_framer_new(kind == AK_PAYLOAD_JSON ? AK_FRAME_JSON : AK_FRAME_JSONL,
+                          AK_RECORD_TEXT_MAX, on_record, &ps, &ps.framer) != AK_OK)
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        else
+            rc = pump(bucket, key, &ps, err);
     }
+    if (rc)
+        ak_err_prefix(err, "%s: ", name);
     ak_framer_free(ps.framer);
     ak_unz_free(ps.unz);
     return rc;

@@ -1,14 +1,20 @@
 /*
  * payload.h - stream one payload file from the bucket into a system database.
  *
- *   object store  --chunks-->  SHA-256 (manifest checksum, over stored bytes)
+ *   object store  --chunks-->  SHA-256 (manifest checksums, over stored bytes)
+ *                 -->  magic check (the bytes are what the manifest claims)
  *                 -->  decompressor (gzip | zstd | lz4 | none)
  *                 -->  framer (.json | .jsonl/.ndjson)  --one record-->
  *                 -->  record parser  -->  ak_sysdb_put_record()
  *
  * Nothing is held but the chunk in flight and one record, so memory does not
- * grow with the payload.  The caller owns the transaction: on any error it
- * rolls back and nothing of the payload remains.
+ * grow with the payload.  A DuckDB payload (.duckdb) cannot be streamed:
+ * its decompressed bytes go to a spool file in spool_dir (at most
+ * spool_max bytes, so a gzip bomb stops there), which DuckDB then reads
+ * (duckdb.h) row by row into the same record rules; the spool file is
+ * removed whatever happens.  knowledge_graph.duckdb is skipped with a note
+ * in the tally.  The caller owns the transaction: on any error it rolls
+ * back and nothing of the payload remains.
  */
 #ifndef AK_PAYLOAD_H
 #define AK_PAYLOAD_H
@@ -30,15 +36,25 @@ typedef struct {
     int64_t new_count, updated, duplicates, stale, rejected;
     int64_t bytes;            /* stored (compressed) bytes read */
     double seconds;           /* time the upload took to apply */
+    char note[AK_EXAMPLE_MAX]; /* what was skipped, or "" */
     int64_t problems[AK_REC_N_PROBLEMS];
     char example[AK_REC_N_PROBLEMS][AK_EXAMPLE_MAX]; /* first of each kind */
 } ak_tally;
 
-typedef enum { AK_PAYLOAD_JSON, AK_PAYLOAD_JSONL, AK_PAYLOAD_UNSUPPORTED } ak_payload_kind;
+typedef enum {
+    AK_PAYLOAD_JSON,
+    AK_PAYLOAD_JSONL,
+    AK_PAYLOAD_DUCKDB,      /* a Session-Buddy reflection database */
+    AK_PAYLOAD_SKIPPED,     /* knowledge_graph.duckdb: not read (yet) */
+    AK_PAYLOAD_UNSUPPORTED
+} ak_payload_kind;
+
+/* The largest decompressed DuckDB payload, unless AKOSHA_DUCKDB_MAX_BYTES
+ * says otherwise. */
+#define AK_DUCKDB_MAX_BYTES (INT64_C(8) << 30)
 
 /* Decide a payload's form from its name (a codec suffix such as ".gz" is
- * stripped first).  For unsupported forms *why explains, e.g. for a raw
- * DuckDB file. */
+ * stripped first).  For unsupported forms *why explains. */
 ak_payload_kind ak_payload_kind_of(const char *name, ak_codec codec, const char **why);
 
 typedef struct {
@@ -46,17 +62,21 @@ typedef struct {
     ak_upload_order order;
     int64_t default_ts_us;       /* records without a timestamp */
     ak_sha256_ctx *checksum;     /* fed every stored byte, or NULL */
+    ak_sha256_ctx *file_checksum; /* fed this payload's stored bytes, or NULL */
     ak_json_doc *doc;            /* reused between records */
     const atomic_int *abort;     /* non-zero: stop at the next record */
     atomic_llong *live_records;  /* progress counter, or NULL */
     ak_tally *tally;
+    const char *spool_dir;       /* DuckDB payloads are decompressed here */
+    int64_t spool_max;           /* their largest decompressed size */
 } ak_payload_ctx;
 
 /* Stream bucket object `key` (payload `name` of the upload), whose listing
  * gave it listed_size bytes (-1: unknown).  Errors: AK_ERR_IO /
  * AK_ERR_NOTFOUND from the store (transient), AK_ERR_INVALID or
- * AK_ERR_CORRUPT for a payload that can never be ingested, AK_ERR_ABORTED
- * when *abort was set, or a database error.
+ * AK_ERR_CORRUPT for a payload that can never be ingested, AK_ERR_NOTFOUND
+ * when DuckDB's library is missing (transient too), AK_ERR_ABORTED when
+ * *abort was set, or a database error.
  *
  * A store that delivers fewer or more bytes than listed lied in transit (a
  * 200 with a short or padded body): that is AK_ERR_IO, retried later, and

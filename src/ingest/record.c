@@ -41,21 +41,51 @@ static int has_control(const char *s, size_t n)
     return 0;
 }
 
+static ak_code check_content(const char *s, size_t n, ak_record *r, ak_rec_problem *pb,
+                             ak_err *e)
+{
+    if (n == 0)
+        return reject(pb, AK_REC_BAD_CONTENT, e, "content: is empty");
+    if (n > AK_CONTENT_MAX)
+        return reject(pb, AK_REC_BAD_CONTENT, e, "content: longer than 1 MiB");
+    if (memchr(s, '\0', n))
+        return reject(pb, AK_REC_BAD_CONTENT, e, "content: contains a NUL character");
+    r->content = s;
+    r->content_len = n;
+    ak_sha256(r->content, r->content_len, r->content_sha256);
+    return AK_OK;
+}
+
 static ak_code take_content(const ak_json *v, ak_record *r, ak_rec_problem *pb, ak_err *e)
 {
     if (!v || v->type == AK_JSON_NULL)
         return reject(pb, AK_REC_BAD_CONTENT, e, "content: required field is missing");
     if (v->type != AK_JSON_STRING)
         return reject(pb, AK_REC_BAD_CONTENT, e, "content: must be a string");
-    if (v->str_len == 0)
-        return reject(pb, AK_REC_BAD_CONTENT, e, "content: is empty");
-    if (v->str_len > AK_CONTENT_MAX)
-        return reject(pb, AK_REC_BAD_CONTENT, e, "content: longer than 1 MiB");
-    if (memchr(v->str, '\0', v->str_len))
-        return reject(pb, AK_REC_BAD_CONTENT, e, "content: contains a NUL character");
-    r->content = v->str;
-    r->content_len = v->str_len;
-    ak_sha256(r->content, r->content_len, r->content_sha256);
+    return check_content(v->str, v->str_len, r, pb, e);
+}
+
+/* No id given: the hex SHA-256 of the content. */
+static void derive_id(ak_record *r)
+{
+    ak_hex(r->content_sha256, AK_SHA256_LEN, r->id_hex);
+    r->id = r->id_hex;
+    r->id_len = 64;
+}
+
+static ak_code check_id(const char *key, const char *s, size_t n, ak_record *r,
+                        ak_rec_problem *pb, ak_err *e)
+{
+    const char *why = n == 0 ? "is empty"
+                      : n > AK_CONV_ID_MAX ? "longer than 256 bytes"
+                      : has_control(s, n) ? "contains a control character"
+                                          : NULL;
+    if (why) {
+        *pb = AK_REC_BAD_ID;
+        return ak_err_set(e, AK_ERR_INVALID, "%s: %s", key, why);
+    }
+    r->id = s;
+    r->id_len = n;
     return AK_OK;
 }
 
@@ -68,23 +98,14 @@ static ak_code take_id(const ak_json *id, const ak_json *conv_id, ak_record *r,
     if (!v || v->type == AK_JSON_NULL)
         v = conv_id, key = "conversation_id";
     if (!v || v->type == AK_JSON_NULL) {
-        ak_hex(r->content_sha256, AK_SHA256_LEN, r->id_hex);
-        r->id = r->id_hex;
-        r->id_len = 64;
+        derive_id(r);
         return AK_OK;
     }
-    const char *why = v->type != AK_JSON_STRING ? "must be a string"
-                      : v->str_len == 0 ? "is empty"
-                      : v->str_len > AK_CONV_ID_MAX ? "longer than 256 bytes"
-                      : has_control(v->str, v->str_len) ? "contains a control character"
-                                                        : NULL;
-    if (why) {
+    if (v->type != AK_JSON_STRING) {
         *pb = AK_REC_BAD_ID;
-        return ak_err_set(e, AK_ERR_INVALID, "%s: %s", key, why);
+        return ak_err_set(e, AK_ERR_INVALID, "%s: must be a string", key);
     }
-    r->id = v->str;
-    r->id_len = v->str_len;
-    return AK_OK;
+    return check_id(key, v->str, v->str_len, r, pb, e);
 }
 
 /* Finite values; all zeros, or a norm that underflows float (subnormal
@@ -254,5 +275,48 @@ ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
         (rc = take_timestamp(v[F_TIMESTAMP], default_ts_us, r, pb, e)) ||
         (rc = take_source(v[F_SOURCE], r, pb, e)) || (rc = take_metadata(v[F_METADATA], r, pb, e)))
         return rc;
+    return AK_OK;
+}
+
+static ak_code parts_embedding(const ak_record_parts *p, ak_record *r, ak_rec_problem *pb,
+                               ak_err *e)
+{
+    r->has_embedding = 0;
+    if (!p->embedding)
+        return AK_OK;
+    if (p->n_embedding != AK_DIM) {
+        *pb = AK_REC_BAD_EMBEDDING;
+        return ak_err_set(e, AK_ERR_INVALID, "embedding: has %zu numbers, expected %d",
+                          p->n_embedding, AK_DIM);
+    }
+    memcpy(r->embedding, p->embedding, sizeof r->embedding);
+    return check_embedding(r, pb, e);
+}
+
+ak_code ak_record_from_parts(const ak_record_parts *p, int64_t default_ts_us, ak_record *r,
+                             ak_rec_problem *pb, ak_err *e)
+{
+    ak_err local;
+    ak_code rc;
+    *pb = AK_REC_OK;
+    if (!e)
+        e = &local;
+    if (!p->content)
+        return reject(pb, AK_REC_BAD_CONTENT, e, "content: required field is missing");
+    if ((rc = check_content(p->content, p->content_len, r, pb, e)))
+        return rc;
+    if (p->id)
+        rc = check_id("id", p->id, p->id_len, r, pb, e);
+    else
+        derive_id(r);
+    if (rc || (rc = parts_embedding(p, r, pb, e)))
+        return rc;
+    r->ts_us = p->has_ts ? p->ts_us : default_ts_us;
+    r->source = "session-buddy";
+    r->source_len = strlen(r->source);
+    r->metadata = p->metadata;
+    r->metadata_len = p->metadata ? p->metadata_len : 0;
+    if (p->metadata && (p->metadata_len < 2 || p->metadata[0] != '{'))
+        return reject(pb, AK_REC_BAD_METADATA, e, "metadata: must be an object");
     return AK_OK;
 }

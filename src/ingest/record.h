@@ -73,4 +73,25 @@ ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
                         int64_t default_ts_us, ak_record *out,
                         ak_rec_problem *problem, ak_err *err);
 
+/* A record given as typed values (a DuckDB row), checked by the same rules.
+ * id NULL: derived from content; embedding NULL: none (n_embedding is its
+ * length, anything but AK_DIM is a bad embedding); has_ts 0: default_ts;
+ * metadata NULL or the text of a JSON object.  The record points into the
+ * parts (and its own embedding copy): valid while they are. */
+typedef struct {
+    const char *id;
+    size_t id_len;
+    const char *content;
+    size_t content_len;
+    const float *embedding;
+    size_t n_embedding;
+    int has_ts;
+    int64_t ts_us;
+    const char *metadata;
+    size_t metadata_len;
+} ak_record_parts;
+
+ak_code ak_record_from_parts(const ak_record_parts *p, int64_t default_ts_us,
+                             ak_record *out, ak_rec_problem *problem, ak_err *err);
+
 #endif

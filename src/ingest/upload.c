@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/duckdb.h"
 #include "util/log.h"
 #include "util/testpoint.h"
 #include "util/time.h"
@@ -118,31 +119,102 @@ ak_outcome ak_upload_settle_early(const ak_upload_env *env, const ak_upload_ref 
     return o;
 }
 
-/* Payload formats and presence, decided from the manifest and the listing. */
-static int precheck(const ak_upload_ref *u, const ak_manifest *m, int *incomplete,
-                    char *why, size_t n)
+typedef enum { PRE_OK, PRE_REJECT, PRE_NOT_ARRIVED, PRE_RETRY } precheck_result;
+
+/* Payload formats, presence and sizes, decided from the manifest and the
+ * listing; and, for DuckDB payloads, whether DuckDB's library is here
+ * (when not, the upload waits for it). */
+static precheck_result precheck(const ak_upload_ref *u, const ak_manifest *m, char *why,
+                                size_t n)
 {
+    int duckdb = 0;
     for (size_t i = 0; i < m->n_files; i++) {
+        const ak_manifest_file *f = &m->files[i];
         const char *reason;
-        if (ak_payload_kind_of(m->files[i], m->codec, &reason) == AK_PAYLOAD_UNSUPPORTED) {
-            snprintf(why, n, "%s: %s", m->files[i], reason);
-            *incomplete = 0;
-            return 0;
+        ak_payload_kind kind = ak_payload_kind_of(f->name, f->codec, &reason);
+        if (kind == AK_PAYLOAD_UNSUPPORTED) {
+            snprintf(why, n, "%s: %s", f->name, reason);
+            return PRE_REJECT;
         }
+        duckdb |= kind == AK_PAYLOAD_DUCKDB;
     }
     for (size_t i = 0; i < m->n_files; i++) {
-        if (ak_upload_file_size(u, m->files[i]) < 0) {
-            snprintf(why, n, "payload %s named in the manifest has not arrived", m->files[i]);
-            *incomplete = 1;
-            return 0;
+        const ak_manifest_file *f = &m->files[i];
+        int64_t size = ak_upload_file_size(u, f->name);
+        if (size < 0) {
+            snprintf(why, n, "payload %s named in the manifest has not arrived", f->name);
+            return PRE_NOT_ARRIVED;
+        }
+        if (f->size_bytes >= 0 && size != f->size_bytes) {
+            snprintf(why, n, "%s: size_bytes: manifest says %lld but the object has %lld bytes",
+                     f->name, (long long)f->size_bytes, (long long)size);
+            return PRE_REJECT;
         }
     }
-    return 1;
+    ak_err err;
+    if (duckdb && ak_duckdb_load(&err) != AK_OK) {
+        snprintf(why, n, "%s", err.msg);
+        return PRE_RETRY;
+    }
+    return PRE_OK;
+}
+
+/* The largest decompressed DuckDB payload (AKOSHA_DUCKDB_MAX_BYTES). */
+static int64_t spool_max(void)
+{
+    const char *v = getenv("AKOSHA_DUCKDB_MAX_BYTES");
+    char *end;
+    long long n = v ? strtoll(v, &end, 10) : 0;
+    return v && *v && !*end && n > 0 ? (int64_t)n : AK_DUCKDB_MAX_BYTES;
+}
+
+const char *ak_upload_spool_dir(const ak_ingest_config *cfg, char *buf, size_t n)
+{
+    if (!cfg->data)
+        return NULL;
+    int len = snprintf(buf, n, "%s/tmp", ak_datadir_path(cfg->data));
+    return len > 0 && (size_t)len < n ? buf : NULL;
+}
+
+/* A finished SHA-256 against the one the manifest gave. */
+static ak_code check_sum(ak_sha256_ctx *ctx, const uint8_t *want, const char *what,
+                         ak_err *err)
+{
+    uint8_t got[AK_SHA256_LEN];
+    ak_sha256_final(ctx, got);
+    if (memcmp(got, want, AK_SHA256_LEN) == 0)
+        return AK_OK;
+    char want_hex[AK_SHA256_HEX], got_hex[AK_SHA256_HEX];
+    ak_hex(want, AK_SHA256_LEN, want_hex);
+    ak_hex(got, AK_SHA256_LEN, got_hex);
+    return ak_err_set(err, AK_ERR_INVALID, "%s: manifest says %s but the bytes hash to %s",
+                      what, want_hex, got_hex);
+}
+
+/* One payload, with its own checksum when the manifest gave one. */
+static ak_code stream_file(const ak_upload_env *env, const ak_upload_ref *u,
+                           const ak_manifest_file *f, ak_payload_ctx *pc, ak_err *err)
+{
+    char key[AK_STORE_KEY_MAX + 1], what[AK_FILE_NAME_MAX + 16];
+    snprintf(key, sizeof key, "%s%s", u->prefix, f->name);
+    pc->file_checksum = f->has_checksum ? ak_sha256_new() : NULL;
+    if (f->has_checksum && !pc->file_checksum)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    ak_code rc = ak_payload_ingest(env->cfg->bucket, key, f->name, f->codec,
+                                   ak_upload_file_size(u, f->name), pc, err);
+    if (rc == AK_OK && pc->file_checksum) {
+        snprintf(what, sizeof what, "%s: checksum", f->name);
+        rc = check_sum(pc->file_checksum, f->checksum, what, err);
+    }
+    ak_sha256_free(pc->file_checksum);
+    pc->file_checksum = NULL;
+    return rc;
 }
 
 static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
                                const ak_manifest *m, ak_tally *tally, ak_err *err)
 {
+    char spool_dir[AK_PATH_MAX];
     ak_payload_ctx pc = {
         .db = env->db,
         .order = {.at_us = m->uploaded_at_us, .upload_id = u->upload_id},
@@ -152,29 +224,17 @@ static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
         .abort = env->cfg->abort,
         .live_records = env->live_records,
         .tally = tally,
+        .spool_dir = ak_upload_spool_dir(env->cfg, spool_dir, sizeof spool_dir),
+        .spool_max = spool_max(),
     };
     if (m->has_checksum && !pc.checksum)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     ak_code rc = AK_OK;
-    for (size_t i = 0; rc == AK_OK && i < m->n_files; i++) {
-        char key[AK_STORE_KEY_MAX + 1];
-        snprintf(key, sizeof key, "%s%s", u->prefix, m->files[i]);
-        rc = ak_payload_ingest(env->cfg->bucket, key, m->files[i], m->codec,
-                               ak_upload_file_size(u, m->files[i]), &pc, err);
-    }
-    if (rc == AK_OK && pc.checksum) {
-        uint8_t got[AK_SHA256_LEN];
-        ak_sha256_final(pc.checksum, got);
-        if (memcmp(got, m->checksum, AK_SHA256_LEN) != 0) {
-            char want_hex[AK_SHA256_HEX], got_hex[AK_SHA256_HEX];
-            ak_hex(m->checksum, AK_SHA256_LEN, want_hex);
-            ak_hex(got, AK_SHA256_LEN, got_hex);
-            rc = ak_err_set(err, AK_ERR_INVALID,
-                            "checksum: manifest says %s but the payloads hash to %s",
-                            want_hex, got_hex);
-        }
-    }
-    if (rc == AK_OK && tally->records != m->conversation_count)
+    for (size_t i = 0; rc == AK_OK && i < m->n_files; i++)
+        rc = stream_file(env, u, &m->files[i], &pc, err);
+    if (rc == AK_OK && pc.checksum)
+        rc = check_sum(pc.checksum, m->checksum, "checksum", err);
+    if (rc == AK_OK && m->conversation_count >= 0 && tally->records != m->conversation_count)
         rc = ak_err_set(err, AK_ERR_INVALID,
                         "conversation_count: manifest says %lld but the payloads hold %lld records",
                         (long long)m->conversation_count, (long long)tally->records);
@@ -196,6 +256,7 @@ static ak_code write_ingested(const ak_upload_env *env, const ak_upload_ref *u,
     row.records_rejected = t->rejected;
     row.payload_bytes = t->bytes;
     row.record_errors = ak_tally_problems_json(t);
+    row.reason = t->note[0] ? (char *)t->note : NULL;
     ak_code rc = ak_sysdb_ledger_put(env->db, &row, err);
     free(row.record_errors);
     return rc;
@@ -222,12 +283,15 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
                            ak_tally *tally, char **reason)
 {
     char why[AK_ERR_MSG_MAX];
-    int incomplete = 0, settled = 0;
+    int settled = 0;
     memset(tally, 0, sizeof *tally);
     *reason = NULL;
-    if (!precheck(u, m, &incomplete, why, sizeof why))
-        return incomplete ? settle_failure(env, u, m, prev, 1, why, reason)
-                          : settle_rejected(env, u, m, prev, why, reason);
+    switch (precheck(u, m, why, sizeof why)) {
+    case PRE_OK: break;
+    case PRE_REJECT: return settle_rejected(env, u, m, prev, why, reason);
+    case PRE_NOT_ARRIVED: return settle_failure(env, u, m, prev, 1, why, reason);
+    case PRE_RETRY: return settle_failure(env, u, m, prev, 0, why, reason);
+    }
     /* Only the payloads' own verdict (bad JSON, checksum, counts) rejects an
      * upload; database errors (payload.c reports them as AK_ERR_IO) and a
      * failed commit are retried: a full disk says nothing about the upload. */

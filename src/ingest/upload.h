@@ -40,6 +40,10 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
  * changed retry setting applies at once. */
 int64_t ak_upload_retry_due(const ak_ingest_config *cfg, const ak_ledger_row *prev);
 
+/* <data>/tmp, where DuckDB payloads are decompressed, into buf; NULL
+ * without a data directory. */
+const char *ak_upload_spool_dir(const ak_ingest_config *cfg, char *buf, size_t n);
+
 /* Record an upload that was settled before any payload was read (bad
  * manifest, unreadable manifest): status is REJECTED or FAILED. */
 ak_outcome ak_upload_settle_early(const ak_upload_env *env, const ak_upload_ref *u,

@@ -99,6 +99,19 @@ const char *ak_codec_suffix(ak_codec c)
     return codec_valid(c) ? codec_suffixes[c] : "";
 }
 
+ak_codec ak_codec_sniff(const void *data, size_t len)
+{
+    static const unsigned char gz[] = {0x1f, 0x8b}, zs[] = {0x28, 0xb5, 0x2f, 0xfd},
+                               lz[] = {0x04, 0x22, 0x4d, 0x18};
+    if (len >= sizeof zs && memcmp(data, zs, sizeof zs) == 0)
+        return AK_CODEC_ZSTD;
+    if (len >= sizeof lz && memcmp(data, lz, sizeof lz) == 0)
+        return AK_CODEC_LZ4;
+    if (len >= 4 && memcmp(data, gz, sizeof gz) == 0)
+        return AK_CODEC_GZIP;
+    return AK_CODEC_NONE;
+}
+
 /* ---- shared helpers ---- */
 
 static const char *sname(const stream *s) { return codec_names[s->codec]; }

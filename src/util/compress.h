@@ -31,6 +31,10 @@ const char *ak_codec_name(ak_codec c);
 /* The usual file suffix (".gz", ".zst", ".lz4"; "" for none). */
 const char *ak_codec_suffix(ak_codec c);
 
+/* The codec whose magic number data starts with; AK_CODEC_NONE when none
+ * does (or len is under 4). */
+ak_codec ak_codec_sniff(const void *data, size_t len);
+
 typedef ak_code (*ak_chunk_fn)(void *ctx, const void *data, size_t len);
 
 /* ---- decompression ---- */

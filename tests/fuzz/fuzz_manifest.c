@@ -17,7 +17,8 @@
 static const char *const field_names[] = {
     "uploaded_at", "conversation_count", "total_size_bytes", "version",
     "system_type", "checksum", "compressed", "compression_format", "files",
-    "metadata", "manifest", "invalid JSON", "JSON too large"};
+    "metadata", "timestamp", "system_id", "upload_id", "manifest", "invalid JSON",
+    "JSON too large"};
 
 static int starts_with_field(const char *msg)
 {
@@ -42,7 +43,7 @@ static void check_accepted(const ak_manifest *m, const char *text, size_t len)
                "uploaded_at %lld outside [now - 365 d, now + 5 min]",
                (long long)m->uploaded_at_us);
     fuzz_check_time_roundtrip(m->uploaded_at_us);
-    FUZZ_CHECK(m->conversation_count >= 0 &&
+    FUZZ_CHECK(m->conversation_count >= -1 &&
                    m->conversation_count <= AK_MANIFEST_MAX_CONVERSATIONS,
                "conversation_count %lld", (long long)m->conversation_count);
     FUZZ_CHECK(m->total_size_bytes == -1 ||
@@ -75,12 +76,17 @@ static void check_accepted(const ak_manifest *m, const char *text, size_t len)
     FUZZ_CHECK(m->n_files <= AK_MANIFEST_MAX_FILES, "n_files %zu", m->n_files);
     for (size_t i = 0; i < m->n_files; i++) {
         const char *why = NULL;
-        FUZZ_CHECK(m->files[i] != NULL, "files[%zu] is NULL", i);
-        FUZZ_CHECK(ak_id_file_valid(m->files[i], strlen(m->files[i]), &why),
-                   "files[%zu] \"%s\" is not a valid name: %s", i, m->files[i],
-                   why ? why : "?");
+        const ak_manifest_file *mf = &m->files[i];
+        FUZZ_CHECK(mf->name != NULL, "files[%zu] is NULL", i);
+        FUZZ_CHECK(ak_id_file_valid(mf->name, strlen(mf->name), &why),
+                   "files[%zu] \"%s\" is not a valid name: %s", i, mf->name, why ? why : "?");
+        FUZZ_CHECK(strcmp(mf->name, "manifest.json") != 0, "the manifest listed as a payload");
+        FUZZ_CHECK((unsigned)mf->codec <= AK_CODEC_LZ4, "files[%zu] codec %d", i, (int)mf->codec);
+        FUZZ_CHECK(mf->size_bytes == -1 || (mf->size_bytes > 0 &&
+                                            mf->size_bytes <= AK_MANIFEST_MAX_TOTAL_SIZE),
+                   "files[%zu] size_bytes %lld", i, (long long)mf->size_bytes);
         for (size_t j = 0; j < i; j++)
-            FUZZ_CHECK(strcmp(m->files[i], m->files[j]) != 0, "files[%zu] repeated", i);
+            FUZZ_CHECK(strcmp(mf->name, m->files[j].name) != 0, "files[%zu] repeated", i);
     }
 
     /* Compare with what the document says. */
@@ -96,20 +102,33 @@ static void check_accepted(const ak_manifest *m, const char *text, size_t len)
     if (files && files->type == AK_JSON_NULL)
         files = NULL;
     if (!files) {
-        FUZZ_CHECK(m->n_files == 1 && strcmp(m->files[0], "memories.json") == 0,
+        FUZZ_CHECK(m->n_files == 1 && strcmp(m->files[0].name, "memories.json") == 0,
                    "files absent but not [\"memories.json\"]");
     } else {
         FUZZ_CHECK(files->type == AK_JSON_ARRAY, "files accepted as a non-list");
-        FUZZ_CHECK(m->n_files == files->n_kids, "n_files %zu but files lists %u",
-                   m->n_files, files->n_kids);
+        /* Every entry but the manifest itself, in order, by name. */
         size_t i = 0;
-        for (const ak_json *f = files->first; f; f = f->next, i++)
-            FUZZ_CHECK(f->type == AK_JSON_STRING && f->str_len == strlen(m->files[i]) &&
-                           memcmp(f->str, m->files[i], f->str_len) == 0,
+        for (const ak_json *f = files->first; f; f = f->next) {
+            const ak_json *name = f->type == AK_JSON_OBJECT ? ak_json_get(f, "name") : f;
+            FUZZ_CHECK(name && name->type == AK_JSON_STRING, "files entry without a name accepted");
+            if (name->str_len == strlen("manifest.json") &&
+                memcmp(name->str, "manifest.json", name->str_len) == 0)
+                continue;
+            FUZZ_CHECK(i < m->n_files, "files lists more payloads than n_files %zu", m->n_files);
+            FUZZ_CHECK(name->str_len == strlen(m->files[i].name) &&
+                           memcmp(name->str, m->files[i].name, name->str_len) == 0,
                        "files[%zu] differs from the document", i);
+            if (f->type == AK_JSON_STRING)
+                FUZZ_CHECK(m->files[i].codec == m->codec && !m->files[i].has_checksum &&
+                               m->files[i].size_bytes == -1,
+                           "files[%zu], a plain name, has settings of its own", i);
+            i++;
+        }
+        FUZZ_CHECK(i == m->n_files, "n_files %zu but files lists %zu payloads", m->n_files, i);
     }
-    if (m->n_files == 0)
-        FUZZ_CHECK(files && files->n_kids == 0, "no files although files was not []");
+    const ak_json *ua = ak_json_get(root, "uploaded_at");
+    if (ua && ua->type != AK_JSON_NULL)
+        FUZZ_CHECK(m->conversation_count >= 0, "Akosha's form without conversation_count");
 
     const ak_json *st = ak_json_get(root, "system_type");
     if (m->system_type)
@@ -150,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(starts_with_field(e.msg),
                        "rejection message does not name the field: \"%s\"", e.msg);
         FUZZ_CHECK(m.files == NULL && m.n_files == 0 && m.system_type == NULL &&
-                       m.metadata == NULL,
+                       m.metadata == NULL && m.system_id == NULL && m.upload_id == NULL,
                    "a failed parse left allocations in the struct");
     }
     ak_manifest_free(&m);

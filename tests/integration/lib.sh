@@ -151,3 +151,23 @@ npm_deps() { # dir
   (cd "$1" && npm install --silent --no-audit --no-fund >/dev/null 2>&1) ||
     (cd "$1" && npm install --no-audit --no-fund) || fail "npm install in $1"
 }
+
+# DuckDB's node package @duckdb/node-api at a pinned version, installed once
+# into dir/node_modules (a fresh machine fetches it from npm).  It brings
+# @duckdb/node-bindings-linux-x64, whose libduckdb.so akosha loads.
+DUCKDB_NODE_API=1.5.6-r.1            # the version whose library the tests load
+DUCKDB_NODE_API_OLDEST=1.1.2-alpha.4 # the oldest 1.x on npm
+duckdb_node() { # dir version
+  command -v node >/dev/null && command -v npm >/dev/null ||
+    fail "node and npm are needed (Debian: apt-get install nodejs npm)"
+  local have
+  have=$(node -p "require('$1/node_modules/@duckdb/node-api/package.json').version" 2>/dev/null || true)
+  [ "$have" == "$2" ] && return 0
+  echo "installing @duckdb/node-api@$2 into $1/node_modules"
+  mkdir -p "$1"
+  # its own package.json, or npm would install into a parent's node_modules
+  [ -f "$1/package.json" ] || echo '{"private": true}' >"$1/package.json"
+  (cd "$1" && npm install --no-save --no-package-lock --no-audit --no-fund \
+    "@duckdb/node-api@$2") >"$1/npm.log" 2>&1 ||
+    fail "npm install @duckdb/node-api@$2 failed: $(tail -n 5 "$1/npm.log")"
+}

@@ -26,7 +26,9 @@ mkupload $B badjson u1 --raw-payload "b'{\"conversations\": [{\"id\": \"a\", \"c
 mkupload $B notobj u1 --raw-payload "b'[1, 2, 3]'" --checksum none --declared 3
 mkupload $B sum u1 --count 4 --checksum wrong
 mkupload $B count u1 --count 4 --declared 5
-mkupload $B duck u1 --files reflection.duckdb --raw-payload "b'DUCK\\x00\\x00'" --checksum none
+mkupload $B sqlite u1 --files reflection.sqlite --raw-payload "b'SQLite format 3\\x00'" --checksum none
+mkupload $B liar u1 --codec zstd --raw-payload "__import__('gzip').compress(b'{}')" --checksum none
+mkupload $B liar2 u1 --raw-payload "__import__('gzip').compress(b'{}')" --checksum none
 mkupload $B future u1 --uploaded-at "2099-01-01T00:00:00Z"
 mkupload $B ancient u1 --uploaded-at "2020-01-01T00:00:00Z"
 mkupload $B nocount u1 --manifest-extra '{"conversation_count": null}'
@@ -102,7 +104,9 @@ expect_rejected badjson u1 "JSON ends early"
 expect_rejected notobj u1 "must be a JSON object"
 expect_rejected sum u1 "checksum: manifest says"
 expect_rejected count u1 "conversation_count: manifest says 5 but the payloads hold 4"
-expect_rejected duck u1 "reflection.duckdb: raw DuckDB databases are not a supported payload format"
+expect_rejected sqlite u1 "reflection.sqlite: unsupported payload format"
+expect_rejected liar u1 "compression: the manifest says zstd but the bytes are not zstd (they are gzip)"
+expect_rejected liar2 u1 "compression: the manifest says none but the bytes are gzip-compressed"
 expect_rejected future u1 "manifest.json: uploaded_at: more than 5 minutes in the future"
 expect_rejected ancient u1 "manifest.json: uploaded_at: older than 365 days"
 expect_rejected nocount u1 "manifest.json: conversation_count: required field is missing"
@@ -143,7 +147,7 @@ assert_eq "$(ledger_row data okid fine.upload | jq_py 'd["status"]')" "ingested"
 assert_eq "$(akosha uploads --data data --system okid --json | jq_py 'len(d)')" "1" "bad upload ids not in the ledger"
 
 # totals: every rejected upload counted
-assert_eq "$(echo "$run" | jq_py 'd["uploads_rejected"]')" "17" "uploads rejected"
+assert_eq "$(echo "$run" | jq_py 'd["uploads_rejected"]')" "19" "uploads rejected"
 
 # a second run settles nothing new and stores nothing new
 before=$(store_digest data)

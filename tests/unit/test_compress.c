@@ -573,8 +573,35 @@ static void test_cli_encode(void)
     free(data);
 }
 
+/* The magic numbers the payload check relies on, and no false alarms on
+ * text. */
+static void test_sniff(void)
+{
+    static const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00}, zs[] = {0x28, 0xb5, 0x2f, 0xfd},
+                               lz[] = {0x04, 0x22, 0x4d, 0x18}, duck[16] = "\x94-\x89ZH\x09\xa8(DUCK";
+    CHECK_INT(ak_codec_sniff(gz, sizeof gz), AK_CODEC_GZIP);
+    CHECK_INT(ak_codec_sniff(zs, sizeof zs), AK_CODEC_ZSTD);
+    CHECK_INT(ak_codec_sniff(lz, sizeof lz), AK_CODEC_LZ4);
+    CHECK_INT(ak_codec_sniff(gz, 3), AK_CODEC_NONE); /* too short to tell */
+    CHECK_INT(ak_codec_sniff(duck, sizeof duck), AK_CODEC_NONE);
+    CHECK_INT(ak_codec_sniff("{\"conversations\": []}", 20), AK_CODEC_NONE);
+    CHECK_INT(ak_codec_sniff("", 0), AK_CODEC_NONE);
+    /* What our own compressors write is recognized. */
+    for (int c = AK_CODEC_GZIP; c <= AK_CODEC_LZ4; c++) {
+        sink out = {0};
+        ak_z *z = NULL;
+        CHECK_INT(ak_z_new((ak_codec)c, 0, collect, &out, &z, NULL), AK_OK);
+        CHECK_INT(ak_z_feed(z, "hello", 5, NULL), AK_OK);
+        CHECK_INT(ak_z_finish(z, NULL), AK_OK);
+        CHECK_INT(ak_codec_sniff(out.buf.data, out.buf.len), c);
+        ak_z_free(z);
+        ak_buf_free(&out.buf);
+    }
+}
+
 int main(void)
 {
+    RUN(test_sniff);
     RUN(test_names);
     RUN(test_bad_args);
     RUN(test_roundtrip);

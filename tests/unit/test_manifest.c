@@ -115,9 +115,9 @@ static void test_full(void)
     CHECK_INT(m.codec, AK_CODEC_ZSTD);
     CHECK_INT(m.n_files, 3);
     if (m.n_files == 3) {
-        CHECK_STR(m.files[0], "part-2.jsonl");
-        CHECK_STR(m.files[1], "part-1.json");
-        CHECK_STR(m.files[2], "a_b.ndjson");
+        CHECK_STR(m.files[0].name, "part-2.jsonl");
+        CHECK_STR(m.files[1].name, "part-1.json");
+        CHECK_STR(m.files[2].name, "a_b.ndjson");
     }
     CHECK_STR(m.metadata, "{\"host\": \"box\",  \"n\" : [1, 2]}");
     ak_manifest_free(&m);
@@ -155,7 +155,7 @@ static void check_defaults(const char *text)
     CHECK_INT(m.codec, AK_CODEC_NONE);
     CHECK_INT(m.n_files, 1);
     if (m.n_files == 1)
-        CHECK_STR(m.files[0], "memories.json");
+        CHECK_STR(m.files[0].name, "memories.json");
     CHECK(m.metadata == NULL);
     ak_manifest_free(&m);
 }
@@ -460,7 +460,7 @@ static void test_files_too_many(void)
     CHECK_INT(ak_manifest_parse(b.data, b.len, NOW, &m, &e), AK_OK);
     CHECK_INT(m.n_files, AK_MANIFEST_MAX_FILES);
     if (m.n_files == AK_MANIFEST_MAX_FILES)
-        CHECK_STR(m.files[AK_MANIFEST_MAX_FILES - 1], "f09999.json");
+        CHECK_STR(m.files[AK_MANIFEST_MAX_FILES - 1].name, "f09999.json");
     ak_manifest_free(&m);
     b.len = mark;
     ak_buf_puts(&b, ",\"one-more.json\"]}");
@@ -482,8 +482,8 @@ static void test_files_good_names(void)
     CHECK_INT(ak_manifest_parse(text, strlen(text), NOW, &m, NULL), AK_OK);
     CHECK_INT(m.n_files, 4);
     if (m.n_files == 4) {
-        CHECK_STR(m.files[0], ".hidden");
-        CHECK_STR(m.files[3], "x");
+        CHECK_STR(m.files[0].name, ".hidden");
+        CHECK_STR(m.files[3].name, "x");
     }
     ak_manifest_free(&m);
 }
@@ -600,6 +600,95 @@ static void test_reuse_struct(void)
     }
 }
 
+/* ---- Session-Buddy's form ---- */
+
+/* Exactly what session_buddy/storage/cloud_sync.py writes (json.dumps,
+ * indent=2), plus the manifest's own entry some versions add. */
+#define SB_MANIFEST(files)                                                              \
+    "{\n  \"upload_id\": \"20250601_115900_les-box\",\n"                               \
+    "  \"system_id\": \"les-box\",\n"                                                  \
+    "  \"timestamp\": \"2025-06-01T11:59:00.123456+00:00\",\n"                         \
+    "  \"files\": [" files "],\n"                                                      \
+    "  \"metadata\": {\n    \"uploader\": \"session-buddy\",\n    \"version\": \"1.0.0\"\n  }\n}"
+#define SB_FILE(name, size, comp, sum)                                                  \
+    "\n    {\n      \"name\": \"" name "\",\n"                                           \
+    "      \"path\": \"systems/les-box/uploads/20250601_115900_les-box/" name "\",\n"     \
+    "      \"size_bytes\": " size ",\n      \"compression\": \"" comp "\",\n"              \
+    "      \"checksum\": \"" sum "\"\n    }"
+
+static void test_session_buddy_form(void)
+{
+    const char *text = SB_MANIFEST(SB_FILE("reflection.duckdb", "0", "gzip", "") ","
+                                   SB_FILE("knowledge_graph.duckdb", "0", "gzip", "") ","
+                                   SB_FILE("manifest.json", "0", "none", ""));
+    ak_manifest m;
+    ak_err e = {0};
+    CHECK_INT(ak_manifest_parse(text, strlen(text), NOW, &m, &e), AK_OK);
+    CHECK_INT(m.uploaded_at_us, T0_US - MIN_US + 123456);
+    CHECK_INT(m.conversation_count, -1);
+    CHECK_STR(m.system_id, "les-box");
+    CHECK_STR(m.upload_id, "20250601_115900_les-box");
+    CHECK_INT(m.n_files, 2); /* the manifest's own entry is not a payload */
+    for (size_t i = 0; i < m.n_files && i < 2; i++) {
+        CHECK_INT(m.files[i].codec, AK_CODEC_GZIP);
+        CHECK_INT(m.files[i].size_bytes, -1); /* 0 = not given */
+        CHECK_INT(m.files[i].has_checksum, 0); /* "" = not given */
+    }
+    if (m.n_files == 2) {
+        CHECK_STR(m.files[0].name, "reflection.duckdb");
+        CHECK_STR(m.files[1].name, "knowledge_graph.duckdb");
+    }
+    CHECK_STR(m.metadata, "{\n    \"uploader\": \"session-buddy\",\n    \"version\": \"1.0.0\"\n  }");
+    ak_manifest_free(&m);
+    CHECK(m.system_id == NULL && m.upload_id == NULL && m.files == NULL);
+}
+
+static void test_session_buddy_files(void)
+{
+    ak_manifest m;
+    const char *text = SB_MANIFEST(SB_FILE("a.duckdb", "1234", "none", CHECKSUM_HEX) ","
+                                   SB_FILE("b.jsonl", "7", "zstd", ""));
+    CHECK_INT(ak_manifest_parse(text, strlen(text), NOW, &m, NULL), AK_OK);
+    CHECK_INT(m.n_files, 2);
+    if (m.n_files == 2) {
+        CHECK_INT(m.files[0].codec, AK_CODEC_NONE);
+        CHECK_INT(m.files[0].size_bytes, 1234);
+        CHECK_INT(m.files[0].has_checksum, 1);
+        CHECK_INT(m.files[0].checksum[1], 0x11);
+        CHECK_INT(m.files[1].codec, AK_CODEC_ZSTD);
+    }
+    ak_manifest_free(&m);
+    /* A name in a list of objects keeps the manifest-wide codec. */
+    text = with(", \"compressed\": true, \"compression_format\": \"lz4\", "
+                "\"files\": [\"x.json\", {\"name\": \"y.json\"}]");
+    CHECK_INT(ak_manifest_parse(text, strlen(text), NOW, &m, NULL), AK_OK);
+    CHECK(m.n_files == 2 && m.files[0].codec == AK_CODEC_LZ4 && m.files[1].codec == AK_CODEC_LZ4);
+    ak_manifest_free(&m);
+}
+
+static void test_session_buddy_rules(void)
+{
+    CHECK(rejects(SB_MANIFEST(SB_FILE("r.duckdb", "0", "brotli", "")), "files"));
+    CHECK(rejects(SB_MANIFEST(SB_FILE("r.duckdb", "-1", "gzip", "")), "files"));
+    CHECK(rejects(SB_MANIFEST(SB_FILE("r.duckdb", "1.5", "gzip", "")), "files"));
+    CHECK(rejects(SB_MANIFEST(SB_FILE("r.duckdb", "0", "gzip", "abc")), "files"));
+    CHECK(rejects(SB_MANIFEST(SB_FILE("../r.duckdb", "0", "gzip", "")), "files"));
+    CHECK(rejects(SB_MANIFEST(SB_FILE("r.duckdb", "0", "gzip", "") "," SB_FILE("r.duckdb", "0", "none", "")),
+                  "files"));
+    CHECK(rejects(SB_MANIFEST("{\"path\": \"x\"}"), "files"));
+    CHECK(rejects(SB_MANIFEST("{\"name\": 5}"), "files"));
+    CHECK(rejects("{\"timestamp\": \"yesterday\", \"files\": []}", "timestamp"));
+    CHECK(rejects("{\"timestamp\": \"2030-01-01T00:00:00Z\", \"files\": []}", "timestamp"));
+    CHECK(rejects("{\"timestamp\": \"" T0 "\", \"system_id\": \"a/b\"}", "system_id"));
+    CHECK(rejects("{\"timestamp\": \"" T0 "\", \"system_id\": 7}", "system_id"));
+    CHECK(rejects("{\"timestamp\": \"" T0 "\", \"upload_id\": \"..\"}", "upload_id"));
+    CHECK(rejects("{\"timestamp\": \"" T0 "\", \"upload_id\": \"a\\u0000b\"}", "upload_id"));
+    /* Akosha's form still needs its count; uploaded_at wins over timestamp. */
+    CHECK(rejects("{\"uploaded_at\": \"" T0 "\", \"timestamp\": \"" T0 "\"}",
+                  "conversation_count"));
+    CHECK(accepts("{\"timestamp\": \"" T0 "\"}"));
+}
+
 int main(void)
 {
     RUN(test_t0_constant);
@@ -637,5 +726,8 @@ int main(void)
     RUN(test_too_large);
     RUN(test_free_safe);
     RUN(test_reuse_struct);
+    RUN(test_session_buddy_form);
+    RUN(test_session_buddy_files);
+    RUN(test_session_buddy_rules);
     return test_report("manifest");
 }

@@ -612,6 +612,77 @@ static void test_reject_then_accept(void)
     CHECK_INT(pb, AK_REC_NOT_OBJECT);
 }
 
+/* ---- typed parts (DuckDB rows) ---- */
+
+/* The problem a record from parts gets (AK_REC_OK when accepted). */
+static ak_rec_problem parts_problem(const ak_record_parts *p, const char *prefix)
+{
+    ak_rec_problem pb = AK_REC_N_PROBLEMS;
+    ak_err e = {0};
+    memset(&rec, 0xA5, sizeof rec);
+    ak_code rc = ak_record_from_parts(p, DFLT_TS, &rec, &pb, &e);
+    CHECK_INT(rc, pb == AK_REC_OK ? AK_OK : AK_ERR_INVALID);
+    if (prefix && strncmp(e.msg, prefix, strlen(prefix)) != 0)
+        fprintf(stderr, "  expected \"%s...\", got \"%s\"\n", prefix, e.msg), test_failures++;
+    return pb;
+}
+
+static void test_parts(void)
+{
+    float v[AK_DIM];
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = (float)i / AK_DIM;
+    ak_record_parts p = {.id = "conv-1", .id_len = 6, .content = "hello", .content_len = 5,
+                         .embedding = v, .n_embedding = AK_DIM, .has_ts = 1, .ts_us = 42,
+                         .metadata = "{\"type\":\"reflection\"}", .metadata_len = 20};
+    CHECK_INT(parts_problem(&p, NULL), AK_REC_OK);
+    CHECK(rec.id_len == 6 && memcmp(rec.id, "conv-1", 6) == 0);
+    CHECK_INT(rec.has_embedding, 1);
+    CHECK(rec.embedding[AK_DIM - 1] == v[AK_DIM - 1]);
+    CHECK_INT(rec.ts_us, 42);
+    CHECK(rec.source_len == 13 && memcmp(rec.source, "session-buddy", 13) == 0);
+    CHECK_INT(rec.metadata_len, 20);
+    /* The same content parsed from JSON hashes the same (dedup across forms). */
+    uint8_t sha[AK_SHA256_LEN];
+    memcpy(sha, rec.content_sha256, sizeof sha);
+    CHECK(accepts("{\"id\": \"conv-1\", \"content\": \"hello\"}"));
+    CHECK(memcmp(sha, rec.content_sha256, sizeof sha) == 0);
+
+    ak_record_parts q = {.content = "hello", .content_len = 5};
+    CHECK_INT(parts_problem(&q, NULL), AK_REC_OK); /* no id, embedding, time, metadata */
+    CHECK_INT(rec.id_len, 64);
+    CHECK_INT(rec.has_embedding, 0);
+    CHECK_INT(rec.ts_us, DFLT_TS);
+    CHECK(rec.metadata == NULL);
+}
+
+static void test_parts_rules(void)
+{
+    float v[AK_DIM] = {0};
+    ak_record_parts p = {.content = NULL};
+    CHECK_INT(parts_problem(&p, "content: required"), AK_REC_BAD_CONTENT);
+    p.content = "";
+    CHECK_INT(parts_problem(&p, "content: is empty"), AK_REC_BAD_CONTENT);
+    p.content = "a\0b", p.content_len = 3;
+    CHECK_INT(parts_problem(&p, "content: contains a NUL"), AK_REC_BAD_CONTENT);
+    p.content = "ok", p.content_len = 2;
+    p.id = "", p.id_len = 0;
+    CHECK_INT(parts_problem(&p, "id: is empty"), AK_REC_BAD_ID);
+    p.id = "a\nb", p.id_len = 3;
+    CHECK_INT(parts_problem(&p, "id: contains a control"), AK_REC_BAD_ID);
+    p.id = "x", p.id_len = 1;
+    p.embedding = v, p.n_embedding = 3;
+    CHECK_INT(parts_problem(&p, "embedding: has 3 numbers"), AK_REC_BAD_EMBEDDING);
+    p.n_embedding = AK_DIM;
+    CHECK_INT(parts_problem(&p, NULL), AK_REC_OK);
+    CHECK_INT(rec.has_embedding, 0); /* all zeros: no vector */
+    v[7] = NAN; /* a NULL element of a DuckDB list */
+    CHECK_INT(parts_problem(&p, "embedding[7]: not finite"), AK_REC_BAD_EMBEDDING);
+    v[7] = 0;
+    p.metadata = "[1]", p.metadata_len = 3;
+    CHECK_INT(parts_problem(&p, "metadata: must be an object"), AK_REC_BAD_METADATA);
+}
+
 int main(void)
 {
     doc = ak_json_doc_new();
@@ -645,6 +716,8 @@ int main(void)
     RUN(test_too_large);
     RUN(test_many_records_one_doc);
     RUN(test_reject_then_accept);
+    RUN(test_parts);
+    RUN(test_parts_rules);
     ak_json_doc_free(doc);
     return test_report("record");
 }

@@ -1,0 +1,580 @@
+/*
+ * duckdb.c - see duckdb.h.
+ *
+ * Reading is two queries on the file, attached read-only to the process's
+ * one DuckDB instance: which of the known tables and columns the file
+ * has (duckdb_columns()), then one streaming SELECT per memory table that
+ * hands back five typed columns -- id, content, embedding as FLOAT[],
+ * timestamp as epoch microseconds, and the metadata object, built by
+ * DuckDB's json functions from the row's metadata and its other columns.
+ * Building the metadata in SQL keeps the C side to one fixed row shape
+ * whatever the schema version, and a column a file lacks is simply not
+ * named.  Every name in the SQL comes from the tables below, never from
+ * the file.
+ */
+#include "ingest/duckdb.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest/duckdb_api.h"
+#include "util/buf.h"
+#include "util/vec.h"
+
+#define DEFAULT_MEMORY "256MB"
+#define HEADER_MAGIC_AT 8
+#define INSTALL_HINT                                                                        \
+    "install it with `scripts/deps.sh duckdb` (npm install --prefix /usr/local/lib/akosha " \
+    "@duckdb/node-bindings-linux-x64) or point AKOSHA_LIBDUCKDB at a libduckdb.so; the "    \
+    "upload is tried again"
+
+/* ---- loading ---- */
+
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
+static ak_duckdb_api api;
+static atomic_int loaded;
+static char lib_version[32];
+
+#define SYM(name) {"duckdb_" #name, offsetof(ak_duckdb_api, name)}
+static const struct {
+    const char *symbol;
+    size_t offset;
+} symbols[] = {
+    SYM(library_version), SYM(create_config), SYM(set_config), SYM(destroy_config),
+    SYM(open_ext), SYM(close), SYM(free), SYM(connect), SYM(disconnect), SYM(prepare),
+    SYM(prepare_error), SYM(destroy_prepare), SYM(pending_prepared_streaming),
+    SYM(pending_error), SYM(execute_pending), SYM(destroy_pending), SYM(result_error),
+    SYM(destroy_result), SYM(fetch_chunk), SYM(data_chunk_get_size),
+    SYM(data_chunk_get_vector), SYM(destroy_data_chunk), SYM(vector_get_data),
+    SYM(vector_get_validity), SYM(list_vector_get_child), SYM(array_vector_get_child),
+};
+
+/* dlopen one candidate and resolve every symbol; on failure says why. */
+static int try_load(const char *path, char *why, size_t n)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(why, n, "%s", dlerror());
+        return 0;
+    }
+    ak_duckdb_api a;
+    for (size_t i = 0; i < sizeof symbols / sizeof *symbols; i++) {
+        void *sym = dlsym(h, symbols[i].symbol);
+        if (!sym) {
+            snprintf(why, n, "%s has no %s (a DuckDB older than 1.1?)", path, symbols[i].symbol);
+            dlclose(h);
+            return 0;
+        }
+        memcpy((char *)&a + symbols[i].offset, &sym, sizeof sym);
+    }
+    api = a; /* the handle stays open for the life of the process */
+    snprintf(lib_version, sizeof lib_version, "%s", api.library_version());
+    return 1;
+}
+
+ak_code ak_duckdb_load(ak_err *err)
+{
+    if (atomic_load(&loaded))
+        return AK_OK;
+    pthread_mutex_lock(&load_mu);
+    char why[2][300] = {"", ""};
+    const char *env = getenv("AKOSHA_LIBDUCKDB");
+    int ok = atomic_load(&loaded) ||
+             (env && *env ? try_load(env, why[0], sizeof why[0])
+                          : try_load(AK_DUCKDB_DEFAULT_PATH, why[0], sizeof why[0]) ||
+                                try_load("libduckdb.so", why[1], sizeof why[1]));
+    if (ok)
+        atomic_store(&loaded, 1);
+    pthread_mutex_unlock(&load_mu);
+    if (ok)
+        return AK_OK;
+    if (env && *env)
+        return ak_err_set(err, AK_ERR_NOTFOUND,
+                          "DuckDB's library could not be loaded from AKOSHA_LIBDUCKDB (%s): " INSTALL_HINT,
+                          why[0]);
+    return ak_err_set(err, AK_ERR_NOTFOUND,
+                      "DuckDB's library is not installed (%s; %s): " INSTALL_HINT, why[0], why[1]);
+}
+
+const char *ak_duckdb_version(void)
+{
+    return atomic_load(&loaded) ? lib_version : NULL;
+}
+
+int ak_duckdb_is_header(const void *head, size_t len)
+{
+    return len >= HEADER_MAGIC_AT + 8 &&
+           memcmp((const char *)head + HEADER_MAGIC_AT, "DUCK", 4) == 0;
+}
+
+/* ---- what the file holds ---- */
+
+/* The columns read besides id, content, embedding, timestamp and metadata:
+ * each becomes a metadata member of the same name when the table has it.
+ * access_count and last_accessed are left out on purpose: they change on
+ * every read, and a snapshot would otherwise differ from the last one in
+ * every row. */
+static const char *const meta_columns[] = {
+    "category",    "subcategory",    "importance_score", "memory_tier",      "project",
+    "namespace",   "session_id",     "user_id",          "source_type",      "turn_parent_id",
+    "causal_parent_id", "tags",      "related_entities",
+};
+#define N_META (sizeof meta_columns / sizeof *meta_columns)
+enum { C_ID = N_META, C_CONTENT, C_EMBEDDING, C_TIMESTAMP, C_METADATA, N_COLUMNS };
+static const char *const base_columns[] = {"id", "content", "embedding", "timestamp", "metadata"};
+
+static const char *column_name(unsigned c)
+{
+    return c < N_META ? meta_columns[c] : base_columns[c - N_META];
+}
+
+/* In preference order within each kind: the first one present is read. */
+static const struct {
+    const char *table, *type;
+} tables[] = {
+    {"conversations_v2", "conversation"},
+    {"conversations", "conversation"},
+    {"reflections_v2", "reflection"},
+    {"reflections", "reflection"},
+};
+#define N_TABLES (sizeof tables / sizeof *tables)
+
+typedef struct {
+    int present;
+    uint32_t columns; /* bit c: column_name(c) exists */
+    int emb_array;    /* embedding is FLOAT[384], read as is (no copy into a list) */
+} table_info;
+
+/* One DuckDB instance serves every upload of the process: each attaches
+ * its file read-only under its own name.  Starting an instance costs more
+ * CPU than reading a few thousand rows.  An instance that a fatal error
+ * invalidated is dropped for the next upload to start a fresh one; the
+ * last user closes it. */
+typedef struct {
+    duckdb_database db;
+    int refs, dropped;
+} instance;
+
+static instance *shared;       /* under load_mu */
+static atomic_ullong attach_seq;
+
+typedef struct {
+    instance *inst;
+    duckdb_connection conn;
+    char name[32];             /* the attached file's catalog name */
+    int attached, broken;
+    ak_err *err;
+} session;
+
+static size_t str_of(const duckdb_string_t *s, const char **out)
+{
+    size_t n = s->value.inlined.length;
+    *out = n <= sizeof s->value.inlined.inlined ? s->value.inlined.inlined : s->value.pointer.ptr;
+    return n;
+}
+
+static int is_valid(const uint64_t *mask, idx_t row)
+{
+    return !mask || (mask[row / 64] >> (row % 64)) & 1;
+}
+
+/* DuckDB's messages run to several lines of advice; the first says it. */
+static ak_code duck_error(ak_err *err, ak_code code, const char *what, const char *msg)
+{
+    if (!msg)
+        msg = "unknown error";
+    size_t n = strcspn(msg, "\n");
+    if (strstr(msg, "invalidated"))
+        return ak_err_set(err, AK_ERR_IO, "%s: DuckDB was stopped by an earlier fatal error "
+                          "(%.*s); the upload is tried again", what, (int)(n > 300 ? 300 : n), msg);
+    if (code == AK_ERR_CORRUPT && strstr(msg, "version number"))
+        return ak_err_set(err, AK_ERR_NOTFOUND,
+                          "%s: %.*s (written by a DuckDB newer than the loaded library %s: "
+                          "install a newer @duckdb/node-bindings-linux-x64; the upload is "
+                          "tried again)",
+                          what, (int)(n > 300 ? 300 : n), msg, lib_version);
+    return ak_err_set(err, code, "%s: %.*s", what, (int)(n > 400 ? 400 : n), msg);
+}
+
+/* Run sql as a streaming query; the caller destroys *res on AK_OK. */
+static ak_code run_query(session *s, const char *sql, duckdb_result *res)
+{
+    duckdb_prepared_statement st = NULL;
+    duckdb_pending_result pend = NULL;
+    ak_code rc = AK_OK;
+    memset(res, 0, sizeof *res);
+    if (api.prepare(s->conn, sql, &st) != DuckDBSuccess)
+        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api.prepare_error(st));
+    else if (api.pending_prepared_streaming(st, &pend) != DuckDBSuccess)
+        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api.pending_error(pend));
+    else if (api.execute_pending(pend, res) != DuckDBSuccess) {
+        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api.result_error(res));
+        api.destroy_result(res);
+    }
+    api.destroy_pending(&pend);
+    api.destroy_prepare(&st);
+    return rc;
+}
+
+static ak_code run(session *s, const char *sql, duckdb_result *res)
+{
+    ak_code rc = run_query(s, sql, res);
+    if (rc == AK_ERR_IO) /* the instance was invalidated */
+        s->broken = 1;
+    return rc;
+}
+
+/* The next chunk, or NULL at the end (*rc says whether the end is an error). */
+static duckdb_data_chunk next_chunk(session *s, duckdb_result *res, ak_code *rc)
+{
+    duckdb_data_chunk c = api.fetch_chunk(*res);
+    const char *e;
+    *rc = AK_OK;
+    if (!c && (e = api.result_error(res)) &&
+        (*rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", e)) == AK_ERR_IO)
+        s->broken = 1;
+    return c;
+}
+
+static int str_is(const char *s, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(want, s, n) == 0;
+}
+
+static void note_column(table_info *info, const char *table, size_t tlen, const char *col,
+                        size_t clen, const char *type, size_t ylen)
+{
+    for (size_t t = 0; t < N_TABLES; t++) {
+        if (!str_is(table, tlen, tables[t].table))
+            continue;
+        info[t].present = 1;
+        for (unsigned c = 0; c < N_COLUMNS; c++)
+            if (str_is(col, clen, column_name(c)))
+                info[t].columns |= 1u << c;
+        if (str_is(col, clen, "embedding") && str_is(type, ylen, "FLOAT[384]"))
+            info[t].emb_array = 1;
+    }
+}
+
+static ak_code find_tables(session *s, table_info *info)
+{
+    duckdb_result res;
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                              "WHERE database_name = '%s' AND schema_name = 'main'", s->name);
+    ak_code rc = run(s, sql, &res);
+    if (rc)
+        return rc;
+    memset(info, 0, N_TABLES * sizeof *info);
+    duckdb_data_chunk c;
+    while ((c = next_chunk(s, &res, &rc))) {
+        const duckdb_string_t *t = api.vector_get_data(api.data_chunk_get_vector(c, 0));
+        const duckdb_string_t *col = api.vector_get_data(api.data_chunk_get_vector(c, 1));
+        const duckdb_string_t *ty = api.vector_get_data(api.data_chunk_get_vector(c, 2));
+        for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
+            const char *tp, *cp, *yp;
+            size_t tl = str_of(&t[i], &tp), cl = str_of(&col[i], &cp), yl = str_of(&ty[i], &yp);
+            note_column(info, tp, tl, cp, cl, yp, yl);
+        }
+        api.destroy_data_chunk(&c);
+    }
+    api.destroy_result(&res);
+    return rc;
+}
+
+/* ---- one table ---- */
+
+static int has(const table_info *ti, unsigned c) { return (ti->columns >> c) & 1; }
+
+/* SELECT id, content, embedding, timestamp_us, metadata FROM table. */
+static ak_code build_select(const char *db, size_t t, const table_info *ti, ak_buf *b)
+{
+    ak_buf_printf(b, "SELECT %s, CAST(\"content\" AS VARCHAR), ",
+                  has(ti, C_ID) ? "CAST(\"id\" AS VARCHAR)" : "NULL::VARCHAR");
+    ak_buf_puts(b, ti->emb_array              ? "\"embedding\", "
+                   : has(ti, C_EMBEDDING) ? "TRY_CAST(\"embedding\" AS FLOAT[]), "
+                                          : "NULL::FLOAT[], ");
+    ak_buf_puts(b, has(ti, C_TIMESTAMP) ? "epoch_us(TRY_CAST(\"timestamp\" AS TIMESTAMP)), "
+                                        : "NULL::BIGINT, ");
+    /* The row's own metadata when it is a JSON object, patched with the
+     * columns (a NULL column removes nothing but itself). */
+    ak_buf_puts(b, "CAST(json_merge_patch(");
+    if (has(ti, C_METADATA))
+        ak_buf_puts(b, "CASE WHEN json_valid(CAST(\"metadata\" AS VARCHAR)) AND "
+                       "json_type(CAST(\"metadata\" AS VARCHAR)) = 'OBJECT' "
+                       "THEN CAST(\"metadata\" AS VARCHAR) ELSE '{}' END");
+    else
+        ak_buf_puts(b, "'{}'");
+    ak_buf_printf(b, ", json_object('type', '%s', 'table', '%s'", tables[t].type, tables[t].table);
+    for (unsigned c = 0; c < N_META; c++)
+        if (has(ti, c))
+            ak_buf_printf(b, ", '%s', \"%s\"", meta_columns[c], meta_columns[c]);
+    ak_buf_printf(b, ")) AS VARCHAR) FROM \"%s\".main.\"%s\"", db, tables[t].table);
+    return ak_buf_putc(b, '\0');
+}
+
+typedef struct {
+    ak_duckdb_row_fn fn;
+    void *ctx;
+    int emb_array; /* the embedding column is FLOAT[384], else FLOAT[] */
+    const char *table;
+    uint64_t row;
+    float emb[AK_DIM];
+} reader;
+
+static void take_string(duckdb_vector v, idx_t i, const char **p, size_t *n)
+{
+    const duckdb_string_t *s = api.vector_get_data(v);
+    *p = NULL;
+    *n = 0;
+    if (is_valid(api.vector_get_validity(v), i))
+        *n = str_of(&s[i], p);
+}
+
+/* The row's embedding into r->emb; a NULL element becomes NaN so the
+ * record rules reject it as not finite. */
+static void take_embedding(reader *r, duckdb_vector v, idx_t i, ak_record_parts *p)
+{
+    p->embedding = NULL;
+    p->n_embedding = 0;
+    if (!is_valid(api.vector_get_validity(v), i))
+        return;
+    duckdb_list_entry e = {.offset = i * AK_DIM, .length = AK_DIM};
+    if (!r->emb_array)
+        e = ((const duckdb_list_entry *)api.vector_get_data(v))[i];
+    duckdb_vector child = r->emb_array ? api.array_vector_get_child(v) : api.list_vector_get_child(v);
+    const float *f = api.vector_get_data(child);
+    const uint64_t *valid = api.vector_get_validity(child);
+    p->n_embedding = e.length;
+    p->embedding = r->emb;
+    if (e.length != AK_DIM)
+        return;
+    if (!valid) {
+        p->embedding = f + e.offset; /* no NULL element: used in place */
+        return;
+    }
+    for (idx_t k = 0; k < AK_DIM; k++)
+        r->emb[k] = is_valid(valid, e.offset + k) ? f[e.offset + k] : NAN;
+}
+
+static ak_code read_chunk(reader *r, duckdb_data_chunk c)
+{
+    duckdb_vector id = api.data_chunk_get_vector(c, 0), content = api.data_chunk_get_vector(c, 1),
+                  emb = api.data_chunk_get_vector(c, 2), ts = api.data_chunk_get_vector(c, 3),
+                  meta = api.data_chunk_get_vector(c, 4);
+    const int64_t *ts_data = api.vector_get_data(ts);
+    const uint64_t *ts_valid = api.vector_get_validity(ts);
+    for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
+        ak_record_parts p;
+        take_string(id, i, &p.id, &p.id_len);
+        take_string(content, i, &p.content, &p.content_len);
+        take_string(meta, i, &p.metadata, &p.metadata_len);
+        take_embedding(r, emb, i, &p);
+        p.has_ts = is_valid(ts_valid, i);
+        p.ts_us = p.has_ts ? ts_data[i] : 0;
+        ak_code rc = r->fn(r->ctx, r->table, ++r->row, &p);
+        if (rc)
+            return rc;
+    }
+    return AK_OK;
+}
+
+static ak_code read_table(session *s, size_t t, const table_info *ti, reader *r)
+{
+    ak_buf sql = {0};
+    duckdb_result res;
+    ak_code rc = build_select(s->name, t, ti, &sql);
+    if (rc)
+        return ak_err_set(s->err, rc, "out of memory");
+    rc = run(s, sql.data, &res);
+    ak_buf_free(&sql);
+    if (rc)
+        return rc;
+    r->table = tables[t].table;
+    r->emb_array = ti->emb_array;
+    r->row = 0;
+    duckdb_data_chunk c;
+    ak_code crc;
+    while (rc == AK_OK && (c = next_chunk(s, &res, &crc))) {
+        rc = read_chunk(r, c);
+        api.destroy_data_chunk(&c);
+    }
+    api.destroy_result(&res);
+    return rc ? rc : crc;
+}
+
+/* ---- the file ---- */
+
+static ak_code check_header(const char *path, ak_err *err)
+{
+    unsigned char head[16];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ak_err_set(err, AK_ERR_IO, "cannot open %s", path);
+    ssize_t n = read(fd, head, sizeof head);
+    close(fd);
+    if (n < (ssize_t)sizeof head || !ak_duckdb_is_header(head, (size_t)n))
+        return ak_err_set(err, AK_ERR_INVALID, "not a DuckDB database (no DuckDB file header)");
+    return AK_OK;
+}
+
+static ak_code new_instance(instance **out, ak_err *err)
+{
+    duckdb_config cfg = NULL;
+    char *open_err = NULL;
+    const char *mem = getenv("AKOSHA_DUCKDB_MEMORY");
+    instance *in = calloc(1, sizeof *in);
+    if (!in || api.create_config(&cfg) != DuckDBSuccess) {
+        free(in);
+        return ak_err_set(err, AK_ERR_NOMEM, "DuckDB: cannot create a configuration");
+    }
+    const char *settings[][2] = {
+        {"threads", "1"},
+        {"memory_limit", mem && *mem ? mem : DEFAULT_MEMORY},
+        {"autoinstall_known_extensions", "false"},
+        {"autoload_known_extensions", "false"},
+    };
+    ak_code rc = AK_OK;
+    for (size_t i = 0; rc == AK_OK && i < sizeof settings / sizeof *settings; i++)
+        if (api.set_config(cfg, settings[i][0], settings[i][1]) != DuckDBSuccess)
+            rc = ak_err_set(err, AK_ERR_INVALID, "DuckDB: bad setting %s=%s", settings[i][0],
+                            settings[i][1]);
+    if (rc == AK_OK && api.open_ext(":memory:", &in->db, cfg, &open_err) != DuckDBSuccess)
+        rc = duck_error(err, AK_ERR_NOMEM, "DuckDB cannot start", open_err);
+    if (open_err)
+        api.free(open_err);
+    api.destroy_config(&cfg);
+    if (rc)
+        free(in);
+    else
+        *out = in;
+    return rc;
+}
+
+/* A reference to the shared instance, started when there is none. */
+static ak_code take_instance(instance **out, ak_err *err)
+{
+    ak_code rc = AK_OK;
+    pthread_mutex_lock(&load_mu);
+    if (!shared)
+        rc = new_instance(&shared, err);
+    if (rc == AK_OK) {
+        shared->refs++;
+        *out = shared;
+    }
+    pthread_mutex_unlock(&load_mu);
+    return rc;
+}
+
+static void give_instance(instance *in, int broken)
+{
+    pthread_mutex_lock(&load_mu);
+    if (broken && shared == in)
+        shared = NULL, in->dropped = 1;
+    int last = --in->refs == 0 && in->dropped;
+    pthread_mutex_unlock(&load_mu);
+    if (last) {
+        api.close(&in->db);
+        free(in);
+    }
+}
+
+/* Attach path read-only under a name of its own.  A single quote in the
+ * path is doubled for the SQL string. */
+static ak_code open_session(session *s, const char *path)
+{
+    ak_code rc = take_instance(&s->inst, s->err);
+    if (rc)
+        return rc;
+    if (api.connect(s->inst->db, &s->conn) != DuckDBSuccess)
+        return ak_err_set(s->err, AK_ERR_NOMEM, "DuckDB: cannot connect");
+    snprintf(s->name, sizeof s->name, "ak_upload_%llu",
+             (unsigned long long)atomic_fetch_add(&attach_seq, 1));
+    ak_buf sql = {0};
+    ak_buf_puts(&sql, "ATTACH '");
+    for (const char *p = path; *p; p++) {
+        if (*p == '\'')
+            ak_buf_putc(&sql, '\'');
+        ak_buf_putc(&sql, *p);
+    }
+    ak_buf_printf(&sql, "' AS \"%s\" (READ_ONLY)", s->name);
+    if (ak_buf_putc(&sql, '\0'))
+        rc = ak_err_set(s->err, AK_ERR_NOMEM, "out of memory");
+    duckdb_result res;
+    if (rc == AK_OK && (rc = run(s, sql.data, &res)) == AK_OK) {
+        s->attached = 1;
+        api.destroy_result(&res);
+    }
+    ak_buf_free(&sql);
+    return rc;
+}
+
+/* Detach (a failure to is not the upload's: its error stays), disconnect,
+ * and let go of the instance. */
+static void close_session(session *s)
+{
+    char sql[64];
+    duckdb_result res;
+    ak_err scratch, *keep = s->err;
+    s->err = &scratch;
+    if (s->attached) {
+        snprintf(sql, sizeof sql, "DETACH \"%s\"", s->name);
+        if (run(s, sql, &res) == AK_OK)
+            api.destroy_result(&res);
+    }
+    s->err = keep;
+    if (s->conn)
+        api.disconnect(&s->conn);
+    if (s->inst)
+        give_instance(s->inst, s->broken);
+}
+
+/* The first present table of each kind. */
+static ak_code read_tables(session *s, const table_info *info, reader *r)
+{
+    const char *done_type = NULL;
+    int any = 0;
+    ak_code rc = AK_OK;
+    for (size_t t = 0; rc == AK_OK && t < N_TABLES; t++) {
+        if (!info[t].present || !has(&info[t], C_CONTENT) ||
+            (done_type && strcmp(done_type, tables[t].type) == 0))
+            continue;
+        done_type = tables[t].type;
+        any = 1;
+        rc = read_table(s, t, &info[t], r);
+    }
+    if (rc == AK_OK && !any)
+        rc = ak_err_set(s->err, AK_ERR_INVALID,
+                        "no memories: none of the tables conversations_v2, conversations, "
+                        "reflections_v2, reflections (with a content column)");
+    return rc;
+}
+
+ak_code ak_duckdb_read(const char *path, ak_duckdb_row_fn fn, void *ctx, ak_err *err)
+{
+    ak_code rc = ak_duckdb_load(err);
+    if (rc == AK_OK)
+        rc = check_header(path, err);
+    if (rc)
+        return rc;
+    session s = {.err = err};
+    table_info info[N_TABLES];
+    reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    r->fn = fn;
+    r->ctx = ctx;
+    if ((rc = open_session(&s, path)) == AK_OK && (rc = find_tables(&s, info)) == AK_OK)
+        rc = read_tables(&s, info, r);
+    close_session(&s);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,63 @@
+/*
+ * duckdb.h - read the memories in Session-Buddy's reflection.duckdb through
+ * DuckDB's own C library, loaded at run time.
+ *
+ * The library (libduckdb.so) is not linked: `akosha` builds and runs
+ * without it, and loads it on first need from
+ *   $AKOSHA_LIBDUCKDB                      when set (only there), else
+ *   AK_DUCKDB_DEFAULT_PATH                 where `scripts/deps.sh duckdb`
+ *                                          installs the npm package
+ *                                          @duckdb/node-bindings-linux-x64,
+ *   libduckdb.so                           the dynamic linker's search path.
+ * A missing library is AK_ERR_NOTFOUND with how to install it: the upload
+ * is failed and retried, never rejected.
+ *
+ * What is read (SPEC section 11): conversations_v2, else conversations;
+ * reflections_v2, else reflections.  One record per row: id, content,
+ * embedding (NULL: text only), timestamp, and a metadata object holding
+ * the row's own metadata JSON merged with its other columns (type =
+ * "conversation" | "reflection", table, category, project, namespace,
+ * session_id, importance_score, tags ...); columns a file lacks (older
+ * Session-Buddy versions added them later) are left out.  Other tables are
+ * ignored.
+ *
+ * Resources: one in-memory DuckDB instance per process, with one thread, a
+ * memory limit shared by the uploads in flight ($AKOSHA_DUCKDB_MEMORY,
+ * default 256MB) and no extension loading; each file is attached to it
+ * read-only and detached after; rows are streamed a chunk at a time.
+ */
+#ifndef AK_DUCKDB_H
+#define AK_DUCKDB_H
+
+#include <stdint.h>
+
+#include "ingest/record.h"
+#include "util/err.h"
+
+#define AK_DUCKDB_DEFAULT_PATH \
+    "/usr/local/lib/akosha/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so"
+
+/* Load the library if it is not loaded yet (thread-safe; a failed load is
+ * tried again next time, so installing it needs no restart). */
+ak_code ak_duckdb_load(ak_err *err);
+
+/* The loaded library's version ("v1.5.6"), or NULL when none is loaded. */
+const char *ak_duckdb_version(void);
+
+/* 1 when the first bytes of a file (at least 16) are a DuckDB header. */
+int ak_duckdb_is_header(const void *head, size_t len);
+
+/* One row: which table, its ordinal there (1-based), its values.  A
+ * non-AK_OK return stops the read and is returned as is. */
+typedef ak_code (*ak_duckdb_row_fn)(void *ctx, const char *table, uint64_t row,
+                                    const ak_record_parts *parts);
+
+/* Read every memory in the DuckDB database file at path.  Errors:
+ * AK_ERR_INVALID  not a DuckDB file, or none of the four tables;
+ * AK_ERR_CORRUPT  DuckDB cannot read it (damaged, truncated);
+ * AK_ERR_NOTFOUND the library is missing, or too old for the file's
+ *                 storage version (a newer library will read it);
+ * or the callback's code. */
+ak_code ak_duckdb_read(const char *path, ak_duckdb_row_fn fn, void *ctx, ak_err *err);
+
+#endif
