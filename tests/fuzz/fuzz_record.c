@@ -33,13 +33,48 @@ static int has_ctl(const char *s, size_t n)
     return 0;
 }
 
+/* The problem of the first record field given twice (a record holding a
+ * member twice is refused under that member's category), or AK_REC_OK. */
+static ak_rec_problem duplicate(const ak_json *root)
+{
+    static const char *const names[] = {"id", "conversation_id", "content", "embedding",
+                                        "timestamp", "source", "metadata"};
+    static const ak_rec_problem problems[] = {
+        AK_REC_BAD_ID, AK_REC_BAD_ID, AK_REC_BAD_CONTENT, AK_REC_BAD_EMBEDDING,
+        AK_REC_BAD_TIMESTAMP, AK_REC_BAD_SOURCE, AK_REC_BAD_METADATA};
+    int seen = 0;
+    for (const ak_json *m = root->first; m; m = m->next)
+        for (int f = 0; f < 7; f++)
+            if (m->key_len == strlen(names[f]) && !memcmp(m->key, names[f], m->key_len)) {
+                if (seen & (1 << f))
+                    return problems[f];
+                seen |= 1 << f;
+            }
+    return AK_REC_OK;
+}
+
+static ak_rec_problem rules(const ak_json *root, int *unsure);
+
 /* What ak_record_parse() must conclude about a text that parsed as root.
- * *unsure is set when the answer hinges on float rounding at FLT_MAX. */
+ * *unsure is set when the answer hinges on float rounding at FLT_MAX, or
+ * on the order of members: a field given twice beside another problem is
+ * reported by whichever the parser meets first. */
 static ak_rec_problem reference(const ak_json *root, int *unsure)
 {
     *unsure = 0;
     if (root->type != AK_JSON_OBJECT)
         return AK_REC_NOT_OBJECT;
+    ak_rec_problem dup = duplicate(root), rest = rules(root, unsure);
+    if (dup == AK_REC_OK)
+        return rest;
+    if (rest != AK_REC_OK && rest != dup)
+        *unsure = 1;
+    return dup;
+}
+
+/* record.h's rules for a member-unique object (the first one counts). */
+static ak_rec_problem rules(const ak_json *root, int *unsure)
+{
     const ak_json *v = member(root, "content");
     if (!v || v->type != AK_JSON_STRING || v->str_len == 0 || v->str_len > AK_CONTENT_MAX ||
         memchr(v->str, '\0', v->str_len))
@@ -155,6 +190,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int unsure = 0;
     if (ak_json_parse(ref_doc, text, size, &root, &re) == AK_OK)
         want = reference(root, &unsure);
+    else if (rc && strstr(e.msg, "given more than once"))
+        unsure = 1; /* the parser stops at a field given twice, before the text breaks */
     if (!unsure)
         FUZZ_CHECK(p == want, "ak_record_parse says %s (%s), the rules say %s",
                    ak_rec_problem_name(p), rc ? e.msg : "accepted", ak_rec_problem_name(want));
