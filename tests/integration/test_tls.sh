@@ -68,7 +68,8 @@ expect_exit 1 timeout 20 "$AKOSHA_BIN" serve --data data --listen 0.0.0.0:$port 
 assert_contains "$out" "over plain HTTP" "tokens over plain HTTP beyond loopback"
 assert_contains "$out" "--allow-plain-http" "the refusal names the way out"
 for extra in "--allow-plain-http" "--tls-cert server.crt --tls-key server.key"; do
-  PORT=$(free_port)
+  # a port free on every address (free_port checks loopback only)
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])')
   # shellcheck disable=SC2086
   "$AKOSHA_BIN" serve --data data --listen 0.0.0.0:$PORT --tokens "$TOKEN" $extra > serve.log 2>&1 &
   SERVE_PID=$!
