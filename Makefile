@@ -81,7 +81,7 @@ deps:
 	@scripts/deps.sh
 
 # The README's test command.  Everything, plain and under sanitizers.
-check: deps
+check: deps check-layers
 	@echo "== build and test (gcc)"
 	@$(MAKE) --no-print-directory test
 	@echo "== build with clang (warnings are errors)"
@@ -90,6 +90,10 @@ check: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory SAN=1 test
+
+# Folders under src/ include each other in layers, never in a cycle.
+check-layers:
+	@scripts/check-layers.py
 
 test: test-unit test-integration
 

@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/record.h"
 #include "storage/datadir.h"
 #include "util/buf.h"
 #include "util/compress.h"
 #include "util/jsonw.h"
 #include "util/sha256.h"
 #include "util/time.h"
+#include "util/vec.h" /* AK_DIM */
 
 #define N_TOPICS 24
 #define NOISE 0.35f

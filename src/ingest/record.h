@@ -22,9 +22,8 @@
 
 #include "util/err.h"
 #include "util/json.h"
-#include "util/sha256.h"
+#include "util/record.h" /* ak_record, AK_DIM */
 
-#include "util/vec.h" /* AK_DIM */
 #define AK_CONTENT_MAX (1024 * 1024)
 #define AK_CONV_ID_MAX 256
 #define AK_SOURCE_MAX 256
@@ -52,22 +51,6 @@ typedef enum {
 } ak_rec_problem;
 
 const char *ak_rec_problem_name(ak_rec_problem p);
-
-typedef struct {
-    const char *id;
-    size_t id_len;
-    char id_hex[AK_SHA256_HEX]; /* backing store when id is derived */
-    const char *content;
-    size_t content_len;
-    uint8_t content_sha256[AK_SHA256_LEN];
-    int has_embedding;
-    float embedding[AK_DIM];
-    int64_t ts_us;
-    const char *source;
-    size_t source_len;
-    const char *metadata; /* raw JSON object, or NULL */
-    size_t metadata_len;
-} ak_record;
 
 ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
                         int64_t default_ts_us, ak_record *out,

@@ -15,7 +15,6 @@
 
 #include "query/catalog.h"
 #include "query/search.h"
-#include "server/auth.h"
 #include "query/words.h"
 #include "util/ids.h"
 #include "util/json.h"
@@ -26,7 +25,7 @@
 
 #define SESSIONS_MAX 1024
 #define SESSIONS_PER_OWNER 64
-#define OWNERS (AK_AUTH_MAX_TOKENS + 1) /* token numbers, and -1 for "no tokens" */
+#define OWNERS (AK_MCP_OWNERS_MAX + 1) /* token numbers, and -1 for "no tokens" */
 #define READY_WAIT_US (120 * AK_US_PER_SEC)
 #define STATUS_LIST_DEFAULT 50
 
@@ -103,7 +102,7 @@ static session *session_slot(ak_mcp *m, int owner)
 
 void ak_mcp_session_new(ak_mcp *m, int owner, char id[33])
 {
-    if (owner < -1 || owner >= AK_AUTH_MAX_TOKENS)
+    if (owner < -1 || owner >= AK_MCP_OWNERS_MAX)
         owner = -1; /* cannot happen: token numbers come from auth.c */
     uint8_t r[16];
     if (RAND_bytes(r, sizeof r) != 1) { /* no entropy source: still unique enough per process */

@@ -58,7 +58,9 @@ int ak_mcp_handle(ak_mcp *m, const char *msg, size_t len, ak_buf *out, int *init
  * number, -1 without tokens) and has not closed.  An owner holds at most 64
  * sessions (a 65th replaces its oldest) and never displaces another's
  * while the table has room; when it is full, the owner holding the most
- * gives way. */
+ * gives way.  Owners are -1 .. AK_MCP_OWNERS_MAX - 1 (server/auth.c
+ * checks its token numbers fit). */
+#define AK_MCP_OWNERS_MAX 256
 void ak_mcp_session_new(ak_mcp *m, int owner, char id[33]);
 int ak_mcp_session_valid(ak_mcp *m, const char *id, int owner);
 int ak_mcp_session_close(ak_mcp *m, const char *id, int owner);

@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcp/mcp.h"
 #include "util/sha256.h"
 #include "util/time.h"
+
+/* Token numbers are MCP session owners. */
+_Static_assert(AK_AUTH_MAX_TOKENS <= AK_MCP_OWNERS_MAX, "token numbers must fit MCP owners");
 
 #define TOKEN_MAX 512
 #define BUCKETS_MAX 4096

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/record.h"
 #include "storage/sysdb.h"
 #include "util/buf.h"
 #include "util/vcode.h"
+#include "util/vec.h" /* AK_DIM */
 
 #define MAX_INTEGRITY_LINES 10
 

@@ -25,8 +25,8 @@
 
 #include <stdint.h>
 
-#include "ingest/record.h"
 #include "util/err.h"
+#include "util/record.h"
 
 typedef struct ak_sysdb ak_sysdb;
 typedef struct sqlite3 sqlite3;

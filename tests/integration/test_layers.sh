@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# test_layers.sh - scripts/check-layers.py passes on src/ and fails on what
+# it guards against: a cycle between folders (shown with the files making it).
+source "$AKOSHA_SRC/tests/integration/lib.sh"
+check="$AKOSHA_SRC/scripts/check-layers.py"
+
+expect_exit 0 "$check" "$AKOSHA_SRC/src"
+assert_contains "$out" "no cycle" "the tree has no folder cycle"
+
+# A tree whose storage includes an ingest header while ingest includes storage.
+mkdir -p fake/util fake/storage fake/ingest
+echo '#include "util/err.h"' >fake/util/buf.h
+printf '#include "ingest/record.h"\n#include "util/buf.h"\n' >fake/storage/sysdb.h
+echo '#include "storage/sysdb.h"' >fake/ingest/record.h
+expect_exit 1 "$check" fake
+assert_contains "$out" "cycle: ingest storage" "the cycle is named"
+assert_contains "$out" "storage -> ingest: storage/sysdb.h" "the file making it is named"
+
+# The same edge one way only is a layer, not a cycle.
+echo '#include "util/buf.h"' >fake/storage/sysdb.h
+expect_exit 0 "$check" fake
+echo "ok"
