@@ -15,7 +15,7 @@
 #include "ops/forget.h"
 #include "storage/check.h"
 #include "tier/cold.h"
-#include "tier/parquet.h"
+#include "tier/parquet_read.h"
 #include "util/buf.h"
 #include "util/ids.h"
 #include "util/time.h"

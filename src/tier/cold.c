@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tier/parquet.h"
+#include "tier/parquet_read.h"
 #include "util/buf.h"
 #include "util/sha256.h"
 

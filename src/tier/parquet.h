@@ -57,13 +57,8 @@
  * decodes one row group at a time, holding at most AK_PQ_GROUP_BYTES_MAX
  * decompressed bytes (files asking for more are refused).
  *
- * Ownership: ak_pq_writer_new() / ak_pq_writer_free(); values passed to
- * ak_pq_writer_add() are copied; ak_pq_writer_finish() hands the file to the
- * caller's ak_buf.  ak_pq_reader_open() / ak_pq_reader_free(); the caller
- * keeps the file's bytes alive and unchanged until ak_pq_reader_free().  Row
- * values the reader hands out point into the file or into the reader and
- * stay valid until the next call on the reader (for ak_pq_reader_each():
- * until the callback returns).  A handle is used by one thread at a time.
+ * This header is the schema and its row; the writer is parquet_write.h,
+ * the reader parquet_read.h (ownership in each).
  */
 #ifndef AK_PARQUET_H
 #define AK_PARQUET_H
@@ -71,7 +66,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/buf.h"
 #include "util/err.h"
 
 #define AK_PQ_FINGERPRINT_LEN 512 /* 128 x uint32 MinHash */
@@ -129,66 +123,5 @@ typedef struct {
 const char *ak_pq_col_name(ak_pq_col c);
 /* Column c's value in row; NULL for AK_PQ_TIMESTAMP (that is row->ts_us). */
 const ak_pq_val *ak_pq_row_val(const ak_pq_row *row, ak_pq_col c);
-
-/* ---- writer ---- */
-
-typedef struct {
-    uint32_t group_rows;    /* rows per row group; 0: AK_PQ_GROUP_ROWS */
-    int zstd_level;         /* 0: 3 */
-    int uncompressed;       /* 1: pages stored uncompressed (tests, debugging) */
-    size_t max_bytes;       /* file size limit, at most 1 GiB; 0: AK_PQ_MAX_BYTES */
-    const char *created_by; /* "akosha <version>"; NULL: "akosha" (copied) */
-} ak_pq_opts;
-
-typedef struct ak_pq_writer ak_pq_writer;
-
-/* opts may be NULL for the defaults. */
-ak_code ak_pq_writer_new(const ak_pq_opts *opts, ak_pq_writer **out, ak_err *err);
-/* Append one row (copied).  AK_ERR_INVALID for a row breaking the schema,
- * which is not added (the writer stays usable).  Any other failure, and a
- * batch growing past max_bytes, leaves the writer refusing further calls. */
-ak_code ak_pq_writer_add(ak_pq_writer *w, const ak_pq_row *row, ak_err *err);
-uint64_t ak_pq_writer_rows(const ak_pq_writer *w);
-/* Finish the file and hand it over: *out must be an empty ak_buf; on
- * success it holds the whole file (the caller frees it).  The writer is then
- * spent: only ak_pq_writer_free() remains. */
-ak_code ak_pq_writer_finish(ak_pq_writer *w, ak_buf *out, ak_err *err);
-void ak_pq_writer_free(ak_pq_writer *w);
-
-/* ---- reader ---- */
-
-typedef struct ak_pq_reader ak_pq_reader;
-
-/* Footer facts about one column chunk, for verification. */
-typedef struct {
-    int64_t num_values;       /* values in the chunk, nulls included */
-    int64_t null_count;       /* -1 when the file does not say */
-    int has_min_max;          /* min_value/max_value present, in TYPE_ORDER */
-    ak_pq_val min, max;       /* the bounds' bytes (PLAIN, no length prefix) */
-    int64_t min_us, max_us;   /* timestamp column: the bounds in microseconds */
-    ak_pq_codec codec;
-    int64_t compressed_bytes; /* pages with their headers, as stored */
-    int64_t uncompressed_bytes;
-} ak_pq_chunk_info;
-
-/* Validate the magic, footer and schema of data[0..len) (borrowed). */
-ak_code ak_pq_reader_open(const void *data, size_t len, ak_pq_reader **out, ak_err *err);
-int64_t ak_pq_reader_rows(const ak_pq_reader *r);
-size_t ak_pq_reader_groups(const ak_pq_reader *r);
-int64_t ak_pq_reader_group_rows(const ak_pq_reader *r, size_t group);
-/* group < ak_pq_reader_groups(r), c < AK_PQ_NCOLS. */
-void ak_pq_reader_chunk(const ak_pq_reader *r, size_t group, ak_pq_col c,
-                        ak_pq_chunk_info *out);
-
-typedef ak_code (*ak_pq_row_fn)(void *ctx, const ak_pq_row *row);
-
-/* Every row in file order.  A non-AK_OK code from fn stops the scan and is
- * returned as is. */
-ak_code ak_pq_reader_each(ak_pq_reader *r, ak_pq_row_fn fn, void *ctx, ak_err *err);
-/* The first row whose conversation_id is id[0..len); AK_ERR_NOTFOUND if
- * none.  Row groups whose statistics exclude the id are not decoded. */
-ak_code ak_pq_reader_find(ak_pq_reader *r, const char *id, size_t len, ak_pq_row *row,
-                          ak_err *err);
-void ak_pq_reader_free(ak_pq_reader *r);
 
 #endif

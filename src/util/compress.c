@@ -19,6 +19,7 @@
 
 #define ZLIB_CONST /* const next_in, so input never needs a cast */
 #include <limits.h>
+#include <stdint.h>
 #include <lz4frame.h>
 #include <stdlib.h>
 #include <string.h>
@@ -544,4 +545,84 @@ void ak_z_free(ak_z *z)
         return;
     stream_close(&z->s);
     free(z);
+}
+
+/* ---- whole blocks (Parquet pages) ---- */
+
+const char *ak_block_snappy_decode(const void *in, size_t n, void *dst, size_t want)
+{
+    const uint8_t *p = in;
+    uint8_t *out = dst;
+    const uint8_t *end = p + n;
+    uint64_t total = 0;
+    for (int shift = 0;; shift += 7) {
+        if (p == end || shift > 28)
+            return "its length header is damaged";
+        total |= (uint64_t)(*p & 0x7F) << shift;
+        if (!(*p++ & 0x80))
+            break;
+    }
+    if (total != want)
+        return "its length disagrees with the page header";
+    size_t o = 0;
+    while (p < end) {
+        uint8_t tag = *p++;
+        size_t len, off;
+        if ((tag & 3) == 0) { /* literal */
+            len = tag >> 2;
+            if (len >= 60) {
+                size_t k = len - 59;
+                if ((size_t)(end - p) < k)
+                    return "a literal's length is cut short";
+                len = 0;
+                for (size_t i = 0; i < k; i++)
+                    len |= (size_t)p[i] << (8 * i);
+                p += k;
+            }
+            len++;
+            if ((size_t)(end - p) < len || want - o < len)
+                return "a literal runs past the end";
+            memcpy(out + o, p, len);
+            o += len;
+            p += len;
+            continue;
+        }
+        size_t extra = (tag & 3) == 1 ? 1 : (tag & 3) == 2 ? 2 : 4;
+        if ((size_t)(end - p) < extra)
+            return "a back-reference is cut short";
+        if ((tag & 3) == 1) {
+            len = 4 + ((tag >> 2) & 7);
+            off = (size_t)(tag >> 5) << 8 | p[0];
+        } else {
+            len = 1 + (size_t)(tag >> 2);
+            off = extra == 2 ? (size_t)p[0] | (size_t)p[1] << 8
+                             : (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
+                                   (size_t)p[3] << 24;
+        }
+        p += extra;
+        if (off == 0 || off > o)
+            return "a back-reference points before the start";
+        if (want - o < len)
+            return "a back-reference runs past the end";
+        for (size_t i = 0; i < len; i++) /* may overlap itself */
+            out[o + i] = out[o + i - off];
+        o += len;
+    }
+    return o == want ? NULL : "it ends early";
+}
+
+const char *ak_block_gzip_decode(const void *p, size_t n, void *out, size_t want)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return "zlib would not start";
+    zs.next_in = (Bytef *)(uintptr_t)p; /* zlib's API is not const */
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)want;
+    int zrc = inflate(&zs, Z_FINISH);
+    size_t got = zs.total_out;
+    inflateEnd(&zs);
+    return zrc == Z_STREAM_END && got == want ? NULL : "it does not inflate to its size";
 }

@@ -1,5 +1,6 @@
 /*
- * compress.h - streaming compression and decompression (gzip, zstd, lz4).
+ * compress.h - streaming compression and decompression (gzip, zstd, lz4),
+ * and the Snappy and gzip block decoders of Parquet pages.
  *
  * Push model: the caller feeds input chunks, the stream hands output chunks
  * to a callback as they are produced.  Memory stays bounded by the codec's
@@ -56,5 +57,17 @@ ak_code ak_z_new(ak_codec codec, int level, ak_chunk_fn out, void *ctx,
 ak_code ak_z_feed(ak_z *z, const void *data, size_t len, ak_err *err);
 ak_code ak_z_finish(ak_z *z, ak_err *err); /* flush and write the trailer */
 void ak_z_free(ak_z *z);
+
+/* ---- whole blocks ----
+ * One block in[0..n) that decompresses to exactly want bytes into
+ * out[0..want) (the caller's buffer, sized from a header it trusts no
+ * further): NULL on success, else a few words saying what is wrong.  Used
+ * for Parquet pages (tier/parquet_pages.c). */
+
+/* Raw Snappy (the block format Parquet's SNAPPY uses): the uncompressed
+ * length as a varint, then literals and back-references. */
+const char *ak_block_snappy_decode(const void *in, size_t n, void *out, size_t want);
+/* One gzip member (zlib). */
+const char *ak_block_gzip_decode(const void *in, size_t n, void *out, size_t want);
 
 #endif

@@ -34,7 +34,8 @@
 #include "fuzz_common.h"
 
 #include "../tools/pq_test.h"
-#include "tier/parquet.h"
+#include "tier/parquet_read.h"
+#include "tier/parquet_write.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/vcode.h"

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "tier/parquet.h"
+#include "tier/parquet_write.h"
 #include "tier/thrift.h"
 #include "util/sha256.h"
 

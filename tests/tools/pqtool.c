@@ -23,7 +23,8 @@
 #include <string.h>
 
 #include "pq_test.h"
-#include "tier/parquet.h"
+#include "tier/parquet_read.h"
+#include "tier/parquet_write.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
 #include "util/time.h"

@@ -5,7 +5,8 @@
  * removed byte, random flips in the footer) failing cleanly.  Also run under
  * `make SAN=1`: a damaged file must never make the reader read out of
  * bounds. */
-#include "tier/parquet.h"
+#include "tier/parquet_read.h"
+#include "tier/parquet_write.h"
 #include "tier/thrift.h"
 #include "util/buf.h"
 #include "test.h"

@@ -1,0 +1,71 @@
+/*
+ * sysdb_impl.h - what the parts of the system database share (private to
+ * src/storage/sysdb*.c; the public surface is sysdb.h).
+ *
+ *   sysdb.c         schema, migrations, opening, statements, writing records
+ *   sysdb_ledger.c  the upload ledger and the counts
+ *   sysdb_read.c    reading rows and vectors for search and `akosha get`
+ */
+#ifndef AK_SYSDB_IMPL_H
+#define AK_SYSDB_IMPL_H
+
+#include <sqlite3.h>
+
+#include "storage/sysdb.h"
+
+/* The statements prepared once per handle (sysdb.c's stmt_sql). */
+enum {
+    ST_LOOKUP,
+    ST_INSERT_HOT,
+    ST_UPDATE_HOT,
+    ST_DELETE_WARM,
+    ST_DELETE_COLD,
+    ST_LEDGER_GET,
+    ST_LEDGER_PUT,
+    ST_HOT_ROW,
+    ST_WARM_ROW,
+    ST_TEXT_HOT,
+    ST_TEXT_WARM,
+    ST_HOT_TEXT_OF,
+    ST_FTS_ADD_HOT,
+    ST_FTS_ADD_WARM,
+    ST_FTS_DROP_HOT,
+    ST_COLD_ROW,
+    ST_TEXT_COLD,
+    ST_FTS_ADD_COLD,
+    ST_COUNT
+};
+
+/* Columns: rowid, conversation_id, text (content or summary), metadata,
+ * source, upload_id, object_key, ts_us, content_sha256. */
+#define CONV_COLUMNS_HOT \
+    "id, conversation_id, content, metadata, source, upload_id, NULL, ts_us, content_sha256"
+#define CONV_COLUMNS_WARM \
+    "id, conversation_id, summary, metadata, source, upload_id, NULL, ts_us, content_sha256"
+#define CONV_COLUMNS_COLD \
+    "rowid, conversation_id, ultra_summary, NULL, NULL, upload_id, object_key, ts_us, content_sha256"
+
+extern const char *const ak_sysdb_stmt_sql[ST_COUNT];
+
+struct ak_sysdb {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    char *path;
+    ak_file_id file_id; /* of path, just before opening */
+};
+
+/* The database's error as an ak_code and a message naming path and what. */
+ak_code ak_sysdb_db_error(ak_sysdb *db, ak_err *err, const char *what);
+/* Statement `which`, prepared on first use; NULL with err set. */
+sqlite3_stmt *ak_sysdb_stmt(ak_sysdb *db, int which, ak_err *err);
+/* Run a bound statement that returns no rows, then reset it. */
+ak_code ak_sysdb_step_done(ak_sysdb *db, sqlite3_stmt *st, ak_err *err, const char *what);
+/* A heap copy of a text column, NULL for SQL NULL. */
+char *ak_sysdb_column_dup(sqlite3_stmt *st, int col);
+/* Step st (a statement of ak_sysdb_prepare(), finalized here), calling
+ * row for each row. */
+ak_code ak_sysdb_each_row(ak_sysdb *db, sqlite3_stmt *st, ak_code (*row)(sqlite3_stmt *, void *),
+                        void *ctx, ak_err *err, const char *what);
+ak_code ak_sysdb_prepare(ak_sysdb *db, const char *sql, sqlite3_stmt **st, ak_err *err);
+
+#endif
