@@ -93,23 +93,13 @@ static ak_code next_rows(ak_sysdb *db, int64_t after, pending *rows, size_t max,
     return out;
 }
 
-static void to_le(const float *v, unsigned char *out)
-{
-    for (int i = 0; i < AK_DIM; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], 4);
-        for (int b = 0; b < 4; b++)
-            out[4 * i + b] = (unsigned char)(u >> (8 * b));
-    }
-}
-
 /* Store the vectors of rows whose ok[i] is set; returns how many landed. */
 static ak_code store(ak_sysdb *db, const pending *rows, const float *v, const int *ok, size_t n,
                      int64_t *written, ak_err *err)
 {
     sqlite3 *h = ak_sysdb_handle(db);
     sqlite3_stmt *st = NULL;
-    unsigned char le[AK_DIM * 4];
+    unsigned char le[AK_VEC_LE_BYTES];
     ak_code rc = ak_sysdb_begin(db, err);
     if (rc == AK_OK &&
         sqlite3_prepare_v2(h, "UPDATE hot SET embedding = ?1 WHERE id = ?2"
@@ -119,7 +109,7 @@ static ak_code store(ak_sysdb *db, const pending *rows, const float *v, const in
     for (size_t i = 0; rc == AK_OK && i < n; i++) {
         if (!ok[i])
             continue;
-        to_le(v + i * AK_DIM, le);
+        ak_vec_to_le(v + i * AK_DIM, le);
         sqlite3_bind_blob(st, 1, le, sizeof le, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, rows[i].id);
         sqlite3_bind_blob(st, 3, rows[i].sha, AK_SHA256_LEN, SQLITE_STATIC);

@@ -23,14 +23,6 @@ typedef struct {
     ak_buf ids;
 } loader;
 
-static float from_le(const unsigned char *p)
-{
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 static ak_code add_id(loader *l, uint32_t row, const char *id)
 {
     l->s->id_off[row] = (uint32_t)l->ids.len;
@@ -44,8 +36,7 @@ static ak_code load_hot(void *ctx, const ak_vec_row *r)
     if (l->next >= s->n_hot)
         return AK_OK; /* rows added since counting: the next reload has them */
     float *f = s->f + (size_t)l->next * AK_DIM;
-    for (int i = 0; i < AK_DIM; i++)
-        f[i] = from_le((const unsigned char *)r->vec + 4 * i);
+    ak_vec_from_le(r->vec, f);
     if (!ak_vec_normalize(f))
         return AK_OK; /* zero or non-finite: not indexable (ingestion keeps these out) */
     float scale;

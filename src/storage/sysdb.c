@@ -370,31 +370,17 @@ ak_code ak_sysdb_step_done(ak_sysdb *db, sqlite3_stmt *st, ak_err *err, const ch
     return c;
 }
 
-/* Little-endian float32 on every host, so a database file moves between
- * machines unchanged. */
-static void embedding_to_le(const float *v, unsigned char *out)
-{
-    for (int i = 0; i < AK_DIM; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], 4);
-        out[4 * i] = (unsigned char)u;
-        out[4 * i + 1] = (unsigned char)(u >> 8);
-        out[4 * i + 2] = (unsigned char)(u >> 16);
-        out[4 * i + 3] = (unsigned char)(u >> 24);
-    }
-}
-
 static ak_code write_hot(ak_sysdb *db, int which, const ak_upload_order *up,
                          const ak_record *r, ak_err *err)
 {
     sqlite3_stmt *st = ak_sysdb_stmt(db, which, err);
-    unsigned char emb[AK_DIM * 4];
+    unsigned char emb[AK_VEC_LE_BYTES];
     if (!st)
         return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->content, (int)r->content_len, SQLITE_STATIC);
     if (r->has_embedding) {
-        embedding_to_le(r->embedding, emb);
+        ak_vec_to_le(r->embedding, emb);
         sqlite3_bind_blob(st, 3, emb, sizeof emb, SQLITE_STATIC);
     } else {
         sqlite3_bind_null(st, 3);

@@ -228,12 +228,8 @@ static ak_code vector_row(sqlite3_stmt *st, void *arg)
     vector_out *v = arg;
     const unsigned char *b = sqlite3_column_blob(st, 0);
     int n = sqlite3_column_bytes(st, 0);
-    if (n == AK_DIM * 4) {
-        for (int i = 0; i < AK_DIM; i++) {
-            uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
-                         (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
-            memcpy(&v->out[i], &u, 4);
-        }
+    if (n == AK_VEC_LE_BYTES) {
+        ak_vec_from_le(b, v->out);
     } else if (n == AK_DIM) {
         ak_vec_dequantize((const int8_t *)b, (float)sqlite3_column_double(st, 1), v->out);
     } else if (n == AK_VCODE_BYTES) {

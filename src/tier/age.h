@@ -40,6 +40,7 @@
 
 #include "objstore/objstore.h"
 #include "storage/datadir.h"
+#include "storage/tiermove.h"
 #include "tier/retention.h"
 
 #define AK_AGE_HOT_BATCH 500
@@ -47,9 +48,7 @@
 #define AK_AGE_DEFAULT_HOT_DAYS 7
 #define AK_AGE_DEFAULT_WARM_DAYS 90
 
-typedef struct {
-    int64_t rows, bytes_before, bytes_after;
-} ak_age_move;
+typedef ak_tiermove_count ak_age_move; /* rows, bytes_before, bytes_after */
 
 typedef struct {
     int64_t systems, systems_failed;

@@ -1,6 +1,8 @@
 /*
  * age_pass.h - internal to aging (age.c, tocold.c): the state of one pass
- * over one system and the SQL helpers both transitions use.
+ * over one system and the SQL helpers of warm -> cold.  (hot -> warm runs
+ * storage's SQL, storage/tiermove.h; warm -> cold's SQL still runs here on
+ * the database's raw handle, db.)
  */
 #ifndef AK_AGE_PASS_H
 #define AK_AGE_PASS_H
@@ -24,21 +26,6 @@ int ak_age_stopping(const ak_age_pass *p);
 ak_code ak_age_sql_error(ak_age_pass *p, ak_err *err, const char *what);
 ak_code ak_age_exec(ak_age_pass *p, const char *sql, ak_err *err);
 ak_code ak_age_prepare(ak_age_pass *p, const char *sql, sqlite3_stmt **st, ak_err *err);
-/* SELECT of one integer (count, sum) with up to three integer parameters. */
-ak_code ak_age_scalar(ak_age_pass *p, const char *sql, int64_t a, int64_t b, int64_t c,
-                      int64_t *out, ak_err *err);
-
-/* --dry-run: count the rows of table older than cutoff and their bytes
- * (bytes_expr) into mv. */
-ak_code ak_age_dry_count(ak_age_pass *p, const char *table, const char *bytes_expr,
-                         int64_t cutoff, ak_age_move *mv, ak_err *err);
-
-/* Bytes a hot or warm row takes, as SQL over its table. */
-#define AK_AGE_HOT_BYTES "length(content) + coalesce(length(embedding), 0)" \
-    " + coalesce(length(metadata), 0) + length(conversation_id) + 32"
-#define AK_AGE_WARM_BYTES "length(summary) + coalesce(length(ultra_summary), 0)" \
-    " + coalesce(length(embedding_q), 0) + coalesce(length(fingerprint), 0)" \
-    " + coalesce(length(metadata), 0) + length(conversation_id) + 32"
 
 /* warm -> cold for the pass's system (tocold.c). */
 ak_code ak_age_warm_to_cold(ak_age_pass *p, ak_err *err);

@@ -167,7 +167,7 @@ static ak_code load_warm(pass *p, int64_t from, int64_t to, cold_batch *b, ak_er
 {
     static const char sql[] =
         "SELECT id, conversation_id, ts_us, ultra_summary, fingerprint, content_sha256, metadata,"
-        " upload_at_us, upload_id, summary, " AK_AGE_WARM_BYTES ", embedding_q, embedding_scale"
+        " upload_at_us, upload_id, summary, " AK_TIERMOVE_WARM_BYTES ", embedding_q, embedding_scale"
         " FROM warm WHERE ts_us >= ?1 AND ts_us < ?2 AND ts_us < ?3 ORDER BY conversation_id LIMIT ?4";
     sqlite3_stmt *st;
     ak_code rc = ak_age_prepare(p, sql, &st, err);
@@ -674,10 +674,10 @@ ak_code ak_age_warm_to_cold(pass *p, ak_err *err)
 {
     if (p->cfg->dry_run) { /* what is warm now, and what passes through warm in this run */
         ak_age_move through = {0};
-        ak_code rc = ak_age_dry_count(p, "warm", AK_AGE_WARM_BYTES, p->warm_cutoff,
-                                      &p->stats->warm_to_cold, err);
+        ak_code rc = ak_tiermove_dry_count(p->sdb, AK_TIER_WARM, p->warm_cutoff,
+                                           &p->stats->warm_to_cold, err);
         if (rc == AK_OK)
-            rc = ak_age_dry_count(p, "hot", AK_AGE_HOT_BYTES, p->warm_cutoff, &through, err);
+            rc = ak_tiermove_dry_count(p->sdb, AK_TIER_HOT, p->warm_cutoff, &through, err);
         p->stats->warm_to_cold.rows += through.rows; /* their warm size is not known yet */
         return rc;
     }

@@ -309,3 +309,25 @@ void ak_vec_dequantize(const int8_t *q, float scale, float *out)
     for (int i = 0; i < AK_DIM; i++)
         out[i] = (float)q[i] * scale;
 }
+
+void ak_vec_to_le(const float *v, unsigned char *out)
+{
+    for (int i = 0; i < AK_DIM; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        out[4 * i] = (unsigned char)u;
+        out[4 * i + 1] = (unsigned char)(u >> 8);
+        out[4 * i + 2] = (unsigned char)(u >> 16);
+        out[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+}
+
+void ak_vec_from_le(const void *in, float *out)
+{
+    const unsigned char *b = in;
+    for (int i = 0; i < AK_DIM; i++) {
+        uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
+                     (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
+        memcpy(&out[i], &u, 4);
+    }
+}

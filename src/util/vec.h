@@ -43,4 +43,11 @@ int ak_vec_normalize(float *v);
 void ak_vec_quantize(const float *v, int8_t *q, float *scale);
 void ak_vec_dequantize(const int8_t *q, float scale, float *out);
 
+/* A float32 embedding as stored: AK_DIM little-endian IEEE floats
+ * (AK_VEC_LE_BYTES bytes) on every host, so a database file moves between
+ * machines unchanged.  The one encoder and decoder of that form. */
+#define AK_VEC_LE_BYTES (AK_DIM * 4)
+void ak_vec_to_le(const float *v, unsigned char *out);
+void ak_vec_from_le(const void *in, float *out);
+
 #endif

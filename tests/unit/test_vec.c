@@ -189,6 +189,28 @@ static void test_normalize_tiny(void)
     CHECK(isfinite(v[0]) && fabsf(v[0] - 0.70710678f) < 1e-5f);
 }
 
+/* The stored float32 form: little-endian bytes whatever the host, and the
+ * decoder inverts the encoder bit for bit (negative zero, NaN payloads). */
+static void test_le_form(void)
+{
+    float v[AK_DIM], back[AK_DIM];
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = (float)(i - 192) / 7.0f;
+    v[0] = 1.0f;
+    v[1] = -0.0f;
+    uint32_t nan_bits = 0x7fc01234u;
+    memcpy(&v[2], &nan_bits, 4);
+    unsigned char le[AK_VEC_LE_BYTES];
+    ak_vec_to_le(v, le);
+    CHECK_INT(le[0], 0x00); /* 1.0f = 0x3f800000 */
+    CHECK_INT(le[1], 0x00);
+    CHECK_INT(le[2], 0x80);
+    CHECK_INT(le[3], 0x3f);
+    CHECK_INT(le[7], 0x80); /* -0.0f: sign bit in the last byte */
+    ak_vec_from_le(le, back);
+    CHECK_INT(memcmp(v, back, sizeof v), 0);
+}
+
 int main(void)
 {
     static const char *const impls[] = {"portable", "avx2", "avx512"};
@@ -201,5 +223,6 @@ int main(void)
     RUN(test_quantize_rounds_as_roundf);
     RUN(test_int8_recall);
     RUN(test_normalize_tiny);
+    RUN(test_le_form);
     return test_report("vec");
 }
