@@ -17,10 +17,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "query/snippet.h"
 #include "storage/shard.h"
 #include "util/ids.h"
-#include "util/jsonw.h"
 #include "util/time.h"
 
 #define RRF_K 60.0
@@ -28,118 +26,6 @@
 #define RERANK_FACTOR 4   /* ... or this many times the limit */
 #define MATCH_MAX_TERMS 64
 #define DEADLINE_GRACE_US 20000 /* the coordinator waits this past the shards' deadline */
-
-ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err)
-{
-    if (!v || v->type != AK_JSON_ARRAY)
-        return ak_err_set(err, AK_ERR_INVALID, "vector: expected a list of %d numbers", AK_DIM);
-    if (v->n_kids != AK_DIM)
-        return ak_err_set(err, AK_ERR_INVALID, "vector: has %u numbers, expected %d", v->n_kids,
-                          AK_DIM);
-    int i = 0;
-    for (const ak_json *x = v->first; x; x = x->next, i++) {
-        if (x->type != AK_JSON_NUMBER)
-            return ak_err_set(err, AK_ERR_INVALID, "vector[%d]: not a number", i);
-        out[i] = (float)ak_json_number(x);
-    }
-    return AK_OK;
-}
-
-/* One tier's name as a mask bit; 1 << 30 for anything else. */
-static int tier_bit(const char *name)
-{
-    for (int t = AK_TIER_HOT; t <= AK_TIER_COLD; t++)
-        if (strcmp(name, ak_tier_name((ak_tier)t)) == 0)
-            return AK_TIER_MASK(t);
-    return 1 << 30;
-}
-
-int ak_query_tiers_parse(const char *list, int *tiers)
-{
-    char buf[64];
-    *tiers = 0;
-    if (ak_fmt(buf, sizeof buf, "%s", list))
-        return -1;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        *tiers |= tier_bit(t);
-    return *tiers && !(*tiers & (1 << 30)) ? 0 : -1;
-}
-
-/* A list of tier names: nothing else, not a string (the schema the MCP
- * tool publishes says array, and a type error is the caller's). */
-static ak_code tiers_from_json(const ak_json *v, int *tiers, ak_err *err)
-{
-    *tiers = 0;
-    if (v->type != AK_JSON_ARRAY)
-        return ak_err_set(err, AK_ERR_INVALID,
-                          "tiers: must be a list like [\"hot\", \"warm\", \"cold\"]");
-    for (const ak_json *t = v->first; t; t = t->next)
-        *tiers |= t->type != AK_JSON_STRING ? 1 << 30 : tier_bit(t->str);
-    if (!*tiers || (*tiers & (1 << 30)))
-        return ak_err_set(err, AK_ERR_INVALID, "tiers: list any of \"hot\", \"warm\", \"cold\"");
-    return AK_OK;
-}
-
-static ak_code time_field(const ak_json *v, const char *name, int64_t *out, ak_err *err)
-{
-    if (v->type != AK_JSON_STRING || !ak_time_parse(v->str, v->str_len, out))
-        return ak_err_set(err, AK_ERR_INVALID, "%s: not an ISO-8601 time", name);
-    return AK_OK;
-}
-
-static ak_code int_field(const ak_json *v, const char *name, int64_t *out, ak_err *err)
-{
-    if (!ak_json_int64(v, out))
-        return ak_err_set(err, AK_ERR_INVALID, "%s: must be an integer", name);
-    return AK_OK;
-}
-
-static ak_code query_field(const ak_json *v, ak_query *q, ak_err *err)
-{
-    const char *k = v->key;
-    int64_t n;
-    ak_code rc = AK_OK;
-    if (v->type == AK_JSON_NULL)
-        return AK_OK; /* null: as if absent */
-    if (!strcmp(k, "vector")) {
-        q->has_vector = 1;
-        return ak_query_vector_json(v, q->vector, err);
-    }
-    if (!strcmp(k, "text") || !strcmp(k, "system_id") || !strcmp(k, "query")) {
-        if (v->type != AK_JSON_STRING || strlen(v->str) != v->str_len)
-            return ak_err_set(err, AK_ERR_INVALID, "%s: must be a string", k);
-        *(k[0] == 't' ? &q->text : k[0] == 'q' ? &q->words : &q->system_id) = v->str;
-        return AK_OK;
-    }
-    if (!strcmp(k, "limit") && (rc = int_field(v, k, &n, err)) == AK_OK)
-        q->limit = n < 0 || n > 1000000 ? -1 : (int)n;
-    else if (!strcmp(k, "timeout_ms") && (rc = int_field(v, k, &n, err)) == AK_OK)
-        q->timeout_us = n < 1 || n > 3600000 ? 0 : n * 1000;
-    else if (!strcmp(k, "threshold")) {
-        if (v->type != AK_JSON_NUMBER)
-            return ak_err_set(err, AK_ERR_INVALID, "threshold: must be a number");
-        q->has_threshold = 1;
-        q->threshold = ak_json_number(v);
-    } else if (!strcmp(k, "tiers"))
-        rc = tiers_from_json(v, &q->tiers, err);
-    else if (!strcmp(k, "since") || !strcmp(k, "until"))
-        rc = time_field(v, k, k[0] == 's' ? &q->since : &q->until, err);
-    else if (strcmp(k, "limit") && strcmp(k, "timeout_ms"))
-        rc = ak_err_set(err, AK_ERR_INVALID, "unknown field \"%.64s\"", k);
-    return rc;
-}
-
-ak_code ak_query_from_json(const ak_json *body, ak_query *q, ak_err *err)
-{
-    if (!body || body->type != AK_JSON_OBJECT)
-        return ak_err_set(err, AK_ERR_INVALID, "the body must be a JSON object");
-    for (const ak_json *v = body->first; v; v = v->next) {
-        ak_code rc = query_field(v, q, err);
-        if (rc)
-            return rc;
-    }
-    return AK_OK;
-}
 
 void ak_query_init(ak_query *q)
 {
@@ -591,8 +477,9 @@ static ak_code add_failure(ak_results *out, uint32_t shard, const char *error)
     if (!grown)
         return AK_ERR_NOMEM;
     out->failed = grown;
+    if (!(grown[out->n_failed].error = strdup(error)))
+        return AK_ERR_NOMEM;
     grown[out->n_failed].shard = shard;
-    grown[out->n_failed].error = strdup(error);
     out->n_failed++;
     return AK_OK;
 }
@@ -681,23 +568,53 @@ typedef struct {
     ak_sysdb *db;
 } db_slot;
 
-static ak_sysdb *db_for(ak_index *idx, db_slot *cache, size_t *n, const char *sid)
+static ak_sysdb *db_for(ak_index *idx, db_slot *cache, size_t *n, const char *sid, ak_err *err)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(cache[i].system_id, sid) == 0)
             return cache[i].db;
-    ak_err err;
     ak_sysdb *db = NULL;
-    if (ak_index_db_get(idx, sid, &db, &err))
+    if (ak_index_db_get(idx, sid, &db, err))
         return NULL;
     ak_fmt(cache[*n].system_id, sizeof cache[*n].system_id, "%s", sid);
     cache[(*n)++].db = db;
     return db;
 }
 
-/* Read what each result shows from its database.  A row that changed tier
- * since the index was built is found again by key; one that is gone is
- * dropped. */
+/* The row a candidate names, found again by key when it changed tier or
+ * its row id was reused since the index was built. */
+static ak_code read_back(ak_sysdb *db, const cand *cd, ak_conv *conv, ak_err *err)
+{
+    ak_code rc = ak_sysdb_get_row(db, cd->tier, cd->rowid, conv, err);
+    if (rc == AK_OK && conv->conversation_id &&
+        strcmp(conv->conversation_id, cd->conversation_id) == 0)
+        return AK_OK;
+    if (rc == AK_OK)
+        ak_conv_free(conv); /* the row id was reused by another conversation */
+    if (rc == AK_OK || rc == AK_ERR_NOTFOUND) /* or the row moved to another tier */
+        rc = ak_sysdb_get_conv(db, cd->conversation_id, conv, err);
+    if (rc == AK_OK && !conv->conversation_id) { /* its copy failed */
+        ak_conv_free(conv);
+        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    return rc;
+}
+
+/* A hit that cannot be read back is not dropped in silence: its shard is
+ * named as failed, as when the shard itself fails. */
+static ak_code unreadable(ak_index *idx, ak_results *out, const cand *cd, const ak_err *why)
+{
+    char msg[AK_ERR_MSG_MAX + 128];
+    ak_fmt(msg, sizeof msg, "system %s: conversation %s cannot be read back: %s", cd->system_id,
+           cd->conversation_id, why->msg);
+    return add_failure(out,
+                       ak_shard_of(cd->system_id, ak_datadir_shards(ak_index_datadir(idx))),
+                       msg);
+}
+
+/* Read what each result shows from its database.  A conversation gone
+ * since the index was built (forgotten, replaced) is dropped; one that
+ * cannot be read (its database fails) is reported as a failed shard. */
 static ak_code fill(ak_index *idx, const cand_list *ranked, size_t limit, ak_results *out)
 {
     size_t n = ranked->n < limit ? ranked->n : limit, n_db = 0;
@@ -707,21 +624,32 @@ static ak_code fill(ak_index *idx, const cand_list *ranked, size_t limit, ak_res
         free(cache);
         return AK_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
+    ak_code rc = AK_OK;
+    for (size_t i = 0; rc == AK_OK && i < n; i++) {
         const cand *cd = &ranked->c[i];
-        ak_sysdb *db = db_for(idx, cache, &n_db, cd->system_id);
         ak_conv conv;
         ak_err err;
-        if (!db || (ak_sysdb_get_row(db, cd->tier, cd->rowid, &conv, &err) &&
-                    ak_sysdb_get_conv(db, cd->conversation_id, &conv, &err)))
+        ak_err_clear(&err);
+        ak_sysdb *db = db_for(idx, cache, &n_db, cd->system_id, &err);
+        ak_code got = db ? read_back(db, cd, &conv, &err) : err.code ? err.code : AK_ERR_IO;
+        if (got == AK_ERR_NOTFOUND)
             continue;
-        if (strcmp(conv.conversation_id, cd->conversation_id) != 0) {
-            ak_conv_free(&conv); /* the row id was reused by another conversation */
-            if (ak_sysdb_get_conv(db, cd->conversation_id, &conv, &err))
-                continue;
+        if (got == AK_ERR_NOMEM) {
+            rc = got;
+            break;
+        }
+        if (got) {
+            rc = unreadable(idx, out, cd, &err);
+            continue;
+        }
+        char *system_id = strdup(cd->system_id);
+        if (!system_id) {
+            ak_conv_free(&conv);
+            rc = AK_ERR_NOMEM;
+            break;
         }
         ak_result *r = &out->r[out->n++];
-        r->system_id = strdup(cd->system_id);
+        r->system_id = system_id;
         r->conversation_id = conv.conversation_id;
         r->tier = conv.tier;
         r->score = cd->score;
@@ -735,7 +663,7 @@ static ak_code fill(ak_index *idx, const cand_list *ranked, size_t limit, ak_res
     for (size_t i = 0; i < n_db; i++)
         ak_index_db_put(idx, cache[i].system_id, cache[i].db);
     free(cache);
-    return AK_OK;
+    return rc;
 }
 
 ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *query, ak_results *out,
@@ -800,55 +728,4 @@ void ak_results_free(ak_results *r)
     free(r->failed);
     free(r->embed_error);
     memset(r, 0, sizeof *r);
-}
-
-void ak_results_json(const ak_results *r, ak_buf *out) { ak_results_json_snippets(r, NULL, 0, out); }
-
-void ak_results_json_snippets(const ak_results *r, const char *words, size_t snippet_chars,
-                              ak_buf *out)
-{
-    ak_jw w;
-    ak_jw_init(&w, out);
-    ak_jw_obj(&w);
-    ak_jw_key(&w, "results");
-    ak_jw_arr(&w);
-    for (size_t i = 0; i < r->n; i++) {
-        const ak_result *x = &r->r[i];
-        ak_jw_obj(&w);
-        ak_jw_kstr(&w, "system_id", x->system_id);
-        ak_jw_kstr(&w, "conversation_id", x->conversation_id);
-        ak_jw_kstr(&w, "tier", ak_tier_name(x->tier));
-        ak_jw_kdouble(&w, "score", x->score);
-        ak_jw_key(&w, "timestamp");
-        ak_jw_time(&w, x->ts_us);
-        if (snippet_chars)
-            ak_snippet_json(&w, x->tier == AK_TIER_HOT ? x->content : x->summary, words,
-                            snippet_chars);
-        else if (x->tier == AK_TIER_HOT)
-            ak_jw_kstr(&w, "content", x->content);
-        else
-            ak_jw_kstr(&w, "summary", x->summary);
-        ak_jw_key(&w, "metadata");
-        if (x->metadata)
-            ak_jw_raw(&w, x->metadata, strlen(x->metadata));
-        else
-            ak_jw_null(&w);
-        ak_jw_end(&w);
-    }
-    ak_jw_end(&w);
-    ak_jw_kint(&w, "shards_queried", r->shards_queried);
-    ak_jw_key(&w, "shards_failed");
-    ak_jw_arr(&w);
-    for (size_t i = 0; i < r->n_failed; i++) {
-        ak_jw_obj(&w);
-        ak_jw_kint(&w, "shard", r->failed[i].shard);
-        ak_jw_kstr(&w, "error", r->failed[i].error);
-        ak_jw_end(&w);
-    }
-    ak_jw_end(&w);
-    ak_jw_kdouble(&w, "took_ms", round(r->took_ms * 1000) / 1000);
-    ak_jw_kstr(&w, "mode", r->mode ? r->mode : "text");
-    if (r->embed_error)
-        ak_jw_kstr(&w, "embedding_error", r->embed_error);
-    ak_jw_end(&w);
 }

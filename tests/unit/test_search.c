@@ -489,6 +489,66 @@ static void test_fence_and_file_swap(void)
     ak_index_free(idx);
 }
 
+/* Failures naming the shard of system sid (test_failed_and_slow_shards
+ * leaves "broken" broken). */
+static size_t failures_of(const ak_results *res, const char *sid)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < res->n_failed; i++)
+        n += res->failed[i].shard == ak_shard_of(sid, 256);
+    return n;
+}
+
+/* A hit whose database fails when it is read back is named as a failed
+ * shard, not dropped in silence; a hit gone since the index was built
+ * (its row deleted) is dropped. */
+static void test_unreadable_hit(void)
+{
+    ak_err err;
+    ak_sysdb *db;
+    float v[AK_DIM];
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = 1;
+    CHECK_INT(ak_datadir_open_system(dd, "vanish", 1, &db, &err), AK_OK);
+    put(db, "top", "the best match", v, 1);
+    ak_sysdb_close(db);
+    ak_index *idx = load_index();
+    char path[1024];
+    CHECK_INT(ak_datadir_db_path(dd, "vanish", path, sizeof path, &err), AK_OK);
+    sqlite3 *h;
+    CHECK_INT(sqlite3_open(path, &h), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(h, "ALTER TABLE hot RENAME TO hot_away", NULL, NULL, NULL), SQLITE_OK);
+
+    ak_query q;
+    ak_query_init(&q);
+    memcpy(q.vector, v, sizeof v);
+    q.has_vector = 1;
+    q.limit = 3;
+    CHECK_INT(ak_query_check(&q, &err), AK_OK);
+    ak_results res;
+    CHECK_INT(ak_search(idx, pool, &q, &res, &err), AK_OK);
+    CHECK_INT(failures_of(&res, "vanish"), 1);
+    for (size_t i = 0; i < res.n_failed; i++)
+        if (res.failed[i].shard == ak_shard_of("vanish", 256))
+            CHECK_HAS(res.failed[i].error, "system vanish: conversation top cannot be read back");
+    for (size_t i = 0; i < res.n; i++)
+        CHECK(strcmp(res.r[i].system_id, "vanish") != 0);
+    ak_results_free(&res);
+
+    /* readable again, the row deleted: gone, dropped without a failure */
+    CHECK_INT(sqlite3_exec(h, "ALTER TABLE hot_away RENAME TO hot; DELETE FROM hot", NULL, NULL,
+                           NULL),
+              SQLITE_OK);
+    CHECK_INT(ak_search(idx, pool, &q, &res, &err), AK_OK);
+    CHECK_INT(failures_of(&res, "vanish"), 0);
+    CHECK(res.n >= 1);
+    for (size_t i = 0; i < res.n; i++)
+        CHECK(strcmp(res.r[i].system_id, "vanish") != 0);
+    ak_results_free(&res);
+    sqlite3_close(h);
+    ak_index_free(idx);
+}
+
 int main(void)
 {
     build_data();
@@ -500,6 +560,7 @@ int main(void)
     RUN(test_bad_queries);
     RUN(test_failed_and_slow_shards);
     RUN(test_fence_and_file_swap);
+    RUN(test_unreadable_hit);
     ak_pool_free(pool);
     ak_datadir_close(dd);
     return test_report("search");
