@@ -91,7 +91,8 @@ check: deps check-layers
 	@echo "== test under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory SAN=1 test
 
-# Folders under src/ include each other in layers, never in a cycle.
+# Folders under src/ include each other in layers, never in a cycle, and
+# no file passes 800 lines without a reason at its top.
 check-layers:
 	@scripts/check-layers.py
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """check-layers.py - keep src/ a stack of layers a reader can hold in mind.
 
-Fails (exit 1) when the folders under src/ include each other in a cycle:
-folder A includes a header of folder B and B, directly or through others,
-one of A's.  The layers are docs/ARCHITECTURE.md's ("Layers"); a cycle means
-a type or a constant sits in the wrong folder.
+Fails (exit 1) when
+  * the folders under src/ include each other in a cycle: folder A includes
+    a header of folder B and B, directly or through others, one of A's.  The
+    layers are docs/ARCHITECTURE.md's ("Layers"); a cycle means a type or a
+    constant sits in the wrong folder;
+  * a file under src/ passes 800 lines and its top comment does not say why
+    (a sentence containing "800 lines").
 
 Usage: scripts/check-layers.py [SRC_DIR]   (default: src next to this script)
 """
@@ -12,6 +15,7 @@ import os
 import re
 import sys
 
+MAX_LINES = 800
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z0-9_]+)/[^"]+"', re.M)
 
 
@@ -73,6 +77,20 @@ def cycles(graph):
     return out
 
 
+def top_comment(text):
+    m = re.match(r"\s*/\*(.*?)\*/", text, re.S)
+    return m.group(1) if m else ""
+
+
+def long_files(src):
+    for path in sources(src):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        n = text.count("\n")
+        if n > MAX_LINES and "800 lines" not in top_comment(text):
+            yield os.path.relpath(path, src), n
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "src")
@@ -85,9 +103,14 @@ def main():
             for b in sorted(graph[a]):
                 if b in comp:
                     print("  %s -> %s: %s" % (a, b, ", ".join(sorted(set(graph[a][b])))))
+    for path, n in long_files(src):
+        failed = True
+        print("check-layers: src/%s has %d lines (over %d) and its top comment gives no "
+              "reason (say why in a sentence with \"800 lines\", or split it)" % (path, n, MAX_LINES))
     if failed:
         return 1
-    print("check-layers: %d folders, no cycle" % len(graph))
+    print("check-layers: %d folders, no cycle; no file over %d lines without a reason"
+          % (len(graph), MAX_LINES))
     return 0
 
 
