@@ -128,7 +128,7 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
         atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
     if (rc == AK_OK) {
         ak_testpoint("push.staged");
-        rc = ak_outbox_apply(p->outbox, g->sid, db, &b, &row, &changed, err);
+        rc = ak_outbox_apply(p->outbox, p->env.dd, g->sid, db, &b, &row, &changed, err);
     }
     if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
         rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,
