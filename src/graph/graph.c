@@ -363,11 +363,15 @@ void ak_graph_tally_add(ak_graph_tally *t, int relation, ak_gput res)
     (relation ? t->relations : t->entities)[res]++;
 }
 
-static int tally_part(char *out, size_t n, const char *what, const int64_t *c)
+static int tally_part(char *out, size_t n, const char *one, const char *many, const int64_t *c)
 {
     static const char *const names[] = {"new", "updated", "duplicate", "stale"};
     int64_t total = c[0] + c[1] + c[2] + c[3];
-    int k = snprintf(out, n, "%lld %s%s (", (long long)total, what, total == 1 ? "" : "s");
+    int k = snprintf(out, n, "%lld %s", (long long)total, total == 1 ? one : many);
+    if (!total)
+        return k;
+    if (k > 0 && (size_t)k < n)
+        k += snprintf(out + k, n - (size_t)k, " (");
     const char *sep = "";
     for (int i = 0; i < 4 && k > 0 && (size_t)k < n; i++)
         if (c[i]) {
@@ -383,11 +387,11 @@ void ak_graph_tally_note(const ak_graph_tally *t, char *out, size_t n)
 {
     int k = snprintf(out, n, "knowledge graph: ");
     if (k > 0 && (size_t)k < n)
-        k += tally_part(out + k, n - (size_t)k, "entit", t->entities);
+        k += tally_part(out + k, n - (size_t)k, "entity", "entities", t->entities);
     if (k > 0 && (size_t)k < n)
         k += snprintf(out + k, n - (size_t)k, ", ");
     if (k > 0 && (size_t)k < n)
-        k += tally_part(out + k, n - (size_t)k, "relation", t->relations);
+        k += tally_part(out + k, n - (size_t)k, "relation", "relations", t->relations);
     if (t->rejected && k > 0 && (size_t)k < n)
         snprintf(out + k, n - (size_t)k, ", %lld rejected (%s)", (long long)t->rejected,
                  t->example);
