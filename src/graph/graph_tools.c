@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "graph/graph_query.h"
+#include "util/buf.h"
 
 #define DEFAULT_LIMIT 50
 #define DEFAULT_HOPS 3
@@ -151,4 +152,26 @@ ak_code ak_graph_tool_run(const char *graph_path, const char *name, const ak_jso
         rc = run(g, tool, args, w, err);
     ak_graph_close(g);
     return rc;
+}
+
+void ak_graph_metrics(const char *graph_path, ak_buf *out)
+{
+    ak_graph *g = NULL;
+    ak_graph_size z;
+    if (!graph_path || ak_graph_open(graph_path, 1, &g, NULL) ||
+        ak_graph_size_get(g, &z, NULL)) {
+        ak_graph_close(g);
+        return;
+    }
+    ak_graph_close(g);
+    static const char *const help[][2] = {
+        {"akosha_graph_entities", "Knowledge-graph entities (one per type and name, across systems)."},
+        {"akosha_graph_entity_sources", "Knowledge-graph entity rows: one per (system, original id)."},
+        {"akosha_graph_relations", "Knowledge-graph relations stored (one per system and original id)."},
+        {"akosha_graph_systems", "Systems that contributed knowledge-graph entities."},
+    };
+    int64_t v[] = {z.entities, z.sources, z.relations, z.systems};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        ak_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", help[i][0], help[i][1],
+                      help[i][0], help[i][0], (long long)v[i]);
 }

@@ -34,4 +34,8 @@ const ak_graph_tool_info *ak_graph_tool_at(int i);
 ak_code ak_graph_tool_run(const char *graph_path, const char *name, const ak_json *args,
                           ak_jw *w, ak_err *err);
 
+/* Prometheus gauges of the graph's size (akosha_graph_*), appended to
+ * out; nothing when there is no graph yet. */
+void ak_graph_metrics(const char *graph_path, ak_buf *out);
+
 #endif
