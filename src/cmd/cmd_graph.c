@@ -78,9 +78,11 @@ static void human(const subcommand *sc, const ak_json *r, ak_buf *b)
                           str(n, "edge_type"), str(n, "entity_id"));
     } else if (!strcmp(sc->sub, "path")) {
         const ak_json *found = ak_json_get(r, "path_found");
+        int64_t hops = 0;
+        ak_json_int64(ak_json_get(r, "max_hops"), &hops);
         if (!found || found->type != AK_JSON_TRUE)
-            ak_buf_printf(b, "no path from %s to %s within %s hops", str(r, "source_id"),
-                          str(r, "target_id"), ak_json_get(r, "max_hops")->raw);
+            ak_buf_printf(b, "no path from %s to %s within %lld hops", str(r, "source_id"),
+                          str(r, "target_id"), (long long)hops);
         else
             ak_buf_printf(b, "%s", str(r, "source_id"));
         for (const ak_json *e = kids(r, "edges"); e; e = e->next)

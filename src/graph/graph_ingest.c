@@ -44,7 +44,8 @@ static const char *const columns[N_T][8] = {
     {"id", "from_entity", "to_entity", "relation_type", "properties", "created_at", "updated_at",
      NULL},
 };
-#define REQUIRED 0x0f /* the first four of each */
+#define REQUIRED_ENTITY 0x07   /* id, name, entity_type */
+#define REQUIRED_RELATION 0x0f /* id, from_entity, to_entity, relation_type */
 
 typedef struct {
     ak_graph *g;
@@ -75,18 +76,17 @@ static ak_code on_column(void *ctx, const char *table, size_t tlen, const char *
     return AK_OK;
 }
 
-static void text_col(ak_buf *b, const char *key, const char *col, int has)
+static void text_col(ak_buf *b, const char *col)
 {
-    if (has)
-        ak_buf_printf(b, ", '%s', CAST(\"%s\" AS VARCHAR)", key, col);
+    ak_buf_printf(b, ", '%s', CAST(\"%s\" AS VARCHAR)", col, col);
 }
 
 /* json_object over the table's columns, named in the line's terms. */
 static void build(ak_buf *b, const char *catalog, unsigned t, unsigned cols)
 {
     ak_buf_printf(b, "SELECT CAST(json_object('kind', '%s'", t == T_ENTITIES ? "entity" : "relation");
-    for (int c = 0; c < 4; c++) /* required text columns; relation_type etc. keep their names */
-        text_col(b, columns[t][c], columns[t][c], 1);
+    for (int c = 0; c < (t == T_ENTITIES ? 3 : 4); c++) /* the required text columns */
+        text_col(b, columns[t][c]);
     if (t == T_ENTITIES && (cols & 1u << 3))
         ak_buf_puts(b, ", 'observations', TRY_CAST(\"observations\" AS VARCHAR[])");
     if (cols & 1u << 4)
@@ -105,8 +105,8 @@ static int on_query(void *ctx, const char *catalog, unsigned q, ak_buf *sql)
     kg_read *k = ctx;
     if (q == 0) /* the columns are known now: which tables can be read */
         for (unsigned t = 0; t < N_T; t++)
-            if (t == T_RELATIONS ? (k->cols[t] & REQUIRED) == REQUIRED
-                                 : (k->cols[t] & 0x07) == 0x07)
+            if ((k->cols[t] & (t == T_RELATIONS ? REQUIRED_RELATION : REQUIRED_ENTITY)) ==
+                (t == T_RELATIONS ? REQUIRED_RELATION : REQUIRED_ENTITY))
                 k->which[k->n_queries++] = t;
     if (q >= k->n_queries)
         return 0;

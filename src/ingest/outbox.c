@@ -61,7 +61,6 @@ static void new_upload_id(int64_t now_us, char *uid)
              (long long)(now_us % AK_US_PER_SEC), r);
 }
 
-/* n < 0: no conversation_count (graph items are not conversations). */
 static ak_code manifest_of(const char *name, const char *payload, size_t len, int64_t n,
                            const char *origin, int64_t now_us, ak_buf *out)
 {
@@ -75,8 +74,7 @@ static ak_code manifest_of(const char *name, const char *payload, size_t len, in
     ak_jw_kstr(&w, "version", "1.0");
     ak_jw_key(&w, "uploaded_at");
     ak_jw_time(&w, now_us);
-    if (n >= 0)
-        ak_jw_kint(&w, "conversation_count", n);
+    ak_jw_kint(&w, "conversation_count", n);
     ak_jw_kint(&w, "total_size_bytes", (int64_t)len);
     ak_jw_kstr(&w, "checksum", hex);
     ak_jw_kstr(&w, "system_type", "session-buddy");
@@ -140,7 +138,8 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
                               const char *origin, int64_t now_us, ak_outbox_batch *b,
                               ak_err *err)
 {
-    return stage(ob, sid, AK_GRAPH_PAYLOAD, payload, len, -1, origin, now_us, b, err);
+    /* graph items are no conversations: the count the upload rules check is 0 */
+    return stage(ob, sid, AK_GRAPH_PAYLOAD, payload, len, 0, origin, now_us, b, err);
 }
 
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,

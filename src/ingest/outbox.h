@@ -63,8 +63,8 @@ ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size
                         ak_err *err);
 
 /* Stage knowledge-graph items of system sid: payload is graph.jsonl
- * (graph/graph_item.h), one item a line; the manifest gives no
- * conversation_count.  Otherwise as ak_outbox_stage(). */
+ * (graph/graph_item.h), one item a line; the manifest's conversation_count
+ * is 0.  Otherwise as ak_outbox_stage(). */
 ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload, size_t len,
                               const char *origin, int64_t now_us, ak_outbox_batch *b,
                               ak_err *err);

@@ -49,14 +49,14 @@ ak_payload_kind ak_payload_kind_of(const char *name, ak_codec codec, const char 
     size_t n = strlen(name);
     if (codec != AK_CODEC_NONE && ends_with(name, n, ak_codec_suffix(codec)))
         n -= strlen(ak_codec_suffix(codec));
-    if (ends_with(name, n, ".json"))
-        return AK_PAYLOAD_JSON;
-    if (ends_with(name, n, ".jsonl") || ends_with(name, n, ".ndjson"))
-        return AK_PAYLOAD_JSONL;
     if (n == strlen("knowledge_graph.duckdb") && memcmp(name, "knowledge_graph.duckdb", n) == 0)
         return AK_PAYLOAD_GRAPH_DUCKDB;
     if (n == strlen(AK_GRAPH_PAYLOAD) && memcmp(name, AK_GRAPH_PAYLOAD, n) == 0)
         return AK_PAYLOAD_GRAPH_JSONL;
+    if (ends_with(name, n, ".json"))
+        return AK_PAYLOAD_JSON;
+    if (ends_with(name, n, ".jsonl") || ends_with(name, n, ".ndjson"))
+        return AK_PAYLOAD_JSONL;
     if (ends_with(name, n, ".duckdb"))
         return AK_PAYLOAD_DUCKDB;
     if (why)
