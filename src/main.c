@@ -33,6 +33,7 @@ static const command commands[] = {
     {"verify", ak_cmd_verify, "check every system database and the cold catalog"},
     {"reingest", ak_cmd_reingest, "rebuild one system's database from its uploads"},
     {"forget", ak_cmd_forget, "remove one system completely and keep it from coming back"},
+    {"graph", ak_cmd_graph, "ask the knowledge graph: neighbours, path, find, stats"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
 };
 

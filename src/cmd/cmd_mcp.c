@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "graph/graph.h"
 #include "mcp/mcp.h"
 #include "tier/cold.h"
 #include "util/log.h"
@@ -96,7 +97,9 @@ int ak_cmd_mcp(int argc, char **argv)
         fprintf(stderr, "akosha mcp: %s\n", err.msg);
         rc = AK_EXIT_FAIL;
     } else {
-        ak_mcp_env env = {l.idx, l.pool, cold, &l.ready, embed};
+        char graph[AK_PATH_MAX];
+        ak_mcp_env env = {l.idx, l.pool, cold, &l.ready, embed,
+                          ak_graph_path(dd, graph, sizeof graph, NULL) ? NULL : graph};
         started = pthread_create(&th, NULL, load, &l) == 0;
         if (!started || ak_mcp_new(&env, &m, &err)) {
             fprintf(stderr, "akosha mcp: %s\n", started ? err.msg : "cannot start a thread");

@@ -264,30 +264,46 @@ static void note_column(table_info *info, const char *table, size_t tlen, const 
     }
 }
 
-static ak_code find_tables(session *s, table_info *info)
+typedef ak_code (*column_fn)(void *ctx, const char *table, size_t tlen, const char *col,
+                            size_t clen, const char *type, size_t ylen);
+
+/* Every column of the attached file's main schema, through fn. */
+static ak_code list_columns(session *s, column_fn fn, void *ctx)
 {
     duckdb_result res;
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT table_name, column_name, data_type FROM duckdb_columns() "
                               "WHERE database_name = '%s' AND schema_name = 'main'", s->name);
-    ak_code rc = run(s, sql, &res);
+    ak_code rc = run(s, sql, &res), crc = AK_OK;
     if (rc)
         return rc;
-    memset(info, 0, N_TABLES * sizeof *info);
     duckdb_data_chunk c;
-    while ((c = next_chunk(s, &res, &rc))) {
+    while (rc == AK_OK && (c = next_chunk(s, &res, &crc))) {
         const duckdb_string_t *t = api.vector_get_data(api.data_chunk_get_vector(c, 0));
         const duckdb_string_t *col = api.vector_get_data(api.data_chunk_get_vector(c, 1));
         const duckdb_string_t *ty = api.vector_get_data(api.data_chunk_get_vector(c, 2));
-        for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
+        for (idx_t i = 0, n = api.data_chunk_get_size(c); rc == AK_OK && i < n; i++) {
             const char *tp, *cp, *yp;
             size_t tl = str_of(&t[i], &tp), cl = str_of(&col[i], &cp), yl = str_of(&ty[i], &yp);
-            note_column(info, tp, tl, cp, cl, yp, yl);
+            rc = fn(ctx, tp, tl, cp, cl, yp, yl);
         }
         api.destroy_data_chunk(&c);
     }
     api.destroy_result(&res);
-    return rc;
+    return rc ? rc : crc;
+}
+
+static ak_code note_column_fn(void *ctx, const char *table, size_t tlen, const char *col,
+                              size_t clen, const char *type, size_t ylen)
+{
+    note_column(ctx, table, tlen, col, clen, type, ylen);
+    return AK_OK;
+}
+
+static ak_code find_tables(session *s, table_info *info)
+{
+    memset(info, 0, N_TABLES * sizeof *info);
+    return list_columns(s, note_column_fn, info);
 }
 
 /* ---- one table ---- */
@@ -576,5 +592,57 @@ ak_code ak_duckdb_read(const char *path, ak_duckdb_row_fn fn, void *ctx, ak_err 
         rc = read_tables(&s, info, r);
     close_session(&s);
     free(r);
+    return rc;
+}
+
+/* ---- other files, one text column a row ---- */
+
+/* Each row's first column (VARCHAR; NULL rows are skipped) to fn. */
+static ak_code read_text_rows(session *s, const char *sql, ak_duckdb_text_fn fn, void *ctx,
+                              unsigned query)
+{
+    duckdb_result res;
+    ak_code rc = run(s, sql, &res), crc = AK_OK;
+    if (rc)
+        return rc;
+    duckdb_data_chunk c;
+    while (rc == AK_OK && (c = next_chunk(s, &res, &crc))) {
+        duckdb_vector v = api.data_chunk_get_vector(c, 0);
+        for (idx_t i = 0, n = api.data_chunk_get_size(c); rc == AK_OK && i < n; i++) {
+            const char *p;
+            size_t len;
+            take_string(v, i, &p, &len);
+            if (p)
+                rc = fn(ctx, query, p, len);
+        }
+        api.destroy_data_chunk(&c);
+    }
+    api.destroy_result(&res);
+    return rc ? rc : crc;
+}
+
+ak_code ak_duckdb_read_text(const char *path, const ak_duckdb_text_reader *r, ak_err *err)
+{
+    ak_code rc = ak_duckdb_load(err);
+    if (rc == AK_OK)
+        rc = check_header(path, err);
+    if (rc)
+        return rc;
+    session s = {.err = err};
+    ak_buf sql = {0};
+    if ((rc = open_session(&s, path)) == AK_OK)
+        rc = list_columns(&s, r->column, r->ctx);
+    for (unsigned q = 0; rc == AK_OK; q++) {
+        ak_buf_reset(&sql);
+        int more = r->query(r->ctx, s.name, q, &sql);
+        if (more < 0 || ak_buf_putc(&sql, '\0'))
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        else if (!more)
+            break;
+        else
+            rc = read_text_rows(&s, sql.data, r->row, r->ctx, q);
+    }
+    ak_buf_free(&sql);
+    close_session(&s);
     return rc;
 }

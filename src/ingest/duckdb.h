@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "ingest/record.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define AK_DUCKDB_DEFAULT_PATH \
@@ -59,5 +60,26 @@ typedef ak_code (*ak_duckdb_row_fn)(void *ctx, const char *table, uint64_t row,
  *                 storage version (a newer library will read it);
  * or the callback's code. */
 ak_code ak_duckdb_read(const char *path, ak_duckdb_row_fn fn, void *ctx, ak_err *err);
+
+/* Any other DuckDB file (knowledge_graph.duckdb: graph/graph_duckdb.c),
+ * read as text.  First column(ctx, ...) for every column of its main
+ * schema (names are not NUL-terminated), then for q = 0, 1, ...
+ * query(ctx, catalog, q, sql) writes into sql (not NUL-terminated) a
+ * SELECT of one VARCHAR column over "<catalog>".main.<table>, returning 1,
+ * or 0 when there are no more (-1: out of memory); each row's text goes to
+ * row(ctx, q, text, len).  The SQL must name only what the caller knows,
+ * never names read from the file.  Errors as ak_duckdb_read, or a
+ * callback's code. */
+typedef struct {
+    ak_code (*column)(void *ctx, const char *table, size_t tlen, const char *col, size_t clen,
+                      const char *type, size_t ylen);
+    int (*query)(void *ctx, const char *catalog, unsigned q, ak_buf *sql);
+    ak_code (*row)(void *ctx, unsigned q, const char *text, size_t len);
+    void *ctx;
+} ak_duckdb_text_reader;
+
+typedef ak_code (*ak_duckdb_text_fn)(void *ctx, unsigned q, const char *text, size_t len);
+
+ak_code ak_duckdb_read_text(const char *path, const ak_duckdb_text_reader *r, ak_err *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "graph/graph_item.h"
 #include "ingest/discover.h"
 #include "ingest/ingest.h"
 #include "ingest/upload.h"
@@ -60,8 +61,8 @@ static void new_upload_id(int64_t now_us, char *uid)
              (long long)(now_us % AK_US_PER_SEC), r);
 }
 
-static ak_code manifest_of(const char *payload, size_t len, int64_t n, const char *origin,
-                           int64_t now_us, ak_buf *out)
+static ak_code manifest_of(const char *name, const char *payload, size_t len, int64_t n,
+                           const char *origin, int64_t now_us, ak_buf *out)
 {
     uint8_t sum[AK_SHA256_LEN];
     char hex[AK_SHA256_HEX];
@@ -79,7 +80,7 @@ static ak_code manifest_of(const char *payload, size_t len, int64_t n, const cha
     ak_jw_kstr(&w, "system_type", "session-buddy");
     ak_jw_key(&w, "files");
     ak_jw_arr(&w);
-    ak_jw_str(&w, AK_OUTBOX_PAYLOAD);
+    ak_jw_str(&w, name);
     ak_jw_end(&w);
     ak_jw_key(&w, "metadata");
     ak_jw_obj(&w);
@@ -103,19 +104,20 @@ void ak_outbox_batch_free(ak_outbox_batch *b)
     b->manifest = NULL;
 }
 
-ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size_t len,
-                        int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
-                        ak_err *err)
+static ak_code stage(ak_store *ob, const char *sid, const char *name, const char *payload,
+                     size_t len, int64_t n, const char *origin, int64_t now_us,
+                     ak_outbox_batch *b, ak_err *err)
 {
     char key[AK_STORE_KEY_MAX + 1];
     ak_buf man = {0};
     memset(b, 0, sizeof *b);
+    b->payload = name;
     new_upload_id(now_us, b->uid);
-    ak_code rc = manifest_of(payload, len, n, origin, now_us, &man);
+    ak_code rc = manifest_of(name, payload, len, n, origin, now_us, &man);
     if (rc)
         rc = ak_err_set(err, rc, "out of memory");
     /* Payload first: an upload exists once its manifest does. */
-    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, AK_OUTBOX_PAYLOAD, err)) == AK_OK)
+    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, name, err)) == AK_OK)
         rc = ak_store_put(ob, key, payload, len, err);
     if (rc == AK_OK && (rc = key_of(key, sid, b->uid, "manifest.json", err)) == AK_OK)
         rc = ak_store_put(ob, key, man.data, man.len, err);
@@ -125,20 +127,36 @@ ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size
     return rc;
 }
 
-ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
-                        ak_ledger_row *row, int *changed, ak_err *err)
+ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size_t len,
+                        int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
+                        ak_err *err)
+{
+    return stage(ob, sid, AK_OUTBOX_PAYLOAD, payload, len, n, origin, now_us, b, err);
+}
+
+ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload, size_t len,
+                              const char *origin, int64_t now_us, ak_outbox_batch *b,
+                              ak_err *err)
+{
+    /* graph items are no conversations: the count the upload rules check is 0 */
+    return stage(ob, sid, AK_GRAPH_PAYLOAD, payload, len, 0, origin, now_us, b, err);
+}
+
+ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                        const ak_outbox_batch *b, ak_ledger_row *row, int *changed,
+                        ak_err *err)
 {
     char prefix[AK_STORE_KEY_MAX + 1];
-    ak_upload_file files[2] = {{AK_OUTBOX_PAYLOAD, b->payload_len},
-                               {"manifest.json", (int64_t)b->manifest_len}};
+    ak_upload_file files[2] = {{"", b->payload_len}, {"manifest.json", (int64_t)b->manifest_len}};
     ak_upload_ref ref = {.prefix = prefix, .files = files, .n_files = 2};
-    ak_ingest_config cfg = {.bucket = ob, .retry_base_us = -1};
+    ak_ingest_config cfg = {.bucket = ob, .data = dd, .retry_base_us = -1};
     ak_manifest m;
     ak_ledger_row prev;
     ak_tally tally;
     char *reason = NULL;
     int64_t now = ak_time_now_us();
     snprintf(ref.upload_id, sizeof ref.upload_id, "%s", b->uid);
+    snprintf(files[0].name, sizeof files[0].name, "%s", b->payload ? b->payload : AK_OUTBOX_PAYLOAD);
     snprintf(prefix, sizeof prefix, SYSTEMS_PREFIX "%s/%s/", sid, b->uid);
     memset(&m, 0, sizeof m);
     ak_json_doc *doc = ak_json_doc_new();

@@ -46,6 +46,8 @@ ak_code ak_outbox_open(const ak_datadir *dd, ak_store **out, ak_err *err);
 /* A staged batch, as ak_outbox_stage() wrote it. */
 typedef struct {
     char uid[AK_UPLOAD_ID_MAX + 1];
+    const char *payload;     /* its payload's name: AK_OUTBOX_PAYLOAD or
+                              * AK_GRAPH_PAYLOAD (static strings) */
     char *manifest;          /* the manifest's text (heap) */
     size_t manifest_len;
     int64_t payload_len;
@@ -60,12 +62,21 @@ ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size
                         int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
                         ak_err *err);
 
+/* Stage knowledge-graph items of system sid: payload is graph.jsonl
+ * (graph/graph_item.h), one item a line; the manifest's conversation_count
+ * is 0.  Otherwise as ak_outbox_stage(). */
+ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload, size_t len,
+                              const char *origin, int64_t now_us, ak_outbox_batch *b,
+                              ak_err *err);
+
 /* Apply one staged batch to db through the upload path (ak_upload_apply:
- * manifest and record rules, one transaction with its ledger row), then
- * fill *row with its ledger row (caller frees with ak_ledger_row_free).
- * *changed is set when conversations were stored or changed. */
-ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
-                        ak_ledger_row *row, int *changed, ak_err *err);
+ * manifest and record rules, one transaction with its ledger row; graph
+ * items into dd's knowledge graph), then fill *row with its ledger row
+ * (caller frees with ak_ledger_row_free).  *changed is set when
+ * conversations were stored or changed. */
+ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                        const ak_outbox_batch *b, ak_ledger_row *row, int *changed,
+                        ak_err *err);
 
 /* Apply every staged batch of sid not yet in db's ledger, in upload order,
  * exactly as the ingestion cycle applies bucket uploads: what a process

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/graph_ingest.h"
+#include "graph/graph_item.h"
 #include "ingest/duckdb.h"
 #include "ingest/framer.h"
 #include "ingest/spool.h"
@@ -47,12 +49,14 @@ ak_payload_kind ak_payload_kind_of(const char *name, ak_codec codec, const char 
     size_t n = strlen(name);
     if (codec != AK_CODEC_NONE && ends_with(name, n, ak_codec_suffix(codec)))
         n -= strlen(ak_codec_suffix(codec));
+    if (n == strlen("knowledge_graph.duckdb") && memcmp(name, "knowledge_graph.duckdb", n) == 0)
+        return AK_PAYLOAD_GRAPH_DUCKDB;
+    if (n == strlen(AK_GRAPH_PAYLOAD) && memcmp(name, AK_GRAPH_PAYLOAD, n) == 0)
+        return AK_PAYLOAD_GRAPH_JSONL;
     if (ends_with(name, n, ".json"))
         return AK_PAYLOAD_JSON;
     if (ends_with(name, n, ".jsonl") || ends_with(name, n, ".ndjson"))
         return AK_PAYLOAD_JSONL;
-    if (n == strlen("knowledge_graph.duckdb") && memcmp(name, "knowledge_graph.duckdb", n) == 0)
-        return AK_PAYLOAD_SKIPPED;
     if (ends_with(name, n, ".duckdb"))
         return AK_PAYLOAD_DUCKDB;
     if (why)
@@ -259,8 +263,10 @@ static ak_code pump(ak_store *bucket, const char *key, pipe_state *ps, ak_err *e
     return rc;
 }
 
-/* Spool the decompressed database, then read its rows. */
-static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, ak_err *err)
+/* Spool the decompressed database, then read its rows: memories, or with
+ * graph its entities and relations. */
+static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, int graph,
+                             ak_err *err)
 {
     ak_code rc = ak_duckdb_load(err);
     if (rc == AK_OK && !ps->ctx->spool_dir)
@@ -272,7 +278,9 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
     if (rc == AK_OK) {
         ak_testpoint("ingest.spooled"); /* spool file complete, not yet read */
         ak_err_clear(&ps->err);
-        rc = ak_duckdb_read(ps->spool.path, on_row, ps, err);
+        rc = graph ? ak_graph_read_duckdb(ps->spool.path, ps->ctx->graph, ps->ctx->system_id,
+                                          &ps->ctx->tally->graph, err)
+                   : ak_duckdb_read(ps->spool.path, on_row, ps, err);
         /* a callback's failure is in the pipe's error, DuckDB's in err */
         if (rc && ps->err.code && err)
             *err = ps->err;
@@ -281,32 +289,45 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
     return rc;
 }
 
-/* A skipped payload's bytes still count toward the checksums that cover
- * them. */
-static ak_code on_skipped(void *arg, const void *data, size_t len)
+/* ---- knowledge-graph payloads ---- */
+
+/* The graph, opened and in a transaction, on the first graph payload. */
+static ak_code graph_ready(ak_payload_ctx *c, ak_err *err)
 {
-    ak_payload_ctx *c = arg;
-    c->tally->bytes += (int64_t)len;
-    if (c->checksum)
-        ak_sha256_update(c->checksum, data, len);
-    if (c->file_checksum)
-        ak_sha256_update(c->file_checksum, data, len);
-    return AK_OK;
+    if (c->graph)
+        return AK_OK;
+    if (!c->graph_path || !c->system_id)
+        return ak_err_set(err, AK_ERR_INTERNAL, "no knowledge graph database for this upload");
+    ak_code rc = ak_graph_open(c->graph_path, 0, &c->graph, err);
+    if (rc == AK_OK && (rc = ak_graph_begin(c->graph, err))) {
+        ak_graph_close(c->graph);
+        c->graph = NULL;
+    }
+    return rc;
 }
 
-static ak_code skip_payload(ak_store *bucket, const char *key, const char *name,
-                            ak_payload_ctx *ctx, ak_err *err)
+static ak_code on_graph_line(void *arg, const ak_frame *fr)
 {
-    snprintf(ctx->tally->note, sizeof ctx->tally->note,
-             "%s: skipped (the knowledge graph is not ingested yet)", name);
-    if (!ctx->checksum && !ctx->file_checksum)
+    pipe_state *ps = arg;
+    char where[80];
+    ak_payload_ctx *c = ps->ctx;
+    if (c->abort && atomic_load_explicit(c->abort, memory_order_relaxed))
+        return ak_err_set(&ps->err, AK_ERR_ABORTED, "stopped before the upload finished");
+    snprintf(where, sizeof where, "%s line %llu", ps->name, (unsigned long long)fr->line);
+    if (fr->problem) {
+        if (c->tally->graph.rejected++ == 0)
+            ak_fmt(c->tally->graph.example, sizeof c->tally->graph.example, "%s: %s", where,
+                   fr->problem);
         return AK_OK;
-    if (ak_store_get(bucket, key, on_skipped, ctx, err) == AK_OK)
-        return AK_OK;
-    ak_err_prefix(err, "%s: ", name); /* the store's failure: retried */
-    if (err)
-        err->code = AK_ERR_IO;
-    return AK_ERR_IO;
+    }
+    return ak_graph_apply_line(c->graph, c->doc, fr->text, fr->len, c->system_id, where,
+                               &c->tally->graph, &ps->err);
+}
+
+/* After a graph payload: its counts, so far, in the note. */
+static void graph_note(ak_payload_ctx *c)
+{
+    ak_graph_tally_note(&c->tally->graph, c->tally->note, sizeof c->tally->note);
 }
 
 ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
@@ -319,19 +340,23 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
     ak_payload_kind kind = ak_payload_kind_of(name, codec, &why);
     if (kind == AK_PAYLOAD_UNSUPPORTED)
         return ak_err_set(err, AK_ERR_UNSUPPORTED, "%s: %s", name, why);
-    if (kind == AK_PAYLOAD_SKIPPED)
-        return skip_payload(bucket, key, name, ctx, err);
+    int graph = kind == AK_PAYLOAD_GRAPH_DUCKDB || kind == AK_PAYLOAD_GRAPH_JSONL;
     ak_err_clear(&ps.err);
-    ak_code rc = ak_unz_new(codec, on_plain, &ps, &ps.unz, err);
-    if (rc == AK_OK && kind == AK_PAYLOAD_DUCKDB) {
-        rc = ingest_duckdb(bucket, key, &ps, err);
+    ak_code rc = graph ? graph_ready(ctx, err) : AK_OK;
+    if (rc == AK_OK)
+        rc = ak_unz_new(codec, on_plain, &ps, &ps.unz, err);
+    if (rc == AK_OK && (kind == AK_PAYLOAD_DUCKDB || kind == AK_PAYLOAD_GRAPH_DUCKDB)) {
+        rc = ingest_duckdb(bucket, key, &ps, kind == AK_PAYLOAD_GRAPH_DUCKDB, err);
     } else if (rc == AK_OK) {
         if (ak_framer_new(kind == AK_PAYLOAD_JSON ? AK_FRAME_JSON : AK_FRAME_JSONL,
-                          AK_RECORD_TEXT_MAX, on_record, &ps, &ps.framer) != AK_OK)
+                          AK_RECORD_TEXT_MAX, graph ? on_graph_line : on_record, &ps,
+                          &ps.framer) != AK_OK)
             rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         else
             rc = pump(bucket, key, &ps, err);
     }
+    if (rc == AK_OK && graph)
+        graph_note(ctx);
     if (rc)
         ak_err_prefix(err, "%s: ", name);
     ak_framer_free(ps.framer);

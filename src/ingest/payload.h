@@ -12,8 +12,11 @@
  * its decompressed bytes go to a spool file in spool_dir (at most
  * spool_max bytes, so a gzip bomb stops there), which DuckDB then reads
  * (duckdb.h) row by row into the same record rules; the spool file is
- * removed whatever happens.  knowledge_graph.duckdb is skipped with a note
- * in the tally.  The caller owns the transaction: on any error it rolls
+ * removed whatever happens.  Knowledge-graph payloads (knowledge_graph.duckdb,
+ * graph.jsonl: graph/graph_ingest.h) go to the graph database instead, in
+ * a transaction opened on the first of them (ctx->graph) that the caller
+ * commits just before its own, or rolls back; their counts are in the
+ * tally's note.  The caller owns the transactions: on any error it rolls
  * back and nothing of the payload remains.
  */
 #ifndef AK_PAYLOAD_H
@@ -22,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "graph/graph.h"
 #include "ingest/record.h"
 #include "objstore/objstore.h"
 #include "storage/sysdb.h"
@@ -37,6 +41,7 @@ typedef struct {
     int64_t bytes;            /* stored (compressed) bytes read */
     double seconds;           /* time the upload took to apply */
     char note[AK_EXAMPLE_MAX]; /* what was skipped, or "" */
+    ak_graph_tally graph;      /* knowledge-graph items */
     int64_t problems[AK_REC_N_PROBLEMS];
     char example[AK_REC_N_PROBLEMS][AK_EXAMPLE_MAX]; /* first of each kind */
 } ak_tally;
@@ -45,7 +50,8 @@ typedef enum {
     AK_PAYLOAD_JSON,
     AK_PAYLOAD_JSONL,
     AK_PAYLOAD_DUCKDB,      /* a Session-Buddy reflection database */
-    AK_PAYLOAD_SKIPPED,     /* knowledge_graph.duckdb: not read (yet) */
+    AK_PAYLOAD_GRAPH_DUCKDB, /* Session-Buddy's knowledge_graph.duckdb */
+    AK_PAYLOAD_GRAPH_JSONL,  /* graph.jsonl: pushed entities and relations */
     AK_PAYLOAD_UNSUPPORTED
 } ak_payload_kind;
 
@@ -69,6 +75,10 @@ typedef struct {
     ak_tally *tally;
     const char *spool_dir;       /* DuckDB payloads are decompressed here */
     int64_t spool_max;           /* their largest decompressed size */
+    const char *system_id;       /* the upload's system (graph items) */
+    const char *graph_path;      /* <data>/graph.db, or NULL: no graph here */
+    ak_graph *graph;             /* opened, in a transaction, by the first graph
+                                  * payload; the caller commits and closes it */
 } ak_payload_ctx;
 
 /* Stream bucket object `key` (payload `name` of the upload), whose listing

@@ -211,10 +211,19 @@ static ak_code stream_file(const ak_upload_env *env, const ak_upload_ref *u,
     return rc;
 }
 
-static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
-                               const ak_manifest *m, ak_tally *tally, ak_err *err)
+/* The knowledge graph of the upload's data directory (NULL without one). */
+static const char *graph_path(const ak_ingest_config *cfg, char *buf, size_t n)
 {
-    char spool_dir[AK_PATH_MAX];
+    return cfg->data && ak_graph_path(cfg->data, buf, n, NULL) == AK_OK ? buf : NULL;
+}
+
+/* *graph: the graph's open transaction when a payload wrote to it, for the
+ * caller to commit or roll back. */
+static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
+                               const ak_manifest *m, ak_tally *tally, ak_graph **graph,
+                               ak_err *err)
+{
+    char spool_dir[AK_PATH_MAX], gpath[AK_PATH_MAX];
     ak_payload_ctx pc = {
         .db = env->db,
         .order = {.at_us = m->uploaded_at_us, .upload_id = u->upload_id},
@@ -226,6 +235,8 @@ static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
         .tally = tally,
         .spool_dir = ak_upload_spool_dir(env->cfg, spool_dir, sizeof spool_dir),
         .spool_max = spool_max(),
+        .system_id = env->system_id,
+        .graph_path = graph_path(env->cfg, gpath, sizeof gpath),
     };
     if (m->has_checksum && !pc.checksum)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
@@ -239,6 +250,7 @@ static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
                         "conversation_count: manifest says %lld but the payloads hold %lld records",
                         (long long)m->conversation_count, (long long)tally->records);
     ak_sha256_free(pc.checksum);
+    *graph = pc.graph;
     return rc;
 }
 
@@ -297,6 +309,7 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
      * failed commit are retried: a full disk says nothing about the upload. */
     ak_err err;
     int verdict = 0;
+    ak_graph *graph = NULL;
     ak_code rc = ak_sysdb_begin(env->db, &err);
     if (rc == AK_OK)
         rc = settled_meanwhile(env, u->upload_id, &settled, &err);
@@ -305,13 +318,23 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
         return AK_OUTCOME_ALREADY_DONE;
     }
     if (rc == AK_OK) {
-        rc = stream_payloads(env, u, m, tally, &err);
+        rc = stream_payloads(env, u, m, tally, &graph, &err);
         verdict = permanent(rc);
     }
     if (rc == AK_OK)
         ak_testpoint("ingest.streamed"); /* records written, not committed */
-    if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK)
+    /* The graph commits first: its writes are idempotent, so a crash before
+     * the ledger's commit only makes them duplicates when applied again. */
+    if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK &&
+        (!graph || (rc = ak_graph_commit(graph, &err)) == AK_OK)) {
+        if (graph)
+            ak_testpoint("ingest.graph_committed");
         rc = ak_sysdb_commit(env->db, &err);
+    }
+    if (graph) {
+        ak_graph_rollback(graph); /* nothing when committed */
+        ak_graph_close(graph);
+    }
     if (rc == AK_OK) {
         ak_testpoint("ingest.committed");
         return AK_OUTCOME_INGESTED;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graph/graph_tools.h"
 #include "query/catalog.h"
 #include "query/search.h"
 #include "query/words.h"
@@ -182,6 +183,7 @@ typedef struct {
     const ak_json *args;
     ak_jw *w;            /* the structured result goes here */
     char error[AK_ERR_MSG_MAX]; /* a tool error's message */
+    const char *name;
 } tool_call;
 
 typedef int (*tool_fn)(tool_call *c);
@@ -498,6 +500,23 @@ static const tool tools[] = {
 
 #define N_TOOLS (sizeof tools / sizeof *tools)
 
+/* The knowledge-graph tools (graph/graph_tools.h), on the graph of the
+ * environment's data directory. */
+static int run_graph_tool(tool_call *c)
+{
+    ak_err err;
+    ak_buf out = {0};
+    ak_jw w;
+    ak_jw_init(&w, &out);
+    ak_code rc = ak_graph_tool_run(c->m->env.graph_path, c->name, c->args, &w, &err);
+    if (rc == AK_OK)
+        ak_jw_raw(c->w, out.data, out.len);
+    ak_buf_free(&out);
+    return rc ? tool_error(c, "%s", err.msg) : 1;
+}
+
+static const tool graph_tool = {"", "", "", "", run_graph_tool};
+
 static void tools_list(ak_jw *w, const ak_json *id)
 {
     reply_start(w, id);
@@ -505,13 +524,15 @@ static void tools_list(ak_jw *w, const ak_json *id)
     ak_jw_obj(w);
     ak_jw_key(w, "tools");
     ak_jw_arr(w);
-    for (size_t i = 0; i < N_TOOLS; i++) {
+    for (size_t i = 0; i < N_TOOLS + AK_GRAPH_TOOLS; i++) {
+        const ak_graph_tool_info *g = i < N_TOOLS ? NULL : ak_graph_tool_at((int)(i - N_TOOLS));
         ak_jw_obj(w);
-        ak_jw_kstr(w, "name", tools[i].name);
-        ak_jw_kstr(w, "title", tools[i].title);
-        ak_jw_kstr(w, "description", tools[i].description);
+        ak_jw_kstr(w, "name", g ? g->name : tools[i].name);
+        ak_jw_kstr(w, "title", g ? g->title : tools[i].title);
+        ak_jw_kstr(w, "description", g ? g->description : tools[i].description);
+        const char *schema = g ? g->input_schema : tools[i].input_schema;
         ak_jw_key(w, "inputSchema");
-        ak_jw_raw(w, tools[i].input_schema, strlen(tools[i].input_schema));
+        ak_jw_raw(w, schema, strlen(schema));
         ak_jw_key(w, "outputSchema");
         raw_literal(w, "{\"type\":\"object\"}");
         ak_jw_end(w);
@@ -528,6 +549,9 @@ static void tools_call(ak_mcp *m, ak_jw *w, const ak_json *id, const ak_json *pa
     for (size_t i = 0; name && name->type == AK_JSON_STRING && i < N_TOOLS; i++)
         if (strcmp(tools[i].name, name->str) == 0)
             t = &tools[i];
+    for (int i = 0; !t && name && name->type == AK_JSON_STRING && i < AK_GRAPH_TOOLS; i++)
+        if (strcmp(ak_graph_tool_at(i)->name, name->str) == 0)
+            t = &graph_tool;
     if (!t) {
         error_reply(w, id, INVALID_PARAMS, name ? "unknown tool" : "params.name: required");
         return;
@@ -535,7 +559,7 @@ static void tools_call(ak_mcp *m, ak_jw *w, const ak_json *id, const ak_json *pa
     ak_buf structured = {0};
     ak_jw sw;
     ak_jw_init(&sw, &structured);
-    tool_call c = {m, ak_json_get(params, "arguments"), &sw, ""};
+    tool_call c = {m, ak_json_get(params, "arguments"), &sw, "", name->str};
     int ok = t->run(&c);
     reply_start(w, id);
     ak_jw_key(w, "result");

@@ -16,6 +16,8 @@
  *   get_ingestion_status   the ledger summary, rejected and failed uploads
  *   get_system_metrics     per-tier counts, uploads, last activity
  *   generate_embedding, generate_batch_embeddings   the provider's vectors
+ *   query_knowledge_graph, find_path, get_graph_statistics, find_entities
+ *                          the knowledge graph (graph/graph_tools.h)
  * Bad arguments are tool errors (isError, a message naming the argument),
  * not protocol errors; unknown methods and malformed requests are JSON-RPC
  * errors.
@@ -40,6 +42,8 @@ typedef struct {
     ak_store *cold;           /* may be NULL: cold conversations then say so */
     const atomic_int *ready;  /* index loaded; searches wait for it */
     ak_embed *embed;          /* may be NULL: words are searched as keywords */
+    const char *graph_path;   /* the knowledge graph (<data>/graph.db); NULL or
+                               * missing: an empty graph */
 } ak_mcp_env;
 
 typedef struct ak_mcp ak_mcp;

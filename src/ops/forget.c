@@ -6,6 +6,8 @@
  *   2. the daemon's hook: its index lets go of the system;
  *   3. cold objects: the catalogued ones outside the system's prefix (read
  *      from its database, so before 4), then everything under the prefix;
+ *   3b. its knowledge-graph entities and relations (graph/graph.h: nodes
+ *      only it named go too), one transaction;
  *   4. the database's files: sidecars, leftovers and backups first, the
  *      database itself last, then the directory is synced;
  *   5. with purge_bucket, everything under systems/<id>/ in the bucket;
@@ -26,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "graph/graph.h"
 #include "ingest/outbox.h"
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
@@ -302,6 +305,28 @@ static ak_code forget_outbox(const ak_forget_config *cfg, const char *sid,
     return rc;
 }
 
+/* What only the system contributed to the knowledge graph, when there is
+ * one. */
+static ak_code forget_graph(const ak_forget_config *cfg, const char *sid, ak_forget_result *res,
+                            ak_err *err)
+{
+    char path[AK_PATH_MAX];
+    struct stat sb;
+    ak_graph *g = NULL;
+    ak_code rc = ak_graph_path(cfg->data, path, sizeof path, err);
+    if (rc || stat(path, &sb) != 0)
+        return rc;
+    if ((rc = ak_graph_open(path, 0, &g, err)) == AK_OK) {
+        ak_testpoint("forget.graph");
+        rc = ak_graph_forget_system(g, sid, cfg->dry_run, &res->graph_entities,
+                                    &res->graph_relations, &res->graph_nodes, err);
+    }
+    ak_graph_close(g);
+    if (rc)
+        ak_err_prefix(err, "knowledge graph: ");
+    return rc;
+}
+
 /* ---- the whole ---- */
 
 static ak_code delete_all(const ak_forget_config *cfg, const char *sid, const char *path,
@@ -314,6 +339,8 @@ static ak_code delete_all(const ak_forget_config *cfg, const char *sid, const ch
     ak_code rc = forget_cold(cfg, prefix, outside, res, err);
     if (rc == AK_OK)
         rc = forget_outbox(cfg, sid, res, err);
+    if (rc == AK_OK)
+        rc = forget_graph(cfg, sid, res, err);
     if (rc == AK_OK && cfg->dry_run) {
         db_walk w = {.sid = sid, .main_too = 1};
         rc = walk_db_files(dir, &w, err);
@@ -396,6 +423,12 @@ void ak_forget_result_json(ak_jw *w, const ak_forget_result *r)
     ak_jw_kint(w, "database_bytes", r->db_bytes);
     ak_jw_kint(w, "cold_objects", r->cold_objects);
     ak_jw_kint(w, "cold_bytes", r->cold_bytes);
+    ak_jw_key(w, "knowledge_graph");
+    ak_jw_obj(w);
+    ak_jw_kint(w, "entities", r->graph_entities);
+    ak_jw_kint(w, "relations", r->graph_relations);
+    ak_jw_kint(w, "nodes", r->graph_nodes);
+    ak_jw_end(w);
     ak_jw_kint(w, "bucket_objects", r->bucket_objects);
     ak_jw_kint(w, "bucket_bytes", r->bucket_bytes);
     ak_jw_kint(w, "outbox_objects", r->outbox_objects);

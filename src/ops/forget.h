@@ -4,7 +4,8 @@
  *
  * What goes: its database (hot, warm and cold rows, the full-text indexes,
  * the ledger, the cold catalog, pushed memories: all live in that file),
- * the database's WAL and shared-memory files, rebuild leftovers
+ * what only it contributed to the knowledge graph (graph/graph.h), the
+ * database's WAL and shared-memory files, rebuild leftovers
  * (<id>.db.reingest) and backups (<id>.db.replaced-*), every cold object
  * under its cold prefix (ak_cold_system_prefix) and any catalogued cold
  * object outside it, its vectors in a daemon's index (the hooks), and with
@@ -19,7 +20,7 @@
  * any instant leaves a "forgetting" tombstone that holds off all ingestion
  * of the system, and running forget again finishes the job (`verify`
  * reports the unfinished one).  Test stop points (util/testpoint.h):
- * forget.tombstone, forget.cold, forget.outbox, forget.database, forget.bucket,
+ * forget.tombstone, forget.cold, forget.outbox, forget.graph, forget.database, forget.bucket,
  * forget.finish.
  *
  * Concurrency: as reingest: the command holds the data directory's
@@ -58,6 +59,8 @@ typedef struct {
     int64_t cold_objects, cold_bytes;
     int64_t bucket_objects, bucket_bytes; /* only with purge_bucket */
     int64_t outbox_objects, outbox_bytes; /* pushed batches not yet in the bucket */
+    int64_t graph_entities, graph_relations; /* its knowledge-graph rows */
+    int64_t graph_nodes;        /* entities only it named, gone with it */
     int64_t tombstone_us;       /* the cut; 0 on a dry run */
     double seconds;
 } ak_forget_result;

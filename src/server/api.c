@@ -14,6 +14,8 @@
  *   POST /v1/index/reload             load every system's index again (202)
  *   GET  [/t/<token>][/mcp]/status    Session-Buddy's push: probe (push.c)
  *   POST [/t/<token>][/mcp]/mcp/v1    ... and its tools over bare JSON-RPC
+ *   POST /v1/graph/neighbours|path|entities, GET /v1/graph/stats
+ *                                     the knowledge graph (graph/graph_tools.h)
  *   DELETE /v1/systems/{id}           forget a system (admin token, even on loopback)
  *   GET  /v1/systems/{id}/forget      ... and how that went
  *
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/graph_tools.h"
 #include "query/catalog.h"
 #include "mcp/mcp.h"
 #include "query/search.h"
@@ -63,6 +66,7 @@ ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
                  : !strcmp(path, "/v1/aging") ? AK_ROUTE_AGING
                  : !strcmp(path, "/v1/index/reload") ? AK_ROUTE_RELOAD
                  : !strcmp(path, "/mcp") ? AK_ROUTE_MCP
+                 : starts(path, "/v1/graph/") ? AK_ROUTE_GRAPH
                  : ak_push_route(path) ? AK_ROUTE_PUSH
                                          : AK_ROUTE_OTHER;
     int open = !s->cfg.auth_all && (r == AK_ROUTE_HEALTH || r == AK_ROUTE_READY || r == AK_ROUTE_METRICS);
@@ -139,6 +143,7 @@ static void metrics(ak_server *s, ak_response *res)
     atomic_store(&s->metrics.http_conns_closed_slow, cs.closed_slow);
     atomic_store(&s->metrics.http_conns_evicted, cs.evicted);
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
+    ak_graph_metrics(s->graph_path, &res->body);
     ak_embedder_metrics(s->embedder, &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -415,6 +420,45 @@ static void mcp(ak_server *s, const ak_request *req, ak_response *res)
         res->status = 202; /* notifications and responses: accepted, no body */
 }
 
+/* /v1/graph/<what>: the graph tool of that name, its arguments the body. */
+static void graph(ak_server *s, const ak_request *req, ak_response *res)
+{
+    static const char *const routes[][3] = {
+        {"/v1/graph/neighbours", "POST", "query_knowledge_graph"},
+        {"/v1/graph/path", "POST", "find_path"},
+        {"/v1/graph/entities", "POST", "find_entities"},
+        {"/v1/graph/stats", "GET", "get_graph_statistics"},
+    };
+    size_t i = 0;
+    while (i < sizeof routes / sizeof *routes && strcmp(req->path, routes[i][0]) != 0)
+        i++;
+    if (i == sizeof routes / sizeof *routes) {
+        ak_http_error(res, 404, "no such endpoint: %s (see docs/API.md: neighbours, path, "
+                      "entities, stats)", req->path);
+        return;
+    }
+    if (!method_is(req, res, routes[i][1]))
+        return;
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *body = NULL;
+    ak_err err;
+    ak_code rc = !doc ? ak_err_set(&err, AK_ERR_NOMEM, "out of memory")
+                 : req->body_len ? ak_json_parse(doc, req->body, req->body_len, &body, &err)
+                                 : AK_OK;
+    if (rc == AK_ERR_INVALID)
+        ak_err_prefix(&err, "body: ");
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    if (rc == AK_OK)
+        rc = ak_graph_tool_run(s->graph_path, routes[i][2], body, &w, &err);
+    if (rc) {
+        ak_buf_reset(&res->body);
+        ak_http_error(res, rc == AK_ERR_INVALID ? 400 : rc == AK_ERR_NOTFOUND ? 404 : 500, "%s",
+                      err.msg);
+    }
+    ak_json_doc_free(doc);
+}
+
 void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
 {
     ak_server *s = ctx;
@@ -434,6 +478,7 @@ void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
     case AK_ROUTE_FORGET: forget(s, req, res); break;
     case AK_ROUTE_RELOAD: if (method_is(req, res, "POST")) trigger(s, AK_JOB_RELOAD, res); break;
     case AK_ROUTE_PUSH: ak_push_handle(s->push, req, res); break;
+    case AK_ROUTE_GRAPH: graph(s, req, res); break;
     default: ak_http_error(res, 404, "no such endpoint: %s", req->path); break;
     }
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graph/graph_item.h"
 #include "ingest/outbox.h"
 #include "ingest/record.h"
 #include "storage/tombstone.h"
@@ -65,6 +66,7 @@ static pthread_mutex_t *stripe_of(ak_push *p, const char *sid)
 
 typedef struct {
     char sid[AK_SYSTEM_ID_MAX + 1];
+    int graph;  /* lines are knowledge-graph items (graph.jsonl) */
     ak_buf lines;
     ak_buf ids; /* the records' ids, NUL-separated, for the index patch */
     int64_t n;
@@ -77,6 +79,7 @@ typedef struct {
     int64_t n_errors;
     char first_error[AK_ERR_MSG_MAX]; /* what a single-memory tool answers */
     char upload_ids[256];
+    char note[256]; /* a graph batch's ledger note: what it stored */
 } outcome;
 
 /* Add a committed batch's ledger row to the answer. */
@@ -121,14 +124,17 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     pthread_mutex_t *lock = stripe_of(p, g->sid);
     pthread_mutex_lock(lock);
     ak_code rc = ak_datadir_open_system(p->env.dd, g->sid, 1, &db, err);
-    if (rc == AK_OK)
+    if (rc == AK_OK && g->graph)
+        rc = ak_outbox_stage_graph(p->outbox, g->sid, g->lines.data, g->lines.len, origin,
+                                   ak_time_now_us(), &b, err);
+    else if (rc == AK_OK)
         rc = ak_outbox_stage(p->outbox, g->sid, g->lines.data, g->lines.len, g->n, origin,
                              ak_time_now_us(), &b, err);
     if (rc == AK_OK && !p->env.bucket) /* kept in the outbox: waits for a bucket */
         atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
     if (rc == AK_OK) {
         ak_testpoint("push.staged");
-        rc = ak_outbox_apply(p->outbox, g->sid, db, &b, &row, &changed, err);
+        rc = ak_outbox_apply(p->outbox, p->env.dd, g->sid, db, &b, &row, &changed, err);
     }
     if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
         rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,
@@ -143,6 +149,8 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     pthread_mutex_unlock(lock);
     if (rc == AK_OK)
         count_row(o, g->sid, b.uid, &row);
+    if (rc == AK_OK && g->graph && row.reason)
+        snprintf(o->note, sizeof o->note, "%s", row.reason);
     ak_ledger_row_free(&row);
     ak_outbox_batch_free(&b);
     return rc;
@@ -435,6 +443,82 @@ static void tool_store(ak_push *p, call *c, const char *tool, const ak_json *arg
     ak_buf_free(&o.errors);
 }
 
+/* ---- knowledge-graph items ---- */
+
+/* {"status": ..., "id": ...}: Session-Buddy counts an item stored when
+ * the answer has an id, and reads "error" otherwise. */
+static void answer_graph(call *c, const char *status, const char *id, const char *sid,
+                         const outcome *o, const char *error)
+{
+    ak_buf f = {0};
+    ak_jw w;
+    ak_jw_init(&w, &f);
+    ak_jw_obj(&w);
+    ak_jw_kstr(&w, "status", status);
+    if (id)
+        ak_jw_kstr(&w, "id", id);
+    if (sid)
+        ak_jw_kstr(&w, "system", sid);
+    if (error)
+        ak_jw_kstr(&w, "error", error);
+    if (o && o->note[0])
+        ak_jw_kstr(&w, "note", o->note);
+    if (o && o->upload_ids[0])
+        ak_jw_kstr(&w, "upload_id", o->upload_ids);
+    ak_jw_end(&w);
+    if (ak_jw_error(&w) == AK_OK)
+        rpc_result(c, &f);
+    else
+        rpc_error(c, 500, -32603, "out of memory");
+    ak_buf_free(&f);
+}
+
+/* The id an item is answered with: the entity's "<type>:<name>" (its
+ * node in the graph, the Python Akosha's form), a relation's original id. */
+static void graph_id(const ak_graph_item *it, ak_buf *id)
+{
+    if (it->relation)
+        ak_buf_puts(id, it->r.id);
+    else
+        ak_buf_printf(id, "%s:%s", it->e.type, it->e.name);
+    ak_buf_putc(id, '\0');
+}
+
+static void tool_graph(ak_push *p, call *c, const char *tool, const ak_json *args)
+{
+    int rel = !strcmp(tool, "create_relation");
+    group g = {.graph = 1, .n = 1};
+    char why[AK_ERR_MSG_MAX + 32];
+    ak_json_doc *doc = ak_json_doc_new();
+    ak_graph_item it = {0};
+    ak_buf id = {0};
+    ak_err err;
+    outcome o = {0};
+    if (!doc) {
+        rpc_error(c, 500, -32603, "out of memory");
+        return;
+    }
+    if (!ak_graph_push_line(args, rel, &g.lines, g.sid, why, sizeof why)) {
+        answer_graph(c, "rejected", NULL, NULL, NULL, why);
+    } else if (ak_graph_item_parse(doc, g.lines.data, g.lines.len, g.sid, &it, &err)) {
+        snprintf(why, sizeof why, "%s: %s", tool, err.msg);
+        answer_graph(c, "rejected", NULL, g.sid, NULL, why);
+    } else if (graph_id(&it, &id), ak_tomb_blocks(p->env.dd, g.sid, ak_time_now_us())) {
+        answer_graph(c, "forgotten", NULL, g.sid, NULL,
+                     "the system was forgotten (akosha forget): nothing stored");
+    } else if (ak_buf_putc(&g.lines, '\n') || store_group(p, &g, tool, &o, &err)) {
+        rpc_error(c, 503, -32603, "%s: not stored, retry: %s", tool,
+                  g.lines.data ? err.msg : "out of memory");
+    } else {
+        answer_graph(c, "stored", id.data, g.sid, &o, NULL);
+    }
+    ak_graph_item_free(&it);
+    ak_buf_free(&id);
+    ak_buf_free(&g.lines);
+    ak_buf_free(&o.errors);
+    ak_json_doc_free(doc);
+}
+
 static void dispatch(ak_push *p, call *c, const ak_json *params)
 {
     const ak_json *name = params && params->type == AK_JSON_OBJECT ? ak_json_get(params, "name") : NULL;
@@ -455,9 +539,7 @@ static void dispatch(ak_push *p, call *c, const ak_json *params)
         !strcmp(t, "store_reflection"))
         tool_store(p, c, t, args);
     else if (!strcmp(t, "create_entity") || !strcmp(t, "create_relation"))
-        rpc_error(c, 200, -32001,
-                  "%s: the knowledge graph is not there yet in this Akosha; nothing was "
-                  "stored (its memories and reflections are)", t);
+        tool_graph(p, c, t, args);
     else
         rpc_error(c, 200, -32602,
                   "unknown tool \"%.64s\"; this endpoint serves batch_store_memories, "
@@ -508,6 +590,8 @@ static void handle_status(ak_push *p, ak_response *res)
     ak_jw_str(&w, "batch_store_memories");
     ak_jw_str(&w, "store_memory");
     ak_jw_str(&w, "store_reflection");
+    ak_jw_str(&w, "create_entity");
+    ak_jw_str(&w, "create_relation");
     ak_jw_end(&w);
     ak_jw_kint(&w, "max_batch", AK_PUSH_MAX_BATCH);
     ak_jw_kbool(&w, "bucket", p->env.bucket != NULL);

@@ -21,8 +21,12 @@
  *       -> {status: stored|rejected, stored, errors}
  *   store_reflection {reflection_id, content, embedding, metadata}
  *       -> {status: stored|rejected, stored, errors}
- *   create_entity, create_relation -> a JSON-RPC error: the knowledge graph
- *       is not built yet, nothing is stored.
+ *   create_entity {name, entity_type, observations, properties, metadata}
+ *   create_relation {from_entity, to_entity, relation_type, properties, ...}
+ *       -> {status: stored, id, system, note, upload_id}: one item, a batch
+ *       of its own (graph.jsonl, graph/graph_item.h) through the outbox
+ *       like memories; rejected items answer {status: rejected, error}
+ *       without an id, which Session-Buddy counts as an error.
  *
  * A memory becomes a record of the upload contract (SPEC section 3):
  * id = memory_id, content = text, embedding, timestamp = metadata.created_at,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graph/graph.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "server/embedder.h"
@@ -334,7 +335,9 @@ static ak_code open_parts(ak_server *s, ak_err *err)
         rc = ak_embed_new(&c->embed, &s->embed, err);
     if (rc == AK_OK)
         rc = ak_embedder_start(s->dd, s->embed, s->idx, &s->embedder, err);
-    ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready, s->embed};
+    if (rc == AK_OK)
+        rc = ak_graph_path(s->dd, s->graph_path, sizeof s->graph_path, err);
+    ak_mcp_env env = {s->idx, s->pool, s->cold, &s->metrics.ready, s->embed, s->graph_path};
     if (rc == AK_OK)
         rc = ak_mcp_new(&env, &s->mcp, err);
     ak_push_env penv = {s->dd, s->bucket, s->idx, &s->metrics};

@@ -91,6 +91,7 @@ typedef struct {
 typedef struct {
     ak_serve_config cfg;
     ak_datadir *dd;
+    char graph_path[AK_PATH_MAX]; /* the knowledge graph, <data>/graph.db */
     ak_store *bucket, *cold;
     ak_index *idx;
     ak_pool *pool;

@@ -42,10 +42,17 @@ expect_stdout() { # status cmd...
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); v=($1); print(' '.join(map(str, v)) if isinstance(v, tuple) else v)"; }
 
 # A canonical dump of a data directory's contents (records and ledger,
-# without wall-clock times), to compare two stores for equality.
+# without wall-clock times; the knowledge graph), to compare two stores.
 dump_store() { # datadir
   local db
-  find "$1" -name '*.db' | sort | while read -r db; do
+  if [ -f "$1/graph.db" ]; then
+    echo "== graph.db"
+    sqlite3 "$1/graph.db" "SELECT e.system, e.orig_id, n.type, n.name, e.observations,
+                                  coalesce(e.properties,''), coalesce(e.created_us,0)
+                           FROM g_entity e JOIN g_node n ON n.id = e.node ORDER BY 1, 2;
+                           SELECT system, orig_id, src, dst, type FROM g_relation ORDER BY 1, 2;"
+  fi
+  find "$1" -name '*.db' ! -name graph.db | sort | while read -r db; do
     echo "== ${db#$1/}"
     sqlite3 "$db" "SELECT conversation_id, hex(content_sha256), ts_us, source, coalesce(metadata,''),
                           length(content), hex(coalesce(embedding, x'')), upload_id

@@ -8,7 +8,8 @@
 #    rejected, and is ingested once the library is there;
 #  - every schema maps to records (NULL embeddings = text only, reflections
 #    marked metadata.type = reflection, the v1 tables of a migrated file
-#    ignored); knowledge_graph.duckdb is skipped with a note;
+#    ignored); knowledge_graph.duckdb feeds the knowledge graph, noted in the
+#    ledger (test_graph.sh has more);
 #  - a second snapshot with 3 edited and 5 new memories counts exactly
 #    3 updated, 5 new, the rest duplicates;
 #  - garbage, a truncated file, a gzip bomb, a file with no memory tables,
@@ -53,7 +54,7 @@ assert_contains "$(ledger $A 20250601_120000_$A reason)" "install it with" "reas
 [ -z "$(find data -name $A.db)" ] || assert_eq "$(hot $A 'count(*)')" "0" "nothing stored without the library"
 run=$(ingest)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_ingested"], d["conversations_ingested"]')" "1 25" "ingested once the library is there"
-assert_contains "$(ledger $A 20250601_120000_$A reason)" "knowledge_graph.duckdb: skipped" "knowledge graph noted"
+assert_contains "$(ledger $A 20250601_120000_$A reason)" "knowledge graph: 1 entity (1 new)" "knowledge graph noted"
 assert_eq "$(hot $A "count(*) FILTER (WHERE embedding IS NULL)")" "10" "NULL embeddings stored text-only (5 + 5 reflections)"
 assert_eq "$(hot $A "count(*) FILTER (WHERE json_extract(metadata, '\$.type') = 'reflection')")" "5" "reflections marked"
 assert_eq "$(hot $A "count(*) FILTER (WHERE conversation_id = 'stale-v1')")" "0" "v1 table of a migrated file ignored"
@@ -110,7 +111,7 @@ sb_upload bad-owner 20250601_120000_bad-owner gzip files/v2/reflection.duckdb
 sed -i 's/"system_id": "bad-owner"/"system_id": "someone-else"/' bucket/systems/bad-owner/uploads/20250601_120000_bad-owner/manifest.json
 ingest >/dev/null 2>&1
 assert_contains "$(ledger bad-owner 20250601_120000_bad-owner reason)" "system_id: says someone-else" "manifest naming another system"
-# A skipped knowledge graph's checksum is still verified.
+# A knowledge graph's checksum is verified (and nothing of it kept).
 sb_upload kg-sum 20250601_120000_kg-sum gzip files/kg/knowledge_graph.duckdb
 python3 - bucket/systems/kg-sum/uploads/20250601_120000_kg-sum/manifest.json <<'EOF'
 import json, sys
@@ -119,7 +120,7 @@ m["files"][0]["checksum"] = "0" * 64
 json.dump(m, open(sys.argv[1], "w"))
 EOF
 ingest >/dev/null 2>&1
-assert_contains "$(ledger kg-sum 20250601_120000_kg-sum reason)" "knowledge_graph.duckdb: checksum: manifest says 0000" "skipped payload's checksum verified"
+assert_contains "$(ledger kg-sum 20250601_120000_kg-sum reason)" "knowledge_graph.duckdb: checksum: manifest says 0000" "knowledge graph's checksum verified"
 # A storage version newer than the loaded library: not the upload's fault.
 mk "$new_mods/node_modules" files/newer/reflection.duckdb v2 3 --storage v1.2.0
 AKOSHA_LIBDUCKDB=$old_lib bad newer gzip files/newer/reflection.duckdb "newer than the loaded library v1.1" failed

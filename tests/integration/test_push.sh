@@ -5,7 +5,7 @@
 #  - a first sync with bad memories inside a good batch (partial, each named
 #    with its reason), a second sync of the same memories (duplicates, no
 #    second row), one with edits (updated); searchable at once;
-#  - store_reflection stored; create_entity a JSON-RPC error;
+#  - store_reflection stored; create_entity stored (test_graph.sh has more);
 #  - garbage bodies, unknown methods and tools, batches over 1,000, bodies
 #    over the cap (413 with a JSON-RPC error);
 #  - kill -9 at two deterministic stop points of a batch (staged; committed
@@ -90,8 +90,7 @@ out=$(sb sync "$B" --system $SID --count 10 --start 250)
 assert_eq "$(field "$out" 'd["count"], d["errors"]')" "10 []" "bare host base"
 assert_eq "$(field "$(sb reflect "$B/mcp" --system $SID --id refl-1)" 'd["status"]')" stored "store_reflection"
 out=$(sb entity "$B/mcp" --system $SID)
-assert_eq "$(field "$out" 'd["status"], d["error"]["code"]')" "failed -32001" "create_entity is refused"
-assert_contains "$out" "knowledge graph is not there yet" "and says why"
+assert_eq "$(field "$out" 'd["status"], d["id"]')" "stored project:akosha" "create_entity feeds the knowledge graph"
 out=$(sb raw "$B/mcp" store_reflection '{"reflection_id": "r2", "content": "", "metadata": {"source": "'$SID'"}}')
 assert_eq "$(field "$out" 'd["result"]["status"], d["result"]["error"].split(":")[0]')" "rejected bad_content" "a bad reflection"
 
@@ -124,7 +123,7 @@ assert_eq "$(metric 'akosha_push_memories_total{outcome="rejected"}')" 8 "metric
 [ "$(metric akosha_push_seconds_count)" -ge "$batches" ] || fail "push latency not observed"
 wait_for "every batch shipped" shipped
 assert_eq "$(find bucket -name manifest.json | wc -l)" "$batches" "one upload per batch in the bucket"
-assert_eq "$(find bucket -path "*_push_*" -name memories.jsonl | wc -l)" "$batches" "with its payload"
+assert_eq "$(find bucket -path "*_push_*" \( -name memories.jsonl -o -name graph.jsonl \) | wc -l)" "$batches" "with its payload"
 run=$(akosha ingest --once --bucket bucket --data data --json)
 assert_eq "$(field "$run" 'd["uploads_known"], d["uploads_ingested"]')" "$batches 0" "the cycle finds them settled"
 

@@ -63,13 +63,13 @@ static void test_stage_apply(void)
     CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 5, "test", ak_time_now_us(), &ba, &err), err);
     CHECK_HAS(ba.uid, "_push_");
     CHECK_HAS(ba.manifest, "\"conversation_count\":5");
-    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.new_count, 5);
     CHECK(changed);
     ak_ledger_row_free(&row);
     /* again: settled, nothing changes */
-    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.attempts, 1);
     CHECK(!changed);

@@ -35,9 +35,10 @@ check(true, 'ping');
 
 const { tools } = await client.listTools();
 const names = tools.map((t) => t.name).sort();
-check(JSON.stringify(names) === JSON.stringify(['generate_batch_embeddings', 'generate_embedding',
-  'get_conversation', 'get_ingestion_status', 'get_system_metrics', 'list_systems',
-  'search_all_systems']), `tools/list: ${names}`);
+check(JSON.stringify(names) === JSON.stringify(['find_entities', 'find_path', 'generate_batch_embeddings',
+  'generate_embedding', 'get_conversation', 'get_graph_statistics', 'get_ingestion_status',
+  'get_system_metrics', 'list_systems', 'query_knowledge_graph', 'search_all_systems']),
+  `tools/list: ${names}`);
 check(tools.every((t) => t.inputSchema?.type === 'object' && t.description), 'tools have schemas');
 
 // every tool, with real answers

@@ -1,0 +1,441 @@
+/*
+ * graph.c - see graph.h.  The tables:
+ *
+ *   g_node(id, type, name)                       UNIQUE(type, name)
+ *   g_entity(system, orig_id, node, observations, properties,
+ *            created_us, updated_us, digest)     PK(system, orig_id)
+ *   g_relation(system, orig_id, src, dst, type, properties,
+ *              created_us, updated_us, digest)   PK(system, orig_id)
+ *
+ * with indexes on g_entity(node), g_relation(system, src) and
+ * g_relation(system, dst): every query walks them a row at a time.
+ */
+#include "graph/graph.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/sha256.h"
+
+struct ak_graph {
+    sqlite3 *db;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS g_node(id INTEGER PRIMARY KEY, type TEXT NOT NULL,"
+    " name TEXT NOT NULL, UNIQUE(type, name));"
+    "CREATE INDEX IF NOT EXISTS g_node_name ON g_node(name);"
+    "CREATE TABLE IF NOT EXISTS g_entity(system TEXT NOT NULL, orig_id TEXT NOT NULL,"
+    " node INTEGER NOT NULL, observations TEXT NOT NULL, properties TEXT,"
+    " created_us INTEGER, updated_us INTEGER, digest BLOB NOT NULL,"
+    " PRIMARY KEY(system, orig_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS g_entity_node ON g_entity(node);"
+    "CREATE TABLE IF NOT EXISTS g_relation(system TEXT NOT NULL, orig_id TEXT NOT NULL,"
+    " src TEXT NOT NULL, dst TEXT NOT NULL, type TEXT NOT NULL, properties TEXT,"
+    " created_us INTEGER, updated_us INTEGER, digest BLOB NOT NULL,"
+    " PRIMARY KEY(system, orig_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS g_relation_src ON g_relation(system, src);"
+    "CREATE INDEX IF NOT EXISTS g_relation_dst ON g_relation(system, dst);";
+
+static ak_code db_error(ak_graph *g, ak_err *err, const char *what)
+{
+    return ak_err_set(err, AK_ERR_IO, "graph database: %s: %s", what, sqlite3_errmsg(g->db));
+}
+
+ak_code ak_graph_path(const ak_datadir *dd, char *out, size_t n, ak_err *err)
+{
+    if (ak_fmt(out, n, "%s/" AK_GRAPH_FILE, ak_datadir_path(dd)))
+        return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+    return AK_OK;
+}
+
+ak_code ak_graph_open(const char *path, int readonly, ak_graph **out, ak_err *err)
+{
+    ak_graph *g = calloc(1, sizeof *g);
+    if (!g)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &g->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    ak_code code = AK_OK;
+    if (rc != SQLITE_OK)
+        code = readonly && rc == SQLITE_CANTOPEN
+                   ? ak_err_set(err, AK_ERR_NOTFOUND, "no knowledge graph yet (%s)", path)
+                   : db_error(g, err, "open");
+    if (code == AK_OK) {
+        sqlite3_busy_timeout(g->db, 30000);
+        if (!readonly && sqlite3_exec(g->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+            code = db_error(g, err, "schema");
+    }
+    if (code) {
+        ak_graph_close(g);
+        return code;
+    }
+    *out = g;
+    return AK_OK;
+}
+
+void ak_graph_close(ak_graph *g)
+{
+    if (!g)
+        return;
+    sqlite3_close_v2(g->db);
+    free(g);
+}
+
+struct sqlite3 *ak_graph_db(ak_graph *g) { return g->db; }
+
+static ak_code exec(ak_graph *g, const char *sql, ak_err *err)
+{
+    return sqlite3_exec(g->db, sql, NULL, NULL, NULL) == SQLITE_OK ? AK_OK : db_error(g, err, sql);
+}
+
+ak_code ak_graph_begin(ak_graph *g, ak_err *err) { return exec(g, "BEGIN IMMEDIATE", err); }
+ak_code ak_graph_commit(ak_graph *g, ak_err *err) { return exec(g, "COMMIT", err); }
+
+void ak_graph_rollback(ak_graph *g)
+{
+    if (!sqlite3_get_autocommit(g->db))
+        sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- statements ---- */
+
+typedef struct {
+    sqlite3_stmt *st;
+    int col; /* next bind index */
+} stmt;
+
+static ak_code prep(ak_graph *g, stmt *s, const char *sql, ak_err *err)
+{
+    s->col = 1;
+    if (sqlite3_prepare_v2(g->db, sql, -1, &s->st, NULL) != SQLITE_OK)
+        return db_error(g, err, "prepare");
+    return AK_OK;
+}
+
+static void bind_text(stmt *s, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s->st, s->col++, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s->st, s->col++);
+}
+
+static void bind_time(stmt *s, int64_t us)
+{
+    if (us)
+        sqlite3_bind_int64(s->st, s->col++, us);
+    else
+        sqlite3_bind_null(s->st, s->col++);
+}
+
+/* Step once: 1 = a row, 0 = done, -1 = error (in err). */
+static int step(ak_graph *g, stmt *s, ak_err *err)
+{
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    db_error(g, err, "step");
+    return -1;
+}
+
+static ak_code run(ak_graph *g, const char *sql, const char *a, const char *b, int64_t n,
+                   int64_t *changes, ak_err *err)
+{
+    stmt s;
+    ak_code rc = prep(g, &s, sql, err);
+    if (rc)
+        return rc;
+    if (a)
+        bind_text(&s, a);
+    if (b)
+        bind_text(&s, b);
+    if (n)
+        sqlite3_bind_int64(s.st, s.col++, n);
+    rc = step(g, &s, err) < 0 ? AK_ERR_IO : AK_OK;
+    if (changes)
+        *changes = sqlite3_changes(g->db);
+    sqlite3_finalize(s.st);
+    return rc;
+}
+
+/* ---- digests: what "the same content" means ---- */
+
+static void digest(const char *const *parts, size_t n, const int64_t *times, uint8_t out[32])
+{
+    ak_sha256_ctx *c = ak_sha256_new();
+    if (!c) { /* no memory: a digest that never matches makes it an update */
+        memset(out, 0xff, 32);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *p = parts[i] ? parts[i] : "";
+        ak_sha256_update(c, p, strlen(p) + 1);
+    }
+    ak_sha256_update(c, times, sizeof *times);
+    ak_sha256_final(c, out);
+    ak_sha256_free(c);
+}
+
+/* What the stored row says: 0 = none, 1 = same digest, 2 = differs;
+ * *stored_updated its updated_us (0: none). */
+static ak_code existing(ak_graph *g, const char *table, const char *system, const char *id,
+                        const uint8_t *dig, int *state, int64_t *stored_updated,
+                        int64_t *node, ak_err *err)
+{
+    char sql[160];
+    stmt s;
+    snprintf(sql, sizeof sql, "SELECT digest, updated_us, %s FROM %s WHERE system=? AND orig_id=?",
+             strcmp(table, "g_entity") == 0 ? "node" : "0", table);
+    ak_code rc = prep(g, &s, sql, err);
+    if (rc)
+        return rc;
+    bind_text(&s, system);
+    bind_text(&s, id);
+    int r = step(g, &s, err);
+    *state = 0;
+    if (r == 1) {
+        const void *d = sqlite3_column_blob(s.st, 0);
+        *state = sqlite3_column_bytes(s.st, 0) == 32 && memcmp(d, dig, 32) == 0 ? 1 : 2;
+        *stored_updated = sqlite3_column_int64(s.st, 1);
+        *node = sqlite3_column_int64(s.st, 2);
+    }
+    sqlite3_finalize(s.st);
+    return r < 0 ? AK_ERR_IO : AK_OK;
+}
+
+/* A put's verdict before writing: duplicate and stale write nothing. */
+static ak_gput judge(int state, int64_t stored_updated, int64_t updated)
+{
+    if (state == 0)
+        return AK_GPUT_NEW;
+    if (state == 1)
+        return AK_GPUT_DUPLICATE;
+    if (updated && stored_updated && updated < stored_updated)
+        return AK_GPUT_STALE;
+    return AK_GPUT_UPDATED;
+}
+
+/* ---- entities ---- */
+
+static ak_code node_of(ak_graph *g, const char *type, const char *name, int64_t *node,
+                       ak_err *err)
+{
+    ak_code rc = run(g, "INSERT OR IGNORE INTO g_node(type, name) VALUES(?, ?)", type, name, 0,
+                     NULL, err);
+    stmt s;
+    if (rc == AK_OK)
+        rc = prep(g, &s, "SELECT id FROM g_node WHERE type=? AND name=?", err);
+    if (rc)
+        return rc;
+    bind_text(&s, type);
+    bind_text(&s, name);
+    int r = step(g, &s, err);
+    if (r == 1)
+        *node = sqlite3_column_int64(s.st, 0);
+    sqlite3_finalize(s.st);
+    return r == 1 ? AK_OK : r == 0 ? ak_err_set(err, AK_ERR_INTERNAL, "node vanished") : AK_ERR_IO;
+}
+
+/* Drop node when no entity names it any more. */
+static ak_code drop_if_orphan(ak_graph *g, int64_t node, ak_err *err)
+{
+    return run(g, "DELETE FROM g_node WHERE id=?1 AND NOT EXISTS "
+                  "(SELECT 1 FROM g_entity WHERE node=?1)", NULL, NULL, node, NULL, err);
+}
+
+ak_code ak_graph_put_entity(ak_graph *g, const ak_graph_entity *e, ak_gput *res, ak_err *err)
+{
+    const char *parts[] = {e->name, e->type, e->observations, e->properties};
+    int64_t times[1] = {e->created_us};
+    uint8_t dig[32];
+    int state;
+    int64_t stored_updated = 0, old_node = 0, node = 0;
+    digest(parts, 4, times, dig);
+    ak_code rc = existing(g, "g_entity", e->system, e->id, dig, &state, &stored_updated,
+                          &old_node, err);
+    if (rc)
+        return rc;
+    *res = judge(state, stored_updated, e->updated_us);
+    if (*res == AK_GPUT_DUPLICATE || *res == AK_GPUT_STALE)
+        return AK_OK;
+    stmt s;
+    if ((rc = node_of(g, e->type, e->name, &node, err)) ||
+        (rc = prep(g, &s, "INSERT OR REPLACE INTO g_entity(system, orig_id, node, observations,"
+                          " properties, created_us, updated_us, digest) VALUES(?,?,?,?,?,?,?,?)",
+                   err)))
+        return rc;
+    bind_text(&s, e->system);
+    bind_text(&s, e->id);
+    sqlite3_bind_int64(s.st, s.col++, node);
+    bind_text(&s, e->observations ? e->observations : "[]");
+    bind_text(&s, e->properties);
+    bind_time(&s, e->created_us);
+    bind_time(&s, e->updated_us);
+    sqlite3_bind_blob(s.st, s.col++, dig, 32, SQLITE_STATIC);
+    rc = step(g, &s, err) < 0 ? AK_ERR_IO : AK_OK;
+    sqlite3_finalize(s.st);
+    /* renamed or retyped: the old node may have lost its last entity */
+    if (rc == AK_OK && old_node && old_node != node)
+        rc = drop_if_orphan(g, old_node, err);
+    return rc;
+}
+
+/* ---- relations ---- */
+
+/* An endpoint that is no original id of the system but the name of
+ * exactly one of its entities (older Session-Buddy versions and hand-made
+ * calls name entities) becomes that entity's id. */
+static ak_code resolve_name(ak_graph *g, const char *system, const char *end, ak_buf *out,
+                            ak_err *err)
+{
+    stmt s;
+    ak_code rc = prep(g, &s, "SELECT (SELECT count(*) FROM g_entity WHERE system=?1 AND orig_id=?2),"
+                             " (SELECT min(e.orig_id) FROM g_node n JOIN g_entity e ON e.node=n.id"
+                             "  WHERE n.name=?2 AND e.system=?1),"
+                             " (SELECT count(*) FROM g_node n JOIN g_entity e ON e.node=n.id"
+                             "  WHERE n.name=?2 AND e.system=?1)", err);
+    if (rc)
+        return rc;
+    bind_text(&s, system);
+    bind_text(&s, end);
+    ak_buf_reset(out);
+    int r = step(g, &s, err);
+    const char *id = r == 1 ? (const char *)sqlite3_column_text(s.st, 1) : NULL;
+    if (r == 1 && sqlite3_column_int64(s.st, 0) == 0 && sqlite3_column_int64(s.st, 2) == 1 && id)
+        ak_buf_puts(out, id);
+    else
+        ak_buf_puts(out, end);
+    rc = r < 0 ? AK_ERR_IO : ak_buf_putc(out, '\0') ? ak_err_set(err, AK_ERR_NOMEM, "out of memory") : AK_OK;
+    sqlite3_finalize(s.st);
+    return rc;
+}
+
+ak_code ak_graph_put_relation(ak_graph *g, const ak_graph_relation *r, ak_gput *res,
+                              ak_err *err)
+{
+    ak_buf from = {0}, to = {0};
+    ak_code rc = resolve_name(g, r->system, r->from, &from, err);
+    if (rc == AK_OK)
+        rc = resolve_name(g, r->system, r->to, &to, err);
+    const char *parts[] = {from.data, to.data, r->type, r->properties};
+    int64_t times[1] = {r->created_us}, stored_updated = 0, unused;
+    uint8_t dig[32];
+    int state = 0;
+    stmt s = {0};
+    if (rc == AK_OK) {
+        digest(parts, 4, times, dig);
+        rc = existing(g, "g_relation", r->system, r->id, dig, &state, &stored_updated, &unused, err);
+    }
+    if (rc == AK_OK)
+        *res = judge(state, stored_updated, r->updated_us);
+    if (rc == AK_OK && (*res == AK_GPUT_NEW || *res == AK_GPUT_UPDATED) &&
+        (rc = prep(g, &s, "INSERT OR REPLACE INTO g_relation(system, orig_id, src, dst, type,"
+                          " properties, created_us, updated_us, digest) VALUES(?,?,?,?,?,?,?,?,?)",
+                   err)) == AK_OK) {
+        bind_text(&s, r->system);
+        bind_text(&s, r->id);
+        bind_text(&s, from.data);
+        bind_text(&s, to.data);
+        bind_text(&s, r->type);
+        bind_text(&s, r->properties);
+        bind_time(&s, r->created_us);
+        bind_time(&s, r->updated_us);
+        sqlite3_bind_blob(s.st, s.col++, dig, 32, SQLITE_STATIC);
+        rc = step(g, &s, err) < 0 ? AK_ERR_IO : AK_OK;
+        sqlite3_finalize(s.st);
+    }
+    ak_buf_free(&from);
+    ak_buf_free(&to);
+    return rc;
+}
+
+/* ---- tallies ---- */
+
+void ak_graph_tally_add(ak_graph_tally *t, int relation, ak_gput res)
+{
+    (relation ? t->relations : t->entities)[res]++;
+}
+
+static int tally_part(char *out, size_t n, const char *one, const char *many, const int64_t *c)
+{
+    static const char *const names[] = {"new", "updated", "duplicate", "stale"};
+    int64_t total = c[0] + c[1] + c[2] + c[3];
+    int k = snprintf(out, n, "%lld %s", (long long)total, total == 1 ? one : many);
+    if (!total)
+        return k;
+    if (k > 0 && (size_t)k < n)
+        k += snprintf(out + k, n - (size_t)k, " (");
+    const char *sep = "";
+    for (int i = 0; i < 4 && k > 0 && (size_t)k < n; i++)
+        if (c[i]) {
+            k += snprintf(out + k, n - (size_t)k, "%s%lld %s", sep, (long long)c[i], names[i]);
+            sep = ", ";
+        }
+    if (k > 0 && (size_t)k < n)
+        k += snprintf(out + k, n - (size_t)k, ")");
+    return k;
+}
+
+void ak_graph_tally_note(const ak_graph_tally *t, char *out, size_t n)
+{
+    int k = snprintf(out, n, "knowledge graph: ");
+    if (k > 0 && (size_t)k < n)
+        k += tally_part(out + k, n - (size_t)k, "entity", "entities", t->entities);
+    if (k > 0 && (size_t)k < n)
+        k += snprintf(out + k, n - (size_t)k, ", ");
+    if (k > 0 && (size_t)k < n)
+        k += tally_part(out + k, n - (size_t)k, "relation", "relations", t->relations);
+    if (t->rejected && k > 0 && (size_t)k < n)
+        snprintf(out + k, n - (size_t)k, ", %lld rejected (%s)", (long long)t->rejected,
+                 t->example);
+}
+
+/* ---- forgetting a system ---- */
+
+static ak_code count(ak_graph *g, const char *sql, const char *system, int64_t *out, ak_err *err)
+{
+    stmt s;
+    ak_code rc = prep(g, &s, sql, err);
+    if (rc)
+        return rc;
+    bind_text(&s, system);
+    int r = step(g, &s, err);
+    if (out)
+        *out = r == 1 ? sqlite3_column_int64(s.st, 0) : 0;
+    sqlite3_finalize(s.st);
+    return r < 0 ? AK_ERR_IO : AK_OK;
+}
+
+#define ONLY_NODES \
+    "SELECT DISTINCT e.node FROM g_entity e WHERE e.system=?1 AND NOT EXISTS " \
+    "(SELECT 1 FROM g_entity o WHERE o.node=e.node AND o.system<>?1)"
+
+ak_code ak_graph_forget_system(ak_graph *g, const char *system, int dry_run, int64_t *entities,
+                               int64_t *relations, int64_t *nodes, ak_err *err)
+{
+    ak_code rc = ak_graph_begin(g, err);
+    if (rc == AK_OK)
+        rc = count(g, "SELECT count(*) FROM g_entity WHERE system=?", system, entities, err);
+    if (rc == AK_OK)
+        rc = count(g, "SELECT count(*) FROM g_relation WHERE system=?", system, relations, err);
+    if (rc == AK_OK)
+        rc = count(g, "SELECT count(*) FROM (" ONLY_NODES ")", system, nodes, err);
+    if (rc == AK_OK && !dry_run)
+        rc = run(g, "DELETE FROM g_node WHERE id IN (" ONLY_NODES ")", system, NULL, 0, NULL, err);
+    if (rc == AK_OK && !dry_run)
+        rc = run(g, "DELETE FROM g_entity WHERE system=?", system, NULL, 0, NULL, err);
+    if (rc == AK_OK && !dry_run)
+        rc = run(g, "DELETE FROM g_relation WHERE system=?", system, NULL, 0, NULL, err);
+    if (rc == AK_OK)
+        rc = dry_run ? (ak_graph_rollback(g), AK_OK) : ak_graph_commit(g, err);
+    if (rc)
+        ak_graph_rollback(g);
+    return rc;
+}
