@@ -14,7 +14,8 @@
  *   get_conversation       one conversation from any tier
  *   list_systems           systems with counts
  *   get_ingestion_status   the ledger summary, rejected and failed uploads
- *   get_system_metrics     per-tier counts, uploads, last activity
+ *   get_system_metrics     the daily metrics kept, with totals (analytics/)
+ *   analyze_trends, detect_anomalies, correlate_systems   over those series
  *   generate_embedding, generate_batch_embeddings   the provider's vectors
  * Bad arguments are tool errors (isError, a message naming the argument),
  * not protocol errors; unknown methods and malformed requests are JSON-RPC

@@ -16,6 +16,8 @@
  *   POST [/t/<token>][/mcp]/mcp/v1    ... and its tools over bare JSON-RPC
  *   DELETE /v1/systems/{id}           forget a system (admin token, even on loopback)
  *   GET  /v1/systems/{id}/forget      ... and how that went
+ *   POST /v1/analytics/{trends,anomalies,correlations,metrics}
+ *                                     the analytics tools; body: their arguments
  *
  * Every id in a path is validated before it is used.  Errors are JSON
  * {"error": "..."} naming the problem.
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/analytics.h"
 #include "query/catalog.h"
 #include "mcp/mcp.h"
 #include "query/search.h"
@@ -63,6 +66,7 @@ ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
                  : !strcmp(path, "/v1/aging") ? AK_ROUTE_AGING
                  : !strcmp(path, "/v1/index/reload") ? AK_ROUTE_RELOAD
                  : !strcmp(path, "/mcp") ? AK_ROUTE_MCP
+                 : starts(path, "/v1/analytics/") ? AK_ROUTE_ANALYTICS
                  : ak_push_route(path) ? AK_ROUTE_PUSH
                                          : AK_ROUTE_OTHER;
     int open = !s->cfg.auth_all && (r == AK_ROUTE_HEALTH || r == AK_ROUTE_READY || r == AK_ROUTE_METRICS);
@@ -377,6 +381,48 @@ static void forget(ak_server *s, const ak_request *req, ak_response *res)
     ak_server_reingest_status(s, sid, &w);
 }
 
+/* ---- analytics ---- */
+
+static const struct {
+    const char *name;
+    ak_an_tool tool;
+} an_routes[] = {{"trends", AK_AN_TRENDS}, {"anomalies", AK_AN_ANOMALIES},
+                 {"correlations", AK_AN_CORRELATE}, {"metrics", AK_AN_METRICS}};
+
+/* The body is the MCP tool's arguments (none: the defaults). */
+static void analytics(ak_server *s, const ak_request *req, ak_response *res)
+{
+    const char *name = req->path + strlen("/v1/analytics/");
+    size_t i = 0;
+    while (i < sizeof an_routes / sizeof *an_routes && strcmp(an_routes[i].name, name) != 0)
+        i++;
+    if (i == sizeof an_routes / sizeof *an_routes) {
+        ak_http_error(res, 404, "no such resource; try /v1/analytics/trends, anomalies, "
+                                "correlations or metrics");
+        return;
+    }
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *args = NULL;
+    ak_an_params p;
+    ak_err err;
+    ak_an_params_init(&p, an_routes[i].tool, ak_time_now_us());
+    ak_code rc = doc ? AK_OK : ak_err_set(&err, AK_ERR_NOMEM, "out of memory");
+    if (rc == AK_OK && req->body_len &&
+        (rc = ak_json_parse(doc, req->body, req->body_len, &args, &err)) == AK_ERR_INVALID)
+        ak_err_prefix(&err, "body: ");
+    if (rc == AK_OK)
+        rc = ak_an_params_from_json(args, an_routes[i].tool, &p, &err);
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    if (rc == AK_OK)
+        rc = ak_an_run(s->idx, an_routes[i].tool, &p, &w, &err);
+    if (rc) {
+        ak_buf_reset(&res->body);
+        ak_http_error(res, status_of(rc), "%s", err.msg);
+    }
+    ak_json_doc_free(doc);
+}
+
 /* ---- MCP over streamable HTTP ---- */
 
 /* POST carries JSON-RPC; the reply is plain JSON (no SSE stream: Akosha
@@ -434,6 +480,7 @@ void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
     case AK_ROUTE_FORGET: forget(s, req, res); break;
     case AK_ROUTE_RELOAD: if (method_is(req, res, "POST")) trigger(s, AK_JOB_RELOAD, res); break;
     case AK_ROUTE_PUSH: ak_push_handle(s->push, req, res); break;
+    case AK_ROUTE_ANALYTICS: if (method_is(req, res, "POST")) analytics(s, req, res); break;
     default: ak_http_error(res, 404, "no such endpoint: %s", req->path); break;
     }
 }
