@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "analytics/analytics.h"
+#include "analytics/prom.h"
 #include "query/catalog.h"
 #include "mcp/mcp.h"
 #include "query/search.h"
@@ -144,6 +145,7 @@ static void metrics(ak_server *s, ak_response *res)
     atomic_store(&s->metrics.http_conns_evicted, cs.evicted);
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
     ak_embedder_metrics(s->embedder, &res->body);
+    ak_an_prom_render(s->idx, ak_time_now_us(), &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analytics/prom.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "server/embedder.h"
@@ -353,6 +354,7 @@ static void close_parts(ak_server *s)
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
     ak_auth_free(s->admin);
+    ak_an_prom_reset(); /* its cache read this index */
     ak_index_free(s->idx);
     ak_pool_free(s->pool);
     ak_store_close(s->cold);
