@@ -7,7 +7,8 @@
  * anomalies   sample z-score of each day against its system's window; a
  *             window too short to ever reach the threshold (no |z| can
  *             exceed (n-1)/sqrt(n)) is insufficient data, not "none"
- * correlate   Pearson between systems' window series, |r| >= 0.5
+ * correlate   Pearson between two systems' series over the days both have
+ *             existed in the window (at least 3), |r| >= 0.5
  */
 #include "analytics/analytics.h"
 
@@ -354,10 +355,13 @@ static ak_code anomalies(ak_index *idx, const ak_an_params *p, ak_jw *w, ak_err 
 typedef struct {
     char sid[AK_SYSTEM_ID_MAX + 1];
     double total;
-    double *z; /* standardized: r of two systems is the dot product */
+    size_t off;  /* its first day of data within the window */
+    double *raw; /* the window's values */
+    double *z;   /* off == 0: standardized, so r of two such is their dot product */
 } corr_series;
 
 typedef struct {
+    int64_t from;
     size_t n, cap, len;
     corr_series *s;
     int64_t constant, dropped;
@@ -365,14 +369,14 @@ typedef struct {
 
 static ak_code collect(void *ctx, const char *sid, const double *v, int64_t first_day)
 {
-    (void)first_day;
     corr_walk *c = ctx;
-    double mean, sd, total = 0;
-    ak_stats_mean_sd(v, c->len, &mean, &sd);
-    for (size_t i = 0; i < c->len; i++)
-        total += v[i];
-    if (total == 0 && sd == 0)
+    if (first_day == INT64_MAX || first_day - c->from >= (int64_t)c->len)
         return AK_OK; /* no data in the window */
+    size_t off = first_day > c->from ? (size_t)(first_day - c->from) : 0, n = c->len - off;
+    double mean, sd, total = 0;
+    ak_stats_mean_sd(v + off, n, &mean, &sd);
+    for (size_t i = off; i < c->len; i++)
+        total += v[i];
     if (sd == 0) {
         c->constant++;
         return AK_OK;
@@ -392,10 +396,26 @@ static ak_code collect(void *ctx, const char *sid, const double *v, int64_t firs
     corr_series *s = &c->s[at];
     snprintf(s->sid, sizeof s->sid, "%s", sid);
     s->total = total;
-    double scale = 1 / (sd * sqrt((double)(c->len - 1)));
+    s->off = off;
+    memcpy(s->raw, v, c->len * sizeof *v);
+    double scale = n > 1 ? 1 / (sd * sqrt((double)(n - 1))) : 0;
     for (size_t i = 0; i < c->len; i++)
         s->z[i] = (v[i] - mean) * scale;
     return AK_OK;
+}
+
+/* r over the days both systems have existed; 0 when undefined there. */
+static int pair_r(const corr_walk *c, const corr_series *a, const corr_series *b, double *r)
+{
+    if (a->off == 0 && b->off == 0) { /* the common case: the whole window, precomputed */
+        double dot = 0;
+        for (size_t d = 0; d < c->len; d++)
+            dot += a->z[d] * b->z[d];
+        *r = dot > 1 ? 1 : dot < -1 ? -1 : dot;
+        return 1;
+    }
+    size_t off = a->off > b->off ? a->off : b->off;
+    return ak_stats_pearson(a->raw + off, b->raw + off, c->len - off, r);
 }
 
 typedef struct {
@@ -403,10 +423,14 @@ typedef struct {
     double r;
 } pair;
 
+/* Strongest first; ties in name order, so answers are repeatable. */
 static int by_abs_r(const void *x, const void *y)
 {
-    double a = fabs(((const pair *)x)->r), b = fabs(((const pair *)y)->r);
-    return a < b ? 1 : a > b ? -1 : 0;
+    const pair *p = x, *q = y;
+    double a = fabs(p->r), b = fabs(q->r);
+    if (a != b)
+        return a < b ? 1 : -1;
+    return p->a != q->a ? (p->a < q->a ? -1 : 1) : (p->b > q->b) - (p->b < q->b);
 }
 
 static int by_sid(const void *x, const void *y)
@@ -422,10 +446,7 @@ static int64_t pairs_of(const corr_walk *c, pair *top, size_t limit, size_t *n_t
     for (size_t i = 0; i < c->n; i++)
         for (size_t j = i + 1; j < c->n; j++) {
             double r = 0;
-            for (size_t d = 0; d < c->len; d++)
-                r += c->s[i].z[d] * c->s[j].z[d];
-            r = r > 1 ? 1 : r < -1 ? -1 : r;
-            if (fabs(r) < MODERATE)
+            if (!pair_r(c, &c->s[i], &c->s[j], &r) || fabs(r) < MODERATE)
                 continue;
             count++;
             size_t at = *n_top;
@@ -476,13 +497,16 @@ static void correlations_json(ak_jw *w, const ak_an_params *p, corr_walk *c, pai
 
 static ak_code correlate(ak_index *idx, const ak_an_params *p, ak_jw *w, ak_err *err)
 {
-    corr_walk c = {.cap = AK_AN_MAX_SYSTEMS, .len = window_len(p)};
-    double *zs = malloc(c.cap * c.len * sizeof *zs);
+    corr_walk c = {.from = p->end_day - p->days + 1, .cap = AK_AN_MAX_SYSTEMS,
+                   .len = window_len(p)};
+    double *zs = malloc(2 * c.cap * c.len * sizeof *zs);
     pair *top = malloc((size_t)p->limit * sizeof *top);
     c.s = calloc(c.cap, sizeof *c.s);
     ak_code rc = zs && top && c.s ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; rc == AK_OK && i < c.cap; i++)
-        c.s[i].z = zs + i * c.len;
+    for (size_t i = 0; rc == AK_OK && i < c.cap; i++) {
+        c.s[i].raw = zs + 2 * i * c.len;
+        c.s[i].z = c.s[i].raw + c.len;
+    }
     walk wk;
     if (rc == AK_OK && c.len >= MIN_POINTS)
         rc = walk_series(idx, p, collect, &c, &wk, err);
