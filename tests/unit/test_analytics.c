@@ -359,6 +359,48 @@ static void test_rollup_exact(void)
     CHECK_INT(ak_rollup_day(AK_US_PER_DAY - 1), 0);
 }
 
+/* A database from before the rollup (schema 5) is upgraded once, its
+ * rows' facts filled in: hot with bytes and metadata, cold counted. */
+static void test_upgrade(void)
+{
+    char path[600];
+    ak_sysdb *db;
+    ak_err err;
+    snprintf(path, sizeof path, "%s/old.db", test_tmpdir());
+    CHECK_INT(ak_sysdb_open(path, 1, &db, &err), AK_OK);
+    CHECK_INT(ak_sysdb_begin(db, &err), AK_OK);
+    put_day(db, "h", END_DAY, 3, "u1", "{\"project\":\"p\",\"type\":\"reflection\"}");
+    put_day(db, "k", END_DAY - 1, 2, "20240101_000000_000000_push_00000001", NULL);
+    CHECK_INT(ak_sysdb_commit(db, &err), AK_OK);
+    sqlite3 *h = ak_sysdb_handle(db);
+    /* one of them cold, as aging leaves it: the catalog only */
+    CHECK_INT(sqlite3_exec(h, "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256,"
+                              " upload_at_us, upload_id) SELECT conversation_id, 'obj', ts_us,"
+                              " content_sha256, upload_at_us, upload_id FROM hot WHERE"
+                              " conversation_id = 'k-19999-1'; DELETE FROM hot WHERE"
+                              " conversation_id = 'k-19999-1';"
+                              "DROP TABLE conv_facts; DROP TABLE daily; DROP INDEX uploads_at;"
+                              "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
+    ak_sysdb_close(db);
+    CHECK_INT(ak_sysdb_open(path, 0, &db, &err), AK_OK);
+    h = ak_sysdb_handle(db);
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(h, "SELECT day, project, conversations, reflections, pushed,"
+                                    " bytes > 0 FROM daily ORDER BY day", -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW); /* the pushed day: one hot, one cold (no bytes) */
+    CHECK_INT(sqlite3_column_int64(st, 0), END_DAY - 1);
+    CHECK_INT(sqlite3_column_int64(st, 2), 2);
+    CHECK_INT(sqlite3_column_int64(st, 4), 2);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 1), "p");
+    CHECK_INT(sqlite3_column_int64(st, 2), 0);
+    CHECK_INT(sqlite3_column_int64(st, 3), 3);
+    CHECK_INT(sqlite3_column_int64(st, 5), 1);
+    CHECK_INT(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    ak_sysdb_close(db);
+}
+
 int main(void)
 {
     RUN(test_linreg);
@@ -371,6 +413,7 @@ int main(void)
     RUN(test_insufficient);
     RUN(test_bad_params);
     RUN(test_rollup_exact);
+    RUN(test_upgrade);
     ak_json_doc_free(doc);
     ak_index_free(idx);
     ak_datadir_close(dd);
