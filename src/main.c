@@ -35,6 +35,10 @@ static const command commands[] = {
     {"forget", ak_cmd_forget, "remove one system completely and keep it from coming back"},
     {"graph", ak_cmd_graph, "ask the knowledge graph: neighbours, path, find, stats"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
+    {"trends", ak_cmd_trends, "the trend of a daily metric (analytics)"},
+    {"anomalies", ak_cmd_anomalies, "days of a daily metric far from the mean (z-score)"},
+    {"correlate", ak_cmd_correlate, "correlations between systems' daily series"},
+    {"metrics", ak_cmd_metrics, "the daily metrics kept, with their totals"},
 };
 
 /* Searches keep one connection per system database open; let the process

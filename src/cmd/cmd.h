@@ -30,6 +30,10 @@ int ak_cmd_reingest(int argc, char **argv);
 int ak_cmd_forget(int argc, char **argv);
 int ak_cmd_embed(int argc, char **argv);
 int ak_cmd_graph(int argc, char **argv);
+int ak_cmd_trends(int argc, char **argv);
+int ak_cmd_anomalies(int argc, char **argv);
+int ak_cmd_correlate(int argc, char **argv);
+int ak_cmd_metrics(int argc, char **argv);
 
 #define AK_EXIT_OK 0
 #define AK_EXIT_FAIL 1

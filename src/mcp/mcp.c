@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "graph/graph_tools.h"
+#include "analytics/analytics.h"
 #include "query/catalog.h"
 #include "query/search.h"
 #include "query/words.h"
@@ -303,8 +304,7 @@ static const char systems_schema[] =
     "{\"type\":\"object\",\"properties\":{\"system_id\":{\"type\":\"string\","
     "\"description\":\"only this system\"}}}";
 
-/* {"systems": [...]} for list_systems and get_system_metrics alike: the
- * view carries counts per tier, uploads and the last activity. */
+/* {"systems": [...]}: counts per tier, uploads and the last activity. */
 static int systems(tool_call *c)
 {
     static const char *const known[] = {"system_id", NULL};
@@ -400,6 +400,45 @@ static int get_ingestion_status(tool_call *c)
     return rc ? tool_error(c, "%s", err.msg) : 1;
 }
 
+/* ---- analytics (analytics/analytics.h) ---- */
+
+#define AN_WINDOW "\"time_window_days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":730,\"default\":7},"
+#define AN_FILTERS "\"project\":{\"type\":\"string\"},\"category\":{\"type\":\"string\"},"
+#define AN_END "\"end_date\":{\"type\":\"string\",\"description\":\"last day of the window, YYYY-MM-DD (default today, UTC)\"}"
+#define AN_METRIC "\"metric_name\":{\"type\":\"string\",\"description\":\"a name get_system_metrics lists, e.g. conversation_count\"},"
+#define AN_SYSTEM "\"system_id\":{\"type\":\"string\",\"description\":\"only this system (default: every system)\"},"
+static const char trends_schema[] =
+    "{\"type\":\"object\",\"properties\":{" AN_METRIC AN_SYSTEM AN_WINDOW AN_FILTERS AN_END
+    "},\"required\":[\"metric_name\"]}";
+static const char anomalies_schema[] =
+    "{\"type\":\"object\",\"properties\":{" AN_METRIC AN_SYSTEM AN_WINDOW AN_FILTERS
+    "\"threshold_std\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":100,\"default\":3},"
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":10}," AN_END
+    "},\"required\":[\"metric_name\"]}";
+static const char correlate_schema[] =
+    "{\"type\":\"object\",\"properties\":{" AN_METRIC AN_WINDOW AN_FILTERS
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":100}," AN_END
+    "},\"required\":[\"metric_name\"]}";
+static const char metrics_schema[] =
+    "{\"type\":\"object\",\"properties\":{" AN_SYSTEM
+    "\"time_range_days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":730,\"default\":30}," AN_END "}}";
+
+static int analytics(tool_call *c, ak_an_tool t)
+{
+    ak_an_params p;
+    ak_err err;
+    ak_an_params_init(&p, t, ak_time_now_us());
+    if (ak_an_params_from_json(c->args, t, &p, &err) ||
+        ak_an_run(c->m->env.idx, t, &p, c->w, &err))
+        return tool_error(c, "%s", err.msg);
+    return 1;
+}
+
+static int analyze_trends(tool_call *c) { return analytics(c, AK_AN_TRENDS); }
+static int detect_anomalies(tool_call *c) { return analytics(c, AK_AN_ANOMALIES); }
+static int correlate_systems(tool_call *c) { return analytics(c, AK_AN_CORRELATE); }
+static int system_metrics(tool_call *c) { return analytics(c, AK_AN_METRICS); }
+
 static const char embedding_schema[] =
     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}";
 static const char batch_schema[] =
@@ -488,8 +527,18 @@ static const tool tools[] = {
      "The upload ledger summarized: uploads ingested, rejected and failed, with the reasons "
      "of the rejected and failed ones.", status_schema, get_ingestion_status},
     {"get_system_metrics", "System metrics",
-     "Per system: conversations in each tier, uploads by outcome, last upload and last "
-     "activity.", systems_schema, systems},
+     "The daily metrics Akosha keeps of the memories (names, units, what each counts) with "
+     "their total and last day over time_range_days, for one system or the fleet.",
+     metrics_schema, system_metrics},
+    {"analyze_trends", "Analyze trends",
+     "Linear trend of a daily metric over time_window_days: direction, strength (R^2), "
+     "percent change, confidence, the daily values.", trends_schema, analyze_trends},
+    {"detect_anomalies", "Detect anomalies",
+     "Days whose value lies threshold_std or more standard deviations from its system's "
+     "mean over the window (z-score), with their values.", anomalies_schema, detect_anomalies},
+    {"correlate_systems", "Correlate systems",
+     "Pearson correlation between systems' daily series of a metric: the strong (|r| >= 0.7) "
+     "and moderate (>= 0.5) pairs.", correlate_schema, correlate_systems},
     {"generate_embedding", "Generate an embedding",
      "The 384-d vector the configured embedding provider gives a text (the space the "
      "memories are searched in).", embedding_schema, generate_embedding},

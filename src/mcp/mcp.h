@@ -14,7 +14,8 @@
  *   get_conversation       one conversation from any tier
  *   list_systems           systems with counts
  *   get_ingestion_status   the ledger summary, rejected and failed uploads
- *   get_system_metrics     per-tier counts, uploads, last activity
+ *   get_system_metrics     the daily metrics kept, with totals (analytics/)
+ *   analyze_trends, detect_anomalies, correlate_systems   over those series
  *   generate_embedding, generate_batch_embeddings   the provider's vectors
  *   query_knowledge_graph, find_path, get_graph_statistics, find_entities
  *                          the knowledge graph (graph/graph_tools.h)

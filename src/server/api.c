@@ -18,6 +18,8 @@
  *                                     the knowledge graph (graph/graph_tools.h)
  *   DELETE /v1/systems/{id}           forget a system (admin token, even on loopback)
  *   GET  /v1/systems/{id}/forget      ... and how that went
+ *   POST /v1/analytics/{trends,anomalies,correlations,metrics}
+ *                                     the analytics tools; body: their arguments
  *
  * Every id in a path is validated before it is used.  Errors are JSON
  * {"error": "..."} naming the problem.
@@ -27,6 +29,8 @@
 #include <string.h>
 
 #include "graph/graph_tools.h"
+#include "analytics/analytics.h"
+#include "analytics/prom.h"
 #include "query/catalog.h"
 #include "mcp/mcp.h"
 #include "query/search.h"
@@ -67,6 +71,7 @@ ak_route_info ak_api_classify(void *ctx, const char *method, const char *path)
                  : !strcmp(path, "/v1/index/reload") ? AK_ROUTE_RELOAD
                  : !strcmp(path, "/mcp") ? AK_ROUTE_MCP
                  : starts(path, "/v1/graph/") ? AK_ROUTE_GRAPH
+                 : starts(path, "/v1/analytics/") ? AK_ROUTE_ANALYTICS
                  : ak_push_route(path) ? AK_ROUTE_PUSH
                                          : AK_ROUTE_OTHER;
     int open = !s->cfg.auth_all && (r == AK_ROUTE_HEALTH || r == AK_ROUTE_READY || r == AK_ROUTE_METRICS);
@@ -145,6 +150,7 @@ static void metrics(ak_server *s, ak_response *res)
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
     ak_graph_metrics(s->graph_path, &res->body);
     ak_embedder_metrics(s->embedder, &res->body);
+    ak_an_prom_render(s->idx, ak_time_now_us(), &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
@@ -382,6 +388,48 @@ static void forget(ak_server *s, const ak_request *req, ak_response *res)
     ak_server_reingest_status(s, sid, &w);
 }
 
+/* ---- analytics ---- */
+
+static const struct {
+    const char *name;
+    ak_an_tool tool;
+} an_routes[] = {{"trends", AK_AN_TRENDS}, {"anomalies", AK_AN_ANOMALIES},
+                 {"correlations", AK_AN_CORRELATE}, {"metrics", AK_AN_METRICS}};
+
+/* The body is the MCP tool's arguments (none: the defaults). */
+static void analytics(ak_server *s, const ak_request *req, ak_response *res)
+{
+    const char *name = req->path + strlen("/v1/analytics/");
+    size_t i = 0;
+    while (i < sizeof an_routes / sizeof *an_routes && strcmp(an_routes[i].name, name) != 0)
+        i++;
+    if (i == sizeof an_routes / sizeof *an_routes) {
+        ak_http_error(res, 404, "no such resource; try /v1/analytics/trends, anomalies, "
+                                "correlations or metrics");
+        return;
+    }
+    ak_json_doc *doc = ak_json_doc_new();
+    const ak_json *args = NULL;
+    ak_an_params p;
+    ak_err err;
+    ak_an_params_init(&p, an_routes[i].tool, ak_time_now_us());
+    ak_code rc = doc ? AK_OK : ak_err_set(&err, AK_ERR_NOMEM, "out of memory");
+    if (rc == AK_OK && req->body_len &&
+        (rc = ak_json_parse(doc, req->body, req->body_len, &args, &err)) == AK_ERR_INVALID)
+        ak_err_prefix(&err, "body: ");
+    if (rc == AK_OK)
+        rc = ak_an_params_from_json(args, an_routes[i].tool, &p, &err);
+    ak_jw w;
+    ak_jw_init(&w, &res->body);
+    if (rc == AK_OK)
+        rc = ak_an_run(s->idx, an_routes[i].tool, &p, &w, &err);
+    if (rc) {
+        ak_buf_reset(&res->body);
+        ak_http_error(res, status_of(rc), "%s", err.msg);
+    }
+    ak_json_doc_free(doc);
+}
+
 /* ---- MCP over streamable HTTP ---- */
 
 /* POST carries JSON-RPC; the reply is plain JSON (no SSE stream: Akosha
@@ -479,6 +527,7 @@ void ak_api_handle(void *ctx, const ak_request *req, ak_response *res)
     case AK_ROUTE_RELOAD: if (method_is(req, res, "POST")) trigger(s, AK_JOB_RELOAD, res); break;
     case AK_ROUTE_PUSH: ak_push_handle(s->push, req, res); break;
     case AK_ROUTE_GRAPH: graph(s, req, res); break;
+    case AK_ROUTE_ANALYTICS: if (method_is(req, res, "POST")) analytics(s, req, res); break;
     default: ak_http_error(res, 404, "no such endpoint: %s", req->path); break;
     }
 }

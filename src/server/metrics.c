@@ -12,7 +12,8 @@ static const double long_bounds[AK_HIST_BUCKETS] = {
 
 static const char *const route_names[AK_ROUTE_N] = {
     "health", "ready", "metrics", "search", "systems", "uploads", "conversation",
-    "ingest", "aging", "mcp", "reingest", "index_reload", "forget", "push", "graph", "other"};
+    "ingest", "aging", "mcp", "reingest", "index_reload", "forget", "push", "graph",
+    "analytics", "other"};
 
 const char *ak_route_name(ak_route r) { return r < AK_ROUTE_N ? route_names[r] : "other"; }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "graph/graph.h"
+#include "analytics/prom.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "server/embedder.h"
@@ -356,6 +357,7 @@ static void close_parts(ak_server *s)
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
     ak_auth_free(s->admin);
+    ak_an_prom_reset(); /* its cache read this index */
     ak_index_free(s->idx);
     ak_pool_free(s->pool);
     ak_store_close(s->cold);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analytics/rollup.h"
 #include "util/time.h"
 #include "util/vcode.h"
 #include "util/vec.h"
@@ -68,6 +69,7 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
         " JOIN cold t ON t.rowid = cold_fts.rowid WHERE cold_fts MATCH ?1"
         " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(cold_fts), t.rowid LIMIT ?4",
     [ST_FTS_ADD_COLD] = "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
+    [ST_FACT_PUT] = AK_ROLLUP_FACT_SQL,
 };
 
 /* ---- schema ---- */
@@ -176,6 +178,9 @@ static const char *const migrations[] = {
      " INSERT INTO cold_fts(cold_fts, rowid, ultra_summary)"
      " VALUES ('delete', old.rowid, old.ultra_summary); END;"
      "CREATE TABLE cold_garbage(object_key TEXT PRIMARY KEY);"),
+    /* 6: the daily rollup analytics reads (analytics/rollup.h), filled
+     * from the rows already stored */
+    (AK_ROLLUP_SCHEMA_SQL),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -503,6 +508,22 @@ static ak_code replace(ak_sysdb *db, const existing *ex, const ak_upload_order *
     return rc ? rc : insert_hot(db, up, r, err);
 }
 
+/* The memory's row in the daily rollup, in the same transaction. */
+static ak_code put_fact(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
+                        ak_err *err)
+{
+    sqlite3_stmt *st = ak_sysdb_stmt(db, ST_FACT_PUT, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ak_rollup_day(r->ts_us));
+    if (r->metadata)
+        sqlite3_bind_text(st, 3, r->metadata, (int)r->metadata_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, up->upload_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)r->content_len);
+    return ak_sysdb_step_done(db, st, err, "updating the daily rollup");
+}
+
 ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
                             const ak_record *r, ak_put_result *result, ak_err *err)
 {
@@ -512,7 +533,8 @@ ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
         return rc;
     if (!ex.found) {
         *result = AK_PUT_NEW;
-        return insert_hot(db, up, r, err);
+        rc = insert_hot(db, up, r, err);
+        return rc ? rc : put_fact(db, up, r, err);
     }
     if (ex.same_content) {
         *result = AK_PUT_DUPLICATE;
@@ -527,5 +549,6 @@ ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
         return AK_OK;
     }
     *result = AK_PUT_UPDATED;
-    return replace(db, &ex, up, r, err);
+    rc = replace(db, &ex, up, r, err);
+    return rc ? rc : put_fact(db, up, r, err);
 }

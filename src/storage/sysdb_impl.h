@@ -33,6 +33,7 @@ enum {
     ST_COLD_ROW,
     ST_TEXT_COLD,
     ST_FTS_ADD_COLD,
+    ST_FACT_PUT,
     ST_COUNT
 };
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/rollup.h"
 #include "util/time.h"
 
 int64_t ak_retention_cutoff(int64_t now_us, int64_t days)
@@ -143,5 +144,7 @@ ak_code ak_retention_system(ak_sysdb *db, ak_store *cold, int64_t cutoff_us, int
         rc = drop_rows(h, "warm", cutoff_us, dry_run, &st->warm, err);
     if (rc == AK_OK && cold)
         rc = drop_cold(h, cold, cutoff_us, dry_run, st, err);
+    if (rc == AK_OK && !dry_run) /* the daily series forget them too */
+        rc = ak_rollup_expire(h, cutoff_us, err);
     return rc;
 }

@@ -35,7 +35,8 @@ check(true, 'ping');
 
 const { tools } = await client.listTools();
 const names = tools.map((t) => t.name).sort();
-check(JSON.stringify(names) === JSON.stringify(['find_entities', 'find_path', 'generate_batch_embeddings',
+check(JSON.stringify(names) === JSON.stringify(['analyze_trends', 'correlate_systems',
+  'detect_anomalies', 'find_entities', 'find_path', 'generate_batch_embeddings',
   'generate_embedding', 'get_conversation', 'get_graph_statistics', 'get_ingestion_status',
   'get_system_metrics', 'list_systems', 'query_knowledge_graph', 'search_all_systems']),
   `tools/list: ${names}`);
@@ -75,10 +76,16 @@ const status = await client.callTool({ name: 'get_ingestion_status', arguments: 
 const up = status.structuredContent.uploads;
 check(up.ingested === 8 && up.rejected === 1 && status.structuredContent.rejected[0].reason.includes('checksum'),
   `get_ingestion_status: ${JSON.stringify(up)}`);
-const metrics = await client.callTool({ name: 'get_system_metrics', arguments: { system_id: 'sys0001' } });
-const m = metrics.structuredContent.systems[0];
+const one_sys = await client.callTool({ name: 'list_systems', arguments: { system_id: 'sys0001' } });
+const m = one_sys.structuredContent.systems[0];
 check(m.system_id === 'sys0001' && m.hot > 0 && m.last_activity && m.uploads.ingested === 2,
-  'get_system_metrics: one system');
+  'list_systems: one system');
+// get_system_metrics lists metrics, not systems (tests/integration/mcp/analytics.mjs checks values)
+const metrics = await client.callTool({ name: 'get_system_metrics', arguments: { system_id: 'sys0001' } });
+const mm = metrics.structuredContent;
+check(!metrics.isError && mm.metric_names.includes('conversation_count') &&
+  mm.total_metrics === mm.metric_names.length && !('systems' in mm && Array.isArray(mm.systems)),
+  'get_system_metrics: the metric names');
 
 // vector search through the same tool
 const vector = Array.from({ length: 384 }, (_, i) => Math.sin(i + 1));

@@ -1,0 +1,101 @@
+/*
+ * rollup.h - the daily rollup of a system's memories, kept in the system's
+ * own database by the transaction that stores them (docs/ANALYTICS.md).
+ *
+ * Two tables, added by schema migration 6 (storage/sysdb.c):
+ *   conv_facts(conversation_id, day, project, category, reflection, pushed,
+ *              bytes)   one small row per stored memory, whatever its tier:
+ *              what analytics needs of it, taken from the full record while
+ *              it is at hand (a cold row keeps no metadata or content)
+ *   daily(day, project, category, conversations, reflections, bytes,
+ *         pushed)       sums of conv_facts per (day, project, category),
+ *              kept exact by triggers on conv_facts
+ * day = floor(timestamp / 86400 s) in UTC.  ak_sysdb_put_record() upserts
+ * the fact of every new or updated memory in its upload's transaction, so
+ * the rollup is exactly once like the memories (a duplicate writes
+ * nothing; an update moves its memory's counts to its new day and
+ * project).  Aging moves rows between tiers and leaves facts alone;
+ * retention deletes the facts of what it deleted (ak_rollup_expire); a
+ * forgotten system's database, rollup included, is gone.
+ */
+#ifndef AK_ROLLUP_H
+#define AK_ROLLUP_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct sqlite3 sqlite3;
+
+#define AK_ROLLUP_DAY_US "86400000000"
+/* floor(x / day) for any sign of x. */
+#define AK_ROLLUP_DAY_OF(x) \
+    "((" x " - ((" x " % " AK_ROLLUP_DAY_US ") + " AK_ROLLUP_DAY_US ") % " AK_ROLLUP_DAY_US \
+    ") / " AK_ROLLUP_DAY_US ")"
+/* A metadata member as text (at most 128 characters; '' when absent or
+ * when the metadata is not JSON SQLite accepts). */
+#define AK_ROLLUP_META(m, key) \
+    "coalesce(substr(CASE WHEN json_valid(" m ") THEN json_extract(" m ", '$." key "') END," \
+    " 1, 128), '')"
+#define AK_ROLLUP_IS_REFLECTION(m) "(" AK_ROLLUP_META(m, "type") " = 'reflection')"
+#define AK_ROLLUP_IS_PUSH(u) "(instr(" u ", '_push_') > 0)"
+
+#define AK_ROLLUP_SUB(o)                                                                      \
+    "UPDATE daily SET conversations = conversations - 1 + " o ".reflection,"                  \
+    " reflections = reflections - " o ".reflection, bytes = bytes - " o ".bytes,"             \
+    " pushed = pushed - " o ".pushed"                                                         \
+    " WHERE day = " o ".day AND project = " o ".project AND category = " o ".category;"       \
+    " DELETE FROM daily WHERE day = " o ".day AND project = " o ".project"                    \
+    " AND category = " o ".category AND conversations = 0 AND reflections = 0;"
+#define AK_ROLLUP_ADD(n)                                                                      \
+    "INSERT INTO daily VALUES(" n ".day, " n ".project, " n ".category, 1 - " n ".reflection," \
+    " " n ".reflection, " n ".bytes, " n ".pushed) ON CONFLICT(day, project, category) DO"    \
+    " UPDATE SET conversations = conversations + excluded.conversations,"                    \
+    " reflections = reflections + excluded.reflections, bytes = bytes + excluded.bytes,"      \
+    " pushed = pushed + excluded.pushed;"
+
+/* Facts of rows already stored when a database is upgraded: content bytes
+ * are known only for hot rows, project and category not for cold ones. */
+#define AK_ROLLUP_BACKFILL(table, bytes, meta)                                                \
+    "INSERT OR IGNORE INTO conv_facts SELECT conversation_id, " AK_ROLLUP_DAY_OF("ts_us") "," \
+    " " AK_ROLLUP_META(meta, "project") ", " AK_ROLLUP_META(meta, "category") ","             \
+    " " AK_ROLLUP_IS_REFLECTION(meta) ", " AK_ROLLUP_IS_PUSH("upload_id") ", " bytes          \
+    " FROM " table ";"
+
+/* Migration 6. */
+#define AK_ROLLUP_SCHEMA_SQL                                                                  \
+    "CREATE TABLE conv_facts(conversation_id TEXT PRIMARY KEY, day INTEGER NOT NULL,"         \
+    " project TEXT NOT NULL, category TEXT NOT NULL, reflection INTEGER NOT NULL,"            \
+    " pushed INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;"                        \
+    "CREATE INDEX conv_facts_day ON conv_facts(day);"                                         \
+    "CREATE TABLE daily(day INTEGER NOT NULL, project TEXT NOT NULL, category TEXT NOT NULL," \
+    " conversations INTEGER NOT NULL, reflections INTEGER NOT NULL, bytes INTEGER NOT NULL,"  \
+    " pushed INTEGER NOT NULL, PRIMARY KEY(day, project, category)) WITHOUT ROWID;"           \
+    "CREATE TRIGGER conv_facts_ai AFTER INSERT ON conv_facts BEGIN " AK_ROLLUP_ADD("new")     \
+    " END;"                                                                                   \
+    "CREATE TRIGGER conv_facts_ad AFTER DELETE ON conv_facts BEGIN " AK_ROLLUP_SUB("old")     \
+    " END;"                                                                                   \
+    "CREATE TRIGGER conv_facts_au AFTER UPDATE ON conv_facts BEGIN " AK_ROLLUP_SUB("old")     \
+    " " AK_ROLLUP_ADD("new") " END;"                                                          \
+    "CREATE INDEX uploads_at ON uploads(uploaded_at_us);"                                     \
+    AK_ROLLUP_BACKFILL("hot", "length(CAST(content AS BLOB))", "metadata")                    \
+    AK_ROLLUP_BACKFILL("warm", "0", "metadata")                                               \
+    AK_ROLLUP_BACKFILL("cold", "0", "NULL")
+
+/* The fact of one stored memory: ?1 conversation id, ?2 day, ?3 metadata
+ * (or NULL), ?4 upload id, ?5 content bytes. */
+#define AK_ROLLUP_FACT_SQL                                                                    \
+    "INSERT INTO conv_facts VALUES(?1, ?2, " AK_ROLLUP_META("?3", "project") ","             \
+    " " AK_ROLLUP_META("?3", "category") ", " AK_ROLLUP_IS_REFLECTION("?3") ","              \
+    " " AK_ROLLUP_IS_PUSH("?4") ", ?5) ON CONFLICT(conversation_id) DO UPDATE SET"           \
+    " day = excluded.day, project = excluded.project, category = excluded.category,"          \
+    " reflection = excluded.reflection, pushed = excluded.pushed, bytes = excluded.bytes"
+
+/* The day (UTC) holding a time in microseconds. */
+int64_t ak_rollup_day(int64_t ts_us);
+
+/* After retention deleted every memory older than cutoff_us: delete the
+ * facts of those no tier holds any more (one transaction of its own). */
+ak_code ak_rollup_expire(sqlite3 *h, int64_t cutoff_us, ak_err *err);
+
+#endif
