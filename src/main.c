@@ -33,6 +33,7 @@ static const command commands[] = {
     {"verify", ak_cmd_verify, "check every system database and the cold catalog"},
     {"reingest", ak_cmd_reingest, "rebuild one system's database from its uploads"},
     {"forget", ak_cmd_forget, "remove one system completely and keep it from coming back"},
+    {"prune-bucket", ak_cmd_prune_bucket, "delete ingested uploads that newer ones make redundant"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
 };
 
