@@ -34,6 +34,7 @@ static const command commands[] = {
     {"reingest", ak_cmd_reingest, "rebuild one system's database from its uploads"},
     {"forget", ak_cmd_forget, "remove one system completely and keep it from coming back"},
     {"graph", ak_cmd_graph, "ask the knowledge graph: neighbours, path, find, stats"},
+    {"prune-bucket", ak_cmd_prune_bucket, "delete ingested uploads that newer ones make redundant"},
     {"generate", ak_cmd_generate, "write a sample bucket of Session-Buddy uploads"},
     {"trends", ak_cmd_trends, "the trend of a daily metric (analytics)"},
     {"anomalies", ak_cmd_anomalies, "days of a daily metric far from the mean (z-score)"},

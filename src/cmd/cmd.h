@@ -28,6 +28,7 @@ int ak_cmd_mcp(int argc, char **argv);
 int ak_cmd_verify(int argc, char **argv);
 int ak_cmd_reingest(int argc, char **argv);
 int ak_cmd_forget(int argc, char **argv);
+int ak_cmd_prune_bucket(int argc, char **argv);
 int ak_cmd_embed(int argc, char **argv);
 int ak_cmd_graph(int argc, char **argv);
 int ak_cmd_trends(int argc, char **argv);

@@ -62,6 +62,7 @@ static void stats_json(ak_buf *b, const ak_age_stats *s, int64_t now, int dry,
         ak_jw_kint(&w, "warm", d->warm);
         ak_jw_kint(&w, "cold", d->cold);
         ak_jw_kint(&w, "cold_objects", d->cold_objects);
+        ak_jw_kint(&w, "cold_rewritten", d->cold_rewritten);
         ak_jw_kint(&w, "cold_kept", d->cold_kept);
         ak_jw_end(&w);
     } else {
@@ -87,9 +88,9 @@ static void stats_text(ak_buf *b, const ak_age_stats *s, int dry)
     const ak_retention_stats *d = &s->dropped;
     if (d->hot + d->warm + d->cold + d->cold_kept)
         ak_buf_printf(b, "\nretention: %s %lld hot, %lld warm, %lld cold conversations "
-                         "(%lld cold objects)%s",
+                         "(%lld cold objects deleted, %lld rewritten)%s",
                       dry ? "would drop" : "dropped", (long long)d->hot, (long long)d->warm,
-                      (long long)d->cold, (long long)d->cold_objects,
+                      (long long)d->cold, (long long)d->cold_objects, (long long)d->cold_rewritten,
                       d->cold_kept ? "; some kept in objects holding newer ones" : "");
 }
 

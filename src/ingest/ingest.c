@@ -18,8 +18,10 @@
 #include "ingest/manifest.h"
 #include "ingest/spool.h"
 #include "ingest/upload.h"
+#include "storage/syslock.h"
 #include "storage/tombstone.h"
 #include "util/log.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 #define QUEUE_PER_WORKER 4
@@ -305,7 +307,19 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
         return rc;
     }
     report_problems(c, sid, &list);
+    /* the fence against a concurrent forget (storage/syslock.h): the
+     * tombstone is read, and the database opened, only under the lock.  A
+     * caller that passes db has it open already (reingest, the outbox). */
+    ak_syslock *lock = NULL;
+    if (!db && (rc = ak_syslock_take(c->cfg->data, sid, &lock, err))) {
+        ak_err_prefix(err, "system %s: ", sid);
+        add_stat(c, &c->stats.systems_failed, 1);
+        ak_upload_list_free(&list);
+        return rc;
+    }
     hold_forgotten(c, sid, &list);
+    if (lock)
+        ak_testpoint("ingest.system_checked"); /* tombstone read, nothing written yet */
     ak_upload_env env = {.cfg = c->cfg, .system_id = sid, .doc = doc, .db = db,
                          .live_records = &c->live_records, .now_us = c->now_us};
     pending *p = list.n ? calloc(list.n, sizeof *p) : NULL;
@@ -322,6 +336,7 @@ static ak_code ingest_system(cycle *c, const char *sid, ak_json_doc *doc, ak_sys
         if (changed && c->cfg->on_changed)
             c->cfg->on_changed(c->cfg->ctx, sid);
     }
+    ak_syslock_release(lock);
     free(p);
     ak_upload_list_free(&list);
     return rc;

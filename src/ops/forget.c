@@ -30,6 +30,7 @@
 
 #include "graph/graph.h"
 #include "ingest/outbox.h"
+#include "storage/syslock.h"
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
 #include "tier/cold.h"
@@ -388,8 +389,15 @@ ak_code ak_forget_system(const ak_forget_config *cfg, const char *system_id,
     if (cfg->purge_bucket && !cfg->bucket)
         return ak_err_set(err, AK_ERR_INVALID, "--purge-bucket needs the bucket (--bucket)");
     ak_cold_system_prefix(system_id, prefix, sizeof prefix);
-    survey_db(path, prefix, out, &outside);
     ak_forget_config run;
+    ak_syslock *lock = NULL;
+    /* held from before the survey and the tombstone to the end: an ingest,
+     * push or aging pass of the system waits, then reads the tombstone
+     * (storage/syslock.h) */
+    if (!cfg->dry_run && (rc = ak_syslock_take(cfg->data, system_id, &lock, err)))
+        return rc;
+    ak_testpoint("forget.locked");
+    survey_db(path, prefix, out, &outside);
     rc = begin(cfg, system_id, now, &run, out, err);
     if (rc == AK_OK) {
         if (!cfg->dry_run && cfg->before_delete)
@@ -402,6 +410,7 @@ ak_code ak_forget_system(const ak_forget_config *cfg, const char *system_id,
         ak_testpoint("forget.finish");
         rc = ak_tomb_finish(cfg->data, system_id, ak_time_now_us(), err);
     }
+    ak_syslock_release(lock);
     keys_free(&outside);
     out->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     return rc;

@@ -25,6 +25,12 @@
  *
  * Concurrency: as reingest: the command holds the data directory's
  * exclusive lock; the daemon runs it on its runner thread, between cycles.
+ * A separate `akosha ingest` or `akosha age` shares the data directory with
+ * the daemon, so forget also holds the system's lock (storage/syslock.h)
+ * from before it reads the database to the end (not on a dry run); every
+ * ingest, push and aging pass of the system takes it before it reads the
+ * tombstone, and waits.  Test stop point forget.locked: the lock taken, no
+ * tombstone yet.
  */
 #ifndef AK_FORGET_H
 #define AK_FORGET_H

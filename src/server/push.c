@@ -20,6 +20,7 @@
 #include "graph/graph_item.h"
 #include "ingest/outbox.h"
 #include "ingest/record.h"
+#include "storage/syslock.h"
 #include "storage/tombstone.h"
 #include "util/ids.h"
 #include "util/json.h"
@@ -70,6 +71,7 @@ typedef struct {
     ak_buf lines;
     ak_buf ids; /* the records' ids, NUL-separated, for the index patch */
     int64_t n;
+    int64_t min_ts, max_ts; /* of its records, to read the tombstone again */
 } group;
 
 typedef struct {
@@ -112,6 +114,23 @@ static ak_code reindex(ak_push *p, const group *g, ak_sysdb *db, ak_err *err)
     return rc;
 }
 
+/* The records were sorted against the tombstones before the system's lock
+ * was taken (storage/syslock.h); read them again under it.  AK_ERR_NOTFOUND
+ * when the system was forgotten since and after every record (all held
+ * back, counted), AK_ERR_BUSY when only some are (send the batch again:
+ * sorting it anew splits it), AK_OK to store it all. */
+static ak_code forgotten_since(ak_push *p, const group *g, outcome *o, ak_err *err)
+{
+    if (ak_tomb_blocks(p->env.dd, g->sid, g->max_ts)) {
+        o->forgotten += g->n;
+        return AK_ERR_NOTFOUND;
+    }
+    if (ak_tomb_blocks(p->env.dd, g->sid, g->min_ts))
+        return ak_err_set(err, AK_ERR_BUSY, "system %s was forgotten while this batch was "
+                          "read: send it again", g->sid);
+    return AK_OK;
+}
+
 /* Stage, apply, re-index: under the system's stripe lock, one batch of a
  * system at a time; other systems' batches run beside it. */
 static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o, ak_err *err)
@@ -123,7 +142,16 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     memset(&row, 0, sizeof row);
     pthread_mutex_t *lock = stripe_of(p, g->sid);
     pthread_mutex_lock(lock);
-    ak_code rc = ak_datadir_open_system(p->env.dd, g->sid, 1, &db, err);
+    ak_syslock *fence = NULL;
+    ak_code rc = ak_syslock_take(p->env.dd, g->sid, &fence, err);
+    /* a graph item was checked against the tombstone when it was read */
+    if (rc == AK_OK && !g->graph && (rc = forgotten_since(p, g, o, err)) == AK_ERR_NOTFOUND) {
+        ak_syslock_release(fence); /* every record is held back: nothing to store */
+        pthread_mutex_unlock(lock);
+        return AK_OK;
+    }
+    if (rc == AK_OK)
+        rc = ak_datadir_open_system(p->env.dd, g->sid, 1, &db, err);
     if (rc == AK_OK && g->graph)
         rc = ak_outbox_stage_graph(p->outbox, g->sid, g->lines.data, g->lines.len, origin,
                                    ak_time_now_us(), &b, err);
@@ -146,6 +174,7 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
             AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
     }
     ak_sysdb_close(db);
+    ak_syslock_release(fence);
     pthread_mutex_unlock(lock);
     if (rc == AK_OK)
         count_row(o, g->sid, b.uid, &row);
@@ -282,7 +311,10 @@ static ak_code sort_items(const ak_datadir *dd, const ak_json *items, const shap
                    ak_buf_putc(&g->ids, '\0')) {
             rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         } else {
-            g->n++;
+            if (!g->n++ || rec.ts_us < g->min_ts)
+                g->min_ts = rec.ts_us;
+            if (g->n == 1 || rec.ts_us > g->max_ts)
+                g->max_ts = rec.ts_us;
         }
     }
     ak_buf_free(&line);

@@ -26,6 +26,16 @@
 #include "util/vec.h"
 
 const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
+    /* a conversation's version was stored by this upload ... */
+    [ST_SOURCE_SET] =
+        "INSERT INTO sources(conversation_id, upload_id, upload_at_us, version)"
+        " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(conversation_id) DO UPDATE SET"
+        " upload_id = excluded.upload_id, upload_at_us = excluded.upload_at_us,"
+        " version = excluded.version",
+    /* ... or is held by this later upload exactly as stored */
+    [ST_SOURCE_SEEN] =
+        "UPDATE sources SET upload_id = ?2, upload_at_us = ?3 WHERE conversation_id = ?1"
+        " AND version = ?4 AND (?3 > upload_at_us OR (?3 = upload_at_us AND ?2 > upload_id))",
     [ST_LOOKUP] =
         "SELECT 0, content_sha256, upload_at_us, upload_id FROM hot WHERE conversation_id = ?1 "
         "UNION ALL SELECT 1, content_sha256, upload_at_us, upload_id FROM warm WHERE conversation_id = ?1 "
@@ -181,6 +191,18 @@ static const char *const migrations[] = {
     /* 6: the daily rollup analytics reads (analytics/rollup.h), filled
      * from the rows already stored */
     (AK_ROLLUP_SCHEMA_SQL),
+    /* 7: pruning the bucket (ops/prune.h).  sources names, per conversation,
+     * the latest ingested upload that holds its stored version (a row from
+     * before this schema has none: its own upload_id stands in); version is
+     * a digest of every field a record stores (record_version), so an
+     * upload with the same content but another time or metadata does not
+     * count as holding it; pruned
+     * lists the uploads deleted from the bucket ("pruning" while deleting). */
+    ("CREATE TABLE sources(conversation_id TEXT PRIMARY KEY, upload_id TEXT NOT NULL,"
+     " upload_at_us INTEGER NOT NULL, version BLOB NOT NULL);"
+     "CREATE TABLE pruned(upload_id TEXT PRIMARY KEY, prefix TEXT NOT NULL,"
+     " state TEXT NOT NULL CHECK (state IN ('pruning','pruned')),"
+     " objects INTEGER NOT NULL, bytes INTEGER NOT NULL, at_us INTEGER NOT NULL);"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -524,31 +546,81 @@ static ak_code put_fact(ak_sysdb *db, const ak_upload_order *up, const ak_record
     return ak_sysdb_step_done(db, st, err, "updating the daily rollup");
 }
 
+/* A digest of everything a record stores: what an upload must hold to
+ * rebuild the stored version exactly. */
+static void record_version(const ak_record *r, uint8_t out[AK_SHA256_LEN])
+{
+    ak_sha256_ctx *h = ak_sha256_new();
+    uint8_t ts[8], flag = (uint8_t)(r->has_embedding != 0);
+    if (!h) { /* an impossible version: the upload is never counted as holding it */
+        memset(out, 0, AK_SHA256_LEN);
+        return;
+    }
+    for (int i = 0; i < 8; i++)
+        ts[i] = (uint8_t)((uint64_t)r->ts_us >> (8 * i));
+    ak_sha256_update(h, r->content_sha256, AK_SHA256_LEN);
+    ak_sha256_update(h, ts, sizeof ts);
+    ak_sha256_update(h, r->source ? r->source : "", r->source ? r->source_len : 0);
+    ak_sha256_update(h, "", 1);
+    ak_sha256_update(h, r->metadata ? r->metadata : "", r->metadata ? r->metadata_len : 0);
+    ak_sha256_update(h, "", 1);
+    ak_sha256_update(h, &flag, 1);
+    if (r->has_embedding)
+        ak_sha256_update(h, r->embedding, sizeof r->embedding);
+    ak_sha256_final(h, out);
+    ak_sha256_free(h);
+}
+
+/* Note that upload up holds r's stored version (wrote: it stored it). */
+static ak_code note_source(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
+                           int wrote, ak_err *err)
+{
+    uint8_t version[AK_SHA256_LEN];
+    sqlite3_stmt *st = ak_sysdb_stmt(db, wrote ? ST_SOURCE_SET : ST_SOURCE_SEEN, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    record_version(r, version);
+    sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, up->upload_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, up->at_us);
+    sqlite3_bind_blob(st, 4, version, AK_SHA256_LEN, SQLITE_TRANSIENT);
+    return ak_sysdb_step_done(db, st, err, "noting a conversation's source");
+}
+
+static ak_code put(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
+                   const existing *ex, ak_put_result *result, ak_err *err)
+{
+    if (!ex->found) {
+        *result = AK_PUT_NEW;
+        ak_code rc = insert_hot(db, up, r, err);
+        return rc ? rc : put_fact(db, up, r, err);
+    }
+    if (ex->same_content) {
+        *result = AK_PUT_DUPLICATE;
+        return AK_OK;
+    }
+    if (ex->same_upload) {
+        *result = AK_PUT_CONFLICT;
+        return AK_OK;
+    }
+    if (!ex->older) {
+        *result = AK_PUT_STALE;
+        return AK_OK;
+    }
+    *result = AK_PUT_UPDATED;
+    ak_code rc = replace(db, ex, up, r, err);
+    return rc ? rc : put_fact(db, up, r, err);
+}
+
 ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
                             const ak_record *r, ak_put_result *result, ak_err *err)
 {
     existing ex;
     ak_code rc = lookup(db, up, r, &ex, err);
-    if (rc)
-        return rc;
-    if (!ex.found) {
-        *result = AK_PUT_NEW;
-        rc = insert_hot(db, up, r, err);
-        return rc ? rc : put_fact(db, up, r, err);
-    }
-    if (ex.same_content) {
-        *result = AK_PUT_DUPLICATE;
-        return AK_OK;
-    }
-    if (ex.same_upload) {
-        *result = AK_PUT_CONFLICT;
-        return AK_OK;
-    }
-    if (!ex.older) {
-        *result = AK_PUT_STALE;
-        return AK_OK;
-    }
-    *result = AK_PUT_UPDATED;
-    rc = replace(db, &ex, up, r, err);
-    return rc ? rc : put_fact(db, up, r, err);
+    if (rc == AK_OK)
+        rc = put(db, up, r, &ex, result, err);
+    if (rc == AK_OK && (*result == AK_PUT_NEW || *result == AK_PUT_UPDATED ||
+                        *result == AK_PUT_DUPLICATE))
+        rc = note_source(db, up, r, *result != AK_PUT_DUPLICATE, err);
+    return rc;
 }

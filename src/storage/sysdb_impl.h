@@ -34,6 +34,8 @@ enum {
     ST_TEXT_COLD,
     ST_FTS_ADD_COLD,
     ST_FACT_PUT,
+    ST_SOURCE_SET,
+    ST_SOURCE_SEEN,
     ST_COUNT
 };
 

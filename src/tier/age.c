@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "storage/syslock.h"
 #include "storage/sysdb.h"
+#include "storage/tombstone.h"
 #include "tier/age_pass.h"
 #include "tier/minhash.h"
 #include "tier/summary.h"
@@ -102,7 +105,7 @@ static ak_code retain(pass *p, ak_err *err)
     ak_retention_stats *d = &p->stats->dropped;
     int64_t before = d->hot + d->warm + d->cold;
     ak_code rc = ak_retention_system(p->sdb, p->cfg->cold, p->retention_cutoff,
-                                     p->cfg->dry_run, d, err);
+                                     p->cfg->dry_run, ak_age_cold_trim, p, d, err);
     if (!p->cfg->dry_run && d->hot + d->warm + d->cold > before)
         p->changed = 1;
     return rc;
@@ -117,7 +120,16 @@ static ak_code age_system(void *ctx, const char *sid, uint32_t shard, const char
         return AK_ERR_ABORTED;
     p->system_id = sid;
     p->changed = 0;
-    ak_code rc = ak_sysdb_open(path, 0, &p->sdb, &err);
+    ak_syslock *lock = NULL;
+    ak_tomb t;
+    ak_code rc = ak_syslock_take(p->cfg->data, sid, &lock, &err);
+    if (rc == AK_OK && (access(path, F_OK) != 0 ||
+                        (ak_tomb_get(p->cfg->data, sid, &t, &err) == AK_OK && !t.done))) {
+        ak_syslock_release(lock); /* forgotten since it was listed, or being forgotten */
+        return AK_OK;
+    }
+    if (rc == AK_OK)
+        rc = ak_sysdb_open(path, 0, &p->sdb, &err);
     if (rc == AK_OK) {
         p->db = ak_sysdb_handle(p->sdb);
         rc = retain(p, &err);
@@ -127,6 +139,7 @@ static ak_code age_system(void *ctx, const char *sid, uint32_t shard, const char
             rc = ak_age_warm_to_cold(p, &err);
         ak_sysdb_close(p->sdb);
     }
+    ak_syslock_release(lock);
     p->stats->systems++;
     if (rc) {
         p->stats->systems_failed++;

@@ -30,4 +30,15 @@ ak_code ak_age_prepare(ak_age_pass *p, const char *sql, sqlite3_stmt **st, ak_er
 /* warm -> cold for the pass's system (tocold.c). */
 ak_code ak_age_warm_to_cold(ak_age_pass *p, ak_err *err);
 
+/* Retention (an ak_retention_trim_fn; ctx is the ak_age_pass): rewrite
+ * cold object old_key without its rows older than cutoff, as a merge does
+ * (new object listed in cold_garbage, put, read back; one transaction moves
+ * the kept rows' catalog entries to it, deletes the others' and lists the
+ * old key as garbage; then the old object is deleted).  *dropped gets the
+ * catalog rows deleted: 0 when nothing changed (the object is missing or
+ * unreadable, or its rows changed meanwhile).  Test points
+ * retention.cold_uploaded, retention.cold_committed. */
+ak_code ak_age_cold_trim(void *ctx, const char *old_key, int64_t cutoff, int64_t *dropped,
+                         ak_err *err);
+
 #endif

@@ -111,15 +111,34 @@ static ak_code uncatalog(sqlite3 *h, const char *key, ak_err *err)
     return s == SQLITE_DONE ? AK_OK : db_error(h, "cold catalog", err);
 }
 
+/* An object with rows on both sides of the cut: rewritten without the
+ * older ones through trim (dry: counted as if). */
+static ak_code straddling(const cold_obj *o, int64_t cutoff, int dry, ak_retention_trim_fn trim,
+                          void *trim_ctx, ak_retention_stats *st, ak_err *err)
+{
+    int64_t dropped = dry ? o->expired : 0;
+    ak_code rc = AK_OK;
+    if (trim && !dry)
+        rc = trim(trim_ctx, o->key, cutoff, &dropped, err);
+    if (rc == AK_OK && trim && dropped) {
+        st->cold += dropped;
+        st->cold_rewritten++;
+    } else if (rc == AK_OK) {
+        st->cold_kept += o->expired;
+    }
+    return rc;
+}
+
 static ak_code drop_cold(sqlite3 *h, ak_store *cold, int64_t cutoff, int dry,
-                         ak_retention_stats *st, ak_err *err)
+                         ak_retention_trim_fn trim, void *trim_ctx, ak_retention_stats *st,
+                         ak_err *err)
 {
     cold_obj *objs;
     size_t n;
     ak_code rc = expired_objects(h, cutoff, &objs, &n, err);
     for (size_t i = 0; i < n && rc == AK_OK; i++) {
         if (objs[i].expired < objs[i].rows) {
-            st->cold_kept += objs[i].expired;
+            rc = straddling(&objs[i], cutoff, dry, trim, trim_ctx, st, err);
             continue;
         }
         if (!dry && (rc = ak_store_delete(cold, objs[i].key, err)) == AK_OK)
@@ -136,6 +155,7 @@ static ak_code drop_cold(sqlite3 *h, ak_store *cold, int64_t cutoff, int dry,
 }
 
 ak_code ak_retention_system(ak_sysdb *db, ak_store *cold, int64_t cutoff_us, int dry_run,
+                            ak_retention_trim_fn trim, void *trim_ctx,
                             ak_retention_stats *st, ak_err *err)
 {
     sqlite3 *h = ak_sysdb_handle(db);
@@ -143,7 +163,7 @@ ak_code ak_retention_system(ak_sysdb *db, ak_store *cold, int64_t cutoff_us, int
     if (rc == AK_OK)
         rc = drop_rows(h, "warm", cutoff_us, dry_run, &st->warm, err);
     if (rc == AK_OK && cold)
-        rc = drop_cold(h, cold, cutoff_us, dry_run, st, err);
+        rc = drop_cold(h, cold, cutoff_us, dry_run, trim, trim_ctx, st, err);
     if (rc == AK_OK && !dry_run) /* the daily series forget them too */
         rc = ak_rollup_expire(h, cutoff_us, err);
     return rc;

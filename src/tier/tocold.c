@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tier/age_pass.h"
 #include "tier/cold.h"
@@ -66,6 +67,8 @@ typedef struct {
     size_t from_warm;
     char **old;         /* keys of the objects being merged */
     size_t n_old;
+    int trimming;       /* retention: rows before keep_from are left out */
+    int64_t keep_from;
 } cold_batch;
 
 /* Free the rows past the first keep. */
@@ -197,6 +200,8 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
 {
     merge_read *m = ctx;
     sqlite3_stmt *st = m->is_here;
+    if (m->b->trimming && row->ts_us < m->b->keep_from)
+        return AK_OK; /* past retention: not carried into the new object */
     sqlite3_bind_text(st, 1, row->conversation_id.p, (int)row->conversation_id.len, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, m->b->old[m->src], -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, row->content_sha256.p, (int)row->content_sha256.len, SQLITE_STATIC);
@@ -480,8 +485,29 @@ static ak_code catalog_row(pass *p, catalog_stmts *s, const cold_batch *b, const
     return AK_OK;
 }
 
+/* Retention: delete the catalog rows of object key older than cutoff
+ * (their full-text entries go by trigger); *dropped counts them. */
+static ak_code drop_expired(pass *p, const char *key, int64_t cutoff, int64_t *dropped,
+                            ak_err *err)
+{
+    sqlite3_stmt *st;
+    ak_code rc = ak_age_prepare(p, "DELETE FROM cold WHERE object_key = ?1 AND ts_us < ?2",
+                                &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cutoff);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = ak_age_sql_error(p, err, "dropping cold rows past retention");
+    else
+        *dropped += sqlite3_changes(p->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* *dropped: catalog rows past retention deleted (trimming only). */
 static ak_code switch_catalog(pass *p, const cold_batch *b, const char *key, int *moved,
-                              ak_err *err)
+                              int64_t *dropped, ak_err *err)
 {
     static const char *const sql[] = {
         "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us,"
@@ -506,9 +532,12 @@ static ak_code switch_catalog(pass *p, const cold_batch *b, const char *key, int
     for (int i = 0; i < 4; i++)
         sqlite3_finalize(*all[i]);
     for (size_t i = 0; rc == AK_OK && ok && i < b->n_old; i++) {
-        /* every catalogued row of a replaced object must be in the new one */
+        /* every catalogued row of a replaced object must be in the new one,
+         * but those past retention when trimming: they leave the catalog */
         int64_t left = -1;
         sqlite3_stmt *st;
+        if (b->trimming && (rc = drop_expired(p, b->old[i], b->keep_from, dropped, err)))
+            break;
         if ((rc = ak_age_prepare(p, "SELECT count(*) FROM cold WHERE object_key = ?1", &st, err)))
             break;
         if (step_texts(st, (const char *const *)&b->old[i], 1) == SQLITE_ROW)
@@ -522,14 +551,17 @@ static ak_code switch_catalog(pass *p, const cold_batch *b, const char *key, int
         rc = garbage(p, GARBAGE_DROP, key, err);
     if (rc == AK_OK && !ok) {
         ak_sysdb_rollback(p->sdb); /* rows changed since they were read: next pass */
+        *dropped = 0;
         return AK_OK;
     }
     if (rc == AK_OK)
         rc = ak_age_exec(p, "COMMIT", err);
-    if (rc)
+    if (rc) {
         ak_sysdb_rollback(p->sdb);
-    else
+        *dropped = 0;
+    } else {
         *moved = 1;
+    }
     return rc;
 }
 
@@ -588,8 +620,9 @@ static ak_code month_step(pass *p, const char *month, int64_t from, int64_t to, 
         ak_err_prefix(err, "system %s: warm rows kept: ", p->system_id);
     }
     if (rc == AK_OK && b.n) {
+        int64_t none = 0;
         ak_testpoint("age.cold_uploaded"); /* object in the store, rows still warm */
-        rc = switch_catalog(p, &b, key, &moved, err);
+        rc = switch_catalog(p, &b, key, &moved, &none, err);
     }
     if (rc == AK_OK && moved) {
         ak_testpoint("age.cold_committed"); /* catalog switched, replaced objects not deleted */
@@ -602,6 +635,69 @@ static ak_code month_step(pass *p, const char *month, int64_t from, int64_t to, 
         p->changed = 1;
         rc = collect_garbage(p, err);
     }
+    batch_free(&b);
+    ak_buf_free(&file);
+    return rc;
+}
+
+/* ---- retention: an object holding rows on both sides of the cut ---- */
+
+/* The month of the trimmed rows (of any row: an object never spans months). */
+static ak_code row_month(const cold_batch *b, char month[MONTH_LEN + 1], ak_err *err)
+{
+    int64_t us = b->r[0].ts;
+    time_t t = (time_t)(us / 1000000 - (us % 1000000 < 0));
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(month, MONTH_LEN + 1, "%Y-%m", &tm) != MONTH_LEN)
+        return ak_err_set(err, AK_ERR_INVALID, "cold row time out of range");
+    return AK_OK;
+}
+
+ak_code ak_age_cold_trim(void *ctx, const char *old_key, int64_t cutoff, int64_t *dropped,
+                         ak_err *err)
+{
+    pass *p = ctx;
+    cold_batch b = {.trimming = 1, .keep_from = cutoff};
+    ak_buf file = {0};
+    uint8_t digest[32];
+    char key[AK_STORE_KEY_MAX + 1], month[MONTH_LEN + 1];
+    int moved = 0;
+    *dropped = 0;
+    ak_code rc = (b.old = malloc(sizeof *b.old)) && (b.old[0] = strdup(old_key))
+                     ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rc == AK_OK)
+        b.n_old = 1;
+    if (rc == AK_OK && (rc = read_old(p, &b, 0, err)) != AK_OK && rc != AK_ERR_NOMEM &&
+        rc != AK_ERR_IO) {
+        /* missing or damaged (verify reports it): kept as it is */
+        AK_WARN("retention", "system %s: %s; kept", p->system_id, err->msg);
+        rc = AK_OK;
+        drop_rows(&b, 0);
+    }
+    if (rc == AK_OK && b.n) /* b.n == 0: nothing left to keep, or unreadable */
+        rc = row_month(&b, month, err);
+    if (rc == AK_OK && b.n)
+        rc = build_parquet(p, &b, month, &file, digest, err);
+    if (rc == AK_OK && b.n && ak_age_cold_key(p->system_id, month, digest, key, sizeof key))
+        rc = ak_err_set(err, AK_ERR_INVALID, "cold object key too long");
+    if (rc == AK_OK && b.n && !strcmp(key, old_key))
+        b.n = 0; /* the same rows: nothing of it is past the cut after all */
+    if (rc == AK_OK && b.n)
+        rc = garbage(p, GARBAGE_ADD, key, err); /* until the catalog names it */
+    if (rc == AK_OK && b.n)
+        rc = upload_verified(p, key, &file, (int64_t)b.n, err);
+    if (rc == AK_OK && b.n) {
+        ak_testpoint("retention.cold_uploaded"); /* new object stored, old one catalogued */
+        rc = switch_catalog(p, &b, key, &moved, dropped, err);
+    }
+    if (rc == AK_OK && moved) {
+        ak_testpoint("retention.cold_committed"); /* catalog switched, old object not deleted */
+        p->changed = 1;
+        rc = collect_garbage(p, err);
+    }
+    if (rc && rc != AK_ERR_NOMEM)
+        ak_err_prefix(err, "system %s: rewriting %s without rows past retention: ",
+                      p->system_id, old_key);
     batch_free(&b);
     ak_buf_free(&file);
     return rc;

@@ -20,7 +20,7 @@ static atomic_long passages;
 /* A malformed value is a broken test: say so and stop at once. */
 static void bad_value(const char *v)
 {
-    fprintf(stderr, "akosha: AKOSHA_TEST_STOP=%s: expected <point>[:<n>[:KILL|TERM]]\n", v);
+    fprintf(stderr, "akosha: AKOSHA_TEST_STOP=%s: expected <point>[:<n>[:KILL|TERM|STOP]]\n", v);
     _exit(2);
 }
 
@@ -42,6 +42,8 @@ static void parse(void)
     }
     if (strcmp(rest, ":TERM") == 0)
         signo = SIGTERM;
+    else if (strcmp(rest, ":STOP") == 0)
+        signo = SIGSTOP;
     else if (rest[0] && strcmp(rest, ":KILL") != 0)
         bad_value(v);
     memcpy(point, v, n);

@@ -11,9 +11,11 @@
  *
  * makes the n-th passage (default 1, counted across threads) through the
  * point named <name> print "akosha: test stop point <name>#<n>" on stderr
- * and send the process <signal>: KILL (the default) or TERM.  A TERM is
- * process-directed, so it is handled as an operator's would be and the
- * program goes on.  Unset, a test point costs a pthread_once() check.
+ * and send the process <signal>: KILL (the default), TERM or STOP.  A TERM
+ * is process-directed, so it is handled as an operator's would be and the
+ * program goes on; a STOP freezes the whole process there (holding what it
+ * holds) until the test sends it SIGCONT, so another process can be run
+ * against it at that exact instant.  Unset, a test point costs a pthread_once() check.
  *
  * The points and their names are listed in docs/TESTING.md.
  */

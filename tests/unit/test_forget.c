@@ -3,12 +3,15 @@
  * (tier/retention.c). */
 #include "test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "objstore/objstore.h"
 #include "ops/forget.h"
 #include "storage/datadir.h"
+#include "storage/syslock.h"
 #include "storage/tombstone.h"
 #include "tier/cold.h"
 #include "tier/retention.h"
@@ -166,10 +169,76 @@ static void test_retention_cutoff(void)
     CHECK_INT(ak_retention_cutoff(-1, 1), -2 * day); /* before the epoch: floor, not truncation */
 }
 
+/* ---- the system lock (storage/syslock.c) ---- */
+
+typedef struct {
+    ak_datadir *dd;
+    atomic_int got;
+} lock_waiter;
+
+static void *take_and_note(void *arg)
+{
+    lock_waiter *w = arg;
+    ak_syslock *l = NULL;
+    ak_err e;
+    if (ak_syslock_take(w->dd, "sys-a", &l, &e) == AK_OK)
+        atomic_store(&w->got, 1);
+    ak_syslock_release(l);
+    return NULL;
+}
+
+/* Blocked lock requests in the kernel's table (lines "N: -> OFDLCK ..."). */
+static int blocked_locks(void)
+{
+    FILE *f = fopen("/proc/locks", "r");
+    char line[256];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, "-> OFDLCK") != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void test_syslock(void)
+{
+    ak_datadir *dd = open_dd("syslock");
+    ak_syslock *a = NULL, *b = NULL;
+    ak_err e;
+    CHECK_OK(ak_syslock_take(dd, "sys-a", &a, &e), e);
+    /* another system is not held up (unless it hashes to the same byte:
+     * these two do not) */
+    CHECK_OK(ak_syslock_take(dd, "sys-b", &b, &e), e);
+    ak_syslock_release(b);
+    /* another thread waits for sys-a until it is released */
+    int before = blocked_locks();
+    lock_waiter w = {.dd = dd};
+    pthread_t th;
+    CHECK_INT(pthread_create(&th, NULL, take_and_note, &w), 0);
+    for (int i = 0; i < 20000 && blocked_locks() == before; i++)
+        usleep(1000);
+    CHECK(blocked_locks() > before); /* it is waiting in the kernel ... */
+    CHECK_INT(atomic_load(&w.got), 0); /* ... without the lock */
+    ak_syslock_release(a);
+    pthread_join(th, NULL);
+    CHECK_INT(atomic_load(&w.got), 1);
+    ak_syslock_release(NULL);
+    ak_datadir_close(dd);
+    /* a data directory that cannot hold the lock file */
+    ak_datadir *gone = open_dd("syslock-gone");
+    char p[512];
+    snprintf(p, sizeof p, "%s/syslock-gone/" AK_SYSLOCK_FILE, test_tmpdir());
+    CHECK_INT(mkdir(p, 0755), 0); /* a directory where the file should be */
+    CHECK_INT(ak_syslock_take(gone, "sys-a", &a, &e), AK_ERR_IO);
+    CHECK(a == NULL);
+    ak_datadir_close(gone);
+}
+
 int main(void)
 {
     RUN(test_tombstones);
     RUN(test_forget_files);
     RUN(test_retention_cutoff);
+    RUN(test_syslock);
     return test_report("forget");
 }

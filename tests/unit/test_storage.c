@@ -107,6 +107,55 @@ static void test_put_rules(void)
     ak_sysdb_close(db);
 }
 
+static char *source_of(ak_sysdb *db, const char *id)
+{
+    static char out[64];
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    sqlite3_prepare_v2(ak_sysdb_handle(db), "SELECT upload_id FROM sources WHERE conversation_id=?",
+                       -1, &st, NULL);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, sizeof out, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* sources names the latest upload holding a conversation's stored version
+ * exactly (ops/prune.h relies on it). */
+static void test_sources(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("sources.db"), 1, &db, &err), AK_OK);
+    put(db, 100, "u1", "a", "one");
+    CHECK_STR(source_of(db, "a"), "u1");
+    put(db, 200, "u2", "a", "one");                     /* held again: u2 can rebuild it */
+    CHECK_STR(source_of(db, "a"), "u2");
+    put(db, 150, "u0", "a", "one");                     /* an older upload: not the latest */
+    CHECK_STR(source_of(db, "a"), "u2");
+    ak_upload_order up = {300, "u3"};
+    ak_record r = make_rec("a", "one");
+    ak_put_result res;
+    r.ts_us = 999;                                      /* same content, another time */
+    CHECK_INT(ak_sysdb_put_record(db, &up, &r, &res, &err), AK_OK);
+    CHECK_INT(res, AK_PUT_DUPLICATE);
+    CHECK_STR(source_of(db, "a"), "u2");                /* u3 would not rebuild the stored row */
+    r = make_rec("a", "one");
+    r.metadata = "{\"x\":1}";
+    r.metadata_len = strlen(r.metadata);
+    CHECK_INT(ak_sysdb_put_record(db, &up, &r, &res, &err), AK_OK);
+    CHECK_STR(source_of(db, "a"), "u2");                /* nor another metadata */
+    put(db, 400, "u4", "a", "two");                     /* an update: its upload is the source */
+    CHECK_STR(source_of(db, "a"), "u4");
+    put(db, 350, "u35", "a", "stale");                  /* other content, older: stale */
+    CHECK_STR(source_of(db, "a"), "u4");
+    put(db, 100, "u1", "b", "x");
+    put(db, 100, "u1", "b", "y");                       /* a conflict inside u1 */
+    CHECK_STR(source_of(db, "b"), "u1");
+    ak_sysdb_close(db);
+}
+
 /* An update of a record that aged out of hot brings the new version back
  * to hot and drops the old tier's copy. */
 static void test_update_from_other_tiers(void)
@@ -234,6 +283,7 @@ static void test_migration_drops_index_triggers(void)
         /* and without what schemas 5 and 6 added */
         "DROP TRIGGER cold_fts_ad; DROP TABLE cold_fts; DROP TABLE cold_garbage;"
         "DROP TABLE conv_facts; DROP TABLE daily; DROP INDEX uploads_at;"
+        "DROP TABLE sources; DROP TABLE pruned;"
         "ALTER TABLE cold DROP COLUMN ultra_summary; ALTER TABLE cold DROP COLUMN embedding_code;"
         "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
     ak_sysdb_close(db);
@@ -436,6 +486,7 @@ int main(void)
     RUN(test_migration_drops_index_triggers);
     RUN(test_rollback_leaves_nothing);
     RUN(test_ledger);
+    RUN(test_sources);
     RUN(test_datadir);
     RUN(test_datadir_host_names);
     return test_report("storage");
