@@ -10,7 +10,10 @@ rm -rf "$work"
 mkdir -p "$work"
 bucket=$work/bucket data=$work/data
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Headings in bold only on a terminal, and never with NO_COLOR set
+# (https://no-color.org): a file or a pipe gets plain text.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 # The first n lines of a command's output.  Not `cmd | head`: head leaves
 # after n lines, the command's next write meets a closed pipe, and under
 # pipefail the demo would die of that SIGPIPE.

@@ -6,7 +6,6 @@
 
 #include "cmd/cmd.h"
 #include "tier/age.h"
-#include "tier/cold.h"
 #include "util/jsonw.h"
 #include "util/time.h"
 
@@ -133,14 +132,23 @@ int ak_cmd_age(int argc, char **argv)
     ak_store *cold = NULL;
     ak_age_stats s;
     ak_store_stats before, after;
+    ak_cmd_progress prog;
     cfg.data = dd;
     ak_cmd_trap_signals();
     cfg.stop = &ak_cmd_stop;
-    if (ak_cold_open(dd, cold_url, &cold, &err) ||
-        (ak_store_set_shutdown(cold, &ak_cmd_stop, &ak_cmd_abort), cfg.cold = cold,
-         ak_store_stats_get(cold, &before), ak_age_run(&cfg, &s, &err))) {
-        fprintf(stderr, "akosha age: %s\n", err.msg);
-        rc = AK_EXIT_FAIL;
+    if ((rc = ak_cmd_open_cold("age", dd, cold_url, &cold)) >= 0) {
+        ak_datadir_close(dd);
+        return rc;
+    }
+    ak_store_set_shutdown(cold, &ak_cmd_stop, &ak_cmd_abort);
+    cfg.cold = cold;
+    ak_store_stats_get(cold, &before);
+    ak_cmd_progress_init(&prog, "age:", "systems", json);
+    ak_datadir_set_progress(dd, ak_cmd_progress_update, &prog);
+    ak_code c = ak_age_run(&cfg, &s, &err);
+    ak_cmd_progress_end(&prog);
+    if (c) {
+        rc = ak_opts_error("age", AK_EXIT_FAIL, "%s", err.msg);
     } else {
         ak_buf b = {0};
         ak_store_stats_get(cold, &after);
@@ -151,12 +159,10 @@ int ak_cmd_age(int argc, char **argv)
             stats_text(&b, &s, dry);
         rc = ak_cmd_print(&b);
         ak_buf_free(&b);
-        if (rc == AK_EXIT_OK && (s.systems_failed || s.cold_failures)) {
-            fprintf(stderr, "akosha age: %lld systems failed and %lld cold uploads failed; "
-                            "their rows stay where they were and the next pass retries\n",
-                    (long long)s.systems_failed, (long long)s.cold_failures);
-            rc = AK_EXIT_FAIL;
-        }
+        if (rc == AK_EXIT_OK && (s.systems_failed || s.cold_failures))
+            rc = ak_opts_error("age", AK_EXIT_FAIL, "%lld systems failed and %lld cold uploads "
+                               "failed; their rows stay where they were and the next pass retries",
+                               (long long)s.systems_failed, (long long)s.cold_failures);
     }
     ak_store_close(cold);
     ak_datadir_close(dd);

@@ -63,6 +63,8 @@ int ak_cmd_embed(int argc, char **argv)
         return rc;
     if (!missing)
         return ak_opts_usage_error(&spec, "say what to embed: --missing");
+    if ((rc = ak_cmd_check_system(&spec, "--system", system)) >= 0)
+        return rc;
     ak_embed *embed = NULL;
     if (ak_cmd_open_embed("embed", &ec, &embed))
         return AK_EXIT_USAGE;
@@ -76,14 +78,19 @@ int ak_cmd_embed(int argc, char **argv)
         return AK_EXIT_FAIL;
     }
     ak_cmd_trap_signals();
+    ak_cmd_progress prog;
+    ak_cmd_progress_init(&prog, "embed:", "systems", json);
     ak_backfill_config c = {.dd = dd, .embed = embed, .system_id = system,
                             .concurrency = (unsigned)concurrency, .batch = (unsigned)batch,
-                            .stop = &ak_cmd_stop};
+                            .stop = &ak_cmd_stop, .on_progress = ak_cmd_progress_update,
+                            .progress_ctx = &prog};
     ak_backfill_stats st;
     ak_err err;
-    if (ak_backfill_run(&c, &st, &err)) {
-        fprintf(stderr, "akosha embed: %s\n", err.msg);
-        rc = err.code == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL;
+    ak_code c1 = ak_backfill_run(&c, &st, &err);
+    ak_cmd_progress_end(&prog);
+    if (c1) {
+        rc = ak_opts_error("embed", err.code == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL,
+                           "%s", err.msg);
     } else {
         ak_buf b = {0};
         report(&st, json, &b);

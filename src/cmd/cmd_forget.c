@@ -68,7 +68,7 @@ static int allow_return(ak_datadir *dd, const char *sid, int json)
     if (rc == AK_ERR_NOTFOUND)
         ak_err_set(&err, rc, "%s is not forgotten", sid);
     if (rc) {
-        fprintf(stderr, "akosha forget: %s\n", err.msg);
+        ak_opts_error("forget", AK_EXIT_FAIL, "%s", err.msg);
         return AK_EXIT_FAIL;
     }
     ak_buf b = {0};
@@ -112,12 +112,16 @@ int ak_cmd_forget(int argc, char **argv)
         return ak_opts_usage_error(&spec, "--now must be an ISO-8601 time");
     if (back && (dry || purge))
         return ak_opts_usage_error(&spec, "--allow-return goes alone");
+    if (purge && !bucket_url)
+        return ak_opts_usage_error(&spec, "--purge-bucket needs --bucket URL (or AKOSHA_BUCKET)");
+    if ((rc = ak_cmd_check_system(&spec, "SYSTEM_ID", pos[0])) >= 0)
+        return rc;
     ak_datadir *dd = ak_cmd_open_data("forget", data);
     if (!dd || ak_cmd_lock_data("forget", dd, !dry)) {
         if (dd)
-            fprintf(stderr, "akosha forget: while akosha serve runs, ask it instead: "
+            ak_opts_error("forget", AK_EXIT_FAIL, "while akosha serve runs, ask it instead: "
                             "curl -X DELETE -H 'Authorization: Bearer ADMIN_TOKEN' "
-                            "http://127.0.0.1:8682/v1/systems/%s\n", pos[0]);
+                            "http://127.0.0.1:8682/v1/systems/%s", pos[0]);
         ak_datadir_close(dd);
         return AK_EXIT_FAIL;
     }
@@ -130,13 +134,15 @@ int ak_cmd_forget(int argc, char **argv)
     ak_forget_result r;
     ak_err err;
     cfg.data = dd;
-    if (ak_cold_open(dd, cold_url, &cold, &err) ||
-        (bucket_url && ak_store_open(bucket_url, &bucket, &err)) ||
-        (cfg.cold = cold, cfg.bucket = bucket, ak_forget_system(&cfg, pos[0], &r, &err))) {
-        fprintf(stderr, "akosha forget: %s\n", err.msg);
-        rc = AK_EXIT_FAIL;
-    } else {
-        rc = report(pos[0], &r, json);
+    rc = ak_cmd_open_cold("forget", dd, cold_url, &cold);
+    if (rc < 0 && bucket_url)
+        rc = ak_cmd_open_store("forget", bucket_url, &bucket);
+    if (rc < 0) {
+        cfg.cold = cold;
+        cfg.bucket = bucket;
+        rc = ak_forget_system(&cfg, pos[0], &r, &err)
+                 ? ak_opts_error("forget", AK_EXIT_FAIL, "%s", err.msg)
+                 : report(pos[0], &r, json);
     }
     ak_store_close(bucket);
     ak_store_close(cold);

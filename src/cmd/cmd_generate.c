@@ -43,7 +43,7 @@ int ak_cmd_generate(int argc, char **argv)
     const char *out = NULL, *now = NULL, *format = "mixed", *compression = "mixed";
     int json = 0;
     const ak_opt opts[] = {
-        {"out", NULL, AK_OPT_STR, &out, "DIR", "bucket directory to write (required)", 0, 0},
+        {"out", NULL, AK_OPT_STR_REQUIRED, &out, "DIR", "bucket directory to write", 0, 0},
         {"systems", NULL, AK_OPT_INT, &systems, "N", "systems (default 8)", 1, 100000},
         {"uploads", NULL, AK_OPT_INT, &uploads, "N", "uploads per system (default 3)", 1, 10000},
         {"conversations", NULL, AK_OPT_INT, &convs, "N", "conversations in a system's first upload (default 50)", 0, 1000000},
@@ -68,10 +68,10 @@ int ak_cmd_generate(int argc, char **argv)
     static const char *const codecs[] = {"none", "gzip", "zstd", "lz4", "mixed"};
     c.format = pick(format, formats, 4);
     c.codec = pick(compression, codecs, 5);
-    if (!out)
-        return ak_opts_usage_error(&spec, "--out is required");
-    if (c.format < -1 || c.codec < -1)
-        return ak_opts_usage_error(&spec, "unknown --format or --compression value");
+    if (c.format < -1)
+        return ak_opts_usage_error(&spec, "--format must be json, jsonl, ndjson or mixed, not '%s'", format);
+    if (c.codec < -1)
+        return ak_opts_usage_error(&spec, "--compression must be none, gzip, zstd, lz4 or mixed, not '%s'", compression);
     if (c.format == 3) c.format = -1;
     if (c.codec == 4) c.codec = -1;
     if (now && !ak_time_parse(now, strlen(now), &c.now_us))
@@ -86,7 +86,7 @@ int ak_cmd_generate(int argc, char **argv)
     ak_gen_summary s;
     ak_err err;
     if (ak_gen_bucket(&c, &s, &err)) {
-        fprintf(stderr, "akosha generate: %s\n", err.msg);
+        ak_opts_error("generate", AK_EXIT_FAIL, "%s", err.msg);
         return AK_EXIT_FAIL;
     }
     ak_buf b = {0};

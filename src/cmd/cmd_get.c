@@ -39,7 +39,7 @@ int ak_cmd_get(int argc, char **argv)
                               "Show one conversation from whichever tier holds it.", opts, 3, 2, 2};
     char **pos;
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = ak_cmd_check_system(&spec, "SYSTEM_ID", pos[0])) >= 0)
         return rc;
     ak_datadir *dd = ak_cmd_open_data("get", data);
     if (!dd)
@@ -60,8 +60,8 @@ int ak_cmd_get(int argc, char **argv)
         c1 = ak_cold_read(cold, &c, &err);
     ak_store_close(cold);
     if (c1) {
-        fprintf(stderr, "akosha get: %s\n", err.msg);
-        rc = c1 == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL;
+        rc = ak_opts_error("get", c1 == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL, "%s",
+                           err.msg);
     } else {
         ak_buf b = {0};
         ak_jw w;

@@ -94,11 +94,33 @@ static void stats_text(ak_buf *b, const ak_ingest_stats *s)
                       (long long)s->uploads_forgotten);
 }
 
+/* Polling: one line per cycle, with the time, short when nothing came. */
+static void cycle_line(ak_buf *b, const ak_ingest_stats *s)
+{
+    char when[AK_TIME_ISO_MAX];
+    int64_t now = ak_time_now_us();
+    ak_time_format(now - now % AK_US_PER_SEC, when);
+    int64_t settled = s->uploads_ingested + s->uploads_rejected;
+    if (!settled && !s->uploads_failed && !s->uploads_deferred) {
+        ak_buf_printf(b, "%s cycle: nothing new (%lld uploads already settled) in %.2f s", when,
+                      (long long)s->uploads_known, s->seconds);
+        return;
+    }
+    ak_buf_printf(b, "%s cycle: %lld uploads ingested, %lld rejected, %lld failed, %lld deferred; "
+                     "conversations %lld new, %lld updated, %lld duplicates in %.2f s",
+                  when, (long long)s->uploads_ingested, (long long)s->uploads_rejected,
+                  (long long)s->uploads_failed, (long long)s->uploads_deferred,
+                  (long long)s->conversations_ingested, (long long)s->conversations_updated,
+                  (long long)s->duplicates_skipped, s->seconds);
+}
+
 static int print_stats(const ingest_opts *o, const ak_ingest_stats *s)
 {
     ak_buf b = {0};
     if (o->json)
         stats_json(&b, s);
+    else if (!o->once)
+        cycle_line(&b, s);
     else
         stats_text(&b, s);
     int rc = ak_cmd_print(&b);
@@ -112,8 +134,8 @@ static int once_status(const ak_ingest_stats *s)
 {
     if (!s->uploads_failed && !s->systems_failed)
         return AK_EXIT_OK;
-    fprintf(stderr, "akosha ingest: %lld uploads failed and %lld systems could not be read; "
-            "they are retried on the next run\n", (long long)s->uploads_failed,
+    ak_opts_error("ingest", AK_EXIT_FAIL, "%lld uploads failed and %lld systems could not be read; "
+            "they are retried on the next run", (long long)s->uploads_failed,
             (long long)s->systems_failed);
     return AK_EXIT_FAIL;
 }
@@ -136,7 +158,7 @@ static int run_cycles(const ingest_opts *o, const ak_ingest_config *cfg)
         if (cfg->on_progress)
             fprintf(stderr, "\r\033[K");
         if (rc) {
-            fprintf(stderr, "akosha ingest: %s\n", err.msg);
+            ak_opts_error("ingest", AK_EXIT_FAIL, "%s", err.msg); /* polling: goes on */
             if (o->once)
                 return AK_EXIT_FAIL;
         } else if (print_stats(o, &s)) {
@@ -156,7 +178,7 @@ int ak_cmd_ingest(int argc, char **argv)
 {
     ingest_opts o = {.concurrency = 4, .interval = 30, .grace = 3600, .retry_base = 30};
     const ak_opt opts[] = {
-        {"bucket", "AKOSHA_BUCKET", AK_OPT_STR, &o.bucket, "URL", "bucket: a directory, file:///path or s3://bucket[/prefix]", 0, 0},
+        {"bucket", "AKOSHA_BUCKET", AK_OPT_STR_REQUIRED, &o.bucket, "URL", "bucket: a directory, file:///path or s3://bucket[/prefix]", 0, 0},
         AK_OPT_DATA(&o.data),
         {"once", NULL, AK_OPT_FLAG, &o.once, NULL, "run one cycle and exit (default: poll)", 0, 0},
         {"concurrency", "AKOSHA_CONCURRENCY", AK_OPT_INT, &o.concurrency, "N", "uploads in flight at most (default 4)", 1, 256},
@@ -174,16 +196,14 @@ int ak_cmd_ingest(int argc, char **argv)
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
     if (rc >= 0)
         return rc;
-    if (!o.bucket || !o.data)
-        return ak_opts_usage_error(&spec, "--bucket and --data are required");
     ak_store *bucket = NULL;
     ak_datadir *dd = NULL;
     ak_err err;
-    if (ak_store_open(o.bucket, &bucket, &err) ||
-        ak_datadir_open(o.data, 1, (uint32_t)o.shards, &dd, &err)) {
-        fprintf(stderr, "akosha ingest: %s\n", err.msg);
+    if ((rc = ak_cmd_open_store("ingest", o.bucket, &bucket)) >= 0)
+        return rc;
+    if (ak_datadir_open(o.data, 1, (uint32_t)o.shards, &dd, &err)) {
         ak_store_close(bucket);
-        return AK_EXIT_FAIL;
+        return ak_opts_error("ingest", AK_EXIT_FAIL, "%s", err.msg);
     }
     if (ak_cmd_lock_data("ingest", dd, 0)) {
         ak_datadir_close(dd);
@@ -199,8 +219,10 @@ int ak_cmd_ingest(int argc, char **argv)
         .retry_base_us = o.retry_base ? o.retry_base * AK_US_PER_SEC : -1,
         .stop = &ak_cmd_stop, .abort = &ak_cmd_abort,
         .on_upload = on_upload,
-        .on_progress = !o.quiet && isatty(STDERR_FILENO) ? on_progress : NULL,
+        .on_progress = !o.quiet && !o.json && isatty(STDERR_FILENO) ? on_progress : NULL,
     };
+    if (!o.once)
+        ak_log_set_timestamps(1); /* a poller's lines are read later, in a log */
     rc = run_cycles(&o, &cfg);
     ak_datadir_close(dd);
     ak_store_close(bucket);

@@ -13,7 +13,6 @@
 #include "cmd/cmd.h"
 #include "graph/graph.h"
 #include "mcp/mcp.h"
-#include "tier/cold.h"
 #include "util/log.h"
 
 #define LINE_MAX_BYTES (16 * 1024 * 1024)
@@ -92,21 +91,18 @@ int ak_cmd_mcp(int argc, char **argv)
     loading l = {0};
     pthread_t th;
     int started = 0;
-    if (ak_pool_new(0, &l.pool, &err) || ak_index_new(dd, &l.idx, &err) ||
-        ak_cold_open(dd, cold_url, &cold, &err)) {
-        fprintf(stderr, "akosha mcp: %s\n", err.msg);
-        rc = AK_EXIT_FAIL;
-    } else {
+    rc = ak_cmd_open_cold("mcp", dd, cold_url, &cold);
+    if (rc < 0 && (ak_pool_new(0, &l.pool, &err) || ak_index_new(dd, &l.idx, &err)))
+        rc = ak_opts_error("mcp", AK_EXIT_FAIL, "%s", err.msg);
+    if (rc < 0) {
         char graph[AK_PATH_MAX];
         ak_mcp_env env = {l.idx, l.pool, cold, &l.ready, embed,
                           ak_graph_path(dd, graph, sizeof graph, NULL) ? NULL : graph};
         started = pthread_create(&th, NULL, load, &l) == 0;
-        if (!started || ak_mcp_new(&env, &m, &err)) {
-            fprintf(stderr, "akosha mcp: %s\n", started ? err.msg : "cannot start a thread");
-            rc = AK_EXIT_FAIL;
-        } else {
+        if (!started || ak_mcp_new(&env, &m, &err))
+            rc = ak_opts_error("mcp", AK_EXIT_FAIL, "%s", started ? err.msg : "cannot start a thread");
+        else
             rc = serve_stdio(m);
-        }
     }
     if (started)
         pthread_join(th, NULL);

@@ -49,9 +49,9 @@ int ak_cmd_reingest(int argc, char **argv)
     long long grace = 3600;
     int force = 0, json = 0;
     const ak_opt opts[] = {
-        {"system", NULL, AK_OPT_STR, &sid, "ID", "the system to rebuild", 0, 0},
+        {"system", NULL, AK_OPT_STR_REQUIRED, &sid, "ID", "the system to rebuild", 0, 0},
         AK_OPT_DATA(&data),
-        {"bucket", "AKOSHA_BUCKET", AK_OPT_STR, &bucket_url, "URL", "the bucket its uploads are in", 0, 0},
+        {"bucket", "AKOSHA_BUCKET", AK_OPT_STR_REQUIRED, &bucket_url, "URL", "the bucket its uploads are in", 0, 0},
         {"force", NULL, AK_OPT_FLAG, &force, NULL, "swap even if uploads failed or the old database held more", 0, 0},
         {"grace-seconds", "AKOSHA_GRACE_SECONDS", AK_OPT_INT, &grace, "SECONDS", "as for ingest (default 3600)", 0, 1e9},
         {"now", NULL, AK_OPT_STR, &now, "ISO", "rebuild as if it were this time (default: now)", 0, 0},
@@ -68,8 +68,8 @@ int ak_cmd_reingest(int argc, char **argv)
     if (rc >= 0)
         return rc;
     ak_reingest_config cfg = {.force = force, .grace_us = grace ? grace * AK_US_PER_SEC : 1};
-    if (!sid || !bucket_url)
-        return ak_opts_usage_error(&spec, "--system and --bucket are required");
+    if ((rc = ak_cmd_check_system(&spec, "--system", sid)) >= 0)
+        return rc;
     if (now && !ak_time_parse(now, strlen(now), &cfg.now_us))
         return ak_opts_usage_error(&spec, "--now must be an ISO-8601 time");
     ak_datadir *dd = ak_cmd_open_data("reingest", data);
@@ -77,22 +77,25 @@ int ak_cmd_reingest(int argc, char **argv)
     ak_err err;
     if (!dd || ak_cmd_lock_data("reingest", dd, 1)) {
         if (dd)
-            fprintf(stderr, "akosha reingest: while akosha serve runs, ask it instead: "
-                            "curl -X POST http://127.0.0.1:8682/v1/systems/%s/reingest\n", sid);
+            ak_opts_error("reingest", AK_EXIT_FAIL, "while akosha serve runs, ask it instead: "
+                            "curl -X POST http://127.0.0.1:8682/v1/systems/%s/reingest", sid);
         ak_datadir_close(dd);
         return AK_EXIT_FAIL;
     }
     ak_reingest_result r;
+    ak_cmd_progress prog;
     ak_cmd_trap_signals();
     cfg.stop = &ak_cmd_stop;
     cfg.data = dd;
-    if (ak_store_open(bucket_url, &bucket, &err) ||
-        (ak_store_set_shutdown(bucket, &ak_cmd_stop, &ak_cmd_abort), cfg.bucket = bucket,
-         ak_reingest_system(&cfg, sid, &r, &err))) {
-        fprintf(stderr, "akosha reingest: %s\n", err.msg);
-        rc = AK_EXIT_FAIL;
-    } else {
-        rc = report(sid, &r, json);
+    if ((rc = ak_cmd_open_store("reingest", bucket_url, &bucket)) < 0) {
+        ak_store_set_shutdown(bucket, &ak_cmd_stop, &ak_cmd_abort);
+        cfg.bucket = bucket;
+        ak_cmd_progress_init(&prog, "reingest:", "uploads", json);
+        cfg.on_progress = ak_cmd_progress_update;
+        cfg.progress_ctx = &prog;
+        ak_code c = ak_reingest_system(&cfg, sid, &r, &err);
+        ak_cmd_progress_end(&prog);
+        rc = c ? ak_opts_error("reingest", AK_EXIT_FAIL, "%s", err.msg) : report(sid, &r, json);
     }
     ak_store_close(bucket);
     ak_datadir_close(dd);

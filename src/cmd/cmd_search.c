@@ -137,8 +137,7 @@ static int run(search_opts *o, ak_query *q)
         goto done;
     q->has_vector = o->vector || o->like;
     if (ak_query_check(q, &err)) {
-        fprintf(stderr, "akosha search: %s\n", err.msg);
-        rc = AK_EXIT_USAGE;
+        rc = ak_opts_error("search", AK_EXIT_USAGE, "%s", err.msg);
         goto quiet;
     }
     if (ak_cmd_open_embed("search", &o->embed, &embed)) {
@@ -163,8 +162,8 @@ static int run(search_opts *o, ak_query *q)
     ak_results_free(&res);
     goto quiet;
 done:
-    fprintf(stderr, "akosha search: %s\n", err.msg);
-    rc = err.code == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL;
+    rc = ak_opts_error("search", err.code == AK_ERR_INVALID ? AK_EXIT_USAGE : AK_EXIT_FAIL, "%s",
+                       err.msg);
 quiet:
     free(text);
     ak_embed_free(embed);
@@ -185,8 +184,8 @@ int ak_cmd_search(int argc, char **argv)
         {"query", NULL, AK_OPT_STR, &o.words, "WORDS", "words: embedded by the provider, searched hybrid (keywords when it fails)", 0, 0},
         {"text", NULL, AK_OPT_STR, &o.text, "Q", "keywords only (BM25); with a vector: hybrid", 0, 0},
         {"system", NULL, AK_OPT_STR, &o.system, "ID", "only this system (only its shard is read)", 0, 0},
-        {"limit", NULL, AK_OPT_INT, &o.limit, "N", "results (1-1000, default 10)", -1e18, 1e18},
-        {"threshold", NULL, AK_OPT_DOUBLE, &o.threshold, "X", "minimum cosine similarity", -1e9, 1e9},
+        {"limit", NULL, AK_OPT_INT, &o.limit, "N", "results (default 10)", 1, AK_SEARCH_LIMIT_MAX},
+        {"threshold", NULL, AK_OPT_DOUBLE, &o.threshold, "X", "minimum cosine similarity", -1, 1},
         {"tiers", NULL, AK_OPT_STR, &o.tiers, "LIST", "hot,warm,cold (default all)", 0, 0},
         {"since", NULL, AK_OPT_STR, &o.since, "ISO", "conversations at or after this time", 0, 0},
         {"until", NULL, AK_OPT_STR, &o.until, "ISO", "conversations at or before this time", 0, 0},
@@ -209,12 +208,14 @@ int ak_cmd_search(int argc, char **argv)
     q.text = o.text;
     q.words = o.words;
     q.system_id = o.system;
-    q.limit = (int)(o.limit < -1 || o.limit > 1000000 ? -1 : o.limit);
+    q.limit = (int)o.limit;
     q.has_threshold = o.has_threshold;
     q.threshold = o.threshold;
     q.timeout_us = o.timeout_ms * 1000;
     if (o.vector && o.like)
         return ak_opts_usage_error(&spec, "give --vector or --like, not both");
+    if ((rc = ak_cmd_check_system(&spec, "--system", o.system)) >= 0)
+        return rc;
     if (ak_query_tiers_parse(o.tiers, &q.tiers))
         return ak_opts_usage_error(&spec, "--tiers must list hot, warm and/or cold, not '%s'", o.tiers);
     if (parse_time(o.since, &q.since) || parse_time(o.until, &q.until))

@@ -65,13 +65,13 @@ int ak_cmd_serve(int argc, char **argv)
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
     if (rc >= 0)
         return rc;
-    if (!data)
-        return ak_opts_usage_error(&spec, "--data is required");
     if (warm_days < hot_days)
-        return ak_opts_usage_error(&spec, "--warm-days is less than --hot-days");
+        return ak_opts_usage_error(&spec, "--warm-days (%lld) is less than --hot-days (%lld)",
+                                   warm_days, hot_days);
     const char *log_format = getenv("AKOSHA_LOG_FORMAT");
     if (!log_format || !*log_format)
         ak_log_init(AK_LOG_JSON); /* a daemon logs for machines */
+    ak_log_set_timestamps(1);     /* and text lines say when too */
     ak_serve_config cfg = {
         .data_dir = data, .bucket_url = bucket, .cold_url = cold, .listen = listen,
         .tokens = tokens, .token_file = token_file, .mahavishnu_url = mahavishnu,

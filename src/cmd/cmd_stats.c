@@ -27,7 +27,7 @@ static int64_t unshipped(const ak_datadir *dd)
     int64_t n = 0;
     if (ak_outbox_open_existing(dd, &ob, &err) == AK_OK && ob &&
         ak_outbox_count(ob, NULL, &n, &err) != AK_OK)
-        fprintf(stderr, "akosha stats: the push outbox: %s\n", err.msg);
+        ak_opts_error("stats", AK_EXIT_FAIL, "the push outbox: %s", err.msg);
     ak_store_close(ob);
     return n;
 }
@@ -49,7 +49,7 @@ static ak_code add_system(void *ctx, const char *sid, uint32_t shard, const char
         ak_sysdb_close(db);
     }
     if (rc) {
-        fprintf(stderr, "akosha stats: system %s: %s\n", sid, err.msg);
+        ak_opts_error("stats", AK_EXIT_FAIL, "system %s: %s", sid, err.msg);
         t->broken = 1;
         return AK_OK; /* count the rest */
     }
@@ -109,7 +109,7 @@ int ak_cmd_stats(int argc, char **argv)
     totals t = {.last_shard = -1};
     ak_err err;
     if (ak_datadir_each_system(dd, add_system, &t, &err)) {
-        fprintf(stderr, "akosha stats: %s\n", err.msg);
+        ak_opts_error("stats", AK_EXIT_FAIL, "%s", err.msg);
         ak_datadir_close(dd);
         return AK_EXIT_FAIL;
     }

@@ -51,10 +51,26 @@ static ak_code list_system(void *ctx, const char *sid, uint32_t shard, const cha
         ak_sysdb_close(db);
     }
     if (rc) {
-        fprintf(stderr, "akosha uploads: system %s: %s\n", sid, err.msg);
+        ak_opts_error("uploads", AK_EXIT_FAIL, "system %s: %s", sid, err.msg); /* goes on */
         l->broken = 1;
     }
     return AK_OK;
+}
+
+/* --system: a system that has no database here is an error, not an
+ * empty table. */
+static ak_code one_system(const ak_datadir *dd, const char *sid, listing *l, ak_err *err)
+{
+    ak_sysdb *db;
+    ak_code rc = ak_datadir_open_system(dd, sid, 0, &db, err);
+    if (rc == AK_ERR_NOTFOUND)
+        return ak_err_set(err, rc, "system %s has no data here", sid);
+    if (rc)
+        return rc;
+    l->system_id = sid;
+    rc = ak_sysdb_ledger_each(db, on_row, l, err);
+    ak_sysdb_close(db);
+    return rc;
 }
 
 int ak_cmd_uploads(int argc, char **argv)
@@ -73,6 +89,8 @@ int ak_cmd_uploads(int argc, char **argv)
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
     if (rc >= 0)
         return rc;
+    if ((rc = ak_cmd_check_system(&spec, "--system", system)) >= 0)
+        return rc;
     ak_datadir *dd = ak_cmd_open_data("uploads", data);
     if (!dd)
         return AK_EXIT_FAIL;
@@ -84,22 +102,13 @@ int ak_cmd_uploads(int argc, char **argv)
         ak_buf_printf(&l.out, "%-24s %-32s %-8s %7s  %-27s %s\n", "SYSTEM", "UPLOAD", "STATUS",
                       "CONVS", "INGESTED AT", "REASON");
     ak_err err;
-    ak_code c = AK_OK;
-    if (system) {
-        char path[AK_PATH_MAX];
-        c = ak_datadir_db_path(dd, system, path, sizeof path, &err);
-        if (c == AK_OK)
-            list_system(&l, system, 0, path);
-    } else {
-        c = ak_datadir_each_system(dd, list_system, &l, &err);
-    }
+    ak_code c = system ? one_system(dd, system, &l, &err)
+                       : ak_datadir_each_system(dd, list_system, &l, &err);
     if (json)
         ak_jw_end(&l.w);
     else if (l.out.len)
         l.out.data[--l.out.len] = '\0'; /* ak_cmd_print adds the last newline */
-    if (c)
-        fprintf(stderr, "akosha uploads: %s\n", err.msg);
-    rc = c ? AK_EXIT_FAIL : ak_cmd_print(&l.out);
+    rc = c ? ak_opts_error("uploads", AK_EXIT_FAIL, "%s", err.msg) : ak_cmd_print(&l.out);
     ak_buf_free(&l.out);
     ak_datadir_close(dd);
     return rc ? rc : l.broken ? AK_EXIT_FAIL : AK_EXIT_OK;

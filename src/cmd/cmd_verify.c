@@ -7,7 +7,6 @@
 #include "cmd/cmd.h"
 #include "ops/verify.h"
 #include "storage/sysdb.h"
-#include "tier/cold.h"
 #include "util/jsonw.h"
 
 typedef struct {
@@ -82,6 +81,18 @@ static void summary_text(ak_buf *b, const ak_verify_stats *s, int deep)
                          "(docs/runbooks/hot-store-failure.md)");
 }
 
+static int report(out_ctx *o, ak_buf *b, const ak_verify_stats *st, int deep)
+{
+    if (o->json) {
+        summary_json(o, st, deep);
+    } else {
+        ak_buf_append(b, o->notes.data, o->notes.len);
+        summary_text(b, st, deep);
+    }
+    int rc = ak_cmd_print(b);
+    return rc == AK_EXIT_OK && st->problems ? AK_EXIT_FAIL : rc;
+}
+
 int ak_cmd_verify(int argc, char **argv)
 {
     const char *data = NULL, *cold_url = NULL, *sid = NULL;
@@ -102,7 +113,7 @@ int ak_cmd_verify(int argc, char **argv)
         opts, (int)(sizeof opts / sizeof *opts), 0, 0};
     char **pos;
     int npos, rc = ak_cmd_parse(&spec, argc, argv, &pos, &npos);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = ak_cmd_check_system(&spec, "--system", sid)) >= 0)
         return rc;
     ak_datadir *dd = ak_cmd_open_data("verify", data);
     if (!dd)
@@ -121,20 +132,14 @@ int ak_cmd_verify(int argc, char **argv)
         ak_jw_arr(&o.nw);
     }
     ak_verify_config cfg = {.data = dd, .system_id = sid, .deep = deep};
-    if ((!no_cold && ak_cold_open(dd, cold_url, &cold, &err)) ||
-        (cfg.cold = cold, ak_verify_run(&cfg, on_problem, &o, &st, &err))) {
-        fprintf(stderr, "akosha verify: %s\n", err.msg);
-        rc = AK_EXIT_FAIL;
-    } else {
-        if (json) {
-            summary_json(&o, &st, deep);
-        } else {
-            ak_buf_append(&b, o.notes.data, o.notes.len);
-            summary_text(&b, &st, deep);
-        }
-        rc = ak_cmd_print(&b);
-        if (rc == AK_EXIT_OK && st.problems)
-            rc = AK_EXIT_FAIL;
+    ak_cmd_progress prog;
+    if (no_cold || (rc = ak_cmd_open_cold("verify", dd, cold_url, &cold)) < 0) {
+        ak_cmd_progress_init(&prog, "verify:", "systems", json || !deep);
+        ak_datadir_set_progress(dd, ak_cmd_progress_update, &prog);
+        cfg.cold = cold;
+        ak_code c = ak_verify_run(&cfg, on_problem, &o, &st, &err);
+        ak_cmd_progress_end(&prog);
+        rc = c ? ak_opts_error("verify", AK_EXIT_FAIL, "%s", err.msg) : report(&o, &b, &st, deep);
     }
     ak_buf_free(&b);
     ak_buf_free(&o.notes);

@@ -25,8 +25,9 @@ typedef struct {
     size_t n_systems;
     atomic_size_t next;
     atomic_int provider_down;
-    pthread_mutex_t mu; /* guards stats */
+    pthread_mutex_t mu; /* guards stats and done */
     ak_backfill_stats *stats;
+    int64_t done;       /* systems finished */
 } pass;
 
 ak_code ak_backfill_count_missing(ak_sysdb *db, int64_t *hot, int64_t *warm, ak_err *err)
@@ -201,6 +202,8 @@ static ak_code one_system(pass *p, const char *sid, ak_err *err)
     p->stats->remaining += hot;
     p->stats->warm_missing += warm;
     p->stats->systems_changed += written > 0;
+    if (p->c->on_progress)
+        p->c->on_progress(p->c->progress_ctx, ++p->done, (int64_t)p->n_systems);
     pthread_mutex_unlock(&p->mu);
     if (written && p->c->on_changed)
         p->c->on_changed(p->c->ctx, sid);

@@ -25,6 +25,7 @@
 #include "embed/embed.h"
 #include "storage/datadir.h"
 #include "storage/sysdb.h"
+#include "util/progress.h"
 
 #define AK_BACKFILL_DEFAULT_BATCH 32
 #define AK_BACKFILL_DEFAULT_CONCURRENCY 2
@@ -39,6 +40,8 @@ typedef struct {
     /* called (from a worker thread) after a system got vectors */
     void (*on_changed)(void *ctx, const char *system_id);
     void *ctx;
+    ak_progress_fn on_progress; /* may be NULL: after each system, systems done of all */
+    void *progress_ctx;
 } ak_backfill_config;
 
 typedef struct {

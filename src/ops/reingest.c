@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ingest/discover.h"
 #include "ingest/ingest.h"
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
@@ -89,6 +90,8 @@ static int inspect_old(const char *path, ak_reingest_result *res)
 
 typedef struct {
     char first_failure[AK_ERR_MSG_MAX];
+    const ak_reingest_config *cfg;
+    int64_t done, total; /* uploads, for cfg->on_progress */
 } build_ctx;
 
 static void note_upload(void *ctx, const char *sid, const char *uid, ak_upload_status st,
@@ -98,6 +101,10 @@ static void note_upload(void *ctx, const char *sid, const char *uid, ak_upload_s
     build_ctx *b = ctx;
     if (st == AK_UPLOAD_FAILED && !b->first_failure[0])
         ak_fmt(b->first_failure, sizeof b->first_failure, "%s/%s: %s", sid, uid, reason);
+    if (b->cfg->on_progress) {
+        b->done++;
+        b->cfg->on_progress(b->cfg->progress_ctx, b->done, b->total > b->done ? b->total : b->done);
+    }
 }
 
 /* Apply every upload of the system into a fresh database at tmp. */
@@ -111,6 +118,11 @@ static ak_code build(const ak_reingest_config *cfg, const char *sid, const char 
         .bucket = cfg->bucket, .data = cfg->data, .grace_us = cfg->grace_us,
         .now_us = cfg->now_us, .stop = cfg->stop, .on_upload = note_upload, .ctx = b,
     };
+    ak_upload_list list;
+    if (cfg->on_progress && ak_discover_uploads(cfg->bucket, sid, &list, err) == AK_OK) {
+        b->total = (int64_t)list.n; /* only for the progress line: a failed listing shows none */
+        ak_upload_list_free(&list);
+    }
     ak_code rc = remove_db_files(tmp, 0, err);
     if (rc == AK_OK)
         rc = ak_sysdb_open(tmp, 1, &db, err);
@@ -289,7 +301,7 @@ ak_code ak_reingest_system(const ak_reingest_config *cfg, const char *system_id,
 {
     int64_t t0 = ak_time_mono_us(), now = cfg->now_us ? cfg->now_us : ak_time_now_us();
     char path[AK_PATH_MAX], tmp[AK_PATH_MAX + sizeof TMP_SUFFIX];
-    build_ctx b = {{0}};
+    build_ctx b = {.cfg = cfg};
     memset(out, 0, sizeof *out);
     out->old_conversations = -1;
     ak_code rc = ak_datadir_db_path(cfg->data, system_id, path, sizeof path, err);

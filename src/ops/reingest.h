@@ -41,6 +41,7 @@
 #include "objstore/objstore.h"
 #include "storage/datadir.h"
 #include "util/jsonw.h"
+#include "util/progress.h"
 
 #define AK_REINGEST_BACKUPS_KEEP 3
 #define AK_REINGEST_BACKUP_MAX_AGE_US (14LL * 86400 * 1000000) /* two weeks */
@@ -57,6 +58,10 @@ typedef struct {
     void (*before_swap)(void *ctx, const char *system_id);
     void (*after_swap)(void *ctx, const char *system_id);
     void *ctx;
+    /* may be NULL: after each upload settled, uploads done of those the
+     * bucket holds (listed once more to count them) */
+    ak_progress_fn on_progress;
+    void *progress_ctx;
 } ak_reingest_config;
 
 typedef struct {

@@ -15,6 +15,7 @@
 #include "server/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -427,6 +428,25 @@ static ak_code check_exposure(const ak_http_config *cfg, int loopback, ak_err *e
     return AK_OK;
 }
 
+/* Bind once ourselves before libmicrohttpd does, so a taken port is one
+ * clear sentence rather than its log line followed by ours. */
+static ak_code check_bind(const struct sockaddr_storage *a, const char *listen, ak_err *err)
+{
+    int fd = socket(a->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return ak_err_set(err, AK_ERR_IO, "cannot listen on %s: %s", listen, strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* as libmicrohttpd does */
+    socklen_t len = a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int rc = bind(fd, (const struct sockaddr *)a, len), e = errno;
+    close(fd);
+    if (rc == 0)
+        return AK_OK;
+    if (e == EADDRINUSE)
+        return ak_err_set(err, AK_ERR_BUSY, "cannot listen on %s: the address is already in use "
+                          "(another akosha serve? choose another with --listen)", listen);
+    return ak_err_set(err, AK_ERR_IO, "cannot listen on %s: %s", listen, strerror(e));
+}
+
 ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
 {
     ak_http *h = calloc(1, sizeof *h);
@@ -436,6 +456,8 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
     ak_code rc = parse_listen(cfg->listen, &h->addr, err);
     if (rc == AK_OK)
         rc = check_exposure(cfg, addr_is_loopback(&h->addr), err);
+    if (rc == AK_OK)
+        rc = check_bind(&h->addr, cfg->listen, err);
     if (rc == AK_OK && cfg->tls_cert)
         rc = ak_tls_load(cfg->tls_cert, cfg->tls_key, &h->tls, err);
     unsigned max_conns = cfg->max_conns ? cfg->max_conns : 1000;

@@ -1,9 +1,13 @@
 /* metrics.c - see metrics.h. */
 #include "server/metrics.h"
 
+#include <microhttpd.h>
+#include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/time.h"
+#include "version.h"
 
 static const double latency_bounds[AK_HIST_BUCKETS] = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -33,7 +37,8 @@ void ak_metrics_init(ak_metrics *m)
     m->upload_seconds.bounds = long_bounds;
     m->cycle_seconds.bounds = long_bounds;
     m->search_seconds.bounds = latency_bounds;
-    m->http_seconds.bounds = latency_bounds;
+    for (int r = 0; r < AK_ROUTE_N; r++)
+        m->http_seconds[r].bounds = latency_bounds;
     m->push_seconds.bounds = latency_bounds;
     m->started_us = ak_time_now_us();
 }
@@ -46,7 +51,7 @@ void ak_metrics_http(ak_metrics *m, ak_route r, unsigned status, double seconds)
     if (cls < 1 || cls > 5)
         cls = 5;
     atomic_fetch_add_explicit(&m->http[r][cls], 1, memory_order_relaxed);
-    ak_hist_observe(&m->http_seconds, seconds);
+    ak_hist_observe(&m->http_seconds[r], seconds);
 }
 
 /* ---- rendering ---- */
@@ -62,18 +67,41 @@ static void scalar(ak_buf *b, const char *name, const char *type, const char *he
     ak_buf_printf(b, "%s %lld\n", name, v);
 }
 
-static void histogram(ak_buf *b, const char *name, const char *help, ak_histogram *h)
+/* One histogram's series; labels ("route=\"search\"") may be "". */
+static void hist_series(ak_buf *b, const char *name, const char *labels, ak_histogram *h)
 {
-    header(b, name, "histogram", help);
+    const char *sep = *labels ? "," : "";
     unsigned long long cum = 0;
     for (int i = 0; i < AK_HIST_BUCKETS; i++) {
         cum += atomic_load(&h->bucket[i]);
-        ak_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], cum);
+        ak_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, h->bounds[i], cum);
     }
     cum += atomic_load(&h->bucket[AK_HIST_BUCKETS]);
-    ak_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, cum);
-    ak_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, atomic_load(&h->sum_ns) / 1e9, name,
-                  cum);
+    ak_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, cum);
+    const char *open = *labels ? "{" : "", *close = *labels ? "}" : "";
+    ak_buf_printf(b, "%s_sum%s%s%s %.9f\n%s_count%s%s%s %llu\n", name, open, labels, close,
+                  atomic_load(&h->sum_ns) / 1e9, name, open, labels, close, cum);
+}
+
+static void histogram(ak_buf *b, const char *name, const char *help, ak_histogram *h)
+{
+    header(b, name, "histogram", help);
+    hist_series(b, name, "", h);
+}
+
+/* Request latency by route: only routes that were asked, each a template
+ * name ("conversation"), never a path, id or token. */
+static void http_latency(ak_buf *b, ak_metrics *m)
+{
+    static const char name[] = "akosha_http_request_seconds";
+    header(b, name, "histogram", "HTTP request latency, by route.");
+    for (int r = 0; r < AK_ROUTE_N; r++) {
+        char label[64];
+        if (!atomic_load(&m->http_seconds[r].count))
+            continue;
+        snprintf(label, sizeof label, "route=\"%s\"", route_names[r]);
+        hist_series(b, name, label, &m->http_seconds[r]);
+    }
 }
 
 static void store_series(ak_buf *b, const char *which, ak_store *s, int first)
@@ -210,7 +238,7 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     http_series(b, m);
     scalar(b, "akosha_http_rate_limited_total", "counter", "Requests refused by the rate limit.", atomic_load(&m->rate_limited));
     scalar(b, "akosha_http_unauthorized_total", "counter", "Requests without a valid token.", atomic_load(&m->unauthorized));
-    histogram(b, "akosha_http_request_seconds", "HTTP request latency.", &m->http_seconds);
+    http_latency(b, m);
     scalar(b, "akosha_http_connections", "gauge", "HTTP connections open.", atomic_load(&m->http_conns_open));
     scalar(b, "akosha_http_connections_slow_closed_total", "counter",
            "Connections closed because a request's headers took longer than --header-timeout.",
@@ -220,6 +248,9 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
            atomic_load(&m->http_conns_evicted));
     scalar(b, "akosha_ready", "gauge", "1 once the index is loaded and while not draining.", atomic_load(&m->ready) && !atomic_load(&m->draining));
     scalar(b, "akosha_draining", "gauge", "1 while shutting down.", atomic_load(&m->draining));
+    header(b, "akosha_build_info", "gauge", "Always 1; the labels say what is running.");
+    ak_buf_printf(b, "akosha_build_info{version=\"%s\",sqlite=\"%s\",libmicrohttpd=\"%s\"} 1\n",
+                  AKOSHA_VERSION, sqlite3_libversion(), MHD_get_version());
     header(b, "akosha_start_time_seconds", "gauge", "When this process started (Unix time).");
     ak_buf_printf(b, "akosha_start_time_seconds %lld\n", (long long)(m->started_us / AK_US_PER_SEC));
 }

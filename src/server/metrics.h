@@ -77,7 +77,7 @@ typedef struct {
     atomic_llong rate_limited, unauthorized;
     /* the slow-client guard (conns.h), copied in before rendering */
     atomic_llong http_conns_open, http_conns_closed_slow, http_conns_evicted;
-    ak_histogram http_seconds;
+    ak_histogram http_seconds[AK_ROUTE_N]; /* by route template: a bounded label set */
     int64_t started_us;
 } ak_metrics;
 

@@ -24,7 +24,15 @@ struct ak_datadir {
     char *path;
     uint32_t shards;
     int lock_fd; /* -1 until ak_datadir_lock() */
+    ak_progress_fn progress; /* ak_datadir_set_progress */
+    void *progress_ctx;
 };
+
+void ak_datadir_set_progress(ak_datadir *dd, ak_progress_fn fn, void *ctx)
+{
+    dd->progress = fn;
+    dd->progress_ctx = ctx;
+}
 
 ak_code ak_mkdirs(const char *path, ak_err *err)
 {
@@ -308,26 +316,59 @@ static ak_code shard_systems(const ak_datadir *dd, uint32_t shard, const char *d
     return rc;
 }
 
-ak_code ak_datadir_each_system(const ak_datadir *dd, ak_system_fn fn, void *ctx, ak_err *err)
+typedef struct {
+    char **ids;
+    size_t n;
+} shard_list;
+
+static void shard_lists_free(shard_list *l, uint32_t n)
 {
-    ak_code rc = AK_OK;
+    for (uint32_t s = 0; s < n; s++) {
+        for (size_t i = 0; i < l[s].n; i++)
+            free(l[s].ids[i]);
+        free(l[s].ids);
+    }
+    free(l);
+}
+
+/* Every shard listed first, so a progress line knows the total. */
+static ak_code list_all(const ak_datadir *dd, shard_list **out, int64_t *total, ak_err *err)
+{
+    shard_list *l = calloc(dd->shards, sizeof *l);
+    ak_code rc = l ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    *total = 0;
     for (uint32_t s = 0; rc == AK_OK && s < dd->shards; s++) {
         char dir[AK_PATH_MAX], name[32];
         ak_shard_dirname(s, name, sizeof name);
         if (snprintf(dir, sizeof dir, "%s/%s", dd->path, name) >= (int)sizeof dir)
-            return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
-        char **ids;
-        size_t n;
-        rc = shard_systems(dd, s, dir, &ids, &n, err);
-        for (size_t i = 0; i < n; i++) {
-            char path[AK_PATH_MAX];
-            if (rc == AK_OK)
-                rc = ak_datadir_db_path(dd, ids[i], path, sizeof path, err);
-            if (rc == AK_OK)
-                rc = fn(ctx, ids[i], s, path);
-            free(ids[i]);
-        }
-        free(ids);
+            rc = ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
+        else
+            rc = shard_systems(dd, s, dir, &l[s].ids, &l[s].n, err);
+        *total += (int64_t)l[s].n;
     }
+    if (rc && l) {
+        shard_lists_free(l, dd->shards);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}
+
+ak_code ak_datadir_each_system(const ak_datadir *dd, ak_system_fn fn, void *ctx, ak_err *err)
+{
+    shard_list *l;
+    int64_t done = 0, total;
+    ak_code rc = list_all(dd, &l, &total, err);
+    for (uint32_t s = 0; rc == AK_OK && s < dd->shards; s++)
+        for (size_t i = 0; rc == AK_OK && i < l[s].n; i++) {
+            char path[AK_PATH_MAX];
+            rc = ak_datadir_db_path(dd, l[s].ids[i], path, sizeof path, err);
+            if (rc == AK_OK)
+                rc = fn(ctx, l[s].ids[i], s, path);
+            if (rc == AK_OK && dd->progress)
+                dd->progress(dd->progress_ctx, ++done, total);
+        }
+    if (l)
+        shard_lists_free(l, dd->shards);
     return rc;
 }

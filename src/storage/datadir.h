@@ -20,6 +20,7 @@
 
 #include "storage/sysdb.h"
 #include "util/err.h"
+#include "util/progress.h"
 
 typedef struct ak_datadir ak_datadir;
 
@@ -50,6 +51,11 @@ typedef ak_code (*ak_system_fn)(void *ctx, const char *system_id, uint32_t shard
  * warning. */
 ak_code ak_datadir_each_system(const ak_datadir *dd, ak_system_fn fn, void *ctx,
                                ak_err *err);
+
+/* Have every ak_datadir_each_system walk over dd report after each system
+ * (done, total: the systems counted when the walk began); fn NULL: none.
+ * For the command line's progress line; ctx stays the caller's. */
+void ak_datadir_set_progress(ak_datadir *dd, ak_progress_fn fn, void *ctx);
 
 /* The writers' lock, <data>/akosha.lock (flock, released by close or
  * exit).  serve, ingest and age hold it shared, so they run side by side

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-ak_code ak_err_set(ak_err *e, ak_code code, const char *fmt, ...)
+ak_code (ak_err_set)(ak_err *e, ak_code code, const char *fmt, ...)
 {
     if (e) {
         va_list ap;

@@ -12,6 +12,7 @@
 
 static ak_log_level g_level = AK_LOG_INFO;
 static ak_log_format g_format = AK_LOG_TEXT;
+static int g_stamps;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -46,6 +47,8 @@ int ak_log_init(ak_log_format default_format)
 
 void ak_log_set_level(ak_log_level level) { g_level = level; }
 
+void ak_log_set_timestamps(int on) { g_stamps = on; }
+
 int ak_log_enabled(ak_log_level level) { return level >= g_level; }
 
 void ak_log(ak_log_level level, const char *component, const char *fmt, ...)
@@ -69,10 +72,17 @@ void ak_log(ak_log_level level, const char *component, const char *fmt, ...)
         ak_jw_kstr(&w, "component", component);
         ak_jw_kstr(&w, "msg", msg);
         ak_jw_end(&w);
-    } else if (level == AK_LOG_INFO || level == AK_LOG_DEBUG) {
-        ak_buf_printf(&line, "akosha: %s", msg);
     } else {
-        ak_buf_printf(&line, "akosha: %s: %s", level == AK_LOG_WARN ? "warning" : "error", msg);
+        if (g_stamps) {
+            char when[AK_TIME_ISO_MAX];
+            int64_t now = ak_time_now_us();
+            ak_time_format(now - now % AK_US_PER_SEC, when);
+            ak_buf_printf(&line, "%s ", when);
+        }
+        if (level == AK_LOG_INFO || level == AK_LOG_DEBUG)
+            ak_buf_printf(&line, "akosha: %s", msg);
+        else
+            ak_buf_printf(&line, "akosha: %s: %s", level == AK_LOG_WARN ? "warning" : "error", msg);
     }
     ak_buf_putc(&line, '\n');
     if (line.data)

@@ -117,11 +117,11 @@ for point in forget.tombstone forget.cold forget.database forget.bucket forget.f
 done
 
 # ---- bad input -----------------------------------------------------------
-expect_exit 1 akosha forget --data data ../etc
-expect_exit 1 akosha forget --data data "a b"
+expect_exit 2 akosha forget --data data ../etc
+expect_exit 2 akosha forget --data data "a b"
 expect_exit 2 akosha forget --data data
-expect_exit 1 akosha forget --data data sys0000 --purge-bucket
-assert_contains "$out" "needs the bucket" "purge without a bucket"
+expect_exit 2 akosha forget --data data sys0000 --purge-bucket
+assert_contains "$out" "--purge-bucket needs --bucket URL" "purge without a bucket"
 expect_exit 0 akosha forget --data data never-existed
 expect_exit 0 akosha verify --data data
 echo "ok"

@@ -154,7 +154,7 @@ assert_eq "$(tier_dump data)" "$want_tiers" "rebuilt exactly from unopenable dat
 # ---- refusals: nothing changes ---------------------------------------------
 before=$(tier_dump data)
 expect_exit 2 akosha reingest --data data --bucket bucket
-expect_exit 1 akosha reingest --data data --bucket bucket --system ../x
+expect_exit 2 akosha reingest --data data --bucket bucket --system ../x
 expect_exit 1 akosha reingest --data data --bucket missing-bucket --system $victim
 # An upload that cannot be read (its payload is a directory now): the
 # rebuilt store would miss its records.

@@ -60,7 +60,7 @@ expect_exit 2 akosha search --data data --vector strs.json;    assert_contains "
 printf '[NaN]' > nan.json
 expect_exit 2 akosha search --data data --vector nan.json;     assert_contains "$out" "vector: invalid JSON" "NaN"
 expect_exit 2 akosha search --data data --text "  ";           assert_contains "$out" "text: empty" "empty text"
-expect_exit 2 akosha search --data data --text x --limit 0;    assert_contains "$out" "limit: must be 1 to 1000" "limit 0"
+expect_exit 2 akosha search --data data --text x --limit 0;    assert_contains "$out" "--limit must be an integer from 1 to 1000, not '0'" "limit 0"
 expect_exit 2 akosha search --data data --text x --limit 5000; assert_contains "$out" "limit" "limit 5000"
 expect_exit 2 akosha search --data data --text x --tiers frozen; assert_contains "$out" "--tiers" "tiers"
 expect_exit 2 akosha search --data data;                       assert_contains "$out" "give a vector, a text, or both" "nothing"
