@@ -8,7 +8,8 @@
  * with DAYS days of memories: 0-9 a day over 3 projects and 2 categories,
  * a weekly rhythm and a slow trend, written as rollup facts (the triggers
  * fill the daily table as ingestion would).  Then times, as the tools run
- * them (connections from the index's cache, as in the daemon):
+ * them (connections from the index's cache, as in the daemon, whose
+ * descriptor limit lets it keep every system's open):
  *   trends of one system over DAYS days; of the fleet; anomalies over the
  *   fleet; correlate over 30 days and over DAYS days; get_system_metrics
  *   of the fleet; the Prometheus gauges (one uncached scan)
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "analytics/analytics.h"
@@ -195,6 +197,11 @@ int main(int argc, char **argv)
         return 2;
     }
     int systems = argc > 2 ? atoi(argv[2]) : 1000, days = argc > 3 ? atoi(argv[3]) : 365;
+    struct rlimit rl; /* as the akosha binary does: connections to every system stay cached */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     char data[1024], marker[1100];
     ak_err err;
     snprintf(data, sizeof data, "%s/analytics-%d-%d", argv[1], systems, days);

@@ -29,7 +29,10 @@
 
 /* ---- walking the systems ---- */
 
-typedef ak_code (*series_fn)(void *ctx, const char *sid, const double *v, int64_t first_day);
+/* metric: its place in ak_metric_at() when the walk reads every metric
+ * (get_system_metrics), else 0. */
+typedef ak_code (*series_fn)(void *ctx, const char *sid, size_t metric, const double *v,
+                             int64_t first_day);
 
 typedef struct {
     ak_index *idx;
@@ -37,6 +40,7 @@ typedef struct {
     double *v;
     series_fn fn;
     void *ctx;
+    int every; /* every metric, not q.m */
     int64_t systems, failed;
 } walk;
 
@@ -45,14 +49,17 @@ static ak_code one(walk *wk, const char *sid, ak_err *err)
     ak_sysdb *db;
     int64_t first;
     ak_code rc = ak_index_db_get(wk->idx, sid, &db, err);
-    if (rc == AK_OK) {
-        rc = ak_series_read(db, &wk->q, wk->v, &first, err);
-        ak_index_db_put(wk->idx, sid, db);
+    if (rc)
+        return rc;
+    for (size_t i = 0; rc == AK_OK && (wk->every || i == 0); i++) {
+        ak_series_query q = wk->q;
+        if (wk->every && !(q.m = ak_metric_at(i)))
+            break;
+        if ((rc = ak_series_read(db, &q, wk->v, &first, err)) == AK_OK)
+            rc = wk->fn(wk->ctx, sid, i, wk->v, first);
     }
-    if (rc == AK_OK) {
-        wk->systems++;
-        rc = wk->fn(wk->ctx, sid, wk->v, first);
-    }
+    ak_index_db_put(wk->idx, sid, db);
+    wk->systems += rc == AK_OK; /* read whole */
     return rc;
 }
 
@@ -80,6 +87,7 @@ static ak_code walk_series(ak_index *idx, const ak_an_params *p, series_fn fn, v
                               p->end_day - p->days + 1, p->end_day};
     wk->fn = fn;
     wk->ctx = ctx;
+    wk->every = !p->metric_name;
     if (!(wk->v = malloc(window_len(p) * sizeof *wk->v)))
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     ak_code rc;
@@ -153,9 +161,10 @@ typedef struct {
     int64_t first;
 } fleet;
 
-static ak_code add_to_fleet(void *ctx, const char *sid, const double *v, int64_t first_day)
+static ak_code add_to_fleet(void *ctx, const char *sid, size_t metric, const double *v,
+                            int64_t first_day)
 {
-    (void)sid;
+    (void)sid, (void)metric;
     fleet *f = ctx;
     if (first_day == INT64_MAX)
         return AK_OK;
@@ -211,7 +220,9 @@ static ak_code trends(ak_index *idx, const ak_an_params *p, ak_jw *w, ak_err *er
         int64_t n = f.first == INT64_MAX ? 0 : p->end_day - start + 1;
         head(w, p, 1);
         if (!p->system_id)
-            ak_jw_kint(w, "systems", wk.systems - wk.failed);
+            ak_jw_kint(w, "systems", wk.systems);
+        if (wk.failed)
+            ak_jw_kint(w, "systems_unreadable", wk.failed);
         if (n < MIN_POINTS) {
             insufficient(w, "Insufficient data for trend analysis", n < 0 ? 0 : n, MIN_POINTS,
                          n <= 0 ? "no data of this metric in the window"
@@ -265,8 +276,10 @@ static void keep(anomaly_walk *a, const anomaly *x)
     a->top[at] = *x;
 }
 
-static ak_code anomalies_of(void *ctx, const char *sid, const double *v, int64_t first_day)
+static ak_code anomalies_of(void *ctx, const char *sid, size_t metric, const double *v,
+                            int64_t first_day)
 {
+    (void)metric;
     anomaly_walk *a = ctx;
     const ak_an_params *p = a->p;
     int64_t from = p->end_day - p->days + 1, start = first_day > from ? first_day : from;
@@ -367,8 +380,10 @@ typedef struct {
     int64_t constant, dropped;
 } corr_walk;
 
-static ak_code collect(void *ctx, const char *sid, const double *v, int64_t first_day)
+static ak_code collect(void *ctx, const char *sid, size_t metric, const double *v,
+                       int64_t first_day)
 {
+    (void)metric;
     corr_walk *c = ctx;
     if (first_day == INT64_MAX || first_day - c->from >= (int64_t)c->len)
         return AK_OK; /* no data in the window */
@@ -527,39 +542,37 @@ static ak_code correlate(ak_index *idx, const ak_an_params *p, ak_jw *w, ak_err 
 
 /* ---- get_system_metrics ---- */
 
-static ak_code metric_values(ak_index *idx, const ak_an_params *p, const ak_metric *m,
-                             ak_jw *w, int64_t *systems, ak_err *err)
+#define N_METRICS_MAX 32
+
+typedef struct {
+    size_t len;
+    double total[N_METRICS_MAX], last[N_METRICS_MAX];
+} metric_sums;
+
+static ak_code add_metric(void *ctx, const char *sid, size_t metric, const double *v,
+                          int64_t first_day)
 {
-    ak_an_params q = *p;
-    q.metric_name = m->name;
-    fleet f = {calloc(window_len(p), sizeof(double)), window_len(p), INT64_MAX};
-    walk wk;
-    if (!f.sum)
-        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    ak_code rc = walk_series(idx, &q, add_to_fleet, &f, &wk, err);
-    if (rc == AK_OK) {
-        double total = 0;
-        for (size_t i = 0; i < f.n; i++)
-            total += f.sum[i];
-        ak_jw_obj(w);
-        ak_jw_kstr(w, "name", m->name);
-        ak_jw_kstr(w, "unit", m->unit);
-        ak_jw_kstr(w, "family", m->family == AK_METRIC_STORED ? "stored" : "arrivals");
-        ak_jw_kstr(w, "description", m->description);
-        ak_jw_kdouble(w, "total", total);
-        ak_jw_kdouble(w, "last_day", f.sum[f.n - 1]);
-        ak_jw_end(w);
-        *systems = wk.systems - wk.failed;
-    }
-    free(f.sum);
-    return rc;
+    (void)sid, (void)first_day;
+    metric_sums *ms = ctx;
+    for (size_t i = 0; metric < N_METRICS_MAX && i < ms->len; i++)
+        ms->total[metric] += v[i];
+    if (metric < N_METRICS_MAX)
+        ms->last[metric] += v[ms->len - 1];
+    return AK_OK;
 }
 
+/* One walk reads every metric of each system (one connection each). */
 static ak_code metrics_tool(ak_index *idx, const ak_an_params *p, ak_jw *w, ak_err *err)
 {
+    metric_sums ms = {.len = window_len(p)};
+    ak_an_params q = *p;
+    walk wk;
+    q.metric_name = NULL;
+    ak_code rc = walk_series(idx, &q, add_metric, &ms, &wk, err);
+    if (rc)
+        return rc;
     size_t n = 0;
-    int64_t systems = 0;
-    while (ak_metric_at(n))
+    while (ak_metric_at(n) && n < N_METRICS_MAX)
         n++;
     ak_jw_obj(w);
     ak_jw_kint(w, "time_range_days", p->days);
@@ -572,14 +585,24 @@ static ak_code metrics_tool(ak_index *idx, const ak_an_params *p, ak_jw *w, ak_e
     ak_jw_end(w);
     ak_jw_key(w, "metrics");
     ak_jw_arr(w);
-    ak_code rc = AK_OK;
-    for (size_t i = 0; i < n && rc == AK_OK; i++)
-        rc = metric_values(idx, p, ak_metric_at(i), w, &systems, err);
+    for (size_t i = 0; i < n; i++) {
+        const ak_metric *m = ak_metric_at(i);
+        ak_jw_obj(w);
+        ak_jw_kstr(w, "name", m->name);
+        ak_jw_kstr(w, "unit", m->unit);
+        ak_jw_kstr(w, "family", m->family == AK_METRIC_STORED ? "stored" : "arrivals");
+        ak_jw_kstr(w, "description", m->description);
+        ak_jw_kdouble(w, "total", ms.total[i]);
+        ak_jw_kdouble(w, "last_day", ms.last[i]);
+        ak_jw_end(w);
+    }
     ak_jw_end(w);
-    ak_jw_kint(w, "systems", systems);
+    ak_jw_kint(w, "systems", wk.systems);
+    if (wk.failed)
+        ak_jw_kint(w, "systems_unreadable", wk.failed);
     time_range(w, p->end_day - p->days + 1, p->end_day);
     ak_jw_end(w);
-    return rc;
+    return AK_OK;
 }
 
 ak_code ak_an_run(ak_index *idx, ak_an_tool t, const ak_an_params *p, ak_jw *w, ak_err *err)

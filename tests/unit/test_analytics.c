@@ -401,6 +401,29 @@ static void test_upgrade(void)
     ak_sysdb_close(db);
 }
 
+/* An unreadable system is counted and named as such; the rest answer. */
+static void test_unreadable_system(void)
+{
+    char path[1024];
+    ak_err err;
+    ak_sysdb *db;
+    CHECK_INT(ak_datadir_open_system(dd, "broken", 1, &db, &err), AK_OK); /* its shard */
+    ak_sysdb_close(db);
+    CHECK_INT(ak_datadir_db_path(dd, "broken", path, sizeof path, &err), AK_OK);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("not a database, not even close; long enough to be read as a header ......", f);
+        fclose(f);
+    }
+    const ak_json *r = run(AK_AN_TRENDS, "conversation_count", NULL, 30, 0);
+    CHECK_INT(num(r, "systems_unreadable"), 1);
+    CHECK(num(r, "systems") >= 7);
+    r = run(AK_AN_METRICS, NULL, NULL, 30, 0);
+    CHECK_INT(num(r, "systems_unreadable"), 1);
+    remove(path);
+}
+
 int main(void)
 {
     RUN(test_linreg);
@@ -414,6 +437,7 @@ int main(void)
     RUN(test_bad_params);
     RUN(test_rollup_exact);
     RUN(test_upgrade);
+    RUN(test_unreadable_system);
     ak_json_doc_free(doc);
     ak_index_free(idx);
     ak_datadir_close(dd);
