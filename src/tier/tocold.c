@@ -188,7 +188,7 @@ typedef struct {
     pass *p;
     cold_batch *b;
     int src;
-    sqlite3_stmt *is_here; /* is this row catalogued in this object? */
+    sqlite3_stmt *is_here; /* is this row catalogued in this object? (and its code) */
     ak_err *err;
 } merge_read;
 
@@ -202,10 +202,15 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
     int here = sqlite3_step(st) == SQLITE_ROW;
     int64_t upload_at = here ? sqlite3_column_int64(st, 0) : 0;
     char *upload_id = here ? col_dup(st, 1) : NULL;
+    cold_row *r = here ? batch_add(m->b, m->err) : NULL;
+    /* a code the object lacks but the catalog has (the backfill embedded the
+     * row after it went cold) goes into the new object */
+    int catalog_code = r && !row->embedding_code.p && sqlite3_column_bytes(st, 2) == AK_VCODE_BYTES;
+    if (catalog_code)
+        memcpy(r->code, sqlite3_column_blob(st, 2), AK_VCODE_BYTES);
     sqlite3_reset(st);
     if (!here)
         return AK_OK; /* replaced since (the conversation came back to hot): drop it */
-    cold_row *r = batch_add(m->b, m->err);
     if (!r) {
         free(upload_id);
         return AK_ERR_NOMEM;
@@ -222,6 +227,7 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
     r->sha_hex[AK_PQ_SHA256_HEX_LEN] = '\0';
     if ((r->has_code = row->embedding_code.p != NULL))
         memcpy(r->code, row->embedding_code.p, AK_VCODE_BYTES);
+    r->has_code |= catalog_code;
     if (!r->conversation_id || !r->ultra || !r->upload_id || (row->metadata.p && !r->metadata))
         return ak_err_set(m->err, AK_ERR_NOMEM, "out of memory");
     return AK_OK;
@@ -234,7 +240,8 @@ static ak_code read_old(pass *p, cold_batch *b, int src, ak_err *err)
     size_t len = 0;
     ak_pq_reader *r = NULL;
     merge_read m = {p, b, src, NULL, err};
-    ak_code rc = ak_age_prepare(p, "SELECT upload_at_us, upload_id FROM cold WHERE conversation_id = ?1"
+    ak_code rc = ak_age_prepare(p, "SELECT upload_at_us, upload_id, embedding_code FROM cold"
+                                   " WHERE conversation_id = ?1"
                                    " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
                                 &m.is_here, err);
     if (rc == AK_OK)
