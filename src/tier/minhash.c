@@ -75,12 +75,28 @@ void ak_minhash(const char *text, size_t len, uint32_t sig[AK_MINHASH_SLOTS])
 
 void ak_minhash_bytes(const uint32_t sig[AK_MINHASH_SLOTS], uint8_t out[AK_MINHASH_BYTES])
 {
-    for (int i = 0; i < AK_MINHASH_SLOTS; i++) {
-        out[4 * i] = (uint8_t)sig[i];
-        out[4 * i + 1] = (uint8_t)(sig[i] >> 8);
-        out[4 * i + 2] = (uint8_t)(sig[i] >> 16);
-        out[4 * i + 3] = (uint8_t)(sig[i] >> 24);
-    }
+    for (int i = 0; i < AK_MINHASH_SLOTS; i++)
+        out[i] = (uint8_t)sig[i];
+}
+
+int ak_minhash_stored(const void *in, size_t len, uint8_t out[AK_MINHASH_BYTES])
+{
+    const uint8_t *b = in;
+    if (len != AK_MINHASH_BYTES && len != AK_MINHASH_BYTES_V1)
+        return 0;
+    size_t stride = len / AK_MINHASH_SLOTS; /* 1, or 4 with the low byte first */
+    for (int i = 0; i < AK_MINHASH_SLOTS; i++)
+        out[i] = b[(size_t)i * stride];
+    return 1;
+}
+
+double ak_minhash_bytes_similarity(const uint8_t *a, const uint8_t *b)
+{
+    int same = 0;
+    for (int i = 0; i < AK_MINHASH_SLOTS; i++)
+        same += a[i] == b[i];
+    double p = (double)same / AK_MINHASH_SLOTS, chance = 1.0 / 256;
+    return p <= chance ? 0 : (p - chance) / (1 - chance);
 }
 
 double ak_minhash_similarity(const uint32_t *a, const uint32_t *b)

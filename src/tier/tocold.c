@@ -42,6 +42,8 @@
 #include "version.h"
 
 _Static_assert(AK_PQ_CODE_LEN == AK_VCODE_BYTES, "the Parquet column holds the vector code");
+_Static_assert(AK_PQ_FINGERPRINT_LEN == AK_MINHASH_BYTES && AK_PQ_FINGERPRINT_LEN_V1 == AK_MINHASH_BYTES_V1,
+               "the Parquet column holds the fingerprint");
 
 typedef ak_age_pass pass;
 
@@ -137,9 +139,8 @@ static ak_code warm_row(pass *p, sqlite3_stmt *st, cold_batch *b, ak_err *err)
     r->ts = sqlite3_column_int64(st, 2);
     r->ultra = col_dup(st, 3);
     const char *summary = (const char *)sqlite3_column_text(st, 9);
-    if (sqlite3_column_bytes(st, 4) == AK_MINHASH_BYTES) {
-        memcpy(r->fingerprint, sqlite3_column_blob(st, 4), AK_MINHASH_BYTES);
-    } else { /* aged before warm kept it: derive it from the summary */
+    if (!ak_minhash_stored(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+                           r->fingerprint)) { /* aged before warm kept it: from the summary */
         uint32_t sig[AK_MINHASH_SLOTS];
         ak_minhash(summary ? summary : "", summary ? strlen(summary) : 0, sig);
         ak_minhash_bytes(sig, r->fingerprint);
@@ -222,7 +223,7 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
     r->upload_id = upload_id;
     r->upload_at = upload_at;
     r->ts = row->ts_us;
-    memcpy(r->fingerprint, row->fingerprint.p, AK_MINHASH_BYTES);
+    ak_minhash_stored(row->fingerprint.p, row->fingerprint.len, r->fingerprint); /* checked */
     memcpy(r->sha_hex, row->content_sha256.p, AK_PQ_SHA256_HEX_LEN);
     r->sha_hex[AK_PQ_SHA256_HEX_LEN] = '\0';
     if ((r->has_code = row->embedding_code.p != NULL))
