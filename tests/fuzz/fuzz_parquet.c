@@ -25,7 +25,7 @@
  * Checked beyond "no crash, no leak, no undefined behaviour": a failure is
  * AK_ERR_CORRUPT or AK_ERR_UNSUPPORTED (or AK_ERR_NOTFOUND from a lookup)
  * with a "parquet: " message; rows handed out keep the schema's promises
- * (required values present, 128- or 512-byte fingerprint, hex digest, UTF-8 text,
+ * (required values present, 64- or 512-byte fingerprint, hex digest, UTF-8 text,
  * a 196-byte vector code the decoder takes or refuses)
  * and number what the footer says; a lookup returns the row asked for.
  *

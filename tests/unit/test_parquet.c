@@ -316,7 +316,7 @@ static void expect_page(ak_buf *x, const char *size, const void *body, size_t n)
 
 static void test_hand_checked_bytes(void)
 {
-    static uint8_t fp[4 + AK_PQ_FINGERPRINT_LEN] = {0x80, 0x00, 0x00, 0x00}; /* length 128 */
+    static uint8_t fp[4 + AK_PQ_FINGERPRINT_LEN] = {0x40, 0x00, 0x00, 0x00}; /* length 64 */
     memset(fp + 4, 0xAB, AK_PQ_FINGERPRINT_LEN);
     char sha[4 + 64] = {64, 0, 0, 0};
     memset(sha + 4, '0', 64);
@@ -338,7 +338,7 @@ static void test_hand_checked_bytes(void)
     expect_page(&x, "\x0a", "\x01\x00\x00\x00" "c", 5);           /* conversation_id */
     expect_page(&x, "\x10", "\x01\x00\x00\x00\x00\x00\x00\x00", 8); /* timestamp: int64 1 */
     expect_page(&x, "\x08", "\x00\x00\x00\x00", 4);               /* ultra_summary "" */
-    expect_page(&x, "\x88\x02", fp, sizeof fp);                   /* fingerprint: 132 bytes */
+    expect_page(&x, "\x88\x01", fp, sizeof fp);                   /* fingerprint: 68 bytes */
     expect_page(&x, "\x88\x01", sha, sizeof sha);                 /* content_sha256: 68 */
     /* metadata null: definition levels only: their 4-byte length 2, a
      * bit-packed run header (1 group << 1 | 1) and the group's byte, level 0 */
@@ -401,7 +401,7 @@ static void test_bad_rows(void)
     expect_bad_row(w, &r, "ultra_summary is not valid UTF-8");
     r = g.row;
     r.fingerprint.len = 100;
-    expect_bad_row(w, &r, "fingerprint has 100 bytes, not 128 (or 512)");
+    expect_bad_row(w, &r, "fingerprint has 100 bytes, not 64 (or 512)");
     r = g.row;
     r.content_sha256.p = "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789";
     expect_bad_row(w, &r, "content_sha256 is not 64 lowercase hex digits");

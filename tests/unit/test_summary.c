@@ -194,10 +194,10 @@ static void test_minhash_properties(void)
     CHECK(x[5] == UINT32_MAX);
     uint8_t bytes[AK_MINHASH_BYTES], v1[AK_MINHASH_BYTES_V1], back[AK_MINHASH_BYTES];
     ak_minhash("abc def ghi", 11, y);
-    ak_minhash_bytes(y, bytes); /* b-bit: the low byte of each slot */
-    CHECK_INT(AK_MINHASH_BYTES, 128);
-    CHECK_INT(bytes[0], y[0] & 0xff);
-    CHECK_INT(bytes[127], y[127] & 0xff);
+    ak_minhash_bytes(y, bytes); /* b-bit: the low 4 bits of each slot, two a byte */
+    CHECK_INT(AK_MINHASH_BYTES, 64);
+    CHECK_INT(bytes[0], (y[0] & 0xf) | (y[1] & 0xf) << 4);
+    CHECK_INT(bytes[63], (y[126] & 0xf) | (y[127] & 0xf) << 4);
     /* the 512-byte form written before (little-endian slots) reads as the same */
     for (int i = 0; i < AK_MINHASH_SLOTS; i++)
         for (int b = 0; b < 4; b++)
