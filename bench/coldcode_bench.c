@@ -122,6 +122,27 @@ static void bits_max(const float *v, float *d, int b)
     ak_vec_normalize(d);
 }
 static void four_bit_max(const float *v, float *d) { bits_max(v, d, 4); }
+
+/* The code before the non-uniform levels: 15 uniform levels, the step
+ * 2.5 x rms / 7 or max / 7, whichever decodes nearer in cosine. */
+static void four_bit_clip(const float *v, float *d)
+{
+    double ss = 0, m = 0, best = -2;
+    float t[AK_DIM];
+    for (int i = 0; i < AK_DIM; i++)
+        ss += (double)v[i] * v[i], m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    double steps[2] = {2.5 * sqrt(ss / AK_DIM) / 7, m / 7};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < AK_DIM; i++) {
+            double x = v[i] / steps[k];
+            t[i] = (float)round(x > 7 ? 7 : x < -7 ? -7 : x);
+        }
+        ak_vec_normalize(t);
+        double c = ak_vec_dot_f32(t, v) / sqrt(ss);
+        if (c > best)
+            best = c, memcpy(d, t, sizeof t);
+    }
+}
 static void three_bit_max(const float *v, float *d) { bits_max(v, d, 3); }
 
 int main(int argc, char **argv)
@@ -153,7 +174,8 @@ int main(int argc, char **argv)
         {"sign bits (1 bit/dim)", AK_DIM / 8, sign_bits},
         {"3-bit scalar, max step", AK_DIM * 3 / 8 + 4, three_bit_max},
         {"4-bit scalar, max step", AK_DIM / 2 + 4, four_bit_max},
-        {"4-bit scalar, util/vcode (Akosha)", AK_VCODE_BYTES, vcode},
+        {"4-bit scalar, 2.5 sigma clip or max (Akosha before)", AK_VCODE_BYTES, four_bit_clip},
+        {"4-bit, 16 Lloyd-Max levels, util/vcode (Akosha)", AK_VCODE_BYTES, vcode},
         {"int8 (the warm tier)", AK_DIM + 4, int8},
     };
     printf("%d vectors, %d queries, recall@%d against exact float32 search\n", n, nq, K);

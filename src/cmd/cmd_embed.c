@@ -13,10 +13,12 @@
 static void report(const ak_backfill_stats *st, int json, ak_buf *b)
 {
     if (!json) {
-        ak_buf_printf(b, "%lld embedded, %lld failed, %lld hot and %lld warm still without a "
-                      "vector, %lld systems changed in %.2f s (%.0f embeddings/s)%s%s",
-                      (long long)st->embedded, (long long)st->failed, (long long)st->remaining,
-                      (long long)st->warm_missing, (long long)st->systems_changed, st->seconds,
+        ak_buf_printf(b, "%lld embedded, %lld failed, %lld hot, %lld warm and %lld cold still "
+                      "without a vector, %lld systems changed in %.2f s (%.0f embeddings/s)%s%s",
+                      (long long)st->embedded, (long long)st->failed,
+                      (long long)st->missing[AK_TIER_HOT], (long long)st->missing[AK_TIER_WARM],
+                      (long long)st->missing[AK_TIER_COLD], (long long)st->systems_changed,
+                      st->seconds,
                       st->seconds > 0 ? (double)st->embedded / st->seconds : 0.0,
                       st->error[0] ? "\nprovider: " : "", st->error);
         return;
@@ -27,7 +29,11 @@ static void report(const ak_backfill_stats *st, int json, ak_buf *b)
     ak_jw_kint(&w, "embedded", st->embedded);
     ak_jw_kint(&w, "failed", st->failed);
     ak_jw_kint(&w, "remaining", st->remaining);
-    ak_jw_kint(&w, "warm_without_vector", st->warm_missing);
+    ak_jw_key(&w, "without_vector");
+    ak_jw_obj(&w);
+    for (int t = AK_TIER_HOT; t <= AK_TIER_COLD; t++)
+        ak_jw_kint(&w, ak_tier_name((ak_tier)t), st->missing[t]);
+    ak_jw_end(&w);
     ak_jw_kint(&w, "systems_changed", st->systems_changed);
     ak_jw_kdouble(&w, "seconds", st->seconds);
     ak_jw_key(&w, "error");

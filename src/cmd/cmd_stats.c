@@ -14,7 +14,7 @@ typedef struct {
     int64_t systems, hot, warm, cold, ingested, rejected, failed, shards_nonempty;
     int64_t last_shard;
     int64_t unshipped; /* pushed batches in <data>/outbox, in no bucket yet */
-    int64_t hot_novec, warm_novec; /* rows without a vector */
+    int64_t novec[3]; /* rows without a vector, by ak_tier */
     int broken;
 } totals;
 
@@ -41,11 +41,10 @@ static ak_code add_system(void *ctx, const char *sid, uint32_t shard, const char
     ak_code rc = ak_sysdb_open(path, 0, &db, &err);
     if (rc == AK_OK) {
         rc = ak_sysdb_counts_get(db, &c, &err);
-        int64_t hot = 0, warm = 0;
-        if (rc == AK_OK && (rc = ak_backfill_count_missing(db, &hot, &warm, &err)) == AK_OK) {
-            t->hot_novec += hot;
-            t->warm_novec += warm;
-        }
+        int64_t missing[3];
+        if (rc == AK_OK && (rc = ak_backfill_count_missing(db, missing, &err)) == AK_OK)
+            for (int k = 0; k < 3; k++)
+                t->novec[k] += missing[k];
         ak_sysdb_close(db);
     }
     if (rc) {
@@ -85,8 +84,8 @@ static void write_json(ak_buf *b, const totals *t)
     ak_jw_kint(&w, "push_unshipped", t->unshipped);
     ak_jw_key(&w, "without_vector");
     ak_jw_obj(&w);
-    ak_jw_kint(&w, "hot", t->hot_novec);
-    ak_jw_kint(&w, "warm", t->warm_novec);
+    for (int k = AK_TIER_HOT; k <= AK_TIER_COLD; k++)
+        ak_jw_kint(&w, ak_tier_name((ak_tier)k), t->novec[k]);
     ak_jw_end(&w);
     ak_jw_end(&w);
 }
@@ -122,11 +121,12 @@ int ak_cmd_stats(int argc, char **argv)
                       "systems          %lld (on %lld of %u shards)\n"
                       "conversations    %lld hot, %lld warm, %lld cold\n"
                       "uploads          %lld ingested, %lld rejected, %lld failed\n"
-                      "without a vector %lld hot, %lld warm (akosha embed --missing)",
+                      "without a vector %lld hot, %lld warm, %lld cold (akosha embed --missing)",
                       (long long)t.systems, (long long)t.shards_nonempty,
                       ak_datadir_shards(dd), (long long)t.hot, (long long)t.warm,
                       (long long)t.cold, (long long)t.ingested, (long long)t.rejected,
-                      (long long)t.failed, (long long)t.hot_novec, (long long)t.warm_novec);
+                      (long long)t.failed, (long long)t.novec[AK_TIER_HOT], (long long)t.novec[AK_TIER_WARM],
+                      (long long)t.novec[AK_TIER_COLD]);
         if (t.unshipped)
             ak_buf_printf(&b, "\npushed           %lld batches in no bucket yet: the data "
                               "directory is their only copy (%s/outbox)",

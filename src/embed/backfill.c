@@ -11,6 +11,8 @@
 #include "util/ids.h"
 #include "util/sha256.h"
 #include "util/time.h"
+#include "util/vcode.h"
+#include "util/vec.h"
 
 typedef struct {
     int64_t id;
@@ -30,23 +32,50 @@ typedef struct {
     int64_t done;       /* systems finished */
 } pass;
 
-ak_code ak_backfill_count_missing(ak_sysdb *db, int64_t *hot, int64_t *warm, ak_err *err)
+/* What each tier embeds (the text it keeps: hot content, warm 3-sentence
+ * summary, cold 1-sentence summary), and the write that fills a row only if
+ * its content is unchanged and it still has no vector (?1 the vector in the
+ * tier's form, ?2 the row, ?3 its content hash, ?4 warm's int8 scale). */
+static const struct {
+    const char *missing, *select, *update;
+} tiers[3] = {
+    [AK_TIER_HOT] = {"SELECT count(*) FROM hot WHERE embedding IS NULL",
+                     "SELECT id, content, content_sha256 FROM hot"
+                     " WHERE embedding IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+                     "UPDATE hot SET embedding = ?1 WHERE id = ?2"
+                     " AND content_sha256 = ?3 AND embedding IS NULL"},
+    [AK_TIER_WARM] = {"SELECT count(*) FROM warm WHERE embedding_q IS NULL",
+                      "SELECT id, summary, content_sha256 FROM warm WHERE embedding_q IS NULL"
+                      " AND summary != '' AND id > ?1 ORDER BY id LIMIT ?2",
+                      "UPDATE warm SET embedding_q = ?1, embedding_scale = ?4 WHERE id = ?2"
+                      " AND content_sha256 = ?3 AND embedding_q IS NULL"},
+    [AK_TIER_COLD] = {"SELECT count(*) FROM cold WHERE embedding_code IS NULL",
+                      "SELECT rowid, ultra_summary, content_sha256 FROM cold"
+                      " WHERE embedding_code IS NULL AND ultra_summary != ''"
+                      " AND rowid > ?1 ORDER BY rowid LIMIT ?2",
+                      "UPDATE cold SET embedding_code = ?1 WHERE rowid = ?2"
+                      " AND content_sha256 = ?3 AND embedding_code IS NULL"},
+};
+
+static ak_code sql_error(ak_sysdb *db, ak_err *err)
 {
-    sqlite3_stmt *st;
-    sqlite3 *h = ak_sysdb_handle(db);
-    if (sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM hot WHERE embedding IS NULL),"
-                              " (SELECT count(*) FROM warm WHERE embedding_q IS NULL)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return ak_err_set(err, AK_ERR_IO, "%s: %s", ak_sysdb_path(db), sqlite3_errmsg(h));
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *hot = sqlite3_column_int64(st, 0);
-        *warm = sqlite3_column_int64(st, 1);
+    return ak_err_set(err, AK_ERR_IO, "%s: %s", ak_sysdb_path(db),
+                      sqlite3_errmsg(ak_sysdb_handle(db)));
+}
+
+ak_code ak_backfill_count_missing(ak_sysdb *db, int64_t missing[3], ak_err *err)
+{
+    for (int t = 0; t < 3; t++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(ak_sysdb_handle(db), tiers[t].missing, -1, &st, NULL) != SQLITE_OK)
+            return sql_error(db, err);
+        int rc = sqlite3_step(st);
+        missing[t] = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW)
+            return sql_error(db, err);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? AK_OK
-                            : ak_err_set(err, AK_ERR_IO, "%s: %s", ak_sysdb_path(db),
-                                         sqlite3_errmsg(h));
+    return AK_OK;
 }
 
 static void free_rows(pending *rows, size_t n)
@@ -55,17 +84,15 @@ static void free_rows(pending *rows, size_t n)
         free(rows[i].text);
 }
 
-/* The next rows without a vector after id `after`. */
-static ak_code next_rows(ak_sysdb *db, int64_t after, pending *rows, size_t max, size_t *n,
-                         ak_err *err)
+/* The next rows of tier t without a vector after id `after`. */
+static ak_code next_rows(ak_sysdb *db, int t, int64_t after, pending *rows, size_t max,
+                         size_t *n, ak_err *err)
 {
     sqlite3 *h = ak_sysdb_handle(db);
     sqlite3_stmt *st;
     *n = 0;
-    if (sqlite3_prepare_v2(h, "SELECT id, content, content_sha256 FROM hot"
-                              " WHERE embedding IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK)
-        return ak_err_set(err, AK_ERR_IO, "%s: %s", ak_sysdb_path(db), sqlite3_errmsg(h));
+    if (sqlite3_prepare_v2(h, tiers[t].select, -1, &st, NULL) != SQLITE_OK)
+        return sql_error(db, err);
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
     int rc;
@@ -94,28 +121,45 @@ static ak_code next_rows(ak_sysdb *db, int64_t after, pending *rows, size_t max,
     return out;
 }
 
+/* Bind v to ?1 (and ?4) in tier t's form: hot float32, warm int8 and its
+ * scale (SPEC section 6 quantization, as aging makes them), cold the vector
+ * code.  Returns 0 when v has no code (cannot happen for a provider's
+ * checked vector, which is finite and not all zero). */
+static int bind_vector(sqlite3_stmt *st, int t, const float *v)
+{
+    unsigned char le[AK_VEC_LE_BYTES];
+    int8_t q[AK_DIM];
+    uint8_t code[AK_VCODE_BYTES];
+    float scale;
+    if (t == AK_TIER_HOT) {
+        ak_vec_to_le(v, le);
+        return sqlite3_bind_blob(st, 1, le, sizeof le, SQLITE_TRANSIENT) == SQLITE_OK;
+    }
+    if (t == AK_TIER_WARM) {
+        ak_vec_quantize(v, q, &scale);
+        sqlite3_bind_double(st, 4, scale);
+        return sqlite3_bind_blob(st, 1, q, sizeof q, SQLITE_TRANSIENT) == SQLITE_OK;
+    }
+    return ak_vcode_encode(v, code) &&
+           sqlite3_bind_blob(st, 1, code, sizeof code, SQLITE_TRANSIENT) == SQLITE_OK;
+}
+
 /* Store the vectors of rows whose ok[i] is set; returns how many landed. */
-static ak_code store(ak_sysdb *db, const pending *rows, const float *v, const int *ok, size_t n,
-                     int64_t *written, ak_err *err)
+static ak_code store(ak_sysdb *db, int t, const pending *rows, const float *v, const int *ok,
+                     size_t n, int64_t *written, ak_err *err)
 {
     sqlite3 *h = ak_sysdb_handle(db);
     sqlite3_stmt *st = NULL;
-    unsigned char le[AK_VEC_LE_BYTES];
     ak_code rc = ak_sysdb_begin(db, err);
-    if (rc == AK_OK &&
-        sqlite3_prepare_v2(h, "UPDATE hot SET embedding = ?1 WHERE id = ?2"
-                              " AND content_sha256 = ?3 AND embedding IS NULL",
-                           -1, &st, NULL) != SQLITE_OK)
-        rc = ak_err_set(err, AK_ERR_IO, "%s: %s", ak_sysdb_path(db), sqlite3_errmsg(h));
+    if (rc == AK_OK && sqlite3_prepare_v2(h, tiers[t].update, -1, &st, NULL) != SQLITE_OK)
+        rc = sql_error(db, err);
     for (size_t i = 0; rc == AK_OK && i < n; i++) {
-        if (!ok[i])
+        if (!ok[i] || !bind_vector(st, t, v + i * AK_DIM))
             continue;
-        ak_vec_to_le(v + i * AK_DIM, le);
-        sqlite3_bind_blob(st, 1, le, sizeof le, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, rows[i].id);
         sqlite3_bind_blob(st, 3, rows[i].sha, AK_SHA256_LEN, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = ak_err_set(err, AK_ERR_IO, "%s: %s", ak_sysdb_path(db), sqlite3_errmsg(h));
+            rc = sql_error(db, err);
         *written += sqlite3_changes(h);
         sqlite3_reset(st);
     }
@@ -168,6 +212,30 @@ static int stopping(pass *p)
     return atomic_load(&p->provider_down) || (p->c->stop && atomic_load(p->c->stop));
 }
 
+/* Tier t of one system, batch by batch; adds what landed and what the
+ * provider refused. */
+static ak_code one_tier(pass *p, ak_sysdb *db, int t, float *v, int64_t *written,
+                        int64_t *failed, ak_err *err)
+{
+    size_t batch = p->c->batch ? p->c->batch : AK_BACKFILL_DEFAULT_BATCH;
+    pending rows[AK_EMBED_BATCH_MAX];
+    int ok[AK_EMBED_BATCH_MAX];
+    int64_t after = 0;
+    size_t n = 0;
+    ak_code rc = AK_OK;
+    while (rc == AK_OK && !stopping(p) &&
+           (rc = next_rows(db, t, after, rows, batch, &n, err)) == AK_OK && n > 0) {
+        size_t good = embed_rows(p, rows, n, v, ok);
+        if (!atomic_load(&p->provider_down))
+            *failed += (int64_t)(n - good); /* a text the provider refused: skipped this pass */
+        if (good)
+            rc = store(db, t, rows, v, ok, n, written, err);
+        after = rows[n - 1].id;
+        free_rows(rows, n);
+    }
+    return rc;
+}
+
 static ak_code one_system(pass *p, const char *sid, ak_err *err)
 {
     ak_sysdb *db;
@@ -175,32 +243,22 @@ static ak_code one_system(pass *p, const char *sid, ak_err *err)
     if (rc)
         return rc;
     size_t batch = p->c->batch ? p->c->batch : AK_BACKFILL_DEFAULT_BATCH;
-    pending rows[AK_EMBED_BATCH_MAX];
     float *v = malloc(batch * AK_DIM * sizeof *v);
-    int ok[AK_EMBED_BATCH_MAX];
-    int64_t after = 0, written = 0, failed = 0, hot = 0, warm = 0;
-    size_t n = 0;
+    int64_t written = 0, failed = 0, missing[3] = {0, 0, 0};
     if (!v)
         rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    while (rc == AK_OK && !stopping(p) &&
-           (rc = next_rows(db, after, rows, batch, &n, err)) == AK_OK && n > 0) {
-        size_t good = embed_rows(p, rows, n, v, ok);
-        if (!atomic_load(&p->provider_down))
-            failed += (int64_t)(n - good); /* a text the provider refused: skipped this pass */
-        if (good)
-            rc = store(db, rows, v, ok, n, &written, err);
-        after = rows[n - 1].id;
-        free_rows(rows, n);
-    }
+    for (int t = AK_TIER_HOT; rc == AK_OK && t <= AK_TIER_COLD; t++)
+        rc = one_tier(p, db, t, v, &written, &failed, err);
     if (rc == AK_OK)
-        rc = ak_backfill_count_missing(db, &hot, &warm, err);
+        rc = ak_backfill_count_missing(db, missing, err);
     ak_sysdb_close(db);
     free(v);
     pthread_mutex_lock(&p->mu);
     p->stats->embedded += written;
     p->stats->failed += failed;
-    p->stats->remaining += hot;
-    p->stats->warm_missing += warm;
+    p->stats->remaining += missing[AK_TIER_HOT] + missing[AK_TIER_WARM] + missing[AK_TIER_COLD];
+    for (int t = 0; t < 3; t++)
+        p->stats->missing[t] += missing[t];
     p->stats->systems_changed += written > 0;
     if (p->c->on_progress)
         p->c->on_progress(p->c->progress_ctx, ++p->done, (int64_t)p->n_systems);

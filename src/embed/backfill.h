@@ -3,16 +3,22 @@
  * embeddings in DuckDB uploads, null in pushes, absent in JSON), so they
  * become vector-searchable.
  *
- * A pass walks the systems (`concurrency` at a time), reads each one's hot
- * rows without a vector in id order, sends them to the provider `batch` at
- * a time and writes each vector in a short transaction of its own, only if
- * the row still has the same content and still has no vector (ingestion
- * may have replaced it meanwhile).  A batch the provider refuses is tried
+ * A pass walks the systems (`concurrency` at a time), reads each one's rows
+ * without a vector in id order, tier by tier, sends them to the provider
+ * `batch` at a time and writes each vector in a short transaction of its
+ * own, only if the row still has the same content and still has no vector
+ * (ingestion or aging may have changed it meanwhile).  Each tier embeds the
+ * text it keeps and stores the vector in its own form: hot its content, as
+ * float32; warm (a row aged before it was embedded, or that arrived old) its
+ * 3-sentence summary, as int8 and scale; cold its 1-sentence summary, as the
+ * vector code in the catalog (the object gets the code when a later pass
+ * merges the month, tier/tocold.c).  A batch the provider refuses is tried
  * text by text, so one text it cannot embed does not hold the others back
  * (that one stays without a vector and is counted failed).  A provider
  * that is down (transport error, 5xx, breaker open, key refused) ends the
- * pass: the rest waits for the next one.  Warm rows without a vector stay
- * so (they keep only a summary) and are counted.
+ * pass: the rest waits for the next one.  Rows with no text left (an empty
+ * summary, a cold row catalogued before summaries were) stay without a
+ * vector and are counted.
  *
  * Ownership: the configuration's handles are borrowed.
  */
@@ -47,8 +53,8 @@ typedef struct {
 typedef struct {
     int64_t embedded;      /* rows that got a vector */
     int64_t failed;        /* rows the provider could not embed */
-    int64_t remaining;     /* hot rows still without a vector after the pass */
-    int64_t warm_missing;  /* warm rows without a vector (not backfilled) */
+    int64_t remaining;     /* rows of every tier still without a vector after the pass */
+    int64_t missing[3];    /* the same by tier (ak_tier) */
     int64_t systems_changed;
     double seconds;
     char error[AK_ERR_MSG_MAX]; /* the first provider error, "" when none */
@@ -58,7 +64,7 @@ typedef struct {
  * a provider's failures are in stats->error. */
 ak_code ak_backfill_run(const ak_backfill_config *c, ak_backfill_stats *stats, ak_err *err);
 
-/* How many rows of each tier have no vector. */
-ak_code ak_backfill_count_missing(ak_sysdb *db, int64_t *hot, int64_t *warm, ak_err *err);
+/* How many rows of each tier (indexed by ak_tier) have no vector. */
+ak_code ak_backfill_count_missing(ak_sysdb *db, int64_t missing[3], ak_err *err);
 
 #endif

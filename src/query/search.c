@@ -200,7 +200,7 @@ struct search_ctx {
     float qf[AK_DIM];
     int8_t q8[AK_DIM];
     float q8scale;
-    char *match;
+    char *match, *match_prefix; /* FTS5 queries: the words; with prefixes (or NULL) */
     int64_t deadline_us;
     long slow_shard;
     int64_t slow_us;
@@ -225,6 +225,7 @@ static void ctx_unref(search_ctx *c)
     ak_latch_destroy(&c->latch);
     pthread_mutex_destroy(&c->mu);
     free(c->match);
+    free(c->match_prefix);
     free(c->text_copy);
     free(c);
 }
@@ -244,9 +245,10 @@ static const char *own(shard_job *j, const char *s)
  * "postgres vacuum" over text that says "PostgreSQL ... vacuum".  A word of
  * PREFIX_MIN or more bytes also matches the words it begins ("postgres"*
  * finds "PostgreSQL"); a document with the exact word matches both terms,
- * so BM25 ranks it above one with only a longer word. */
+ * so BM25 ranks it above one with only a longer word.  With `prefixes` 0
+ * the words alone: text_part() tries them first (below). */
 #define PREFIX_MIN 3
-static char *build_match(const char *text)
+static char *build_match(const char *text, int prefixes)
 {
     ak_buf b = {0};
     int terms = 0;
@@ -260,7 +262,7 @@ static char *build_match(const char *text)
             continue;
         int n = (int)(p - start);
         ak_buf_printf(&b, "%s\"%.*s\"", terms++ ? " OR " : "", n, start);
-        if (n >= PREFIX_MIN)
+        if (prefixes && n >= PREFIX_MIN)
             ak_buf_printf(&b, " OR \"%.*s\"*", n, start);
     }
     return b.data ? ak_buf_steal(&b) : NULL;
@@ -325,6 +327,7 @@ typedef struct {
     shard_job *job;
     const char *system_id;
     ak_tier tier;
+    int hits;
 } text_hit_ctx;
 
 static ak_code on_text_hit(void *arg, int64_t rowid, const char *conv_id, int64_t ts, double score)
@@ -332,7 +335,29 @@ static ak_code on_text_hit(void *arg, int64_t rowid, const char *conv_id, int64_
     text_hit_ctx *t = arg;
     const char *id = own(t->job, conv_id ? conv_id : "");
     cand cd = {t->system_id, id, t->tier, rowid, ts, score, NULL, 0};
+    t->hits++;
     return id && cand_push(&t->job->txt, cd) == 0 ? AK_OK : AK_ERR_NOMEM;
+}
+
+/* One tier of one system.  The words alone first: expanding every word to
+ * the words it begins made an 11-word query 6.5x slower (FTS5 merges the
+ * posting lists of every term a prefix covers: "the"* is then, there,
+ * these...), and the porter stemmer already matches a word's inflections.
+ * Only when the words alone find fewer than the limit (a word the text
+ * never has as such: "postgres" in text saying "PostgreSQL") do the
+ * prefixes run, in place of that first answer. */
+static ak_code text_tier(shard_job *j, ak_sysdb *db, const char *sid, ak_tier t, ak_err *err)
+{
+    search_ctx *c = j->ctx;
+    text_hit_ctx th = {j, sid, t, 0};
+    size_t before = j->txt.n;
+    ak_code rc = ak_sysdb_text_search(db, t, c->match, c->q.since, c->q.until, c->q.limit,
+                                      on_text_hit, &th, err);
+    if (rc != AK_OK || th.hits >= c->q.limit || !c->match_prefix)
+        return rc;
+    j->txt.n = before; /* (their ids stay owned by the job until it ends) */
+    return ak_sysdb_text_search(db, t, c->match_prefix, c->q.since, c->q.until, c->q.limit,
+                                on_text_hit, &th, err);
 }
 
 static void text_part(shard_job *j)
@@ -347,12 +372,9 @@ static void text_part(shard_job *j)
             break;
         }
         ak_code rc = ak_index_db_get(c->idx, sid, &db, &err);
-        for (int t = AK_TIER_HOT; rc == AK_OK && t <= AK_TIER_COLD; t++) {
-            text_hit_ctx th = {j, sid, (ak_tier)t};
+        for (int t = AK_TIER_HOT; rc == AK_OK && t <= AK_TIER_COLD; t++)
             if (c->q.tiers & AK_TIER_MASK(t))
-                rc = ak_sysdb_text_search(db, (ak_tier)t, c->match, c->q.since, c->q.until,
-                                          c->q.limit, on_text_hit, &th, &err);
-        }
+                rc = text_tier(j, db, sid, (ak_tier)t, &err);
         if (rc && db) {
             ak_sysdb_close(db); /* it failed: do not hand it to the next search */
             db = NULL;
@@ -437,10 +459,15 @@ static search_ctx *make_ctx(ak_index *idx, const ak_query *q, size_t n_jobs, ak_
     c->idx = idx;
     c->q = *q;
     c->n_jobs = n_jobs;
-    if (q->text && (!(c->text_copy = strdup(q->text)) || !(c->match = build_match(q->text)))) {
+    if (q->text && (!(c->text_copy = strdup(q->text)) || !(c->match = build_match(q->text, 0)) ||
+                    !(c->match_prefix = build_match(q->text, 1)))) {
         ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         ctx_unref(c);
         return NULL;
+    }
+    if (c->match_prefix && strcmp(c->match, c->match_prefix) == 0) { /* no word long enough */
+        free(c->match_prefix);
+        c->match_prefix = NULL;
     }
     c->q.text = c->text_copy;
     c->q.system_id = NULL; /* only used to pick the shard; not kept */

@@ -9,6 +9,7 @@
 #include "tier/minhash.h"
 
 #include <ctype.h>
+#include <string.h>
 
 static uint64_t mix64(uint64_t x)
 {
@@ -75,12 +76,30 @@ void ak_minhash(const char *text, size_t len, uint32_t sig[AK_MINHASH_SLOTS])
 
 void ak_minhash_bytes(const uint32_t sig[AK_MINHASH_SLOTS], uint8_t out[AK_MINHASH_BYTES])
 {
-    for (int i = 0; i < AK_MINHASH_SLOTS; i++) {
-        out[4 * i] = (uint8_t)sig[i];
-        out[4 * i + 1] = (uint8_t)(sig[i] >> 8);
-        out[4 * i + 2] = (uint8_t)(sig[i] >> 16);
-        out[4 * i + 3] = (uint8_t)(sig[i] >> 24);
-    }
+    for (int i = 0; i < AK_MINHASH_BYTES; i++)
+        out[i] = (uint8_t)((sig[2 * i] & 0xf) | (sig[2 * i + 1] & 0xf) << 4);
+}
+
+int ak_minhash_stored(const void *in, size_t len, uint8_t out[AK_MINHASH_BYTES])
+{
+    const uint8_t *b = in;
+    if (len == AK_MINHASH_BYTES)
+        memcpy(out, b, AK_MINHASH_BYTES);
+    else if (len == AK_MINHASH_BYTES_V1) /* the low byte of each slot comes first */
+        for (int i = 0; i < AK_MINHASH_BYTES; i++)
+            out[i] = (uint8_t)((b[8 * i] & 0xf) | (b[8 * i + 4] & 0xf) << 4);
+    else
+        return 0;
+    return 1;
+}
+
+double ak_minhash_bytes_similarity(const uint8_t *a, const uint8_t *b)
+{
+    int same = 0;
+    for (int i = 0; i < AK_MINHASH_BYTES; i++)
+        same += ((a[i] ^ b[i]) & 0xf) == 0, same += ((a[i] ^ b[i]) >> 4) == 0;
+    double p = (double)same / AK_MINHASH_SLOTS, chance = 1.0 / 16;
+    return p <= chance ? 0 : (p - chance) / (1 - chance);
 }
 
 double ak_minhash_similarity(const uint32_t *a, const uint32_t *b)

@@ -53,9 +53,10 @@ const char *ak_pq_value_problem(int c, const ak_pq_val *v, char *why, size_t n)
         return ak_pq_cols[c].optional ? NULL : "is null, but the column is required";
     switch (ak_pq_cols[c].kind) {
     case K_FINGERPRINT:
-        if (v->len == AK_PQ_FINGERPRINT_LEN)
+        if (v->len == AK_PQ_FINGERPRINT_LEN || v->len == AK_PQ_FINGERPRINT_LEN_V1)
             return NULL;
-        snprintf(why, n, "has %zu bytes, not %d", v->len, AK_PQ_FINGERPRINT_LEN);
+        snprintf(why, n, "has %zu bytes, not %d (or %d)", v->len, AK_PQ_FINGERPRINT_LEN,
+                 AK_PQ_FINGERPRINT_LEN_V1);
         return why;
     case K_HEX:
         return is_hex64(v) ? NULL : "is not 64 lowercase hex digits";

@@ -9,7 +9,8 @@
  *   conversation_id  BYTE_ARRAY  STRING                          REQUIRED
  *   timestamp        INT64       TIMESTAMP(MICROS, UTC)          REQUIRED
  *   ultra_summary    BYTE_ARRAY  STRING                          REQUIRED
- *   fingerprint      BYTE_ARRAY  512 bytes: 128 x uint32 MinHash  REQUIRED
+ *   fingerprint      BYTE_ARRAY  64 bytes: b-bit MinHash,        REQUIRED
+ *                    tier/minhash.h (512 in files written before)
  *   content_sha256   BYTE_ARRAY  STRING, 64 lowercase hex digits REQUIRED
  *   metadata         BYTE_ARRAY  STRING, JSON text               OPTIONAL
  *   daily_metrics    BYTE_ARRAY  STRING, JSON text               OPTIONAL
@@ -43,7 +44,7 @@
  * length, hex digest), as the writer checks its input.
  *
  * Errors: a bad row given to the writer is AK_ERR_INVALID ("parquet: row 17:
- * fingerprint has 100 bytes, not 512") and leaves the writer usable; a batch
+ * fingerprint has 100 bytes, not 64 (or 512)") and leaves the writer usable; a batch
  * over max_bytes is AK_ERR_INVALID too.  A damaged or truncated file is
  * AK_ERR_CORRUPT with a message saying what is wrong ("parquet: footer
  * length 123456 exceeds file size 900"): never a crash, never a read outside
@@ -52,7 +53,7 @@
  * Memory: the writer holds the finished part of the file, the open row
  * group's compressed pages and one uncompressed page per column.  The
  * caller bounds a batch: at most AK_PQ_BATCH_ROWS rows per file is the
- * intended use (about 60 MiB with 512-byte fingerprints); the writer refuses
+ * intended use (about 60 MiB with 512-byte fingerprints, 20 MiB with 64); the writer refuses
  * to grow a file past max_bytes.  The reader borrows the file's bytes and
  * decodes one row group at a time, holding at most AK_PQ_GROUP_BYTES_MAX
  * decompressed bytes (files asking for more are refused).
@@ -68,7 +69,8 @@
 
 #include "util/err.h"
 
-#define AK_PQ_FINGERPRINT_LEN 512 /* 128 x uint32 MinHash */
+#define AK_PQ_FINGERPRINT_LEN 64     /* AK_MINHASH_BYTES: b-bit MinHash */
+#define AK_PQ_FINGERPRINT_LEN_V1 512 /* 128 x uint32, files written before */
 #define AK_PQ_SHA256_HEX_LEN 64
 #define AK_PQ_CODE_LEN 196        /* AK_VCODE_BYTES */
 
@@ -112,7 +114,7 @@ typedef struct {
     ak_pq_val conversation_id;
     int64_t ts_us; /* microseconds since the epoch, UTC */
     ak_pq_val ultra_summary;
-    ak_pq_val fingerprint;    /* AK_PQ_FINGERPRINT_LEN bytes */
+    ak_pq_val fingerprint;    /* AK_PQ_FINGERPRINT_LEN bytes (or _V1 read) */
     ak_pq_val content_sha256; /* AK_PQ_SHA256_HEX_LEN lowercase hex digits */
     ak_pq_val metadata;       /* JSON text, or null */
     ak_pq_val daily_metrics;  /* JSON text, or null */

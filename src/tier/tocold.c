@@ -44,6 +44,8 @@
 #include "version.h"
 
 _Static_assert(AK_PQ_CODE_LEN == AK_VCODE_BYTES, "the Parquet column holds the vector code");
+_Static_assert(AK_PQ_FINGERPRINT_LEN == AK_MINHASH_BYTES && AK_PQ_FINGERPRINT_LEN_V1 == AK_MINHASH_BYTES_V1,
+               "the Parquet column holds the fingerprint");
 
 typedef ak_age_pass pass;
 
@@ -141,9 +143,8 @@ static ak_code warm_row(pass *p, sqlite3_stmt *st, cold_batch *b, ak_err *err)
     r->ts = sqlite3_column_int64(st, 2);
     r->ultra = col_dup(st, 3);
     const char *summary = (const char *)sqlite3_column_text(st, 9);
-    if (sqlite3_column_bytes(st, 4) == AK_MINHASH_BYTES) {
-        memcpy(r->fingerprint, sqlite3_column_blob(st, 4), AK_MINHASH_BYTES);
-    } else { /* aged before warm kept it: derive it from the summary */
+    if (!ak_minhash_stored(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+                           r->fingerprint)) { /* aged before warm kept it: from the summary */
         uint32_t sig[AK_MINHASH_SLOTS];
         ak_minhash(summary ? summary : "", summary ? strlen(summary) : 0, sig);
         ak_minhash_bytes(sig, r->fingerprint);
@@ -192,7 +193,7 @@ typedef struct {
     pass *p;
     cold_batch *b;
     int src;
-    sqlite3_stmt *is_here; /* is this row catalogued in this object? */
+    sqlite3_stmt *is_here; /* is this row catalogued in this object? (and its code) */
     ak_err *err;
 } merge_read;
 
@@ -208,10 +209,15 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
     int here = sqlite3_step(st) == SQLITE_ROW;
     int64_t upload_at = here ? sqlite3_column_int64(st, 0) : 0;
     char *upload_id = here ? col_dup(st, 1) : NULL;
+    cold_row *r = here ? batch_add(m->b, m->err) : NULL;
+    /* a code the object lacks but the catalog has (the backfill embedded the
+     * row after it went cold) goes into the new object */
+    int catalog_code = r && !row->embedding_code.p && sqlite3_column_bytes(st, 2) == AK_VCODE_BYTES;
+    if (catalog_code)
+        memcpy(r->code, sqlite3_column_blob(st, 2), AK_VCODE_BYTES);
     sqlite3_reset(st);
     if (!here)
         return AK_OK; /* replaced since (the conversation came back to hot): drop it */
-    cold_row *r = batch_add(m->b, m->err);
     if (!r) {
         free(upload_id);
         return AK_ERR_NOMEM;
@@ -223,11 +229,12 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
     r->upload_id = upload_id;
     r->upload_at = upload_at;
     r->ts = row->ts_us;
-    memcpy(r->fingerprint, row->fingerprint.p, AK_MINHASH_BYTES);
+    ak_minhash_stored(row->fingerprint.p, row->fingerprint.len, r->fingerprint); /* checked */
     memcpy(r->sha_hex, row->content_sha256.p, AK_PQ_SHA256_HEX_LEN);
     r->sha_hex[AK_PQ_SHA256_HEX_LEN] = '\0';
     if ((r->has_code = row->embedding_code.p != NULL))
         memcpy(r->code, row->embedding_code.p, AK_VCODE_BYTES);
+    r->has_code |= catalog_code;
     if (!r->conversation_id || !r->ultra || !r->upload_id || (row->metadata.p && !r->metadata))
         return ak_err_set(m->err, AK_ERR_NOMEM, "out of memory");
     return AK_OK;
@@ -240,7 +247,8 @@ static ak_code read_old(pass *p, cold_batch *b, int src, ak_err *err)
     size_t len = 0;
     ak_pq_reader *r = NULL;
     merge_read m = {p, b, src, NULL, err};
-    ak_code rc = ak_age_prepare(p, "SELECT upload_at_us, upload_id FROM cold WHERE conversation_id = ?1"
+    ak_code rc = ak_age_prepare(p, "SELECT upload_at_us, upload_id, embedding_code FROM cold"
+                                   " WHERE conversation_id = ?1"
                                    " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
                                 &m.is_here, err);
     if (rc == AK_OK)

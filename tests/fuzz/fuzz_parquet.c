@@ -25,7 +25,7 @@
  * Checked beyond "no crash, no leak, no undefined behaviour": a failure is
  * AK_ERR_CORRUPT or AK_ERR_UNSUPPORTED (or AK_ERR_NOTFOUND from a lookup)
  * with a "parquet: " message; rows handed out keep the schema's promises
- * (required values present, 512-byte fingerprint, hex digest, UTF-8 text,
+ * (required values present, 64- or 512-byte fingerprint, hex digest, UTF-8 text,
  * a 196-byte vector code the decoder takes or refuses)
  * and number what the footer says; a lookup returns the row asked for.
  *
@@ -93,7 +93,8 @@ static ak_code check_row(void *arg, const ak_pq_row *r)
         ak_vcode_to_i8(r->embedding_code.p, r->embedding_code.len, q, &scale))
         for (int i = 0; i < AK_DIM; i++)
             FUZZ_CHECK(q[i] >= -126 && q[i] <= 126 && scale > 0, "code value %d", q[i]);
-    FUZZ_CHECK(r->fingerprint.p && r->fingerprint.len == AK_PQ_FINGERPRINT_LEN,
+    FUZZ_CHECK(r->fingerprint.p && (r->fingerprint.len == AK_PQ_FINGERPRINT_LEN ||
+                                    r->fingerprint.len == AK_PQ_FINGERPRINT_LEN_V1),
                "fingerprint of %zu bytes", r->fingerprint.len);
     FUZZ_CHECK(r->content_sha256.len == AK_PQ_SHA256_HEX_LEN, "digest of %zu bytes",
                r->content_sha256.len);

@@ -176,3 +176,47 @@ mode ok
 ! grep -q sekrit serve.log || fail "key in the log"
 stop_serve
 assert_eq "$serve_rc" 0 "serve exit"
+
+# rows that aged before they were embedded are embedded from the text their
+# tier keeps (warm: the 3-sentence summary, int8; cold: the 1-sentence
+# summary, the vector code in the catalog) and found by meaning there; the
+# next pass that merges their month writes the catalog's code into the object
+cat > recs4.json <<'JSON'
+[{"id":"wv","content":"Autovacuum on PostgreSQL was sluggish; repaired by raising maintenance_work_mem","timestamp":"2026-10-20T10:00:00Z"},
+ {"id":"cv","content":"Autovacuum on PostgreSQL was sluggish; repaired by raising maintenance_work_mem","timestamp":"2026-06-01T10:00:00Z"},
+ {"id":"cx","content":"Rebasing the feature branch onto main after the release","timestamp":"2026-06-02T10:00:00Z"}]
+JSON
+mkupload bucket2 sysW u1 --records @recs4.json
+akosha ingest --once --bucket bucket2 --data data2 --json >/dev/null
+akosha age --data data2 --now 2026-11-05T00:00:00Z --json >/dev/null
+assert_eq "$(akosha stats --data data2 --json | jq_py 'd["without_vector"]')" \
+  "{'hot': 0, 'warm': 1, 'cold': 2}" "aged without a vector"
+expect_stdout 0 akosha search --data data2 --query "$Q" --tiers warm,cold --embed-url "$OPENAI" --json
+assert_eq "$(echo "$out" | jq_py 'd["mode"], [r["conversation_id"] for r in d["results"]]')" "hybrid []" \
+  "before the backfill: no vector, and the words do not occur"
+expect_stdout 0 akosha embed --data data2 --missing --embed-url "$OPENAI" --json
+assert_eq "$(echo "$out" | jq_py 'd["embedded"], d["failed"], d["remaining"], d["without_vector"]')" \
+  "3 0 0 {'hot': 0, 'warm': 0, 'cold': 0}" "warm and cold backfilled"
+assert_eq "$(akosha stats --data data2 --json | jq_py 'd["without_vector"]')" \
+  "{'hot': 0, 'warm': 0, 'cold': 0}" "stats after the warm and cold backfill"
+for t in warm cold; do
+  expect_stdout 0 akosha search --data data2 --query "$Q" --tiers $t --embed-url "$OPENAI" --json
+  assert_eq "$(echo "$out" | jq_py 'd["mode"], d["results"][0]["conversation_id"], d["results"][0]["tier"]')" \
+    "hybrid $([ $t = warm ] && echo wv || echo cv) $t" "$t row found by meaning after the backfill"
+done
+wdb="data2/$(akosha shard sysW | cut -d' ' -f2)"
+cat > recs5.json <<'JSON'
+[{"id":"cy","content":"Configured nginx TLS certificates for the staging host","timestamp":"2026-06-03T10:00:00Z"}]
+JSON
+mkupload bucket2 sysW u2 --records @recs5.json --uploaded-at 2026-11-02T10:00:00Z
+akosha ingest --once --bucket bucket2 --data data2 --json >/dev/null
+out=$(akosha age --data data2 --now 2026-11-06T00:00:00Z --json)
+assert_eq "$(echo "$out" | jq_py 'd["cold_objects_merged"]')" "1" "June's object merged with the new row"
+key=$(sqlite3 "$wdb" "SELECT object_key FROM cold WHERE conversation_id = 'cv'")
+make -C "$AKOSHA_SRC" -s --no-print-directory SAN="${AKOSHA_SANITIZED:-0}" \
+  BUILD="$(realpath --relative-to="$AKOSHA_SRC" "$(dirname "$AKOSHA_BIN")")" \
+  "$(realpath --relative-to="$AKOSHA_SRC" "$(dirname "$AKOSHA_BIN")")/tools/pqtool" >/dev/null
+pqtool="$(dirname "$AKOSHA_BIN")/tools/pqtool"
+assert_eq "$("$pqtool" find "data2/cold/$key" cv | jq_py 'd["embedding_code"]')" \
+  "$(sqlite3 "$wdb" "SELECT lower(hex(embedding_code)) FROM cold WHERE conversation_id = 'cv'")" \
+  "the merged object carries the code the backfill gave the catalog"

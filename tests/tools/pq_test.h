@@ -77,11 +77,9 @@ static inline void pq_gen(uint64_t seed, uint64_t i, pq_gen_row *g)
     g->summary[n] = '\0';
 
     /* MinHash-like: each value the minimum of some hashes, so it leans small. */
-    for (int k = 0; k < AK_PQ_FINGERPRINT_LEN / 4; k++) {
+    for (int k = 0; k < AK_PQ_FINGERPRINT_LEN; k++) { /* stored: two low nibbles */
         s = pq_mix(s);
-        uint32_t v = (uint32_t)(s >> 32) / (uint32_t)(1 + (s & 127));
-        for (int b = 0; b < 4; b++)
-            g->fp[k * 4 + b] = (uint8_t)(v >> (8 * b));
+        g->fp[k] = (uint8_t)((uint32_t)(s >> 32) / (uint32_t)(1 + (s & 127)));
     }
 
     for (int k = 0; k < AK_PQ_CODE_LEN; k++)

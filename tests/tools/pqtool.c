@@ -49,7 +49,7 @@ static ak_code print_row(void *ctx, const ak_pq_row *r)
     FILE *out = ctx;
     ak_buf b = {0};
     ak_jw w;
-    char ts[24], hex[2 * AK_PQ_FINGERPRINT_LEN + 1];
+    char ts[24], hex[2 * AK_PQ_FINGERPRINT_LEN_V1 + 1];
     ak_jw_init(&w, &b);
     ak_jw_obj(&w);
     json_val(&w, "system_id", r->system_id);
@@ -58,7 +58,8 @@ static ak_code print_row(void *ctx, const ak_pq_row *r)
     ak_jw_kstr(&w, "ts_us", ts);
     json_val(&w, "ultra_summary", r->ultra_summary);
     ak_hex((const uint8_t *)r->fingerprint.p,
-           r->fingerprint.len < AK_PQ_FINGERPRINT_LEN ? r->fingerprint.len : AK_PQ_FINGERPRINT_LEN,
+           r->fingerprint.len < AK_PQ_FINGERPRINT_LEN_V1 ? r->fingerprint.len
+                                                         : AK_PQ_FINGERPRINT_LEN_V1,
            hex);
     ak_jw_kstr(&w, "fingerprint", hex);
     json_val(&w, "content_sha256", r->content_sha256);
@@ -187,7 +188,8 @@ typedef struct {
 
 static ak_code count_row(void *ctx, const ak_pq_row *r)
 {
-    ((counter *)ctx)->rows += r->fingerprint.len == AK_PQ_FINGERPRINT_LEN;
+    ((counter *)ctx)->rows += r->fingerprint.len == AK_PQ_FINGERPRINT_LEN ||
+                              r->fingerprint.len == AK_PQ_FINGERPRINT_LEN_V1;
     return AK_OK;
 }
 

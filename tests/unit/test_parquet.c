@@ -317,12 +317,12 @@ static void expect_page(ak_buf *x, const char *size, const void *body, size_t n)
 
 static void test_hand_checked_bytes(void)
 {
-    static uint8_t fp[4 + AK_PQ_FINGERPRINT_LEN] = {0x00, 0x02, 0x00, 0x00}; /* length 512 */
+    static uint8_t fp[4 + AK_PQ_FINGERPRINT_LEN] = {0x40, 0x00, 0x00, 0x00}; /* length 64 */
     memset(fp + 4, 0xAB, AK_PQ_FINGERPRINT_LEN);
     char sha[4 + 64] = {64, 0, 0, 0};
     memset(sha + 4, '0', 64);
     ak_pq_row row = {.system_id = {"s", 1}, .conversation_id = {"c", 1}, .ts_us = 1,
-                     .ultra_summary = {"", 0}, .fingerprint = {(const char *)fp + 4, 512},
+                     .ultra_summary = {"", 0}, .fingerprint = {(const char *)fp + 4, AK_PQ_FINGERPRINT_LEN},
                      .content_sha256 = {sha + 4, 64}, .daily_metrics = {"{}", 2}};
     ak_pq_writer *w;
     ak_buf b = {0}, x = {0};
@@ -339,7 +339,7 @@ static void test_hand_checked_bytes(void)
     expect_page(&x, "\x0a", "\x01\x00\x00\x00" "c", 5);           /* conversation_id */
     expect_page(&x, "\x10", "\x01\x00\x00\x00\x00\x00\x00\x00", 8); /* timestamp: int64 1 */
     expect_page(&x, "\x08", "\x00\x00\x00\x00", 4);               /* ultra_summary "" */
-    expect_page(&x, "\x88\x08", fp, sizeof fp);                   /* fingerprint: 516 bytes */
+    expect_page(&x, "\x88\x01", fp, sizeof fp);                   /* fingerprint: 68 bytes */
     expect_page(&x, "\x88\x01", sha, sizeof sha);                 /* content_sha256: 68 */
     /* metadata null: definition levels only: their 4-byte length 2, a
      * bit-packed run header (1 group << 1 | 1) and the group's byte, level 0 */
@@ -402,7 +402,7 @@ static void test_bad_rows(void)
     expect_bad_row(w, &r, "ultra_summary is not valid UTF-8");
     r = g.row;
     r.fingerprint.len = 100;
-    expect_bad_row(w, &r, "fingerprint has 100 bytes, not 512");
+    expect_bad_row(w, &r, "fingerprint has 100 bytes, not 64 (or 512)");
     r = g.row;
     r.content_sha256.p = "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789";
     expect_bad_row(w, &r, "content_sha256 is not 64 lowercase hex digits");
@@ -562,7 +562,7 @@ static void test_timestamp_units(void)
  * the last. */
 static void test_find_skips_groups(void)
 {
-    static uint8_t fp[AK_PQ_FINGERPRINT_LEN];
+    static uint8_t fp[AK_PQ_FINGERPRINT_LEN_V1];
     const char *hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     ak_pq_writer *w;
     CHECK_INT(ak_pq_writer_new(&(ak_pq_opts){.group_rows = 10, .uncompressed = 1}, &w, NULL),
@@ -571,7 +571,9 @@ static void test_find_skips_groups(void)
     for (int i = 0; i < 30; i++) {
         snprintf(ids[i], sizeof ids[i], "id-%03d", i);
         ak_pq_row row = {.system_id = {"s", 1}, .conversation_id = {ids[i], 6}, .ts_us = i,
-                         .ultra_summary = {"x", 1}, .fingerprint = {(const char *)fp, 512},
+                         .ultra_summary = {"x", 1},
+                         .fingerprint = {(const char *)fp, /* both lengths: files written before */
+                                         i % 2 ? AK_PQ_FINGERPRINT_LEN_V1 : AK_PQ_FINGERPRINT_LEN},
                          .content_sha256 = {hex, 64}};
         CHECK_INT(ak_pq_writer_add(w, &row, NULL), AK_OK);
     }
@@ -591,6 +593,9 @@ static void test_find_skips_groups(void)
     CHECK_INT(ak_pq_reader_open(b.data, b.len, &r, NULL), AK_OK);
     CHECK_INT(ak_pq_reader_find(r, "id-025", 6, &got, &e), AK_OK);
     CHECK_INT(got.ts_us, 25);
+    CHECK_INT(got.fingerprint.len, AK_PQ_FINGERPRINT_LEN_V1);
+    CHECK_INT(ak_pq_reader_find(r, "id-024", 6, &got, &e), AK_OK);
+    CHECK_INT(got.fingerprint.len, AK_PQ_FINGERPRINT_LEN);
     CHECK_INT(ak_pq_reader_find(r, "id-005", 6, &got, &e), AK_ERR_CORRUPT);
     CHECK_INT(ak_pq_reader_find(r, "id-0255", 7, &got, &e), AK_ERR_NOTFOUND);
     ak_pq_reader_free(r);

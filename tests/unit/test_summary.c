@@ -192,10 +192,47 @@ static void test_minhash_properties(void)
     CHECK(x[0] != UINT32_MAX);
     ak_minhash("", 0, x);
     CHECK(x[5] == UINT32_MAX);
-    uint8_t bytes[AK_MINHASH_BYTES];
+    uint8_t bytes[AK_MINHASH_BYTES], v1[AK_MINHASH_BYTES_V1], back[AK_MINHASH_BYTES];
     ak_minhash("abc def ghi", 11, y);
-    ak_minhash_bytes(y, bytes);
-    CHECK_INT(bytes[0] | bytes[1] << 8 | bytes[2] << 16 | (uint32_t)bytes[3] << 24, y[0]);
+    ak_minhash_bytes(y, bytes); /* b-bit: the low 4 bits of each slot, two a byte */
+    CHECK_INT(AK_MINHASH_BYTES, 64);
+    CHECK_INT(bytes[0], (y[0] & 0xf) | (y[1] & 0xf) << 4);
+    CHECK_INT(bytes[63], (y[126] & 0xf) | (y[127] & 0xf) << 4);
+    /* the 512-byte form written before (little-endian slots) reads as the same */
+    for (int i = 0; i < AK_MINHASH_SLOTS; i++)
+        for (int b = 0; b < 4; b++)
+            v1[4 * i + b] = (uint8_t)(y[i] >> (8 * b));
+    CHECK(ak_minhash_stored(v1, sizeof v1, back));
+    CHECK(memcmp(back, bytes, sizeof bytes) == 0);
+    CHECK(ak_minhash_stored(bytes, sizeof bytes, back));
+    CHECK(memcmp(back, bytes, sizeof bytes) == 0);
+    CHECK(!ak_minhash_stored(bytes, 100, back));
+    CHECK(!ak_minhash_stored(NULL, 0, back));
+}
+
+/* The stored fingerprints estimate Jaccard as the full signatures do. */
+static void test_minhash_bbit(void)
+{
+    static char a[8192], b[8192];
+    uint32_t sa[AK_MINHASH_SLOTS], sb[AK_MINHASH_SLOTS];
+    uint8_t ba[AK_MINHASH_BYTES], bb[AK_MINHASH_BYTES];
+    double sum = 0;
+    int pairs = 0;
+    for (int shift = 0; shift <= 200; shift += 20) {
+        words_text(a, 0, 200);
+        words_text(b, shift, 200 + shift);
+        ak_minhash(a, strlen(a), sa);
+        ak_minhash(b, strlen(b), sb);
+        ak_minhash_bytes(sa, ba);
+        ak_minhash_bytes(sb, bb);
+        double e = fabs(ak_minhash_bytes_similarity(ba, bb) - exact_jaccard(0, 200, shift, 200 + shift));
+        CHECK(e < 0.15);
+        sum += e;
+        pairs++;
+    }
+    printf("b-bit minhash: mean |estimate - exact Jaccard| %.3f over %d pairs\n", sum / pairs, pairs);
+    CHECK(sum / pairs < 0.05);
+    CHECK(ak_minhash_bytes_similarity(ba, ba) == 1.0);
 }
 
 int main(void)
@@ -208,5 +245,6 @@ int main(void)
     RUN(test_huge_text_is_bounded);
     RUN(test_minhash_estimates_jaccard);
     RUN(test_minhash_properties);
+    RUN(test_minhash_bbit);
     return test_report("summary");
 }

@@ -5,6 +5,7 @@
 #include "../tools/rec_test.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <sqlite3.h>
 
 #include "query/search.h"
@@ -86,7 +87,7 @@ static void test_vcode_rejects(void)
     CHECK(ak_vcode_encode(v, code));
     CHECK(!ak_vcode_to_i8(code, AK_VCODE_BYTES - 1, q, &scale));
     CHECK(!ak_vcode_to_i8(code, AK_DIM, q, &scale));
-    static const float bad_steps[] = {0, -1, NAN, INFINITY};
+    static const float bad_steps[] = {0, -0.0f, NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < sizeof bad_steps / sizeof *bad_steps; i++) {
         uint8_t bad[AK_VCODE_BYTES];
         memcpy(bad, code, sizeof bad);
@@ -99,7 +100,49 @@ static void test_vcode_rejects(void)
             code[i] = (uint8_t)(uniform() * 256);
         CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
         for (int i = 0; i < AK_DIM; i++)
-            CHECK(q[i] >= -126 && q[i] <= 126);
+            CHECK(q[i] >= -127 && q[i] <= 127);
+        code[0] ^= 0x80, code[1] ^= 0x80; /* the other version's decoding too */
+        CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
+        for (int i = 0; i < AK_DIM; i++)
+            CHECK(q[i] >= -127 && q[i] <= 127);
+    }
+}
+
+/* Codes of version 1 (a positive step, values -7..7; written before the
+ * non-uniform levels) still decode as they did: x = value * step. */
+static void test_vcode_v1(void)
+{
+    uint8_t code[AK_VCODE_BYTES] = {0};
+    float step = 0.25f, scale = 0;
+    int8_t q[AK_DIM];
+    memcpy(code, &step, 4); /* little-endian hosts only run these tests */
+    code[4] = 0x93;         /* element 0: 3, element 1: -7 */
+    code[5] = 0x08;         /* element 2: nibble 8, never written: reads as -7 */
+    CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
+    CHECK(q[0] * scale == 0.75f);
+    CHECK(q[1] * scale == -1.75f);
+    CHECK(q[2] * scale == -1.75f);
+    CHECK(q[3] == 0 && q[AK_DIM - 1] == 0);
+}
+
+/* Version 2 (written now): the step is stored negative, each nibble is a
+ * sign bit and one of 8 magnitudes, exact in int8. */
+static void test_vcode_v2(void)
+{
+    uint8_t code[AK_VCODE_BYTES];
+    float v[AK_DIM], step;
+    int8_t q[AK_DIM];
+    float scale;
+    random_vec(v);
+    CHECK(ak_vcode_encode(v, code));
+    memcpy(&step, code, 4);
+    CHECK(step < 0);
+    CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
+    CHECK(scale == -step);
+    for (int i = 0; i < AK_DIM; i++) {
+        int m = abs(q[i]);
+        CHECK(m == 6 || m == 18 || m == 31 || m == 44 || m == 58 || m == 75 || m == 96 || m == 127);
+        CHECK((q[i] < 0) == (v[i] < 0));
     }
 }
 
@@ -249,6 +292,8 @@ int main(void)
 {
     RUN(test_vcode_roundtrip);
     RUN(test_vcode_rejects);
+    RUN(test_vcode_v1);
+    RUN(test_vcode_v2);
     build();
     RUN(test_cold_found);
     RUN(test_cold_get);
