@@ -18,3 +18,4 @@ python3 age_bench.py
 python3 words_bench.py
 bash s3_bench.sh
 bash forget_bench.sh "$AKOSHA_BIN"
+bash graph_bench.sh "$AKOSHA_BIN" "$(dirname "$AKOSHA_BIN")/bench/bench_graph"
