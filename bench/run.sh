@@ -20,3 +20,4 @@ python3 words_bench.py
 bash s3_bench.sh
 bash forget_bench.sh "$AKOSHA_BIN"
 mkdir -p work && "$(dirname "$AKOSHA_BIN")/bench/bench_analytics" work 1000 365
+bash graph_bench.sh "$AKOSHA_BIN" "$(dirname "$AKOSHA_BIN")/bench/bench_graph"

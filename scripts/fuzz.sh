@@ -7,8 +7,8 @@
 #   scripts/fuzz.sh <target> [seconds]  one target (e.g. `framer`), 600 s by default
 #   scripts/fuzz.sh build               only build the fuzzers
 #
-# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push, analytics
-# (tests/fuzz/fuzz_<target>.c).
+# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push, analytics,
+# graph (tests/fuzz/fuzz_<target>.c).
 #
 # Each run first builds build-fuzz/fuzz_<target> with clang
 # (-fsanitize=fuzzer,address,undefined; the library is every src/**/*.c but

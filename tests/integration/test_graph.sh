@@ -13,6 +13,8 @@
 #    system is refused; they reach the bucket as uploads and a lost data
 #    directory is rebuilt from the bucket with the same graph;
 #  - forgetting a system removes what only it contributed;
+#  - SIGKILL after the graph's commit (before the ledger's) and inside
+#    forget: the next run ends in the same graph, no second rows;
 #  - the CLI, the HTTP endpoints, the Prometheus gauges and the MCP tools
 #    (official SDK, stdio and HTTP) answer from the same graph.
 source "$AKOSHA_SRC/tests/integration/lib.sh"
@@ -180,3 +182,20 @@ assert_eq "$(field "$out" '"serves MCP tools" in d["entity"]["observations"], so
   "False ['$A', 'old.example', 'pusher.local']" "the shared entity stays, without B"
 expect_exit 1 graph neighbours library:sqlite
 expect_exit 1 graph neighbours person:bob
+
+# ---- crash safety: SIGKILL at the graph's own instants ------------------------------
+# killed after the graph committed, before the upload's ledger row: the next
+# run applies the upload again and finds duplicates, never second rows
+sb_upload crash.local 20250601_120000_crash.local gzip files/b/knowledge_graph.duckdb
+kill_at ingest.graph_committed ingest --once --bucket bucket --data data --retry-base-seconds 0
+rows=$(sqlite3 data/graph.db "SELECT count(*) FROM g_entity WHERE system = 'crash.local'")
+assert_eq "$rows" 3 "the graph committed before the kill"
+ingest >/dev/null
+assert_eq "$(ledger 20250601_120000_crash.local reason)" \
+  "knowledge graph: 3 entities (3 duplicate), 3 relations (3 duplicate)" "applied again: duplicates"
+assert_eq "$(sqlite3 data/graph.db "SELECT count(*) FROM g_entity WHERE system = 'crash.local'")" 3 "no second rows"
+# killed as forget reaches the graph: the tombstone holds, forget again finishes
+kill_at forget.graph forget --data data crash.local
+assert_eq "$(sqlite3 data/graph.db "SELECT count(*) FROM g_entity WHERE system = 'crash.local'")" 3 "nothing removed yet"
+akosha forget --data data crash.local --json >/dev/null
+assert_eq "$(sqlite3 data/graph.db "SELECT count(*) FROM g_entity WHERE system = 'crash.local'")" 0 "forget finished"
