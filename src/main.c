@@ -58,7 +58,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: akosha COMMAND [options]   (akosha COMMAND --help for details)\n\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv)

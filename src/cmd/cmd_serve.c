@@ -20,7 +20,7 @@ int ak_cmd_serve(int argc, char **argv)
     long long poll = 30, aging = 3600, drain = 30, concurrency = 4, threads = 4;
     long long header_timeout = 10, max_conns = 1000, max_conns_client = 64;
     long long max_body_kb = 1024, push_max_body_mb = AK_PUSH_DEFAULT_MAX_BODY >> 20, hot_days = AK_AGE_DEFAULT_HOT_DAYS;
-    long long retention = 0, warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000, grace = 3600, retry_base = 30;
+    long long bucket_keep = 0, retention = 0, warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000, grace = 3600, retry_base = 30;
     double rate = 50, burst = 100;
     int auth_all = 0, allow_plain = 0;
     ak_embed_config ec;
@@ -48,6 +48,7 @@ int ak_cmd_serve(int argc, char **argv)
         {"aging-interval", "AKOSHA_AGING_INTERVAL", AK_OPT_INT, &aging, "S", "seconds between aging passes (default 3600)", 1, 604800},
         {"hot-days", "AKOSHA_HOT_DAYS", AK_OPT_INT, &hot_days, "N", "hot rows older than this go warm (default 7)", 1, 36500},
         {"warm-days", "AKOSHA_WARM_DAYS", AK_OPT_INT, &warm_days, "N", "warm rows older than this go cold (default 90)", 1, 36500},
+        {"bucket-keep-snapshots", "AKOSHA_BUCKET_KEEP_SNAPSHOTS", AK_OPT_INT, &bucket_keep, "N", "after a cycle that ingested something, prune the bucket to the newest N ingested uploads per system (akosha prune-bucket; default 0: off)", 0, 1000000},
         {"retention-days", "AKOSHA_RETENTION_DAYS", AK_OPT_INT, &retention, "N", "drop conversations older than this from every tier while aging (default 0: keep all)", 0, 365000},
         {"drain-seconds", "AKOSHA_DRAIN_SECONDS", AK_OPT_INT, &drain, "S", "shutdown waits this long for work in flight (default 30)", 0, 3600},
         {"grace-seconds", "AKOSHA_GRACE_SECONDS", AK_OPT_INT, &grace, "S", "reject an upload whose payload is still missing after this (default 3600)", 0, 1e9},
@@ -82,6 +83,7 @@ int ak_cmd_serve(int argc, char **argv)
         .poll_us = poll * AK_US_PER_SEC, .aging_us = aging * AK_US_PER_SEC,
         .drain_us = drain * AK_US_PER_SEC, .hot_days = hot_days, .warm_days = warm_days,
         .retention_days = retention,
+        .bucket_keep = bucket_keep,
         .concurrency = (unsigned)concurrency, .http_threads = (unsigned)threads,
         .max_body = (size_t)max_body_kb * 1024,
         .push_max_body = (size_t)push_max_body_mb << 20, .rate = rate, .burst = burst,

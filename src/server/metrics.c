@@ -216,6 +216,8 @@ void ak_metrics_render(ak_metrics *m, ak_store *bucket, ak_store *cold, ak_buf *
     for (int t = 0; t < 3; t++)
         ak_buf_printf(b, "akosha_retention_dropped_total{tier=\"%s\"} %lld\n", tiers[t],
                       (long long)atomic_load(&m->retention_dropped[t]));
+    scalar(b, "akosha_bucket_pruned_uploads_total", "counter", "Uploads deleted from the bucket by AKOSHA_BUCKET_KEEP_SNAPSHOTS.", atomic_load(&m->pruned_uploads));
+    scalar(b, "akosha_bucket_pruned_bytes_total", "counter", "Bytes reclaimed in the bucket by AKOSHA_BUCKET_KEEP_SNAPSHOTS.", atomic_load(&m->pruned_bytes));
     scalar(b, "akosha_aging_runs_total", "counter", "Aging passes run.", atomic_load(&m->aging_runs));
     scalar(b, "akosha_aging_last_run_timestamp_seconds", "gauge", "When the last aging pass finished (Unix time; 0: none yet).", atomic_load(&m->last_aging_us) / AK_US_PER_SEC);
     scalar(b, "akosha_index_broken_systems", "gauge", "System databases the index could not read (their shards fail searches).", atomic_load(&m->index_broken));

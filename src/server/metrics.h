@@ -54,6 +54,7 @@ typedef struct {
     atomic_llong rows_hot, rows_warm, rows_cold, systems;   /* gauges */
     atomic_llong aged_hot_to_warm, aged_warm_to_cold, aging_runs, cold_failures;
     atomic_llong retention_dropped[3]; /* by tier: hot, warm, cold */
+    atomic_llong pruned_uploads, pruned_bytes; /* deleted from the bucket by prune (ops/prune.h) */
     atomic_llong index_vectors, index_broken;                /* gauges */
     atomic_llong last_aging_us;                              /* gauge, 0 = none */
     /* repair */

@@ -14,6 +14,7 @@
 #include "analytics/prom.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
+#include "ops/prune.h"
 #include "server/embedder.h"
 #include "server/push.h"
 #include "tier/age.h"
@@ -109,6 +110,25 @@ static void recount(ak_server *s)
     atomic_store(&s->metrics.index_broken, (long long)st.broken_systems);
 }
 
+/* After a cycle that ingested something: the bucket's own growth. */
+static void run_prune(ak_server *s)
+{
+    ak_prune_config cfg = {.data = s->dd, .bucket = s->bucket, .keep = s->cfg.bucket_keep};
+    ak_prune_stats ps;
+    ak_err err;
+    if (ak_prune_bucket(&cfg, &ps, &err)) {
+        AK_WARN("prune", "pruning the bucket failed: %s", err.msg);
+        return;
+    }
+    atomic_fetch_add(&s->metrics.pruned_uploads, ps.uploads_pruned + ps.uploads_resumed);
+    atomic_fetch_add(&s->metrics.pruned_bytes, ps.bytes);
+    if (ps.uploads_pruned || ps.uploads_resumed || ps.systems_failed)
+        AK_INFO("prune", "bucket: %lld uploads pruned (%.2f MB reclaimed), %lld kept as the "
+                         "latest source of a memory, %lld systems failed, in %.2f s",
+                (long long)(ps.uploads_pruned + ps.uploads_resumed), ps.bytes / 1e6,
+                (long long)ps.uploads_pinned, (long long)ps.systems_failed, ps.seconds);
+}
+
 static void run_ingest(ak_server *s)
 {
     if (!s->bucket)
@@ -142,6 +162,8 @@ static void run_ingest(ak_server *s)
     AK_INFO("ingest", "cycle: %lld ingested, %lld rejected, %lld failed, %lld deferred in %.2f s",
             (long long)is.uploads_ingested, (long long)is.uploads_rejected,
             (long long)is.uploads_failed, (long long)is.uploads_deferred, is.seconds);
+    if (is.uploads_ingested && s->cfg.bucket_keep > 0 && !atomic_load(&s->stop))
+        run_prune(s);
 }
 
 static void run_aging(ak_server *s)

@@ -52,6 +52,7 @@ typedef struct {
     int64_t poll_us, aging_us, drain_us;
     int64_t hot_days, warm_days;
     int64_t retention_days;    /* 0: keep everything */
+    int64_t bucket_keep;       /* AKOSHA_BUCKET_KEEP_SNAPSHOTS: prune after a cycle (ops/prune.h); 0 off */
     int64_t grace_us, retry_base_us; /* as ak_ingest_config */
     unsigned concurrency, http_threads;
     size_t max_body;

@@ -203,7 +203,7 @@ invented=$(comm -13 read.txt documented.txt)
 grep -q 'AKOSHA_TEST_' "$envfile" && fail "deploy/akosha.env documents a test hook (AKOSHA_TEST_*)"
 
 # "Read by:" notes against each command's --help.
-commands=$("$AKOSHA_BIN" --help | sed -n 's/^  \([a-z]*\)  .*/\1/p')
+commands=$("$AKOSHA_BIN" --help | sed -n 's/^  \([a-z-]*\)  .*/\1/p')
 [ "$(echo "$commands" | wc -w)" -ge 10 ] || fail "could not list the commands from akosha --help"
 for c in $commands; do
   "$AKOSHA_BIN" "$c" --help > help.txt || fail "akosha $c --help exited $?"

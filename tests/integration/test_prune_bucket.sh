@@ -123,4 +123,20 @@ for stop in prune.marked prune.deleted prune.deleted:2 prune.deleted:3; do
   assert_eq "$(memories $d/data)" "$mem_clean" "$stop: the store as after a clean run"
   expect_exit 0 akosha verify --data $d/data
 done
+# ---- the daemon prunes after a cycle that ingested something ---------------------
+akosha generate --out served-bucket --systems 2 --uploads 4 --conversations 20 \
+  --now 2026-11-26T00:00:00Z >/dev/null
+manifests0=$(find served-bucket -name manifest.json | wc -l)
+bytes0=$(file_bytes served-bucket)
+AKOSHA_BUCKET_KEEP_SNAPSHOTS=1 start_serve --data served --bucket served-bucket \
+  --poll-interval 3600 --tokens tok-0123456789abcdef
+wait_ready
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+for _ in $(seq 1 600); do [ "$(metric akosha_bucket_pruned_uploads_total)" != 0 ] && break; sleep 0.1; done
+pruned=$(metric akosha_bucket_pruned_uploads_total)
+[ "$pruned" -gt 0 ] || fail "the daemon pruned nothing"
+assert_eq "$pruned" "$(( manifests0 - $(find served-bucket -name manifest.json | wc -l) ))" "uploads metric"
+assert_eq "$(metric akosha_bucket_pruned_bytes_total)" "$(( bytes0 - $(file_bytes served-bucket) ))" "bytes metric"
+stop_serve
+assert_eq "$serve_rc" 0 "serve exit"
 echo ok
