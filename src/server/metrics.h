@@ -34,7 +34,6 @@ typedef enum {
     AK_ROUTE_REINGEST, AK_ROUTE_RELOAD, AK_ROUTE_FORGET, AK_ROUTE_PUSH, AK_ROUTE_OTHER, AK_ROUTE_N
 } ak_route;
 
-const char *ak_route_name(ak_route r);
 
 typedef struct {
     /* ingestion */
