@@ -39,7 +39,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps check test test-unit test-integration fuzz-smoke fuzz \
-        check-san bench demo clean tools
+        check-san bench demo clean tools analyze dead-exports
 
 all: $(BUILD)/akosha
 ifeq ($(PKG_LIBS),)
@@ -86,6 +86,8 @@ check: deps check-layers
 	@$(MAKE) --no-print-directory test
 	@echo "== build with clang (warnings are errors)"
 	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang all
+	@echo "== exported functions nothing calls"
+	@$(MAKE) --no-print-directory dead-exports
 	@echo "== fuzz the parsers (short run)"
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@echo "== test under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -107,6 +109,16 @@ test-integration: $(BUILD)/akosha
 fuzz-smoke:
 	@scripts/fuzz.sh smoke
 
+# The clang static analyzer over the library and the binary, in its own
+# build directory; any finding fails (report in build-analyze/report).
+analyze:
+	@rm -rf build-analyze
+	@scan-build -o build-analyze/report --status-bugs --use-cc=clang \
+	  $(MAKE) --no-print-directory BUILD=build-analyze all
+
+dead-exports: $(BUILD)/akosha
+	@BUILD=$(BUILD) scripts/dead-exports.sh
+
 fuzz:
 	@scripts/fuzz.sh long
 
@@ -123,6 +135,6 @@ demo:
 	@AKOSHA_BIN=$(abspath $(BUILD)/akosha) scripts/demo.sh
 
 clean:
-	rm -rf build build-san build-clang build-fuzz
+	rm -rf build build-san build-clang build-fuzz build-analyze
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/main.d

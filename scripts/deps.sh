@@ -16,10 +16,10 @@ set -euo pipefail
 what=${1:-test}
 
 build_pkgs="gcc make pkg-config libsqlite3-dev zlib1g-dev libzstd-dev liblz4-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev"
-# DuckDB (Parquet read-back) and the MCP SDK client come from npm; promtool
+# clang-tools brings scan-build (make analyze).  DuckDB (Parquet read-back) and the MCP SDK client come from npm; promtool
 # (prometheus) checks the metrics and the alert rules; curl drives the HTTP
 # tests; systemd-analyze (systemd) and python3-yaml check deploy/.
-test_pkgs="clang libclang-rt-14-dev python3 python3-yaml sqlite3 zstd lz4 gzip procps curl nodejs npm prometheus systemd swift swift-proxy swift-object swift-container swift-account python3-swift"
+test_pkgs="clang clang-tools libclang-rt-14-dev python3 python3-yaml sqlite3 zstd lz4 gzip procps curl nodejs npm prometheus systemd swift swift-proxy swift-object swift-container swift-account python3-swift"
 bench_pkgs="wrk"
 
 # DuckDB's official build of its C library ships in this npm package (Debian

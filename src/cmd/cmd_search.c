@@ -123,12 +123,12 @@ static int run(search_opts *o, ak_query *q)
     ak_datadir *dd = ak_cmd_open_data("search", o->data);
     if (!dd)
         return AK_EXIT_FAIL;
-    ak_err err;
+    ak_err err = {0}; /* the analyzer cannot see that every failure below fills it */
     ak_pool *pool = NULL;
     ak_index *idx = NULL;
     ak_embed *embed = NULL;
     char *text = NULL;
-    size_t len;
+    size_t len = 0;
     int rc = AK_EXIT_FAIL;
     if (o->vector && (read_all(o->vector, &text, &len, &err) ||
                       parse_vector(text, len, q->vector, &err)))

@@ -269,7 +269,7 @@ ak_code ak_embed_query(ak_embed *e, const char *text, float out[AK_DIM], ak_err 
     return rc;
 }
 
-void ak_embed_stats_get(ak_embed *e, ak_embed_stats *out)
+static void stats_get(ak_embed *e, ak_embed_stats *out)
 {
     ak_breaker_info bi;
     ak_breaker_get(&e->breaker, ak_time_mono_us(), &bi);
@@ -288,7 +288,7 @@ void ak_embed_metrics(ak_embed *e, ak_buf *out)
     ak_embed_stats s;
     if (!e)
         return;
-    ak_embed_stats_get(e, &s);
+    stats_get(e, &s);
     ak_buf_printf(out,
                   "# HELP akosha_embed_calls_total Requests to the embedding provider.\n"
                   "# TYPE akosha_embed_calls_total counter\nakosha_embed_calls_total %lld\n"

@@ -91,7 +91,6 @@ typedef struct {
     ak_breaker_state breaker;
 } ak_embed_stats;
 
-void ak_embed_stats_get(ak_embed *e, ak_embed_stats *out);
 /* "openai at http://host:8080/v1 (model m)": for logs, without the key. */
 const char *ak_embed_describe(const ak_embed *e);
 /* Prometheus lines for the counters (akosha_embed_*). */

@@ -109,8 +109,6 @@ unsigned ak_gen_topic(uint64_t seed, unsigned system, unsigned conv)
     return (unsigned)(key4(seed, 1, system, conv) % N_TOPICS);
 }
 
-const char *ak_gen_topic_name(unsigned t) { return topics[t % N_TOPICS].name; }
-
 static void normalize(float *v)
 {
     double n = 0;

@@ -53,6 +53,5 @@ ak_code ak_gen_bucket(const ak_gen_config *cfg, ak_gen_summary *sum, ak_err *err
 void ak_gen_embedding(uint64_t seed, unsigned system, unsigned conv, unsigned version,
                       float out[384]);
 unsigned ak_gen_topic(uint64_t seed, unsigned system, unsigned conv);
-const char *ak_gen_topic_name(unsigned topic);
 
 #endif

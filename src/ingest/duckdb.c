@@ -104,11 +104,6 @@ ak_code ak_duckdb_load(ak_err *err)
                       "DuckDB's library is not installed (%s; %s): " INSTALL_HINT, why[0], why[1]);
 }
 
-const char *ak_duckdb_version(void)
-{
-    return atomic_load(&loaded) ? lib_version : NULL;
-}
-
 int ak_duckdb_is_header(const void *head, size_t len)
 {
     return len >= HEADER_MAGIC_AT + 8 &&

@@ -42,8 +42,6 @@
  * tried again next time, so installing it needs no restart). */
 ak_code ak_duckdb_load(ak_err *err);
 
-/* The loaded library's version ("v1.5.6"), or NULL when none is loaded. */
-const char *ak_duckdb_version(void);
 
 /* 1 when the first bytes of a file (at least 16) are a DuckDB header. */
 int ak_duckdb_is_header(const void *head, size_t len);

@@ -137,12 +137,6 @@ static int addr_is_loopback(const struct sockaddr_storage *a)
     return 0;
 }
 
-int ak_http_listen_is_loopback(const char *listen)
-{
-    struct sockaddr_storage a;
-    return parse_listen(listen, &a, NULL) == AK_OK && addr_is_loopback(&a);
-}
-
 /* ---- requests ---- */
 
 static void client_of(struct MHD_Connection *c, char *out, size_t n)

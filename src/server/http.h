@@ -95,7 +95,5 @@ void ak_http_stop(ak_http *h);
 void ak_http_error(ak_response *res, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* 1 if HOST of HOST:PORT is a loopback address. */
-int ak_http_listen_is_loopback(const char *listen);
 
 #endif

@@ -19,7 +19,6 @@ static const char *const route_names[AK_ROUTE_N] = {
     "ingest", "aging", "mcp", "reingest", "index_reload", "forget", "push", "graph",
     "analytics", "other"};
 
-const char *ak_route_name(ak_route r) { return r < AK_ROUTE_N ? route_names[r] : "other"; }
 
 void ak_hist_observe(ak_histogram *h, double seconds)
 {

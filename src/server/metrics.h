@@ -35,7 +35,6 @@ typedef enum {
     AK_ROUTE_ANALYTICS, AK_ROUTE_OTHER, AK_ROUTE_N
 } ak_route;
 
-const char *ak_route_name(ak_route r);
 
 typedef struct {
     /* ingestion */

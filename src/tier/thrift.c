@@ -174,7 +174,7 @@ void ak_tr_init(ak_tr *r, const void *p, size_t n, const char *what, ak_err *err
 
 size_t ak_tr_used(const ak_tr *r) { return (size_t)(r->p - r->start); }
 
-ak_code ak_tr_fail(ak_tr *r, const char *fmt, ...)
+ak_code (ak_tr_fail)(ak_tr *r, const char *fmt, ...)
 {
     char msg[AK_ERR_MSG_MAX];
     va_list ap;

@@ -136,6 +136,9 @@ ak_code ak_tr_list(ak_tr *r, int type, int *elem_type, uint32_t *n);
 ak_code ak_tr_skip(ak_tr *r, int type);
 /* Fail with AK_ERR_CORRUPT and "<what>: at byte N: <message>". */
 ak_code ak_tr_fail(ak_tr *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#ifdef __clang_analyzer__ /* it returns AK_ERR_CORRUPT, never AK_OK: see err.h */
+#define ak_tr_fail(r, ...) ((ak_tr_fail)((r), __VA_ARGS__), AK_ERR_CORRUPT)
+#endif
 /* Bytes consumed so far. */
 size_t ak_tr_used(const ak_tr *r);
 

@@ -495,8 +495,8 @@ static ak_code parse_value(ak_json_doc *d, unsigned depth, ak_json **out)
     default: t = AK_JSON_NUMBER; break;
     }
     ak_json *v = new_node(d, t);
-    if (!v)
-        return d->err ? d->err->code : AK_ERR_INVALID;
+    if (!v) /* new_node said why; never AK_OK, whatever the analyzer assumes */
+        return d->err->code != AK_OK ? d->err->code : AK_ERR_INTERNAL;
     ak_code rc;
     switch (t) {
     case AK_JSON_OBJECT:
@@ -596,7 +596,7 @@ static float decimal_to_float(decimal dec, const char *raw, size_t raw_len);
 
 int ak_json_obj_floats(ak_json_doc *d, float *out, size_t n)
 {
-    const char *p = d->p, *end = d->end, *why;
+    const char *p, *end = d->end, *why;
     skip_ws(d);
     p = d->p;
     if (p >= end || *p != '[')

@@ -45,8 +45,6 @@ int ak_log_init(ak_log_format default_format)
     return 0;
 }
 
-void ak_log_set_level(ak_log_level level) { g_level = level; }
-
 void ak_log_set_timestamps(int on) { g_stamps = on; }
 
 int ak_log_enabled(ak_log_level level) { return level >= g_level; }

@@ -18,7 +18,6 @@ typedef enum { AK_LOG_TEXT, AK_LOG_JSON } ak_log_format;
  * variable is unset.  Returns 0, or -1 with a message on stderr for a bad
  * value. */
 int ak_log_init(ak_log_format default_format);
-void ak_log_set_level(ak_log_level level);
 /* Text lines begin with the UTC time ("2026-01-02T03:04:05Z akosha: ..."),
  * for long-running processes whose lines are read later; JSON lines always
  * carry "ts". */

@@ -13,7 +13,6 @@
 static int g_json; /* errors as JSON lines */
 
 int ak_opts_json_errors(void) { return g_json; }
-void ak_opts_set_json_errors(int on) { g_json = on; }
 
 /* One error on stderr with one write; usage (may be NULL) names the
  * command's synopsis. */

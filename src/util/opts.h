@@ -54,8 +54,7 @@ int ak_opts_usage_error(const ak_cmd_spec *spec, const char *fmt, ...)
 int ak_opts_error(const char *command, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Whether errors are JSON; ak_opts_parse sets it, tests and callers may too. */
+/* Whether errors are JSON (ak_opts_parse decides). */
 int ak_opts_json_errors(void);
-void ak_opts_set_json_errors(int on);
 
 #endif
