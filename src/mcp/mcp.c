@@ -13,7 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "query/catalog.h"
+#include "view/catalog.h"
+#include "view/search_json.h"
 #include "query/search.h"
 #include "query/words.h"
 #include "util/ids.h"

@@ -24,7 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query/catalog.h"
+#include "view/catalog.h"
+#include "view/search_json.h"
 #include "mcp/mcp.h"
 #include "query/search.h"
 #include "server/push.h"

@@ -9,6 +9,7 @@
 
 #include "query/search.h"
 #include "query/topk.h"
+#include "view/search_json.h"
 #include "storage/shard.h"
 #include "util/time.h"
 
