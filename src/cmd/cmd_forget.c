@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/report.h"
 #include "objstore/objstore.h"
 #include "ops/forget.h"
 #include "storage/tombstone.h"
@@ -13,8 +14,9 @@
 #include "util/jsonw.h"
 #include "util/time.h"
 
-static void print_text(ak_buf *b, const char *sid, const ak_forget_result *r)
+static void print_text(ak_buf *b, const char *sid, const void *result)
 {
+    const ak_forget_result *r = result;
     const char *verb = r->dry_run ? "would remove" : "removed";
     ak_buf_printf(b, "%s: %s%s %lld conversations (%lld hot, %lld warm, %lld cold) and %lld "
                      "uploads' ledger rows; %lld database files (%.2f MB); %lld cold objects "
@@ -37,22 +39,11 @@ static void print_text(ak_buf *b, const char *sid, const ak_forget_result *r)
     }
 }
 
+static void print_json(ak_jw *w, const void *result) { ak_forget_result_json(w, result); }
+
 static int report(const char *sid, const ak_forget_result *r, int json)
 {
-    ak_buf b = {0};
-    if (json) {
-        ak_jw w;
-        ak_jw_init(&w, &b);
-        ak_jw_obj(&w);
-        ak_jw_kstr(&w, "system_id", sid);
-        ak_forget_result_json(&w, r);
-        ak_jw_end(&w);
-    } else {
-        print_text(&b, sid, r);
-    }
-    int rc = ak_cmd_print(&b);
-    ak_buf_free(&b);
-    return rc;
+    return ak_cmd_report(sid, r, json, print_json, print_text);
 }
 
 static int allow_return(ak_datadir *dd, const char *sid, int json)

@@ -6,13 +6,15 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/report.h"
 #include "objstore/objstore.h"
 #include "ops/reingest.h"
 #include "util/jsonw.h"
 #include "util/time.h"
 
-static void print_text(ak_buf *b, const char *sid, const ak_reingest_result *r)
+static void print_text(ak_buf *b, const char *sid, const void *result)
 {
+    const ak_reingest_result *r = result;
     ak_buf_printf(b, "%s: rebuilt from %lld uploads (%lld rejected, %lld failed): "
                      "%lld conversations, all hot until the next aging pass",
                   sid, (long long)r->uploads_ingested, (long long)r->uploads_rejected,
@@ -25,22 +27,11 @@ static void print_text(ak_buf *b, const char *sid, const ak_reingest_result *r)
         ak_buf_printf(b, "; kept as %s", r->backup);
 }
 
+static void print_json(ak_jw *w, const void *result) { ak_reingest_result_json(w, result); }
+
 static int report(const char *sid, const ak_reingest_result *r, int json)
 {
-    ak_buf b = {0};
-    if (json) {
-        ak_jw w;
-        ak_jw_init(&w, &b);
-        ak_jw_obj(&w);
-        ak_jw_kstr(&w, "system_id", sid);
-        ak_reingest_result_json(&w, r);
-        ak_jw_end(&w);
-    } else {
-        print_text(&b, sid, r);
-    }
-    int rc = ak_cmd_print(&b);
-    ak_buf_free(&b);
-    return rc;
+    return ak_cmd_report(sid, r, json, print_json, print_text);
 }
 
 int ak_cmd_reingest(int argc, char **argv)

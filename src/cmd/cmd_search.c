@@ -16,6 +16,7 @@
 #include "query/words.h"
 #include "util/json.h"
 #include "util/time.h"
+#include "view/search_json.h"
 
 #define VECTOR_FILE_MAX (1024 * 1024)
 

@@ -6,7 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "storage/sysdb.h"
-#include "storage/views.h"
+#include "view/views.h"
 #include "util/jsonw.h"
 #include "util/time.h"
 

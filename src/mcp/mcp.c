@@ -15,7 +15,8 @@
 
 #include "graph/graph_tools.h"
 #include "analytics/analytics.h"
-#include "query/catalog.h"
+#include "view/catalog.h"
+#include "view/search_json.h"
 #include "query/search.h"
 #include "query/words.h"
 #include "util/ids.h"

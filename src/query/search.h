@@ -48,21 +48,6 @@ typedef struct {
     int64_t timeout_us;         /* per shard */
 } ak_query;
 
-/* Read a JSON list of AK_DIM numbers into out ("vector: has 12 numbers,
- * expected 384", "vector[3]: not a number").  v may be NULL (missing). */
-ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err);
-
-/* A query from a JSON object (the HTTP API's body): vector, text,
- * query (words), system_id, limit, threshold, tiers (list or "hot,warm,cold"), since, until
- * (ISO-8601), timeout_ms.  Unknown or mistyped fields are AK_ERR_INVALID
- * naming the field.  Strings in q point into body: keep the tree alive.
- * Call ak_query_check() after. */
-ak_code ak_query_from_json(const ak_json *body, ak_query *q, ak_err *err);
-
-/* "hot,warm,cold" or any non-empty subset into AK_TIER_MASK bits; -1 for
- * an empty list or an unknown name. */
-int ak_query_tiers_parse(const char *list, int *tiers);
-
 /* Defaults: limit 10, every tier, all times, 5 s per shard. */
 void ak_query_init(ak_query *q);
 /* Check and normalize (the vector to unit length).  Errors name the field:
@@ -96,14 +81,6 @@ typedef struct {
 ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *q, ak_results *out,
                   ak_err *err);
 void ak_results_free(ak_results *r);
-/* The SPEC section 7 JSON object, with "mode" (and "embedding_error"
- * when words fell back to text). */
-void ak_results_json(const ak_results *r, ak_buf *out);
-/* The same with each result's text replaced by a "snippet" of about
- * snippet_chars bytes around the first of the words it contains (the start
- * when none): what an assistant needs, at a fraction of the size. */
-void ak_results_json_snippets(const ak_results *r, const char *words, size_t snippet_chars,
-                              ak_buf *out);
 
 /* A test-only hook: AKOSHA_TEST_SLOW_SHARD="N:MS" makes shard N's job wait
  * MS milliseconds (honouring its deadline) before it starts, so tests can

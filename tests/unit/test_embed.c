@@ -1,7 +1,7 @@
 /*
  * test_embed.c - the embedding providers' wire formats (embed/parse.h), the
  * query cache (embed/cache.h), the provider configuration (embed/embed.h)
- * and result snippets (query/snippet.h).  The HTTP side is tested against a
+ * and result snippets (view/snippet.h).  The HTTP side is tested against a
  * real server in tests/integration/test_words.sh.
  */
 #include <math.h>
@@ -11,7 +11,7 @@
 #include "embed/cache.h"
 #include "embed/embed.h"
 #include "embed/parse.h"
-#include "query/snippet.h"
+#include "view/snippet.h"
 #include "util/json.h"
 
 static float out[3 * AK_DIM];

@@ -9,6 +9,7 @@
 
 #include "query/search.h"
 #include "query/topk.h"
+#include "view/search_json.h"
 #include "storage/shard.h"
 #include "util/time.h"
 
@@ -379,17 +380,25 @@ static void corrupt(const char *sid)
     remove(wal);
 }
 
+/* System sid holding one conversation whose vector, also put in v, is all
+ * ones. */
+static void one_row_system(const char *sid, const char *id, const char *content, float *v)
+{
+    ak_err err;
+    ak_sysdb *db;
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = 1;
+    CHECK_INT(ak_datadir_open_system(dd, sid, 1, &db, &err), AK_OK);
+    put(db, id, content, v, 1);
+    ak_sysdb_close(db);
+}
+
 /* A broken shard and a slow shard are named; the rest still answer. */
 static void test_failed_and_slow_shards(void)
 {
     ak_err err;
-    ak_sysdb *db;
     float v[AK_DIM];
-    for (int i = 0; i < AK_DIM; i++)
-        v[i] = 1;
-    CHECK_INT(ak_datadir_open_system(dd, "broken", 1, &db, &err), AK_OK);
-    put(db, "x", "soon unreadable", v, 1);
-    ak_sysdb_close(db);
+    one_row_system("broken", "x", "soon unreadable", v);
     corrupt("broken");
     uint32_t broken_shard = ak_shard_of("broken", 256);
     ak_index *idx = load_index();
@@ -505,13 +514,8 @@ static size_t failures_of(const ak_results *res, const char *sid)
 static void test_unreadable_hit(void)
 {
     ak_err err;
-    ak_sysdb *db;
     float v[AK_DIM];
-    for (int i = 0; i < AK_DIM; i++)
-        v[i] = 1;
-    CHECK_INT(ak_datadir_open_system(dd, "vanish", 1, &db, &err), AK_OK);
-    put(db, "top", "the best match", v, 1);
-    ak_sysdb_close(db);
+    one_row_system("vanish", "top", "the best match", v);
     ak_index *idx = load_index();
     char path[1024];
     CHECK_INT(ak_datadir_db_path(dd, "vanish", path, sizeof path, &err), AK_OK);

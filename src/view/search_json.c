@@ -1,16 +1,16 @@
 /*
- * query_json.c - the search's face to its callers (see search.h): a query
+ * search_json.c - the search's face to its callers (see search_json.h): a query
  * read from a JSON body (the HTTP API and the MCP tools) or a tier list
  * (the CLI), and results written as JSON.  The engine (search.c) neither
  * parses requests nor writes JSON.
  */
-#include "query/search.h"
+#include "view/search_json.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "query/snippet.h"
+#include "view/snippet.h"
 #include "util/jsonw.h"
 #include "util/time.h"
 

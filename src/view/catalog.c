@@ -1,10 +1,10 @@
 /* catalog.c - see catalog.h. */
-#include "query/catalog.h"
+#include "view/catalog.h"
 
 #include <string.h>
 
 #include "storage/shard.h"
-#include "storage/views.h"
+#include "view/views.h"
 #include "tier/cold.h"
 #include "util/ids.h"
 

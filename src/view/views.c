@@ -1,5 +1,5 @@
 /* views.c - see views.h. */
-#include "storage/views.h"
+#include "view/views.h"
 
 #include <string.h>
 

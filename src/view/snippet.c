@@ -1,7 +1,7 @@
 /*
  * snippet.c - see snippet.h.
  */
-#include "query/snippet.h"
+#include "view/snippet.h"
 
 #include <ctype.h>
 #include <string.h>
