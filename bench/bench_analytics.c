@@ -28,7 +28,7 @@
 
 #include "analytics/analytics.h"
 #include "analytics/prom.h"
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 #include "util/sha256.h"
 #include "util/time.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "analytics/analytics.h"
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 #include "analytics/series.h"
 #include "util/ids.h"
 #include "util/time.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 #include "analytics/series.h"
 #include "util/ids.h"
 

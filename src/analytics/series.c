@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 #include "util/time.h"
 
 static const ak_metric metrics[] = {

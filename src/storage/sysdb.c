@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 #include "util/time.h"
 #include "util/vcode.h"
 #include "util/vec.h"
@@ -188,7 +188,7 @@ static const char *const migrations[] = {
      " INSERT INTO cold_fts(cold_fts, rowid, ultra_summary)"
      " VALUES ('delete', old.rowid, old.ultra_summary); END;"
      "CREATE TABLE cold_garbage(object_key TEXT PRIMARY KEY);"),
-    /* 6: the daily rollup analytics reads (analytics/rollup.h), filled
+    /* 6: the daily rollup analytics reads (storage/rollup.h), filled
      * from the rows already stored */
     (AK_ROLLUP_SCHEMA_SQL),
     /* 7: pruning the bucket (ops/prune.h).  sources names, per conversation,

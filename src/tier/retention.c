@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 #include "util/time.h"
 
 int64_t ak_retention_cutoff(int64_t now_us, int64_t days)

@@ -9,7 +9,7 @@
 #include <sqlite3.h>
 
 #include "analytics/analytics.h"
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 #include "analytics/stats.h"
 #include "util/time.h"
 

@@ -1,5 +1,5 @@
 /* rollup.c - see rollup.h. */
-#include "analytics/rollup.h"
+#include "storage/rollup.h"
 
 #include <sqlite3.h>
 
