@@ -29,6 +29,7 @@ int ak_cmd_verify(int argc, char **argv);
 int ak_cmd_reingest(int argc, char **argv);
 int ak_cmd_forget(int argc, char **argv);
 int ak_cmd_embed(int argc, char **argv);
+int ak_cmd_index(int argc, char **argv);
 
 #define AK_EXIT_OK 0
 #define AK_EXIT_FAIL 1
