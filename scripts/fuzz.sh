@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh <target> [seconds]  one target (e.g. `framer`), 600 s by default
 #   scripts/fuzz.sh build               only build the fuzzers
 #
-# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push (tests/fuzz/fuzz_<target>.c).
+# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push, hnsw (tests/fuzz/fuzz_<target>.c).
 #
 # Each run first builds build-fuzz/fuzz_<target> with clang
 # (-fsanitize=fuzzer,address,undefined; the library is every src/**/*.c but

@@ -30,6 +30,7 @@
 #include <zlib.h>
 
 #include "util/buf.h"
+#include "util/testpoint.h"
 
 #define MAGIC "AKHNSW\0\1"
 #define VERSION 1
@@ -162,6 +163,8 @@ ak_code ak_hnsw_save(const ak_hnsw *h, const char *path, const void *user, size_
         rc = ak_err_set(err, AK_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == AK_OK)
         rc = ak_err_set(err, AK_ERR_IO, "%s: close: %s", tmp, strerror(errno));
+    if (rc == AK_OK)
+        ak_testpoint("vindex.saved_tmp"); /* written and synced, not yet in place */
     if (rc == AK_OK && rename(tmp, path) != 0)
         rc = ak_err_set(err, AK_ERR_IO, "%s: rename: %s", path, strerror(errno));
     if (rc)
