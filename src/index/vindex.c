@@ -363,17 +363,18 @@ static int passes(void *arg, uint32_t label)
            s->ts[row] <= a->f->until;
 }
 
-/* The share of bound nodes the filter keeps, from a sample. */
+/* The share of the graph's live nodes a search may return (bound, and
+ * passing the filter), from a sample: nodes of systems not bound are
+ * traversed like filtered ones. */
 static double selectivity(accept_ctx *a, uint32_t n)
 {
-    accept_ctx any = {a->v, a->f, 1};
     uint32_t step = n / SAMPLE ? n / SAMPLE : 1, seen = 0, kept = 0;
     for (uint32_t l = 0; l < n; l += step)
-        if (passes(&any, l)) {
+        if (a->v->lab_sys[l] < a->v->n_sys) {
             seen++;
             kept += (uint32_t)passes(a, l);
         }
-    return seen ? (double)kept / seen : 1.0;
+    return seen ? (double)kept / seen : 0.0;
 }
 
 int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_scan_filter *f,
@@ -384,7 +385,7 @@ int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_sca
                               f->until == INT64_MAX};
     pthread_rwlock_rdlock(&v->rw);
     uint32_t n = ak_hnsw_count(v->g);
-    double share = a.all ? 1.0 : selectivity(&a, n);
+    double share = selectivity(&a, n);
     if (share * SELECTIVE < 1.0 || !v->cover) {
         pthread_rwlock_unlock(&v->rw);
         return 0;
