@@ -204,7 +204,7 @@ static ak_code grow(ak_hnsw *h, size_t upper_words, ak_err *err)
         h->del = d;
         h->cap = cap;
     }
-    if (h->upper_len + upper_words > h->upper_cap) {
+    if (h->upper_len + upper_words > h->upper_cap || !h->upper) {
         size_t cap = (h->upper_len + upper_words) * 2 + 1024;
         uint32_t *u = realloc(h->upper, cap * 4);
         if (!u)
