@@ -75,7 +75,7 @@ expect_exit 0 akosha index --data data --check
 
 # killed between writing the new file and renaming it: the old file stands
 akosha age --data data --now 2027-03-01T00:00:00Z >/dev/null
-kill_at vindex.saved_tmp akosha index --data data
+kill_at vindex.saved_tmp index --data data
 expect_exit 0 akosha index --data data --check
 same "after a save killed before its rename"
 index_json >/dev/null
