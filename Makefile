@@ -39,7 +39,7 @@ TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps check test test-unit test-integration fuzz-smoke fuzz \
-        check-san bench demo clean tools analyze dead-exports
+        check-san bench bench-index demo clean tools analyze dead-exports
 
 all: $(BUILD)/akosha
 ifeq ($(PKG_LIBS),)
@@ -124,6 +124,11 @@ fuzz:
 
 # deps first, then a fresh make: pkg-config flags are read when make starts,
 # so they must be read after the packages are installed.
+# The vector index beside USearch and hnswlib (bench/index_bench.sh; slow,
+# not part of `make bench`).
+bench-index: $(BUILD)/bench/index_bench
+	@BUILD=$(abspath $(BUILD)) bench/index_bench.sh
+
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/akosha $(BENCH_BIN)

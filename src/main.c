@@ -30,6 +30,7 @@ static const command commands[] = {
     {"stats", ak_cmd_stats, "count systems, conversations per tier and uploads"},
     {"uploads", ak_cmd_uploads, "list the upload ledger"},
     {"shard", ak_cmd_shard, "print the shard and database path of a system"},
+    {"index", ak_cmd_index, "bring the vector index in step with the databases and save it"},
     {"verify", ak_cmd_verify, "check every system database and the cold catalog"},
     {"reingest", ak_cmd_reingest, "rebuild one system's database from its uploads"},
     {"forget", ak_cmd_forget, "remove one system completely and keep it from coming back"},

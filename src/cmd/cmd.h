@@ -54,6 +54,7 @@ int ak_cmd_trends(int argc, char **argv);
 int ak_cmd_anomalies(int argc, char **argv);
 int ak_cmd_correlate(int argc, char **argv);
 int ak_cmd_metrics(int argc, char **argv);
+int ak_cmd_index(int argc, char **argv);
 
 #define AK_EXIT_OK 0
 #define AK_EXIT_FAIL 1

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "index/indexer.h"
+#include "index/vindex.h"
 #include "query/search.h"
 #include "util/ids.h"
 #include "query/words.h"
@@ -116,8 +118,25 @@ typedef struct {
     ak_embed_config embed;
     long long limit, timeout_ms;
     double threshold;
-    int json, has_threshold;
+    int json, has_threshold, exact;
 } search_opts;
+
+/* The data directory's vector index, bound to the segments just loaded
+ * without adding anything (systems it does not hold whole are scanned);
+ * NULL when --exact or it cannot be opened (then every vector is scanned). */
+static ak_vindex *open_vindex(const search_opts *o, ak_datadir *dd, ak_index *idx)
+{
+    ak_vindex *v = NULL;
+    ak_err err;
+    if (o->exact || o->system || ak_vindex_open_in(dd, &v, &err))
+        return NULL;
+    if (ak_indexer_sync_all(idx, v, 0, NULL, &err)) {
+        ak_vindex_free(v);
+        return NULL;
+    }
+    ak_index_set_vindex(idx, v);
+    return v;
+}
 
 static int run(search_opts *o, ak_query *q)
 {
@@ -127,6 +146,7 @@ static int run(search_opts *o, ak_query *q)
     ak_err err = {0}; /* the analyzer cannot see that every failure below fills it */
     ak_pool *pool = NULL;
     ak_index *idx = NULL;
+    ak_vindex *vindex = NULL;
     ak_embed *embed = NULL;
     char *text = NULL;
     size_t len = 0;
@@ -150,6 +170,7 @@ static int run(search_opts *o, ak_query *q)
     if (o->system ? ak_index_load_system(idx, o->system, &err) == AK_ERR_INVALID
                   : ak_index_load_all(idx, pool, &err) != AK_OK)
         goto done;
+    vindex = open_vindex(o, dd, idx);
     ak_results res;
     if (ak_search_words(idx, pool, embed, q, &res, &err))
         goto done;
@@ -169,6 +190,7 @@ quiet:
     free(text);
     ak_embed_free(embed);
     ak_index_free(idx);
+    ak_vindex_free(vindex);
     ak_pool_free(pool);
     ak_datadir_close(dd);
     return rc;
@@ -191,10 +213,11 @@ int ak_cmd_search(int argc, char **argv)
         {"since", NULL, AK_OPT_STR, &o.since, "ISO", "conversations at or after this time", 0, 0},
         {"until", NULL, AK_OPT_STR, &o.until, "ISO", "conversations at or before this time", 0, 0},
         {"timeout-ms", "AKOSHA_SHARD_TIMEOUT_MS", AK_OPT_INT, &o.timeout_ms, "MS", "per-shard deadline (default 5000)", 1, 3600000},
+        {"exact", NULL, AK_OPT_FLAG, &o.exact, NULL, "scan every vector (not the ANN index)", 0, 0},
         AK_OPT_JSON(&o.json),
         AK_OPT_EMBED(&o.embed),
     };
-    const ak_cmd_spec spec = {"search", "--data DIR [--query WORDS] [--vector FILE|-] [--like SYS/ID] [--text Q] [--system ID] [--limit N] [--threshold X] [--tiers hot,warm,cold] [--json]",
+    const ak_cmd_spec spec = {"search", "--data DIR [--query WORDS] [--vector FILE|-] [--like SYS/ID] [--text Q] [--system ID] [--limit N] [--threshold X] [--tiers hot,warm,cold] [--exact] [--json]",
                               "Search every system's conversations by words, vector, keywords or both.",
                               opts, (int)(sizeof opts / sizeof *opts), 0, 0};
     char **pos;
@@ -213,6 +236,7 @@ int ak_cmd_search(int argc, char **argv)
     q.has_threshold = o.has_threshold;
     q.threshold = o.threshold;
     q.timeout_us = o.timeout_ms * 1000;
+    q.exact = o.exact;
     if (o.vector && o.like)
         return ak_opts_usage_error(&spec, "give --vector or --like, not both");
     if ((rc = ak_cmd_check_system(&spec, "--system", o.system)) >= 0)

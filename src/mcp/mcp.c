@@ -255,7 +255,9 @@ static const char search_schema[] =
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":10},"
     "\"threshold\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1,\"description\":\"minimum cosine similarity\"},"
     "\"system_id\":{\"type\":\"string\",\"description\":\"search only this system\"},"
-    "\"tiers\":{\"type\":\"array\",\"items\":{\"enum\":[\"hot\",\"warm\",\"cold\"]}}},"
+    "\"tiers\":{\"type\":\"array\",\"items\":{\"enum\":[\"hot\",\"warm\",\"cold\"]}},"
+    "\"exact\":{\"type\":\"boolean\",\"description\":\"scan every vector instead of the "
+    "approximate index (slower; for checking)\"}},"
     "\"anyOf\":[{\"required\":[\"query\"]},{\"required\":[\"text\"]},{\"required\":[\"vector\"]}]}";
 
 #define SNIPPET_CHARS 300
@@ -263,7 +265,7 @@ static const char search_schema[] =
 static int search_all_systems(tool_call *c)
 {
     static const char *const known[] = {"query", "text", "vector", "limit", "threshold",
-                                        "system_id", "tiers", NULL};
+                                        "system_id", "tiers", "exact", NULL};
     if (!check_args(c, known))
         return 0;
     ak_query q;

@@ -17,6 +17,7 @@
 #include "tier/cold.h"
 #include "tier/parquet_read.h"
 #include "util/buf.h"
+#include "index/vindex.h"
 #include "util/ids.h"
 #include "util/time.h"
 
@@ -348,6 +349,22 @@ static void check_outbox(vrun *v)
     ak_store_close(v->outbox);
 }
 
+/* The vector index file (index/vindex.h): a damaged one loses nothing (it
+ * is rebuilt from the databases), so it is a notice, not a problem. */
+static void check_vindex(vrun *v)
+{
+    char path[AK_PATH_MAX], msg[AK_ERR_MSG_MAX + 80];
+    ak_err err;
+    if (ak_fmt(path, sizeof path, "%s/%s", ak_datadir_path(v->cfg->data), AK_VINDEX_FILE) ||
+        ak_vindex_check(path, &err) != AK_ERR_CORRUPT)
+        return;
+    snprintf(msg, sizeof msg, "%s (it is rebuilt from the databases at the next start)",
+             err.msg);
+    v->sid = "";
+    v->path = path;
+    notice(v, "vector-index", msg);
+}
+
 /* Leftovers of forgotten systems and cold prefixes nobody owns. */
 static void on_leftover(void *ctx, const char *sid, const char *check, const char *message)
 {
@@ -374,6 +391,8 @@ ak_code ak_verify_run(const ak_verify_config *cfg, ak_verify_fn fn, void *ctx,
     }
     if (rc == AK_OK)
         check_outbox(&v);
+    if (rc == AK_OK && !cfg->system_id)
+        check_vindex(&v);
     if (rc == AK_OK)
         rc = ak_forget_check(cfg->data, cfg->cold, cfg->system_id, on_leftover, &v, err);
     free(v.keys);

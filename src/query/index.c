@@ -46,6 +46,9 @@ struct ak_index {
     pthread_mutex_t mu;
     shard_table *shards;
     ak_idle *idle; /* open connections no search is using */
+    struct ak_vindex *vindex;
+    void (*listener)(void *, const char *);
+    void *listener_ctx;
 };
 
 /* As many idle connections as the descriptor limit allows: a search over
@@ -155,6 +158,16 @@ static entry *slot(shard_table *t, const char *sid)
     return &t->e[lo];
 }
 
+/* Called under the mutex, so once ak_index_set_listener() returned no
+ * call to the previous listener is still running. */
+static void notify(ak_index *idx, const char *sid)
+{
+    pthread_mutex_lock(&idx->mu);
+    if (idx->listener)
+        idx->listener(idx->listener_ctx, sid);
+    pthread_mutex_unlock(&idx->mu);
+}
+
 /* Install a loaded segment (seg) or a failure (error) read from the file
  * `id`; takes ownership of seg. */
 static void install(ak_index *idx, const char *sid, ak_segment *seg, const char *error,
@@ -173,6 +186,7 @@ static void install(ak_index *idx, const char *sid, ak_segment *seg, const char 
     }
     pthread_mutex_unlock(&idx->mu);
     ak_segment_unref(e ? old : seg);
+    notify(idx, sid);
 }
 
 static pthread_mutex_t *load_lock(ak_index *idx, const char *sid)
@@ -354,8 +368,10 @@ static int forget(ak_index *idx, shard_table *t, const char *sid)
     }
     pthread_mutex_unlock(&idx->mu);
     ak_segment_unref(seg);
-    if (gone)
+    if (gone) {
         drop_idle(idx, sid);
+        notify(idx, sid);
+    }
     return gone;
 }
 
@@ -518,4 +534,45 @@ void ak_index_stats_get(ak_index *idx, ak_index_stats *out)
             out->bytes += seg->bytes;
         }
     pthread_mutex_unlock(&idx->mu);
+}
+
+void ak_index_set_vindex(ak_index *idx, struct ak_vindex *v) { idx->vindex = v; }
+struct ak_vindex *ak_index_vindex(ak_index *idx) { return idx->vindex; }
+
+void ak_index_set_listener(ak_index *idx, void (*fn)(void *ctx, const char *system_id),
+                           void *ctx)
+{
+    pthread_mutex_lock(&idx->mu);
+    idx->listener = fn;
+    idx->listener_ctx = ctx;
+    pthread_mutex_unlock(&idx->mu);
+}
+
+ak_segment *ak_index_segment(ak_index *idx, const char *system_id)
+{
+    pthread_mutex_lock(&idx->mu);
+    entry *e = find(idx, system_id);
+    ak_segment *seg = e ? e->seg : NULL;
+    if (seg)
+        ak_segment_ref(seg);
+    pthread_mutex_unlock(&idx->mu);
+    return seg;
+}
+
+ak_code ak_index_segments(ak_index *idx, ak_segment ***out, size_t *n)
+{
+    size_t total = 0;
+    *n = 0;
+    pthread_mutex_lock(&idx->mu);
+    for (uint32_t s = 0; s < idx->n_shards; s++)
+        total += idx->shards[s].n;
+    *out = malloc((total ? total : 1) * sizeof **out);
+    for (uint32_t s = 0; *out && s < idx->n_shards; s++)
+        for (size_t i = 0; i < idx->shards[s].n; i++)
+            if (idx->shards[s].e[i].seg) {
+                ak_segment_ref(idx->shards[s].e[i].seg);
+                (*out)[(*n)++] = idx->shards[s].e[i].seg;
+            }
+    pthread_mutex_unlock(&idx->mu);
+    return *out ? AK_OK : AK_ERR_NOMEM;
 }

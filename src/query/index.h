@@ -24,6 +24,8 @@
 #include "storage/datadir.h"
 #include "util/pool.h"
 
+struct ak_vindex;
+
 typedef struct ak_index ak_index;
 
 typedef struct {
@@ -82,6 +84,20 @@ void ak_shard_snap_release(ak_shard_snap *snap);
  * AK_ERR_BUSY while the system is fenced. */
 ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err);
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db);
+
+/* The vector index (index/vindex.h) searches use beside the segments, or
+ * NULL (the default: every segment is scanned).  Not owned. */
+void ak_index_set_vindex(ak_index *idx, struct ak_vindex *v);
+struct ak_vindex *ak_index_vindex(ak_index *idx);
+/* fn(ctx, system_id) is called after a system's segment was installed,
+ * replaced or removed (outside the index's locks); one listener. */
+void ak_index_set_listener(ak_index *idx, void (*fn)(void *ctx, const char *system_id),
+                           void *ctx);
+/* The system's installed segment (a reference: unref it), or NULL. */
+ak_segment *ak_index_segment(ak_index *idx, const char *system_id);
+/* Every installed segment, each a reference, into *out (caller unrefs each
+ * and frees the array); *n set.  AK_ERR_NOMEM. */
+ak_code ak_index_segments(ak_index *idx, ak_segment ***out, size_t *n);
 
 /* Shards holding at least one system (loaded or broken), ascending; *n set.
  * Caller frees the array. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "index/vindex.h"
 #include "storage/shard.h"
 #include "util/ids.h"
 #include "util/time.h"
@@ -204,6 +205,8 @@ struct search_ctx {
     int64_t deadline_us;
     long slow_shard;
     int64_t slow_us;
+    int use_vindex;          /* vres holds the ANN index's answer */
+    ak_vindex_result vres;
     size_t n_jobs;
     shard_job jobs[];
 };
@@ -222,6 +225,7 @@ static void ctx_unref(search_ctx *c)
         free(j->owned);
         free(j->error);
     }
+    ak_vindex_result_free(&c->vres);
     ak_latch_destroy(&c->latch);
     pthread_mutex_destroy(&c->mu);
     free(c->match);
@@ -293,6 +297,15 @@ static size_t rerank_size(int limit)
     return m < RERANK_MIN ? RERANK_MIN : m;
 }
 
+/* A segment the ANN index answered for: its rows among the index's hits
+ * (the hits hold references, so an equal pointer is this very segment). */
+static void from_vindex(const search_ctx *c, const ak_segment *seg, uint32_t group, ak_topk *top)
+{
+    for (size_t i = 0; i < c->vres.n; i++)
+        if (c->vres.hits[i].seg == seg && ak_topk_wants(top, c->vres.hits[i].score))
+            ak_topk_push(top, (ak_hit){c->vres.hits[i].score, group, c->vres.hits[i].row});
+}
+
 /* First pass only: the shard's best by approximate (int8) score.  The exact
  * re-rank happens once, over the best of all shards, in the coordinator:
  * re-ranking every shard's candidates would cost more than the scan. */
@@ -309,7 +322,9 @@ static void vector_part(shard_job *j)
     ak_topk_init(&top, heap, m);
     ak_scan_filter f = {c->q.tiers, c->q.since, c->q.until};
     for (size_t i = 0; i < j->snap.n && !j->error; i++)
-        if (ak_segment_scan(j->snap.segs[i], c->q8, c->q8scale, &f, (uint32_t)i, &top,
+        if (c->use_vindex && ak_vindex_covers(&c->vres, j->snap.segs[i]))
+            from_vindex(c, j->snap.segs[i], (uint32_t)i, &top);
+        else if (ak_segment_scan(j->snap.segs[i], c->q8, c->q8scale, &f, (uint32_t)i, &top,
                             c->deadline_us) == AK_ERR_ABORTED)
             deadline_error(j);
     for (size_t i = 0; i < top.n && !j->error; i++) {
@@ -446,6 +461,19 @@ static void read_slow_hook(search_ctx *c)
     }
 }
 
+/* Ask the ANN index first, unless the query wants the exact scan or names
+ * one system (a system's rows are few: scanning them is exact and quick).
+ * The coordinator asks once for every shard. */
+static void use_vindex(search_ctx *c, const ak_query *q)
+{
+    ak_vindex *v = ak_index_vindex(c->idx);
+    if (!v || q->exact || q->system_id)
+        return;
+    ak_scan_filter f = {q->tiers, q->since, q->until};
+    c->use_vindex = ak_vindex_search(v, c->q8, c->q8scale, &f, rerank_size(q->limit),
+                                     ak_vindex_default_ef(), &c->vres);
+}
+
 static search_ctx *make_ctx(ak_index *idx, const ak_query *q, size_t n_jobs, ak_err *err)
 {
     search_ctx *c = calloc(1, sizeof *c + n_jobs * sizeof(shard_job));
@@ -474,6 +502,7 @@ static search_ctx *make_ctx(ak_index *idx, const ak_query *q, size_t n_jobs, ak_
     if (q->has_vector) {
         memcpy(c->qf, q->vector, sizeof c->qf);
         ak_vec_quantize(c->qf, c->q8, &c->q8scale);
+        use_vindex(c, q);
     }
     c->deadline_us = ak_time_mono_us() + q->timeout_us;
     read_slow_hook(c);

@@ -46,6 +46,7 @@ typedef struct {
     int tiers;                  /* AK_TIER_MASK bits; default AK_TIER_ALL */
     int64_t since, until;       /* on the conversation timestamp */
     int64_t timeout_us;         /* per shard */
+    int exact;                  /* scan every vector; never the ANN index */
 } ak_query;
 
 /* Defaults: limit 10, every tier, all times, 5 s per shard. */

@@ -161,7 +161,9 @@ static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm, int64
     ak_segment *s = calloc(1, sizeof *s);
     if (!s)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    static atomic_uint_fast64_t next_gen;
     atomic_init(&s->refs, 1);
+    s->gen = atomic_fetch_add(&next_gen, 1) + 1;
     ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
     loader l = {.s = s};
     ak_code rc = n_hot + n_warm + n_cold > UINT32_MAX / 2

@@ -12,6 +12,8 @@
 
 #include "graph/graph.h"
 #include "analytics/prom.h"
+#include "index/indexer.h"
+#include "index/vindex.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "ops/prune.h"
@@ -318,6 +320,8 @@ static void *loader(void *arg)
     ak_index_stats_get(s->idx, &st);
     recount(s);
     atomic_store(&s->metrics.ready, 1);
+    if (ak_indexer_start(s->idx, s->vindex, &s->indexer, &err))
+        AK_WARN("vindex", "%s: searches scan every vector", err.msg);
     ak_embedder_kick(s->embedder); /* memories stored without a vector before */
     AK_INFO("index", "index ready: %llu systems, %llu vectors in %.2f s",
             (unsigned long long)st.systems, (unsigned long long)st.vectors,
@@ -349,6 +353,10 @@ static ak_code open_parts(ak_server *s, ak_err *err)
     if (rc == AK_OK)
         rc = ak_index_new(s->dd, &s->idx, err);
     if (rc == AK_OK)
+        rc = ak_vindex_open_in(s->dd, &s->vindex, err);
+    if (rc == AK_OK)
+        ak_index_set_vindex(s->idx, s->vindex);
+    if (rc == AK_OK)
         rc = ak_auth_new(c->tokens, c->token_file, c->rate, c->burst, &s->auth, err);
     if (rc == AK_OK)
         rc = ak_auth_new(c->admin_tokens, NULL, 0, 0, &s->admin, err);
@@ -376,11 +384,13 @@ static void close_parts(ak_server *s)
     ak_mcp_free(s->mcp);
     ak_embedder_stop(s->embedder);
     ak_embed_free(s->embed);
+    ak_indexer_stop(s->indexer);
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
     ak_auth_free(s->admin);
     ak_an_prom_reset(); /* its cache read this index */
     ak_index_free(s->idx);
+    ak_vindex_free(s->vindex);
     ak_pool_free(s->pool);
     ak_store_close(s->cold);
     ak_store_close(s->bucket);

@@ -117,6 +117,14 @@ static ak_code threshold_field(const ak_json *v, ak_query *q, ak_err *err)
     return AK_OK;
 }
 
+static ak_code exact_field(const ak_json *v, ak_query *q, ak_err *err)
+{
+    if (v->type != AK_JSON_TRUE && v->type != AK_JSON_FALSE)
+        return ak_err_set(err, AK_ERR_INVALID, "exact: must be true or false");
+    q->exact = v->type == AK_JSON_TRUE;
+    return AK_OK;
+}
+
 /* One member of the request body; null is as if it were absent. */
 static ak_code query_field(const ak_json *v, ak_query *q, ak_err *err)
 {
@@ -141,6 +149,8 @@ static ak_code query_field(const ak_json *v, ak_query *q, ak_err *err)
         return threshold_field(v, q, err);
     if (!strcmp(k, "tiers"))
         return tiers_from_json(v, &q->tiers, err);
+    if (!strcmp(k, "exact"))
+        return exact_field(v, q, err);
     if (!strcmp(k, "since"))
         return time_field(v, k, &q->since, err);
     if (!strcmp(k, "until"))

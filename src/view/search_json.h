@@ -20,7 +20,8 @@ ak_code ak_query_vector_json(const ak_json *v, float *out, ak_err *err);
 
 /* A query from a JSON object (the HTTP API's body): vector, text,
  * query (words), system_id, limit, threshold, tiers (list or "hot,warm,cold"), since, until
- * (ISO-8601), timeout_ms.  Unknown or mistyped fields are AK_ERR_INVALID
+ * (ISO-8601), timeout_ms, exact (true: no ANN index, scan every vector).
+ * Unknown or mistyped fields are AK_ERR_INVALID
  * naming the field.  Strings in q point into body: keep the tree alive.
  * Call ak_query_check() after. */
 ak_code ak_query_from_json(const ak_json *body, ak_query *q, ak_err *err);

@@ -1,0 +1,188 @@
+/*
+ * indexer.c - see indexer.h.
+ *
+ * Changed systems queue up (each at most once) under a mutex; the thread
+ * takes one at a time, reads the system's current segment and syncs the
+ * vector index to it.  A system changed again meanwhile is simply queued
+ * again, and a sync of a segment already bound costs nothing.
+ */
+#include "index/indexer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "util/time.h"
+
+struct ak_indexer {
+    ak_index *idx;
+    ak_vindex *v;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char **queue; /* system ids, each once */
+    size_t n, cap;
+    atomic_int stop;
+};
+
+static int cmp_seg_id(const void *a, const void *b)
+{
+    return strcmp((*(ak_segment *const *)a)->system_id, (*(ak_segment *const *)b)->system_id);
+}
+
+ak_code ak_indexer_sync_all(ak_index *idx, ak_vindex *v, int add, atomic_int *stop,
+                            ak_err *err)
+{
+    ak_segment **segs = NULL;
+    size_t n = 0;
+    if (ak_index_segments(idx, &segs, &n))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    qsort(segs, n, sizeof *segs, cmp_seg_id);
+    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    ak_code rc = ids ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; ids && i < n; i++)
+        ids[i] = segs[i]->system_id;
+    if (rc == AK_OK)
+        ak_vindex_retain(v, ids, n);
+    for (size_t i = 0; rc == AK_OK && i < n; i++)
+        rc = ak_vindex_sync(v, segs[i], add, stop, err);
+    for (size_t i = 0; i < n; i++)
+        ak_segment_unref(segs[i]);
+    free(segs);
+    free(ids);
+    return rc;
+}
+
+static void on_change(void *ctx, const char *sid)
+{
+    ak_indexer *ix = ctx;
+    pthread_mutex_lock(&ix->mu);
+    int queued = 0;
+    for (size_t i = 0; i < ix->n && !queued; i++)
+        queued = strcmp(ix->queue[i], sid) == 0;
+    if (!queued && ix->n == ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 64;
+        char **grown = realloc(ix->queue, cap * sizeof *grown);
+        if (grown) {
+            ix->queue = grown;
+            ix->cap = cap;
+        }
+    }
+    /* out of memory: the system stays scanned exactly until its next change */
+    if (!queued && ix->n < ix->cap && (ix->queue[ix->n] = strdup(sid)))
+        ix->n++;
+    pthread_cond_signal(&ix->cv);
+    pthread_mutex_unlock(&ix->mu);
+}
+
+static void sync_one(ak_indexer *ix, const char *sid)
+{
+    ak_err err;
+    ak_segment *seg = ak_index_segment(ix->idx, sid);
+    if (!seg)
+        ak_vindex_drop(ix->v, sid);
+    else if (ak_vindex_sync(ix->v, seg, 1, &ix->stop, &err) && err.code != AK_ERR_ABORTED)
+        AK_WARN("vindex", "system %s: %s (it is scanned exactly)", sid, err.msg);
+    ak_segment_unref(seg);
+}
+
+static void save(ak_indexer *ix)
+{
+    ak_err err;
+    if (ak_vindex_save(ix->v, &err))
+        AK_WARN("vindex", "saving the vector index: %s", err.msg);
+}
+
+static void first_pass(ak_indexer *ix)
+{
+    ak_err err;
+    int64_t t0 = ak_time_mono_us();
+    if (ak_indexer_sync_all(ix->idx, ix->v, 1, &ix->stop, &err)) {
+        if (err.code != AK_ERR_ABORTED)
+            AK_WARN("vindex", "first pass: %s", err.msg);
+        return;
+    }
+    ak_vindex_stats st;
+    ak_vindex_stats_get(ix->v, &st);
+    AK_INFO("vindex", "vector index in step: %llu nodes (%llu deleted, %llu added), "
+            "%llu systems bound, in %.2f s", (unsigned long long)st.nodes,
+            (unsigned long long)st.deleted, (unsigned long long)st.added,
+            (unsigned long long)st.bound_systems, (double)(ak_time_mono_us() - t0) / 1e6);
+    save(ix);
+}
+
+static void *run(void *arg)
+{
+    ak_indexer *ix = arg;
+    first_pass(ix);
+    int64_t last_save = ak_time_mono_us();
+    pthread_mutex_lock(&ix->mu);
+    while (!atomic_load(&ix->stop)) {
+        if (ix->n) {
+            char *sid = ix->queue[0];
+            memmove(ix->queue, ix->queue + 1, --ix->n * sizeof *ix->queue);
+            pthread_mutex_unlock(&ix->mu);
+            sync_one(ix, sid);
+            free(sid);
+            pthread_mutex_lock(&ix->mu);
+            continue;
+        }
+        if (ak_time_mono_us() - last_save >= AK_INDEXER_SAVE_S * 1000000LL) {
+            pthread_mutex_unlock(&ix->mu);
+            save(ix);
+            last_save = ak_time_mono_us();
+            pthread_mutex_lock(&ix->mu);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&ix->cv, &ix->mu, &until);
+    }
+    pthread_mutex_unlock(&ix->mu);
+    return NULL;
+}
+
+ak_code ak_indexer_start(ak_index *idx, ak_vindex *v, ak_indexer **out, ak_err *err)
+{
+    ak_indexer *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    ix->idx = idx;
+    ix->v = v;
+    pthread_mutex_init(&ix->mu, NULL);
+    pthread_cond_init(&ix->cv, NULL);
+    ak_index_set_listener(idx, on_change, ix);
+    int e = pthread_create(&ix->thread, NULL, run, ix);
+    if (e) {
+        ak_index_set_listener(idx, NULL, NULL);
+        pthread_mutex_destroy(&ix->mu);
+        pthread_cond_destroy(&ix->cv);
+        free(ix);
+        return ak_err_set(err, AK_ERR_INTERNAL, "starting the indexer: %s", strerror(e));
+    }
+    *out = ix;
+    return AK_OK;
+}
+
+void ak_indexer_stop(ak_indexer *ix)
+{
+    if (!ix)
+        return;
+    ak_index_set_listener(ix->idx, NULL, NULL);
+    pthread_mutex_lock(&ix->mu);
+    atomic_store(&ix->stop, 1);
+    pthread_cond_signal(&ix->cv);
+    pthread_mutex_unlock(&ix->mu);
+    pthread_join(ix->thread, NULL);
+    save(ix);
+    for (size_t i = 0; i < ix->n; i++)
+        free(ix->queue[i]);
+    free(ix->queue);
+    pthread_mutex_destroy(&ix->mu);
+    pthread_cond_destroy(&ix->cv);
+    free(ix);
+}

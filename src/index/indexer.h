@@ -1,0 +1,34 @@
+/*
+ * indexer.h - keeps the vector index (vindex.h) in step with the search
+ * index's segments, on a thread of its own, so ingestion, aging, forget
+ * and reingest never wait for it: they install segments as before, the
+ * indexer hears of each change (ak_index_set_listener) and syncs that
+ * system later; until then the system is scanned exactly.
+ *
+ * On start it syncs every installed segment and drops systems the data
+ * directory no longer has; it saves the index file when idle (at most
+ * every AK_INDEXER_SAVE_S seconds) and when stopped.
+ *
+ * Ownership: ak_indexer_start() / ak_indexer_stop() (which saves and
+ * frees; the index and vindex stay the caller's).
+ */
+#ifndef AK_INDEXER_H
+#define AK_INDEXER_H
+
+#include "index/vindex.h"
+#include "query/index.h"
+
+#define AK_INDEXER_SAVE_S 30
+
+typedef struct ak_indexer ak_indexer;
+
+ak_code ak_indexer_start(ak_index *idx, ak_vindex *v, ak_indexer **out, ak_err *err);
+void ak_indexer_stop(ak_indexer *ix);
+
+/* Sync every installed segment now, on the caller's thread; drop systems
+ * no longer installed.  add = 0 only binds what is already in the graph.
+ * (akosha index build, the CLI's searches, and the indexer's first pass.) */
+ak_code ak_indexer_sync_all(ak_index *idx, ak_vindex *v, int add, atomic_int *stop,
+                            ak_err *err);
+
+#endif

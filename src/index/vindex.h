@@ -1,0 +1,105 @@
+/*
+ * vindex.h - the node's vector index: one HNSW graph (hnsw.h) over the
+ * vectors of every system, kept in step with the in-memory segments
+ * (query/segment.h), which stay the truth a search is checked against.
+ *
+ * Each graph node is a row of some system, known by its (tier, row id) in
+ * that system's database and its int8 vector.  A system is *bound* to one
+ * version of its segment when every row of that version is a live node:
+ * then a search takes the system's candidates from the graph.  A system
+ * whose current segment is not the bound one (new rows, updates, aging,
+ * a reingest, not yet synced) is scanned exactly, as before, and its graph
+ * nodes are ignored, so no result is ever stale or missing.
+ * ak_vindex_sync() binds a system to a new segment: rows whose key and
+ * vector are unchanged keep their node, new ones are added (a few at a
+ * time, so searches are not held up), the rest are marked deleted.
+ *
+ * The graph and its keys are saved in one file (ak_vindex_save) and mapped
+ * back at start; binding a restarted system costs a comparison per row,
+ * not an insertion.  A damaged file is refused (hnsw_file.c), removed and
+ * rebuilt from the databases.
+ *
+ * Thread safety: searches run concurrently with each other and with one
+ * sync or save at a time (syncs and saves serialize on their own).
+ *
+ * Ownership: ak_vindex_open() / ak_vindex_free(); a result from
+ * ak_vindex_search() holds references released by ak_vindex_result_free().
+ */
+#ifndef AK_VINDEX_H
+#define AK_VINDEX_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "query/segment.h"
+#include "storage/datadir.h"
+
+typedef struct ak_vindex ak_vindex;
+typedef struct ak_vindex_cover ak_vindex_cover;
+
+typedef struct {
+    ak_segment *seg; /* a reference */
+    uint32_t row;
+    float score;     /* approximate (int8) cosine */
+} ak_vindex_hit;
+
+typedef struct {
+    ak_vindex_hit *hits;
+    size_t n;
+    ak_vindex_cover *cover; /* the segments the graph answered for */
+} ak_vindex_result;
+
+typedef struct {
+    uint64_t nodes, deleted, bound_systems, bytes;
+    uint64_t added; /* nodes added since open (0 after a restart that found all) */
+} ak_vindex_stats;
+
+/* Open the index file at path, or start empty when there is none.  A file
+ * that is damaged is logged and *rebuilt set: the index starts empty, the
+ * databases fill it and the next save replaces the file; rebuilt may be
+ * NULL.  Errors are for memory. */
+ak_code ak_vindex_open(const char *path, ak_vindex **out, int *rebuilt, ak_err *err);
+void ak_vindex_free(ak_vindex *v);
+/* ak_vindex_open() of the data directory's file, AK_VINDEX_FILE. */
+#define AK_VINDEX_FILE "vectors.akidx"
+ak_code ak_vindex_open_in(const ak_datadir *dd, ak_vindex **out, ak_err *err);
+
+/* Check the file at path as open would: AK_OK, AK_ERR_NOTFOUND (none) or
+ * AK_ERR_CORRUPT saying what is wrong.  (akosha verify) */
+ak_code ak_vindex_check(const char *path, ak_err *err);
+
+/* Bind seg's system to seg.  With add = 0 rows not already in the graph
+ * are not added: the system is bound only if none is missing (a quick
+ * check for a read-only process).  Returns AK_ERR_ABORTED when *stop
+ * became non-zero meanwhile (stop may be NULL). */
+ak_code ak_vindex_sync(ak_vindex *v, ak_segment *seg, int add, atomic_int *stop,
+                       ak_err *err);
+/* Forget a system: its nodes are deleted. */
+void ak_vindex_drop(ak_vindex *v, const char *system_id);
+/* Whether seg is the version its system is bound to (nothing to sync). */
+int ak_vindex_is_bound(ak_vindex *v, const ak_segment *seg);
+/* Delete the nodes of every system not in keep[0..n) (sorted by strcmp). */
+void ak_vindex_retain(ak_vindex *v, const char *const *keep, size_t n);
+
+/* Save to the path given at open, atomically.  Nothing is written when
+ * nothing changed since the last save or open. */
+ak_code ak_vindex_save(ak_vindex *v, ak_err *err);
+
+/* The best k rows passing the filter among bound systems, ef candidates
+ * (ef >= k; the recall knob).  Returns 1 when it answered, 0 when the
+ * filter keeps so few rows that an exact scan is the better plan (then out
+ * is empty and covers nothing).  A row's system must be checked with
+ * ak_vindex_covers() against the caller's own segment. */
+int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_scan_filter *f,
+                     size_t k, size_t ef, ak_vindex_result *out);
+/* Whether the result's hits include seg's (seg was bound when it ran). */
+int ak_vindex_covers(const ak_vindex_result *r, const ak_segment *seg);
+void ak_vindex_result_free(ak_vindex_result *r);
+
+void ak_vindex_stats_get(ak_vindex *v, ak_vindex_stats *out);
+
+/* ef from AKOSHA_INDEX_EF (16..4096), else AK_HNSW_EF_DEFAULT. */
+size_t ak_vindex_default_ef(void);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * test_vindex.c - the node's vector index (src/index/vindex.c) against
+ * segments built here: a synced system is answered from the graph with
+ * rows of the very segment it was bound to; a new version of the segment
+ * is not covered until synced, and a sync keeps the nodes of unchanged
+ * rows, adds changed and new ones and deletes the rest; a saved index
+ * binds again without adding; drop and retain forget systems; a filter
+ * keeping almost nothing declines (the caller scans instead).
+ */
+#include "test.h"
+#include "../tools/clustered.h"
+
+#include "index/vindex.h"
+
+typedef struct {
+    size_t n;
+    int64_t rowid[2000];
+    int64_t ts[2000];
+    float v[2000][AK_DIM];
+} rows;
+
+/* A segment of n rows (all hot): row i has rows->rowid[i] and vector v[i]. */
+static ak_segment *make_seg(const char *sid, const rows *r)
+{
+    static uint64_t gen = 1000;
+    ak_segment *s = calloc(1, sizeof *s);
+    atomic_init(&s->refs, 1);
+    s->gen = ++gen;
+    snprintf(s->system_id, sizeof s->system_id, "%s", sid);
+    s->n = s->n_hot = s->n_warm_end = (uint32_t)r->n;
+    s->q = malloc(r->n * AK_DIM + 1);
+    s->qscale = malloc(r->n * sizeof(float) + 1);
+    s->ts = malloc(r->n * sizeof(int64_t) + 1);
+    s->rowid = malloc(r->n * sizeof(int64_t) + 1);
+    s->id_off = calloc(r->n + 1, sizeof(uint32_t));
+    s->ids = calloc(1, 1);
+    for (size_t i = 0; i < r->n; i++) {
+        float sc;
+        ak_vec_quantize(r->v[i], s->q + i * AK_DIM, &sc);
+        double nn = sqrt((double)ak_vec_dot_i8(s->q + i * AK_DIM, s->q + i * AK_DIM));
+        s->qscale[i] = (float)(1.0 / nn);
+        s->ts[i] = r->ts[i];
+        s->rowid[i] = r->rowid[i];
+    }
+    return s;
+}
+
+static rows *make_rows(size_t n, uint64_t seed)
+{
+    rows *r = calloc(1, sizeof *r);
+    cl_gen *g = cl_new(50, seed);
+    r->n = n;
+    for (size_t i = 0; i < n; i++) {
+        r->rowid[i] = (int64_t)i + 1;
+        r->ts[i] = (int64_t)i;
+        cl_draw(g, r->v[i]);
+    }
+    cl_free(g);
+    return r;
+}
+
+static const ak_scan_filter all = {AK_TIER_ALL, INT64_MIN, INT64_MAX};
+
+/* Query with row `row`'s own vector: the best hit is that row of seg. */
+static void expect_self(ak_vindex *v, ak_segment *seg, uint32_t row)
+{
+    int8_t q8[AK_DIM];
+    memcpy(q8, seg->q + (size_t)row * AK_DIM, AK_DIM);
+    ak_vindex_result r;
+    CHECK_INT(ak_vindex_search(v, q8, seg->qscale[row], &all, 10, 64, &r), 1);
+    CHECK(ak_vindex_covers(&r, seg));
+    CHECK(r.n >= 1 && r.hits[0].seg == seg && r.hits[0].row == row);
+    if (r.n && (r.hits[0].seg != seg || r.hits[0].row != row))
+        fprintf(stderr, "  row %u: got row %u (%s segment) score %f\n", row, r.hits[0].row,
+                r.hits[0].seg == seg ? "same" : "other", r.hits[0].score);
+    ak_vindex_result_free(&r);
+}
+
+static void test_sync_and_resync(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/v.akidx", test_tmpdir());
+    ak_vindex *v = NULL;
+    ak_err e;
+    int rebuilt = 1;
+    CHECK_OK(ak_vindex_open(path, &v, &rebuilt, &e), e);
+    CHECK_INT(rebuilt, 0);
+    rows *r = make_rows(1500, 7);
+    ak_segment *a = make_seg("sysA", r);
+    CHECK_OK(ak_vindex_sync(v, a, 1, NULL, &e), e);
+    CHECK(ak_vindex_is_bound(v, a));
+    expect_self(v, a, 3);
+    expect_self(v, a, 1400);
+
+    /* a new version: row 10's vector changed, row 20 gone, one row added */
+    r->v[10][0] += 0.5f;
+    ak_vec_normalize(r->v[10]);
+    memmove(&r->rowid[20], &r->rowid[21], (r->n - 21) * sizeof r->rowid[0]);
+    memmove(&r->v[20], &r->v[21], (r->n - 21) * sizeof r->v[0]);
+    r->rowid[r->n - 1] = 9999;
+    cl_gen *g = cl_new(5, 99);
+    cl_draw_random(g, r->v[r->n - 1]);
+    cl_free(g);
+    ak_segment *b = make_seg("sysA", r);
+    int8_t q8[AK_DIM];
+    memcpy(q8, b->q, AK_DIM);
+    ak_vindex_result res;
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &all, 10, 64, &res), 1);
+    CHECK(!ak_vindex_covers(&res, b)); /* not synced: the caller scans b */
+    ak_vindex_result_free(&res);
+    ak_vindex_stats before, after;
+    ak_vindex_stats_get(v, &before);
+    CHECK_OK(ak_vindex_sync(v, b, 1, NULL, &e), e);
+    ak_vindex_stats_get(v, &after);
+    CHECK_INT(after.added - before.added, 2); /* the changed row and the new one */
+    CHECK_INT(after.deleted, 2);              /* the changed row's old node, row 20's */
+    expect_self(v, b, 10);
+    expect_self(v, b, (uint32_t)(r->n - 1));
+    CHECK(!ak_vindex_is_bound(v, a));
+
+    /* saved and opened again: binds by comparison, adds nothing */
+    rows *r2 = make_rows(300, 8);
+    ak_segment *c = make_seg("sysB", r2);
+    CHECK_OK(ak_vindex_sync(v, c, 1, NULL, &e), e);
+    CHECK_OK(ak_vindex_save(v, &e), e);
+    ak_vindex_free(v);
+    CHECK_OK(ak_vindex_check(path, &e), e);
+    CHECK_OK(ak_vindex_open(path, &v, &rebuilt, &e), e);
+    CHECK_OK(ak_vindex_sync(v, b, 0, NULL, &e), e);
+    CHECK_OK(ak_vindex_sync(v, c, 0, NULL, &e), e);
+    ak_vindex_stats_get(v, &after);
+    CHECK_INT(after.added, 0);
+    CHECK_INT(after.bound_systems, 2);
+    expect_self(v, b, 10);
+    expect_self(v, c, 299);
+
+    /* a time filter keeping 3 rows in 1,800: declined, the caller scans */
+    ak_scan_filter few = {AK_TIER_ALL, 0, 2};
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &few, 10, 64, &res), 0);
+    ak_vindex_result_free(&res);
+    /* one keeping half: answered, every hit inside it */
+    ak_scan_filter half = {AK_TIER_ALL, 0, 750};
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &half, 10, 64, &res), 1);
+    for (size_t i = 0; i < res.n; i++)
+        CHECK(res.hits[i].seg->ts[res.hits[i].row] <= 750);
+    ak_vindex_result_free(&res);
+
+    /* drop and retain */
+    ak_vindex_drop(v, "sysA");
+    CHECK(!ak_vindex_is_bound(v, b));
+    const char *keep[] = {"sysC"};
+    ak_vindex_retain(v, keep, 1);
+    ak_vindex_stats_get(v, &after);
+    CHECK_INT(after.bound_systems, 0);
+    CHECK_INT(after.deleted, after.nodes);
+    ak_vindex_free(v);
+
+    /* a damaged file: opened empty, said to need a rebuild */
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 300, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    CHECK_INT(ak_vindex_check(path, &e), AK_ERR_CORRUPT);
+    CHECK_OK(ak_vindex_open(path, &v, &rebuilt, &e), e);
+    CHECK_INT(rebuilt, 1);
+    ak_vindex_stats_get(v, &after);
+    CHECK_INT(after.nodes, 0);
+    ak_vindex_free(v);
+    ak_segment_unref(a);
+    ak_segment_unref(b);
+    ak_segment_unref(c);
+    free(r);
+    free(r2);
+}
+
+int main(void)
+{
+    RUN(test_sync_and_resync);
+    return test_report("vindex");
+}
