@@ -126,6 +126,7 @@ ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size
 }
 
 ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
+                        const ak_record *const *recs, size_t n, ak_put_result *results,
                         ak_ledger_row *row, int *changed, ak_err *err)
 {
     char prefix[AK_STORE_KEY_MAX + 1];
@@ -149,7 +150,9 @@ ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_ou
         rc = ak_sysdb_ledger_get(db, b->uid, &prev, err);
     if (rc == AK_OK) {
         ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
-        ak_upload_env env = {.cfg = &cfg, .system_id = sid, .db = db, .doc = doc, .now_us = now};
+        ak_upload_env env = {.cfg = &cfg, .system_id = sid, .db = db, .doc = doc, .now_us = now,
+                             .records = recs, .n_records = n, .records_bytes = b->payload_len,
+                             .results = results};
         ak_outcome o = ak_upload_apply(&env, &ref, &m, &prev, &tally, &reason);
         *changed = o == AK_OUTCOME_INGESTED && (tally.new_count || tally.updated);
         ak_ledger_row_free(&prev);

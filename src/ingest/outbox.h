@@ -63,8 +63,12 @@ ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size
 /* Apply one staged batch to db through the upload path (ak_upload_apply:
  * manifest and record rules, one transaction with its ledger row), then
  * fill *row with its ledger row (caller frees with ak_ledger_row_free).
- * *changed is set when conversations were stored or changed. */
+ * *changed is set when conversations were stored or changed.
+ * recs: the batch's n records as the caller parsed them from the staged
+ * lines, applied from memory (results[i] gets what became of recs[i]);
+ * NULL: the staged payload is read back and parsed. */
 ak_code ak_outbox_apply(ak_store *ob, const char *sid, ak_sysdb *db, const ak_outbox_batch *b,
+                        const ak_record *const *recs, size_t n, ak_put_result *results,
                         ak_ledger_row *row, int *changed, ak_err *err);
 
 /* Apply every staged batch of sid not yet in db's ledger, in upload order,

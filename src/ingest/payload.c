@@ -101,9 +101,10 @@ static ak_code start_record(pipe_state *ps)
     return AK_OK;
 }
 
-/* A parsed record (or why it was not one) into the database. */
+/* A parsed record (or why it was not one) into the database; *res says
+ * what became of it. */
 static ak_code store_record(pipe_state *ps, const char *where, ak_code rc, const ak_record *rec,
-                            ak_rec_problem prob, const ak_err *perr)
+                            ak_rec_problem prob, const ak_err *perr, ak_put_result *res)
 {
     ak_payload_ctx *c = ps->ctx;
     if (rc == AK_ERR_INVALID) {
@@ -112,14 +113,13 @@ static ak_code store_record(pipe_state *ps, const char *where, ak_code rc, const
     }
     if (rc)
         return ak_err_set(&ps->err, rc, "%s", perr->msg);
-    ak_put_result res;
     ak_err dberr;
-    if ((rc = ak_sysdb_put_record(c->db, &c->order, rec, &res, &dberr)))
+    if ((rc = ak_sysdb_put_record(c->db, &c->order, rec, res, &dberr)))
         return ak_err_set(&ps->err, AK_ERR_IO, "database: %s", dberr.msg);
-    if (res == AK_PUT_CONFLICT)
+    if (*res == AK_PUT_CONFLICT)
         note_problem(ps, where, AK_REC_CONFLICT,
                      "id given twice in this upload with different content");
-    count_put(c->tally, res);
+    count_put(c->tally, *res);
     return AK_OK;
 }
 
@@ -138,9 +138,10 @@ static ak_code on_record(void *arg, const ak_frame *fr)
     ak_record rec;
     ak_rec_problem prob;
     ak_err perr;
+    ak_put_result res;
     rc = ak_record_parse(ps->ctx->doc, fr->text, fr->len, ps->ctx->default_ts_us, &rec, &prob,
                          &perr);
-    return store_record(ps, where, rc, &rec, prob, &perr);
+    return store_record(ps, where, rc, &rec, prob, &perr, &res);
 }
 
 static ak_code on_row(void *arg, const char *table, uint64_t row, const ak_record_parts *parts)
@@ -154,8 +155,9 @@ static ak_code on_row(void *arg, const char *table, uint64_t row, const ak_recor
     ak_record rec;
     ak_rec_problem prob;
     ak_err perr;
+    ak_put_result res;
     rc = ak_record_from_parts(parts, ps->ctx->default_ts_us, &rec, &prob, &perr);
-    return store_record(ps, where, rc, &rec, prob, &perr);
+    return store_record(ps, where, rc, &rec, prob, &perr, &res);
 }
 
 static ak_code on_plain(void *arg, const void *data, size_t len)
@@ -336,6 +338,25 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
         ak_err_prefix(err, "%s: ", name);
     ak_framer_free(ps.framer);
     ak_unz_free(ps.unz);
+    return rc;
+}
+
+ak_code ak_payload_put_records(const char *name, const ak_record *const *recs, size_t n,
+                               int64_t bytes, ak_put_result *results, ak_payload_ctx *ctx,
+                               ak_err *err)
+{
+    pipe_state ps = {.ctx = ctx, .name = name, .spool = {.fd = -1}};
+    char where[48];
+    ak_code rc = AK_OK;
+    ak_err_clear(&ps.err);
+    ctx->tally->bytes += bytes;
+    for (size_t i = 0; rc == AK_OK && i < n; i++) {
+        snprintf(where, sizeof where, "line %zu", i + 1); /* as if framed from name */
+        if ((rc = start_record(&ps)) == AK_OK)
+            rc = store_record(&ps, where, AK_OK, recs[i], AK_REC_OK, NULL, &results[i]);
+    }
+    if (rc && err)
+        *err = ps.err;
     return rc;
 }
 

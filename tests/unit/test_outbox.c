@@ -63,13 +63,13 @@ static void test_stage_apply(void)
     CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 5, "test", ak_time_now_us(), &ba, &err), err);
     CHECK_HAS(ba.uid, "_push_");
     CHECK_HAS(ba.manifest, "\"conversation_count\":5");
-    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, NULL, 0, NULL, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.new_count, 5);
     CHECK(changed);
     ak_ledger_row_free(&row);
     /* again: settled, nothing changes */
-    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, SID, db, &ba, NULL, 0, NULL, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.attempts, 1);
     CHECK(!changed);
@@ -213,6 +213,65 @@ static void test_patch(void)
     ak_sysdb_close(db);
 }
 
+/* Patches that only add rows append in place over shared arrays; the
+ * older segments keep exactly their rows, and a patch of an older one (or
+ * one that drops a row) copies instead. */
+static void test_patch_append(void)
+{
+    ak_sysdb *db;
+    ak_segment *seg[5], *whole, *stale;
+    ak_err err;
+    char id[16];
+    CHECK_OK(ak_datadir_open_system(dd, "append.example", 1, &db, &err), err);
+    for (int k = 0; k < 10; k++) {
+        snprintf(id, sizeof id, "a%d", k);
+        put_vec(db, id, id, 0.01f * (float)(k + 1), 1);
+    }
+    CHECK_OK(ak_segment_load(db, "append.example", &seg[0], &err), err);
+    CHECK_INT(seg[0]->cap, 10); /* a load has no room */
+    for (int b = 1; b < 5; b++) { /* four batches of 3 new rows (one without a vector) */
+        const char *ids[3];
+        char names[3][16];
+        for (int i = 0; i < 3; i++) {
+            snprintf(names[i], sizeof names[i], "b%d-%d", b, i);
+            put_vec(db, names[i], names[i], 0.1f * (float)b + 0.01f * (float)i, i != 2);
+            ids[i] = names[i];
+        }
+        CHECK_OK(ak_segment_patch(seg[b - 1], db, ids, 3, &seg[b], &err), err);
+        CHECK_INT(seg[b]->n, 10 + 2 * b);
+    }
+    CHECK(seg[1]->owner == NULL);   /* the first patch copied, with room */
+    CHECK(seg[1]->cap >= 12 + 256);
+    CHECK(seg[2]->owner == seg[1]); /* the later ones appended over its arrays */
+    CHECK(seg[4]->owner == seg[1]);
+    CHECK_INT(seg[1]->tail, 18);
+    CHECK_OK(ak_segment_load(db, "append.example", &whole, &err), err);
+    check_same(seg[4], whole);
+    CHECK_INT(seg[2]->n, 14); /* an older segment still ends where it did */
+    CHECK(strcmp(ak_segment_conv_id(seg[2], 13), "b2-1") == 0);
+    /* a patch of an older segment cannot append (its tail is written) */
+    const char *more[] = {"c0"};
+    put_vec(db, "c0", "c0", 0.9f, 1);
+    CHECK_OK(ak_segment_patch(seg[2], db, more, 1, &stale, &err), err);
+    CHECK(stale->owner == NULL);
+    CHECK_INT(stale->n, 15);
+    ak_segment_unref(stale);
+    /* an update drops a row: copied */
+    put_vec(db, "b1-0", "b1-0 edited", 0.95f, 1);
+    const char *upd[] = {"b1-0", "c0"};
+    ak_segment *patched;
+    CHECK_OK(ak_segment_patch(seg[4], db, upd, 2, &patched, &err), err);
+    CHECK(patched->owner == NULL);
+    ak_segment_unref(whole);
+    CHECK_OK(ak_segment_load(db, "append.example", &whole, &err), err);
+    check_same(patched, whole);
+    ak_segment_unref(patched);
+    ak_segment_unref(whole);
+    for (int b = 0; b < 5; b++) /* any order: owners outlive their views */
+        ak_segment_unref(seg[b]);
+    ak_sysdb_close(db);
+}
+
 int main(void)
 {
     ak_err err;
@@ -226,6 +285,7 @@ int main(void)
     RUN(test_recover);
     RUN(test_ship);
     RUN(test_patch);
+    RUN(test_patch_append);
     ak_store_close(ob);
     ak_datadir_close(dd);
     return test_report("outbox");
