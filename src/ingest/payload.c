@@ -160,6 +160,34 @@ static ak_code on_row(void *arg, const char *table, uint64_t row, const ak_recor
     return store_record(ps, where, rc, &rec, prob, &perr, &res);
 }
 
+/* A DuckDB row's id and content first: a row whose id is stored with this
+ * content is a duplicate whatever its other columns hold, so they are not
+ * read (a repeated snapshot is mostly such rows).  A row the record rules
+ * refuse is read whole, so that it is refused with the whole record's
+ * reason. */
+static ak_code on_key(void *arg, const char *table, uint64_t row, const ak_record_parts *key,
+                      int *want)
+{
+    pipe_state *ps = arg;
+    ak_record rec;
+    ak_rec_problem prob;
+    ak_err e;
+    int same = 0;
+    (void)table, (void)row;
+    *want = 1;
+    if (ak_record_from_parts(key, 0, &rec, &prob, &e) != AK_OK)
+        return AK_OK;
+    if (ak_sysdb_stored_same(ps->ctx->db, &rec, &same, &e))
+        return ak_err_set(&ps->err, AK_ERR_IO, "database: %s", e.msg);
+    if (!same)
+        return AK_OK;
+    *want = 0;
+    ak_code rc = start_record(ps);
+    if (rc == AK_OK)
+        count_put(ps->ctx->tally, AK_PUT_DUPLICATE);
+    return rc;
+}
+
 static ak_code on_plain(void *arg, const void *data, size_t len)
 {
     pipe_state *ps = arg;
@@ -274,7 +302,7 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
     if (rc == AK_OK) {
         ak_testpoint("ingest.spooled"); /* spool file complete, not yet read */
         ak_err_clear(&ps->err);
-        rc = ak_duckdb_read(ps->spool.path, on_row, ps, err);
+        rc = ak_duckdb_read(ps->spool.path, on_key, on_row, ps, err);
         /* a callback's failure is in the pipe's error, DuckDB's in err */
         if (rc && ps->err.code && err)
             *err = ps->err;

@@ -553,6 +553,15 @@ static ak_code replace(ak_sysdb *db, const existing *ex, const ak_upload_order *
     return rc ? rc : insert_hot(db, up, r, err);
 }
 
+ak_code ak_sysdb_stored_same(ak_sysdb *db, const ak_record *r, int *same, ak_err *err)
+{
+    existing ex;
+    ak_upload_order any = {0, ""};
+    ak_code rc = lookup(db, &any, r, &ex, err);
+    *same = rc == AK_OK && ex.found && ex.same_content;
+    return rc;
+}
+
 ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
                             const ak_record *r, ak_put_result *result, ak_err *err)
 {
