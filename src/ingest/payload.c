@@ -302,7 +302,12 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
     if (rc == AK_OK) {
         ak_testpoint("ingest.spooled"); /* spool file complete, not yet read */
         ak_err_clear(&ps->err);
-        rc = ak_duckdb_read(ps->spool.path, on_key, on_row, ps, err);
+        /* into an empty store every row is new: no first pass */
+        ak_sysdb_counts n = {0};
+        ak_err cerr;
+        int empty = ak_sysdb_counts_get(ps->ctx->db, &n, &cerr) == AK_OK && !n.hot && !n.warm &&
+                    !n.cold;
+        rc = ak_duckdb_read(ps->spool.path, empty ? NULL : on_key, on_row, ps, err);
         /* a callback's failure is in the pipe's error, DuckDB's in err */
         if (rc && ps->err.code && err)
             *err = ps->err;

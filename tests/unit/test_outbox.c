@@ -8,8 +8,12 @@
  *  - a batch staged but never applied is applied by recovery, in order;
  *  - shipping copies applied batches to a bucket and empties the outbox;
  *    the bucket's copy ingests into a fresh database to the same rows;
+ *  - a batch applied from the caller's parsed records stores the same rows
+ *    and ledger counts as one read back from the outbox, and says per
+ *    record what became of it (new, updated, duplicate, conflict);
  *  - a patched segment equals a segment loaded whole after new rows,
- *    updated rows, a row updated without a vector and an id not stored.
+ *    updated rows, a row updated without a vector and an id not stored;
+ *    patches that only add rows append over shared arrays.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +146,99 @@ static void test_ship(void)
     ak_sysdb_close(db);
     ak_datadir_close(dd2);
     ak_store_close(bucket);
+}
+
+/* The lines of b parsed into records that outlive the parse. */
+static size_t parse_lines(const ak_buf *b, ak_record **recs, size_t max)
+{
+    ak_json_doc *doc = ak_json_doc_new();
+    size_t n = 0;
+    for (const char *l = b->data; l && *l && n < max;) {
+        const char *end = strchr(l, '\n');
+        ak_rec_problem prob;
+        ak_err err;
+        recs[n] = malloc(sizeof **recs);
+        CHECK_OK(ak_record_parse(doc, l, (size_t)(end - l), 0, recs[n], &prob, &err), err);
+        /* the strings point into the doc: give each record its own copies */
+        recs[n]->id = strndup(recs[n]->id, recs[n]->id_len);
+        recs[n]->content = strndup(recs[n]->content, recs[n]->content_len);
+        recs[n]->metadata = NULL;
+        recs[n]->metadata_len = 0;
+        n++;
+        l = end + 1;
+    }
+    ak_json_doc_free(doc);
+    return n;
+}
+
+static void free_records(ak_record **recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)recs[i]->id);
+        free((char *)recs[i]->content);
+        free(recs[i]);
+    }
+}
+
+static void test_apply_from_memory(void)
+{
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_ledger_row row;
+    ak_sysdb *db;
+    ak_err err;
+    ak_record *recs[8];
+    ak_put_result res[8];
+    int changed = 0;
+    CHECK_OK(ak_datadir_open_system(dd, "memory.example", 1, &db, &err), err);
+    batch(&b, 0, 4, "a");
+    size_t n = parse_lines(&b, recs, 8);
+    CHECK_OK(ak_outbox_stage(ob, "memory.example", b.data, b.len, (int64_t)n, "test",
+                             ak_time_now_us(), &ba, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, "memory.example", db, &ba, (const ak_record *const *)recs, n,
+                             res, &row, &changed, &err), err);
+    CHECK_INT(row.new_count, 4);
+    CHECK_INT(row.payload_bytes, (int64_t)b.len);
+    CHECK_INT(res[0], AK_PUT_NEW);
+    CHECK_INT(res[3], AK_PUT_NEW);
+    CHECK(changed);
+    CHECK_INT(hot_rows(db), 4);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&ba);
+    free_records(recs, n);
+    /* again with id1 unchanged, id2 edited, id9 new twice with two contents */
+    ak_buf_reset(&b);
+    ak_buf c = {0};
+    batch(&c, 1, 1, "a");
+    ak_buf_append(&b, c.data, c.len);
+    batch(&c, 2, 1, "edited");
+    ak_buf_append(&b, c.data, c.len);
+    batch(&c, 9, 1, "a");
+    ak_buf_append(&b, c.data, c.len);
+    batch(&c, 9, 1, "other");
+    ak_buf_append(&b, c.data, c.len);
+    n = parse_lines(&b, recs, 8);
+    CHECK_OK(ak_outbox_stage(ob, "memory.example", b.data, b.len, (int64_t)n, "test",
+                             ak_time_now_us() + 1000, &ba, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, "memory.example", db, &ba, (const ak_record *const *)recs, n,
+                             res, &row, &changed, &err), err);
+    CHECK_INT(res[0], AK_PUT_DUPLICATE);
+    CHECK_INT(res[1], AK_PUT_UPDATED);
+    CHECK_INT(res[2], AK_PUT_NEW);
+    CHECK_INT(res[3], AK_PUT_CONFLICT);
+    CHECK_INT(row.duplicates, 1);
+    CHECK_INT(row.updated, 1);
+    CHECK_INT(row.new_count, 1);
+    CHECK_INT(row.records_rejected, 1);
+    /* named as the same batch read back from memories.jsonl would name it */
+    CHECK_HAS(row.record_errors, "memories.jsonl line 4");
+    CHECK_INT(hot_rows(db), 5);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&ba);
+    free_records(recs, n);
+    ak_buf_free(&c);
+    ak_buf_free(&b);
+    ak_sysdb_close(db);
 }
 
 /* Two segments hold the same rows: ids, rowids, timestamps, vectors. */
@@ -284,6 +381,7 @@ int main(void)
     RUN(test_stage_apply);
     RUN(test_recover);
     RUN(test_ship);
+    RUN(test_apply_from_memory);
     RUN(test_patch);
     RUN(test_patch_append);
     ak_store_close(ob);
