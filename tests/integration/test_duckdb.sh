@@ -93,7 +93,7 @@ run=$(ingest)
 assert_eq "$(echo "$run" | jq_py 'd["conversations_ingested"], d["duplicates_skipped"], d["records_rejected"]')" \
   "4190 11 0" "4,190 new rows read whole past the named-rowid limit, 11 duplicates skipped"
 assert_eq "$(hot box-big 'count(*)')" "4201" "every row stored once"
-assert_eq "$(hot box-big "count(*) FILTER (WHERE conversation_id = 'conv-4200')")" "1" "the last row"
+assert_eq "$(hot box-big "count(*) FILTER (WHERE conversation_id = 'conv-4199')")" "1" "the last row"
 
 # ---- bad payloads: a reason each, nothing stored, no spool left ---------
 bad() { # name compression file reason-substring [status]
