@@ -32,6 +32,9 @@
 #define RECORD_MAX_DEPTH 64
 #define RECORD_MAX_NODES 200000
 #define ERRORS_SHOWN 1000
+/* metadata judged from the request's own parse: at most this many values, this deep */
+#define PLAIN_NODES 10000
+#define PLAIN_DEPTH 32
 
 struct ak_push {
     ak_push_env env;
@@ -289,6 +292,43 @@ static void refuse(outcome *o, size_t index, const ak_json *item, const shape *s
     ak_jw_end(&w);
 }
 
+static const ak_json *present(const ak_json *v)
+{
+    return v && v->type != AK_JSON_NULL ? v : NULL;
+}
+
+/* Whether v is small and shallow enough that the record parser's own
+ * limits (AK_RECORD_MAX_NODES, AK_RECORD_MAX_DEPTH) cannot matter. */
+static int plain(const ak_json *v, int depth, size_t *budget)
+{
+    if (depth > PLAIN_DEPTH || !*budget)
+        return 0;
+    --*budget;
+    for (const ak_json *k = v->first; k; k = k->next)
+        if (!plain(k, depth + 1, budget))
+            return 0;
+    return 1;
+}
+
+/* Judge a memory by the record rules: from the members the request's parse
+ * already holds (ak_record_from_values: the same rules and messages as
+ * parsing its line), or, for a line too large or metadata too deep or big
+ * for the limits to be sure not to matter, by parsing the line exactly as
+ * the bucket's copy of it will be parsed. */
+static ak_code judge(ak_json_doc *rdoc, const ak_json *item, const shape *sh, const ak_buf *line,
+                     int64_t now, ak_record *rec, ak_rec_problem *prob, ak_err *perr)
+{
+    const ak_json *md = ak_json_get(item, "metadata"); /* an object (ak_push_memory_record) */
+    size_t budget = PLAIN_NODES;
+    if (line->len > AK_RECORD_TEXT_MAX || !plain(md, 0, &budget))
+        return ak_record_parse(rdoc, line->data, line->len, now, rec, prob, perr);
+    ak_record_values v = {present(ak_json_get(item, sh->id_key)),
+                          present(ak_json_get(item, sh->text_key)),
+                          present(ak_json_get(item, "embedding")),
+                          present(ak_json_get(md, "created_at")), md};
+    return ak_record_from_values(&v, now, rec, prob, perr);
+}
+
 /* Judge every item; the good ones go to their system's group, except the
  * memories a forget holds back (storage/tombstone.h): not stored, not an
  * error either (the operator chose it, and Session-Buddy would otherwise
@@ -310,7 +350,7 @@ static ak_code sort_items(const ak_datadir *dd, const ak_json *items, const shap
         group *g;
         if (!ak_push_memory_record(it, sh == REFLECTION, &line, sid, why, sizeof why)) {
             refuse(o, i, it, sh, why);
-        } else if ((rc = ak_record_parse(rdoc, line.data, line.len, now, &rec, &prob, &perr))) {
+        } else if ((rc = judge(rdoc, it, sh, &line, now, &rec, &prob, &perr))) {
             if (rc == AK_ERR_INVALID) {
                 snprintf(why, sizeof why, "%s: %s", ak_rec_problem_name(prob), perr.msg);
                 refuse(o, i, it, sh, why);
