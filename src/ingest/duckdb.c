@@ -11,6 +11,12 @@
  * whatever the schema version, and a column a file lacks is simply not
  * named.  Every name in the SQL comes from the tables below, never from
  * the file.
+ *
+ * With a key callback (payload.c asks the store which rows are
+ * duplicates), each table is first scanned for rowid, id and content only;
+ * the full SELECT then names the wanted rowids (or, past ROWIDS_IN_QUERY of
+ * them, reads every row and skips the others), so a repeated snapshot does
+ * not pay for decoding embeddings and building metadata of rows it keeps.
  */
 #include "ingest/duckdb.h"
 
@@ -305,8 +311,10 @@ static ak_code find_tables(session *s, table_info *info)
 
 static int has(const table_info *ti, unsigned c) { return (ti->columns >> c) & 1; }
 
-/* SELECT id, content, embedding, timestamp_us, metadata FROM table. */
-static ak_code build_select(const char *db, size_t t, const table_info *ti, ak_buf *b)
+/* SELECT id, content, embedding, timestamp_us, metadata, rowid FROM table
+ * [WHERE rowid IN (the wanted rows)]. */
+static ak_code build_select(const char *db, size_t t, const table_info *ti, const int64_t *rowids,
+                            size_t n_rowids, ak_buf *b)
 {
     ak_buf_printf(b, "SELECT %s, CAST(\"content\" AS VARCHAR), ",
                   has(ti, C_ID) ? "CAST(\"id\" AS VARCHAR)" : "NULL::VARCHAR");
@@ -328,18 +336,46 @@ static ak_code build_select(const char *db, size_t t, const table_info *ti, ak_b
     for (unsigned c = 0; c < N_META; c++)
         if (has(ti, c))
             ak_buf_printf(b, ", '%s', \"%s\"", meta_columns[c], meta_columns[c]);
-    ak_buf_printf(b, ")) AS VARCHAR) FROM \"%s\".main.\"%s\"", db, tables[t].table);
+    ak_buf_printf(b, ")) AS VARCHAR), rowid FROM \"%s\".main.\"%s\"", db, tables[t].table);
+    for (size_t i = 0; i < n_rowids; i++)
+        ak_buf_printf(b, "%s%lld", i ? "," : " WHERE rowid IN (", (long long)rowids[i]);
+    if (n_rowids)
+        ak_buf_putc(b, ')');
     return ak_buf_putc(b, '\0');
 }
 
+/* SELECT rowid, id, content FROM table: the first pass. */
+static ak_code build_keys(const char *db, size_t t, const table_info *ti, ak_buf *b)
+{
+    ak_buf_printf(b, "SELECT rowid, %s, CAST(\"content\" AS VARCHAR) FROM \"%s\".main.\"%s\"",
+                  has(ti, C_ID) ? "CAST(\"id\" AS VARCHAR)" : "NULL::VARCHAR", db,
+                  tables[t].table);
+    return ak_buf_putc(b, '\0');
+}
+
+/* A row the first pass wants read whole. */
 typedef struct {
+    int64_t rowid;
+    uint64_t row; /* its ordinal in the first pass */
+} wanted;
+
+typedef struct {
+    ak_duckdb_key_fn key_fn;
     ak_duckdb_row_fn fn;
     void *ctx;
     int emb_array; /* the embedding column is FLOAT[384], else FLOAT[] */
     const char *table;
     uint64_t row;
+    wanted *want;  /* by rowid, when there was a first pass */
+    size_t n_want, cap_want;
     float emb[AK_DIM];
 } reader;
+
+static int by_rowid(const void *a, const void *b)
+{
+    int64_t x = ((const wanted *)a)->rowid, y = ((const wanted *)b)->rowid;
+    return (x > y) - (x < y);
+}
 
 static void take_string(duckdb_vector v, idx_t i, const char **p, size_t *n)
 {
@@ -383,43 +419,116 @@ static ak_code read_chunk(reader *r, duckdb_data_chunk c)
                   meta = api.data_chunk_get_vector(c, 4);
     const int64_t *ts_data = api.vector_get_data(ts);
     const uint64_t *ts_valid = api.vector_get_validity(ts);
+    const int64_t *rowids = api.vector_get_data(api.data_chunk_get_vector(c, 5));
     for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
         ak_record_parts p;
+        uint64_t row = ++r->row;
+        if (r->key_fn) { /* only the wanted rows, under their first-pass ordinal */
+            wanted key = {.rowid = rowids[i]};
+            const wanted *w = bsearch(&key, r->want, r->n_want, sizeof key, by_rowid);
+            if (!w)
+                continue;
+            row = w->row;
+        }
         take_string(id, i, &p.id, &p.id_len);
         take_string(content, i, &p.content, &p.content_len);
         take_string(meta, i, &p.metadata, &p.metadata_len);
         take_embedding(r, emb, i, &p);
         p.has_ts = is_valid(ts_valid, i);
         p.ts_us = p.has_ts ? ts_data[i] : 0;
-        ak_code rc = r->fn(r->ctx, r->table, ++r->row, &p);
+        ak_code rc = r->fn(r->ctx, r->table, row, &p);
         if (rc)
             return rc;
     }
     return AK_OK;
 }
 
-static ak_code read_table(session *s, size_t t, const table_info *ti, reader *r)
+static ak_code want_row(reader *r, int64_t rowid, uint64_t row)
 {
-    ak_buf sql = {0};
+    if (r->n_want == r->cap_want) {
+        size_t cap = r->cap_want ? 2 * r->cap_want : 1024;
+        wanted *grown = realloc(r->want, cap * sizeof *grown);
+        if (!grown)
+            return AK_ERR_NOMEM;
+        r->want = grown;
+        r->cap_want = cap;
+    }
+    r->want[r->n_want++] = (wanted){rowid, row};
+    return AK_OK;
+}
+
+static ak_code read_keys_chunk(reader *r, duckdb_data_chunk c, ak_err *err)
+{
+    duckdb_vector id = api.data_chunk_get_vector(c, 1), content = api.data_chunk_get_vector(c, 2);
+    const int64_t *rowids = api.vector_get_data(api.data_chunk_get_vector(c, 0));
+    for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
+        ak_record_parts p = {0};
+        int want = 0;
+        uint64_t row = ++r->row;
+        take_string(id, i, &p.id, &p.id_len);
+        take_string(content, i, &p.content, &p.content_len);
+        ak_code rc = r->key_fn(r->ctx, r->table, row, &p, &want);
+        if (rc == AK_OK && want && want_row(r, rowids[i], row))
+            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        if (rc)
+            return rc;
+    }
+    return AK_OK;
+}
+
+/* Run sql and hand each chunk to the reader (whole rows, or keys). */
+static ak_code scan(session *s, const char *sql, reader *r, int keys)
+{
     duckdb_result res;
-    ak_code rc = build_select(s->name, t, ti, &sql);
-    if (rc)
-        return ak_err_set(s->err, rc, "out of memory");
-    rc = run(s, sql.data, &res);
-    ak_buf_free(&sql);
+    ak_code rc = run(s, sql, &res), crc = AK_OK;
     if (rc)
         return rc;
-    r->table = tables[t].table;
-    r->emb_array = ti->emb_array;
     r->row = 0;
     duckdb_data_chunk c;
-    ak_code crc;
     while (rc == AK_OK && (c = next_chunk(s, &res, &crc))) {
-        rc = read_chunk(r, c);
+        rc = keys ? read_keys_chunk(r, c, s->err) : read_chunk(r, c);
         api.destroy_data_chunk(&c);
     }
     api.destroy_result(&res);
     return rc ? rc : crc;
+}
+
+/* At most this many wanted rows are named in the second pass's query;
+ * with more, it reads every row and skips the unwanted ones itself. */
+#define ROWIDS_IN_QUERY 4096
+
+static ak_code read_table(session *s, size_t t, const table_info *ti, reader *r)
+{
+    ak_buf sql = {0};
+    ak_code rc = AK_OK;
+    r->table = tables[t].table;
+    r->emb_array = ti->emb_array;
+    r->n_want = 0;
+    if (r->key_fn) {
+        if ((rc = build_keys(s->name, t, ti, &sql)) == AK_OK)
+            rc = scan(s, sql.data, r, 1);
+        ak_buf_reset(&sql);
+        if (rc || !r->n_want) {
+            ak_buf_free(&sql);
+            return rc;
+        }
+        qsort(r->want, r->n_want, sizeof *r->want, by_rowid);
+    }
+    int named = r->key_fn && r->n_want <= ROWIDS_IN_QUERY;
+    int64_t *ids = named ? malloc(r->n_want * sizeof *ids) : NULL;
+    for (size_t i = 0; ids && i < r->n_want; i++)
+        ids[i] = r->want[i].rowid;
+    if (named && !ids)
+        rc = AK_ERR_NOMEM;
+    if (rc == AK_OK)
+        rc = build_select(s->name, t, ti, ids, named ? r->n_want : 0, &sql);
+    free(ids);
+    if (rc)
+        rc = ak_err_set(s->err, rc, "out of memory");
+    else
+        rc = scan(s, sql.data, r, 0);
+    ak_buf_free(&sql);
+    return rc;
 }
 
 /* ---- the file ---- */
@@ -569,7 +678,8 @@ static ak_code read_tables(session *s, const table_info *info, reader *r)
     return rc;
 }
 
-ak_code ak_duckdb_read(const char *path, ak_duckdb_row_fn fn, void *ctx, ak_err *err)
+ak_code ak_duckdb_read(const char *path, ak_duckdb_key_fn key_fn, ak_duckdb_row_fn fn,
+                       void *ctx, ak_err *err)
 {
     ak_code rc = ak_duckdb_load(err);
     if (rc == AK_OK)
@@ -581,11 +691,13 @@ ak_code ak_duckdb_read(const char *path, ak_duckdb_row_fn fn, void *ctx, ak_err 
     reader *r = calloc(1, sizeof *r);
     if (!r)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    r->key_fn = key_fn;
     r->fn = fn;
     r->ctx = ctx;
     if ((rc = open_session(&s, path)) == AK_OK && (rc = find_tables(&s, info)) == AK_OK)
         rc = read_tables(&s, info, r);
     close_session(&s);
+    free(r->want);
     free(r);
     return rc;
 }

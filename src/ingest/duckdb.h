@@ -57,7 +57,17 @@ typedef ak_code (*ak_duckdb_row_fn)(void *ctx, const char *table, uint64_t row,
  * AK_ERR_NOTFOUND the library is missing, or too old for the file's
  *                 storage version (a newer library will read it);
  * or the callback's code. */
-ak_code ak_duckdb_read(const char *path, ak_duckdb_row_fn fn, void *ctx, ak_err *err);
+/* With key_fn, each table is read twice: first only each row's id (NULL
+ * when the row has none) and content, given to key_fn, which sets *want to
+ * have the row read whole (then fn gets it) or leaves it 0 (the caller has
+ * dealt with it: a duplicate, whose embedding and metadata need not be
+ * decoded); then the wanted rows, whole.  Row ordinals are the first
+ * pass's.  key_fn NULL: every row read whole, once. */
+typedef ak_code (*ak_duckdb_key_fn)(void *ctx, const char *table, uint64_t row,
+                                    const ak_record_parts *key, int *want);
+
+ak_code ak_duckdb_read(const char *path, ak_duckdb_key_fn key_fn, ak_duckdb_row_fn fn,
+                       void *ctx, ak_err *err);
 
 /* Any other DuckDB file (knowledge_graph.duckdb: graph/graph_duckdb.c),
  * read as text.  First column(ctx, ...) for every column of its main

@@ -73,10 +73,13 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
  * manifest and record rules, one transaction with its ledger row; graph
  * items into dd's knowledge graph), then fill *row with its ledger row
  * (caller frees with ak_ledger_row_free).  *changed is set when
- * conversations were stored or changed. */
+ * conversations were stored or changed.
+ * recs: the batch's n records as the caller parsed them from the staged
+ * lines, applied from memory (results[i] gets what became of recs[i]);
+ * NULL: the staged payload is read back and parsed (graph items always). */
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
-                        const ak_outbox_batch *b, ak_ledger_row *row, int *changed,
-                        ak_err *err);
+                        const ak_outbox_batch *b, const ak_record *const *recs, size_t n,
+                        ak_put_result *results, ak_ledger_row *row, int *changed, ak_err *err);
 
 /* Apply every staged batch of sid not yet in db's ledger, in upload order,
  * exactly as the ingestion cycle applies bucket uploads: what a process

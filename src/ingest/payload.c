@@ -105,9 +105,10 @@ static ak_code start_record(pipe_state *ps)
     return AK_OK;
 }
 
-/* A parsed record (or why it was not one) into the database. */
+/* A parsed record (or why it was not one) into the database; *res says
+ * what became of it. */
 static ak_code store_record(pipe_state *ps, const char *where, ak_code rc, const ak_record *rec,
-                            ak_rec_problem prob, const ak_err *perr)
+                            ak_rec_problem prob, const ak_err *perr, ak_put_result *res)
 {
     ak_payload_ctx *c = ps->ctx;
     if (rc == AK_ERR_INVALID) {
@@ -116,14 +117,13 @@ static ak_code store_record(pipe_state *ps, const char *where, ak_code rc, const
     }
     if (rc)
         return ak_err_set(&ps->err, rc, "%s", perr->msg);
-    ak_put_result res;
     ak_err dberr;
-    if (ak_sysdb_put_record(c->db, &c->order, rec, &res, &dberr) != AK_OK)
+    if ((rc = ak_sysdb_put_record(c->db, &c->order, rec, res, &dberr)))
         return ak_err_set(&ps->err, AK_ERR_IO, "database: %s", dberr.msg);
-    if (res == AK_PUT_CONFLICT)
+    if (*res == AK_PUT_CONFLICT)
         note_problem(ps, where, AK_REC_CONFLICT,
                      "id given twice in this upload with different content");
-    count_put(c->tally, res);
+    count_put(c->tally, *res);
     return AK_OK;
 }
 
@@ -142,9 +142,10 @@ static ak_code on_record(void *arg, const ak_frame *fr)
     ak_record rec;
     ak_rec_problem prob;
     ak_err perr;
+    ak_put_result res;
     rc = ak_record_parse(ps->ctx->doc, fr->text, fr->len, ps->ctx->default_ts_us, &rec, &prob,
                          &perr);
-    return store_record(ps, where, rc, &rec, prob, &perr);
+    return store_record(ps, where, rc, &rec, prob, &perr, &res);
 }
 
 static ak_code on_row(void *arg, const char *table, uint64_t row, const ak_record_parts *parts)
@@ -158,8 +159,37 @@ static ak_code on_row(void *arg, const char *table, uint64_t row, const ak_recor
     ak_record rec;
     ak_rec_problem prob;
     ak_err perr;
+    ak_put_result res;
     rc = ak_record_from_parts(parts, ps->ctx->default_ts_us, &rec, &prob, &perr);
-    return store_record(ps, where, rc, &rec, prob, &perr);
+    return store_record(ps, where, rc, &rec, prob, &perr, &res);
+}
+
+/* A DuckDB row's id and content first: a row whose id is stored with this
+ * content is a duplicate whatever its other columns hold, so they are not
+ * read (a repeated snapshot is mostly such rows).  A row the record rules
+ * refuse is read whole, so that it is refused with the whole record's
+ * reason. */
+static ak_code on_key(void *arg, const char *table, uint64_t row, const ak_record_parts *key,
+                      int *want)
+{
+    pipe_state *ps = arg;
+    ak_record rec;
+    ak_rec_problem prob;
+    ak_err e;
+    int same = 0;
+    (void)table, (void)row;
+    *want = 1;
+    if (ak_record_from_parts(key, 0, &rec, &prob, &e) != AK_OK)
+        return AK_OK;
+    if (ak_sysdb_stored_same(ps->ctx->db, &ps->ctx->order, &rec, &same, &e))
+        return ak_err_set(&ps->err, AK_ERR_IO, "database: %s", e.msg);
+    if (!same)
+        return AK_OK;
+    *want = 0;
+    ak_code rc = start_record(ps);
+    if (rc == AK_OK)
+        count_put(ps->ctx->tally, AK_PUT_DUPLICATE);
+    return rc;
 }
 
 static ak_code on_plain(void *arg, const void *data, size_t len)
@@ -278,9 +308,14 @@ static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, 
     if (rc == AK_OK) {
         ak_testpoint("ingest.spooled"); /* spool file complete, not yet read */
         ak_err_clear(&ps->err);
+        /* into an empty store every row is new: no first pass */
+        ak_sysdb_counts n = {0};
+        ak_err cerr;
+        int empty = !graph && ak_sysdb_counts_get(ps->ctx->db, &n, &cerr) == AK_OK && !n.hot &&
+                    !n.warm && !n.cold;
         rc = graph ? ak_graph_read_duckdb(ps->spool.path, ps->ctx->graph, ps->ctx->system_id,
                                           &ps->ctx->tally->graph, err)
-                   : ak_duckdb_read(ps->spool.path, on_row, ps, err);
+                   : ak_duckdb_read(ps->spool.path, empty ? NULL : on_key, on_row, ps, err);
         /* a callback's failure is in the pipe's error, DuckDB's in err */
         if (rc && ps->err.code && err)
             *err = ps->err;
@@ -361,6 +396,25 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
         ak_err_prefix(err, "%s: ", name);
     ak_framer_free(ps.framer);
     ak_unz_free(ps.unz);
+    return rc;
+}
+
+ak_code ak_payload_put_records(const char *name, const ak_record *const *recs, size_t n,
+                               int64_t bytes, ak_put_result *results, ak_payload_ctx *ctx,
+                               ak_err *err)
+{
+    pipe_state ps = {.ctx = ctx, .name = name, .spool = {.fd = -1}};
+    char where[48];
+    ak_code rc = AK_OK;
+    ak_err_clear(&ps.err);
+    ctx->tally->bytes += bytes;
+    for (size_t i = 0; rc == AK_OK && i < n; i++) {
+        snprintf(where, sizeof where, "line %zu", i + 1); /* as if framed from name */
+        if ((rc = start_record(&ps)) == AK_OK)
+            rc = store_record(&ps, where, AK_OK, recs[i], AK_REC_OK, NULL, &results[i]);
+    }
+    if (rc && err)
+        *err = ps.err;
     return rc;
 }
 

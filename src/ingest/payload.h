@@ -96,6 +96,16 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
                           ak_codec codec, int64_t listed_size, ak_payload_ctx *ctx,
                           ak_err *err);
 
+/* Records already parsed and judged by the caller (a pushed batch, whose
+ * staged JSONL payload `name` holds the same records as lines), put in
+ * order as ak_payload_ingest() puts framed ones, with the same problem
+ * notes: counted in ctx->tally (bytes: the payload's size), results[i]
+ * says what became of recs[i].  Errors: a database error (AK_ERR_IO) or
+ * AK_ERR_ABORTED. */
+ak_code ak_payload_put_records(const char *name, const ak_record *const *recs, size_t n,
+                               int64_t bytes, ak_put_result *results, ak_payload_ctx *ctx,
+                               ak_err *err);
+
 /* The record-problem counts as a JSON object ({"bad_embedding": {"count": 2,
  * "example": "..."}}), or NULL when there were none.  Caller frees. */
 char *ak_tally_problems_json(const ak_tally *t);

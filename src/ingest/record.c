@@ -249,6 +249,21 @@ static ak_code not_an_object(ak_json_doc *doc, const char *text, size_t len,
     return reject(pb, AK_REC_NOT_OBJECT, e, "record must be a JSON object");
 }
 
+/* The members found, judged in a fixed order (the first problem names the
+ * record's). */
+static ak_code take_all(const ak_json *const v[F_COUNT], int floats_done, int64_t default_ts_us,
+                        ak_record *r, ak_rec_problem *pb, ak_err *e)
+{
+    ak_code rc;
+    if ((rc = take_content(v[F_CONTENT], r, pb, e)) ||
+        (rc = take_id(v[F_ID], v[F_CONV_ID], r, pb, e)) ||
+        (rc = floats_done ? check_embedding(r, pb, e) : take_embedding(v[F_EMBEDDING], r, pb, e)) ||
+        (rc = take_timestamp(v[F_TIMESTAMP], default_ts_us, r, pb, e)) ||
+        (rc = take_source(v[F_SOURCE], r, pb, e)) || (rc = take_metadata(v[F_METADATA], r, pb, e)))
+        return rc;
+    return AK_OK;
+}
+
 ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
                         int64_t default_ts_us, ak_record *r,
                         ak_rec_problem *pb, ak_err *e)
@@ -269,13 +284,18 @@ ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
             *pb = rc == AK_ERR_INVALID ? AK_REC_INVALID_JSON : AK_REC_OK;
         return rc;
     }
-    if ((rc = take_content(v[F_CONTENT], r, pb, e)) ||
-        (rc = take_id(v[F_ID], v[F_CONV_ID], r, pb, e)) ||
-        (rc = floats_done ? check_embedding(r, pb, e) : take_embedding(v[F_EMBEDDING], r, pb, e)) ||
-        (rc = take_timestamp(v[F_TIMESTAMP], default_ts_us, r, pb, e)) ||
-        (rc = take_source(v[F_SOURCE], r, pb, e)) || (rc = take_metadata(v[F_METADATA], r, pb, e)))
-        return rc;
-    return AK_OK;
+    return take_all(v, floats_done, default_ts_us, r, pb, e);
+}
+
+ak_code ak_record_from_values(const ak_record_values *in, int64_t default_ts_us, ak_record *r,
+                              ak_rec_problem *pb, ak_err *e)
+{
+    const ak_json *v[F_COUNT] = {[F_ID] = in->id, [F_CONTENT] = in->content,
+                                 [F_EMBEDDING] = in->embedding, [F_TIMESTAMP] = in->timestamp,
+                                 [F_METADATA] = in->metadata};
+    ak_err local;
+    *pb = AK_REC_OK;
+    return take_all(v, 0, default_ts_us, r, pb, e ? e : &local);
 }
 
 static ak_code parts_embedding(const ak_record_parts *p, ak_record *r, ak_rec_problem *pb,

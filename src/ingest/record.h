@@ -56,6 +56,18 @@ ak_code ak_record_parse(ak_json_doc *doc, const char *text, size_t len,
                         int64_t default_ts_us, ak_record *out,
                         ak_rec_problem *problem, ak_err *err);
 
+/* A record given as values of a document already parsed (a pushed memory's
+ * members), each NULL when absent: judged exactly as ak_record_parse()
+ * judges the object {"id": id, "content": content, ...} made of their
+ * text, without parsing that text again.  The record points into the
+ * values' document. */
+typedef struct {
+    const ak_json *id, *content, *embedding, *timestamp, *metadata;
+} ak_record_values;
+
+ak_code ak_record_from_values(const ak_record_values *v, int64_t default_ts_us, ak_record *out,
+                              ak_rec_problem *problem, ak_err *err);
+
 /* A record given as typed values (a DuckDB row), checked by the same rules.
  * id NULL: derived from content; embedding NULL: none (n_embedding is its
  * length, anything but AK_DIM is a bad embedding); has_ts 0: default_ts;

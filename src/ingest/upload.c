@@ -241,9 +241,12 @@ static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
     if (m->has_checksum && !pc.checksum)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     ak_code rc = AK_OK;
-    for (size_t i = 0; rc == AK_OK && i < m->n_files; i++)
+    if (env->records) /* the bytes were hashed from these very records */
+        rc = ak_payload_put_records(m->n_files ? m->files[0].name : "records", env->records,
+                                    env->n_records, env->records_bytes, env->results, &pc, err);
+    for (size_t i = 0; !env->records && rc == AK_OK && i < m->n_files; i++)
         rc = stream_file(env, u, &m->files[i], &pc, err);
-    if (rc == AK_OK && pc.checksum)
+    if (rc == AK_OK && pc.checksum && !env->records)
         rc = check_sum(pc.checksum, m->checksum, "checksum", err);
     if (rc == AK_OK && m->conversation_count >= 0 && tally->records != m->conversation_count)
         rc = ak_err_set(err, AK_ERR_INVALID,

@@ -21,12 +21,16 @@ typedef struct {
     ak_segment *s;
     uint32_t next;       /* next row to fill */
     ak_buf ids;
+    int fixed;           /* ids is the arrays' own buffer: never reallocated */
 } loader;
 
 static ak_code add_id(loader *l, uint32_t row, const char *id)
 {
+    size_t n = (id ? strlen(id) : 0) + 1;
+    if (l->fixed && n >= l->ids.cap - l->ids.len) /* ak_buf keeps a NUL after len */
+        return AK_ERR_UNSUPPORTED; /* no room in place: the caller copies instead */
     l->s->id_off[row] = (uint32_t)l->ids.len;
-    return ak_buf_append(&l->ids, id ? id : "", (id ? strlen(id) : 0) + 1);
+    return ak_buf_append(&l->ids, id ? id : "", n);
 }
 
 static ak_code load_hot(void *ctx, const ak_vec_row *r)
@@ -80,16 +84,18 @@ static ak_code load_cold(void *ctx, const ak_vec_row *r)
     return add_i8(l, r, scale);
 }
 
+/* Arrays for n_hot + n_warm + n_cold rows and `room` more hot ones. */
 static ak_code allocate(ak_segment *s, int64_t n_hot, int64_t n_warm, int64_t n_cold,
-                        ak_err *err)
+                        int64_t room, ak_err *err)
 {
     s->n_hot = (uint32_t)n_hot;
     s->n_warm_end = (uint32_t)(n_hot + n_warm);
     s->n = (uint32_t)(n_hot + n_warm + n_cold);
-    size_t n = s->n ? s->n : 1;
+    s->cap = (uint32_t)(s->n + room);
+    size_t n = s->cap ? s->cap : 1;
     s->q = malloc(n * AK_DIM);
     s->qscale = malloc(n * sizeof *s->qscale);
-    s->f = malloc((n_hot ? (size_t)n_hot : 1) * AK_DIM * sizeof *s->f);
+    s->f = malloc(((size_t)(n_hot + room) ? (size_t)(n_hot + room) : 1) * AK_DIM * sizeof *s->f);
     s->ts = malloc(n * sizeof *s->ts);
     s->rowid = malloc(n * sizeof *s->rowid);
     s->id_off = malloc((n + 1) * sizeof *s->id_off);
@@ -152,9 +158,20 @@ static ak_code copy_row(loader *l, const ak_segment *old, uint32_t r)
     return add_id(l, w, ak_segment_conv_id(old, r));
 }
 
-/* Allocate s for at most n_hot + n_warm + n_cold rows, fill it by fill(),
- * and finish it as ak_segment_load() does. */
+static void finish(ak_segment *s, loader *l)
+{
+    s->n = l->next;
+    s->id_off[s->n] = (uint32_t)l->ids.len;
+    s->tail = s->n;
+    s->ids_tail = l->ids.len;
+    s->bytes = (size_t)s->n * (AK_DIM + sizeof(float) + 2 * sizeof(int64_t) + sizeof(uint32_t)) +
+               (size_t)s->n_hot * AK_DIM * sizeof(float) + s->id_off[s->n];
+}
+
+/* Allocate s for at most n_hot + n_warm + n_cold rows (and room more hot
+ * ones), fill it by fill(), and finish it as ak_segment_load() does. */
 static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm, int64_t n_cold,
+                     int64_t room, size_t ids_room,
                      ak_code (*fill)(loader *, void *, ak_err *), void *arg, ak_segment **out,
                      ak_err *err)
 {
@@ -166,10 +183,13 @@ static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm, int64
     s->gen = atomic_fetch_add(&next_gen, 1) + 1;
     ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
     loader l = {.s = s};
-    ak_code rc = n_hot + n_warm + n_cold > UINT32_MAX / 2
+    int64_t rows = n_hot + n_warm + n_cold;
+    ak_code rc = rows + room > UINT32_MAX / 2
                      ? ak_err_set(err, AK_ERR_UNSUPPORTED, "system %s has too many vectors",
                                   system_id)
-                     : allocate(s, n_hot, n_warm, n_cold, err);
+                     : allocate(s, n_hot, n_warm, n_cold, room, err);
+    if (rc == AK_OK && ids_room && ak_buf_reserve(&l.ids, ids_room))
+        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     if (rc == AK_OK)
         rc = fill(&l, arg, err);
     if (rc == AK_OK && ak_buf_putc(&l.ids, '\0'))
@@ -180,11 +200,9 @@ static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm, int64
         ak_segment_unref(s);
         return rc;
     }
-    s->n = l.next;
-    s->id_off[s->n] = (uint32_t)l.ids.len;
+    finish(s, &l);
+    s->ids_cap = l.ids.cap;
     s->ids = ak_buf_steal(&l.ids);
-    s->bytes = (size_t)s->n * (AK_DIM + sizeof(float) + 2 * sizeof(int64_t) + sizeof(uint32_t)) +
-               (size_t)s->n_hot * AK_DIM * sizeof(float) + s->id_off[s->n];
     *out = s;
     return AK_OK;
 }
@@ -216,6 +234,49 @@ static ak_code fill_patch(loader *l, void *arg, ak_err *err)
     return rc;
 }
 
+/* The hot rows of ids, appended in place over old's arrays: a new segment
+ * sharing them.  AK_ERR_UNSUPPORTED when they do not fit (copy instead). */
+static ak_code append(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
+                      ak_segment **out, ak_err *err)
+{
+    ak_segment *own = old->owner ? old->owner : (ak_segment *)old;
+    ak_segment *s = malloc(sizeof *s);
+    if (!s)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    *s = *own;
+    atomic_init(&s->refs, 1);
+    s->owner = own;
+    s->n_hot = s->n_warm_end = old->n + (uint32_t)n; /* at most one hot row an id */
+    loader l = {.s = s, .next = old->n, .fixed = 1,
+                .ids = {.data = own->ids, .len = own->ids_tail, .cap = own->ids_cap}};
+    ak_err e;
+    ak_code rc = ak_sysdb_hot_vectors_of(db, ids, n, load_hot, &l, &e);
+    if (rc) { /* rows past old's end are nobody's yet: nothing to undo */
+        free(s);
+        if (rc != AK_ERR_UNSUPPORTED && err)
+            *err = e;
+        return rc;
+    }
+    ak_segment_ref(own);
+    s->n_hot = s->n_warm_end = l.next;
+    finish(s, &l);
+    own->tail = s->n;
+    own->ids_tail = l.ids.len;
+    *out = s;
+    return AK_OK;
+}
+
+static int fits(const ak_segment *old, const id_set *set, size_t n)
+{
+    const ak_segment *own = old->owner ? old->owner : old;
+    if (old->n_hot != old->n || own->tail != old->n || n > own->cap - old->n)
+        return 0;
+    for (uint32_t r = 0; r < old->n; r++)
+        if (id_set_has(set, ak_segment_conv_id(old, r)))
+            return 0; /* a row to drop: copy */
+    return 1;
+}
+
 ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
                          ak_segment **out, ak_err *err)
 {
@@ -226,11 +287,18 @@ ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const 
     for (uint32_t r = old->n_hot; rc == AK_OK && r < old->n; r++)
         if (id_set_has(&set, ak_segment_conv_id(old, r)))
             rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "a changed row is warm or cold: load it whole");
-    patch_job j = {old, db, ids, n, &set};
-    if (rc == AK_OK)
+    int copy = rc == AK_OK && !(fits(old, &set, n) && (rc = append(old, db, ids, n, out, err)) == AK_OK);
+    if (copy && rc == AK_ERR_UNSUPPORTED)
+        rc = AK_OK; /* no room after all */
+    if (copy && rc == AK_OK) {
+        /* a copy, with room for half as many rows again */
+        int64_t rows = (int64_t)old->n + (int64_t)n, room = rows / 2 > 256 ? rows / 2 : 256;
+        size_t per_id = old->n ? old->id_off[old->n] / old->n + 1 : 64;
+        patch_job j = {old, db, ids, n, &set};
         rc = build(old->system_id, (int64_t)old->n_hot + (int64_t)n,
-                   old->n_warm_end - old->n_hot, old->n - old->n_warm_end, fill_patch, &j, out,
-                   err);
+                   old->n_warm_end - old->n_hot, old->n - old->n_warm_end, room,
+                   (size_t)(rows + room) * per_id, fill_patch, &j, out, err);
+    }
     free(set.slot);
     return rc;
 }
@@ -263,7 +331,7 @@ ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, a
     if (rc == AK_OK)
         rc = ak_sysdb_count_vectors(db, AK_TIER_COLD, &n_cold, err);
     load_job j = {db};
-    return rc ? rc : build(system_id, n_hot, n_warm, n_cold, fill_load, &j, out, err);
+    return rc ? rc : build(system_id, n_hot, n_warm, n_cold, 0, 0, fill_load, &j, out, err);
 }
 
 void ak_segment_ref(ak_segment *s) { atomic_fetch_add(&s->refs, 1); }
@@ -272,6 +340,11 @@ void ak_segment_unref(ak_segment *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
+    if (s->owner) { /* the arrays are the owner's */
+        ak_segment_unref(s->owner);
+        free(s);
+        return;
+    }
     free(s->q);
     free(s->qscale);
     free(s->f);

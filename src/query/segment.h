@@ -28,7 +28,7 @@
 #include "util/ids.h"
 #include "util/vec.h"
 
-typedef struct {
+typedef struct ak_segment_s {
     atomic_int refs;
     uint64_t gen;       /* unique per segment built, never reused (index/vindex.h) */
     char system_id[AK_SYSTEM_ID_MAX + 1];
@@ -41,14 +41,27 @@ typedef struct {
     uint32_t *id_off;   /* n + 1 offsets into ids */
     char *ids;          /* conversation ids, NUL-separated */
     size_t bytes;       /* memory held */
+    /* Room to grow (ak_segment_patch): a patch that only adds hot rows to
+     * an all-hot segment writes them past the end of the arrays and makes
+     * a new segment over the same arrays; readers of the old one never
+     * look past its n.  Segments made by a patch have room for half their
+     * rows again; loads have none. */
+    uint32_t cap;       /* rows the arrays hold */
+    size_t ids_cap;     /* bytes ids holds */
+    uint32_t tail;      /* rows written into the arrays so far (owner only) */
+    size_t ids_tail;    /* bytes of ids written so far (owner only) */
+    struct ak_segment_s *owner; /* the segment whose arrays these are (a reference), or NULL */
 } ak_segment;
 
 ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err);
 /* A new segment like old, with the rows of conversations ids[0..n) read
  * again from db: their old hot rows are dropped and their current hot rows
  * (those with a vector) added.  Costs a copy of old plus n lookups, not a
- * reload of the system.  AK_ERR_UNSUPPORTED when one of them is a warm row
- * of old (load the system whole instead). */
+ * reload of the system; when none of ids is in old, old is all hot and its
+ * arrays have room, only the n lookups (the rows are appended in place).
+ * AK_ERR_UNSUPPORTED when one of them is a warm row of old (load the
+ * system whole instead).  The caller serialises the patches of one system
+ * and patches only the newest segment of it. */
 ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
                          ak_segment **out, ak_err *err);
 void ak_segment_ref(ak_segment *s);

@@ -34,6 +34,9 @@
 #define RECORD_MAX_DEPTH 64
 #define RECORD_MAX_NODES 200000
 #define ERRORS_SHOWN 1000
+/* metadata judged from the request's own parse: at most this many values, this deep */
+#define PLAIN_NODES 10000
+#define PLAIN_DEPTH 32
 
 struct ak_push {
     ak_push_env env;
@@ -69,7 +72,7 @@ typedef struct {
     char sid[AK_SYSTEM_ID_MAX + 1];
     int graph;  /* lines are knowledge-graph items (graph.jsonl) */
     ak_buf lines;
-    ak_buf ids; /* the records' ids, NUL-separated, for the index patch */
+    ak_record **recs; /* the lines as parsed (keep_record): applied from memory */
     int64_t n;
     int64_t min_ts, max_ts; /* of its records, to read the tombstone again */
 } group;
@@ -100,16 +103,19 @@ static void count_row(outcome *o, const char *sid, const char *uid, const ak_led
     snprintf(o->upload_ids + ul, sizeof o->upload_ids - ul, "%s%s", ul ? "," : "", uid);
 }
 
-/* Make the batch's rows searchable: patch the system's segment with them. */
-static ak_code reindex(ak_push *p, const group *g, ak_sysdb *db, ak_err *err)
+/* Make the batch's new and changed rows searchable: patch the system's
+ * segment with them. */
+static ak_code reindex(ak_push *p, const group *g, const ak_put_result *res, ak_sysdb *db,
+                       ak_err *err)
 {
     const char **ids = malloc((size_t)g->n * sizeof *ids);
+    size_t n = 0;
     if (!ids)
         return ak_index_load_system(p->env.idx, g->sid, err);
-    const char *id = g->ids.data;
-    for (int64_t i = 0; i < g->n; i++, id += strlen(id) + 1)
-        ids[i] = id;
-    ak_code rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, (size_t)g->n, err);
+    for (int64_t i = 0; i < g->n; i++)
+        if (res[i] == AK_PUT_NEW || res[i] == AK_PUT_UPDATED)
+            ids[n++] = g->recs[i]->id;
+    ak_code rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, n, err);
     free(ids);
     return rc;
 }
@@ -133,13 +139,17 @@ static ak_code forgotten_since(ak_push *p, const group *g, outcome *o, ak_err *e
 
 /* Stage, apply, re-index: under the system's stripe lock, one batch of a
  * system at a time; other systems' batches run beside it. */
-static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o, ak_err *err)
+static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now, outcome *o,
+                           ak_err *err)
 {
     ak_outbox_batch b = {0};
     ak_ledger_row row;
     ak_sysdb *db = NULL;
     int changed = 0;
     memset(&row, 0, sizeof row);
+    ak_put_result *res = malloc((size_t)g->n * sizeof *res);
+    if (!res)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     pthread_mutex_t *lock = stripe_of(p, g->sid);
     pthread_mutex_lock(lock);
     ak_syslock *fence = NULL;
@@ -148,21 +158,24 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     if (rc == AK_OK && !g->graph && (rc = forgotten_since(p, g, o, err)) == AK_ERR_NOTFOUND) {
         ak_syslock_release(fence); /* every record is held back: nothing to store */
         pthread_mutex_unlock(lock);
+        free(res);
         return AK_OK;
     }
     if (rc == AK_OK)
         rc = ak_datadir_open_system(p->env.dd, g->sid, 1, &db, err);
     if (rc == AK_OK && g->graph)
-        rc = ak_outbox_stage_graph(p->outbox, g->sid, g->lines.data, g->lines.len, origin,
-                                   ak_time_now_us(), &b, err);
+        rc = ak_outbox_stage_graph(p->outbox, g->sid, g->lines.data, g->lines.len, origin, now,
+                                   &b, err);
     else if (rc == AK_OK)
-        rc = ak_outbox_stage(p->outbox, g->sid, g->lines.data, g->lines.len, g->n, origin,
-                             ak_time_now_us(), &b, err);
+        rc = ak_outbox_stage(p->outbox, g->sid, g->lines.data, g->lines.len, g->n, origin, now,
+                             &b, err);
     if (rc == AK_OK && !p->env.bucket) /* kept in the outbox: waits for a bucket */
         atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
     if (rc == AK_OK) {
         ak_testpoint("push.staged");
-        rc = ak_outbox_apply(p->outbox, p->env.dd, g->sid, db, &b, &row, &changed, err);
+        rc = ak_outbox_apply(p->outbox, p->env.dd, g->sid, db, &b,
+                             (const ak_record *const *)g->recs, g->recs ? (size_t)g->n : 0,
+                             res, &row, &changed, err);
     }
     if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
         rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,
@@ -170,12 +183,13 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, outcome *o,
     if (rc == AK_OK) {
         ak_testpoint("push.committed");
         ak_err e;
-        if (changed && reindex(p, g, db, &e))
+        if (changed && reindex(p, g, res, db, &e))
             AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
     }
     ak_sysdb_close(db);
     ak_syslock_release(fence);
     pthread_mutex_unlock(lock);
+    free(res);
     if (rc == AK_OK)
         count_row(o, g->sid, b.uid, &row);
     if (rc == AK_OK && g->graph && row.reason)
@@ -235,6 +249,49 @@ int ak_push_memory_record(const ak_json *item, int reflection, ak_buf *line, cha
     return 1;
 }
 
+/* A copy of r that outlives its parse: its strings beside it, one block
+ * (free() it). */
+static ak_record *keep_record(const ak_record *r)
+{
+    const char *const src[4] = {r->id, r->content, r->source, r->metadata};
+    const size_t len[4] = {r->id_len, r->content_len, r->source_len, r->metadata_len};
+    size_t total = 0;
+    for (int i = 0; i < 4; i++)
+        total += src[i] ? len[i] + 1 : 0;
+    ak_record *k = malloc(sizeof *k + total);
+    if (!k)
+        return NULL;
+    *k = *r;
+    const char **dst[4] = {&k->id, &k->content, &k->source, &k->metadata};
+    char *at = (char *)(k + 1);
+    for (int i = 0; i < 4; i++) {
+        if (!src[i])
+            continue;
+        memcpy(at, src[i], len[i]);
+        at[len[i]] = '\0';
+        *dst[i] = at;
+        at += len[i] + 1;
+    }
+    return k;
+}
+
+/* Add line and its parsed record to group g. */
+static int group_add(group *g, const ak_buf *line, const ak_record *rec)
+{
+    ak_record **grown = realloc(g->recs, (size_t)(g->n + 1) * sizeof *grown);
+    if (!grown)
+        return 0;
+    g->recs = grown;
+    if (!(g->recs[g->n] = keep_record(rec)))
+        return 0;
+    if (ak_buf_append(&g->lines, line->data, line->len) || ak_buf_putc(&g->lines, '\n')) {
+        free(g->recs[g->n]);
+        return 0;
+    }
+    g->n++;
+    return 1;
+}
+
 static group *group_for(group **gs, size_t *n, const char *sid)
 {
     for (size_t i = 0; i < *n; i++)
@@ -274,17 +331,53 @@ static void refuse(outcome *o, size_t index, const ak_json *item, const shape *s
     ak_jw_end(&w);
 }
 
+static const ak_json *present(const ak_json *v)
+{
+    return v && v->type != AK_JSON_NULL ? v : NULL;
+}
+
+/* Whether v is small and shallow enough that the record parser's own
+ * limits (AK_RECORD_MAX_NODES, AK_RECORD_MAX_DEPTH) cannot matter. */
+static int plain(const ak_json *v, int depth, size_t *budget)
+{
+    if (depth > PLAIN_DEPTH || !*budget)
+        return 0;
+    --*budget;
+    for (const ak_json *k = v->first; k; k = k->next)
+        if (!plain(k, depth + 1, budget))
+            return 0;
+    return 1;
+}
+
+/* Judge a memory by the record rules: from the members the request's parse
+ * already holds (ak_record_from_values: the same rules and messages as
+ * parsing its line), or, for a line too large or metadata too deep or big
+ * for the limits to be sure not to matter, by parsing the line exactly as
+ * the bucket's copy of it will be parsed. */
+static ak_code judge(ak_json_doc *rdoc, const ak_json *item, const shape *sh, const ak_buf *line,
+                     int64_t now, ak_record *rec, ak_rec_problem *prob, ak_err *perr)
+{
+    const ak_json *md = ak_json_get(item, "metadata"); /* an object (ak_push_memory_record) */
+    size_t budget = PLAIN_NODES;
+    if (line->len > AK_RECORD_TEXT_MAX || !plain(md, 0, &budget))
+        return ak_record_parse(rdoc, line->data, line->len, now, rec, prob, perr);
+    ak_record_values v = {present(ak_json_get(item, sh->id_key)),
+                          present(ak_json_get(item, sh->text_key)),
+                          present(ak_json_get(item, "embedding")),
+                          present(ak_json_get(md, "created_at")), md};
+    return ak_record_from_values(&v, now, rec, prob, perr);
+}
+
 /* Judge every item; the good ones go to their system's group, except the
  * memories a forget holds back (storage/tombstone.h): not stored, not an
  * error either (the operator chose it, and Session-Buddy would otherwise
  * see every later sync fail), counted as "forgotten" in the answer. */
 static ak_code sort_items(const ak_datadir *dd, const ak_json *items, const shape *sh,
-                          group **gs, size_t *ng, outcome *o, ak_err *err)
+                          int64_t now, group **gs, size_t *ng, outcome *o, ak_err *err)
 {
     ak_json_doc *rdoc = ak_json_doc_new();
     ak_buf line = {0};
     char sid[AK_SYSTEM_ID_MAX + 1], why[AK_ERR_MSG_MAX + 32];
-    int64_t now = ak_time_now_us();
     size_t i = 0;
     ak_code rc = rdoc ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     if (rdoc)
@@ -296,7 +389,7 @@ static ak_code sort_items(const ak_datadir *dd, const ak_json *items, const shap
         group *g;
         if (!ak_push_memory_record(it, sh == REFLECTION, &line, sid, why, sizeof why)) {
             refuse(o, i, it, sh, why);
-        } else if ((rc = ak_record_parse(rdoc, line.data, line.len, now, &rec, &prob, &perr))) {
+        } else if ((rc = judge(rdoc, it, sh, &line, now, &rec, &prob, &perr))) {
             if (rc == AK_ERR_INVALID) {
                 snprintf(why, sizeof why, "%s: %s", ak_rec_problem_name(prob), perr.msg);
                 refuse(o, i, it, sh, why);
@@ -306,12 +399,10 @@ static ak_code sort_items(const ak_datadir *dd, const ak_json *items, const shap
             }
         } else if (ak_tomb_blocks(dd, sid, rec.ts_us)) {
             o->forgotten++;
-        } else if (!(g = group_for(gs, ng, sid)) || ak_buf_append(&g->lines, line.data, line.len) ||
-                   ak_buf_putc(&g->lines, '\n') || ak_buf_append(&g->ids, rec.id, rec.id_len) ||
-                   ak_buf_putc(&g->ids, '\0')) {
+        } else if (!(g = group_for(gs, ng, sid)) || !group_add(g, &line, &rec)) {
             rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         } else {
-            if (!g->n++ || rec.ts_us < g->min_ts)
+            if (g->n == 1 || rec.ts_us < g->min_ts)
                 g->min_ts = rec.ts_us;
             if (g->n == 1 || rec.ts_us > g->max_ts)
                 g->max_ts = rec.ts_us;
@@ -327,12 +418,17 @@ static ak_code store_items(ak_push *p, const ak_json *items, const shape *sh,
 {
     group *gs = NULL;
     size_t ng = 0;
-    ak_code rc = sort_items(p->env.dd, items, sh, &gs, &ng, o, err);
+    /* one clock for the records' default time and the batch's manifest
+     * (uploaded_at), so a re-read of the staged batch gives the same rows */
+    int64_t now = ak_time_now_us();
+    ak_code rc = sort_items(p->env.dd, items, sh, now, &gs, &ng, o, err);
     for (size_t i = 0; rc == AK_OK && i < ng; i++)
-        rc = store_group(p, &gs[i], origin, o, err);
+        rc = store_group(p, &gs[i], origin, now, o, err);
     for (size_t i = 0; i < ng; i++) {
         ak_buf_free(&gs[i].lines);
-        ak_buf_free(&gs[i].ids);
+        for (int64_t k = 0; k < gs[i].n; k++)
+            free(gs[i].recs[k]);
+        free(gs[i].recs);
     }
     free(gs);
     ak_metrics *m = p->env.metrics;
@@ -538,7 +634,7 @@ static void tool_graph(ak_push *p, call *c, const char *tool, const ak_json *arg
     } else if (graph_id(&it, &id), ak_tomb_blocks(p->env.dd, g.sid, ak_time_now_us())) {
         answer_graph(c, "forgotten", NULL, g.sid, NULL,
                      "the system was forgotten (akosha forget): nothing stored");
-    } else if (ak_buf_putc(&g.lines, '\n') || store_group(p, &g, tool, &o, &err)) {
+    } else if (ak_buf_putc(&g.lines, '\n') || store_group(p, &g, tool, ak_time_now_us(), &o, &err)) {
         rpc_error(c, 503, -32603, "%s: not stored, retry: %s", tool,
                   g.lines.data ? err.msg : "out of memory");
     } else {

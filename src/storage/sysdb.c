@@ -36,6 +36,10 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
     [ST_SOURCE_SEEN] =
         "UPDATE sources SET upload_id = ?2, upload_at_us = ?3 WHERE conversation_id = ?1"
         " AND version = ?4 AND (?3 > upload_at_us OR (?3 = upload_at_us AND ?2 > upload_id))",
+    /* ... or by a later upload with the same content (its other fields unread) */
+    [ST_SOURCE_HELD] =
+        "UPDATE sources SET upload_id = ?2, upload_at_us = ?3 WHERE conversation_id = ?1"
+        " AND (?3 > upload_at_us OR (?3 = upload_at_us AND ?2 > upload_id))",
     [ST_LOOKUP] =
         "SELECT 0, content_sha256, upload_at_us, upload_id FROM hot WHERE conversation_id = ?1 "
         "UNION ALL SELECT 1, content_sha256, upload_at_us, upload_id FROM warm WHERE conversation_id = ?1 "
@@ -610,6 +614,33 @@ static ak_code put(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
     *result = AK_PUT_UPDATED;
     ak_code rc = replace(db, ex, up, r, err);
     return rc ? rc : put_fact(db, up, r, err);
+}
+
+/* A row seen again with the stored content, its other fields not read (a
+ * DuckDB snapshot's first pass, ingest/payload.c): this upload now holds it
+ * as far as its content goes, so pruning may let older snapshots go. */
+static ak_code note_held(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
+                         ak_err *err)
+{
+    sqlite3_stmt *st = ak_sysdb_stmt(db, ST_SOURCE_HELD, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, up->upload_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, up->at_us);
+    return ak_sysdb_step_done(db, st, err, "noting a conversation's source");
+}
+
+ak_code ak_sysdb_stored_same(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
+                             int *same, ak_err *err)
+{
+    existing ex;
+    ak_upload_order any = {0, ""};
+    ak_code rc = lookup(db, &any, r, &ex, err);
+    *same = rc == AK_OK && ex.found && ex.same_content;
+    if (rc == AK_OK && *same)
+        rc = note_held(db, up, r, err);
+    return rc;
 }
 
 ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,

@@ -112,6 +112,14 @@ ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
                             const ak_record *rec, ak_put_result *result,
                             ak_err *err);
 
+/* *same = 1 when r's id is stored (any tier) with r's content hash: what
+ * ak_sysdb_put_record() would call a duplicate, asked before the rest of
+ * the record is read (only id and content_sha256 of r are used).  When it
+ * is, upload up becomes the row's latest source (ops/prune.h) by content:
+ * its other fields are not compared. */
+ak_code ak_sysdb_stored_same(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
+                             int *same, ak_err *err);
+
 /* Ledger.  get fills row (status AK_UPLOAD_UNKNOWN when there is none). */
 ak_code ak_sysdb_ledger_get(ak_sysdb *db, const char *upload_id,
                             ak_ledger_row *row, ak_err *err);

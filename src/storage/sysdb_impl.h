@@ -36,6 +36,7 @@ enum {
     ST_FACT_PUT,
     ST_SOURCE_SET,
     ST_SOURCE_SEEN,
+    ST_SOURCE_HELD,
     ST_COUNT
 };
 

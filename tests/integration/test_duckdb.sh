@@ -83,6 +83,19 @@ assert_eq "$(hot $A "content FROM hot WHERE conversation_id = 'conv-2' --")" \
   "edited: conversation 2 about topic 2 and duckdb" "edit applied"
 assert_eq "$(ingest | jq_py 'd["uploads_known"]')" "4" "each upload exactly once"
 
+# ---- a repeat past 4096 wanted rows: read whole, the others skipped ------
+# (the second pass then scans every row and skips the duplicates itself)
+mk "$new_mods/node_modules" files/big1/reflection.duckdb v2 10 --null-every 1 --reflections 1
+mk "$new_mods/node_modules" files/big2/reflection.duckdb v2 4200 --null-every 1 --reflections 1
+sb_upload box-big 20250601_120000_box-big gzip files/big1/reflection.duckdb
+ingest >/dev/null
+sb_upload box-big 20250601_130000_box-big gzip files/big2/reflection.duckdb
+run=$(ingest)
+assert_eq "$(echo "$run" | jq_py 'd["conversations_ingested"], d["duplicates_skipped"], d["records_rejected"]')" \
+  "4190 11 0" "4,190 new rows read whole past the named-rowid limit, 11 duplicates skipped"
+assert_eq "$(hot box-big 'count(*)')" "4201" "every row stored once"
+assert_eq "$(hot box-big "count(*) FILTER (WHERE conversation_id = 'conv-4199')")" "1" "the last row"
+
 # ---- bad payloads: a reason each, nothing stored, no spool left ---------
 bad() { # name compression file reason-substring [status]
   local sid=bad-$1 uid=20250601_120000_bad-$1

@@ -8,8 +8,12 @@
  *  - a batch staged but never applied is applied by recovery, in order;
  *  - shipping copies applied batches to a bucket and empties the outbox;
  *    the bucket's copy ingests into a fresh database to the same rows;
+ *  - a batch applied from the caller's parsed records stores the same rows
+ *    and ledger counts as one read back from the outbox, and says per
+ *    record what became of it (new, updated, duplicate, conflict);
  *  - a patched segment equals a segment loaded whole after new rows,
- *    updated rows, a row updated without a vector and an id not stored.
+ *    updated rows, a row updated without a vector and an id not stored;
+ *    patches that only add rows append over shared arrays.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,13 +67,13 @@ static void test_stage_apply(void)
     CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 5, "test", ak_time_now_us(), &ba, &err), err);
     CHECK_HAS(ba.uid, "_push_");
     CHECK_HAS(ba.manifest, "\"conversation_count\":5");
-    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, NULL, 0, NULL, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.new_count, 5);
     CHECK(changed);
     ak_ledger_row_free(&row);
     /* again: settled, nothing changes */
-    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, NULL, 0, NULL, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.attempts, 1);
     CHECK(!changed);
@@ -144,6 +148,99 @@ static void test_ship(void)
     ak_store_close(bucket);
 }
 
+/* The lines of b parsed into records that outlive the parse. */
+static size_t parse_lines(const ak_buf *b, ak_record **recs, size_t max)
+{
+    ak_json_doc *doc = ak_json_doc_new();
+    size_t n = 0;
+    for (const char *l = b->data; l && *l && n < max;) {
+        const char *end = strchr(l, '\n');
+        ak_rec_problem prob;
+        ak_err err;
+        recs[n] = malloc(sizeof **recs);
+        CHECK_OK(ak_record_parse(doc, l, (size_t)(end - l), 0, recs[n], &prob, &err), err);
+        /* the strings point into the doc: give each record its own copies */
+        recs[n]->id = strndup(recs[n]->id, recs[n]->id_len);
+        recs[n]->content = strndup(recs[n]->content, recs[n]->content_len);
+        recs[n]->metadata = NULL;
+        recs[n]->metadata_len = 0;
+        n++;
+        l = end + 1;
+    }
+    ak_json_doc_free(doc);
+    return n;
+}
+
+static void free_records(ak_record **recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)recs[i]->id);
+        free((char *)recs[i]->content);
+        free(recs[i]);
+    }
+}
+
+static void test_apply_from_memory(void)
+{
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_ledger_row row;
+    ak_sysdb *db;
+    ak_err err;
+    ak_record *recs[8];
+    ak_put_result res[8];
+    int changed = 0;
+    CHECK_OK(ak_datadir_open_system(dd, "memory.example", 1, &db, &err), err);
+    batch(&b, 0, 4, "a");
+    size_t n = parse_lines(&b, recs, 8);
+    CHECK_OK(ak_outbox_stage(ob, "memory.example", b.data, b.len, (int64_t)n, "test",
+                             ak_time_now_us(), &ba, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, "memory.example", db, &ba, (const ak_record *const *)recs, n,
+                             res, &row, &changed, &err), err);
+    CHECK_INT(row.new_count, 4);
+    CHECK_INT(row.payload_bytes, (int64_t)b.len);
+    CHECK_INT(res[0], AK_PUT_NEW);
+    CHECK_INT(res[3], AK_PUT_NEW);
+    CHECK(changed);
+    CHECK_INT(hot_rows(db), 4);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&ba);
+    free_records(recs, n);
+    /* again with id1 unchanged, id2 edited, id9 new twice with two contents */
+    ak_buf_reset(&b);
+    ak_buf c = {0};
+    batch(&c, 1, 1, "a");
+    ak_buf_append(&b, c.data, c.len);
+    batch(&c, 2, 1, "edited");
+    ak_buf_append(&b, c.data, c.len);
+    batch(&c, 9, 1, "a");
+    ak_buf_append(&b, c.data, c.len);
+    batch(&c, 9, 1, "other");
+    ak_buf_append(&b, c.data, c.len);
+    n = parse_lines(&b, recs, 8);
+    CHECK_OK(ak_outbox_stage(ob, "memory.example", b.data, b.len, (int64_t)n, "test",
+                             ak_time_now_us() + 1000, &ba, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, "memory.example", db, &ba, (const ak_record *const *)recs, n,
+                             res, &row, &changed, &err), err);
+    CHECK_INT(res[0], AK_PUT_DUPLICATE);
+    CHECK_INT(res[1], AK_PUT_UPDATED);
+    CHECK_INT(res[2], AK_PUT_NEW);
+    CHECK_INT(res[3], AK_PUT_CONFLICT);
+    CHECK_INT(row.duplicates, 1);
+    CHECK_INT(row.updated, 1);
+    CHECK_INT(row.new_count, 1);
+    CHECK_INT(row.records_rejected, 1);
+    /* named as the same batch read back from memories.jsonl would name it */
+    CHECK_HAS(row.record_errors, "memories.jsonl line 4");
+    CHECK_INT(hot_rows(db), 5);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&ba);
+    free_records(recs, n);
+    ak_buf_free(&c);
+    ak_buf_free(&b);
+    ak_sysdb_close(db);
+}
+
 /* Two segments hold the same rows: ids, rowids, timestamps, vectors. */
 static void check_same(const ak_segment *a, const ak_segment *b)
 {
@@ -213,6 +310,65 @@ static void test_patch(void)
     ak_sysdb_close(db);
 }
 
+/* Patches that only add rows append in place over shared arrays; the
+ * older segments keep exactly their rows, and a patch of an older one (or
+ * one that drops a row) copies instead. */
+static void test_patch_append(void)
+{
+    ak_sysdb *db;
+    ak_segment *seg[5], *whole, *stale;
+    ak_err err;
+    char id[16];
+    CHECK_OK(ak_datadir_open_system(dd, "append.example", 1, &db, &err), err);
+    for (int k = 0; k < 10; k++) {
+        snprintf(id, sizeof id, "a%d", k);
+        put_vec(db, id, id, 0.01f * (float)(k + 1), 1);
+    }
+    CHECK_OK(ak_segment_load(db, "append.example", &seg[0], &err), err);
+    CHECK_INT(seg[0]->cap, 10); /* a load has no room */
+    for (int b = 1; b < 5; b++) { /* four batches of 3 new rows (one without a vector) */
+        const char *ids[3];
+        char names[3][16];
+        for (int i = 0; i < 3; i++) {
+            snprintf(names[i], sizeof names[i], "b%d-%d", b, i);
+            put_vec(db, names[i], names[i], 0.1f * (float)b + 0.01f * (float)i, i != 2);
+            ids[i] = names[i];
+        }
+        CHECK_OK(ak_segment_patch(seg[b - 1], db, ids, 3, &seg[b], &err), err);
+        CHECK_INT(seg[b]->n, 10 + 2 * b);
+    }
+    CHECK(seg[1]->owner == NULL);   /* the first patch copied, with room */
+    CHECK(seg[1]->cap >= 12 + 256);
+    CHECK(seg[2]->owner == seg[1]); /* the later ones appended over its arrays */
+    CHECK(seg[4]->owner == seg[1]);
+    CHECK_INT(seg[1]->tail, 18);
+    CHECK_OK(ak_segment_load(db, "append.example", &whole, &err), err);
+    check_same(seg[4], whole);
+    CHECK_INT(seg[2]->n, 14); /* an older segment still ends where it did */
+    CHECK(strcmp(ak_segment_conv_id(seg[2], 13), "b2-1") == 0);
+    /* a patch of an older segment cannot append (its tail is written) */
+    const char *more[] = {"c0"};
+    put_vec(db, "c0", "c0", 0.9f, 1);
+    CHECK_OK(ak_segment_patch(seg[2], db, more, 1, &stale, &err), err);
+    CHECK(stale->owner == NULL);
+    CHECK_INT(stale->n, 15);
+    ak_segment_unref(stale);
+    /* an update drops a row: copied */
+    put_vec(db, "b1-0", "b1-0 edited", 0.95f, 1);
+    const char *upd[] = {"b1-0", "c0"};
+    ak_segment *patched;
+    CHECK_OK(ak_segment_patch(seg[4], db, upd, 2, &patched, &err), err);
+    CHECK(patched->owner == NULL);
+    ak_segment_unref(whole);
+    CHECK_OK(ak_segment_load(db, "append.example", &whole, &err), err);
+    check_same(patched, whole);
+    ak_segment_unref(patched);
+    ak_segment_unref(whole);
+    for (int b = 0; b < 5; b++) /* any order: owners outlive their views */
+        ak_segment_unref(seg[b]);
+    ak_sysdb_close(db);
+}
+
 int main(void)
 {
     ak_err err;
@@ -225,7 +381,9 @@ int main(void)
     RUN(test_stage_apply);
     RUN(test_recover);
     RUN(test_ship);
+    RUN(test_apply_from_memory);
     RUN(test_patch);
+    RUN(test_patch_append);
     ak_store_close(ob);
     ak_datadir_close(dd);
     return test_report("outbox");

@@ -683,12 +683,87 @@ static void test_parts_rules(void)
     CHECK_INT(parts_problem(&p, "metadata: must be an object"), AK_REC_BAD_METADATA);
 }
 
+
+/* ---- a record from an already parsed document's values ---- */
+
+/* Judge text both ways: parsed, and from the values of its tree
+ * (ak_record_from_values); the outcome, message and record must agree. */
+static void same_both_ways(const char *text)
+{
+    ak_json_doc *tdoc = ak_json_doc_new();
+    const ak_json *root;
+    ak_err e1 = {0}, e2 = {0};
+    ak_rec_problem p1 = AK_REC_N_PROBLEMS, p2 = AK_REC_N_PROBLEMS;
+    static ak_record r2;
+    CHECK_OK(ak_json_parse(tdoc, text, strlen(text), &root, &e1), e1);
+    ak_record_values v = {ak_json_get(root, "id"), ak_json_get(root, "content"),
+                          ak_json_get(root, "embedding"), ak_json_get(root, "timestamp"),
+                          ak_json_get(root, "metadata")};
+    memset(&r2, 0x5A, sizeof r2);
+    ak_code rc2 = ak_record_from_values(&v, DFLT_TS, &r2, &p2, &e2);
+    ak_code rc1 = parse_n(text, strlen(text), &p1, &e1);
+    CHECK_INT(rc2, rc1);
+    CHECK_INT(p2, p1);
+    if (rc1 != AK_OK) {
+        CHECK_STR(e2.msg, e1.msg);
+    } else if (rc2 == AK_OK) {
+        CHECK(r2.id_len == rec.id_len && memcmp(r2.id, rec.id, rec.id_len) == 0);
+        CHECK(r2.content_len == rec.content_len && memcmp(r2.content, rec.content, rec.content_len) == 0);
+        CHECK(memcmp(r2.content_sha256, rec.content_sha256, AK_SHA256_LEN) == 0);
+        CHECK_INT(r2.has_embedding, rec.has_embedding);
+        CHECK(!rec.has_embedding || memcmp(r2.embedding, rec.embedding, sizeof rec.embedding) == 0);
+        CHECK_INT(r2.ts_us, rec.ts_us);
+        CHECK(r2.metadata_len == rec.metadata_len &&
+              (!rec.metadata || memcmp(r2.metadata, rec.metadata, rec.metadata_len) == 0));
+    }
+    if (rc1 != rc2 || p1 != p2)
+        fprintf(stderr, "  differs on %.200s\n", text);
+    ak_json_doc_free(tdoc);
+}
+
+static void test_from_values(void)
+{
+    ak_buf emb = {0}, t = {0};
+    ak_buf_puts(&emb, "[");
+    for (int i = 0; i < AK_DIM; i++)
+        ak_buf_printf(&emb, "%s%.17g", i ? "," : "", sin((double)i) * 0.731);
+    ak_buf_puts(&emb, "]");
+    const char *ids[] = {"", "\"id\":\"m-1\",", "\"id\":7,", "\"id\":\"\",", "\"id\":\"a\\u0001\","};
+    const char *contents[] = {"", "\"content\":\"hello \\u00e9 \\\"q\\\"\",", "\"content\":3,",
+                              "\"content\":\"\","};
+    const char *times[] = {"", "\"timestamp\":\"2026-11-01T10:00:00\",", "\"timestamp\":5,",
+                           "\"timestamp\":\"not a time\","};
+    const char *metas[] = {"", ",\"metadata\":{\"a\":[1,{\"b\":null}]}", ",\"metadata\":[1]"};
+    const char *embs[] = {NULL, "[1,2]", "[\"x\"]", "{}", "[1e999]"};
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 4; b++)
+            for (size_t c = 0; c < 4; c++)
+                for (size_t d = 0; d < 3; d++)
+                    for (size_t k = 0; k <= 5; k++) {
+                        ak_buf_reset(&t);
+                        ak_buf_printf(&t, "{%s%s%s\"embedding\":%s%s}", ids[a], contents[b],
+                                      times[c], k == 5 ? "null" : k ? embs[k] : emb.data,
+                                      metas[d]);
+                        same_both_ways(t.data);
+                    }
+    /* all zeros: no vector, both ways */
+    ak_buf_reset(&t);
+    ak_buf_puts(&t, "{\"content\":\"z\",\"embedding\":[");
+    for (int i = 0; i < AK_DIM; i++)
+        ak_buf_puts(&t, i ? ",0" : "0");
+    ak_buf_puts(&t, "]}");
+    same_both_ways(t.data);
+    ak_buf_free(&t);
+    ak_buf_free(&emb);
+}
+
 int main(void)
 {
     doc = ak_json_doc_new();
     if (!doc)
         return 2;
     RUN(test_full);
+    RUN(test_from_values);
     RUN(test_id_wins_over_conversation_id);
     RUN(test_derived_id);
     RUN(test_content_sha256_with_given_id);
