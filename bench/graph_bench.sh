@@ -19,7 +19,7 @@ node "$mods/mkkg.mjs" "$mods/node_modules" "$work/knowledge_graph.duckdb" big "$
 upload() { # uid
   local dir=$work/bucket/systems/bench.local/uploads/$1
   mkdir -p "$dir"; gzip -c "$work/knowledge_graph.duckdb" > "$dir/knowledge_graph.duckdb"
-  printf '{"upload_id":"%s","system_id":"bench.local","timestamp":"2025-06-01T12:00:00+00:00","files":[{"name":"knowledge_graph.duckdb","size_bytes":0,"compression":"gzip","checksum":""}],"metadata":{}}' "$1" > "$dir/manifest.json"
+  printf '{"upload_id":"%s","system_id":"bench.local","timestamp":"%s","files":[{"name":"knowledge_graph.duckdb","size_bytes":0,"compression":"gzip","checksum":""}],"metadata":{}}' "$1" "$(date -u +%Y-%m-%dT%H:%M:%S+00:00)" > "$dir/manifest.json"
 }
 run() { # label
   local t0 t1
