@@ -380,6 +380,7 @@ static void test_upgrade(void)
                               " conversation_id = 'k-19999-1'; DELETE FROM hot WHERE"
                               " conversation_id = 'k-19999-1';"
                               "DROP TABLE conv_facts; DROP TABLE daily; DROP INDEX uploads_at;"
+                              "DROP TABLE sources; DROP TABLE pruned;" /* schema 7 */
                               "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
     ak_sysdb_close(db);
     CHECK_INT(ak_sysdb_open(path, 0, &db, &err), AK_OK);
