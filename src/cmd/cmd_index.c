@@ -1,6 +1,6 @@
 /*
  * cmd_index.c - `akosha index`: bring the data directory's vector index
- * (index/vindex.h) in step with the databases now, and save it, so the next
+ * (query/vindex.h) in step with the databases now, and save it, so the next
  * `akosha serve` or `akosha search` finds every system already in it.
  * `akosha serve` does the same in the background; this is for after a bulk
  * `akosha ingest`, and for measuring.  --check only reads the file.
@@ -8,8 +8,8 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
-#include "index/indexer.h"
-#include "index/vindex.h"
+#include "query/indexer.h"
+#include "query/vindex.h"
 #include "util/jsonw.h"
 #include "util/time.h"
 

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "index/indexer.h"
-#include "index/vindex.h"
+#include "query/indexer.h"
+#include "query/vindex.h"
 #include "query/search.h"
 #include "util/ids.h"
 #include "query/words.h"

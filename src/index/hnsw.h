@@ -12,7 +12,7 @@
  * and maps from one file (hnsw_file.c) without pointer fixing.
  *
  * Thread safety: searches may run concurrently with each other; an add or
- * a delete must exclude searches (the caller holds a lock: index/vindex.c).
+ * a delete must exclude searches (the caller holds a lock: query/vindex.c).
  *
  * Ownership: ak_hnsw_new() / ak_hnsw_load() return a graph freed by
  * ak_hnsw_free().

@@ -17,7 +17,7 @@
 #include "tier/cold.h"
 #include "tier/parquet_read.h"
 #include "util/buf.h"
-#include "index/vindex.h"
+#include "query/vindex.h"
 #include "util/ids.h"
 #include "util/time.h"
 
@@ -349,7 +349,7 @@ static void check_outbox(vrun *v)
     ak_store_close(v->outbox);
 }
 
-/* The vector index file (index/vindex.h): a damaged one loses nothing (it
+/* The vector index file (query/vindex.h): a damaged one loses nothing (it
  * is rebuilt from the databases), so it is a notice, not a problem. */
 static void check_vindex(vrun *v)
 {

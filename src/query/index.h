@@ -85,7 +85,7 @@ void ak_shard_snap_release(ak_shard_snap *snap);
 ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err);
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db);
 
-/* The vector index (index/vindex.h) searches use beside the segments, or
+/* The vector index (query/vindex.h) searches use beside the segments, or
  * NULL (the default: every segment is scanned).  Not owned. */
 void ak_index_set_vindex(ak_index *idx, struct ak_vindex *v);
 struct ak_vindex *ak_index_vindex(ak_index *idx);

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "index/vindex.h"
+#include "query/vindex.h"
 #include "storage/shard.h"
 #include "util/ids.h"
 #include "util/time.h"

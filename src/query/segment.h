@@ -30,7 +30,7 @@
 
 typedef struct ak_segment_s {
     atomic_int refs;
-    uint64_t gen;       /* unique per segment built, never reused (index/vindex.h) */
+    uint64_t gen;       /* unique per segment built, never reused (query/vindex.h) */
     char system_id[AK_SYSTEM_ID_MAX + 1];
     uint32_t n, n_hot, n_warm_end;
     int8_t *q;          /* n * AK_DIM */

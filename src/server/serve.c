@@ -12,8 +12,8 @@
 
 #include "graph/graph.h"
 #include "analytics/prom.h"
-#include "index/indexer.h"
-#include "index/vindex.h"
+#include "query/indexer.h"
+#include "query/vindex.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "ops/prune.h"

@@ -95,7 +95,7 @@ typedef struct {
     char graph_path[AK_PATH_MAX]; /* the knowledge graph, <data>/graph.db */
     ak_store *bucket, *cold;
     ak_index *idx;
-    struct ak_vindex *vindex;   /* the ANN index searches ask first (index/vindex.h) */
+    struct ak_vindex *vindex;   /* the ANN index searches ask first (query/vindex.h) */
     struct ak_indexer *indexer; /* keeps it in step, started once the index loaded */
     ak_pool *pool;
     ak_auth *auth;

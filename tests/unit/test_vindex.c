@@ -1,5 +1,5 @@
 /*
- * test_vindex.c - the node's vector index (src/index/vindex.c) against
+ * test_vindex.c - the node's vector index (src/query/vindex.c) against
  * segments built here: a synced system is answered from the graph with
  * rows of the very segment it was bound to; a new version of the segment
  * is not covered until synced, and a sync keeps the nodes of unchanged
@@ -10,7 +10,7 @@
 #include "test.h"
 #include "../tools/clustered.h"
 
-#include "index/vindex.h"
+#include "query/vindex.h"
 
 typedef struct {
     size_t n;

@@ -15,7 +15,7 @@
 #ifndef AK_INDEXER_H
 #define AK_INDEXER_H
 
-#include "index/vindex.h"
+#include "query/vindex.h"
 #include "query/index.h"
 
 #define AK_INDEXER_SAVE_S 30

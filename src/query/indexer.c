@@ -6,7 +6,7 @@
  * vector index to it.  A system changed again meanwhile is simply queued
  * again, and a sync of a segment already bound costs nothing.
  */
-#include "index/indexer.h"
+#include "query/indexer.h"
 
 #include <errno.h>
 #include <pthread.h>

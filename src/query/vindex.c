@@ -9,7 +9,7 @@
  * (lab_row); PENDING marks nodes added for a sync that has not switched
  * yet, DEAD nodes deleted.
  */
-#include "index/vindex.h"
+#include "query/vindex.h"
 
 #include <pthread.h>
 #include <stdio.h>
