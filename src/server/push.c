@@ -7,6 +7,10 @@
  * the outbox, apply it through the upload path and re-index the system.
  * The answer is written from the ledger row the commit left, so what it
  * says is what is stored.
+ *
+ * Why it is over 800 lines: the memory tools and the graph tools share the
+ * call parsing, the grouping, the store step and the answers, all private
+ * to one request's path; splitting them would publish those internals.
  */
 #include "server/push.h"
 

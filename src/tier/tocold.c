@@ -1,6 +1,10 @@
 /*
  * tocold.c - aging warm -> cold, into few, large objects.
  *
+ * Why it is over 800 lines: the move, the merges and retention's rewrite of
+ * a straddling object (ak_age_cold_trim) are one crash-safe protocol
+ * sharing its batch, build, verified upload and catalog-switch steps.
+ *
  * Cold objects hold one system's conversations of one calendar month (UTC),
  * up to AK_AGE_COLD_TARGET_ROWS rows.  A pass takes the month's warm rows
  * old enough and the month's small objects (fewer rows than the target),
