@@ -43,6 +43,9 @@ jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); v=($1); print(' '
 
 # A canonical dump of a data directory's contents (records and ledger,
 # without wall-clock times; the knowledge graph), to compare two stores.
+# A graph upload's note is left out: applied again onto a graph that was
+# kept (a lost system database, reingested) it counts duplicates where the
+# first application counted new items; the graph's rows are dumped instead.
 dump_store() { # datadir
   local db
   if [ -f "$1/graph.db" ]; then
@@ -57,7 +60,9 @@ dump_store() { # datadir
     sqlite3 "$db" "SELECT conversation_id, hex(content_sha256), ts_us, source, coalesce(metadata,''),
                           length(content), hex(coalesce(embedding, x'')), upload_id
                    FROM hot ORDER BY conversation_id;
-                   SELECT upload_id, status, coalesce(reason,''), new_count, updated, duplicates,
+                   SELECT upload_id, status,
+                          CASE WHEN reason LIKE 'knowledge graph:%' THEN 'knowledge graph'
+                               ELSE coalesce(reason,'') END, new_count, updated, duplicates,
                           stale, records_rejected, coalesce(record_errors,'')
                    FROM uploads WHERE status != 'failed' ORDER BY upload_id;"
   done
