@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph/graph_ingest.h"
+#include "ingest/graph_intake.h"
 #include "graph/graph_item.h"
 #include "ingest/duckdb.h"
 #include "ingest/framer.h"

@@ -13,7 +13,7 @@
  * spool_max bytes, so a gzip bomb stops there), which DuckDB then reads
  * (duckdb.h) row by row into the same record rules; the spool file is
  * removed whatever happens.  Knowledge-graph payloads (knowledge_graph.duckdb,
- * graph.jsonl: graph/graph_ingest.h) go to the graph database instead, in
+ * graph.jsonl: ingest/graph_intake.h) go to the graph database instead, in
  * a transaction opened on the first of them (ctx->graph) that the caller
  * commits just before its own, or rolls back; their counts are in the
  * tally's note.  The caller owns the transactions: on any error it rolls

@@ -1,6 +1,6 @@
 /*
  * test_graph.c - the knowledge graph (graph/graph.c, graph_item.c,
- * graph_ingest.c, graph_query.c).
+ * graph_intake.c, graph_query.c).
  *
  *  - one entity named by two systems is one node, its observations merged;
  *  - the same (system, id) again is a duplicate, changed an update, older
@@ -19,7 +19,7 @@
 
 #include "test.h"
 #include "graph/graph.h"
-#include "graph/graph_ingest.h"
+#include "ingest/graph_intake.h"
 #include "graph/graph_item.h"
 #include "graph/graph_query.h"
 #include "util/buf.h"

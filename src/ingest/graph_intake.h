@@ -1,5 +1,5 @@
 /*
- * graph_ingest.h - knowledge-graph items into the graph, from the two
+ * graph_intake.h - knowledge-graph items into the graph, from the two
  * forms uploads carry them in: graph.jsonl lines (pushed batches) and
  * Session-Buddy's knowledge_graph.duckdb.
  *
@@ -18,8 +18,8 @@
  *
  * The caller holds the graph's transaction.
  */
-#ifndef AK_GRAPH_INGEST_H
-#define AK_GRAPH_INGEST_H
+#ifndef AK_GRAPH_INTAKE_H
+#define AK_GRAPH_INTAKE_H
 
 #include "graph/graph.h"
 #include "util/json.h"

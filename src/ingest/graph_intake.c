@@ -1,7 +1,7 @@
 /*
- * graph_ingest.c - see graph_ingest.h.
+ * graph_intake.c - see graph_intake.h.
  */
-#include "graph/graph_ingest.h"
+#include "ingest/graph_intake.h"
 
 #include <stdio.h>
 #include <string.h>
