@@ -15,8 +15,14 @@ mkdir held
 mv bucket/systems/sys0000/20261125_230000_sys0000 held/new0
 mv bucket/systems/sys0001/uploads/20261125_225953_sys0001 held/new1
 
-ingested() { # system -> its ingested uploads
-  akosha uploads --data data --system "$1" --json | jq_py "sum(r['status'] == 'ingested' for r in d)"
+ingested() { # system -> its ingested uploads (0 when it has no data here)
+  local out
+  if ! out=$(akosha uploads --data data --system "$1" --json 2>uploads.err); then
+    grep 'has no data here' uploads.err >/dev/null || fail "uploads: $(cat uploads.err)"
+    echo 0
+    return
+  fi
+  printf '%s' "$out" | jq_py "sum(r['status'] == 'ingested' for r in d)"
 }
 state_of() { # pid -> its state letter (T when stopped)
   awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone
