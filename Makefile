@@ -86,6 +86,8 @@ check: deps check-layers
 	@$(MAKE) --no-print-directory test
 	@echo "== build with clang (warnings are errors)"
 	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang all
+	@echo "== clang static analyzer (any finding fails)"
+	@$(MAKE) --no-print-directory analyze
 	@echo "== exported functions nothing calls"
 	@$(MAKE) --no-print-directory dead-exports
 	@echo "== fuzz the parsers (short run)"

@@ -74,8 +74,8 @@ static ak_code resolve(sqlite3 *db, const char *id, gnode *n, ak_err *err)
     ak_code rc;
     if (!*id)
         return ak_err_set(err, AK_ERR_INVALID, "an entity id is required (\"type:name\")");
-    if (colon && (rc = prep(db, "SELECT id, type, name FROM g_node WHERE type=? AND name=?", &st,
-                            err)) == AK_OK) {
+    if (colon && prep(db, "SELECT id, type, name FROM g_node WHERE type=? AND name=?", &st,
+                      err) == AK_OK) {
         sqlite3_bind_text(st, 1, id, (int)(colon - id), SQLITE_STATIC);
         sqlite3_bind_text(st, 2, colon + 1, -1, SQLITE_STATIC);
         found = lookup(st, n);

@@ -191,7 +191,8 @@ static ak_code grow(ak_hnsw *h, size_t upper_words, ak_err *err)
         uint32_t cap = h->cap < 1024 ? 1024 : h->cap + h->cap / 2;
         if (cap < old_cap)
             cap = UINT32_MAX - 1;
-        size_t old_words = (old_cap + 63) / 64, words = (cap + 63) / 64;
+        /* size_t: cap + 63 wraps in 32 bits near the cap of UINT32_MAX - 1 */
+        size_t old_words = ((size_t)old_cap + 63) / 64, words = ((size_t)cap + 63) / 64;
         RESIZE(level, 1);
         RESIZE(scale, sizeof(float));
         RESIZE(upper_off, sizeof(uint32_t));
@@ -459,7 +460,7 @@ size_t ak_hnsw_search(const ak_hnsw *h, const int8_t *q8, float q8scale, size_t 
     heap res = {NULL, 0, 0, 0};
     keep_rule rule = {accept, ctx, 1};
     size_t n = 0;
-    if (search_level(h, q8, q8scale, cur, best, ef, 0, &rule, &res) == 0) {
+    if (search_level(h, q8, q8scale, cur, best, ef, 0, &rule, &res) == 0 && res.n) {
         qsort(res.a, res.n, sizeof *res.a, by_score_desc);
         n = res.n < k ? res.n : k;
         memcpy(out, res.a, n * sizeof *out);

@@ -136,27 +136,36 @@ static void free_ref(ak_upload_ref *u)
 {
     free(u->prefix);
     free(u->files);
+    u->prefix = NULL; /* settle() reads a NULL prefix as "dropped" */
+    u->files = NULL;
 }
 
-/* Drop uploads without a manifest, and second copies of an upload id. */
+/* Drop uploads without a manifest, and second copies of an upload id.
+ * Two passes: the first frees the dropped (free_ref leaves their prefix
+ * NULL) and compares with the last kept in place, so no entry is moved
+ * while another may still be freed; the second closes the gaps. */
 static ak_code settle(ak_upload_list *l, ak_err *err)
 {
     if (l->n > 1)
         qsort(l->ups, l->n, sizeof *l->ups, cmp_upload);
-    size_t keep = 0;
+    const ak_upload_ref *kept = NULL;
     ak_code rc = AK_OK;
     for (size_t i = 0; i < l->n; i++) {
         ak_upload_ref *u = &l->ups[i];
-        int dup = keep && strcmp(l->ups[keep - 1].upload_id, u->upload_id) == 0;
-        if (!has_manifest(u) || dup) {
-            if (dup && rc == AK_OK)
-                rc = add_problem(l, err, "%s: upload id also present at %s; that one is used",
-                                 u->prefix, l->ups[keep - 1].prefix);
-            free_ref(u);
+        int dup = kept && strcmp(kept->upload_id, u->upload_id) == 0;
+        if (has_manifest(u) && !dup) {
+            kept = u;
             continue;
         }
-        l->ups[keep++] = *u;
+        if (dup && rc == AK_OK)
+            rc = add_problem(l, err, "%s: upload id also present at %s; that one is used",
+                             u->prefix, kept->prefix);
+        free_ref(u);
     }
+    size_t keep = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->ups[i].prefix)
+            l->ups[keep++] = l->ups[i];
     l->n = keep;
     return rc;
 }

@@ -265,6 +265,7 @@ static ak_code parse_files(const ak_json *root, ak_manifest *m, ak_err *e)
         return bad(e, "files", "more than 10000 files");
     if (!(m->files = calloc(n ? n : 1, sizeof *m->files)))
         return ak_err_set(e, AK_ERR_NOMEM, "out of memory");
+    m->n_files = 0;
     if (!v)
         return add_file(m, "memories.json", strlen("memories.json"), &plain, e);
     for (const ak_json *f = v->first; f; f = f->next) {

@@ -118,7 +118,7 @@ static ak_code store_record(pipe_state *ps, const char *where, ak_code rc, const
     if (rc)
         return ak_err_set(&ps->err, rc, "%s", perr->msg);
     ak_err dberr;
-    if ((rc = ak_sysdb_put_record(c->db, &c->order, rec, res, &dberr)))
+    if (ak_sysdb_put_record(c->db, &c->order, rec, res, &dberr))
         return ak_err_set(&ps->err, AK_ERR_IO, "database: %s", dberr.msg);
     if (*res == AK_PUT_CONFLICT)
         note_problem(ps, where, AK_REC_CONFLICT,

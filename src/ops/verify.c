@@ -363,6 +363,7 @@ static void check_vindex(vrun *v)
     v->sid = "";
     v->path = path;
     notice(v, "vector-index", msg);
+    v->path = ""; /* path is this frame's: v must not keep it */
 }
 
 /* Leftovers of forgotten systems and cold prefixes nobody owns. */

@@ -10,6 +10,7 @@
  */
 #include "query/search.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -575,6 +576,7 @@ static ak_code rerank(const search_ctx *c, cand_list *vec)
     ak_topk_init(&top, heap, m);
     for (size_t i = 0; i < vec->n; i++)
         ak_topk_push(&top, (ak_hit){(float)vec->c[i].score, 0, (uint32_t)i});
+    assert(top.n <= vec->n); /* so every top.heap[i].row indexes vec->c */
     cand_list kept = {0};
     ak_code rc = AK_OK;
     for (size_t i = 0; rc == AK_OK && i < top.n; i++) {

@@ -11,6 +11,7 @@
  */
 #include "query/vindex.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -268,6 +269,7 @@ ak_code ak_vindex_sync(ak_vindex *v, ak_segment *s, int add, atomic_int *stop,
         n_todo = match_rows(v, e, s, nk, used, todo);
     if (rc == AK_OK && (add || n_todo == 0)) {
         rc = add_rows(v, s, todo, n_todo, nk, stop, &added, err);
+        assert(added <= n_todo); /* nk[todo[i]] is set for every i < added */
         v->added += added;
         if (rc == AK_OK) {
             bind(v, e, at, s, nk, used);
@@ -408,8 +410,10 @@ int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_sca
     }
     pthread_rwlock_unlock(&v->rw);
     free(hits);
-    if (!answered)
-        ak_vindex_result_free(out);
+    if (!answered) { /* got was 0: no segment or cover was referenced */
+        free(out->hits);
+        memset(out, 0, sizeof *out);
+    }
     return answered;
 }
 
@@ -487,13 +491,15 @@ static ak_code read_keys(ak_vindex *v, const void *user, size_t len, ak_err *err
             return ak_err_set(err, AK_ERR_CORRUPT, "index file: bad system %s", id);
         if (!(e->keys = malloc((n_keys ? n_keys : 1) * sizeof *e->keys)))
             return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        uint64_t prev = 0; /* the key before, kept ascending */
         for (uint32_t k = 0; k < n_keys; k++) {
             keyed *kd = &e->keys[e->n_keys];
             if (!take(&r, &kd->key, 8) || !take(&r, &kd->label, 4) || kd->label >= n ||
                 ak_hnsw_is_deleted(v->g, kd->label) || v->lab_sys[kd->label] != DEAD ||
-                (e->n_keys && kd->key <= kd[-1].key))
+                (e->n_keys && kd->key <= prev))
                 return ak_err_set(err, AK_ERR_CORRUPT, "index file: bad key of system %s", id);
             v->lab_sys[kd->label] = at;
+            prev = kd->key;
             e->n_keys++;
         }
     }

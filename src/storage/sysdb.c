@@ -235,6 +235,7 @@ static ak_code exec(ak_sysdb *db, const char *sql, ak_err *err)
 static ak_code user_version(ak_sysdb *db, int *v, ak_err *err)
 {
     sqlite3_stmt *st;
+    *v = 0;
     if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
         return ak_sysdb_db_error(db, err, "reading schema version");
     int rc = sqlite3_step(st);
