@@ -159,8 +159,11 @@ http GET /v1/graph/teleport;                                   assert_eq "$statu
 metrics=$(curl -s "http://127.0.0.1:$PORT/metrics")
 assert_contains "$metrics" "akosha_graph_entities 6" "gauge: entities"
 assert_contains "$metrics" "akosha_graph_systems 4" "gauge: systems"
+# the shipper's first pass may not have run yet (the gauge reads 0 before
+# it counts): wait for the batches to be in the bucket and the gauge at 0
 unshipped() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "akosha_push_unshipped_batches" {print $2}'; }
-for _ in $(seq 1 300); do [ "$(unshipped)" = 0 ] && break; sleep 0.1; done
+shipped() { find s3bucket -name graph.jsonl | wc -l; }
+for _ in $(seq 1 600); do [ "$(shipped)" = 4 ] && [ "$(unshipped)" = 0 ] && break; sleep 0.1; done
 assert_eq "$(unshipped)" 0 "every push batch shipped"
 stop_serve
 assert_eq "$serve_rc" 0 "serve exit"
