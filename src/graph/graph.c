@@ -296,11 +296,13 @@ static ak_code resolve_name(ak_graph *g, const char *system, const char *end, ak
                             ak_err *err)
 {
     stmt s;
+    /* CROSS JOIN keeps the node (found by name) outside: left to itself
+     * SQLite may walk every entity of the system for each relation */
     ak_code rc = prep(g, &s, "SELECT (SELECT count(*) FROM g_entity WHERE system=?1 AND orig_id=?2),"
-                             " (SELECT min(e.orig_id) FROM g_node n JOIN g_entity e ON e.node=n.id"
-                             "  WHERE n.name=?2 AND e.system=?1),"
-                             " (SELECT count(*) FROM g_node n JOIN g_entity e ON e.node=n.id"
-                             "  WHERE n.name=?2 AND e.system=?1)", err);
+                             " (SELECT min(e.orig_id) FROM g_node n CROSS JOIN g_entity e"
+                             "  ON e.node=n.id WHERE n.name=?2 AND e.system=?1),"
+                             " (SELECT count(*) FROM g_node n CROSS JOIN g_entity e"
+                             "  ON e.node=n.id WHERE n.name=?2 AND e.system=?1)", err);
     if (rc)
         return rc;
     bind_text(&s, system);
