@@ -30,5 +30,5 @@ run() { # label
 }
 upload 20250601_120000_bench.local; run "first snapshot"
 upload 20250602_120000_bench.local; run "same snapshot again: duplicates"
-"$qbin" "$work/data/graph.db" 200
+"$qbin" "$work/data/graph.db" "${BENCH_GRAPH_QUERIES:-200}"
 echo "load: $(uptime)"
