@@ -7,10 +7,10 @@
  * ever more copies of the same memories.  Per system, the newest `keep`
  * ingested uploads (by uploaded_at, then id) are kept; an older ingested
  * upload is deleted unless it is the latest source of a stored memory: the
- * `sources` table (storage/sysdb.c, schema 6) names, per conversation, the
+ * `sources` table (storage/sysdb.c, schema 7) names, per conversation, the
  * latest ingested upload that holds its stored version (ingestion notes it
  * for every record stored or seen again unchanged; a row stored before
- * schema 6 counts its own upload_id).  So a memory that no newer upload
+ * schema 7 counts its own upload_id).  So a memory that no newer upload
  * holds (deleted in Session-Buddy since, or only ever in that upload) pins
  * its upload, and `reingest` after a prune rebuilds the same memories.
  * Never touched: uploads not yet ingested (not in the ledger, rejected or
