@@ -150,6 +150,18 @@ static void test_sources(void)
     CHECK_STR(source_of(db, "a"), "u4");
     put(db, 350, "u35", "a", "stale");                  /* other content, older: stale */
     CHECK_STR(source_of(db, "a"), "u4");
+    /* a DuckDB snapshot's first pass sees id and content only: same content
+     * makes a later upload the source by content alone */
+    ak_upload_order later = {500, "u5"};
+    int same = 0;
+    r = make_rec("a", "two");
+    CHECK_INT(ak_sysdb_stored_same(db, &later, &r, &same, &err), AK_OK);
+    CHECK(same);
+    CHECK_STR(source_of(db, "a"), "u5");
+    r = make_rec("a", "three");
+    CHECK_INT(ak_sysdb_stored_same(db, &later, &r, &same, &err), AK_OK);
+    CHECK(!same);
+    CHECK_STR(source_of(db, "a"), "u5");
     put(db, 100, "u1", "b", "x");
     put(db, 100, "u1", "b", "y");                       /* a conflict inside u1 */
     CHECK_STR(source_of(db, "b"), "u1");
