@@ -84,7 +84,8 @@ static ak_code check_row(void *arg, const ak_pq_row *r)
                        ak_pq_col_name((ak_pq_col)c));
     }
     /* a code is null or 196 bytes, and whatever its bytes, the decoder
-     * refuses it or gives int8 values the scan can take */
+     * refuses it or gives int8 values the scan can take ([-127, 127]: the
+     * v2 code's largest level is 127, util/vcode.c) */
     FUZZ_CHECK(!r->embedding_code.p || r->embedding_code.len == AK_PQ_CODE_LEN,
                "embedding_code of %zu bytes", r->embedding_code.len);
     int8_t q[AK_DIM];
@@ -92,7 +93,7 @@ static ak_code check_row(void *arg, const ak_pq_row *r)
     if (r->embedding_code.p &&
         ak_vcode_to_i8(r->embedding_code.p, r->embedding_code.len, q, &scale))
         for (int i = 0; i < AK_DIM; i++)
-            FUZZ_CHECK(q[i] >= -126 && q[i] <= 126 && scale > 0, "code value %d", q[i]);
+            FUZZ_CHECK(q[i] >= -127 && q[i] <= 127 && scale > 0, "code value %d", q[i]);
     FUZZ_CHECK(r->fingerprint.p && (r->fingerprint.len == AK_PQ_FINGERPRINT_LEN ||
                                     r->fingerprint.len == AK_PQ_FINGERPRINT_LEN_V1),
                "fingerprint of %zu bytes", r->fingerprint.len);
