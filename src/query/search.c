@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "query/match.h"
 #include "query/vindex.h"
 #include "storage/shard.h"
 #include "util/ids.h"
@@ -26,7 +27,6 @@
 #define RRF_K 60.0
 #define RERANK_MIN 64     /* candidates re-ranked per shard, at least */
 #define RERANK_FACTOR 4   /* ... or this many times the limit */
-#define MATCH_MAX_TERMS 64
 #define DEADLINE_GRACE_US 20000 /* the coordinator waits this past the shards' deadline */
 
 void ak_query_init(ak_query *q)
@@ -244,35 +244,6 @@ static const char *own(shard_job *j, const char *s)
     return (j->owned[j->n_owned] = strdup(s)) ? j->owned[j->n_owned++] : NULL;
 }
 
-/* An FTS5 query from free text: every word quoted (so no word is read as an
- * operator), any of them matching (Lucene's default); BM25 ranks documents
- * with more and rarer ones first.  Requiring every word found nothing for
- * "postgres vacuum" over text that says "PostgreSQL ... vacuum".  A word of
- * PREFIX_MIN or more bytes also matches the words it begins ("postgres"*
- * finds "PostgreSQL"); a document with the exact word matches both terms,
- * so BM25 ranks it above one with only a longer word.  With `prefixes` 0
- * the words alone: text_part() tries them first (below). */
-#define PREFIX_MIN 3
-static char *build_match(const char *text, int prefixes)
-{
-    ak_buf b = {0};
-    int terms = 0;
-    for (const char *p = text; *p && terms < MATCH_MAX_TERMS;) {
-        while (*p && !(isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
-            p++;
-        const char *start = p;
-        while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
-            p++;
-        if (p == start)
-            continue;
-        int n = (int)(p - start);
-        ak_buf_printf(&b, "%s\"%.*s\"", terms++ ? " OR " : "", n, start);
-        if (prefixes && n >= PREFIX_MIN)
-            ak_buf_printf(&b, " OR \"%.*s\"*", n, start);
-    }
-    return b.data ? ak_buf_steal(&b) : NULL;
-}
-
 /* ---- one shard ---- */
 
 static int past_deadline(const search_ctx *c) { return ak_time_mono_us() > c->deadline_us; }
@@ -488,8 +459,8 @@ static search_ctx *make_ctx(ak_index *idx, const ak_query *q, size_t n_jobs, ak_
     c->idx = idx;
     c->q = *q;
     c->n_jobs = n_jobs;
-    if (q->text && (!(c->text_copy = strdup(q->text)) || !(c->match = build_match(q->text, 0)) ||
-                    !(c->match_prefix = build_match(q->text, 1)))) {
+    if (q->text && (!(c->text_copy = strdup(q->text)) || !(c->match = ak_match_build(q->text, 0)) ||
+                    !(c->match_prefix = ak_match_build(q->text, 1)))) {
         ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         ctx_unref(c);
         return NULL;
