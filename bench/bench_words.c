@@ -2,13 +2,16 @@
  * bench_words.c - what searching by words (`query`) adds over a keyword
  * search (`text`), leaving out the provider's own time.
  *
- *   bench_words DATA_DIR EMBED_URL [QUERIES]
+ *   bench_words DATA_DIR EMBED_URL [QUERIES] [ann]
  *
- * Loads the index of DATA_DIR, embeds the benchmark's words once through
- * the provider at EMBED_URL (OpenAI protocol) so that every timed words
- * query finds its vector in the cache, then times QUERIES (default 300)
- * rounds of three searches back to back: `text` (BM25 only), `query`
- * (cache lookup, vector scan, BM25, rank fusion) and the vector part alone.
+ * Loads the index of DATA_DIR (with "ann", also the vector index that
+ * `akosha serve` searches, built or brought in step first as `akosha index`
+ * does; without it every vector is scanned exactly), embeds the benchmark's
+ * words once through the provider at EMBED_URL (OpenAI protocol) so that
+ * every timed words query finds its vector in the cache, then times QUERIES
+ * (default 300) rounds of three searches back to back: `text` (BM25 only),
+ * `query` (cache lookup, vector search, BM25, rank fusion) and the vector
+ * part alone.
  * Prints one JSON object: medians and 90th percentiles in milliseconds, the
  * median of the per-round differences query - text (robust to a machine
  * whose load drifts), the cache lookup in microseconds, and the provider's
@@ -18,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/indexer.h"
+#include "query/vindex.h"
 #include "query/words.h"
 #include "util/time.h"
 
@@ -73,6 +78,13 @@ int main(int argc, char **argv)
         ak_index_new(dd, &idx, &err) || ak_index_load_all(idx, pool, &err) ||
         ak_embed_new(&c, &e, &err))
         die("setup", &err);
+    ak_vindex *vx = NULL;
+    if (argc > 4 && strcmp(argv[4], "ann") == 0) {
+        if (ak_vindex_open_in(dd, &vx, &err) || ak_indexer_sync_all(idx, vx, 1, NULL, &err) ||
+            ak_vindex_save(vx, &err))
+            die("vector index", &err);
+        ak_index_set_vindex(idx, vx);
+    }
     float v[AK_DIM];
     int64_t t0 = ak_time_mono_us();
     if (ak_embed_query(e, WORDS, v, &err)) /* primes the cache */
@@ -106,11 +118,11 @@ int main(int argc, char **argv)
     ak_index_stats_get(idx, &st);
     double t50 = pct(tt, n, 0.5), t90 = pct(tt, n, 0.9), w50 = pct(tw, n, 0.5),
            w90 = pct(tw, n, 0.9);
-    printf("{\"vectors\":%llu,\"queries\":%d,\"text_mode\":\"%s\",\"words_mode\":\"%s\","
+    printf("{\"vectors\":%llu,\"ann\":%s,\"queries\":%d,\"text_mode\":\"%s\",\"words_mode\":\"%s\","
            "\"text_p50_ms\":%.3f,\"text_p90_ms\":%.3f,\"words_p50_ms\":%.3f,\"words_p90_ms\":%.3f,"
            "\"vector_p50_ms\":%.3f,\"added_median_ms\":%.3f,\"cache_lookup_us\":%.2f,"
            "\"provider_uncached_ms\":%.3f}\n",
-           (unsigned long long)st.vectors, n, mt, mw, t50, t90, w50, w90, pct(tv, n, 0.5),
+           (unsigned long long)st.vectors, vx ? "true" : "false", n, mt, mw, t50, t90, w50, w90, pct(tv, n, 0.5),
            pct(td, n, 0.5), lookup_us, provider_ms);
     free(tt);
     free(tw);
@@ -118,6 +130,7 @@ int main(int argc, char **argv)
     free(td);
     ak_embed_free(e);
     ak_index_free(idx);
+    ak_vindex_free(vx);
     ak_pool_free(pool);
     ak_datadir_close(dd);
     return 0;
