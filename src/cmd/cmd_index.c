@@ -77,9 +77,9 @@ static int build(ak_datadir *dd, int json)
     } else {
         fprintf(stderr, "akosha index: %s\n", err.msg);
     }
+    ak_pool_free(pool);
     ak_index_free(idx);
     ak_vindex_free(v);
-    ak_pool_free(pool);
     return rc ? AK_EXIT_FAIL : AK_EXIT_OK;
 }
 

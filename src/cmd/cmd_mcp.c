@@ -108,8 +108,8 @@ int ak_cmd_mcp(int argc, char **argv)
         pthread_join(th, NULL);
     ak_mcp_free(m);
     ak_store_close(cold);
+    ak_pool_free(l.pool); /* first: a search's late shard jobs still read the index */
     ak_index_free(l.idx);
-    ak_pool_free(l.pool);
     ak_datadir_close(dd);
     ak_embed_free(embed);
     return rc;

@@ -189,9 +189,9 @@ done:
 quiet:
     free(text);
     ak_embed_free(embed);
+    ak_pool_free(pool); /* first: a search's late shard jobs still read the index */
     ak_index_free(idx);
     ak_vindex_free(vindex);
-    ak_pool_free(pool);
     ak_datadir_close(dd);
     return rc;
 }

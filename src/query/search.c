@@ -392,7 +392,12 @@ static void run_shard(void *arg)
     search_ctx *c = j->ctx;
     ak_err err;
     maybe_slow_down(j);
-    if (ak_index_snapshot(c->idx, j->shard, &j->snap, &err))
+    /* A job the pool starts after the deadline touches nothing: the caller
+     * has its answer and may be tearing the index down (it frees the pool,
+     * which drains the queue, first). */
+    if (past_deadline(c))
+        deadline_error(j);
+    else if (ak_index_snapshot(c->idx, j->shard, &j->snap, &err))
         fail_job(j, "%s", err.msg);
     else if (j->snap.error)
         fail_job(j, "%s", j->snap.error);

@@ -389,9 +389,9 @@ static void close_parts(ak_server *s)
     ak_auth_free(s->auth);
     ak_auth_free(s->admin);
     ak_an_prom_reset(); /* its cache read this index */
+    ak_pool_free(s->pool); /* first: a search's late shard jobs still read the index */
     ak_index_free(s->idx);
     ak_vindex_free(s->vindex);
-    ak_pool_free(s->pool);
     ak_store_close(s->cold);
     ak_store_close(s->bucket);
     ak_datadir_close(s->dd);
