@@ -1,7 +1,8 @@
 /*
  * coldcode_bench.c - how well the cold tier's vector code ranks: recall@10
  * of search over codes alone against exact float32 search over the
- * original vectors, for the code Akosha uses (util/vcode.c, 196 bytes) and
+ * original vectors, for the codes Akosha uses (util/vcode.c, 196 bytes, cold;
+ * storage/warmcode.c, 244 bytes, warm) and
  * the alternatives it was chosen against.
  *
  *   coldcode_bench [N] [QUERIES]       (default 50,000 vectors, 300 queries)
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/warmcode.h"
 #include "util/vcode.h"
 #include "util/vec.h"
 
@@ -89,6 +91,17 @@ static void vcode(const float *v, float *d)
     int8_t q[AK_DIM];
     float scale;
     if (!ak_vcode_encode(v, code) || !ak_vcode_to_i8(code, sizeof code, q, &scale))
+        abort();
+    ak_vec_dequantize(q, scale, d);
+    ak_vec_normalize(d);
+}
+
+static void wcode(const float *v, float *d)
+{
+    uint8_t code[AK_WCODE_BYTES];
+    int8_t q[AK_DIM];
+    float scale;
+    if (!ak_wcode_encode(v, code) || !ak_wcode_to_i8(code, sizeof code, q, &scale))
         abort();
     ak_vec_dequantize(q, scale, d);
     ak_vec_normalize(d);
@@ -176,7 +189,8 @@ int main(int argc, char **argv)
         {"4-bit scalar, max step", AK_DIM / 2 + 4, four_bit_max},
         {"4-bit scalar, 2.5 sigma clip or max (Akosha before)", AK_VCODE_BYTES, four_bit_clip},
         {"4-bit, 16 Lloyd-Max levels, util/vcode (Akosha)", AK_VCODE_BYTES, vcode},
-        {"int8 (the warm tier)", AK_DIM + 4, int8},
+        {"int8 (the warm tier before schema 8)", AK_DIM + 4, int8},
+        {"5-bit, 32 Lloyd-Max levels, storage/warmcode (the warm tier)", AK_WCODE_BYTES, wcode},
     };
     printf("%d vectors, %d queries, recall@%d against exact float32 search\n", n, nq, K);
     printf("| code | bytes | recall@10 |\n|---|---:|---:|\n");
