@@ -5,7 +5,8 @@
  * storage/warmcode.c, 244 bytes, warm) and
  * the alternatives it was chosen against.
  *
- *   coldcode_bench [N] [QUERIES]       (default 50,000 vectors, 300 queries)
+ *   coldcode_bench [N] [QUERIES] [NAME]  (default 50,000 vectors, 300 queries;
+ *                                        NAME: only the codes whose name has it)
  *
  * The vectors are clustered and of low intrinsic dimension, as sentence
  * embeddings are: 3,000 centres in a 100-dimensional latent space, each
@@ -195,6 +196,8 @@ int main(int argc, char **argv)
     printf("%d vectors, %d queries, recall@%d against exact float32 search\n", n, nq, K);
     printf("| code | bytes | recall@10 |\n|---|---:|---:|\n");
     for (size_t c = 0; c < sizeof codes / sizeof *codes; c++) {
+        if (argc > 3 && !strstr(codes[c].name, argv[3]))
+            continue;
         for (int i = 0; i < n; i++)
             codes[c].fn(base + (size_t)i * AK_DIM, dec + (size_t)i * AK_DIM);
         int found = 0;
