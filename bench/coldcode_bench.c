@@ -86,26 +86,27 @@ static void top(const float *scores, int n, int *out)
  * query: what search's re-rank computes for a cold row. */
 typedef void (*codec)(const float *v, float *decoded);
 
-static void vcode(const float *v, float *d)
+/* Through one of Akosha's codes: encode, unpack to int8, dequantize. */
+static void via_code(const float *v, float *d, size_t bytes, int (*enc)(const float *, uint8_t *),
+                     int (*to_i8)(const void *, size_t, int8_t *, float *))
 {
-    uint8_t code[AK_VCODE_BYTES];
+    uint8_t code[AK_WCODE_BYTES > AK_VCODE_BYTES ? AK_WCODE_BYTES : AK_VCODE_BYTES];
     int8_t q[AK_DIM];
     float scale;
-    if (!ak_vcode_encode(v, code) || !ak_vcode_to_i8(code, sizeof code, q, &scale))
+    if (!enc(v, code) || !to_i8(code, bytes, q, &scale))
         abort();
     ak_vec_dequantize(q, scale, d);
     ak_vec_normalize(d);
 }
 
+static void vcode(const float *v, float *d)
+{
+    via_code(v, d, AK_VCODE_BYTES, ak_vcode_encode, ak_vcode_to_i8);
+}
+
 static void wcode(const float *v, float *d)
 {
-    uint8_t code[AK_WCODE_BYTES];
-    int8_t q[AK_DIM];
-    float scale;
-    if (!ak_wcode_encode(v, code) || !ak_wcode_to_i8(code, sizeof code, q, &scale))
-        abort();
-    ak_vec_dequantize(q, scale, d);
-    ak_vec_normalize(d);
+    via_code(v, d, AK_WCODE_BYTES, ak_wcode_encode, ak_wcode_to_i8);
 }
 
 static void sign_bits(const float *v, float *d)
