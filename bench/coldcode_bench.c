@@ -109,6 +109,17 @@ static void wcode(const float *v, float *d)
     via_code(v, d, AK_WCODE_BYTES, ak_wcode_encode, ak_wcode_to_i8);
 }
 
+/* Cold codes as aging makes them, from the warm tier's vector: the 5-bit
+ * code now, int8 before schema 8. */
+static void vcode_of(float *d)
+{
+    float w[AK_DIM];
+    memcpy(w, d, sizeof w);
+    vcode(w, d);
+}
+static void cold_via_wcode(const float *v, float *d) { wcode(v, d), vcode_of(d); }
+static void cold_via_int8(const float *v, float *d);
+
 static void sign_bits(const float *v, float *d)
 {
     for (int i = 0; i < AK_DIM; i++)
@@ -124,6 +135,8 @@ static void int8(const float *v, float *d)
     ak_vec_dequantize(q, scale, d);
     ak_vec_normalize(d);
 }
+
+static void cold_via_int8(const float *v, float *d) { int8(v, d), vcode_of(d); }
 
 /* b bits a dimension, max-based step (as int8 does) */
 static void bits_max(const float *v, float *d, int b)
@@ -193,6 +206,8 @@ int main(int argc, char **argv)
         {"4-bit, 16 Lloyd-Max levels, util/vcode (Akosha)", AK_VCODE_BYTES, vcode},
         {"int8 (the warm tier before schema 8)", AK_DIM + 4, int8},
         {"5-bit, 32 Lloyd-Max levels, storage/warmcode (the warm tier)", AK_WCODE_BYTES, wcode},
+        {"util/vcode of int8 (cold as aged before schema 8)", AK_VCODE_BYTES, cold_via_int8},
+        {"util/vcode of the 5-bit code (cold as aged now)", AK_VCODE_BYTES, cold_via_wcode},
     };
     printf("%d vectors, %d queries, recall@%d against exact float32 search\n", n, nq, K);
     printf("| code | bytes | recall@10 |\n|---|---:|---:|\n");
