@@ -6,8 +6,9 @@ timestamps spread over 200 days), then runs `akosha age` as of a fixed
 "now", so about 96% of the rows go hot -> warm and 55% on to cold.  Prints
 conversations/s of each transition, bytes per conversation in hot, warm and
 cold, and the ratio to hot; the cold objects and cold-store requests of
-the pass; the local cold catalog's bytes per conversation (summary, vector
-code, full-text index).  With --year, also simulates a year of daily aging
+the pass; hot and warm bytes on disk per conversation (table, indexes,
+full-text index); the local cold catalog's bytes per conversation (summary,
+vector code, full-text index).  With --year, also simulates a year of daily aging
 passes (`age --now` one day later each time) over 20 systems and prints the
 cold objects per system at the end (--year-only: just that).
 """
@@ -32,6 +33,21 @@ def catalog_bytes(data):
             total += sum(r[0] for r in con.execute(
                 "SELECT sum(pgsize) FROM dbstat WHERE name IN ('cold', 'sqlite_autoindex_cold_1',"
                 " 'cold_object') OR name LIKE 'cold_fts%'"))
+        con.close()
+    return total / rows if rows else 0
+
+
+def tier_disk_bytes(data, tier):
+    """Bytes a tier's table, its indexes and its full-text index take on disk
+    (SQLite's dbstat pages) per row of the tier."""
+    total, rows = 0, 0
+    for db in glob.glob(os.path.join(data, "shard_*", "*.db")):
+        con = sqlite3.connect(db)
+        rows += con.execute(f"SELECT count(*) FROM {tier}").fetchone()[0]
+        total += con.execute(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN"
+            " (SELECT name FROM sqlite_master WHERE tbl_name = ?1) OR name LIKE ?1 || '_fts%'",
+            (tier,)).fetchone()[0]
         con.close()
     return total / rows if rows else 0
 
@@ -79,7 +95,9 @@ def main():
     # hot -> warm and warm -> cold run in one pass: time them apart
     shutil.rmtree(data, ignore_errors=True)
     run(["ingest", "--once", "--quiet", "--bucket", bucket, "--data", data, "--json"])
+    hot_disk = tier_disk_bytes(data, "hot")
     warm_only = run(["age", "--data", data, "--now", "2026-11-27T00:00:00Z", "--warm-days", "3650", "--json"])
+    warm_disk = tier_disk_bytes(data, "warm")
     cold_only = run(["age", "--data", data, "--now", "2026-11-27T00:00:00Z", "--json"])
     print(f"\naging benchmark: {ing['conversations_ingested']} conversations, 20 systems, 200 days of timestamps")
     print(f"  hot -> warm : {warm_only['hot_to_warm']['conversations']:6d} conversations in "
@@ -92,6 +110,8 @@ def main():
     cold_b = c["bytes_after"] / c["conversations"]
     print(f"  bytes per conversation: hot {hot_b:.0f}, warm {warm_b:.0f} ({warm_b / hot_b:.2f} of hot),"
           f" cold {cold_b:.0f} ({cold_b / hot_b:.2f} of hot, Parquet with per-file overhead)")
+    print(f"  on disk (table, indexes, full-text index; dbstat): hot {hot_disk:.0f}, warm {warm_disk:.0f}"
+          f" ({warm_disk / hot_disk:.2f} of hot) per conversation")
     if "cold_requests" in cold_only:
         local = catalog_bytes(data)
         print(f"  cold objects {cold_objects(data)}; cold-store requests in the pass: "

@@ -1,10 +1,12 @@
 /*
  * coldcode_bench.c - how well the cold tier's vector code ranks: recall@10
  * of search over codes alone against exact float32 search over the
- * original vectors, for the code Akosha uses (util/vcode.c, 196 bytes) and
+ * original vectors, for the codes Akosha uses (util/vcode.c, 196 bytes, cold;
+ * storage/warmcode.c, 244 bytes, warm) and
  * the alternatives it was chosen against.
  *
- *   coldcode_bench [N] [QUERIES]       (default 50,000 vectors, 300 queries)
+ *   coldcode_bench [N] [QUERIES] [NAME]  (default 50,000 vectors, 300 queries;
+ *                                        NAME: only the codes whose name has it)
  *
  * The vectors are clustered and of low intrinsic dimension, as sentence
  * embeddings are: 3,000 centres in a 100-dimensional latent space, each
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/warmcode.h"
 #include "util/vcode.h"
 #include "util/vec.h"
 
@@ -83,16 +86,39 @@ static void top(const float *scores, int n, int *out)
  * query: what search's re-rank computes for a cold row. */
 typedef void (*codec)(const float *v, float *decoded);
 
-static void vcode(const float *v, float *d)
+/* Through one of Akosha's codes: encode, unpack to int8, dequantize. */
+static void via_code(const float *v, float *d, size_t bytes, int (*enc)(const float *, uint8_t *),
+                     int (*to_i8)(const void *, size_t, int8_t *, float *))
 {
-    uint8_t code[AK_VCODE_BYTES];
+    uint8_t code[AK_WCODE_BYTES > AK_VCODE_BYTES ? AK_WCODE_BYTES : AK_VCODE_BYTES];
     int8_t q[AK_DIM];
     float scale;
-    if (!ak_vcode_encode(v, code) || !ak_vcode_to_i8(code, sizeof code, q, &scale))
+    if (!enc(v, code) || !to_i8(code, bytes, q, &scale))
         abort();
     ak_vec_dequantize(q, scale, d);
     ak_vec_normalize(d);
 }
+
+static void vcode(const float *v, float *d)
+{
+    via_code(v, d, AK_VCODE_BYTES, ak_vcode_encode, ak_vcode_to_i8);
+}
+
+static void wcode(const float *v, float *d)
+{
+    via_code(v, d, AK_WCODE_BYTES, ak_wcode_encode, ak_wcode_to_i8);
+}
+
+/* Cold codes as aging makes them, from the warm tier's vector: the 5-bit
+ * code now, int8 before schema 8. */
+static void vcode_of(float *d)
+{
+    float w[AK_DIM];
+    memcpy(w, d, sizeof w);
+    vcode(w, d);
+}
+static void cold_via_wcode(const float *v, float *d) { wcode(v, d), vcode_of(d); }
+static void cold_via_int8(const float *v, float *d);
 
 static void sign_bits(const float *v, float *d)
 {
@@ -109,6 +135,8 @@ static void int8(const float *v, float *d)
     ak_vec_dequantize(q, scale, d);
     ak_vec_normalize(d);
 }
+
+static void cold_via_int8(const float *v, float *d) { int8(v, d), vcode_of(d); }
 
 /* b bits a dimension, max-based step (as int8 does) */
 static void bits_max(const float *v, float *d, int b)
@@ -176,11 +204,16 @@ int main(int argc, char **argv)
         {"4-bit scalar, max step", AK_DIM / 2 + 4, four_bit_max},
         {"4-bit scalar, 2.5 sigma clip or max (Akosha before)", AK_VCODE_BYTES, four_bit_clip},
         {"4-bit, 16 Lloyd-Max levels, util/vcode (Akosha)", AK_VCODE_BYTES, vcode},
-        {"int8 (the warm tier)", AK_DIM + 4, int8},
+        {"int8 (the warm tier before schema 8)", AK_DIM + 4, int8},
+        {"5-bit, 32 Lloyd-Max levels, storage/warmcode (the warm tier)", AK_WCODE_BYTES, wcode},
+        {"util/vcode of int8 (cold as aged before schema 8)", AK_VCODE_BYTES, cold_via_int8},
+        {"util/vcode of the 5-bit code (cold as aged now)", AK_VCODE_BYTES, cold_via_wcode},
     };
     printf("%d vectors, %d queries, recall@%d against exact float32 search\n", n, nq, K);
     printf("| code | bytes | recall@10 |\n|---|---:|---:|\n");
     for (size_t c = 0; c < sizeof codes / sizeof *codes; c++) {
+        if (argc > 3 && !strstr(codes[c].name, argv[3]))
+            continue;
         for (int i = 0; i < n; i++)
             codes[c].fn(base + (size_t)i * AK_DIM, dec + (size_t)i * AK_DIM);
         int found = 0;

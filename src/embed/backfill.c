@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/warmcode.h"
 #include "util/ids.h"
 #include "util/sha256.h"
 #include "util/time.h"
@@ -121,24 +122,23 @@ static ak_code next_rows(ak_sysdb *db, int t, int64_t after, pending *rows, size
     return out;
 }
 
-/* Bind v to ?1 (and ?4) in tier t's form: hot float32, warm int8 and its
- * scale (SPEC section 6 quantization, as aging makes them), cold the vector
- * code.  Returns 0 when v has no code (cannot happen for a provider's
- * checked vector, which is finite and not all zero). */
+/* Bind v to ?1 (and ?4) in tier t's form, as aging makes them: hot
+ * float32, warm the 5-bit code (storage/warmcode.h, scale 0), cold the
+ * vector code.  Returns 0 when v has no code (cannot happen for a
+ * provider's checked vector, which is finite and not all zero). */
 static int bind_vector(sqlite3_stmt *st, int t, const float *v)
 {
     unsigned char le[AK_VEC_LE_BYTES];
-    int8_t q[AK_DIM];
+    uint8_t wcode[AK_WCODE_BYTES];
     uint8_t code[AK_VCODE_BYTES];
-    float scale;
     if (t == AK_TIER_HOT) {
         ak_vec_to_le(v, le);
         return sqlite3_bind_blob(st, 1, le, sizeof le, SQLITE_TRANSIENT) == SQLITE_OK;
     }
     if (t == AK_TIER_WARM) {
-        ak_vec_quantize(v, q, &scale);
-        sqlite3_bind_double(st, 4, scale);
-        return sqlite3_bind_blob(st, 1, q, sizeof q, SQLITE_TRANSIENT) == SQLITE_OK;
+        sqlite3_bind_double(st, 4, 0); /* the code carries its own scale */
+        return ak_wcode_encode(v, wcode) &&
+               sqlite3_bind_blob(st, 1, wcode, sizeof wcode, SQLITE_TRANSIENT) == SQLITE_OK;
     }
     return ak_vcode_encode(v, code) &&
            sqlite3_bind_blob(st, 1, code, sizeof code, SQLITE_TRANSIENT) == SQLITE_OK;

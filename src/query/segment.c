@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/warmcode.h"
 #include "util/vcode.h"
 #include "util/buf.h"
 #include "util/time.h"
@@ -68,10 +69,11 @@ static ak_code add_i8(loader *l, const ak_vec_row *r, float scale)
 static ak_code load_warm(void *ctx, const ak_vec_row *r)
 {
     loader *l = ctx;
-    if (l->next >= l->s->n_warm_end)
-        return AK_OK;
-    memcpy(l->s->q + (size_t)l->next * AK_DIM, r->vec, AK_DIM);
-    return add_i8(l, r, r->scale);
+    float scale;
+    if (l->next >= l->s->n_warm_end ||
+        !ak_wcode_to_i8(r->vec, r->len, l->s->q + (size_t)l->next * AK_DIM, &scale))
+        return AK_OK; /* not a code this build reads: not indexable */
+    return add_i8(l, r, scale);
 }
 
 static ak_code load_cold(void *ctx, const ak_vec_row *r)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "storage/sysdb.h"
+#include "storage/warmcode.h"
 #include "util/buf.h"
 #include "util/vcode.h"
 #include "util/vec.h" /* AK_DIM */
@@ -186,7 +187,7 @@ int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
            " + (SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL AND length(embedding_q) != %d)"
            " + (SELECT count(*) FROM cold WHERE embedding_code IS NOT NULL"
            " AND length(embedding_code) != %d)",
-           AK_DIM * 4, AK_DIM, AK_VCODE_BYTES);
+           AK_DIM * 4, AK_WCODE_BYTES, AK_VCODE_BYTES);
     expect_none(&r, "vectors", sql, "stored embeddings have the wrong size");
     return r.found;
 }

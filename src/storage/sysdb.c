@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "storage/rollup.h"
+#include "storage/warmcode.h"
 #include "util/time.h"
 #include "util/vcode.h"
 #include "util/vec.h"
@@ -207,6 +208,19 @@ static const char *const migrations[] = {
      "CREATE TABLE pruned(upload_id TEXT PRIMARY KEY, prefix TEXT NOT NULL,"
      " state TEXT NOT NULL CHECK (state IN ('pruning','pruned')),"
      " objects INTEGER NOT NULL, bytes INTEGER NOT NULL, at_us INTEGER NOT NULL);"),
+    /* 8: a smaller warm row (issue 14: warm <= 25 % of hot).  The vector
+     * becomes the 5-bit code of storage/warmcode.h (244 bytes, not 384 int8
+     * and a scale), and the 1-sentence summary, always one sentence of the
+     * 3-sentence one, is kept as its byte span there (ultra_at, 1-based,
+     * and ultra_len; AK_TIERMOVE_WARM_ULTRA reads it) instead of a copy.
+     * A row whose ultra_summary is not in its summary keeps it. */
+    ("ALTER TABLE warm ADD COLUMN ultra_at INTEGER;"
+     "ALTER TABLE warm ADD COLUMN ultra_len INTEGER;"
+     "UPDATE warm SET embedding_q = ak_warm_code(embedding_q, embedding_scale),"
+     " embedding_scale = 0 WHERE embedding_q IS NOT NULL;"
+     "UPDATE warm SET ultra_at = instr(CAST(summary AS BLOB), CAST(ultra_summary AS BLOB)),"
+     " ultra_len = length(CAST(ultra_summary AS BLOB)), ultra_summary = NULL"
+     " WHERE instr(CAST(summary AS BLOB), CAST(ultra_summary AS BLOB)) > 0;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -290,6 +304,8 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
                           " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
                           " PRAGMA journal_size_limit=0;",
                       err);
+    if (rc == AK_OK && ak_wcode_sql_register(db->db) != SQLITE_OK) /* for migration 8 */
+        rc = ak_sysdb_db_error(db, err, "registering ak_warm_code");
     if (rc == AK_OK)
         rc = migrate(db, err);
     return rc;

@@ -138,9 +138,9 @@ typedef enum { AK_TIER_HOT = 0, AK_TIER_WARM = 1, AK_TIER_COLD = 2 } ak_tier;
 const char *ak_tier_name(ak_tier t);
 
 /* One stored vector, as the index loads it.  For hot rows `vec` points at
- * AK_DIM little-endian float32 and scale is 0; for warm rows at AK_DIM int8
- * and scale dequantizes them; for cold rows at the compact code of
- * util/vcode.h (len bytes, unchecked here).  Pointers are valid during the
+ * AK_DIM little-endian float32 and scale is 0; for warm rows at the 5-bit
+ * code of storage/warmcode.h (AK_WCODE_BYTES, scale 0); for cold rows at
+ * the compact code of util/vcode.h (len bytes, unchecked here).  Pointers are valid during the
  * callback. */
 typedef struct {
     int64_t rowid;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/warmcode.h"
 #include "util/vcode.h"
 #include "util/vec.h"
 
@@ -64,7 +65,7 @@ typedef struct {
 static ak_code vec_row(sqlite3_stmt *st, void *arg)
 {
     vec_walk *w = arg;
-    size_t want = w->tier == AK_TIER_HOT ? AK_DIM * 4 : AK_DIM;
+    size_t want = w->tier == AK_TIER_HOT ? AK_DIM * 4 : AK_WCODE_BYTES;
     if (w->tier != AK_TIER_COLD && (size_t)sqlite3_column_bytes(st, 2) != want)
         return AK_OK; /* not a vector of this dimension: not indexable */
     ak_vec_row r = {
@@ -230,12 +231,10 @@ static ak_code vector_row(sqlite3_stmt *st, void *arg)
     int n = sqlite3_column_bytes(st, 0);
     if (n == AK_VEC_LE_BYTES) {
         ak_vec_from_le(b, v->out);
-    } else if (n == AK_DIM) {
-        ak_vec_dequantize((const int8_t *)b, (float)sqlite3_column_double(st, 1), v->out);
-    } else if (n == AK_VCODE_BYTES) {
+    } else if (n == AK_WCODE_BYTES || n == AK_VCODE_BYTES) { /* warm, cold */
         int8_t q[AK_DIM];
         float scale;
-        if (!ak_vcode_to_i8(b, (size_t)n, q, &scale))
+        if (!(n == AK_WCODE_BYTES ? ak_wcode_to_i8 : ak_vcode_to_i8)(b, (size_t)n, q, &scale))
             return AK_ERR_ABORTED;
         ak_vec_dequantize(q, scale, v->out);
     } else {

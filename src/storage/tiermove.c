@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "storage/sysdb_impl.h"
+#include "storage/warmcode.h"
 #include "util/testpoint.h"
 #include "util/vec.h"
 
@@ -34,6 +35,24 @@ static ak_code exec(ak_sysdb *db, const char *sql, ak_err *err)
                : ak_sysdb_db_error(db, err, sql);
 }
 
+/* Bind the 1-sentence summary as its byte span in the summary (?13, ?14,
+ * 1-based) when it is one of its sentences, which TextRank's choice makes
+ * it, else as its own text (?11). */
+static void bind_ultra(sqlite3_stmt *ins, const char *summary, const char *ultra)
+{
+    size_t n = strlen(ultra);
+    const char *at = memmem(summary, strlen(summary), ultra, n);
+    if (at) {
+        sqlite3_bind_null(ins, 11);
+        sqlite3_bind_int64(ins, 13, (int64_t)(at - summary) + 1);
+        sqlite3_bind_int64(ins, 14, (int64_t)n);
+    } else {
+        sqlite3_bind_text(ins, 11, ultra, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_null(ins, 13);
+        sqlite3_bind_null(ins, 14);
+    }
+}
+
 /* Insert the warm form of the hot row under hot's cursor. */
 static ak_code warm_row(ak_sysdb *db, sqlite3_stmt *hot, sqlite3_stmt *ins, ak_warm_fn fn,
                         void *ctx, ak_err *err)
@@ -42,23 +61,20 @@ static ak_code warm_row(ak_sysdb *db, sqlite3_stmt *hot, sqlite3_stmt *ins, ak_w
     size_t len = (size_t)sqlite3_column_bytes(hot, 2);
     ak_warm_form form = {0};
     ak_code rc = fn(ctx, content ? content : "", len, &form, err);
-    int8_t q[AK_DIM];
-    float scale = 0;
-    if (sqlite3_column_bytes(hot, 3) == AK_VEC_LE_BYTES) {
-        float v[AK_DIM];
-        ak_vec_from_le(sqlite3_column_blob(hot, 3), v);
-        ak_vec_quantize(v, q, &scale);
-        sqlite3_bind_blob(ins, 3, q, AK_DIM, SQLITE_TRANSIENT);
-    } else {
+    uint8_t code[AK_WCODE_BYTES];
+    float v[AK_DIM];
+    if (sqlite3_column_bytes(hot, 3) == AK_VEC_LE_BYTES &&
+        (ak_vec_from_le(sqlite3_column_blob(hot, 3), v), ak_wcode_encode(v, code)))
+        sqlite3_bind_blob(ins, 3, code, sizeof code, SQLITE_TRANSIENT);
+    else
         sqlite3_bind_null(ins, 3);
-    }
     if (rc == AK_OK) {
         sqlite3_bind_value(ins, 1, sqlite3_column_value(hot, 1)); /* conversation_id */
         sqlite3_bind_text(ins, 2, form.summary, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(ins, 4, scale);
+        sqlite3_bind_double(ins, 4, 0); /* the code carries its own scale */
         for (int c = 4; c <= 9; c++) /* ts_us, source, metadata, sha, upload_at, upload_id */
             sqlite3_bind_value(ins, c + 1, sqlite3_column_value(hot, c));
-        sqlite3_bind_text(ins, 11, form.ultra_summary, -1, SQLITE_TRANSIENT);
+        bind_ultra(ins, form.summary, form.ultra_summary);
         sqlite3_bind_blob(ins, 12, form.fingerprint, (int)form.fingerprint_len,
                           SQLITE_TRANSIENT);
         if (sqlite3_step(ins) != SQLITE_DONE)
@@ -116,8 +132,8 @@ ak_code ak_tiermove_hot_batch(ak_sysdb *db, int64_t cutoff, int64_t limit, ak_wa
         " upload_at_us, upload_id FROM hot WHERE ts_us < ?1 ORDER BY id LIMIT ?2";
     static const char ins_sql[] =
         "INSERT INTO warm(conversation_id, summary, embedding_q, embedding_scale, ts_us, source,"
-        " metadata, content_sha256, upload_at_us, upload_id, ultra_summary, fingerprint)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
+        " metadata, content_sha256, upload_at_us, upload_id, ultra_summary, fingerprint,"
+        " ultra_at, ultra_len) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
     sqlite3_stmt *sel = NULL, *ins = NULL;
     int64_t first = 0, last = 0;
     memset(out, 0, sizeof *out);

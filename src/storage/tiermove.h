@@ -5,7 +5,8 @@
  * fingerprint, through a callback.
  *
  * hot -> warm, one batch per call, in one BEGIN IMMEDIATE ... COMMIT: the
- * oldest hot rows become warm rows (summary, int8 vector, fingerprint,
+ * oldest hot rows become warm rows (summary, the 1-sentence summary as a
+ * span of it, the 5-bit vector code of storage/warmcode.h, fingerprint,
  * full-text indexed), the copies are verified (same content hash) and the
  * hot rows deleted, all or nothing.  Test point "age.warm_moved" is the
  * instant the batch is written and not yet committed.
@@ -25,7 +26,14 @@
     " + coalesce(length(metadata), 0) + length(conversation_id) + 32"
 #define AK_TIERMOVE_WARM_BYTES "length(summary) + coalesce(length(ultra_summary), 0)" \
     " + coalesce(length(embedding_q), 0) + coalesce(length(fingerprint), 0)" \
-    " + coalesce(length(metadata), 0) + length(conversation_id) + 32"
+    " + coalesce(length(metadata), 0) + length(conversation_id) + 32" \
+    " + (ultra_at IS NOT NULL) * 4"
+
+/* A warm row's 1-sentence summary, as SQL: its own column, or (schema 8)
+ * its byte span in the 3-sentence summary; NULL for a row aged before warm
+ * kept one. */
+#define AK_TIERMOVE_WARM_ULTRA "coalesce(ultra_summary," \
+    " CAST(substr(CAST(summary AS BLOB), ultra_at, ultra_len) AS TEXT))"
 
 /* What aging makes of one hot row's content.  summary and ultra_summary
  * are malloc'ed by the callback and freed by ak_tiermove_hot_batch() (also

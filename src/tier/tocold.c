@@ -39,6 +39,7 @@
 #include "tier/parquet_read.h"
 #include "tier/parquet_write.h"
 #include "tier/summary.h"
+#include "storage/warmcode.h"
 #include "util/vcode.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -127,13 +128,15 @@ static char *val_dup(ak_pq_val v) { return v.p ? strndup(v.p, v.len) : NULL; }
 
 /* ---- the month's warm rows ---- */
 
-/* The code of a warm row's int8 embedding (none when it has none). */
+/* The cold code of a warm row's vector code (none when it has none). */
 static void warm_code(sqlite3_stmt *st, int col, cold_row *r)
 {
-    if (sqlite3_column_bytes(st, col) != AK_DIM)
+    int8_t q[AK_DIM];
+    float v[AK_DIM], scale;
+    if (!ak_wcode_to_i8(sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), q,
+                        &scale))
         return;
-    float v[AK_DIM];
-    ak_vec_dequantize(sqlite3_column_blob(st, col), (float)sqlite3_column_double(st, col + 1), v);
+    ak_vec_dequantize(q, scale, v);
     r->has_code = ak_vcode_encode(v, r->code);
 }
 
@@ -174,8 +177,8 @@ static ak_code warm_row(pass *p, sqlite3_stmt *st, cold_batch *b, ak_err *err)
 static ak_code load_warm(pass *p, int64_t from, int64_t to, cold_batch *b, ak_err *err)
 {
     static const char sql[] =
-        "SELECT id, conversation_id, ts_us, ultra_summary, fingerprint, content_sha256, metadata,"
-        " upload_at_us, upload_id, summary, " AK_TIERMOVE_WARM_BYTES ", embedding_q, embedding_scale"
+        "SELECT id, conversation_id, ts_us, " AK_TIERMOVE_WARM_ULTRA ", fingerprint, content_sha256,"
+        " metadata, upload_at_us, upload_id, summary, " AK_TIERMOVE_WARM_BYTES ", embedding_q"
         " FROM warm WHERE ts_us >= ?1 AND ts_us < ?2 AND ts_us < ?3 ORDER BY conversation_id LIMIT ?4";
     sqlite3_stmt *st;
     ak_code rc = ak_age_prepare(p, sql, &st, err);

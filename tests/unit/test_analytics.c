@@ -381,6 +381,8 @@ static void test_upgrade(void)
                               " conversation_id = 'k-19999-1';"
                               "DROP TABLE conv_facts; DROP TABLE daily; DROP INDEX uploads_at;"
                               "DROP TABLE sources; DROP TABLE pruned;" /* schema 7 */
+                              "ALTER TABLE warm DROP COLUMN ultra_at;" /* schema 8 */
+                              "ALTER TABLE warm DROP COLUMN ultra_len;"
                               "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
     ak_sysdb_close(db);
     CHECK_INT(ak_sysdb_open(path, 0, &db, &err), AK_OK);

@@ -2,6 +2,7 @@
 #include "test.h"
 #include "../tools/rec_test.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -9,6 +10,8 @@
 #include "storage/datadir.h"
 #include "storage/shard.h"
 #include "storage/sysdb.h"
+#include "storage/tiermove.h"
+#include "storage/warmcode.h"
 #include "util/ids.h"
 #include "util/time.h"
 
@@ -292,11 +295,12 @@ static void test_migration_drops_index_triggers(void)
         "CREATE TRIGGER warm_fts_au AFTER UPDATE OF summary ON warm BEGIN"
         " INSERT INTO warm_fts(warm_fts, rowid, summary) VALUES ('delete', old.id, old.summary);"
         " INSERT INTO warm_fts(rowid, summary) VALUES (new.id, new.summary); END;"
-        /* and without what schemas 5 and 6 added */
+        /* and without what schemas 5 to 8 added */
         "DROP TRIGGER cold_fts_ad; DROP TABLE cold_fts; DROP TABLE cold_garbage;"
         "DROP TABLE conv_facts; DROP TABLE daily; DROP INDEX uploads_at;"
         "DROP TABLE sources; DROP TABLE pruned;"
         "ALTER TABLE cold DROP COLUMN ultra_summary; ALTER TABLE cold DROP COLUMN embedding_code;"
+        "ALTER TABLE warm DROP COLUMN ultra_at; ALTER TABLE warm DROP COLUMN ultra_len;"
         "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
     ak_sysdb_close(db);
 
@@ -488,6 +492,217 @@ static void test_datadir_host_names(void)
     ak_datadir_close(dd);
 }
 
+/* ---- the warm row (schema 8): the 5-bit vector code, the summary span ---- */
+
+/* A deterministic vector, different per seed, optionally with an outlier. */
+static void seeded_vec(float *v, int seed)
+{
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = sinf((float)(i * 12.9898 + seed * 78.233)) * cosf((float)(i * seed) * 0.37f);
+    if (seed % 3 == 1)
+        v[seed % AK_DIM] *= 8; /* an outlier element, as real embeddings have */
+}
+
+static double cos_of(const float *a, const float *b)
+{
+    double d = 0, na = 0, nb = 0;
+    for (int i = 0; i < AK_DIM; i++)
+        d += (double)a[i] * b[i], na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
+    return d / sqrt(na * nb);
+}
+
+/* The code keeps a vector's direction closely at any scale. */
+static void test_wcode_roundtrip(void)
+{
+    uint8_t code[AK_WCODE_BYTES];
+    int8_t q[AK_DIM];
+    float v[AK_DIM], back[AK_DIM], scale = 0;
+    double worst = 1, sum = 0;
+    CHECK_INT(AK_WCODE_BYTES, 244);
+    for (int t = 1; t <= 120; t++) {
+        seeded_vec(v, t);
+        float mul = t % 5 == 0 ? 1e-20f : t % 5 == 1 ? 1e20f : 1;
+        for (int i = 0; i < AK_DIM; i++)
+            v[i] *= mul;
+        CHECK(ak_wcode_encode(v, code));
+        CHECK(ak_wcode_to_i8(code, sizeof code, q, &scale));
+        ak_vec_dequantize(q, scale, back);
+        double c = cos_of(v, back);
+        worst = c < worst ? c : worst;
+        sum += c;
+    }
+    if (!(worst > 0.98) || !(sum / 120 > 0.995))
+        fprintf(stderr, "worst cosine %f, mean %f\n", worst, sum / 120);
+    CHECK(worst > 0.98); /* a vector with an outlier 8x its peers */
+    CHECK(sum / 120 > 0.995);
+}
+
+/* No code for vectors without a direction; no int8 form of a damaged code;
+ * any bits decode into the int8 range the scan expects. */
+static void test_wcode_rejects(void)
+{
+    uint8_t code[AK_WCODE_BYTES];
+    float v[AK_DIM] = {0};
+    int8_t q[AK_DIM];
+    float scale;
+    CHECK(!ak_wcode_encode(v, code));
+    v[7] = NAN;
+    CHECK(!ak_wcode_encode(v, code));
+    v[7] = INFINITY;
+    CHECK(!ak_wcode_encode(v, code));
+    seeded_vec(v, 4);
+    CHECK(ak_wcode_encode(v, code));
+    CHECK(!ak_wcode_to_i8(code, AK_WCODE_BYTES - 1, q, &scale));
+    CHECK(!ak_wcode_to_i8(code, AK_DIM, q, &scale));
+    static const float bad_units[] = {0, -0.0f, -1, NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sizeof bad_units / sizeof *bad_units; i++) {
+        uint8_t bad[AK_WCODE_BYTES];
+        memcpy(bad, code, sizeof bad);
+        memcpy(bad, &bad_units[i], 4); /* little-endian hosts only run these tests */
+        CHECK(!ak_wcode_to_i8(bad, sizeof bad, q, &scale));
+    }
+    for (int t = 0; t < 64; t++) {
+        for (int i = 4; i < AK_WCODE_BYTES; i++)
+            code[i] = (uint8_t)(i * 37 + t * 101 + (i * t >> 3));
+        CHECK(ak_wcode_to_i8(code, AK_WCODE_BYTES, q, &scale));
+        for (int i = 0; i < AK_DIM; i++)
+            CHECK(q[i] >= -127 && q[i] <= 127 && q[i] != 0);
+    }
+}
+
+/* The warm row's 1-sentence summary as aging's SQL reads it. */
+static char *warm_ultra(ak_sysdb *db, const char *id, int *own_column)
+{
+    static char out[256];
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    *own_column = -1;
+    CHECK_INT(sqlite3_prepare_v2(ak_sysdb_handle(db), "SELECT " AK_TIERMOVE_WARM_ULTRA ","
+                                 " ultra_summary IS NOT NULL FROM warm WHERE conversation_id = ?",
+                                 -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out, sizeof out, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "(null)");
+        *own_column = sqlite3_column_int(st, 1);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void check_warm_vector(ak_sysdb *db, const char *id, const float *v)
+{
+    float back[AK_DIM];
+    ak_err err;
+    CHECK_INT(ak_sysdb_get_vector(db, id, back, &err), AK_OK);
+    CHECK(cos_of(v, back) > 0.99);
+}
+
+/* Summaries as aging makes them: the 1-sentence one is a sentence of the
+ * 3-sentence one ("a"), or, were it not, its own text ("b"). */
+static ak_code fake_form(void *ctx, const char *content, size_t len, ak_warm_form *out,
+                         ak_err *err)
+{
+    static const uint8_t fp[64];
+    int *n = ctx;
+    out->summary = strdup("Ünïcode first. The second one. Third.");
+    out->ultra_summary = strdup((*n)++ == 0 ? "The second one." : "Not in it.");
+    out->fingerprint = fp;
+    out->fingerprint_len = sizeof fp;
+    return out->summary && out->ultra_summary ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "oom");
+}
+
+/* hot -> warm writes the vector as the 5-bit code and the 1-sentence
+ * summary as a span of the summary when it is one. */
+static void test_warm_row_form(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    float va[AK_DIM], vb[AK_DIM];
+    CHECK_INT(ak_sysdb_open(tmp_path("warmform.db"), 1, &db, &err), AK_OK);
+    seeded_vec(va, 1);
+    seeded_vec(vb, 2);
+    const char *ids[2] = {"a", "b"};
+    const float *vs[2] = {va, vb};
+    for (int i = 0; i < 2; i++) {
+        ak_record r = make_rec(ids[i], "whatever the content");
+        r.has_embedding = 1;
+        memcpy(r.embedding, vs[i], sizeof r.embedding);
+        ak_upload_order up = {1, "u1"};
+        ak_put_result res;
+        CHECK_INT(ak_sysdb_put_record(db, &up, &r, &res, &err), AK_OK);
+    }
+    int n = 0, own;
+    ak_tiermove_count count;
+    CHECK_INT(ak_tiermove_hot_batch(db, 2000, 10, fake_form, &n, &count, &err), AK_OK);
+    CHECK_INT(count.rows, 2);
+    CHECK_STR(warm_ultra(db, "a", &own), "The second one.");
+    CHECK_INT(own, 0);
+    CHECK_STR(warm_ultra(db, "b", &own), "Not in it.");
+    CHECK_INT(own, 1);
+    check_warm_vector(db, "a", va);
+    check_warm_vector(db, "b", vb);
+    ak_sysdb_close(db);
+}
+
+/* A schema-7 database's warm rows are converted on open: int8 vectors
+ * become codes, 1-sentence summaries found in the summary become spans. */
+static void test_warm_upgrade(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    float v[AK_DIM];
+    int8_t q[AK_DIM];
+    float scale;
+    seeded_vec(v, 5);
+    ak_vec_quantize(v, q, &scale);
+    CHECK_INT(ak_sysdb_open(tmp_path("v7.db"), 1, &db, &err), AK_OK);
+    sqlite3 *h = ak_sysdb_handle(db);
+    CHECK_INT(sqlite3_exec(h, "ALTER TABLE warm DROP COLUMN ultra_at;"
+                              "ALTER TABLE warm DROP COLUMN ultra_len; PRAGMA user_version = 7;",
+                           NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(h, "INSERT INTO warm(conversation_id, summary, embedding_q,"
+                                    " embedding_scale, ts_us, source, content_sha256, upload_at_us,"
+                                    " upload_id, ultra_summary) VALUES(?1, 'Ünï one. Two two.', ?2,"
+                                    " ?3, 1, 's', zeroblob(32), 1, 'u', ?4)", -1, &st, NULL),
+              SQLITE_OK);
+    static const char *const rows[3][2] = {{"a", "Two two."}, {"b", "Elsewhere."}, {"c", NULL}};
+    for (int i = 0; i < 3; i++) {
+        sqlite3_bind_text(st, 1, rows[i][0], -1, SQLITE_STATIC);
+        if (i < 2)
+            sqlite3_bind_blob(st, 2, q, AK_DIM, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 2);
+        sqlite3_bind_double(st, 3, scale);
+        sqlite3_bind_text(st, 4, rows[i][1], -1, SQLITE_STATIC);
+        CHECK_INT(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    ak_sysdb_close(db);
+
+    CHECK_INT(ak_sysdb_open(tmp_path("v7.db"), 0, &db, &err), AK_OK);
+    int own;
+    CHECK_STR(warm_ultra(db, "a", &own), "Two two.");
+    CHECK_INT(own, 0);
+    CHECK_STR(warm_ultra(db, "b", &own), "Elsewhere.");
+    CHECK_INT(own, 1);
+    CHECK_STR(warm_ultra(db, "c", &own), "(null)"); /* aged before warm kept one */
+    check_warm_vector(db, "a", v);
+    check_warm_vector(db, "b", v);
+    CHECK_INT(sqlite3_prepare_v2(ak_sysdb_handle(db),
+                                 "SELECT sum(length(embedding_q)), sum(embedding_scale),"
+                                 " count(embedding_q), (SELECT user_version FROM pragma_user_version)"
+                                 " FROM warm", -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 2 * AK_WCODE_BYTES);
+    CHECK_INT(sqlite3_column_int(st, 1), 0);
+    CHECK_INT(sqlite3_column_int(st, 2), 2);
+    CHECK_INT(sqlite3_column_int(st, 3), ak_sysdb_schema_version());
+    sqlite3_finalize(st);
+    ak_sysdb_close(db);
+}
+
 int main(void)
 {
     RUN(test_open_create_and_missing);
@@ -496,6 +711,10 @@ int main(void)
     RUN(test_update_from_other_tiers);
     RUN(test_text_index_follows_writes);
     RUN(test_migration_drops_index_triggers);
+    RUN(test_wcode_roundtrip);
+    RUN(test_wcode_rejects);
+    RUN(test_warm_row_form);
+    RUN(test_warm_upgrade);
     RUN(test_rollback_leaves_nothing);
     RUN(test_ledger);
     RUN(test_sources);

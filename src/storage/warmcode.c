@@ -1,0 +1,114 @@
+/* warmcode.c - see warmcode.h. */
+#include "storage/warmcode.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The 32-level Lloyd-Max quantizer of a unit Gaussian has the magnitudes
+ * 0.066 0.198 0.331 0.467 0.605 0.747 0.895 1.049 1.212 1.386 1.576 1.787
+ * 2.029 2.318 2.691 3.261 sigma; scaled so the largest is 127, rounded. */
+#define LEVELS 16
+static const int MAG[LEVELS] = {3, 8, 13, 18, 24, 29, 35, 41, 47, 54, 61, 70, 79, 90, 105, 127};
+#define SIGMA_UNITS 38.948 /* MAG[15] / 3.2607: one sigma in level units */
+#define TRIES 13           /* sigma candidates, 0.7 to 1.3 of the rms */
+
+static int level(float x) /* x >= 0 in level units: the nearest magnitude's index */
+{
+    int k = 0;
+    while (k < LEVELS - 1 && x > 0.5f * (float)(MAG[k] + MAG[k + 1]))
+        k++;
+    return k;
+}
+
+/* Pack v at this unit into code; returns the cosine of the result with v. */
+static double pack(const float *v, float unit, uint8_t *code)
+{
+    double dot = 0, qq = 0, vv = 0;
+    uint32_t u;
+    memcpy(&u, &unit, 4);
+    memset(code, 0, AK_WCODE_BYTES);
+    for (int b = 0; b < 4; b++)
+        code[b] = (uint8_t)(u >> (8 * b));
+    float inv = 1 / unit;
+    for (int i = 0; i < AK_DIM; i++) {
+        int k = level(fabsf(v[i]) * inv), m = v[i] < 0 ? -MAG[k] : MAG[k];
+        unsigned val = (unsigned)(k | (v[i] < 0) << 4), bit = (unsigned)i * AK_WCODE_BITS;
+        uint8_t *p = code + 4 + bit / 8;
+        unsigned w = val << (bit % 8); /* spans at most two bytes */
+        p[0] |= (uint8_t)w;
+        if (w >> 8)
+            p[1] |= (uint8_t)(w >> 8);
+        dot += (double)m * v[i], qq += (double)m * m, vv += (double)v[i] * v[i];
+    }
+    return dot / sqrt(qq * vv);
+}
+
+int ak_wcode_encode(const float *v, uint8_t code[AK_WCODE_BYTES])
+{
+    double ss = 0, max = 0;
+    for (int i = 0; i < AK_DIM; i++) {
+        ss += (double)v[i] * v[i];
+        max = fabs(v[i]) > max ? fabs(v[i]) : max;
+    }
+    if (!(ss > 0) || !isfinite(ss))
+        return 0;
+    /* the Gaussian's levels at a few scales around the rms, and the largest
+     * element on the top level: whichever keeps the direction best */
+    double rms = sqrt(ss / AK_DIM);
+    uint8_t other[AK_WCODE_BYTES];
+    double best = -3;
+    for (int k = 0; k <= TRIES; k++) {
+        float unit = (float)(k < TRIES ? rms * (0.7 + 0.6 * k / (TRIES - 1)) / SIGMA_UNITS
+                                       : max / MAG[LEVELS - 1]);
+        if (!(unit > 0) || !isfinite(unit) || !isfinite(1 / unit))
+            continue;
+        double c = pack(v, unit, other);
+        if (c > best) {
+            best = c;
+            memcpy(code, other, AK_WCODE_BYTES);
+        }
+    }
+    return best > -2;
+}
+
+int ak_wcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale)
+{
+    const uint8_t *c = code;
+    if (len != AK_WCODE_BYTES)
+        return 0;
+    uint32_t u = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+    float unit;
+    memcpy(&unit, &u, 4);
+    if (!(unit > 0) || !isfinite(unit))
+        return 0;
+    for (int i = 0; i < AK_DIM; i++) {
+        unsigned bit = (unsigned)i * AK_WCODE_BITS, at = 4 + bit / 8;
+        unsigned w = c[at] | (at + 1 < AK_WCODE_BYTES ? (unsigned)c[at + 1] << 8 : 0u);
+        unsigned val = (w >> (bit % 8)) & 31u;
+        q[i] = (int8_t)(val & 16 ? -MAG[val & 15] : MAG[val & 15]);
+    }
+    *scale = unit;
+    return 1;
+}
+
+static void sql_warm_code(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    uint8_t code[AK_WCODE_BYTES];
+    float v[AK_DIM];
+    if (sqlite3_value_bytes(argv[0]) != AK_DIM) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    ak_vec_dequantize(sqlite3_value_blob(argv[0]), (float)sqlite3_value_double(argv[1]), v);
+    if (ak_wcode_encode(v, code))
+        sqlite3_result_blob(ctx, code, sizeof code, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+}
+
+int ak_wcode_sql_register(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "ak_warm_code", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                   NULL, sql_warm_code, NULL, NULL);
+}
