@@ -94,15 +94,20 @@ static void rdec_norm(rdec *d)
     }
 }
 
-/* A magnitude under table f.  Damaged input decodes to some magnitude, never
- * more than VC3_KMAX: the arithmetic is unsigned and the range stays >= 2^24. */
+/* A magnitude under table f: the m with r * cum[m] <= code < r * cum[m + 1]
+ * (code / r compared with cum, without the division: r * cum never exceeds
+ * the range, so no product overflows).  Damaged input decodes to some
+ * magnitude, never more than VC3_KMAX: the arithmetic is unsigned and the
+ * range stays >= 2^24. */
 static int rdec_mag(rdec *d, const uint16_t *f)
 {
-    uint32_t r = d->range >> VC3_TOT_BITS, v = d->code / r, cum = 0;
+    uint32_t r = d->range >> VC3_TOT_BITS, low = 0, next = r * f[0];
     int m = 0;
-    while (m < VC3_KMAX && cum + f[m] <= v)
-        cum += f[m++];
-    d->code -= r * cum;
+    while (m < VC3_KMAX && next <= d->code) {
+        low = next;
+        next += r * f[++m];
+    }
+    d->code -= low;
     d->range = r * f[m];
     rdec_norm(d);
     return m;
