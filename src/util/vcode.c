@@ -213,14 +213,14 @@ int ak_vcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale)
     float step;
     memcpy(&step, &u, 4);
     int v2 = step < 0;
-    step = fabsf(step);
-    if (!(step > 0) || !isfinite(step))
+    float unit = v2 ? fabsf(step) : step / V1_I8;
+    if (!(unit > 0) || !isfinite(unit)) /* a subnormal v1 step underflows to 0 */
         return 0;
     for (int i = 0; i < AK_DIM; i++) {
         int nib = (c[4 + i / 2] >> (4 * (i & 1))) & 0xf;
         q[i] = (int8_t)(v2 ? (nib & 8 ? -MAG[nib & 7] : MAG[nib & 7])
                            : (nib == 8 ? -7 : nib > 8 ? nib - 16 : nib) * V1_I8);
     }
-    *scale = v2 ? step : step / V1_I8;
+    *scale = unit;
     return 1;
 }

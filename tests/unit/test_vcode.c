@@ -106,9 +106,9 @@ static void test_vcode_rejects(void)
     CHECK(ak_vcode_encode(v, code));
     CHECK(!ak_vcode_to_i8(code, AK_VCODE_BYTES - 1, q, &scale));
     CHECK(!ak_vcode_to_i8(code, AK_DIM, q, &scale));
-    /* float steps 0, -0, +-infinity; NaNs other than version 3's tag; a
+    /* float steps 0, -0, too small, +-infinity; NaNs other than version 3's tag; a
      * version 3 step index out of range */
-    static const uint32_t bad[] = {0, 0x80000000u, 0x7f800000u, 0xff800000u,
+    static const uint32_t bad[] = {0, 0x80000000u, 1 /* a subnormal v1 step: scale 0 */, 0x7f800000u, 0xff800000u,
                                    0xffc00000u, 0x7f800001u, 0x7fc00100u, 0x7fffffffu};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         set_header(code, bad[i]);
