@@ -6,7 +6,7 @@
  * Builds (once; reused when DIR already holds it) a data directory of N
  * conversations spread over 1,000 systems on 256 shards, with the sample
  * generator's clustered 384-d embeddings, stored in TIER (hot: float32;
- * warm: int8 + scale, as aging stores them; cold: the cold catalog's 4-bit
+ * warm: int8 + scale, as aging stores them; cold: the cold catalog's vector
  * code and summary; mixed: a third in each, and the latencies are also
  * measured with the cold tier left out).  Then loads the index and
  * measures top-10 search: latency percentiles over all shards and for one

@@ -5,8 +5,10 @@
  * storage/warmcode.c, 244 bytes, warm) and
  * the alternatives it was chosen against.
  *
- *   coldcode_bench [N] [QUERIES] [NAME]  (default 50,000 vectors, 300 queries;
- *                                        NAME: only the codes whose name has it)
+ *   coldcode_bench [N] [QUERIES] [CODE]
+ *
+ * (default 50,000 vectors, 300 queries, every code; CODE: only the codes
+ * whose name contains it, e.g. "version").
  *
  * The vectors are clustered and of low intrinsic dimension, as sentence
  * embeddings are: 3,000 centres in a 100-dimensional latent space, each
@@ -171,11 +173,39 @@ static void four_bit_clip(const float *v, float *d)
             best = c, memcpy(d, t, sizeof t);
     }
 }
+/* Version 2, the code before the entropy-coded one: 16 Lloyd-Max levels of
+ * a Gaussian (sign and 8 magnitudes), the unit chosen by cosine from 17
+ * around the rms and the one that puts the largest element on the top
+ * level. */
+static void lloyd_max(const float *v, float *d)
+{
+    static const float mag[8] = {6, 18, 31, 44, 58, 75, 96, 127};
+    double ss = 0, m = 0, best = -2;
+    float t[AK_DIM];
+    for (int i = 0; i < AK_DIM; i++)
+        ss += (double)v[i] * v[i], m = fabs(v[i]) > m ? fabs(v[i]) : m;
+    for (int k = 0; k <= 17; k++) {
+        double unit = k < 17 ? sqrt(ss / AK_DIM) * (0.7 + 0.6 * k / 16) / 46.476 : m / 127;
+        for (int i = 0; i < AK_DIM; i++) {
+            double x = fabs(v[i]) / unit;
+            int l = 0;
+            while (l < 7 && x > (mag[l] + mag[l + 1]) / 2)
+                l++;
+            t[i] = v[i] < 0 ? -mag[l] : mag[l];
+        }
+        ak_vec_normalize(t);
+        double c = ak_vec_dot_f32(t, v) / sqrt(ss);
+        if (c > best)
+            best = c, memcpy(d, t, sizeof t);
+    }
+}
+
 static void three_bit_max(const float *v, float *d) { bits_max(v, d, 3); }
 
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 50000, nq = argc > 2 ? atoi(argv[2]) : 300;
+    const char *only = argc > 3 ? argv[3] : "";
     proj = malloc(sizeof *proj * AK_DIM * LATENT);
     centre = malloc(sizeof *centre * CENTRES * LATENT);
     float *base = malloc(sizeof *base * AK_DIM * (size_t)n), *qs = malloc(sizeof *qs * AK_DIM * nq);
@@ -203,7 +233,9 @@ int main(int argc, char **argv)
         {"3-bit scalar, max step", AK_DIM * 3 / 8 + 4, three_bit_max},
         {"4-bit scalar, max step", AK_DIM / 2 + 4, four_bit_max},
         {"4-bit scalar, 2.5 sigma clip or max (Akosha before)", AK_VCODE_BYTES, four_bit_clip},
-        {"4-bit, 16 Lloyd-Max levels, util/vcode (Akosha)", AK_VCODE_BYTES, vcode},
+        {"4-bit, 16 Lloyd-Max levels (version 2, Akosha before)", AK_VCODE_BYTES, lloyd_max},
+        {"uniform levels range-coded in 192 bytes, util/vcode (version 3, Akosha)",
+         AK_VCODE_BYTES, vcode},
         {"int8 (the warm tier before schema 8)", AK_DIM + 4, int8},
         {"5-bit, 32 Lloyd-Max levels, storage/warmcode (the warm tier)", AK_WCODE_BYTES, wcode},
         {"util/vcode of int8 (cold as aged before schema 8)", AK_VCODE_BYTES, cold_via_int8},
@@ -212,7 +244,7 @@ int main(int argc, char **argv)
     printf("%d vectors, %d queries, recall@%d against exact float32 search\n", n, nq, K);
     printf("| code | bytes | recall@10 |\n|---|---:|---:|\n");
     for (size_t c = 0; c < sizeof codes / sizeof *codes; c++) {
-        if (argc > 3 && !strstr(codes[c].name, argv[3]))
+        if (!strstr(codes[c].name, only))
             continue;
         for (int i = 0; i < n; i++)
             codes[c].fn(base + (size_t)i * AK_DIM, dec + (size_t)i * AK_DIM);

@@ -5,7 +5,7 @@
  *   vector  cosine similarity; an int8 first pass over every candidate row
  *           keeps the best few per shard, which are re-ranked exactly
  *           (float32 for hot rows, the stored int8 for warm rows, the
- *           4-bit code of the cold catalog for cold rows: every score is a
+ *           vector code of the cold catalog for cold rows: every score is a
  *           cosine, so the tiers rank together)
  *   text    SQLite FTS5 / BM25 over hot content, warm summaries and the
  *           cold catalog's 1-sentence summaries

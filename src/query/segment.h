@@ -9,7 +9,7 @@
  * Rows with a vector are numbered hot first [0, n_hot), then warm
  * [n_hot, n_warm_end), then cold [n_warm_end, n).  Every row has an int8
  * copy (hot rows quantized from their normalized float32, warm rows as
- * stored, cold rows unpacked from their 4-bit code, util/vcode.h) so
+ * stored, cold rows decoded from their vector code, util/vcode.h) so
  * the first pass of a search reads 384 bytes a row instead of 1536; hot rows keep float32 for the exact
  * re-rank.  qscale[i] turns an int8 dot product into a cosine: it folds the
  * quantization scale and 1/|v| together.

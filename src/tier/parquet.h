@@ -14,7 +14,7 @@
  *   content_sha256   BYTE_ARRAY  STRING, 64 lowercase hex digits REQUIRED
  *   metadata         BYTE_ARRAY  STRING, JSON text               OPTIONAL
  *   daily_metrics    BYTE_ARRAY  STRING, JSON text               OPTIONAL
- *   embedding_code   BYTE_ARRAY  196 bytes: the 4-bit vector code OPTIONAL
+ *   embedding_code   BYTE_ARRAY  196 bytes: the vector code OPTIONAL
  *                    of util/vcode.h (null: no embedding); files
  *                    without this column (older Akosha, other writers)
  *                    read as all null

@@ -85,7 +85,8 @@ static ak_code check_row(void *arg, const ak_pq_row *r)
     }
     /* a code is null or 196 bytes, and whatever its bytes, the decoder
      * refuses it or gives int8 values the scan can take ([-127, 127]: the
-     * v2 code's largest level is 127, util/vcode.c) */
+     * v2 code's largest level is 127; v3's magnitudes stop at 40,
+     * util/vcode.c) with a positive scale */
     FUZZ_CHECK(!r->embedding_code.p || r->embedding_code.len == AK_PQ_CODE_LEN,
                "embedding_code of %zu bytes", r->embedding_code.len);
     int8_t q[AK_DIM];

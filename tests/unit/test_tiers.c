@@ -1,6 +1,6 @@
-/* test_tiers.c - the cold tier's search side: the vector code
- * (util/vcode.c), and cold rows made by a real aging pass found by words and
- * by vector next to hot rows, with scores that rank across tiers. */
+/* test_tiers.c - the cold tier's search side: cold rows made by a real aging
+ * pass found by words and by vector next to hot rows, with scores that rank
+ * across tiers (the vector code itself: test_vcode.c). */
 #include "test.h"
 #include "../tools/rec_test.h"
 
@@ -12,7 +12,6 @@
 #include "tier/age.h"
 #include "tier/cold.h"
 #include "util/time.h"
-#include "util/vcode.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 static double uniform(void)
@@ -33,117 +32,6 @@ static double cosine(const float *a, const float *b)
     for (int i = 0; i < AK_DIM; i++)
         d += (double)a[i] * b[i], na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
     return d / sqrt(na * nb);
-}
-
-static void decode(const uint8_t *code, float *out)
-{
-    int8_t q[AK_DIM];
-    float scale = 0;
-    CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
-    ak_vec_dequantize(q, scale, out);
-}
-
-/* The code keeps a vector's direction: random and spiky vectors, at any
- * scale, decode to a cosine near 1. */
-static void test_vcode_roundtrip(void)
-{
-    uint8_t code[AK_VCODE_BYTES];
-    float v[AK_DIM], back[AK_DIM];
-    double worst = 1;
-    for (int t = 0; t < 200; t++) {
-        random_vec(v);
-        if (t % 3 == 1)
-            v[t % AK_DIM] *= 8; /* an outlier element, as real embeddings have */
-        float mul = t % 5 == 0 ? 1e-20f : t % 5 == 1 ? 1e20f : 1;
-        for (int i = 0; i < AK_DIM; i++)
-            v[i] *= mul;
-        CHECK(ak_vcode_encode(v, code));
-        decode(code, back);
-        double c = cosine(v, back);
-        worst = c < worst ? c : worst;
-    }
-    if (!(worst > 0.9))
-        fprintf(stderr, "worst cosine %f\n", worst);
-    CHECK(worst > 0.9);
-    random_vec(v);
-    CHECK(ak_vcode_encode(v, code));
-    decode(code, back);
-    CHECK(cosine(v, back) > 0.98);
-}
-
-/* No code for vectors without a direction; no int8 form of a damaged code. */
-static void test_vcode_rejects(void)
-{
-    uint8_t code[AK_VCODE_BYTES];
-    float v[AK_DIM] = {0};
-    int8_t q[AK_DIM];
-    float scale;
-    CHECK(!ak_vcode_encode(v, code));
-    v[7] = NAN;
-    CHECK(!ak_vcode_encode(v, code));
-    v[7] = INFINITY;
-    CHECK(!ak_vcode_encode(v, code));
-    random_vec(v);
-    CHECK(ak_vcode_encode(v, code));
-    CHECK(!ak_vcode_to_i8(code, AK_VCODE_BYTES - 1, q, &scale));
-    CHECK(!ak_vcode_to_i8(code, AK_DIM, q, &scale));
-    static const float bad_steps[] = {0, -0.0f, NAN, INFINITY, -INFINITY};
-    for (size_t i = 0; i < sizeof bad_steps / sizeof *bad_steps; i++) {
-        uint8_t bad[AK_VCODE_BYTES];
-        memcpy(bad, code, sizeof bad);
-        memcpy(bad, &bad_steps[i], 4); /* little-endian hosts only run these tests */
-        CHECK(!ak_vcode_to_i8(bad, sizeof bad, q, &scale));
-    }
-    /* any nibbles decode into the int8 range the scan expects */
-    for (int t = 0; t < 100; t++) {
-        for (int i = 4; i < AK_VCODE_BYTES; i++)
-            code[i] = (uint8_t)(uniform() * 256);
-        CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
-        for (int i = 0; i < AK_DIM; i++)
-            CHECK(q[i] >= -127 && q[i] <= 127);
-        code[0] ^= 0x80, code[1] ^= 0x80; /* the other version's decoding too */
-        CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
-        for (int i = 0; i < AK_DIM; i++)
-            CHECK(q[i] >= -127 && q[i] <= 127);
-    }
-}
-
-/* Codes of version 1 (a positive step, values -7..7; written before the
- * non-uniform levels) still decode as they did: x = value * step. */
-static void test_vcode_v1(void)
-{
-    uint8_t code[AK_VCODE_BYTES] = {0};
-    float step = 0.25f, scale = 0;
-    int8_t q[AK_DIM];
-    memcpy(code, &step, 4); /* little-endian hosts only run these tests */
-    code[4] = 0x93;         /* element 0: 3, element 1: -7 */
-    code[5] = 0x08;         /* element 2: nibble 8, never written: reads as -7 */
-    CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
-    CHECK(q[0] * scale == 0.75f);
-    CHECK(q[1] * scale == -1.75f);
-    CHECK(q[2] * scale == -1.75f);
-    CHECK(q[3] == 0 && q[AK_DIM - 1] == 0);
-}
-
-/* Version 2 (written now): the step is stored negative, each nibble is a
- * sign bit and one of 8 magnitudes, exact in int8. */
-static void test_vcode_v2(void)
-{
-    uint8_t code[AK_VCODE_BYTES];
-    float v[AK_DIM], step;
-    int8_t q[AK_DIM];
-    float scale;
-    random_vec(v);
-    CHECK(ak_vcode_encode(v, code));
-    memcpy(&step, code, 4);
-    CHECK(step < 0);
-    CHECK(ak_vcode_to_i8(code, AK_VCODE_BYTES, q, &scale));
-    CHECK(scale == -step);
-    for (int i = 0; i < AK_DIM; i++) {
-        int m = abs(q[i]);
-        CHECK(m == 6 || m == 18 || m == 31 || m == 44 || m == 58 || m == 75 || m == 96 || m == 127);
-        CHECK((q[i] < 0) == (v[i] < 0));
-    }
 }
 
 /* ---- a system with hot rows and one aged to cold ---- */
@@ -290,10 +178,6 @@ static void test_cold_get(void)
 
 int main(void)
 {
-    RUN(test_vcode_roundtrip);
-    RUN(test_vcode_rejects);
-    RUN(test_vcode_v1);
-    RUN(test_vcode_v2);
     build();
     RUN(test_cold_found);
     RUN(test_cold_get);
