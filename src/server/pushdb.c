@@ -20,18 +20,14 @@ ak_code ak_pushdb_open(ak_pushdb *slot, const ak_datadir *dd, const char *system
 {
     ak_sysdb *db = slot->db;
     slot->db = NULL;
-    if (db && !strcmp(slot->sid, system_id) && slot->file.ino &&
-        ak_file_id_eq(slot->file, ak_file_id_of(ak_sysdb_path(db)))) {
+    if (db && !strcmp(slot->sid, system_id) && ak_sysdb_file_id(db).ino &&
+        ak_file_id_eq(ak_sysdb_file_id(db), ak_file_id_of(ak_sysdb_path(db)))) {
         *out = db;
         return AK_OK;
     }
     ak_sysdb_close(db); /* another system's, or its file was deleted or replaced */
     slot->sid[0] = '\0';
-    ak_code rc = ak_datadir_open_system(dd, system_id, 1, out, err);
-    /* the file as opened (and created: ak_sysdb_file_id() is taken before
-     * that, so a new database's is none); none is never the same file */
-    slot->file = rc == AK_OK ? ak_file_id_of(ak_sysdb_path(*out)) : (ak_file_id){0, 0};
-    return rc;
+    return ak_datadir_open_system(dd, system_id, 1, out, err);
 }
 
 void ak_pushdb_done(ak_pushdb *slot, const char *system_id, ak_sysdb *db, int ok)

@@ -38,7 +38,6 @@
 typedef struct {
     char sid[AK_SYSTEM_ID_MAX + 1];
     ak_sysdb *db;     /* NULL: empty */
-    ak_file_id file;  /* db's file when it was opened */
     int64_t used_us;  /* monotonic time it was last given back */
 } ak_pushdb;
 
