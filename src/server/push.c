@@ -779,26 +779,16 @@ static ak_code ship_one(void *ctx, const char *sid)
     return AK_OK; /* one system's trouble does not stop the others */
 }
 
+/* Ship every system's batches; without a bucket (once, at start) apply
+ * what a previous run staged but never applied.  Then count the batches. */
 static void ship_all(ak_push *p)
 {
     ak_err err;
     int64_t left = 0;
-    ak_store_stats st;
-    ak_store_stats_get(p->env.bucket, &st);
+    ak_store_stats st = {.breaker = AK_BREAKER_CLOSED};
+    if (p->env.bucket)
+        ak_store_stats_get(p->env.bucket, &st);
     if (st.breaker != AK_BREAKER_OPEN && ak_outbox_each_system(p->outbox, ship_one, p, &err))
-        AK_WARN("push", "listing the outbox: %s", err.msg);
-    if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
-        atomic_store(&p->env.metrics->push_unshipped, left);
-}
-
-/* Without a bucket there is nothing to ship: one pass at start applies
- * what a previous run staged but never applied, and counts the batches;
- * the thread then only closes idle databases. */
-static void recover_all(ak_push *p)
-{
-    ak_err err;
-    int64_t left = 0;
-    if (ak_outbox_each_system(p->outbox, ship_one, p, &err))
         AK_WARN("push", "listing the outbox: %s", err.msg);
     if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
         atomic_store(&p->env.metrics->push_unshipped, left);
@@ -807,8 +797,8 @@ static void recover_all(ak_push *p)
 static void *shipper(void *arg)
 {
     ak_push *p = arg;
-    if (!p->env.bucket)
-        recover_all(p);
+    if (!p->env.bucket) /* then the thread only closes idle databases */
+        ship_all(p);
     pthread_mutex_lock(&p->mu);
     while (!p->quit) {
         p->kicked = 0;
