@@ -24,6 +24,7 @@
 #include "graph/graph_item.h"
 #include "ingest/outbox.h"
 #include "ingest/record.h"
+#include "server/pushdb.h"
 #include "storage/syslock.h"
 #include "storage/tombstone.h"
 #include "util/ids.h"
@@ -46,6 +47,7 @@ struct ak_push {
     ak_push_env env;
     ak_store *outbox;
     pthread_mutex_t stripe[STRIPES]; /* a system's batches, one at a time */
+    ak_pushdb kept[STRIPES];         /* under stripe[i]: its last database */
     pthread_mutex_t mu;              /* the shipper's wake-up */
     pthread_cond_t cv;
     int kicked, quit;
@@ -62,12 +64,12 @@ ak_push_kind ak_push_route(const char *path)
     return AK_PUSH_NONE;
 }
 
-static pthread_mutex_t *stripe_of(ak_push *p, const char *sid)
+static size_t stripe_of(const char *sid)
 {
     uint32_t h = 2166136261u;
     for (const char *c = sid; *c; c++)
         h = (h ^ (unsigned char)*c) * 16777619u;
-    return &p->stripe[h % STRIPES];
+    return h % STRIPES;
 }
 
 /* ---- storing one system's batch ---- */
@@ -154,7 +156,8 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
     ak_put_result *res = malloc((size_t)g->n * sizeof *res);
     if (!res)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    pthread_mutex_t *lock = stripe_of(p, g->sid);
+    size_t s = stripe_of(g->sid);
+    pthread_mutex_t *lock = &p->stripe[s];
     pthread_mutex_lock(lock);
     ak_syslock *fence = NULL;
     ak_code rc = ak_syslock_take(p->env.dd, g->sid, &fence, err);
@@ -166,7 +169,7 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
         return AK_OK;
     }
     if (rc == AK_OK)
-        rc = ak_datadir_open_system(p->env.dd, g->sid, 1, &db, err);
+        rc = ak_pushdb_open(&p->kept[s], p->env.dd, g->sid, &db, err);
     if (rc == AK_OK && g->graph)
         rc = ak_outbox_stage_graph(p->outbox, g->sid, g->lines.data, g->lines.len, origin, now,
                                    &b, err);
@@ -190,7 +193,7 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
         if (changed && reindex(p, g, res, db, &e))
             AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
     }
-    ak_sysdb_close(db);
+    ak_pushdb_done(&p->kept[s], g->sid, db, rc == AK_OK);
     ak_syslock_release(fence);
     pthread_mutex_unlock(lock);
     free(res);
@@ -756,9 +759,9 @@ static ak_code ship_one(void *ctx, const char *sid)
     ak_outbox_stats st = {0};
     ak_err err;
     int changed = 0;
-    pthread_mutex_t *lock = stripe_of(p, sid);
-    pthread_mutex_lock(lock);
-    ak_code rc = ak_datadir_open_system(p->env.dd, sid, 1, &db, &err);
+    size_t s = stripe_of(sid);
+    pthread_mutex_lock(&p->stripe[s]);
+    ak_code rc = ak_pushdb_open(&p->kept[s], p->env.dd, sid, &db, &err);
     if (rc == AK_OK && p->env.bucket)
         rc = ak_outbox_ship_system(p->outbox, p->env.bucket, p->env.dd, sid, db, &st, &changed,
                                    &err);
@@ -766,8 +769,8 @@ static ak_code ship_one(void *ctx, const char *sid)
         rc = ak_outbox_recover(p->outbox, p->env.dd, sid, db, &changed, &err);
     if (changed) /* a batch staged by a run that died before applying it */
         ak_index_load_system(p->env.idx, sid, NULL);
-    ak_sysdb_close(db);
-    pthread_mutex_unlock(lock);
+    ak_pushdb_done(&p->kept[s], sid, db, rc == AK_OK);
+    pthread_mutex_unlock(&p->stripe[s]);
     atomic_fetch_add(&p->env.metrics->push_shipped, st.shipped);
     if (rc) {
         atomic_fetch_add(&p->env.metrics->push_ship_failures, 1);
@@ -776,25 +779,16 @@ static ak_code ship_one(void *ctx, const char *sid)
     return AK_OK; /* one system's trouble does not stop the others */
 }
 
+/* Ship every system's batches; without a bucket (once, at start) apply
+ * what a previous run staged but never applied.  Then count the batches. */
 static void ship_all(ak_push *p)
 {
     ak_err err;
     int64_t left = 0;
-    ak_store_stats st;
-    ak_store_stats_get(p->env.bucket, &st);
+    ak_store_stats st = {.breaker = AK_BREAKER_CLOSED};
+    if (p->env.bucket)
+        ak_store_stats_get(p->env.bucket, &st);
     if (st.breaker != AK_BREAKER_OPEN && ak_outbox_each_system(p->outbox, ship_one, p, &err))
-        AK_WARN("push", "listing the outbox: %s", err.msg);
-    if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
-        atomic_store(&p->env.metrics->push_unshipped, left);
-}
-
-/* Without a bucket there is nothing to ship: one pass at start applies
- * what a previous run staged but never applied, and counts the batches. */
-static void recover_all(ak_push *p)
-{
-    ak_err err;
-    int64_t left = 0;
-    if (ak_outbox_each_system(p->outbox, ship_one, p, &err))
         AK_WARN("push", "listing the outbox: %s", err.msg);
     if (ak_outbox_count(p->outbox, NULL, &left, &err) == AK_OK)
         atomic_store(&p->env.metrics->push_unshipped, left);
@@ -803,15 +797,15 @@ static void recover_all(ak_push *p)
 static void *shipper(void *arg)
 {
     ak_push *p = arg;
-    if (!p->env.bucket) {
-        recover_all(p);
-        return NULL;
-    }
+    if (!p->env.bucket) /* then the thread only closes idle databases */
+        ship_all(p);
     pthread_mutex_lock(&p->mu);
     while (!p->quit) {
         p->kicked = 0;
         pthread_mutex_unlock(&p->mu);
-        ship_all(p);
+        if (p->env.bucket)
+            ship_all(p);
+        ak_pushdb_close_idle(p->kept, p->stripe, STRIPES, AK_PUSHDB_IDLE_US);
         pthread_mutex_lock(&p->mu);
         int64_t until = ak_time_mono_us() + SHIP_INTERVAL_US;
         while (!p->quit && !p->kicked && ak_time_mono_us() < until) {
@@ -863,8 +857,10 @@ void ak_push_free(ak_push *p)
     pthread_mutex_unlock(&p->mu);
     if (p->shipping)
         pthread_join(p->shipper, NULL);
-    for (int i = 0; i < STRIPES; i++)
+    for (int i = 0; i < STRIPES; i++) {
+        ak_pushdb_close(&p->kept[i]);
         pthread_mutex_destroy(&p->stripe[i]);
+    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     ak_store_close(p->outbox);

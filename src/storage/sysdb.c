@@ -344,6 +344,8 @@ ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
         ak_sysdb_close(db);
         return c;
     }
+    if (!db->file_id.ino) /* the open created it (configure wrote it) */
+        db->file_id = ak_file_id_of(path);
     *out = db;
     return AK_OK;
 }

@@ -91,7 +91,8 @@ const char *ak_sysdb_path(const ak_sysdb *db);
 /* Which file a path names (device and inode).  A handle remembers the
  * identity its path had just before it opened, so when a database is
  * replaced by rename (akosha reingest) handles on the old file can be told
- * from handles on the new one.  {0, 0} when the path does not exist. */
+ * from handles on the new one (a database the open created: its identity
+ * just after).  {0, 0} when the path does not exist. */
 typedef struct {
     uint64_t dev, ino;
 } ak_file_id;
