@@ -68,6 +68,20 @@ static const char schema[] =
     "UPDATE g_node SET in_deg = in_deg + " S " WHERE id = " X ".dst_node AND "     \
     X ".src_node NOT NULL;"
 
+/* An entity row X counted with sign S: its node gains (loses) a system
+ * unless another entity of that system names it; the relations of its
+ * system naming its id get END (its node, or NULL) as that end's node. */
+#define ENT_COUNT(X, S, END)                                                        \
+    BUMP("'total'", "'sources'", S, "1")                                           \
+    BUMP("'sys_entities'", X ".system", S, "1")                                    \
+    "UPDATE g_node SET nsys = nsys + " S " WHERE id = " X ".node AND NOT EXISTS"   \
+    " (SELECT 1 FROM g_entity WHERE node = " X ".node AND system = " X ".system"   \
+    " AND orig_id <> " X ".orig_id);"                                              \
+    "UPDATE g_relation SET src_node = " END " WHERE system = " X ".system AND src = " \
+    X ".orig_id;"                                                                   \
+    "UPDATE g_relation SET dst_node = " END " WHERE system = " X ".system AND dst = " \
+    X ".orig_id;"
+
 #define ISOLATED(X) "(" X ".out_deg = 0 AND " X ".in_deg = 0)"
 #define MERGED(X) "(" X ".nsys > 1)"
 
@@ -129,21 +143,9 @@ static const char schema_v1[] =
     BUMP("'total'", "'merged'", MERGED("NEW") " - " MERGED("OLD"),
          MERGED("NEW") " <> " MERGED("OLD")) "END;"
     "CREATE TRIGGER g_entity_ins AFTER INSERT ON g_entity BEGIN "
-    BUMP("'total'", "'sources'", "1", "1")
-    BUMP("'sys_entities'", "NEW.system", "1", "1")
-    "UPDATE g_node SET nsys = nsys + 1 WHERE id = NEW.node AND NOT EXISTS (SELECT 1"
-    " FROM g_entity WHERE node = NEW.node AND system = NEW.system AND orig_id <> NEW.orig_id);"
-    "UPDATE g_relation SET src_node = NEW.node WHERE system = NEW.system AND src = NEW.orig_id;"
-    "UPDATE g_relation SET dst_node = NEW.node WHERE system = NEW.system AND dst = NEW.orig_id;"
-    "END;"
+    ENT_COUNT("NEW", "1", "NEW.node") "END;"
     "CREATE TRIGGER g_entity_del AFTER DELETE ON g_entity BEGIN "
-    BUMP("'total'", "'sources'", "-1", "1")
-    BUMP("'sys_entities'", "OLD.system", "-1", "1")
-    "UPDATE g_node SET nsys = nsys - 1 WHERE id = OLD.node AND NOT EXISTS (SELECT 1"
-    " FROM g_entity WHERE node = OLD.node AND system = OLD.system);"
-    "UPDATE g_relation SET src_node = NULL WHERE system = OLD.system AND src = OLD.orig_id;"
-    "UPDATE g_relation SET dst_node = NULL WHERE system = OLD.system AND dst = OLD.orig_id;"
-    "END;"
+    ENT_COUNT("OLD", "-1", "NULL") "END;"
     "PRAGMA user_version = 1;";
 
 static ak_code db_error(ak_graph *g, ak_err *err, const char *what)
