@@ -436,12 +436,17 @@ static ak_code node_by_id(sqlite3 *db, int64_t id, gnode *n, ak_err *err)
 static ak_code edge_json(sqlite3 *db, const gnode *a, const gnode *z, ak_jw *w, ak_err *err)
 {
     sqlite3_stmt *st;
-    ak_code rc = prep(db, "SELECT dir, type, system FROM (" EDGES_SQL ") WHERE node=?3 "
-                          "ORDER BY dir DESC, type, system LIMIT 1", &st, err);
+    /* through the node columns: EDGES_SQL filtered by the far end would
+     * let SQLite drive from that end against a forced index, a scan */
+    ak_code rc = prep(db, "SELECT 'out' AS dir, type, system FROM g_relation"
+                          " WHERE src_node=?1 AND dst_node=?2 UNION ALL"
+                          " SELECT 'in', type, system FROM g_relation"
+                          " WHERE dst_node=?1 AND src_node=?2"
+                          " ORDER BY dir DESC, type, system LIMIT 1", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, a->id);
-    sqlite3_bind_int64(st, 3, z->id);
+    sqlite3_bind_int64(st, 2, z->id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
         return ak_err_set(err, AK_ERR_IO, "graph changed during the search");
