@@ -9,6 +9,7 @@
  *
  * with indexes on g_entity(node), g_relation(system, src) and
  * g_relation(system, dst): every query walks them a row at a time.
+ * Schema 1 adds the counters (below, schema_v1).
  */
 #include "graph/graph.h"
 
@@ -25,7 +26,6 @@ struct ak_graph {
 };
 
 static const char schema[] =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS g_node(id INTEGER PRIMARY KEY, type TEXT NOT NULL,"
     " name TEXT NOT NULL, UNIQUE(type, name));"
     "CREATE INDEX IF NOT EXISTS g_node_name ON g_node(name);"
@@ -41,6 +41,114 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS g_relation_src ON g_relation(system, src);"
     "CREATE INDEX IF NOT EXISTS g_relation_dst ON g_relation(system, dst);";
 
+/* ---- schema 1: counters kept by triggers ----
+ *
+ * g_relation.src_node / dst_node: the nodes its ends name (NULL while
+ * dangling), so a path search walks node to node through one index;
+ * g_node.out_deg / in_deg: its resolved relations; g_node.nsys: the
+ * systems naming it; g_stat(kind, key, n): what get_graph_statistics and
+ * the metrics report.  Triggers keep all of them in the writing
+ * transaction (like the analytics rollup), so a statistic is a few index
+ * reads however large the graph.  INSERT OR REPLACE fires the delete
+ * triggers because the connection sets recursive_triggers. */
+
+/* g_stat's n for (kind, key) += d, when cond */
+#define BUMP(kind, key, d, cond)                                                    \
+    "INSERT INTO g_stat SELECT " kind ", " key ", " d " WHERE " cond                \
+    " ON CONFLICT(kind, key) DO UPDATE SET n = n + excluded.n;"
+
+/* A relation row X counted with sign S: resolved when both ends are nodes. */
+#define REL_COUNT(X, S)                                                             \
+    BUMP("'total'", "'relations'", S, "1")                                         \
+    BUMP("'sys_relations'", X ".system", S, "1")                                   \
+    BUMP("'total'", "'edges'", S, X ".src_node NOT NULL AND " X ".dst_node NOT NULL") \
+    BUMP("'edge_type'", X ".type", S, X ".src_node NOT NULL AND " X ".dst_node NOT NULL") \
+    "UPDATE g_node SET out_deg = out_deg + " S " WHERE id = " X ".src_node AND "   \
+    X ".dst_node NOT NULL;"                                                         \
+    "UPDATE g_node SET in_deg = in_deg + " S " WHERE id = " X ".dst_node AND "     \
+    X ".src_node NOT NULL;"
+
+/* An entity row X counted with sign S: its node gains (loses) a system
+ * unless another entity of that system names it; the relations of its
+ * system naming its id get END (its node, or NULL) as that end's node. */
+#define ENT_COUNT(X, S, END)                                                        \
+    BUMP("'total'", "'sources'", S, "1")                                           \
+    BUMP("'sys_entities'", X ".system", S, "1")                                    \
+    "UPDATE g_node SET nsys = nsys + " S " WHERE id = " X ".node AND NOT EXISTS"   \
+    " (SELECT 1 FROM g_entity WHERE node = " X ".node AND system = " X ".system"   \
+    " AND orig_id <> " X ".orig_id);"                                              \
+    "UPDATE g_relation SET src_node = " END " WHERE system = " X ".system AND src = " \
+    X ".orig_id;"                                                                   \
+    "UPDATE g_relation SET dst_node = " END " WHERE system = " X ".system AND dst = " \
+    X ".orig_id;"
+
+#define ISOLATED(X) "(" X ".out_deg = 0 AND " X ".in_deg = 0)"
+#define MERGED(X) "(" X ".nsys > 1)"
+
+static const char schema_v1[] =
+    "ALTER TABLE g_node ADD COLUMN out_deg INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE g_node ADD COLUMN in_deg INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE g_node ADD COLUMN nsys INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE g_relation ADD COLUMN src_node INTEGER;"
+    "ALTER TABLE g_relation ADD COLUMN dst_node INTEGER;"
+    "CREATE TABLE g_stat(kind TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(kind, key)) WITHOUT ROWID;"
+    /* the counters of the graph as it is (the triggers do not exist yet);
+     * each index made once its column is filled, not updated row by row */
+    "UPDATE g_relation SET"
+    " src_node = (SELECT node FROM g_entity e WHERE e.system = g_relation.system"
+    "  AND e.orig_id = g_relation.src),"
+    " dst_node = (SELECT node FROM g_entity e WHERE e.system = g_relation.system"
+    "  AND e.orig_id = g_relation.dst);"
+    "CREATE INDEX g_relation_srcn ON g_relation(src_node, dst_node);"
+    "CREATE INDEX g_relation_dstn ON g_relation(dst_node, src_node);"
+    "UPDATE g_node SET"
+    " out_deg = (SELECT count(*) FROM g_relation WHERE src_node = g_node.id AND dst_node NOT NULL),"
+    " in_deg = (SELECT count(*) FROM g_relation WHERE dst_node = g_node.id AND src_node NOT NULL),"
+    " nsys = (SELECT count(DISTINCT system) FROM g_entity WHERE node = g_node.id);"
+    "CREATE INDEX g_node_out ON g_node(out_deg);"
+    "CREATE INDEX g_node_in ON g_node(in_deg);"
+    "INSERT INTO g_stat SELECT 'total', 'nodes', count(*) FROM g_node;"
+    "INSERT INTO g_stat SELECT 'total', 'sources', count(*) FROM g_entity;"
+    "INSERT INTO g_stat SELECT 'total', 'relations', count(*) FROM g_relation;"
+    "INSERT INTO g_stat SELECT 'total', 'edges', count(*) FROM g_relation"
+    " WHERE src_node NOT NULL AND dst_node NOT NULL;"
+    "INSERT INTO g_stat SELECT 'total', 'merged', count(*) FROM g_node WHERE nsys > 1;"
+    "INSERT INTO g_stat SELECT 'total', 'isolated', count(*) FROM g_node"
+    " WHERE out_deg = 0 AND in_deg = 0;"
+    "INSERT INTO g_stat SELECT 'node_type', type, count(*) FROM g_node GROUP BY type;"
+    "INSERT INTO g_stat SELECT 'edge_type', type, count(*) FROM g_relation"
+    " WHERE src_node NOT NULL AND dst_node NOT NULL GROUP BY type;"
+    "INSERT INTO g_stat SELECT 'sys_entities', system, count(*) FROM g_entity GROUP BY system;"
+    "INSERT INTO g_stat SELECT 'sys_relations', system, count(*) FROM g_relation GROUP BY system;"
+    /* from here on the triggers keep them */
+    "CREATE TRIGGER g_relation_ins AFTER INSERT ON g_relation BEGIN "
+    REL_COUNT("NEW", "1") "END;"
+    "CREATE TRIGGER g_relation_del AFTER DELETE ON g_relation BEGIN "
+    REL_COUNT("OLD", "-1") "END;"
+    "CREATE TRIGGER g_relation_upd AFTER UPDATE OF src_node, dst_node, type, system"
+    " ON g_relation BEGIN " REL_COUNT("OLD", "-1") REL_COUNT("NEW", "1") "END;"
+    "CREATE TRIGGER g_node_ins AFTER INSERT ON g_node BEGIN "
+    BUMP("'total'", "'nodes'", "1", "1")
+    BUMP("'node_type'", "NEW.type", "1", "1")
+    BUMP("'total'", "'isolated'", "1", ISOLATED("NEW"))
+    BUMP("'total'", "'merged'", "1", MERGED("NEW")) "END;"
+    "CREATE TRIGGER g_node_del AFTER DELETE ON g_node BEGIN "
+    BUMP("'total'", "'nodes'", "-1", "1")
+    BUMP("'node_type'", "OLD.type", "-1", "1")
+    BUMP("'total'", "'isolated'", "-1", ISOLATED("OLD"))
+    BUMP("'total'", "'merged'", "-1", MERGED("OLD")) "END;"
+    "CREATE TRIGGER g_node_upd AFTER UPDATE OF out_deg, in_deg, nsys ON g_node BEGIN "
+    BUMP("'total'", "'isolated'", ISOLATED("NEW") " - " ISOLATED("OLD"),
+         ISOLATED("NEW") " <> " ISOLATED("OLD"))
+    BUMP("'total'", "'merged'", MERGED("NEW") " - " MERGED("OLD"),
+         MERGED("NEW") " <> " MERGED("OLD")) "END;"
+    "CREATE TRIGGER g_entity_ins AFTER INSERT ON g_entity BEGIN "
+    ENT_COUNT("NEW", "1", "NEW.node") "END;"
+    "CREATE TRIGGER g_entity_del AFTER DELETE ON g_entity BEGIN "
+    ENT_COUNT("OLD", "-1", "NULL") "END;"
+    "PRAGMA user_version = 1;";
+
 static ak_code db_error(ak_graph *g, ak_err *err, const char *what)
 {
     return ak_err_set(err, AK_ERR_IO, "graph database: %s: %s", what, sqlite3_errmsg(g->db));
@@ -51,6 +159,49 @@ ak_code ak_graph_path(const ak_datadir *dd, char *out, size_t n, ak_err *err)
     if (ak_fmt(out, n, "%s/" AK_GRAPH_FILE, ak_datadir_path(dd)))
         return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
     return AK_OK;
+}
+
+/* Tables and counters, migrating an older graph.db once (one transaction:
+ * a crash leaves the old schema, migrated again on the next open). */
+static ak_code prepare_schema(ak_graph *g, ak_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_exec(g->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                            "PRAGMA recursive_triggers=ON; BEGIN IMMEDIATE;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(g->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(g, err, "schema");
+    if (sqlite3_prepare_v2(g->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    ak_code rc = AK_OK;
+    if (version < 0)
+        rc = db_error(g, err, "schema version");
+    else if (version > AK_GRAPH_SCHEMA)
+        rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "graph database schema %d is newer than this "
+                        "akosha's (%d)", version, AK_GRAPH_SCHEMA);
+    else if (version < 1 && sqlite3_exec(g->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_error(g, err, "counting the graph (schema 1)");
+    if (rc == AK_OK && sqlite3_exec(g->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_error(g, err, "schema commit");
+    if (rc)
+        ak_graph_rollback(g);
+    return rc;
+}
+
+/* A read-only handle needs the current schema: an older file is migrated
+ * through a writing handle first. */
+static int needs_migration(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int version = AK_GRAPH_SCHEMA;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version < AK_GRAPH_SCHEMA;
 }
 
 ak_code ak_graph_open(const char *path, int readonly, ak_graph **out, ak_err *err)
@@ -65,10 +216,18 @@ ak_code ak_graph_open(const char *path, int readonly, ak_graph **out, ak_err *er
         code = readonly && rc == SQLITE_CANTOPEN
                    ? ak_err_set(err, AK_ERR_NOTFOUND, "no knowledge graph yet (%s)", path)
                    : db_error(g, err, "open");
-    if (code == AK_OK) {
+    if (code == AK_OK)
         sqlite3_busy_timeout(g->db, 30000);
-        if (!readonly && sqlite3_exec(g->db, schema, NULL, NULL, NULL) != SQLITE_OK)
-            code = db_error(g, err, "schema");
+    if (code == AK_OK && !readonly)
+        code = prepare_schema(g, err);
+    if (code == AK_OK && readonly && needs_migration(g->db)) {
+        ak_graph *w = NULL;
+        ak_graph_close(g);
+        if ((code = ak_graph_open(path, 0, &w, err)) == AK_OK) {
+            ak_graph_close(w);
+            return ak_graph_open(path, 1, out, err);
+        }
+        return code;
     }
     if (code) {
         ak_graph_close(g);
@@ -339,7 +498,10 @@ ak_code ak_graph_put_relation(ak_graph *g, const ak_graph_relation *r, ak_gput *
         *res = judge(state, stored_updated, r->updated_us);
     if (rc == AK_OK && (*res == AK_GPUT_NEW || *res == AK_GPUT_UPDATED) &&
         (rc = prep(g, &s, "INSERT OR REPLACE INTO g_relation(system, orig_id, src, dst, type,"
-                          " properties, created_us, updated_us, digest) VALUES(?,?,?,?,?,?,?,?,?)",
+                          " properties, created_us, updated_us, digest, src_node, dst_node)"
+                          " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+                          " (SELECT node FROM g_entity WHERE system=?1 AND orig_id=?3),"
+                          " (SELECT node FROM g_entity WHERE system=?1 AND orig_id=?4))",
                    err)) == AK_OK) {
         bind_text(&s, r->system);
         bind_text(&s, r->id);
@@ -429,12 +591,14 @@ ak_code ak_graph_forget_system(ak_graph *g, const char *system, int dry_run, int
         rc = count(g, "SELECT count(*) FROM g_relation WHERE system=?", system, relations, err);
     if (rc == AK_OK)
         rc = count(g, "SELECT count(*) FROM (" ONLY_NODES ")", system, nodes, err);
+    /* relations first: the nodes then deleted have no edges left, which
+     * is what the counters' triggers expect of a deleted node */
+    if (rc == AK_OK && !dry_run)
+        rc = run(g, "DELETE FROM g_relation WHERE system=?", system, NULL, 0, NULL, err);
     if (rc == AK_OK && !dry_run)
         rc = run(g, "DELETE FROM g_node WHERE id IN (" ONLY_NODES ")", system, NULL, 0, NULL, err);
     if (rc == AK_OK && !dry_run)
         rc = run(g, "DELETE FROM g_entity WHERE system=?", system, NULL, 0, NULL, err);
-    if (rc == AK_OK && !dry_run)
-        rc = run(g, "DELETE FROM g_relation WHERE system=?", system, NULL, 0, NULL, err);
     if (rc == AK_OK)
         rc = dry_run ? (ak_graph_rollback(g), AK_OK) : ak_graph_commit(g, err);
     if (rc)

@@ -30,6 +30,10 @@
  * path commits them before the upload's ledger row: a crash between the
  * two applies the upload again and finds duplicates.
  *
+ * Counters: every write keeps the statistics (totals, per type, per
+ * system, degrees) current in its own transaction, through triggers
+ * (graph.c); opening an older graph.db computes them once.
+ *
  * Ownership: ak_graph_open() / ak_graph_close().  A handle is one
  * connection: use it from one thread at a time (queries open their own
  * read-only handle per call: graph_query.h).
@@ -44,6 +48,7 @@
 #include "util/err.h"
 
 #define AK_GRAPH_FILE "graph.db"
+#define AK_GRAPH_SCHEMA 1          /* PRAGMA user_version: 1 = the counters */
 #define AK_GRAPH_NAME_MAX 1024      /* bytes of a name or an entity type */
 #define AK_GRAPH_ID_MAX 512         /* bytes of an original id */
 #define AK_GRAPH_TEXT_MAX (1u << 20) /* observations or properties JSON */
@@ -53,8 +58,9 @@ typedef struct ak_graph ak_graph;
 /* <data>/graph.db into out. */
 ak_code ak_graph_path(const ak_datadir *dd, char *out, size_t n, ak_err *err);
 
-/* Open (creating it and its tables unless readonly) the graph at path.
- * readonly on a missing file is AK_ERR_NOTFOUND. */
+/* Open (creating it and its tables unless readonly) the graph at path,
+ * migrating an older file to AK_GRAPH_SCHEMA (readonly too: through a
+ * writing handle, once).  readonly on a missing file is AK_ERR_NOTFOUND. */
 ak_code ak_graph_open(const char *path, int readonly, ak_graph **out, ak_err *err);
 void ak_graph_close(ak_graph *g);
 

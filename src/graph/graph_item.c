@@ -50,8 +50,36 @@ static ak_code time_of(const ak_json *o, const char *field, int64_t *us, ak_err 
     return AK_OK;
 }
 
-/* A JSON member kept as its own text: observations (strings only) or
- * properties (an object). */
+/* v written compactly (no whitespace), members in their order: the same
+ * content sent as a snapshot's JSON column or as a push's arguments is the
+ * same text, so the digest (graph.c) finds it a duplicate. */
+static void canon(ak_jw *w, const ak_json *v)
+{
+    switch (v->type) {
+    case AK_JSON_OBJECT:
+    case AK_JSON_ARRAY:
+        if (v->type == AK_JSON_OBJECT)
+            ak_jw_obj(w);
+        else
+            ak_jw_arr(w);
+        for (const ak_json *k = v->first; k; k = k->next) {
+            if (v->type == AK_JSON_OBJECT)
+                ak_jw_key(w, k->key);
+            canon(w, k);
+        }
+        ak_jw_end(w);
+        break;
+    case AK_JSON_STRING:
+        ak_jw_strn(w, v->str, v->str_len);
+        break;
+    default: /* a number, true, false or null: its text has no space */
+        ak_jw_raw(w, v->raw, v->raw_len);
+        break;
+    }
+}
+
+/* A JSON member kept as its text in canonical form: observations (strings
+ * only) or properties (an object); empty is NULL, like missing. */
 static ak_code json_of(const ak_json *o, const char *field, ak_json_type type, char **out,
                        ak_err *err)
 {
@@ -68,8 +96,17 @@ static ak_code json_of(const ak_json *o, const char *field, ak_json_type type, c
     if (v->raw_len > AK_GRAPH_TEXT_MAX)
         return ak_err_set(err, AK_ERR_INVALID, "%s: longer than %u bytes", field,
                           AK_GRAPH_TEXT_MAX);
-    if (!(*out = strndup(v->raw, v->raw_len)))
+    if (!v->first)
+        return AK_OK;
+    ak_buf b = {0};
+    ak_jw w;
+    ak_jw_init(&w, &b);
+    canon(&w, v);
+    if (ak_jw_error(&w) || ak_buf_putc(&b, '\0')) {
+        ak_buf_free(&b);
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    *out = b.data; /* canonical text is never longer than the raw one */
     return AK_OK;
 }
 
@@ -157,6 +194,35 @@ static const char *str_or(const ak_json *v, const char *dflt)
     return v && v->type == AK_JSON_STRING ? v->str : dflt;
 }
 
+/* The push's properties without what the line carries in its own members
+ * (the system, the id, the times) and how it was sent: a snapshot's
+ * properties lack them, and the same item pushed and snapshotted must be
+ * the same content. */
+static void copy_properties(ak_jw *w, const ak_json *props)
+{
+    static const char *const lifted[] = {"source_system", "original_id", "created_at",
+                                         "updated_at", "ingestion_method", NULL};
+    int open = 0;
+    for (const ak_json *m = props && props->type == AK_JSON_OBJECT ? props->first : NULL; m;
+         m = m->next) {
+        int skip = 0;
+        for (const char *const *k = lifted; *k && !skip; k++)
+            skip = strcmp(*k, m->key) == 0;
+        if (skip)
+            continue;
+        if (!open++) {
+            ak_jw_key(w, "properties");
+            ak_jw_obj(w);
+        }
+        ak_jw_key(w, m->key);
+        ak_jw_raw(w, m->raw, m->raw_len);
+    }
+    if (open)
+        ak_jw_end(w);
+    else if (props && props->type != AK_JSON_OBJECT)
+        copy(w, "properties", props); /* not an object: the line's rules refuse it */
+}
+
 /* The id when properties.original_id is missing: what identifies the
  * item within its system. */
 static void default_id(ak_jw *w, const ak_json *args, int relation)
@@ -204,7 +270,7 @@ int ak_graph_push_line(const ak_json *args, int relation, ak_buf *line, char *si
     static const char *const rel[] = {"from_entity", "to_entity", "relation_type", NULL};
     for (const char *const *k = relation ? rel : ent; *k; k++)
         copy(&w, *k, member(args, *k));
-    copy(&w, "properties", props);
+    copy_properties(&w, props);
     copy(&w, "created_at", member(props, "created_at"));
     copy(&w, "updated_at", member(props, "updated_at"));
     ak_jw_end(&w);

@@ -13,8 +13,10 @@
  * id, name, entity_type, from_entity, to_entity and relation_type are
  * required non-empty strings (ids at most AK_GRAPH_ID_MAX bytes, names and
  * types AK_GRAPH_NAME_MAX); observations an array of strings or null;
- * properties an object or null (each at most AK_GRAPH_TEXT_MAX bytes);
- * timestamps ISO-8601 strings or null.  Other members are ignored.  The
+ * properties an object or null (each at most AK_GRAPH_TEXT_MAX bytes),
+ * kept in canonical form (compact; empty = null) so the same content is
+ * the same text whichever way it came; timestamps ISO-8601 strings or
+ * null.  Other members are ignored.  The
  * system is not in the line: it is the upload's.
  *
  * Ownership: an item points into the parse document and owns copies of
@@ -46,7 +48,9 @@ void ak_graph_item_free(ak_graph_item *it);
  * id = properties.original_id (else, for an entity, "<type>:<name>"; for a
  * relation "<from>|<type>|<to>"), created_at = properties.created_at,
  * updated_at = properties.updated_at; the system (properties.source_system,
- * else metadata.source; validated) into sid (AK_SYSTEM_ID_MAX + 1 bytes).
+ * else metadata.source; validated) into sid (AK_SYSTEM_ID_MAX + 1 bytes);
+ * properties without those four members, which the line has elsewhere,
+ * nor ingestion_method (how it came, not what it is).
  * Returns 0 with why when no valid system is named; the line is then
  * judged by ak_graph_item_parse(). */
 int ak_graph_push_line(const ak_json *args, int relation, ak_buf *line, char *sid, char *why,

@@ -239,33 +239,28 @@ ak_code ak_graph_neighbours(ak_graph *g, const char *entity, const char *rel_typ
     return rc;
 }
 
-/* ---- paths ---- */
+/* ---- paths ----
+ *
+ * Bidirectional breadth-first search: one search from each end, each step
+ * expanding a whole level of the side whose frontier is smaller, until a
+ * side reaches an entity the other has seen.  The first such meeting is a
+ * shortest path: before the level, the two balls (radius a and b) were
+ * disjoint, so the distance is at least a + b + 1, which is the length
+ * through the meeting.  A side whose frontier empties has seen its whole
+ * component: the ends are not connected, and the search stops there.
+ * Each expansion is one index range on the relations' node columns. */
 
-/* The visited set: node -> the node it was reached from (0: the start),
- * open addressing, at most cap entries. */
+/* Neighbours of node ?1 either way, through resolved relations only. */
+#define NEXT_SQL                                                                        \
+    "SELECT dst_node FROM g_relation WHERE src_node=?1 AND dst_node NOT NULL UNION ALL " \
+    "SELECT src_node FROM g_relation WHERE dst_node=?1 AND src_node NOT NULL"
+
+/* The visited set of one side: node -> the node it was reached from (0:
+ * the side's start), open addressing, grown by doubling. */
 typedef struct {
     int64_t *key, *parent;
-    size_t mask, n, cap;
+    size_t mask, n;
 } visited;
-
-static int visited_init(visited *v, size_t cap)
-{
-    size_t size = 16;
-    while (size < cap * 2)
-        size <<= 1;
-    v->key = calloc(size, sizeof *v->key);
-    v->parent = calloc(size, sizeof *v->parent);
-    v->mask = size - 1;
-    v->n = 0;
-    v->cap = cap;
-    return v->key && v->parent;
-}
-
-static void visited_free(visited *v)
-{
-    free(v->key);
-    free(v->parent);
-}
 
 static size_t slot(const visited *v, int64_t node)
 {
@@ -275,63 +270,154 @@ static size_t slot(const visited *v, int64_t node)
     return i;
 }
 
-/* 1 added, 0 already there, -1 full. */
-static int visited_add(visited *v, int64_t node, int64_t parent)
+static int visited_has(const visited *v, int64_t node) { return v->key[slot(v, node)] != 0; }
+static int64_t parent_of(const visited *v, int64_t node) { return v->parent[slot(v, node)]; }
+
+static int visited_grow(visited *v)
 {
-    size_t i = slot(v, node);
-    if (v->key[i])
+    size_t size = v->key ? (v->mask + 1) * 2 : 64;
+    visited old = *v;
+    v->key = calloc(size, sizeof *v->key);
+    v->parent = calloc(size, sizeof *v->parent);
+    if (!v->key || !v->parent) {
+        free(v->key);
+        free(v->parent);
+        *v = old;
         return 0;
-    if (v->n >= v->cap)
-        return -1;
-    v->key[i] = node;
-    v->parent[i] = parent;
-    v->n++;
+    }
+    v->mask = size - 1;
+    for (size_t i = 0; old.key && i <= old.mask; i++)
+        if (old.key[i]) {
+            size_t j = slot(v, old.key[i]);
+            v->key[j] = old.key[i];
+            v->parent[j] = old.parent[i];
+        }
+    free(old.key);
+    free(old.parent);
     return 1;
 }
 
-static int64_t parent_of(const visited *v, int64_t node) { return v->parent[slot(v, node)]; }
+/* 0 when node was not there and is now; 1 when already there; -1 no memory. */
+static int visited_add(visited *v, int64_t node, int64_t parent)
+{
+    if ((!v->key || (v->n + 1) * 2 > v->mask + 1) && !visited_grow(v))
+        return -1;
+    size_t i = slot(v, node);
+    if (v->key[i])
+        return 1;
+    v->key[i] = node;
+    v->parent[i] = parent;
+    v->n++;
+    return 0;
+}
+
+typedef struct {
+    visited seen;
+    int64_t *front; /* the last level reached */
+    size_t n_front, cap_front;
+} side;
+
+static int front_push(side *s, int64_t node)
+{
+    if (s->n_front == s->cap_front) {
+        size_t cap = s->cap_front ? s->cap_front * 2 : 64;
+        int64_t *p = realloc(s->front, cap * sizeof *p);
+        if (!p)
+            return 0;
+        s->front = p;
+        s->cap_front = cap;
+    }
+    s->front[s->n_front++] = node;
+    return 1;
+}
+
+static void side_free(side *s)
+{
+    free(s->seen.key);
+    free(s->seen.parent);
+    free(s->front);
+}
 
 typedef struct {
     sqlite3 *db;
-    sqlite3_stmt *edges;
-    visited seen;
-    int64_t *queue;
-    size_t head, tail;
+    sqlite3_stmt *next;
+    side end[2];       /* [0] from the source, [1] from the target */
+    size_t cap;        /* entities both sides may visit together */
+    int64_t meet;      /* an entity both sides reached; 0: none yet */
 } bfs;
 
-/* Expand one node; *found when target was reached. */
-static ak_code expand(bfs *b, int64_t from, int64_t target, int *found, ak_err *err)
+static ak_code cap_error(const bfs *b, ak_err *err)
 {
-    int r;
-    sqlite3_reset(b->edges);
-    sqlite3_bind_int64(b->edges, 1, from);
-    while (!*found && (r = sqlite3_step(b->edges)) == SQLITE_ROW) {
-        int64_t to = sqlite3_column_int64(b->edges, 2);
-        int added = visited_add(&b->seen, to, from);
-        if (added < 0)
-            return ak_err_set(err, AK_ERR_INVALID,
-                              "the search visited %zu entities without reaching the target "
-                              "(the limit, to bound memory): ask with fewer max_hops",
-                              b->seen.cap);
-        if (added)
-            b->queue[b->tail++] = to;
-        *found = to == target;
-    }
-    return *found || r == SQLITE_DONE ? AK_OK : db_error(b->db, err);
+    return ak_err_set(err, AK_ERR_INVALID,
+                      "the search visited %zu entities without deciding (the limit, to bound "
+                      "memory): ask with fewer max_hops", b->cap);
 }
 
-static ak_code search(bfs *b, int64_t src, int64_t dst, int max_hops, int *found, ak_err *err)
+/* Node u of side x: its unseen neighbours join x's next level (nx). */
+static ak_code expand_node(bfs *b, int x, int64_t u, side *nx, ak_err *err)
 {
-    ak_code rc = AK_OK;
-    visited_add(&b->seen, src, 0);
-    b->queue[b->tail++] = src;
-    *found = src == dst;
-    for (int hop = 0; rc == AK_OK && !*found && hop < max_hops && b->head < b->tail; hop++) {
-        size_t level_end = b->tail;
-        while (rc == AK_OK && !*found && b->head < level_end)
-            rc = expand(b, b->queue[b->head++], dst, found, err);
+    side *me = &b->end[x];
+    const visited *other = &b->end[!x].seen;
+    int r;
+    sqlite3_reset(b->next);
+    sqlite3_bind_int64(b->next, 1, u);
+    while (!b->meet && (r = sqlite3_step(b->next)) == SQLITE_ROW) {
+        int64_t v = sqlite3_column_int64(b->next, 0);
+        if (b->end[0].seen.n + b->end[1].seen.n >= b->cap && !visited_has(&me->seen, v))
+            return cap_error(b, err);
+        int had = visited_add(&me->seen, v, u);
+        if (had < 0 || (!had && !front_push(nx, v)))
+            return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        if (!had && visited_has(other, v))
+            b->meet = v;
     }
+    return b->meet || r == SQLITE_DONE ? AK_OK : db_error(b->db, err);
+}
+
+/* One level of the side with the smaller frontier. */
+static ak_code expand_level(bfs *b, ak_err *err)
+{
+    int x = b->end[0].n_front <= b->end[1].n_front ? 0 : 1;
+    side nx = {0};
+    ak_code rc = AK_OK;
+    for (size_t i = 0; rc == AK_OK && !b->meet && i < b->end[x].n_front; i++)
+        rc = expand_node(b, x, b->end[x].front[i], &nx, err);
+    free(b->end[x].front);
+    b->end[x].front = nx.front;
+    b->end[x].n_front = nx.n_front;
+    b->end[x].cap_front = nx.cap_front;
     return rc;
+}
+
+static ak_code search(bfs *b, int64_t src, int64_t dst, int max_hops, ak_err *err)
+{
+    if (visited_add(&b->end[0].seen, src, 0) < 0 || visited_add(&b->end[1].seen, dst, 0) < 0 ||
+        !front_push(&b->end[0], src) || !front_push(&b->end[1], dst))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (src == dst)
+        b->meet = src;
+    ak_code rc = AK_OK;
+    for (int hops = 0; rc == AK_OK && !b->meet && hops < max_hops && b->end[0].n_front &&
+                       b->end[1].n_front; hops++)
+        rc = expand_level(b, err);
+    return rc;
+}
+
+/* The path's nodes, source first, into ids; *k their number. */
+static void path_ids(const bfs *b, int64_t *ids, int *k)
+{
+    int n = 0;
+    for (int64_t at = b->meet; at && n <= AK_GRAPH_HOPS_MAX; at = parent_of(&b->end[0].seen, at))
+        ids[n++] = at;
+    for (int i = 0; i < n / 2; i++) {
+        int64_t t = ids[i];
+        ids[i] = ids[n - 1 - i];
+        ids[n - 1 - i] = t;
+    }
+    for (int64_t at = parent_of(&b->end[1].seen, b->meet); at && n <= AK_GRAPH_HOPS_MAX;
+         at = parent_of(&b->end[1].seen, at))
+        ids[n++] = at;
+    *k = n;
 }
 
 static ak_code node_by_id(sqlite3 *db, int64_t id, gnode *n, ak_err *err)
@@ -347,15 +433,20 @@ static ak_code node_by_id(sqlite3 *db, int64_t id, gnode *n, ak_err *err)
 }
 
 /* One relation joining a and b, as a path edge. */
-static ak_code edge_json(bfs *b, const gnode *a, const gnode *z, ak_jw *w, ak_err *err)
+static ak_code edge_json(sqlite3 *db, const gnode *a, const gnode *z, ak_jw *w, ak_err *err)
 {
     sqlite3_stmt *st;
-    ak_code rc = prep(b->db, "SELECT dir, type, system FROM (" EDGES_SQL ") WHERE node=?3 "
-                             "ORDER BY dir DESC, type, system LIMIT 1", &st, err);
+    /* through the node columns: EDGES_SQL filtered by the far end would
+     * let SQLite drive from that end against a forced index, a scan */
+    ak_code rc = prep(db, "SELECT 'out' AS dir, type, system FROM g_relation"
+                          " WHERE src_node=?1 AND dst_node=?2 UNION ALL"
+                          " SELECT 'in', type, system FROM g_relation"
+                          " WHERE dst_node=?1 AND src_node=?2"
+                          " ORDER BY dir DESC, type, system LIMIT 1", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, a->id);
-    sqlite3_bind_int64(st, 3, z->id);
+    sqlite3_bind_int64(st, 2, z->id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
         return ak_err_set(err, AK_ERR_IO, "graph changed during the search");
@@ -371,17 +462,17 @@ static ak_code edge_json(bfs *b, const gnode *a, const gnode *z, ak_jw *w, ak_er
     return AK_OK;
 }
 
-/* "path" and "edges" from dst back to the start. */
-static ak_code path_json(bfs *b, int64_t dst, ak_jw *w, ak_err *err)
+/* "path" and "edges" through the meeting entity. */
+static ak_code path_json(bfs *b, ak_jw *w, ak_err *err)
 {
-    int64_t ids[AK_GRAPH_HOPS_MAX + 1];
-    gnode *nodes = calloc(AK_GRAPH_HOPS_MAX + 1, sizeof *nodes);
+    int64_t ids[2 * (AK_GRAPH_HOPS_MAX + 1)];
+    gnode *nodes = calloc(2 * (AK_GRAPH_HOPS_MAX + 1), sizeof *nodes);
     int k = 0;
     ak_code rc = nodes ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    for (int64_t at = dst; rc == AK_OK && at && k <= AK_GRAPH_HOPS_MAX; at = parent_of(&b->seen, at))
-        ids[k++] = at;
+    if (rc == AK_OK)
+        path_ids(b, ids, &k);
     for (int i = 0; rc == AK_OK && i < k; i++)
-        rc = node_by_id(b->db, ids[k - 1 - i], &nodes[i], err);
+        rc = node_by_id(b->db, ids[i], &nodes[i], err);
     if (rc == AK_OK) {
         ak_jw_key(w, "path");
         ak_jw_arr(w);
@@ -396,7 +487,7 @@ static ak_code path_json(bfs *b, int64_t dst, ak_jw *w, ak_err *err)
         ak_jw_key(w, "edges");
         ak_jw_arr(w);
         for (int i = 0; rc == AK_OK && i + 1 < k; i++)
-            rc = edge_json(b, &nodes[i], &nodes[i + 1], w, err);
+            rc = edge_json(b->db, &nodes[i], &nodes[i + 1], w, err);
         ak_jw_end(w);
     }
     free(nodes);
@@ -408,33 +499,30 @@ ak_code ak_graph_path_find(ak_graph *g, const char *from, const char *to, int ma
 {
     bfs b = {.db = ak_graph_db(g)};
     gnode src, dst;
-    int found = 0;
-    size_t cap = max_visited > 0 ? (size_t)max_visited : AK_GRAPH_VISIT_MAX;
+    b.cap = max_visited > 0 ? (size_t)max_visited : AK_GRAPH_VISIT_MAX;
     if (max_hops < 1 || max_hops > AK_GRAPH_HOPS_MAX)
         return ak_err_set(err, AK_ERR_INVALID, "max_hops: must be 1 to %d", AK_GRAPH_HOPS_MAX);
     ak_code rc = resolve(b.db, from, &src, err);
     if (rc == AK_OK)
         rc = resolve(b.db, to, &dst, err);
-    if (rc == AK_OK && (!visited_init(&b.seen, cap) || !(b.queue = malloc(cap * sizeof *b.queue))))
-        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     if (rc == AK_OK)
-        rc = prep(b.db, EDGES_SQL, &b.edges, err);
+        rc = prep(b.db, NEXT_SQL, &b.next, err);
     if (rc == AK_OK)
-        rc = search(&b, src.id, dst.id, max_hops, &found, err);
+        rc = search(&b, src.id, dst.id, max_hops, err);
     if (rc == AK_OK) {
         ak_jw_obj(w);
         entity_id(w, "source_id", src.type, src.name);
         entity_id(w, "target_id", dst.type, dst.name);
-        ak_jw_kbool(w, "path_found", found);
+        ak_jw_kbool(w, "path_found", b.meet != 0);
         ak_jw_kint(w, "max_hops", max_hops);
-        ak_jw_kint(w, "visited", (int64_t)b.seen.n);
-        if (found)
-            rc = path_json(&b, dst.id, w, err);
+        ak_jw_kint(w, "visited", (int64_t)(b.end[0].seen.n + b.end[1].seen.n));
+        if (b.meet)
+            rc = path_json(&b, w, err);
         ak_jw_end(w);
     }
-    sqlite3_finalize(b.edges);
-    visited_free(&b.seen);
-    free(b.queue);
+    sqlite3_finalize(b.next);
+    side_free(&b.end[0]);
+    side_free(&b.end[1]);
     return rc;
 }
 
@@ -526,10 +614,10 @@ static ak_code count_map(sqlite3 *db, const char *key, const char *sql, int max,
 static ak_code systems_json(sqlite3 *db, ak_jw *w, ak_err *err)
 {
     sqlite3_stmt *st;
-    ak_code rc = prep(db, "SELECT s, sum(e), sum(r) FROM ("
-                          " SELECT system AS s, count(*) AS e, 0 AS r FROM g_entity GROUP BY system"
-                          " UNION ALL SELECT system, 0, count(*) FROM g_relation GROUP BY system)"
-                          " GROUP BY s ORDER BY s LIMIT ?", &st, err);
+    ak_code rc = prep(db, "SELECT key, sum(CASE kind WHEN 'sys_entities' THEN n ELSE 0 END),"
+                          " sum(CASE kind WHEN 'sys_relations' THEN n ELSE 0 END) FROM g_stat"
+                          " WHERE kind IN ('sys_entities', 'sys_relations') GROUP BY key"
+                          " HAVING sum(n) > 0 ORDER BY key LIMIT ?", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, SYSTEMS_SHOWN);
@@ -550,26 +638,19 @@ static ak_code systems_json(sqlite3 *db, ak_jw *w, ak_err *err)
     return rc;
 }
 
-/* A relation counts as an edge once both its ends name entities. */
-#define RESOLVED_SQL                                                                  \
-    "FROM g_relation r JOIN g_entity a ON a.system=r.system AND a.orig_id=r.src "     \
-    "JOIN g_entity b ON b.system=r.system AND b.orig_id=r.dst"
+/* The counters graph.c's triggers keep: every statistic is an index read. */
+#define TOTAL(key) "SELECT n FROM g_stat WHERE kind='total' AND key='" key "'"
+#define BY_COUNT(kind) "SELECT key, n FROM g_stat WHERE kind='" kind "' AND n > 0 " \
+                       "ORDER BY n DESC, key LIMIT ?"
 
 static ak_code degrees(sqlite3 *db, int64_t nodes, int64_t edges, ak_jw *w, ak_err *err)
 {
     int64_t max_out = 0, max_in = 0, isolated = 0;
-    ak_code rc = scalar(db, "SELECT max(c) FROM (SELECT count(*) AS c " RESOLVED_SQL
-                            " GROUP BY a.node)", &max_out, err);
+    ak_code rc = scalar(db, "SELECT max(out_deg) FROM g_node", &max_out, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT max(c) FROM (SELECT count(*) AS c " RESOLVED_SQL
-                        " GROUP BY b.node)", &max_in, err);
+        rc = scalar(db, "SELECT max(in_deg) FROM g_node", &max_in, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(*) FROM g_node n WHERE NOT EXISTS (SELECT 1 FROM g_entity e"
-                        " JOIN g_relation r INDEXED BY g_relation_src ON r.system=e.system"
-                        " AND r.src=e.orig_id WHERE e.node=n.id) AND NOT EXISTS (SELECT 1"
-                        " FROM g_entity e JOIN g_relation r INDEXED BY g_relation_dst"
-                        " ON r.system=e.system AND r.dst=e.orig_id WHERE e.node=n.id)",
-                    &isolated, err);
+        rc = scalar(db, TOTAL("isolated"), &isolated, err);
     if (rc)
         return rc;
     ak_jw_key(w, "degree");
@@ -586,16 +667,15 @@ ak_code ak_graph_stats(ak_graph *g, ak_jw *w, ak_err *err)
 {
     sqlite3 *db = ak_graph_db(g);
     int64_t nodes = 0, sources = 0, rels = 0, edges = 0, merged = 0;
-    ak_code rc = scalar(db, "SELECT count(*) FROM g_node", &nodes, err);
+    ak_code rc = scalar(db, TOTAL("nodes"), &nodes, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(*) FROM g_entity", &sources, err);
+        rc = scalar(db, TOTAL("sources"), &sources, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(*) FROM g_relation", &rels, err);
+        rc = scalar(db, TOTAL("relations"), &rels, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(*) " RESOLVED_SQL, &edges, err);
+        rc = scalar(db, TOTAL("edges"), &edges, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(*) FROM (SELECT node FROM g_entity GROUP BY node "
-                        "HAVING count(DISTINCT system) > 1)", &merged, err);
+        rc = scalar(db, TOTAL("merged"), &merged, err);
     if (rc)
         return rc;
     ak_jw_obj(w);
@@ -605,12 +685,9 @@ ak_code ak_graph_stats(ak_graph *g, ak_jw *w, ak_err *err)
     ak_jw_kint(w, "merged_entities", merged);
     ak_jw_kint(w, "relations_stored", rels);
     ak_jw_kint(w, "dangling_relations", rels - edges);
-    rc = count_map(db, "entity_types", "SELECT type, count(*) AS c FROM g_node GROUP BY type "
-                                       "ORDER BY c DESC, type LIMIT ?", TYPES_SHOWN, w, err);
+    rc = count_map(db, "entity_types", BY_COUNT("node_type"), TYPES_SHOWN, w, err);
     if (rc == AK_OK)
-        rc = count_map(db, "edge_types", "SELECT r.type, count(*) AS c " RESOLVED_SQL
-                                         " GROUP BY r.type ORDER BY c DESC, r.type LIMIT ?",
-                       TYPES_SHOWN, w, err);
+        rc = count_map(db, "edge_types", BY_COUNT("edge_type"), TYPES_SHOWN, w, err);
     if (rc == AK_OK)
         rc = systems_json(db, w, err);
     if (rc == AK_OK)
@@ -622,12 +699,13 @@ ak_code ak_graph_stats(ak_graph *g, ak_jw *w, ak_err *err)
 ak_code ak_graph_size_get(ak_graph *g, ak_graph_size *s, ak_err *err)
 {
     sqlite3 *db = ak_graph_db(g);
-    ak_code rc = scalar(db, "SELECT count(*) FROM g_node", &s->entities, err);
+    ak_code rc = scalar(db, TOTAL("nodes"), &s->entities, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(*) FROM g_entity", &s->sources, err);
+        rc = scalar(db, TOTAL("sources"), &s->sources, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(*) FROM g_relation", &s->relations, err);
+        rc = scalar(db, TOTAL("relations"), &s->relations, err);
     if (rc == AK_OK)
-        rc = scalar(db, "SELECT count(DISTINCT system) FROM g_entity", &s->systems, err);
+        rc = scalar(db, "SELECT count(*) FROM g_stat WHERE kind='sys_entities' AND n > 0",
+                    &s->systems, err);
     return rc;
 }

@@ -208,6 +208,16 @@ static ak_code stream_file(const ak_upload_env *env, const ak_upload_ref *u,
     }
     ak_sha256_free(pc->file_checksum);
     pc->file_checksum = NULL;
+    /* A graph payload commits as soon as it is read and checked: the
+     * graph's write lock is held while its items are written, not for the
+     * rest of the upload.  Its writes are idempotent, so a crash or a later
+     * payload's failure before the ledger's commit only makes them
+     * duplicates when the upload is applied again. */
+    if (rc == AK_OK && pc->graph && (rc = ak_graph_commit(pc->graph, err)) == AK_OK) {
+        ak_testpoint("ingest.graph_committed");
+        ak_graph_close(pc->graph);
+        pc->graph = NULL;
+    }
     return rc;
 }
 
@@ -217,8 +227,8 @@ static const char *graph_path(const ak_ingest_config *cfg, char *buf, size_t n)
     return cfg->data && ak_graph_path(cfg->data, buf, n, NULL) == AK_OK ? buf : NULL;
 }
 
-/* *graph: the graph's open transaction when a payload wrote to it, for the
- * caller to commit or roll back. */
+/* *graph: the graph's open transaction when a graph payload failed part
+ * way, for the caller to roll back. */
 static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
                                const ak_manifest *m, ak_tally *tally, ak_graph **graph,
                                ak_err *err)
@@ -326,16 +336,11 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
     }
     if (rc == AK_OK)
         ak_testpoint("ingest.streamed"); /* records written, not committed */
-    /* The graph commits first: its writes are idempotent, so a crash before
-     * the ledger's commit only makes them duplicates when applied again. */
-    if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK &&
-        (!graph || (rc = ak_graph_commit(graph, &err)) == AK_OK)) {
-        if (graph)
-            ak_testpoint("ingest.graph_committed");
+    /* graph payloads committed as they were read (stream_file) */
+    if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK)
         rc = ak_sysdb_commit(env->db, &err);
-    }
     if (graph) {
-        ak_graph_rollback(graph); /* nothing when committed */
+        ak_graph_rollback(graph);
         ak_graph_close(graph);
     }
     if (rc == AK_OK) {

@@ -13,6 +13,7 @@
 #    system is refused; they reach the bucket as uploads and a lost data
 #    directory is rebuilt from the bucket with the same graph;
 #  - forgetting a system removes what only it contributed;
+#  - a graph payload holds the graph's write lock only while it is written;
 #  - SIGKILL after the graph's commit (before the ledger's) and inside
 #    forget: the next run ends in the same graph, no second rows;
 #  - the CLI, the HTTP endpoints, the Prometheus gauges and the MCP tools
@@ -202,3 +203,20 @@ kill_at forget.graph forget --data data crash.local
 assert_eq "$(sqlite3 data/graph.db "SELECT count(*) FROM g_entity WHERE system = 'crash.local'")" 3 "nothing removed yet"
 akosha forget --data data crash.local --json >/dev/null
 assert_eq "$(sqlite3 data/graph.db "SELECT count(*) FROM g_entity WHERE system = 'crash.local'")" 0 "forget finished"
+
+# ---- the graph's write lock: held while graph items are written, not for the upload --
+# graph first, then memories: stopped once every payload is read (the memories
+# not committed yet), the graph is committed and another writer locks it at once
+mk "$new_mods/node_modules" files/mem/reflection.duckdb v2 5
+sb_upload lock.local 20250601_120000_lock.local gzip files/b/knowledge_graph.duckdb files/mem/reflection.duckdb
+AKOSHA_TEST_STOP=ingest.streamed:1:STOP "$AKOSHA_BIN" ingest --once --bucket bucket --data data \
+  --retry-base-seconds 0 --json >lock.out 2>lock.err &
+ING=$!
+for _ in $(seq 1 600); do [ "$(awk '{print $3}' /proc/$ING/stat 2>/dev/null)" = T ] && break; sleep 0.05; done
+assert_contains "$(cat lock.err)" "test stop point ingest.streamed#1" "stopped with the memories written, not committed"
+out=$(sqlite3 -cmd ".timeout 0" data/graph.db \
+  "BEGIN IMMEDIATE; SELECT count(*) FROM g_entity WHERE system = 'lock.local'; COMMIT;" 2>&1 || true)
+kill -CONT $ING
+wait $ING || fail "ingest failed: $(cat lock.err)"
+assert_eq "$out" 3 "the graph committed and unlocked while the upload goes on"
+assert_eq "$(ledger 20250601_120000_lock.local status)" ingested "the memories stored after"
