@@ -17,6 +17,7 @@
 #ifndef AK_INDEX_H
 #define AK_INDEX_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,20 @@ void ak_shard_snap_release(ak_shard_snap *snap);
  * AK_ERR_BUSY while the system is fenced. */
 ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err);
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db);
+
+/* Segment files (query/segfile.h): OFF (the default) loads every system
+ * from its database; READ maps a system's file when it is current; WRITE
+ * also writes the file after loading a system from its database (one
+ * process per data directory: akosha serve). */
+enum { AK_SEGFILES_OFF, AK_SEGFILES_READ, AK_SEGFILES_WRITE };
+void ak_index_set_segfiles(ak_index *idx, int mode);
+/* Segment files found damaged (not merely stale) and rebuilt since start. */
+uint64_t ak_index_segfiles_rebuilt(ak_index *idx);
+/* Reload every system whose segment is in memory (patched since it was
+ * mapped) so it is written to its file and mapped: segments changed by
+ * ingestion go back to the file, and to the memory searches touch.  Stops
+ * early when *stop is set (stop may be NULL); *done = systems written. */
+ak_code ak_index_persist(ak_index *idx, atomic_int *stop, size_t *done, ak_err *err);
 
 /* The vector index (query/vindex.h) searches use beside the segments, or
  * NULL (the default: every segment is scanned).  Not owned. */
