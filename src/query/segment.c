@@ -415,7 +415,7 @@ int ak_segment_hot_vector(const ak_segment *s, uint32_t row, float *out)
         return 1;
     }
     size_t len = AK_DIM * sizeof *out;
-    return pread(s->fd, out, len, (off_t)(s->f_off + (uint64_t)row * len)) == (ssize_t)len;
+    return s->map && pread(s->fd, out, len, (off_t)(s->f_off + (uint64_t)row * len)) == (ssize_t)len;
 }
 
 void ak_segment_release_pages(const ak_segment *s)

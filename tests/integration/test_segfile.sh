@@ -48,6 +48,9 @@ with open(sys.argv[1], "r+b") as f:
 with open(sys.argv[2], "r+b") as f:
     f.truncate(f.seek(0, 2) // 2)
 PY
+v=$(akosha verify --data data --json || true)
+assert_eq "$(echo "$v" | jq_py 'sorted(n["system_id"] for n in d["notices"] if n["check"] == "segment-file"), d["ok"]')" \
+  "['sys0000', 'sys0001'] True" "verify notices the two damaged files"
 akosha age --data data --now 2026-12-20T00:00:00Z >/dev/null
 same "with damaged and stale files, read by akosha search"
 start_serve --data data --poll-interval 3600
