@@ -15,6 +15,7 @@
 
 #include "query/idle.h"
 #include "query/segfile.h"
+#include "query/vindex.h"
 #include "storage/shard.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -647,4 +648,21 @@ ak_code ak_index_segments(ak_index *idx, ak_segment ***out, size_t *n)
             }
     pthread_mutex_unlock(&idx->mu);
     return *out ? AK_OK : AK_ERR_NOMEM;
+}
+
+int ak_index_covered(ak_index *idx, const ak_vindex_result *r)
+{
+    ak_index_stats st;
+    ak_segment **segs = NULL;
+    size_t n = 0;
+    ak_index_stats_get(idx, &st);
+    if (st.broken_systems || ak_index_segments(idx, &segs, &n))
+        return 0;
+    int all = 1;
+    for (size_t i = 0; i < n; i++) {
+        all = all && ak_vindex_covers(r, segs[i]);
+        ak_segment_unref(segs[i]);
+    }
+    free(segs);
+    return all;
 }

@@ -114,6 +114,12 @@ ak_segment *ak_index_segment(ak_index *idx, const char *system_id);
  * and frees the array); *n set.  AK_ERR_NOMEM. */
 ak_code ak_index_segments(ak_index *idx, ak_segment ***out, size_t *n);
 
+/* Whether the vector index's result r answered for every system (each
+ * installed segment is one it covered, none is broken): then no shard has
+ * anything to add to it. */
+struct ak_vindex_result_s;
+int ak_index_covered(ak_index *idx, const struct ak_vindex_result_s *r);
+
 /* Shards holding at least one system (loaded or broken), ascending; *n set.
  * Caller frees the array. */
 uint32_t *ak_index_nonempty_shards(ak_index *idx, size_t *n);

@@ -513,28 +513,6 @@ static search_ctx *make_ctx(ak_index *idx, const ak_query *q, size_t n_jobs, ak_
     return c;
 }
 
-/* Whether the ANN index answered for every system of the node (each
- * installed segment is one it covered; none broken): then no shard has
- * anything to add and none needs a job. */
-static int covers_all(search_ctx *c)
-{
-    ak_index_stats st;
-    ak_segment **segs = NULL;
-    size_t n = 0;
-    if (!c->use_vindex)
-        return 0;
-    ak_index_stats_get(c->idx, &st);
-    if (st.broken_systems || ak_index_segments(c->idx, &segs, &n))
-        return 0;
-    int all = 1;
-    for (size_t i = 0; i < n; i++) {
-        all = all && ak_vindex_covers(&c->vres, segs[i]);
-        ak_segment_unref(segs[i]);
-    }
-    free(segs);
-    return all;
-}
-
 /* The index's hits as candidates (they passed the filter; the result
  * holds the references to their segments). */
 static ak_code from_vindex_all(const search_ctx *c, cand_list *vec)
@@ -780,7 +758,8 @@ ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *query, ak_result
     }
     cand_list vec = {0}, txt = {0}, fused = {0};
     ak_code rc;
-    if (!q->text && covers_all(c)) { /* the shards' jobs would only copy the index's hits */
+    if (!q->text && c->use_vindex && ak_index_covered(idx, &c->vres)) {
+        /* the shards' jobs would only copy the index's hits */
         rc = from_vindex_all(c, &vec);
     } else {
         submit_jobs(c, pool, shards);

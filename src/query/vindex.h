@@ -44,7 +44,7 @@ typedef struct {
     float score;     /* approximate (int8) cosine */
 } ak_vindex_hit;
 
-typedef struct {
+typedef struct ak_vindex_result_s {
     ak_vindex_hit *hits;
     size_t n;
     ak_vindex_cover *cover; /* the segments the graph answered for */
