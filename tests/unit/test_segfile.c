@@ -95,6 +95,8 @@ static void test_round_trip(void)
         CHECK(ak_segment_exact(m, i, qf) == ak_segment_exact(s, i, qf));
     }
     CHECK_INT(ak_segfile_check(path, "sys-a", &stamp, &err), AK_OK);
+    ak_segment_unref(m);
+    m = NULL;
     ak_segfile_stamp later = {1, 2, 4}, other = {1, 9, 3};
     CHECK_INT(ak_segfile_map(path, "sys-a", &later, &m, &err), AK_ERR_UNSUPPORTED);
     CHECK_INT(ak_segfile_map(path, "sys-a", &other, &m, &err), AK_ERR_UNSUPPORTED);
