@@ -128,8 +128,9 @@ fuzz:
 # so they must be read after the packages are installed.
 # The vector index beside USearch and hnswlib (bench/index_bench.sh; slow,
 # not part of `make bench`).
-bench-index: $(BUILD)/bench/index_bench
+bench-index: $(BUILD)/bench/index_bench $(BUILD)/akosha
 	@BUILD=$(abspath $(BUILD)) bench/index_bench.sh
+	@AKOSHA=$(abspath $(BUILD)/akosha) bench/start_bench.sh
 
 bench:
 	@scripts/deps.sh bench

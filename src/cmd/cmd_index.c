@@ -62,8 +62,10 @@ static int build(ak_datadir *dd, int json)
     ak_code rc = ak_pool_new(0, &pool, &err);
     if (rc == AK_OK)
         rc = ak_index_new(dd, &idx, &err);
-    if (rc == AK_OK)
+    if (rc == AK_OK) {
+        ak_index_set_segfiles(idx, AK_SEGFILES_READ); /* akosha serve writes them */
         rc = ak_index_load_all(idx, pool, &err);
+    }
     if (rc == AK_OK)
         rc = ak_vindex_open_in(dd, &v, &err);
     if (rc == AK_OK)

@@ -167,6 +167,7 @@ static int run(search_opts *o, ak_query *q)
     }
     if (ak_pool_new(0, &pool, &err) || ak_index_new(dd, &idx, &err))
         goto done;
+    ak_index_set_segfiles(idx, AK_SEGFILES_READ); /* akosha serve writes them */
     if (o->system ? ak_index_load_system(idx, o->system, &err) == AK_ERR_INVALID
                   : ak_index_load_all(idx, pool, &err) != AK_OK)
         goto done;

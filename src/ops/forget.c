@@ -43,7 +43,8 @@
 
 static int is_sidecar(const char *s)
 {
-    return !*s || !strcmp(s, "-wal") || !strcmp(s, "-shm") || !strcmp(s, "-journal");
+    return !*s || !strcmp(s, "-wal") || !strcmp(s, "-shm") || !strcmp(s, "-journal") ||
+           !strcmp(s, "-seg") || !strcmp(s, "-seg.tmp"); /* query/segfile.h */
 }
 
 /* 2 for <id>.db itself, 1 for another file of the system's database

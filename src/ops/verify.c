@@ -17,6 +17,7 @@
 #include "tier/cold.h"
 #include "tier/parquet_read.h"
 #include "util/buf.h"
+#include "query/segfile.h"
 #include "query/vindex.h"
 #include "util/ids.h"
 #include "util/time.h"
@@ -287,6 +288,20 @@ static void find_temps(vrun *v)
 
 /* ---- systems ---- */
 
+/* The system's segment file (query/segfile.h), float section included: a
+ * damaged one loses nothing (serve rebuilds it from the database), so it
+ * is a notice.  A stale one is not reported: it is reloaded at start. */
+static void check_segfile(vrun *v, const char *sid, const char *path)
+{
+    char fpath[AK_PATH_MAX], msg[AK_ERR_MSG_MAX + 80];
+    ak_err err;
+    if (ak_segfile_path(path, fpath, sizeof fpath, &err) ||
+        ak_segfile_check(fpath, sid, NULL, &err) != AK_ERR_CORRUPT)
+        return;
+    snprintf(msg, sizeof msg, "%s (it is rebuilt from the database at the next start)", err.msg);
+    notice(v, "segment-file", msg);
+}
+
 static void check_system(vrun *v, const char *sid, const char *path)
 {
     ak_dbcheck *c = NULL;
@@ -308,6 +323,7 @@ static void check_system(vrun *v, const char *sid, const char *path)
         forget_keys(v);
     }
     ak_dbcheck_close(c);
+    check_segfile(v, sid, path);
     if (v->bad)
         v->st->systems_bad++;
 }

@@ -7,12 +7,15 @@
 #include "query/index.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "query/idle.h"
+#include "query/segfile.h"
+#include "query/vindex.h"
 #include "storage/shard.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -49,6 +52,8 @@ struct ak_index {
     struct ak_vindex *vindex;
     void (*listener)(void *, const char *);
     void *listener_ctx;
+    int segfiles;            /* AK_SEGFILES_* */
+    atomic_ullong rebuilt;   /* segment files found damaged and rebuilt */
 };
 
 /* As many idle connections as the descriptor limit allows: a search over
@@ -197,6 +202,49 @@ static pthread_mutex_t *load_lock(ak_index *idx, const char *sid)
     return &idx->load_mu[h % LOAD_STRIPES];
 }
 
+/* Write seg, read from the database in state st, to its file and map it
+ * back in its place; seg stays (in memory) when that fails. */
+static ak_segment *persist(const char *fpath, ak_segment *seg, const ak_segfile_stamp *st)
+{
+    ak_err e;
+    ak_segment *mapped = NULL;
+    if (ak_segfile_write(seg, st, fpath, &e) || ak_segfile_map(fpath, seg->system_id, st, &mapped, &e)) {
+        AK_WARN("index", "system %s: %s (its vectors stay in memory)", seg->system_id, e.msg);
+        return seg;
+    }
+    ak_segment_unref(seg);
+    return mapped;
+}
+
+/* The system's segment: mapped from its file when that was written from
+ * the database as it is now, else read from the database (and the file
+ * written again when this process writes them). */
+static ak_code load_segment(ak_index *idx, ak_sysdb *db, const char *sid, const char *dbpath,
+                            ak_segment **out, ak_err *err)
+{
+    ak_file_id id = ak_sysdb_file_id(db);
+    ak_segfile_stamp st = {id.dev, id.ino, 0};
+    char fpath[AK_PATH_MAX];
+    ak_err e;
+    if (idx->segfiles == AK_SEGFILES_OFF || ak_segfile_path(dbpath, fpath, sizeof fpath, &e))
+        return ak_segment_load(db, sid, out, err);
+    ak_code rc = ak_sysdb_vec_epoch(db, &st.epoch, err);
+    if (rc)
+        return rc;
+    /* the epoch is read before the rows: a write in between makes the file
+     * stale at the next start, never wrong */
+    rc = ak_segfile_map(fpath, sid, &st, out, &e);
+    if (rc == AK_OK)
+        return AK_OK;
+    if (rc == AK_ERR_CORRUPT) {
+        atomic_fetch_add(&idx->rebuilt, 1);
+        AK_WARN("index", "system %s: %s: rebuilt from its database", sid, e.msg);
+    }
+    if ((rc = ak_segment_load(db, sid, out, err)) == AK_OK && idx->segfiles == AK_SEGFILES_WRITE)
+        *out = persist(fpath, *out, &st);
+    return rc;
+}
+
 static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
 {
     ak_sysdb *db = NULL;
@@ -208,7 +256,7 @@ static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
     ak_file_id id = ak_file_id_of(path);
     if ((rc = ak_sysdb_open(path, 0, &db, err)) == AK_OK) {
         id = ak_sysdb_file_id(db);
-        rc = ak_segment_load(db, system_id, &seg, err);
+        rc = load_segment(idx, db, system_id, path, &seg, err);
         ak_sysdb_close(db);
     }
     if (rc)
@@ -536,6 +584,31 @@ void ak_index_stats_get(ak_index *idx, ak_index_stats *out)
     pthread_mutex_unlock(&idx->mu);
 }
 
+void ak_index_set_segfiles(ak_index *idx, int mode) { idx->segfiles = mode; }
+
+uint64_t ak_index_segfiles_rebuilt(ak_index *idx) { return atomic_load(&idx->rebuilt); }
+
+ak_code ak_index_persist(ak_index *idx, atomic_int *stop, size_t *done, ak_err *err)
+{
+    ak_segment **segs = NULL;
+    size_t n = 0;
+    *done = 0;
+    if (idx->segfiles != AK_SEGFILES_WRITE)
+        return AK_OK;
+    if (ak_index_segments(idx, &segs, &n))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    ak_code rc = AK_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == AK_OK && !segs[i]->map && !(stop && atomic_load(stop))) {
+            rc = ak_index_load_system(idx, segs[i]->system_id, err);
+            *done += rc == AK_OK;
+        }
+        ak_segment_unref(segs[i]);
+    }
+    free(segs);
+    return rc;
+}
+
 void ak_index_set_vindex(ak_index *idx, struct ak_vindex *v) { idx->vindex = v; }
 struct ak_vindex *ak_index_vindex(ak_index *idx) { return idx->vindex; }
 
@@ -575,4 +648,21 @@ ak_code ak_index_segments(ak_index *idx, ak_segment ***out, size_t *n)
             }
     pthread_mutex_unlock(&idx->mu);
     return *out ? AK_OK : AK_ERR_NOMEM;
+}
+
+int ak_index_covered(ak_index *idx, const ak_vindex_result *r)
+{
+    ak_index_stats st;
+    ak_segment **segs = NULL;
+    size_t n = 0;
+    ak_index_stats_get(idx, &st);
+    if (st.broken_systems || ak_index_segments(idx, &segs, &n))
+        return 0;
+    int all = 1;
+    for (size_t i = 0; i < n; i++) {
+        all = all && ak_vindex_covers(r, segs[i]);
+        ak_segment_unref(segs[i]);
+    }
+    free(segs);
+    return all;
 }

@@ -17,6 +17,7 @@
 #ifndef AK_INDEX_H
 #define AK_INDEX_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +86,20 @@ void ak_shard_snap_release(ak_shard_snap *snap);
 ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak_err *err);
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db);
 
+/* Segment files (query/segfile.h): OFF (the default) loads every system
+ * from its database; READ maps a system's file when it is current; WRITE
+ * also writes the file after loading a system from its database (one
+ * process per data directory: akosha serve). */
+enum { AK_SEGFILES_OFF, AK_SEGFILES_READ, AK_SEGFILES_WRITE };
+void ak_index_set_segfiles(ak_index *idx, int mode);
+/* Segment files found damaged (not merely stale) and rebuilt since start. */
+uint64_t ak_index_segfiles_rebuilt(ak_index *idx);
+/* Reload every system whose segment is in memory (patched since it was
+ * mapped) so it is written to its file and mapped: segments changed by
+ * ingestion go back to the file, and to the memory searches touch.  Stops
+ * early when *stop is set (stop may be NULL); *done = systems written. */
+ak_code ak_index_persist(ak_index *idx, atomic_int *stop, size_t *done, ak_err *err);
+
 /* The vector index (query/vindex.h) searches use beside the segments, or
  * NULL (the default: every segment is scanned).  Not owned. */
 void ak_index_set_vindex(ak_index *idx, struct ak_vindex *v);
@@ -98,6 +113,12 @@ ak_segment *ak_index_segment(ak_index *idx, const char *system_id);
 /* Every installed segment, each a reference, into *out (caller unrefs each
  * and frees the array); *n set.  AK_ERR_NOMEM. */
 ak_code ak_index_segments(ak_index *idx, ak_segment ***out, size_t *n);
+
+/* Whether the vector index's result r answered for every system (each
+ * installed segment is one it covered, none is broken): then no shard has
+ * anything to add to it. */
+struct ak_vindex_result_s;
+int ak_index_covered(ak_index *idx, const struct ak_vindex_result_s *r);
 
 /* Shards holding at least one system (loaded or broken), ascending; *n set.
  * Caller frees the array. */

@@ -26,6 +26,7 @@ struct ak_indexer {
     char **queue; /* system ids, each once */
     size_t n, cap;
     atomic_int stop;
+    atomic_llong first_pass_us; /* how long the first pass took (-1: not done) */
 };
 
 static int cmp_seg_id(const void *a, const void *b)
@@ -92,6 +93,13 @@ static void sync_one(ak_indexer *ix, const char *sid)
 static void save(ak_indexer *ix)
 {
     ak_err err;
+    size_t written = 0;
+    int64_t t0 = ak_time_mono_us();
+    if (ak_index_persist(ix->idx, &ix->stop, &written, &err))
+        AK_WARN("index", "writing segment files: %s", err.msg);
+    else if (written)
+        AK_INFO("index", "%zu segment files written in %.2f s", written,
+                (double)(ak_time_mono_us() - t0) / 1e6);
     if (ak_vindex_save(ix->v, &err))
         AK_WARN("vindex", "saving the vector index: %s", err.msg);
 }
@@ -105,6 +113,7 @@ static void first_pass(ak_indexer *ix)
             AK_WARN("vindex", "first pass: %s", err.msg);
         return;
     }
+    atomic_store(&ix->first_pass_us, ak_time_mono_us() - t0);
     ak_vindex_stats st;
     ak_vindex_stats_get(ix->v, &st);
     AK_INFO("vindex", "vector index in step: %llu nodes (%llu deleted, %llu added), "
@@ -153,6 +162,7 @@ ak_code ak_indexer_start(ak_index *idx, ak_vindex *v, ak_indexer **out, ak_err *
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     ix->idx = idx;
     ix->v = v;
+    atomic_init(&ix->first_pass_us, -1);
     pthread_mutex_init(&ix->mu, NULL);
     pthread_cond_init(&ix->cv, NULL);
     ak_index_set_listener(idx, on_change, ix);
@@ -187,4 +197,33 @@ void ak_indexer_stop(ak_indexer *ix)
     pthread_mutex_destroy(&ix->mu);
     pthread_cond_destroy(&ix->cv);
     free(ix);
+}
+
+void ak_indexer_metrics(ak_indexer *ix, ak_buf *out)
+{
+    if (!ix)
+        return;
+    ak_vindex_stats vs;
+    ak_index_stats is;
+    ak_vindex_stats_get(ix->v, &vs);
+    ak_index_stats_get(ix->idx, &is);
+    uint64_t unindexed = is.vectors > vs.bound_vectors ? is.vectors - vs.bound_vectors : 0;
+    long long first = atomic_load(&ix->first_pass_us);
+    ak_buf_printf(out,
+                  "# HELP akosha_vindex_vectors Vectors searched through the ANN graph (bound systems).\n"
+                  "# TYPE akosha_vindex_vectors gauge\nakosha_vindex_vectors %llu\n"
+                  "# HELP akosha_vindex_unindexed_vectors Vectors not in the graph yet (scanned exactly).\n"
+                  "# TYPE akosha_vindex_unindexed_vectors gauge\nakosha_vindex_unindexed_vectors %llu\n"
+                  "# HELP akosha_vindex_deleted_nodes Graph nodes marked deleted (kept for routing).\n"
+                  "# TYPE akosha_vindex_deleted_nodes gauge\nakosha_vindex_deleted_nodes %llu\n"
+                  "# HELP akosha_vindex_added_total Nodes inserted into the graph since start.\n"
+                  "# TYPE akosha_vindex_added_total counter\nakosha_vindex_added_total %llu\n"
+                  "# HELP akosha_vindex_first_pass_seconds Time the indexer's first pass took (-1: running).\n"
+                  "# TYPE akosha_vindex_first_pass_seconds gauge\nakosha_vindex_first_pass_seconds %.3f\n"
+                  "# HELP akosha_segfiles_rebuilt_total Segment files found damaged and rebuilt from the databases.\n"
+                  "# TYPE akosha_segfiles_rebuilt_total counter\nakosha_segfiles_rebuilt_total %llu\n",
+                  (unsigned long long)vs.bound_vectors, (unsigned long long)unindexed,
+                  (unsigned long long)vs.deleted, (unsigned long long)vs.added,
+                  first < 0 ? -1.0 : (double)first / 1e6,
+                  (unsigned long long)ak_index_segfiles_rebuilt(ix->idx));
 }

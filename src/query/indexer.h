@@ -16,6 +16,7 @@
 #define AK_INDEXER_H
 
 #include "query/vindex.h"
+#include "util/buf.h"
 #include "query/index.h"
 
 #define AK_INDEXER_SAVE_S 30
@@ -30,5 +31,9 @@ void ak_indexer_stop(ak_indexer *ix);
  * (akosha index build, the CLI's searches, and the indexer's first pass.) */
 ak_code ak_indexer_sync_all(ak_index *idx, ak_vindex *v, int add, atomic_int *stop,
                             ak_err *err);
+
+/* The index's figures in Prometheus text format, appended to out (a NULL
+ * indexer, not started yet, appends nothing). */
+void ak_indexer_metrics(ak_indexer *ix, ak_buf *out);
 
 #endif

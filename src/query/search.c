@@ -278,6 +278,12 @@ static void from_vindex(const search_ctx *c, const ak_segment *seg, uint32_t gro
             ak_topk_push(top, (ak_hit){c->vres.hits[i].score, group, c->vres.hits[i].row});
 }
 
+static cand seg_cand(const ak_segment *s, uint32_t row, float score)
+{
+    return (cand){s->system_id, ak_segment_conv_id(s, row), ak_segment_tier(s, row),
+                  s->rowid[row], s->ts[row], score, s, row};
+}
+
 /* First pass only: the shard's best by approximate (int8) score.  The exact
  * re-rank happens once, over the best of all shards, in the coordinator:
  * re-ranking every shard's candidates would cost more than the scan. */
@@ -300,10 +306,7 @@ static void vector_part(shard_job *j)
                             c->deadline_us) == AK_ERR_ABORTED)
             deadline_error(j);
     for (size_t i = 0; i < top.n && !j->error; i++) {
-        const ak_segment *s = j->snap.segs[top.heap[i].group];
-        uint32_t row = top.heap[i].row;
-        cand cd = {s->system_id, ak_segment_conv_id(s, row), ak_segment_tier(s, row),
-                   s->rowid[row], s->ts[row], top.heap[i].score, s, row};
+        cand cd = seg_cand(j->snap.segs[top.heap[i].group], top.heap[i].row, top.heap[i].score);
         if (cand_push(&j->vec, cd))
             fail_job(j, "%s", "out of memory");
     }
@@ -484,6 +487,17 @@ static search_ctx *make_ctx(ak_index *idx, const ak_query *q, size_t n_jobs, ak_
     c->deadline_us = ak_time_mono_us() + q->timeout_us;
     read_slow_hook(c);
     return c;
+}
+
+/* The index's hits as candidates (they passed the filter; the result
+ * holds the references to their segments). */
+static ak_code from_vindex_all(const search_ctx *c, cand_list *vec)
+{
+    for (size_t i = 0; i < c->vres.n; i++)
+        if (cand_push(vec, seg_cand(c->vres.hits[i].seg, c->vres.hits[i].row,
+                                    c->vres.hits[i].score)))
+            return AK_ERR_NOMEM;
+    return AK_OK;
 }
 
 static ak_code submit_jobs(search_ctx *c, ak_pool *pool, const uint32_t *shards)
@@ -718,11 +732,17 @@ ak_code ak_search(ak_index *idx, ak_pool *pool, const ak_query *query, ak_result
         free(shards);
         return err ? err->code : AK_ERR_NOMEM;
     }
-    submit_jobs(c, pool, shards);
-    free(shards);
-    ak_latch_wait(&c->latch, c->deadline_us + DEADLINE_GRACE_US);
     cand_list vec = {0}, txt = {0}, fused = {0};
-    ak_code rc = gather(c, out, &vec, &txt);
+    ak_code rc;
+    if (!q->text && c->use_vindex && ak_index_covered(idx, &c->vres)) {
+        /* the shards' jobs would only copy the index's hits */
+        rc = from_vindex_all(c, &vec);
+    } else {
+        submit_jobs(c, pool, shards);
+        ak_latch_wait(&c->latch, c->deadline_us + DEADLINE_GRACE_US);
+        rc = gather(c, out, &vec, &txt);
+    }
+    free(shards);
     if (rc == AK_OK)
         rc = rerank(c, &vec);
     if (rc == AK_OK) {

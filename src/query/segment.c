@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "storage/warmcode.h"
 #include "util/vcode.h"
@@ -152,8 +154,8 @@ static ak_code copy_row(loader *l, const ak_segment *old, uint32_t r)
     ak_segment *s = l->s;
     uint32_t w = l->next++;
     memcpy(s->q + (size_t)w * AK_DIM, old->q + (size_t)r * AK_DIM, AK_DIM);
-    if (r < old->n_hot)
-        memcpy(s->f + (size_t)w * AK_DIM, old->f + (size_t)r * AK_DIM, AK_DIM * sizeof *s->f);
+    if (r < old->n_hot && !ak_segment_hot_vector(old, r, s->f + (size_t)w * AK_DIM))
+        return AK_ERR_IO;
     s->qscale[w] = old->qscale[r];
     s->ts[w] = old->ts[r];
     s->rowid[w] = old->rowid[r];
@@ -170,6 +172,15 @@ static void finish(ak_segment *s, loader *l)
                (size_t)s->n_hot * AK_DIM * sizeof(float) + s->id_off[s->n];
 }
 
+void ak_segment_init(ak_segment *s, const char *system_id)
+{
+    static atomic_uint_fast64_t next_gen;
+    atomic_init(&s->refs, 1);
+    s->gen = atomic_fetch_add(&next_gen, 1) + 1;
+    ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
+    s->fd = -1;
+}
+
 /* Allocate s for at most n_hot + n_warm + n_cold rows (and room more hot
  * ones), fill it by fill(), and finish it as ak_segment_load() does. */
 static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm, int64_t n_cold,
@@ -180,10 +191,7 @@ static ak_code build(const char *system_id, int64_t n_hot, int64_t n_warm, int64
     ak_segment *s = calloc(1, sizeof *s);
     if (!s)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    static atomic_uint_fast64_t next_gen;
-    atomic_init(&s->refs, 1);
-    s->gen = atomic_fetch_add(&next_gen, 1) + 1;
-    ak_fmt(s->system_id, sizeof s->system_id, "%s", system_id);
+    ak_segment_init(s, system_id);
     loader l = {.s = s};
     int64_t rows = n_hot + n_warm + n_cold;
     ak_code rc = rows + room > UINT32_MAX / 2
@@ -347,6 +355,12 @@ void ak_segment_unref(ak_segment *s)
         free(s);
         return;
     }
+    if (s->map) { /* the arrays are the file's */
+        munmap(s->map, s->map_len);
+        close(s->fd);
+        free(s);
+        return;
+    }
     free(s->q);
     free(s->qscale);
     free(s->f);
@@ -396,9 +410,29 @@ ak_code ak_segment_scan(const ak_segment *s, const int8_t *q8, float q8scale,
     return rc;
 }
 
+int ak_segment_hot_vector(const ak_segment *s, uint32_t row, float *out)
+{
+    if (s->f) {
+        memcpy(out, s->f + (size_t)row * AK_DIM, AK_DIM * sizeof *out);
+        return 1;
+    }
+    size_t len = AK_DIM * sizeof *out;
+    return s->map && pread(s->fd, out, len, (off_t)(s->f_off + (uint64_t)row * len)) == (ssize_t)len;
+}
+
+void ak_segment_release_pages(const ak_segment *s)
+{
+    if (s->map)
+        madvise(s->map, s->map_len, MADV_DONTNEED);
+}
+
 float ak_segment_exact(const ak_segment *s, uint32_t row, const float *qf)
 {
-    if (row < s->n_hot)
+    float f[AK_DIM];
+    if (row < s->n_hot && s->f)
         return ak_vec_dot_f32(qf, s->f + (size_t)row * AK_DIM);
+    if (row < s->n_hot && ak_segment_hot_vector(s, row, f))
+        return ak_vec_dot_f32(qf, f);
+    /* a file that cannot be read: the int8 score, never a missing row */
     return ak_vec_dot_f32_i8(qf, s->q + (size_t)row * AK_DIM) * s->qscale[row];
 }

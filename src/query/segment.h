@@ -51,7 +51,18 @@ typedef struct ak_segment_s {
     uint32_t tail;      /* rows written into the arrays so far (owner only) */
     size_t ids_tail;    /* bytes of ids written so far (owner only) */
     struct ak_segment_s *owner; /* the segment whose arrays these are (a reference), or NULL */
+    /* A segment mapped from its file (query/segfile.h): the arrays point
+     * into map, f is NULL and the hot rows' float32 vectors are read from
+     * fd at f_off.  Otherwise map is NULL and fd -1. */
+    void *map;
+    size_t map_len;
+    int fd;
+    uint64_t f_off;
 } ak_segment;
+
+/* A new segment's identity: one reference, a fresh gen, the system id,
+ * no mapping.  (For the builders: segment.c, segfile.c.) */
+void ak_segment_init(ak_segment *s, const char *system_id);
 
 ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err);
 /* A new segment like old, with the rows of conversations ids[0..n) read
@@ -95,5 +106,11 @@ ak_code ak_segment_scan(const ak_segment *s, const int8_t *q8, float q8scale,
  * hot rows, the dequantized int8 for warm rows and the decoded code for
  * cold rows (those tiers keep nothing more). */
 float ak_segment_exact(const ak_segment *s, uint32_t row, const float *qf);
+/* Hot row `row`'s unit-length float32 vector into out; 0 when it cannot be
+ * read (a mapped segment's file failing). */
+int ak_segment_hot_vector(const ak_segment *s, uint32_t row, float *out);
+/* Let go of the resident pages of a mapped segment (after a pass over all
+ * its rows: a bind of the vector index); they come back when touched. */
+void ak_segment_release_pages(const ak_segment *s);
 
 #endif

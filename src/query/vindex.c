@@ -288,6 +288,7 @@ ak_code ak_vindex_sync(ak_vindex *v, ak_segment *s, int add, atomic_int *stop,
     free(nk);
     free(used);
     free(todo);
+    ak_segment_release_pages(s); /* matching read every row: searches need none of it */
     return rc;
 }
 
@@ -439,6 +440,8 @@ void ak_vindex_stats_get(ak_vindex *v, ak_vindex_stats *out)
     out->nodes = ak_hnsw_count(v->g);
     out->deleted = ak_hnsw_deleted(v->g);
     out->bound_systems = v->cover ? v->cover->n : 0;
+    for (size_t i = 0; i < v->n_sys; i++)
+        out->bound_vectors += v->sys[i]->bound ? v->sys[i]->bound->n : 0;
     out->added = v->added;
     out->bytes = ak_hnsw_bytes(v->g) + v->lab_cap * 8;
     for (size_t i = 0; i < v->n_sys; i++)

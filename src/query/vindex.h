@@ -44,7 +44,7 @@ typedef struct {
     float score;     /* approximate (int8) cosine */
 } ak_vindex_hit;
 
-typedef struct {
+typedef struct ak_vindex_result_s {
     ak_vindex_hit *hits;
     size_t n;
     ak_vindex_cover *cover; /* the segments the graph answered for */
@@ -52,6 +52,7 @@ typedef struct {
 
 typedef struct {
     uint64_t nodes, deleted, bound_systems, bytes;
+    uint64_t bound_vectors; /* rows of the bound systems (searched through the graph) */
     uint64_t added; /* nodes added since open (0 after a restart that found all) */
 } ak_vindex_stats;
 

@@ -354,8 +354,10 @@ static ak_code open_parts(ak_server *s, ak_err *err)
         rc = ak_index_new(s->dd, &s->idx, err);
     if (rc == AK_OK)
         rc = ak_vindex_open_in(s->dd, &s->vindex, err);
-    if (rc == AK_OK)
+    if (rc == AK_OK) {
         ak_index_set_vindex(s->idx, s->vindex);
+        ak_index_set_segfiles(s->idx, AK_SEGFILES_WRITE);
+    }
     if (rc == AK_OK)
         rc = ak_auth_new(c->tokens, c->token_file, c->rate, c->burst, &s->auth, err);
     if (rc == AK_OK)

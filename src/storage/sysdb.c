@@ -287,6 +287,29 @@ static ak_code migrate(ak_sysdb *db, ak_err *err)
     return AK_OK;
 }
 
+/* Every write to a vector table, by any statement of this connection,
+ * bumps meta's vec_epoch in the same transaction: the stamp a segment file
+ * (query/segfile.h) is checked against.  TEMP triggers, created on each
+ * connection, so the database's schema stays what every build expects. */
+static ak_code epoch_triggers(ak_sysdb *db, ak_err *err)
+{
+    static const char *const tables[] = {"hot", "warm", "cold"};
+    static const char *const ops[] = {"INSERT", "UPDATE", "DELETE"};
+    for (int t = 0; t < 3; t++)
+        for (int o = 0; o < 3; o++) {
+            char sql[512];
+            snprintf(sql, sizeof sql,
+                     "CREATE TEMP TRIGGER IF NOT EXISTS ak_epoch_%s_%s AFTER %s ON main.%s"
+                     " BEGIN INSERT INTO meta(key, value) VALUES('vec_epoch', '1')"
+                     " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1; END",
+                     tables[t], ops[o], ops[o], tables[t]);
+            ak_code rc = exec(db, sql, err);
+            if (rc)
+                return rc;
+        }
+    return AK_OK;
+}
+
 static ak_code configure(ak_sysdb *db, ak_err *err)
 {
     sqlite3_busy_timeout(db->db, 30000);
@@ -308,7 +331,24 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
         rc = ak_sysdb_db_error(db, err, "registering ak_warm_code");
     if (rc == AK_OK)
         rc = migrate(db, err);
+    if (rc == AK_OK)
+        rc = epoch_triggers(db, err);
     return rc;
+}
+
+ak_code ak_sysdb_vec_epoch(ak_sysdb *db, uint64_t *out, ak_err *err)
+{
+    sqlite3_stmt *st;
+    *out = 0;
+    if (sqlite3_prepare_v2(db->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='vec_epoch'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ak_sysdb_db_error(db, err, "reading the vector epoch");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? AK_OK
+                                                 : ak_sysdb_db_error(db, err, "reading the vector epoch");
 }
 
 /* SQLite keeps memory statistics by default, behind one global mutex taken

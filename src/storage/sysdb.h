@@ -100,6 +100,12 @@ ak_file_id ak_file_id_of(const char *path);
 ak_file_id ak_sysdb_file_id(const ak_sysdb *db);
 int ak_file_id_eq(ak_file_id a, ak_file_id b);
 
+/* The database's vector epoch: bumped in the same transaction by every
+ * insert, update or delete of a vector table's row made through a handle
+ * of this module (0 before the first).  A cache of those tables is valid
+ * while the epoch it was read at is current (query/segfile.h). */
+ak_code ak_sysdb_vec_epoch(ak_sysdb *db, uint64_t *out, ak_err *err);
+
 /* Copy every commit from the WAL into the database file and truncate the
  * WAL to zero bytes, so the database file alone is the whole database.
  * AK_ERR_BUSY when another connection kept it from finishing. */

@@ -1,0 +1,367 @@
+/*
+ * segfile.c - see segfile.h.
+ *
+ * Layout (little-endian, sections aligned to 64 bytes):
+ *
+ *   header  96 bytes: magic "AKSEG\0\0\1", version, dim, n, n_hot,
+ *           n_warm_end, id length, ids bytes, device, inode, epoch, file
+ *           size, crc32 (of everything but itself and the floats), crc32 of
+ *           the floats
+ *   sid     the system id         q       n * dim int8
+ *   qscale  n float32             ts      n int64
+ *   rowid   n int64               id_off  n + 1 uint32
+ *   ids     NUL-separated ids     f       n_hot * dim float32
+ *
+ * Mapping checks the sizes, the checksum and every id offset, so no byte
+ * of the file can make a scan read outside it; then it lets the pages go
+ * (MADV_DONTNEED): the checksum touched them all, and only what searches
+ * touch should stay resident.  The floats are checked by `akosha verify`
+ * only: reading 1,536 bytes a vector at every start is what this file is
+ * there to avoid, and a search reads them with pread(), never through the
+ * map.
+ */
+#include "query/segfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "util/afile.h"
+#include "util/buf.h"
+
+#define MAGIC "AKSEG\0\0\1"
+#define VERSION 1
+#define HEADER 96
+#define CRC_AT 80 /* two crc32: of the rest, of the floats */
+
+typedef struct {
+    uint32_t n, n_hot, n_warm_end, sid_len;
+    uint64_t ids_len, dev, ino, epoch, size;
+} header;
+
+typedef struct {
+    size_t sid, q, qscale, ts, rowid, id_off, ids, f, end;
+} layout;
+
+static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
+
+static void plan(const header *hd, layout *L)
+{
+    size_t n = hd->n;
+    L->sid = HEADER;
+    L->q = align64(L->sid + hd->sid_len);
+    L->qscale = align64(L->q + n * AK_DIM);
+    L->ts = align64(L->qscale + n * 4);
+    L->rowid = align64(L->ts + n * 8);
+    L->id_off = align64(L->rowid + n * 8);
+    L->ids = align64(L->id_off + (n + 1) * 4);
+    L->f = align64(L->ids + hd->ids_len);
+    L->end = L->f + (size_t)hd->n_hot * AK_DIM * 4;
+}
+
+static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t get32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uLong crc_more(uLong c, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    while (len) {
+        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        c = crc32(c, b, chunk);
+        b += chunk;
+        len -= chunk;
+    }
+    return c;
+}
+
+ak_code ak_segfile_path(const char *db_path, char *out, size_t n, ak_err *err)
+{
+    if (ak_fmt(out, n, "%s-seg", db_path))
+        return ak_err_set(err, AK_ERR_INVALID, "%s: path too long", db_path);
+    return AK_OK;
+}
+
+/* ---- writing ---- */
+
+typedef struct {
+    ak_afile f;
+    size_t at;
+    uLong crc;
+    int in_crc;
+} writer;
+
+static ak_code put(writer *w, const void *p, size_t len, ak_err *err)
+{
+    if (w->in_crc)
+        w->crc = crc_more(w->crc, p, len);
+    w->at += len;
+    return ak_afile_write(&w->f, p, len, err);
+}
+
+/* Zeros up to offset `to`, then len bytes of p. */
+static ak_code section(writer *w, size_t to, const void *p, size_t len, ak_err *err)
+{
+    static const unsigned char zero[64];
+    ak_code rc = AK_OK;
+    while (rc == AK_OK && w->at < to)
+        rc = put(w, zero, to - w->at < 64 ? to - w->at : 64, err);
+    return rc == AK_OK && len ? put(w, p, len, err) : rc;
+}
+
+static void encode_header(unsigned char *h, const header *hd)
+{
+    memset(h, 0, HEADER);
+    memcpy(h, MAGIC, 8);
+    put32(h + 8, VERSION);
+    put32(h + 12, AK_DIM);
+    put32(h + 16, hd->n);
+    put32(h + 20, hd->n_hot);
+    put32(h + 24, hd->n_warm_end);
+    put32(h + 28, hd->sid_len);
+    put64(h + 32, hd->ids_len);
+    put64(h + 40, hd->dev);
+    put64(h + 48, hd->ino);
+    put64(h + 56, hd->epoch);
+    put64(h + 64, hd->size);
+}
+
+static ak_code write_body(writer *w, const ak_segment *s, const layout *L, ak_err *err)
+{
+    size_t n = s->n;
+    ak_code rc = section(w, L->sid, s->system_id, strlen(s->system_id), err);
+    if (rc == AK_OK)
+        rc = section(w, L->q, s->q, n * AK_DIM, err);
+    if (rc == AK_OK)
+        rc = section(w, L->qscale, s->qscale, n * 4, err);
+    if (rc == AK_OK)
+        rc = section(w, L->ts, s->ts, n * 8, err);
+    if (rc == AK_OK)
+        rc = section(w, L->rowid, s->rowid, n * 8, err);
+    if (rc == AK_OK)
+        rc = section(w, L->id_off, s->id_off, (n + 1) * 4, err);
+    if (rc == AK_OK)
+        rc = section(w, L->ids, s->ids, s->id_off[n] + 1, err);
+    return rc == AK_OK ? section(w, L->f, NULL, 0, err) : rc; /* the padding is checksummed */
+}
+
+static ak_code write_floats(writer *w, const ak_segment *s, const layout *L, ak_err *err)
+{
+    (void)L;
+    ak_code rc = AK_OK;
+    float row[AK_DIM];
+    for (uint32_t r = 0; rc == AK_OK && r < s->n_hot; r++)
+        rc = ak_segment_hot_vector(s, r, row) ? put(w, row, sizeof row, err)
+                                              : ak_err_set(err, AK_ERR_IO, "reading row %u", r);
+    return rc;
+}
+
+ak_code ak_segfile_write(const ak_segment *s, const ak_segfile_stamp *st, const char *path,
+                         ak_err *err)
+{
+    header hd = {s->n, s->n_hot, s->n_warm_end, (uint32_t)strlen(s->system_id),
+                 (uint64_t)s->id_off[s->n] + 1, st->dev, st->ino, st->epoch, 0};
+    layout L;
+    plan(&hd, &L);
+    hd.size = L.end;
+    unsigned char h[HEADER];
+    encode_header(h, &hd);
+    writer w = {.crc = crc32(0L, Z_NULL, 0)};
+    ak_code rc = ak_afile_begin(&w.f, path, err);
+    if (rc)
+        return rc;
+    w.crc = crc_more(w.crc, h, CRC_AT);
+    w.at = HEADER; /* the header goes last, with the checksums */
+    if (lseek(w.f.fd, HEADER, SEEK_SET) != HEADER)
+        rc = ak_err_set(err, AK_ERR_IO, "%s: seek: %s", path, strerror(errno));
+    w.in_crc = 1;
+    if (rc == AK_OK)
+        rc = write_body(&w, s, &L, err);
+    uint32_t crc = (uint32_t)w.crc;
+    w.crc = crc32(0L, Z_NULL, 0);
+    if (rc == AK_OK)
+        rc = write_floats(&w, s, &L, err);
+    put32(h + CRC_AT, crc);
+    put32(h + CRC_AT + 4, (uint32_t)w.crc);
+    if (rc == AK_OK && pwrite(w.f.fd, h, HEADER, 0) != HEADER)
+        rc = ak_err_set(err, AK_ERR_IO, "%s: write: %s", path, strerror(errno));
+    if (rc) {
+        ak_afile_abort(&w.f);
+        return rc;
+    }
+    return ak_afile_commit(&w.f, "segfile.saved_tmp", err);
+}
+
+/* ---- reading ---- */
+
+static ak_code corrupt(ak_err *err, const char *what)
+{
+    return ak_err_set(err, AK_ERR_CORRUPT, "segment file: %s", what);
+}
+
+static ak_code read_header(const unsigned char *p, size_t len, header *hd, layout *L,
+                           ak_err *err)
+{
+    if (len < HEADER || memcmp(p, MAGIC, 8) != 0)
+        return corrupt(err, "not an Akosha segment file (bad magic)");
+    if (get32(p + 8) != VERSION || get32(p + 12) != AK_DIM)
+        return corrupt(err, "unknown version or dimensions");
+    *hd = (header){get32(p + 16), get32(p + 20), get32(p + 24), get32(p + 28), get64(p + 32),
+                   get64(p + 40), get64(p + 48), get64(p + 56), get64(p + 64)};
+    /* bound the counts by the length before planning, so nothing overflows */
+    if (hd->n > len / AK_DIM || hd->ids_len > len || hd->sid_len > AK_SYSTEM_ID_MAX ||
+        hd->n_hot > hd->n_warm_end || hd->n_warm_end > hd->n)
+        return corrupt(err, "counts larger than the file");
+    plan(hd, L);
+    if (hd->size != len || L->end != len)
+        return corrupt(err, "truncated or of the wrong size");
+    uLong c = crc_more(crc32(0L, Z_NULL, 0), p, CRC_AT);
+    if (get32(p + CRC_AT) != (uint32_t)crc_more(c, p + HEADER, L->f - HEADER))
+        return corrupt(err, "checksum mismatch");
+    return AK_OK;
+}
+
+/* Every id offset inside the ids, ascending, the ids NUL-terminated. */
+static ak_code check_ids(const unsigned char *p, const header *hd, const layout *L, ak_err *err)
+{
+    const unsigned char *off = p + L->id_off;
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i <= hd->n; i++) {
+        uint32_t o = get32(off + (size_t)i * 4);
+        if (o < prev || o >= hd->ids_len)
+            return corrupt(err, "conversation id offsets out of order or range");
+        prev = o;
+    }
+    if (hd->ids_len == 0 || p[L->ids + hd->ids_len - 1] != '\0')
+        return corrupt(err, "conversation ids not terminated");
+    return AK_OK;
+}
+
+ak_code ak_segfile_check_bytes(const void *data, size_t size, ak_err *err)
+{
+    header hd;
+    layout L;
+    ak_code rc = read_header(data, size, &hd, &L, err);
+    return rc ? rc : check_ids(data, &hd, &L, err);
+}
+
+static int stamp_eq(const header *hd, const ak_segfile_stamp *st)
+{
+    return hd->dev == st->dev && hd->ino == st->ino && hd->epoch == st->epoch;
+}
+
+/* Open and map path read-only; *fd stays open for pread of the floats. */
+static ak_code map_file(const char *path, int *fd, unsigned char **map, size_t *len, ak_err *err)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return ak_err_set(err, errno == ENOENT ? AK_ERR_NOTFOUND : AK_ERR_IO, "%s: %s", path,
+                          strerror(errno));
+    struct stat sb;
+    if (fstat(*fd, &sb) != 0 || sb.st_size < HEADER) {
+        close(*fd);
+        return ak_err_set(err, AK_ERR_CORRUPT, "%s: segment file: truncated", path);
+    }
+    *len = (size_t)sb.st_size;
+    void *m = mmap(NULL, *len, PROT_READ, MAP_SHARED, *fd, 0);
+    if (m == MAP_FAILED) {
+        close(*fd);
+        return ak_err_set(err, AK_ERR_IO, "%s: mmap: %s", path, strerror(errno));
+    }
+    *map = m;
+    return AK_OK;
+}
+
+/* The checks common to map and verify: header, checksum, ids, the system
+ * and the database state. */
+static ak_code check_mapped(const unsigned char *p, size_t len, const char *system_id,
+                            const ak_segfile_stamp *want, header *hd, layout *L, ak_err *err)
+{
+    ak_code rc = read_header(p, len, hd, L, err);
+    if (rc == AK_OK)
+        rc = check_ids(p, hd, L, err);
+    if (rc == AK_OK && (hd->sid_len != strlen(system_id) ||
+                        memcmp(p + L->sid, system_id, hd->sid_len) != 0))
+        rc = corrupt(err, "written for another system");
+    if (rc == AK_OK && want && !stamp_eq(hd, want))
+        rc = ak_err_set(err, AK_ERR_UNSUPPORTED,
+                        "segment file: stale (the database changed since it was written)");
+    return rc;
+}
+
+ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile_stamp *want,
+                       ak_segment **out, ak_err *err)
+{
+    int fd;
+    unsigned char *p;
+    size_t len;
+    header hd;
+    layout L;
+    ak_code rc = map_file(path, &fd, &p, &len, err);
+    if (rc)
+        return rc;
+    rc = check_mapped(p, len, system_id, want, &hd, &L, err);
+    madvise(p, len, MADV_DONTNEED); /* the checks touched every page: let them go */
+    ak_segment *s = rc ? NULL : calloc(1, sizeof *s);
+    if (rc == AK_OK && !s)
+        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (rc) {
+        munmap(p, len);
+        close(fd);
+        return ak_err_prefix(err, "%s: ", path);
+    }
+    ak_segment_init(s, system_id);
+    s->n = s->cap = s->tail = hd.n;
+    s->n_hot = hd.n_hot;
+    s->n_warm_end = hd.n_warm_end;
+    s->q = (int8_t *)(p + L.q);
+    s->qscale = (float *)(void *)(p + L.qscale);
+    s->ts = (int64_t *)(void *)(p + L.ts);
+    s->rowid = (int64_t *)(void *)(p + L.rowid);
+    s->id_off = (uint32_t *)(void *)(p + L.id_off);
+    s->ids = (char *)(p + L.ids);
+    s->ids_cap = s->ids_tail = hd.ids_len;
+    s->map = p;
+    s->map_len = len;
+    s->fd = fd;
+    s->f_off = L.f;
+    s->bytes = L.f; /* at most; the floats are never mapped in */
+    *out = s;
+    return AK_OK;
+}
+
+ak_code ak_segfile_check(const char *path, const char *system_id,
+                         const ak_segfile_stamp *want, ak_err *err)
+{
+    int fd;
+    unsigned char *p;
+    size_t len;
+    header hd;
+    layout L;
+    ak_code rc = map_file(path, &fd, &p, &len, err);
+    if (rc)
+        return rc;
+    rc = check_mapped(p, len, system_id, want, &hd, &L, err);
+    if (rc == AK_OK &&
+        get32(p + CRC_AT + 4) != (uint32_t)crc_more(crc32(0L, Z_NULL, 0), p + L.f, len - L.f))
+        rc = corrupt(err, "checksum mismatch in the float32 vectors");
+    munmap(p, len);
+    close(fd);
+    return rc ? ak_err_prefix(err, "%s: ", path) : AK_OK;
+}
