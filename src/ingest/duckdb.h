@@ -38,6 +38,9 @@
 #define AK_DUCKDB_DEFAULT_PATH \
     "/usr/local/lib/akosha/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so"
 
+/* DuckDB's memory_limit when AKOSHA_DUCKDB_MEMORY is not set. */
+#define AK_DUCKDB_DEFAULT_MEMORY "256MB"
+
 /* Load the library if it is not loaded yet (thread-safe; a failed load is
  * tried again next time, so installing it needs no restart). */
 ak_code ak_duckdb_load(ak_err *err);
