@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh <target> [seconds]  one target (e.g. `framer`), 600 s by default
 #   scripts/fuzz.sh build               only build the fuzzers
 #
-# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push, analytics,
+# Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push, analytics, dframe,
 # graph, hnsw (tests/fuzz/fuzz_<target>.c).
 #
 # Each run first builds build-fuzz/fuzz_<target> with clang
