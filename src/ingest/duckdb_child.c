@@ -13,11 +13,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -62,12 +60,10 @@ static ak_code send_frame(chan *l, const ak_dframe *f, ak_err *err)
     return l->out.len >= FLUSH_AT ? flush_out(l) : AK_OK;
 }
 
-/* Flush, then wait for the parent's answer of type want into l->reply. */
-static ak_code ask(chan *l, const ak_dframe *q, int want, ak_err *err)
+/* Wait for the parent's next frame, of type want, into l->reply.  The
+ * pipe closing is the parent's end: exit (status eof_status). */
+static ak_code await_frame(chan *l, int want, int eof_status, ak_err *err)
 {
-    ak_code rc = send_frame(l, q, err);
-    if (rc || (rc = flush_out(l)))
-        return rc;
     ak_buf_reset(&l->in);
     for (;;) {
         size_t used;
@@ -84,10 +80,19 @@ static ak_code ask(chan *l, const ak_dframe *q, int want, ak_err *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            _exit(3);
+            _exit(eof_status);
         if (ak_buf_append(&l->in, chunk, (size_t)n))
             return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     }
+}
+
+/* Flush, then wait for the parent's answer of type want. */
+static ak_code ask(chan *l, const ak_dframe *q, int want, ak_err *err)
+{
+    ak_code rc = send_frame(l, q, err);
+    if (rc || (rc = flush_out(l)))
+        return rc;
+    return await_frame(l, want, 3, err);
 }
 
 static ak_dfstr cut(const char *p, size_t n, size_t max)
@@ -207,13 +212,11 @@ uint64_t ak_duckdb_child_as_limit(const char *s)
     return 0;
 }
 
-/* Limits first: nothing of the parent's but 0-2, no life past it, a
- * bounded address space. */
+/* Limits first: nothing of the parent's but 0-2, a bounded address
+ * space.  The child needs no death signal: its parent's end closes the
+ * pipes, and the next read or write ends it. */
 static void confine(void)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        _exit(3);
     close_range(3, ~0u, 0);
 #ifndef UNDER_ASAN
     const char *mem = getenv("AKOSHA_DUCKDB_MEMORY");
@@ -224,32 +227,53 @@ static void confine(void)
 #endif
 }
 
-int ak_duckdb_child_main(int argc, char **argv)
+/* One read: the start frame's mode and file, to a done or an error frame. */
+static void serve_one(child *c, const ak_dframe *start)
 {
-    if (argc != 3) {
-        fprintf(stderr, "akosha: " AK_DUCKDB_CHILD_CMD " is internal: records|keys|text FILE\n");
-        return 2;
-    }
-    confine();
+    char mode[8] = "", path[4096];
     ak_err err;
+    ak_code rc = AK_OK;
     ak_err_clear(&err);
-    child c = {.err = &err};
-    ak_code rc;
+    c->err = &err;
+    if (start->str[0].n >= sizeof mode || start->str[1].n >= sizeof path ||
+        memchr(start->str[1].p, '\0', start->str[1].n))
+        rc = ak_err_set(&err, AK_ERR_INTERNAL, "a start frame with a bad mode or path");
+    else {
+        memcpy(mode, start->str[0].p, start->str[0].n);
+        mode[start->str[0].n] = '\0';
+        memcpy(path, start->str[1].p, start->str[1].n);
+        path[start->str[1].n] = '\0';
+    }
     ak_testpoint("duckdb.child_start");
-    if (strcmp(argv[1], "text") == 0) {
-        ak_duckdb_text_reader r = {on_column, on_query, on_text, &c};
-        rc = ak_duckdb_read_text_here(argv[2], &r, &err);
-    } else {
-        int keys = strcmp(argv[1], "keys") == 0;
-        rc = ak_duckdb_read_here(argv[2], keys ? on_key : NULL, keys ? on_settle : NULL, on_row,
-                                 &c, &err);
+    if (rc == AK_OK && strcmp(mode, "text") == 0) {
+        ak_duckdb_text_reader r = {on_column, on_query, on_text, c};
+        rc = ak_duckdb_read_text_here(path, &r, &err);
+    } else if (rc == AK_OK) {
+        int keys = strcmp(mode, "keys") == 0;
+        rc = ak_duckdb_read_here(path, keys ? on_key : NULL, keys ? on_settle : NULL, on_row, c,
+                                 &err);
     }
     ak_dframe end = {.type = rc ? AK_DF_ERROR : AK_DF_DONE, .num = (uint64_t)rc};
     end.str[0] = whole(err.msg, rc ? strlen(err.msg) : 0);
     ak_err scratch;
-    if (send_frame(&c.l, &end, &scratch) == AK_OK)
-        flush_out(&c.l);
-    ak_buf_free(&c.l.out);
-    ak_buf_free(&c.l.in);
-    return 0;
+    if (send_frame(&c->l, &end, &scratch) == AK_OK)
+        flush_out(&c->l);
+}
+
+int ak_duckdb_child_main(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "akosha: " AK_DUCKDB_CHILD_CMD " is internal (DuckDB's reader)\n");
+        return 2;
+    }
+    confine();
+    child c = {0};
+    ak_err err;
+    for (;;) { /* a read at a time, until the parent closes the pipe */
+        if (await_frame(&c.l, AK_DF_START, 0, &err))
+            return 3;
+        ak_dframe start = c.l.reply;
+        serve_one(&c, &start);
+    }
 }

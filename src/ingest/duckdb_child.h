@@ -2,14 +2,17 @@
  * duckdb_child.h - DuckDB's reader process: the side of duckdb.h that runs
  * DuckDB.
  *
- * `akosha __duckdb-child records|keys|text FILE` (an internal subcommand,
- * started by duckdb_proc.c through /proc/self/exe) reads FILE with
- * DuckDB's library in this process and writes what it reads as frames
- * (duckdb_frame.h) on stdout; its questions are answered on stdin.  It
- * caps its own address space (RLIMIT_AS: AKOSHA_DUCKDB_MEMORY plus 1 GiB
- * for code, stacks and arenas; not under AddressSanitizer, which needs
- * terabytes of it), closes every inherited descriptor but 0-2 and dies
- * with its parent.  Exit status 0 after a done or an error frame.
+ * `akosha __duckdb-child` (an internal subcommand, started by
+ * duckdb_proc.c through /proc/self/exe) reads files one after another:
+ * each start frame on stdin (a mode, records | keys | text, and a file)
+ * is read with DuckDB's library in this process, what it reads written as
+ * frames (duckdb_frame.h) on stdout up to a done or an error frame; its
+ * questions are answered on stdin.  Loading the library and starting
+ * DuckDB are paid once per child, not per file.  It caps its own address
+ * space (RLIMIT_AS: AKOSHA_DUCKDB_MEMORY plus 1 GiB for code, stacks and
+ * arenas; not under AddressSanitizer, which needs terabytes of it) and
+ * closes every inherited descriptor but 0-2.  Its stdin closing (the
+ * parent is done with it, or gone) ends it, status 0.
  *
  * The ..._here functions are the reading itself (duckdb.c), callable only
  * in this process: a crash in them is a crash of the caller.

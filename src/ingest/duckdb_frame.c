@@ -21,6 +21,7 @@ static const struct {
     {AK_DF_SETTLE, "su", "settle"},  {AK_DF_RECORD, "suooote", "record"},
     {AK_DF_ERROR, "us", "error"},    {AK_DF_DONE, "", "done"},
     {AK_DF_SQL, "o", "sql"},         {AK_DF_WANT, "b", "want"},
+    {AK_DF_START, "ss", "start"},
 };
 #define N_LAYOUTS (sizeof layouts / sizeof *layouts)
 #define EMB_BYTES (AK_DIM * 4)

@@ -40,6 +40,7 @@ typedef enum {
     AK_DF_ERROR = 'E',  /* num ak_code, str[0] message: the read failed */
     AK_DF_DONE = 'D',   /* the read succeeded */
     /* parent -> child */
+    AK_DF_START = 'O',  /* str[0] mode (records | keys | text), str[1] the file: read it */
     AK_DF_SQL = 'S',    /* str[0] the SQL, absent: no more queries */
     AK_DF_WANT = 'B',   /* bitmap: bit r-1 set = row r wanted whole */
 } ak_dframe_type;

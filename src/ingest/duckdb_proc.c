@@ -4,7 +4,8 @@
  *
  * The child is akosha itself (/proc/self/exe, the internal subcommand of
  * duckdb_child.h), started with posix_spawn: a fork() of a multithreaded
- * daemon could inherit a lock some other thread held.  Its stdin and
+ * daemon could inherit a lock some other thread held.  A child that ended
+ * its read cleanly is kept for the next one (up to IDLE_MAX idle).  Its stdin and
  * stdout are pipes; every inherited signal disposition and mask is reset,
  * so a crash in it is a crash, not a signal left pending.  Frames are
  * decoded as they arrive and handed to the caller's callbacks here, in the
@@ -52,7 +53,7 @@ typedef struct {
     ak_err *err;
 } proc;
 
-static ak_code start(proc *p, const char *mode, const char *path)
+static ak_code spawn(proc *p)
 {
     int to[2], from[2];
     if (pipe2(to, O_CLOEXEC))
@@ -74,7 +75,7 @@ static ak_code start(proc *p, const char *mode, const char *path)
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &deflt);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    char *argv[] = {"akosha", AK_DUCKDB_CHILD_CMD, (char *)mode, (char *)path, NULL};
+    char *argv[] = {"akosha", AK_DUCKDB_CHILD_CMD, NULL};
     int e = posix_spawn(&p->pid, "/proc/self/exe", &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
@@ -85,6 +86,89 @@ static ak_code start(proc *p, const char *mode, const char *path)
     }
     p->to = to[1], p->from = from[0];
     return AK_OK;
+}
+
+/* ---- the idle readers ----
+ *
+ * A reader that answered done or error waits, blocked on its stdin, for
+ * the next file: loading DuckDB's library and starting an instance cost
+ * more CPU than reading a few thousand rows.  At most IDLE_MAX wait; the
+ * others are closed.  At exit the idle ones are closed and waited for. */
+
+#define IDLE_MAX 4
+
+static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
+static proc idle[IDLE_MAX];
+static int n_idle, at_exit_set;
+
+/* Close a reader's pipes (its stdin's end makes it exit) and wait. */
+static int close_reader(pid_t pid, int to, int from, int kill_it)
+{
+    int status = 0;
+    if (kill_it)
+        kill(pid, SIGKILL);
+    close(to), close(from);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
+static void close_idle(void)
+{
+    pthread_mutex_lock(&idle_mu);
+    while (n_idle > 0) {
+        proc *q = &idle[--n_idle];
+        close_reader(q->pid, q->to, q->from, 0);
+    }
+    pthread_mutex_unlock(&idle_mu);
+}
+
+/* An idle reader still alive, or 0. */
+static int take_idle(proc *p)
+{
+    pthread_mutex_lock(&idle_mu);
+    int got = 0;
+    while (!got && n_idle > 0) {
+        proc *q = &idle[--n_idle];
+        int status;
+        if (waitpid(q->pid, &status, WNOHANG) == 0) {
+            p->pid = q->pid, p->to = q->to, p->from = q->from;
+            got = 1;
+        } else { /* ended while idle (killed from outside) */
+            close(q->to), close(q->from);
+        }
+    }
+    pthread_mutex_unlock(&idle_mu);
+    return got;
+}
+
+/* Keep a reader that finished cleanly for the next file. */
+static void give_idle(proc *p)
+{
+    pthread_mutex_lock(&idle_mu);
+    int kept = n_idle < IDLE_MAX;
+    if (kept) {
+        idle[n_idle++] = (proc){.pid = p->pid, .to = p->to, .from = p->from};
+        if (!at_exit_set)
+            at_exit_set = atexit(close_idle) == 0;
+    }
+    pthread_mutex_unlock(&idle_mu);
+    if (!kept)
+        close_reader(p->pid, p->to, p->from, 0);
+}
+
+static ak_code answer(proc *p, const ak_dframe *f);
+
+/* A reader (idle or new) told to read path in mode. */
+static ak_code start(proc *p, const char *mode, const char *path)
+{
+    ak_code rc = take_idle(p) ? AK_OK : spawn(p);
+    if (rc)
+        return rc;
+    ak_dframe f = {.type = AK_DF_START};
+    f.str[0] = (ak_dfstr){mode, strlen(mode)};
+    f.str[1] = (ak_dfstr){path, strlen(path)};
+    return answer(p, &f);
 }
 
 /* Write all of buf to the child.  A child that died makes the write fail
@@ -152,15 +236,24 @@ static int next(proc *p, ak_dframe *f)
     }
 }
 
-/* Wait for the child (killed first when asked). */
+/* Done with the reader: kept idle when it ended its read cleanly (nothing
+ * after its last frame), else killed and waited for. */
 static int reap(proc *p, int kill_it)
 {
     int status = 0;
-    if (kill_it)
-        kill(p->pid, SIGKILL);
-    close(p->to), close(p->from);
-    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (!kill_it && p->off == p->in.len)
+        give_idle(p);
+    else
+        status = close_reader(p->pid, p->to, p->from, 1);
+    ak_buf_free(&p->in);
+    ak_buf_free(&p->out);
+    return status;
+}
+
+/* The pipe closed: wait for the reader that closed it. */
+static int reap_ended(proc *p)
+{
+    int status = close_reader(p->pid, p->to, p->from, 0);
     ak_buf_free(&p->in);
     ak_buf_free(&p->out);
     return status;
@@ -169,7 +262,7 @@ static int reap(proc *p, int kill_it)
 /* The pipe closed before a done or error frame: how the child ended. */
 static ak_code ended(proc *p)
 {
-    int status = reap(p, 0);
+    int status = reap_ended(p);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
         return ak_err_set(p->err, AK_ERR_IO, "DuckDB's reader was killed (SIGKILL: out of memory "
                           "or stopped from outside); the upload is tried again");
@@ -219,6 +312,8 @@ static ak_code converse(const char *mode, const char *path, frame_fn fn, void *c
 {
     proc p = {.err = err};
     ak_code rc = start(&p, mode, path);
+    if (rc && p.pid > 0)
+        reap(&p, 1);
     if (rc)
         return rc;
     for (;;) {

@@ -11,6 +11,8 @@
 #  - a repeat snapshot (first pass keys only, then the changed rows) whose
 #    reader dies after the first pass: no update half applied, then
 #    exactly 3 updated, 5 new once the hook is off;
+#  - a reader reads one upload after another (its second start aborts:
+#    that upload rejected; a fresh reader reads the next);
 #  - the daemon (serve) survives a crashing reader, ledgers the reason and
 #    keeps serving; it exits 0 on SIGTERM.
 source "$AKOSHA_SRC/tests/integration/lib.sh"
@@ -83,6 +85,18 @@ sb_upload $B 20250604_120000_$B none files/small/reflection.duckdb
 AKOSHA_TEST_STOP=duckdb.child_start:1:ABRT ingest >/dev/null
 assert_contains "$(ledger $B 20250604_120000_$B reason)" "crashed reading it (signal 6" "an abort too"
 no_spool
+
+# ---- a reader serves one upload after another; a crashed one is replaced -
+# One upload at a time: the second is read by the first's reader (its
+# second start), which aborts there; the third gets a fresh reader.
+F=reuse-f.example.com
+sb_upload $F 20250606_120000_$F none files/small/reflection.duckdb
+sb_upload $F 20250606_130000_$F none files/s1/reflection.duckdb
+sb_upload $F 20250606_140000_$F none files/s2/reflection.duckdb
+AKOSHA_TEST_STOP=duckdb.child_start:2:ABRT ingest --concurrency 1 >/dev/null
+assert_eq "$(ledger $F 20250606_120000_$F status) $(ledger $F 20250606_130000_$F status) $(ledger $F 20250606_140000_$F status)" \
+  "ingested rejected ingested" "the reused reader crashed on its second file, a fresh one read the third"
+assert_eq "$(hot $F 'count(*)')" "30" "the first and third stored (25 + 5 rows)"
 
 # ---- the daemon survives a crashing reader -------------------------------
 sb_upload $C 20250605_120000_$C gzip files/s1/reflection.duckdb

@@ -33,11 +33,13 @@ static ak_dframe sample(int i)
     case 8: f.type = AK_DF_DONE; break;
     case 9: f.type = AK_DF_SQL; f.str[0] = (ak_dfstr){"SELECT 1", 8}; break;
     case 10: f.type = AK_DF_SQL; break; /* no more */
+    case 11: f.type = AK_DF_START; f.str[0] = (ak_dfstr){"keys", 4};
+             f.str[1] = (ak_dfstr){"/data/tmp/spool-x", 17}; break;
     default: f.type = AK_DF_WANT; f.num = 10; f.bits = bits; break;
     }
     return f;
 }
-#define N_SAMPLES 12
+#define N_SAMPLES 13
 
 static int same_str(ak_dfstr a, ak_dfstr b)
 {
