@@ -213,7 +213,8 @@ static int next(proc *p, ak_dframe *f)
 {
     for (;;) {
         size_t used;
-        int got = ak_dframe_decode(p->in.data + p->off, p->in.len - p->off, f, &used, p->err);
+        const char *at = p->in.data ? p->in.data + p->off : ""; /* nothing read yet */
+        int got = ak_dframe_decode(at, p->in.len - p->off, f, &used, p->err);
         if (got > 0)
             p->off += used;
         if (got)
