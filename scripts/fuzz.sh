@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh build               only build the fuzzers
 #
 # Targets: manifest, record, framer, json, unz, s3xml, parquet, embed, push, analytics,
-# graph, hnsw, vcode, segfile (tests/fuzz/fuzz_<target>.c).
+# dframe, graph, hnsw, vcode, segfile (tests/fuzz/fuzz_<target>.c).
 #
 # Each run first builds build-fuzz/fuzz_<target> with clang
 # (-fsanitize=fuzzer,address,undefined; the library is every src/**/*.c but

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "cmd/cmd.h"
+#include "ingest/duckdb_child.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
     }
     if (ak_log_init(AK_LOG_TEXT))
         return AK_EXIT_USAGE;
+    if (!strcmp(argv[1], AK_DUCKDB_CHILD_CMD)) /* internal: DuckDB's reader process */
+        return ak_duckdb_child_main(argc - 1, argv + 1);
     raise_fd_limit();
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name))

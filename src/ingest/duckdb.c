@@ -32,10 +32,10 @@
 #include <unistd.h>
 
 #include "ingest/duckdb_api.h"
+#include "ingest/duckdb_child.h"
 #include "util/buf.h"
 #include "util/vec.h"
 
-#define DEFAULT_MEMORY "256MB"
 #define HEADER_MAGIC_AT 8
 #define INSTALL_HINT                                                                        \
     "install it with `scripts/deps.sh duckdb` (npm install --prefix /usr/local/lib/akosha " \
@@ -361,6 +361,7 @@ typedef struct {
 
 typedef struct {
     ak_duckdb_key_fn key_fn;
+    ak_duckdb_settle_fn settle;
     ak_duckdb_row_fn fn;
     void *ctx;
     int emb_array; /* the embedding column is FLOAT[384], else FLOAT[] */
@@ -493,6 +494,23 @@ static ak_code scan(session *s, const char *sql, reader *r, int keys)
     return rc ? rc : crc;
 }
 
+/* After a first pass that wanted every row: keep those settle() wants. */
+static ak_code settle_wanted(reader *r)
+{
+    const unsigned char *bits = NULL;
+    ak_code rc = r->settle(r->ctx, r->table, r->row, &bits);
+    if (rc)
+        return rc;
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_want; i++) {
+        uint64_t bit = r->want[i].row - 1;
+        if (bits && (bits[bit / 8] >> (bit % 8) & 1))
+            r->want[kept++] = r->want[i];
+    }
+    r->n_want = kept;
+    return AK_OK;
+}
+
 /* At most this many wanted rows are named in the second pass's query;
  * with more, it reads every row and skips the unwanted ones itself. */
 #define ROWIDS_IN_QUERY 4096
@@ -507,6 +525,8 @@ static ak_code read_table(session *s, size_t t, const table_info *ti, reader *r)
     if (r->key_fn) {
         if ((rc = build_keys(s->name, t, ti, &sql)) == AK_OK)
             rc = scan(s, sql.data, r, 1);
+        if (rc == AK_OK && r->settle)
+            rc = settle_wanted(r);
         ak_buf_reset(&sql);
         if (rc || !r->n_want) {
             ak_buf_free(&sql);
@@ -558,7 +578,7 @@ static ak_code new_instance(instance **out, ak_err *err)
     }
     const char *settings[][2] = {
         {"threads", "1"},
-        {"memory_limit", mem && *mem ? mem : DEFAULT_MEMORY},
+        {"memory_limit", mem && *mem ? mem : AK_DUCKDB_DEFAULT_MEMORY},
         {"autoinstall_known_extensions", "false"},
         {"autoload_known_extensions", "false"},
     };
@@ -678,8 +698,9 @@ static ak_code read_tables(session *s, const table_info *info, reader *r)
     return rc;
 }
 
-ak_code ak_duckdb_read(const char *path, ak_duckdb_key_fn key_fn, ak_duckdb_row_fn fn,
-                       void *ctx, ak_err *err)
+ak_code ak_duckdb_read_here(const char *path, ak_duckdb_key_fn key_fn,
+                            ak_duckdb_settle_fn settle, ak_duckdb_row_fn fn, void *ctx,
+                            ak_err *err)
 {
     ak_code rc = ak_duckdb_load(err);
     if (rc == AK_OK)
@@ -692,6 +713,7 @@ ak_code ak_duckdb_read(const char *path, ak_duckdb_key_fn key_fn, ak_duckdb_row_
     if (!r)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     r->key_fn = key_fn;
+    r->settle = settle;
     r->fn = fn;
     r->ctx = ctx;
     if ((rc = open_session(&s, path)) == AK_OK && (rc = find_tables(&s, info)) == AK_OK)
@@ -728,7 +750,7 @@ static ak_code read_text_rows(session *s, const char *sql, ak_duckdb_text_fn fn,
     return rc ? rc : crc;
 }
 
-ak_code ak_duckdb_read_text(const char *path, const ak_duckdb_text_reader *r, ak_err *err)
+ak_code ak_duckdb_read_text_here(const char *path, const ak_duckdb_text_reader *r, ak_err *err)
 {
     ak_code rc = ak_duckdb_load(err);
     if (rc == AK_OK)

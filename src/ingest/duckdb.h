@@ -21,10 +21,14 @@
  * Session-Buddy versions added them later) are left out.  Other tables are
  * ignored.
  *
- * Resources: one in-memory DuckDB instance per process, with one thread, a
- * memory limit shared by the uploads in flight ($AKOSHA_DUCKDB_MEMORY,
- * default 256MB) and no extension loading; each file is attached to it
- * read-only and detached after; rows are streamed a chunk at a time.
+ * Where: ak_duckdb_read() and ak_duckdb_read_text() (duckdb_proc.c) run
+ * the reading in a child process (duckdb_child.h) and call the callbacks
+ * here, in the caller's thread, from the frames it sends; a crash of
+ * DuckDB is that child's.  Resources, in the child: one in-memory DuckDB
+ * instance with one thread, memory_limit $AKOSHA_DUCKDB_MEMORY (default
+ * 256MB), no extension loading, the file attached read-only, rows streamed
+ * a chunk at a time, an address-space cap.  How each end of the child maps
+ * to an error: duckdb_proc.c.
  */
 #ifndef AK_DUCKDB_H
 #define AK_DUCKDB_H
@@ -37,6 +41,9 @@
 
 #define AK_DUCKDB_DEFAULT_PATH \
     "/usr/local/lib/akosha/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so"
+
+/* DuckDB's memory_limit when AKOSHA_DUCKDB_MEMORY is not set. */
+#define AK_DUCKDB_DEFAULT_MEMORY "256MB"
 
 /* Load the library if it is not loaded yet (thread-safe; a failed load is
  * tried again next time, so installing it needs no restart). */
@@ -56,6 +63,9 @@ typedef ak_code (*ak_duckdb_row_fn)(void *ctx, const char *table, uint64_t row,
  * AK_ERR_CORRUPT  DuckDB cannot read it (damaged, truncated);
  * AK_ERR_NOTFOUND the library is missing, or too old for the file's
  *                 storage version (a newer library will read it);
+ * AK_ERR_CORRUPT  also: the reader process crashed, sent a malformed frame
+ *                 or ended without an answer;
+ * AK_ERR_IO       the reader process was killed (SIGKILL) or could not start;
  * or the callback's code. */
 /* With key_fn, each table is read twice: first only each row's id (NULL
  * when the row has none) and content, given to key_fn, which sets *want to

@@ -20,7 +20,7 @@ static atomic_long passages;
 /* A malformed value is a broken test: say so and stop at once. */
 static void bad_value(const char *v)
 {
-    fprintf(stderr, "akosha: AKOSHA_TEST_STOP=%s: expected <point>[:<n>[:KILL|TERM|STOP]]\n", v);
+    fprintf(stderr, "akosha: AKOSHA_TEST_STOP=%s: expected <point>[:<n>[:KILL|TERM|STOP|SEGV|ABRT]]\n", v);
     _exit(2);
 }
 
@@ -44,6 +44,10 @@ static void parse(void)
         signo = SIGTERM;
     else if (strcmp(rest, ":STOP") == 0)
         signo = SIGSTOP;
+    else if (strcmp(rest, ":SEGV") == 0)
+        signo = SIGSEGV;
+    else if (strcmp(rest, ":ABRT") == 0)
+        signo = SIGABRT;
     else if (rest[0] && strcmp(rest, ":KILL") != 0)
         bad_value(v);
     memcpy(point, v, n);

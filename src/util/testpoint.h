@@ -11,7 +11,8 @@
  *
  * makes the n-th passage (default 1, counted across threads) through the
  * point named <name> print "akosha: test stop point <name>#<n>" on stderr
- * and send the process <signal>: KILL (the default), TERM or STOP.  A TERM
+ * and send the process <signal>: KILL (the default), TERM, STOP, SEGV or
+ * ABRT (the last two: a crash, as a bug in a library would cause).  A TERM
  * is process-directed, so it is handled as an operator's would be and the
  * program goes on; a STOP freezes the whole process there (holding what it
  * holds) until the test sends it SIGCONT, so another process can be run

@@ -173,6 +173,32 @@ def unz_seeds():
     put("unz", "none_passthrough", bytes([3, 10]) + text[:200])
 
 
+def dframe_seeds():
+    """Frames of DuckDB's reader (src/ingest/duckdb_frame.h), as a pipe delivers them."""
+    def frame(t, body=b""):
+        return struct.pack("<I", 1 + len(body)) + t + body
+    def s(x):
+        return struct.pack("<I", len(x)) + x
+    def o(x):
+        return b"\0" if x is None else b"\1" + s(x)
+    def u(n):
+        return struct.pack("<Q", n)
+    emb = b"".join(struct.pack("<f", i / 384) for i in range(384))
+    record = frame(b"R", s(b"conversations_v2") + u(1) + o(b"id-1") + o(b"hello") +
+                   o(b'{"type": "conversation"}') + b"\1" + struct.pack("<q", 1700000000000000) +
+                   b"\1" + struct.pack("<I", 384) + emb)
+    text_only = frame(b"R", s(b"reflections") + u(2) + o(None) + o(b"x") + o(None) + b"\0" + b"\0")
+    keys = frame(b"K", s(b"conversations_v2") + u(1) + o(b"id-1") + o(b"hello")) + \
+        frame(b"W", s(b"conversations_v2") + u(1))
+    put("dframe", "record_done", record + text_only + frame(b"D"))
+    put("dframe", "keys_settle", keys + frame(b"B", u(9) + b"\xff\x01"))
+    put("dframe", "text", frame(b"C", s(b"kg_entities") + s(b"id") + s(b"VARCHAR")) +
+        frame(b"Q", u(0) + s(b"ak_upload_0")) + frame(b"S", o(b"SELECT 1")) +
+        frame(b"T", u(0) + s(b'{"kind": "entity"}')) + frame(b"S", o(None)))
+    put("dframe", "error", frame(b"E", u(4) + s(b"DuckDB cannot read it: IO Error")))
+    put("dframe", "start", frame(b"O", s(b"records") + s(b"/data/tmp/spool-AbC123")))
+
+
 def main():
     for t in ("manifest", "record", "framer", "json", "unz"):
         shutil.rmtree(os.path.join(ROOT, t), ignore_errors=True)
@@ -181,6 +207,7 @@ def main():
     framer()
     json_seeds()
     unz_seeds()
+    dframe_seeds()
 
 
 if __name__ == "__main__":
