@@ -10,6 +10,7 @@
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
 #include "util/log.h"
+#include "util/strlist.h"
 #include "util/testpoint.h"
 #include "util/time.h"
 
@@ -19,26 +20,14 @@ typedef struct {
     int64_t now;
 } run;
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} strs;
-
-static void strs_free(strs *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
 static ak_code db_error(sqlite3 *h, const char *what, ak_err *err)
 {
     return ak_err_set(err, AK_ERR_IO, "%s: %s", what, sqlite3_errmsg(h));
 }
 
 /* Every row of sql's first column (text), with ?1 bound to text1 if given. */
-static ak_code column(sqlite3 *h, const char *sql, const char *text1, strs *out, ak_err *err)
+static ak_code column(sqlite3 *h, const char *sql, const char *text1, ak_strlist *out,
+                      ak_err *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
@@ -47,23 +36,8 @@ static ak_code column(sqlite3 *h, const char *sql, const char *text1, strs *out,
         sqlite3_bind_text(st, 1, text1, -1, SQLITE_STATIC);
     ak_code rc = AK_OK;
     int s;
-    while (rc == AK_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 16;
-            char **p = realloc(out->v, cap * sizeof *p);
-            if (!p) {
-                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-                break;
-            }
-            out->v = p;
-            out->cap = cap;
-        }
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        if (!(out->v[out->n] = strdup(t ? t : "")))
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-        else
-            out->n++;
-    }
+    while (rc == AK_OK && (s = sqlite3_step(st)) == SQLITE_ROW)
+        rc = ak_strlist_add(out, (const char *)sqlite3_column_text(st, 0), err);
     if (rc == AK_OK && s != SQLITE_DONE)
         rc = db_error(h, "prune", err);
     sqlite3_finalize(st);
@@ -120,7 +94,7 @@ static ak_code finish(sqlite3 *h, const char *uid, ak_err *err)
 /* Finish the deletes a crash interrupted. */
 static ak_code resume(run *r, sqlite3 *h, ak_err *err)
 {
-    strs ids = {0}, prefixes = {0};
+    ak_strlist ids = {0}, prefixes = {0};
     ak_code rc = column(h, "SELECT upload_id FROM pruned WHERE state = 'pruning'"
                            " ORDER BY upload_id", NULL, &ids, err);
     if (rc == AK_OK)
@@ -133,8 +107,8 @@ static ak_code resume(run *r, sqlite3 *h, ak_err *err)
             (rc = finish(h, ids.v[i], err)) == AK_OK)
             r->st->uploads_resumed++;
     }
-    strs_free(&ids);
-    strs_free(&prefixes);
+    ak_strlist_free(&ids);
+    ak_strlist_free(&prefixes);
     return rc;
 }
 
@@ -174,11 +148,6 @@ static ak_code prune_upload(run *r, sqlite3 *h, const ak_upload_ref *u, ak_err *
 
 /* ---- choosing ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static const ak_upload_ref *find_upload(const ak_upload_list *l, const char *uid)
 {
     for (size_t i = 0; i < l->n; i++) /* l is sorted, but short: no need to bisect */
@@ -188,7 +157,7 @@ static const ak_upload_ref *find_upload(const ak_upload_list *l, const char *uid
 }
 
 /* The uploads that are the latest source of a stored memory. */
-static ak_code pinned(sqlite3 *h, strs *out, ak_err *err)
+static ak_code pinned(sqlite3 *h, ak_strlist *out, ak_err *err)
 {
     ak_code rc = column(h,
         "SELECT DISTINCT coalesce(s.upload_id, t.upload_id) FROM"
@@ -196,15 +165,14 @@ static ak_code pinned(sqlite3 *h, strs *out, ak_err *err)
         "  SELECT conversation_id, upload_id FROM warm UNION ALL"
         "  SELECT conversation_id, upload_id FROM cold) t"
         " LEFT JOIN sources s USING (conversation_id)", NULL, out, err);
-    if (rc == AK_OK && out->n)
-        qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    ak_strlist_sort(out);
     return rc;
 }
 
 static ak_code prune_db(run *r, const char *sid, ak_sysdb *db, ak_err *err)
 {
     sqlite3 *h = ak_sysdb_handle(db);
-    strs ingested = {0}, pins = {0};
+    ak_strlist ingested = {0}, pins = {0};
     ak_upload_list list = {0};
     ak_code rc = resume(r, h, err);
     if (rc == AK_OK)
@@ -220,14 +188,14 @@ static ak_code prune_db(run *r, const char *sid, ak_sysdb *db, ak_err *err)
         const ak_upload_ref *u;
         if (i < (size_t)r->cfg->keep)
             r->st->uploads_kept++;
-        else if (pins.n && bsearch(&uid, pins.v, pins.n, sizeof *pins.v, cmp_str))
+        else if (ak_strlist_sorted_has(&pins, uid))
             r->st->uploads_pinned++;
         else if ((u = find_upload(&list, uid)))
             rc = prune_upload(r, h, u, err);
     }
     ak_upload_list_free(&list);
-    strs_free(&ingested);
-    strs_free(&pins);
+    ak_strlist_free(&ingested);
+    ak_strlist_free(&pins);
     return rc;
 }
 
