@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +29,7 @@
 
 #include "graph/graph.h"
 #include "ingest/outbox.h"
+#include "storage/coldcat.h"
 #include "storage/syslock.h"
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
@@ -141,24 +141,6 @@ static ak_code remove_db_files(const char *dir, const char *sid, ak_forget_resul
 
 /* ---- what its database says ---- */
 
-/* Catalogued cold objects whose key is not under prefix (a layout this
- * build does not know put them elsewhere). */
-static ak_code outside_keys(ak_sysdb *db, const char *prefix, ak_strlist *out, ak_err *err)
-{
-    sqlite3 *h = ak_sysdb_handle(db);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h, "SELECT DISTINCT object_key FROM cold"
-                              " WHERE substr(object_key, 1, ?1) <> ?2", -1, &st, NULL))
-        return ak_err_set(err, AK_ERR_IO, "cold catalog: %s", sqlite3_errmsg(h));
-    sqlite3_bind_int(st, 1, (int)strlen(prefix));
-    sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-    ak_code rc = AK_OK;
-    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW)
-        rc = ak_strlist_add(out, (const char *)sqlite3_column_text(st, 0), err);
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Count its conversations and uploads, and list its outside keys.  An
  * unreadable database is not an error: forgetting it is still right. */
 static void survey_db(const char *path, const char *prefix, ak_forget_result *res,
@@ -176,7 +158,7 @@ static void survey_db(const char *path, const char *prefix, ak_forget_result *re
         res->warm = c.warm;
         res->cold = c.cold;
         res->uploads = c.ingested + c.rejected + c.failed;
-        rc = outside_keys(db, prefix, outside, &err);
+        rc = ak_coldcat_outside(db, prefix, outside, &err);
     }
     if (rc)
         AK_WARN("forget", "%s: %s (forgotten anyway)", path, err.msg);
