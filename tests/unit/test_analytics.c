@@ -348,7 +348,7 @@ static void test_rollup_exact(void)
     /* retention deletes END_DAY - 2's memories: its day leaves the series */
     CHECK_INT(sqlite3_exec(h, "DELETE FROM hot WHERE ts_us < 1727913600000000", NULL, NULL, NULL),
               SQLITE_OK); /* END_DAY - 1 */
-    CHECK_INT(ak_rollup_expire(h, DAY_US(END_DAY - 1), &err), AK_OK);
+    CHECK_INT(ak_rollup_expire(db, DAY_US(END_DAY - 1), &err), AK_OK);
     sqlite3_bind_int64(st, 1, END_DAY - 2);
     CHECK_INT(sqlite3_step(st), SQLITE_ROW);
     CHECK(sqlite3_column_type(st, 0) == SQLITE_NULL);
