@@ -56,9 +56,8 @@ static void die(const char *what, const ak_err *err)
 
 static void insert_system(ak_sysdb *db, uint32_t sys)
 {
-    sqlite3 *h = ak_sysdb_handle(db);
-    ak_err err;
-    sqlite3_stmt *st[3];
+    sqlite3 *h = NULL; /* the bench's own connection: rows as aging would leave them */
+    sqlite3_stmt *st[3], *fts[3];
     static const char *const sql[3] = {
         "INSERT INTO hot(conversation_id, content, embedding, ts_us, source, content_sha256,"
         " upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?5, 'bench', ?6, 1, 'u')",
@@ -67,10 +66,17 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
         "INSERT INTO cold(conversation_id, ultra_summary, embedding_code, object_key, ts_us,"
         " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, 'bench', ?5, ?6, 1, 'u')",
     };
-    if (ak_sysdb_begin(db, &err))
-        die("insert", &err);
+    static const char *const fts_sql[3] = {
+        "INSERT INTO hot_fts(rowid, content) VALUES(?1, ?2)",
+        "INSERT INTO warm_fts(rowid, summary) VALUES(?1, ?2)",
+        "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
+    };
+    if (sqlite3_open_v2(ak_sysdb_path(db), &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        die(sqlite3_errmsg(h), NULL);
     for (int t = 0; t < 3; t++)
-        if (sqlite3_prepare_v2(h, sql[t], -1, &st[t], NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(h, sql[t], -1, &st[t], NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(h, fts_sql[t], -1, &fts[t], NULL) != SQLITE_OK)
             die(sqlite3_errmsg(h), NULL);
     for (uint32_t i = sys; i < n_total; i += SYSTEMS) {
         float v[AK_DIM];
@@ -105,13 +111,19 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
         if (sqlite3_step(s) != SQLITE_DONE)
             die(sqlite3_errmsg(h), NULL);
         sqlite3_reset(s);
-        if (ak_sysdb_index_text(db, tier, sqlite3_last_insert_rowid(h), text, strlen(text), &err))
-            die("index text", &err);
+        sqlite3_bind_int64(fts[tier], 1, sqlite3_last_insert_rowid(h));
+        sqlite3_bind_text(fts[tier], 2, text, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(fts[tier]) != SQLITE_DONE)
+            die(sqlite3_errmsg(h), NULL);
+        sqlite3_reset(fts[tier]);
     }
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < 3; t++) {
         sqlite3_finalize(st[t]);
-    if (ak_sysdb_commit(db, &err))
-        die("commit", &err);
+        sqlite3_finalize(fts[t]);
+    }
+    if (sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        die(sqlite3_errmsg(h), NULL);
+    sqlite3_close(h);
 }
 
 static void build(ak_datadir *dd)

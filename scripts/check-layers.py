@@ -7,7 +7,10 @@ Fails (exit 1) when
     layers are docs/ARCHITECTURE.md's ("Layers"); a cycle means a type or a
     constant sits in the wrong folder;
   * a file under src/ passes 800 lines and its top comment does not say why
-    (a sentence containing "800 lines").
+    (a sentence containing "800 lines");
+  * a file outside src/storage/ runs SQL (includes <sqlite3.h>): each system
+    database has one owner (storage/), the knowledge graph's is graph/'s;
+    server/metrics.c only reports SQLite's version.
 
 Usage: scripts/check-layers.py [SRC_DIR]   (default: src next to this script)
 """
@@ -77,6 +80,21 @@ def cycles(graph):
     return out
 
 
+SQL_OWNERS = ("storage", "graph")
+SQL_ALLOWED = {os.path.join("server", "metrics.c")}
+SQLITE_INCLUDE = re.compile(r'^\s*#\s*include\s+<sqlite3\.h>', re.M)
+
+
+def sql_outside_owners(src):
+    for path in sources(src):
+        rel = os.path.relpath(path, src)
+        if folder_of(src, path) in SQL_OWNERS or rel in SQL_ALLOWED:
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            if SQLITE_INCLUDE.search(f.read()):
+                yield rel
+
+
 def top_comment(text):
     m = re.match(r"\s*/\*(.*?)\*/", text, re.S)
     return m.group(1) if m else ""
@@ -107,10 +125,14 @@ def main():
         failed = True
         print("check-layers: src/%s has %d lines (over %d) and its top comment gives no "
               "reason (say why in a sentence with \"800 lines\", or split it)" % (path, n, MAX_LINES))
+    for path in sql_outside_owners(src):
+        failed = True
+        print("check-layers: src/%s includes <sqlite3.h>: put its SQL behind a storage/ "
+              "function (one owner per schema)" % path)
     if failed:
         return 1
-    print("check-layers: %d folders, no cycle; no file over %d lines without a reason"
-          % (len(graph), MAX_LINES))
+    print("check-layers: %d folders, no cycle; no file over %d lines without a reason;"
+          " SQL only in storage/ and graph/" % (len(graph), MAX_LINES))
     return 0
 
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
-#include "embed/backfill.h"
 #include "ingest/outbox.h"
 #include "storage/sysdb.h"
+#include "storage/vecfill.h"
 #include "util/jsonw.h"
 
 typedef struct {
@@ -42,7 +42,7 @@ static ak_code add_system(void *ctx, const char *sid, uint32_t shard, const char
     if (rc == AK_OK) {
         rc = ak_sysdb_counts_get(db, &c, &err);
         int64_t missing[3];
-        if (rc == AK_OK && (rc = ak_backfill_count_missing(db, missing, &err)) == AK_OK)
+        if (rc == AK_OK && (rc = ak_vecfill_missing(db, missing, &err)) == AK_OK)
             for (int k = 0; k < 3; k++)
                 t->novec[k] += missing[k];
         ak_sysdb_close(db);

@@ -64,7 +64,4 @@ typedef struct {
  * a provider's failures are in stats->error. */
 ak_code ak_backfill_run(const ak_backfill_config *c, ak_backfill_stats *stats, ak_err *err);
 
-/* How many rows of each tier (indexed by ak_tier) have no vector. */
-ak_code ak_backfill_count_missing(ak_sysdb *db, int64_t missing[3], ak_err *err);
-
 #endif

@@ -243,19 +243,11 @@ int ak_graph_push_line(const ak_json *args, int relation, ak_buf *line, char *si
 {
     const ak_json *props = member(args, "properties"), *md = member(args, "metadata");
     const ak_json *src = member(props, "source_system");
-    const char *bad_why;
     if (!src)
         src = member(md, "source");
-    if (!src || src->type != AK_JSON_STRING) {
-        snprintf(why, n, "properties.source_system (or metadata.source) is required: the "
-                         "system's id (its host name)");
+    if (!ak_id_system_field(src && src->type == AK_JSON_STRING ? src->str : NULL, "",
+                            "properties.source_system", "metadata.source", sid, why, n))
         return 0;
-    }
-    if (!ak_id_system_valid(src->str, &bad_why)) {
-        snprintf(why, n, "properties.source_system \"%.100s\": %s", src->str, bad_why);
-        return 0;
-    }
-    snprintf(sid, AK_SYSTEM_ID_MAX + 1, "%s", src->str);
     ak_jw w;
     ak_buf_reset(line);
     ak_jw_init(&w, line);

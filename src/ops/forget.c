@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,12 +29,14 @@
 
 #include "graph/graph.h"
 #include "ingest/outbox.h"
+#include "storage/coldcat.h"
 #include "storage/syslock.h"
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
 #include "tier/cold.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/strlist.h"
 #include "util/testpoint.h"
 #include "util/time.h"
 
@@ -141,57 +142,10 @@ static ak_code remove_db_files(const char *dir, const char *sid, ak_forget_resul
 
 /* ---- what its database says ---- */
 
-typedef struct {
-    char **keys;
-    size_t n, cap;
-} key_list;
-
-static void keys_free(key_list *k)
-{
-    for (size_t i = 0; i < k->n; i++)
-        free(k->keys[i]);
-    free(k->keys);
-    memset(k, 0, sizeof *k);
-}
-
-static ak_code keys_add(key_list *k, const char *key, ak_err *err)
-{
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 16;
-        char **p = realloc(k->keys, cap * sizeof *p);
-        if (!p)
-            return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-        k->keys = p;
-        k->cap = cap;
-    }
-    if (!(k->keys[k->n] = strdup(key)))
-        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    k->n++;
-    return AK_OK;
-}
-
-/* Catalogued cold objects whose key is not under prefix (a layout this
- * build does not know put them elsewhere). */
-static ak_code outside_keys(ak_sysdb *db, const char *prefix, key_list *out, ak_err *err)
-{
-    sqlite3 *h = ak_sysdb_handle(db);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h, "SELECT DISTINCT object_key FROM cold"
-                              " WHERE substr(object_key, 1, ?1) <> ?2", -1, &st, NULL))
-        return ak_err_set(err, AK_ERR_IO, "cold catalog: %s", sqlite3_errmsg(h));
-    sqlite3_bind_int(st, 1, (int)strlen(prefix));
-    sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-    ak_code rc = AK_OK;
-    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW)
-        rc = keys_add(out, (const char *)sqlite3_column_text(st, 0), err);
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Count its conversations and uploads, and list its outside keys.  An
  * unreadable database is not an error: forgetting it is still right. */
 static void survey_db(const char *path, const char *prefix, ak_forget_result *res,
-                      key_list *outside)
+                      ak_strlist *outside)
 {
     ak_sysdb *db = NULL;
     ak_sysdb_counts c;
@@ -205,7 +159,7 @@ static void survey_db(const char *path, const char *prefix, ak_forget_result *re
         res->warm = c.warm;
         res->cold = c.cold;
         res->uploads = c.ingested + c.rejected + c.failed;
-        rc = outside_keys(db, prefix, outside, &err);
+        rc = ak_coldcat_outside(db, prefix, outside, &err);
     }
     if (rc)
         AK_WARN("forget", "%s: %s (forgotten anyway)", path, err.msg);
@@ -253,18 +207,18 @@ static ak_code walk_prefix(ak_store *s, const char *prefix, int remove, const ch
 }
 
 static ak_code forget_cold(const ak_forget_config *cfg, const char *prefix,
-                           const key_list *outside, ak_forget_result *res, ak_err *err)
+                           const ak_strlist *outside, ak_forget_result *res, ak_err *err)
 {
     ak_code rc = AK_OK;
     for (size_t i = 0; i < outside->n && rc == AK_OK; i++) {
         ak_store_obj info = {0};
-        rc = ak_store_head(cfg->cold, outside->keys[i], &info, err);
+        rc = ak_store_head(cfg->cold, outside->v[i], &info, err);
         if (rc == AK_ERR_NOTFOUND) {
             rc = AK_OK;
             continue;
         }
         if (rc == AK_OK && !cfg->dry_run)
-            rc = ak_store_delete(cfg->cold, outside->keys[i], err);
+            rc = ak_store_delete(cfg->cold, outside->v[i], err);
         res->cold_objects++;
         res->cold_bytes += info.size;
         free(info.key);
@@ -332,7 +286,7 @@ static ak_code forget_graph(const ak_forget_config *cfg, const char *sid, ak_for
 /* ---- the whole ---- */
 
 static ak_code delete_all(const ak_forget_config *cfg, const char *sid, const char *path,
-                          const char *prefix, const key_list *outside, ak_forget_result *res,
+                          const char *prefix, const ak_strlist *outside, ak_forget_result *res,
                           ak_err *err)
 {
     char dir[AK_PATH_MAX];
@@ -381,7 +335,7 @@ ak_code ak_forget_system(const ak_forget_config *cfg, const char *system_id,
 {
     int64_t t0 = ak_time_mono_us(), now = cfg->now_us ? cfg->now_us : ak_time_now_us();
     char path[AK_PATH_MAX], prefix[AK_COLD_PREFIX_MAX];
-    key_list outside = {0};
+    ak_strlist outside = {0};
     memset(out, 0, sizeof *out);
     out->dry_run = cfg->dry_run;
     ak_code rc = ak_datadir_db_path(cfg->data, system_id, path, sizeof path, err);
@@ -412,7 +366,7 @@ ak_code ak_forget_system(const ak_forget_config *cfg, const char *system_id,
         rc = ak_tomb_finish(cfg->data, system_id, ak_time_now_us(), err);
     }
     ak_syslock_release(lock);
-    keys_free(&outside);
+    ak_strlist_free(&outside);
     out->seconds = (double)(ak_time_mono_us() - t0) / 1e6;
     return rc;
 }
@@ -458,8 +412,7 @@ typedef struct {
     ak_store *cold;
     ak_forget_leftover_fn fn;
     void *ctx;
-    char **owned;           /* cold prefixes of systems with a database or a tombstone */
-    size_t n_owned, cap_owned;
+    ak_strlist owned;       /* cold prefixes of systems with a database or a tombstone */
     ak_err *err;
 } check_run;
 
@@ -539,18 +492,7 @@ static ak_code own(check_run *c, const char *sid)
 {
     char prefix[AK_COLD_PREFIX_MAX];
     ak_cold_system_prefix(sid, prefix, sizeof prefix);
-    if (c->n_owned == c->cap_owned) {
-        size_t cap = c->cap_owned ? c->cap_owned * 2 : 64;
-        char **p = realloc(c->owned, cap * sizeof *p);
-        if (!p)
-            return ak_err_set(c->err, AK_ERR_NOMEM, "out of memory");
-        c->owned = p;
-        c->cap_owned = cap;
-    }
-    if (!(c->owned[c->n_owned] = strdup(prefix)))
-        return ak_err_set(c->err, AK_ERR_NOMEM, "out of memory");
-    c->n_owned++;
-    return AK_OK;
+    return ak_strlist_add(&c->owned, prefix, c->err);
 }
 
 static ak_code own_system(void *ctx, const char *sid, uint32_t shard, const char *db_path)
@@ -562,19 +504,13 @@ static ak_code own_system(void *ctx, const char *sid, uint32_t shard, const char
 
 static ak_code own_tomb(void *ctx, const ak_tomb *t) { return own(ctx, t->system_id); }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Cold prefixes no system owns. */
 static ak_code check_unowned(check_run *c)
 {
     ak_code rc = ak_datadir_each_system(c->dd, own_system, c, c->err);
     if (rc == AK_OK)
         rc = ak_tomb_each(c->dd, own_tomb, c, c->err);
-    if (c->n_owned)
-        qsort(c->owned, c->n_owned, sizeof *c->owned, cmp_str);
+    ak_strlist_sort(&c->owned);
     char *token = NULL;
     while (rc == AK_OK) {
         ak_store_page page;
@@ -582,8 +518,7 @@ static ak_code check_unowned(check_run *c)
             break;
         for (size_t i = 0; i < page.n_prefixes; i++) {
             const char *p = page.prefixes[i];
-            if (!c->n_owned ||
-                !bsearch(&p, c->owned, c->n_owned, sizeof *c->owned, cmp_str)) {
+            if (!ak_strlist_sorted_has(&c->owned, p)) {
                 int64_t objects = 0, bytes = 0;
                 walk_prefix(c->cold, p, 0, NULL, &objects, &bytes, c->err);
                 if (objects)
@@ -601,9 +536,7 @@ static ak_code check_unowned(check_run *c)
             rc = ak_err_set(c->err, AK_ERR_NOMEM, "out of memory");
     }
     free(token);
-    for (size_t i = 0; i < c->n_owned; i++)
-        free(c->owned[i]);
-    free(c->owned);
+    ak_strlist_free(&c->owned);
     return rc;
 }
 

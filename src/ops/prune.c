@@ -1,15 +1,16 @@
 /* prune.c - see prune.h. */
 #include "ops/prune.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/discover.h"
+#include "storage/pruned.h"
 #include "storage/syslock.h"
 #include "storage/sysdb.h"
 #include "storage/tombstone.h"
 #include "util/log.h"
+#include "util/strlist.h"
 #include "util/testpoint.h"
 #include "util/time.h"
 
@@ -18,73 +19,6 @@ typedef struct {
     ak_prune_stats *st;
     int64_t now;
 } run;
-
-typedef struct {
-    char **v;
-    size_t n, cap;
-} strs;
-
-static void strs_free(strs *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-static ak_code db_error(sqlite3 *h, const char *what, ak_err *err)
-{
-    return ak_err_set(err, AK_ERR_IO, "%s: %s", what, sqlite3_errmsg(h));
-}
-
-/* Every row of sql's first column (text), with ?1 bound to text1 if given. */
-static ak_code column(sqlite3 *h, const char *sql, const char *text1, strs *out, ak_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_error(h, "prune", err);
-    if (text1)
-        sqlite3_bind_text(st, 1, text1, -1, SQLITE_STATIC);
-    ak_code rc = AK_OK;
-    int s;
-    while (rc == AK_OK && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 16;
-            char **p = realloc(out->v, cap * sizeof *p);
-            if (!p) {
-                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-                break;
-            }
-            out->v = p;
-            out->cap = cap;
-        }
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        if (!(out->v[out->n] = strdup(t ? t : "")))
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-        else
-            out->n++;
-    }
-    if (rc == AK_OK && s != SQLITE_DONE)
-        rc = db_error(h, "prune", err);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* One statement binding ?1..?n as the texts and ?n+1.. as the integers. */
-static ak_code exec(sqlite3 *h, const char *sql, const char *const *texts, int nt,
-                    const int64_t *ints, int ni, ak_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_error(h, "prune", err);
-    for (int i = 0; i < nt; i++)
-        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
-    for (int i = 0; i < ni; i++)
-        sqlite3_bind_int64(st, nt + i + 1, ints[i]);
-    int s = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return s == SQLITE_DONE ? AK_OK : db_error(h, "prune", err);
-}
 
 /* ---- deleting ---- */
 
@@ -110,36 +44,25 @@ static ak_code delete_prefix(run *r, const char *prefix, ak_err *err)
     return rc;
 }
 
-static ak_code finish(sqlite3 *h, const char *uid, ak_err *err)
-{
-    const char *t[] = {uid};
-    return exec(h, "UPDATE pruned SET state = 'pruned' WHERE upload_id = ?1", t, 1, NULL, 0,
-                err);
-}
-
 /* Finish the deletes a crash interrupted. */
-static ak_code resume(run *r, sqlite3 *h, ak_err *err)
+static ak_code resume(run *r, ak_sysdb *db, ak_err *err)
 {
-    strs ids = {0}, prefixes = {0};
-    ak_code rc = column(h, "SELECT upload_id FROM pruned WHERE state = 'pruning'"
-                           " ORDER BY upload_id", NULL, &ids, err);
-    if (rc == AK_OK)
-        rc = column(h, "SELECT prefix FROM pruned WHERE state = 'pruning' ORDER BY upload_id",
-                    NULL, &prefixes, err);
+    ak_strlist ids = {0}, prefixes = {0};
+    ak_code rc = ak_pruned_resuming(db, &ids, &prefixes, err);
     for (size_t i = 0; rc == AK_OK && i < ids.n && i < prefixes.n; i++) {
         if (r->cfg->dry_run)
             continue;
         if ((rc = delete_prefix(r, prefixes.v[i], err)) == AK_OK &&
-            (rc = finish(h, ids.v[i], err)) == AK_OK)
+            (rc = ak_pruned_finish(db, ids.v[i], err)) == AK_OK)
             r->st->uploads_resumed++;
     }
-    strs_free(&ids);
-    strs_free(&prefixes);
+    ak_strlist_free(&ids);
+    ak_strlist_free(&prefixes);
     return rc;
 }
 
 /* List u in pruned, then delete its manifest, then its other files. */
-static ak_code prune_upload(run *r, sqlite3 *h, const ak_upload_ref *u, ak_err *err)
+static ak_code prune_upload(run *r, ak_sysdb *db, const ak_upload_ref *u, ak_err *err)
 {
     int64_t bytes = 0;
     for (size_t i = 0; i < u->n_files; i++)
@@ -150,10 +73,8 @@ static ak_code prune_upload(run *r, sqlite3 *h, const ak_upload_ref *u, ak_err *
         r->st->bytes += bytes;
         return AK_OK;
     }
-    const char *t[] = {u->upload_id, u->prefix};
-    int64_t n[] = {(int64_t)u->n_files, bytes, r->now};
-    ak_code rc = exec(h, "INSERT INTO pruned(upload_id, prefix, state, objects, bytes, at_us)"
-                         " VALUES(?1, ?2, 'pruning', ?3, ?4, ?5)", t, 2, n, 3, err);
+    ak_code rc = ak_pruned_mark(db, u->upload_id, u->prefix, (int64_t)u->n_files, bytes, r->now,
+                                err);
     if (rc == AK_OK)
         ak_testpoint("prune.marked");
     char key[AK_STORE_KEY_MAX + 1];
@@ -169,15 +90,10 @@ static ak_code prune_upload(run *r, sqlite3 *h, const ak_upload_ref *u, ak_err *
             }
         }
     }
-    return rc == AK_OK ? finish(h, u->upload_id, err) : rc;
+    return rc == AK_OK ? ak_pruned_finish(db, u->upload_id, err) : rc;
 }
 
 /* ---- choosing ---- */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static const ak_upload_ref *find_upload(const ak_upload_list *l, const char *uid)
 {
@@ -187,32 +103,15 @@ static const ak_upload_ref *find_upload(const ak_upload_list *l, const char *uid
     return NULL;
 }
 
-/* The uploads that are the latest source of a stored memory. */
-static ak_code pinned(sqlite3 *h, strs *out, ak_err *err)
-{
-    ak_code rc = column(h,
-        "SELECT DISTINCT coalesce(s.upload_id, t.upload_id) FROM"
-        " (SELECT conversation_id, upload_id FROM hot UNION ALL"
-        "  SELECT conversation_id, upload_id FROM warm UNION ALL"
-        "  SELECT conversation_id, upload_id FROM cold) t"
-        " LEFT JOIN sources s USING (conversation_id)", NULL, out, err);
-    if (rc == AK_OK && out->n)
-        qsort(out->v, out->n, sizeof *out->v, cmp_str);
-    return rc;
-}
-
 static ak_code prune_db(run *r, const char *sid, ak_sysdb *db, ak_err *err)
 {
-    sqlite3 *h = ak_sysdb_handle(db);
-    strs ingested = {0}, pins = {0};
+    ak_strlist ingested = {0}, pins = {0};
     ak_upload_list list = {0};
-    ak_code rc = resume(r, h, err);
+    ak_code rc = resume(r, db, err);
     if (rc == AK_OK)
-        rc = column(h, "SELECT upload_id FROM uploads WHERE status = 'ingested' AND upload_id"
-                       " NOT IN (SELECT upload_id FROM pruned)"
-                       " ORDER BY uploaded_at_us DESC, upload_id DESC", NULL, &ingested, err);
+        rc = ak_pruned_candidates(db, &ingested, err);
     if (rc == AK_OK)
-        rc = pinned(h, &pins, err);
+        rc = ak_pruned_pinned(db, &pins, err);
     if (rc == AK_OK && ingested.n > (size_t)r->cfg->keep)
         rc = ak_discover_uploads(r->cfg->bucket, sid, &list, err);
     for (size_t i = 0; rc == AK_OK && i < ingested.n; i++) {
@@ -220,14 +119,14 @@ static ak_code prune_db(run *r, const char *sid, ak_sysdb *db, ak_err *err)
         const ak_upload_ref *u;
         if (i < (size_t)r->cfg->keep)
             r->st->uploads_kept++;
-        else if (pins.n && bsearch(&uid, pins.v, pins.n, sizeof *pins.v, cmp_str))
+        else if (ak_strlist_sorted_has(&pins, uid))
             r->st->uploads_pinned++;
         else if ((u = find_upload(&list, uid)))
-            rc = prune_upload(r, h, u, err);
+            rc = prune_upload(r, db, u, err);
     }
     ak_upload_list_free(&list);
-    strs_free(&ingested);
-    strs_free(&pins);
+    ak_strlist_free(&ingested);
+    ak_strlist_free(&pins);
     return rc;
 }
 

@@ -229,20 +229,13 @@ int ak_push_memory_record(const ak_json *item, int reflection, ak_buf *line, cha
     const shape *sh = &SHAPES[reflection != 0];
     const ak_json *md = item->type == AK_JSON_OBJECT ? ak_json_get(item, "metadata") : NULL;
     const ak_json *src = md && md->type == AK_JSON_OBJECT ? ak_json_get(md, "source") : NULL;
-    const char *bad;
     if (item->type != AK_JSON_OBJECT) {
         snprintf(why, n, "not_object: expected a memory object");
         return 0;
     }
-    if (!src || src->type != AK_JSON_STRING) {
-        snprintf(why, n, "bad_source: metadata.source is required: the system's id (its host name)");
+    if (!ak_id_system_field(src && src->type == AK_JSON_STRING ? src->str : NULL,
+                            "bad_source: ", "metadata.source", NULL, sid, why, n))
         return 0;
-    }
-    if (!ak_id_system_valid(src->str, &bad)) {
-        snprintf(why, n, "bad_source: metadata.source \"%.100s\": %s", src->str, bad);
-        return 0;
-    }
-    snprintf(sid, AK_SYSTEM_ID_MAX + 1, "%s", src->str);
     ak_jw w;
     ak_buf_reset(line);
     ak_jw_init(&w, line);

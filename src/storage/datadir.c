@@ -16,6 +16,7 @@
 #include "util/ids.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strlist.h"
 
 #define FORMAT_VERSION 1
 #define FORMAT_FILE "akosha.json"
@@ -225,32 +226,6 @@ ak_code ak_datadir_open_system(const ak_datadir *dd, const char *system_id, int 
     return ak_sysdb_open(path, create, out, err);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-typedef struct {
-    char **ids;
-    size_t n, cap;
-} id_list;
-
-static ak_code id_list_add(id_list *l, const char *id, ak_err *err)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **grown = realloc(l->ids, cap * sizeof *grown);
-        if (!grown)
-            return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-        l->ids = grown;
-        l->cap = cap;
-    }
-    if (!(l->ids[l->n] = strdup(id)))
-        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    l->n++;
-    return AK_OK;
-}
-
 /* Is name (in a shard directory, under the split directory prefix or "")
  * the database of a system of this shard, in the one place shard.h puts
  * it?  Then its id goes into id (size AK_SYSTEM_ID_MAX + 1). */
@@ -276,7 +251,7 @@ static int split_dir(const char *name)
 /* Add the systems stored in dir (a shard directory, or with a prefix one of
  * its split directories) to l. */
 static ak_code scan_dir(const ak_datadir *dd, uint32_t shard, const char *dir,
-                        const char *prefix, id_list *l, ak_err *err)
+                        const char *prefix, ak_strlist *l, ak_err *err)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -294,7 +269,7 @@ static ak_code scan_dir(const ak_datadir *dd, uint32_t shard, const char *dir,
             else
                 rc = scan_dir(dd, shard, sub, pre, l, err);
         } else if (system_file(dd, shard, prefix, e->d_name, id)) {
-            rc = id_list_add(l, id, err);
+            rc = ak_strlist_add(l, id, err);
         } else if (strlen(e->d_name) > 3 && !strcmp(e->d_name + strlen(e->d_name) - 3, ".db")) {
             AK_WARN("datadir", "%s/%s does not belong in this shard; ignored", dir, e->d_name);
         }
@@ -303,38 +278,17 @@ static ak_code scan_dir(const ak_datadir *dd, uint32_t shard, const char *dir,
     return rc;
 }
 
-/* The system ids stored in one shard directory, sorted (caller frees). */
-static ak_code shard_systems(const ak_datadir *dd, uint32_t shard, const char *dir,
-                             char ***ids, size_t *n, ak_err *err)
+static void shard_lists_free(ak_strlist *l, uint32_t n)
 {
-    id_list l = {0};
-    ak_code rc = scan_dir(dd, shard, dir, "", &l, err);
-    if (l.n)
-        qsort(l.ids, l.n, sizeof *l.ids, cmp_str);
-    *ids = l.ids;
-    *n = l.n;
-    return rc;
-}
-
-typedef struct {
-    char **ids;
-    size_t n;
-} shard_list;
-
-static void shard_lists_free(shard_list *l, uint32_t n)
-{
-    for (uint32_t s = 0; s < n; s++) {
-        for (size_t i = 0; i < l[s].n; i++)
-            free(l[s].ids[i]);
-        free(l[s].ids);
-    }
+    for (uint32_t s = 0; s < n; s++)
+        ak_strlist_free(&l[s]);
     free(l);
 }
 
 /* Every shard listed first, so a progress line knows the total. */
-static ak_code list_all(const ak_datadir *dd, shard_list **out, int64_t *total, ak_err *err)
+static ak_code list_all(const ak_datadir *dd, ak_strlist **out, int64_t *total, ak_err *err)
 {
-    shard_list *l = calloc(dd->shards, sizeof *l);
+    ak_strlist *l = calloc(dd->shards, sizeof *l);
     ak_code rc = l ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     *total = 0;
     for (uint32_t s = 0; rc == AK_OK && s < dd->shards; s++) {
@@ -343,7 +297,8 @@ static ak_code list_all(const ak_datadir *dd, shard_list **out, int64_t *total, 
         if (snprintf(dir, sizeof dir, "%s/%s", dd->path, name) >= (int)sizeof dir)
             rc = ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
         else
-            rc = shard_systems(dd, s, dir, &l[s].ids, &l[s].n, err);
+            rc = scan_dir(dd, s, dir, "", &l[s], err);
+        ak_strlist_sort(&l[s]);
         *total += (int64_t)l[s].n;
     }
     if (rc && l) {
@@ -356,15 +311,15 @@ static ak_code list_all(const ak_datadir *dd, shard_list **out, int64_t *total, 
 
 ak_code ak_datadir_each_system(const ak_datadir *dd, ak_system_fn fn, void *ctx, ak_err *err)
 {
-    shard_list *l;
+    ak_strlist *l;
     int64_t done = 0, total;
     ak_code rc = list_all(dd, &l, &total, err);
     for (uint32_t s = 0; rc == AK_OK && s < dd->shards; s++)
         for (size_t i = 0; rc == AK_OK && i < l[s].n; i++) {
             char path[AK_PATH_MAX];
-            rc = ak_datadir_db_path(dd, l[s].ids[i], path, sizeof path, err);
+            rc = ak_datadir_db_path(dd, l[s].v[i], path, sizeof path, err);
             if (rc == AK_OK)
-                rc = fn(ctx, l[s].ids[i], s, path);
+                rc = fn(ctx, l[s].v[i], s, path);
             if (rc == AK_OK && dd->progress)
                 dd->progress(dd->progress_ctx, ++done, total);
         }

@@ -25,7 +25,7 @@
 
 #include "util/err.h"
 
-typedef struct sqlite3 sqlite3;
+typedef struct ak_sysdb ak_sysdb;
 
 #define AK_ROLLUP_DAY_US "86400000000"
 /* floor(x / day) for any sign of x. */
@@ -96,6 +96,23 @@ int64_t ak_rollup_day(int64_t ts_us);
 
 /* After retention deleted every memory older than cutoff_us: delete the
  * facts of those no tier holds any more (one transaction of its own). */
-ak_code ak_rollup_expire(sqlite3 *h, int64_t cutoff_us, ak_err *err);
+ak_code ak_rollup_expire(ak_sysdb *db, int64_t cutoff_us, ak_err *err);
+
+/* One daily series (analytics/series.h says what the metrics are): expr is
+ * an SQL aggregate over the daily rollup (stored = 1, filtered by project
+ * and category, NULL: any) or over the ingested uploads (stored = 0, by
+ * the day of their upload); days from_day .. to_day, inclusive. */
+typedef struct {
+    const char *expr;
+    int stored;
+    const char *project, *category;
+    int64_t from_day, to_day;
+} ak_rollup_query;
+
+/* v[0 .. to_day - from_day] gets the value per day (0 where there is
+ * none); *first_day the first day with any data of that kind at all
+ * (INT64_MAX when none). */
+ak_code ak_rollup_series(ak_sysdb *db, const ak_rollup_query *q, double *v, int64_t *first_day,
+                         ak_err *err);
 
 #endif

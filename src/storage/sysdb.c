@@ -401,7 +401,6 @@ void ak_sysdb_close(ak_sysdb *db)
     free(db);
 }
 
-sqlite3 *ak_sysdb_handle(ak_sysdb *db) { return db->db; }
 const char *ak_sysdb_path(const ak_sysdb *db) { return db->path; }
 ak_file_id ak_sysdb_file_id(const ak_sysdb *db) { return db->file_id; }
 

@@ -29,7 +29,6 @@
 #include "util/record.h"
 
 typedef struct ak_sysdb ak_sysdb;
-typedef struct sqlite3 sqlite3;
 
 typedef enum {
     AK_UPLOAD_UNKNOWN = 0, /* no ledger row */
@@ -85,7 +84,6 @@ ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
 void ak_sysdb_close(ak_sysdb *db);
 /* The schema version this build writes (PRAGMA user_version). */
 int ak_sysdb_schema_version(void);
-sqlite3 *ak_sysdb_handle(ak_sysdb *db);
 const char *ak_sysdb_path(const ak_sysdb *db);
 
 /* Which file a path names (device and inode).  A handle remembers the

@@ -11,7 +11,6 @@
 
 #include <signal.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,24 +35,6 @@
 typedef ak_age_pass pass;
 
 int ak_age_stopping(const pass *p) { return p->cfg->stop && atomic_load(p->cfg->stop); }
-
-ak_code ak_age_sql_error(pass *p, ak_err *err, const char *what)
-{
-    return ak_err_set(err, AK_ERR_IO, "system %s: %s: %s", p->system_id, what, sqlite3_errmsg(p->db));
-}
-
-ak_code ak_age_exec(pass *p, const char *sql, ak_err *err)
-{
-    return sqlite3_exec(p->db, sql, NULL, NULL, NULL) == SQLITE_OK ? AK_OK
-                                                                   : ak_age_sql_error(p, err, sql);
-}
-
-ak_code ak_age_prepare(pass *p, const char *sql, sqlite3_stmt **st, ak_err *err)
-{
-    return sqlite3_prepare_v2(p->db, sql, -1, st, NULL) == SQLITE_OK
-               ? AK_OK
-               : ak_age_sql_error(p, err, "prepare");
-}
 
 /* ---- hot -> warm ---- */
 
@@ -131,7 +112,6 @@ static ak_code age_system(void *ctx, const char *sid, uint32_t shard, const char
     if (rc == AK_OK)
         rc = ak_sysdb_open(path, 0, &p->sdb, &err);
     if (rc == AK_OK) {
-        p->db = ak_sysdb_handle(p->sdb);
         rc = retain(p, &err);
         if (rc == AK_OK)
             rc = hot_to_warm(p, &err);

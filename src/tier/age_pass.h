@@ -1,13 +1,10 @@
 /*
  * age_pass.h - internal to aging (age.c, tocold.c): the state of one pass
- * over one system and the SQL helpers of warm -> cold.  (hot -> warm runs
- * storage's SQL, storage/tiermove.h; warm -> cold's SQL still runs here on
- * the database's raw handle, db.)
+ * over one system.  (The SQL is storage's: hot -> warm storage/tiermove.h,
+ * warm -> cold storage/coldmove.h.)
  */
 #ifndef AK_AGE_PASS_H
 #define AK_AGE_PASS_H
-
-#include <sqlite3.h>
 
 #include "storage/sysdb.h"
 #include "tier/age.h"
@@ -18,14 +15,10 @@ typedef struct {
     int64_t now, hot_cutoff, warm_cutoff, retention_cutoff;
     const char *system_id;
     ak_sysdb *sdb;
-    sqlite3 *db;
     int changed;
 } ak_age_pass;
 
 int ak_age_stopping(const ak_age_pass *p);
-ak_code ak_age_sql_error(ak_age_pass *p, ak_err *err, const char *what);
-ak_code ak_age_exec(ak_age_pass *p, const char *sql, ak_err *err);
-ak_code ak_age_prepare(ak_age_pass *p, const char *sql, sqlite3_stmt **st, ak_err *err);
 
 /* warm -> cold for the pass's system (tocold.c). */
 ak_code ak_age_warm_to_cold(ak_age_pass *p, ak_err *err);

@@ -1,9 +1,10 @@
 /*
  * tocold.c - aging warm -> cold, into few, large objects.
  *
- * Why it is over 800 lines: the move, the merges and retention's rewrite of
- * a straddling object (ak_age_cold_trim) are one crash-safe protocol
- * sharing its batch, build, verified upload and catalog-switch steps.
+ * The move, the merges and retention's rewrite of a straddling object
+ * (ak_age_cold_trim) are one crash-safe protocol sharing its batch, build,
+ * verified upload and catalog-switch steps; their SQL is
+ * storage/coldmove.c's.
  *
  * Cold objects hold one system's conversations of one calendar month (UTC),
  * up to AK_AGE_COLD_TARGET_ROWS rows.  A pass takes the month's warm rows
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "storage/coldmove.h"
 #include "tier/age_pass.h"
 #include "tier/cold.h"
 #include "tier/minhash.h"
@@ -118,51 +120,53 @@ static cold_row *batch_add(cold_batch *b, ak_err *err)
     return r;
 }
 
-static char *col_dup(sqlite3_stmt *st, int c)
-{
-    const unsigned char *t = sqlite3_column_text(st, c);
-    return t ? strdup((const char *)t) : NULL;
-}
+static char *str_dup(const char *t) { return t ? strdup(t) : NULL; }
 
 static char *val_dup(ak_pq_val v) { return v.p ? strndup(v.p, v.len) : NULL; }
 
 /* ---- the month's warm rows ---- */
 
 /* The cold code of a warm row's vector code (none when it has none). */
-static void warm_code(sqlite3_stmt *st, int col, cold_row *r)
+static void warm_code(const ak_coldmove_warm *w, cold_row *r)
 {
     int8_t q[AK_DIM];
     float v[AK_DIM], scale;
-    if (!ak_wcode_to_i8(sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), q,
-                        &scale))
+    if (!ak_wcode_to_i8(w->embedding_q, w->embedding_q_len, q, &scale))
         return;
     ak_vec_dequantize(q, scale, v);
     r->has_code = ak_vcode_encode(v, r->code);
 }
 
-static ak_code warm_row(pass *p, sqlite3_stmt *st, cold_batch *b, ak_err *err)
+typedef struct {
+    pass *p;
+    cold_batch *b;
+} warm_read;
+
+static ak_code warm_row(void *ctx, const ak_coldmove_warm *w, ak_err *err)
 {
+    warm_read *wr = ctx;
+    cold_batch *b = wr->b;
     cold_row *r = batch_add(b, err);
     if (!r)
         return AK_ERR_NOMEM;
-    r->id = sqlite3_column_int64(st, 0);
-    r->conversation_id = col_dup(st, 1);
-    r->ts = sqlite3_column_int64(st, 2);
-    r->ultra = col_dup(st, 3);
-    const char *summary = (const char *)sqlite3_column_text(st, 9);
-    if (!ak_minhash_stored(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+    r->id = w->id;
+    r->conversation_id = str_dup(w->conversation_id);
+    r->ts = w->ts_us;
+    r->ultra = str_dup(w->ultra_summary);
+    const char *summary = w->summary;
+    if (!ak_minhash_stored(w->fingerprint, w->fingerprint_len,
                            r->fingerprint)) { /* aged before warm kept it: from the summary */
         uint32_t sig[AK_MINHASH_SLOTS];
         ak_minhash(summary ? summary : "", summary ? strlen(summary) : 0, sig);
         ak_minhash_bytes(sig, r->fingerprint);
     }
-    if (sqlite3_column_bytes(st, 5) == AK_SHA256_LEN)
-        ak_hex(sqlite3_column_blob(st, 5), AK_SHA256_LEN, r->sha_hex);
-    r->metadata = col_dup(st, 6);
-    r->upload_at = sqlite3_column_int64(st, 7);
-    r->upload_id = col_dup(st, 8);
-    r->bytes = sqlite3_column_int64(st, 10);
-    warm_code(st, 11, r);
+    if (w->content_sha256_len == AK_SHA256_LEN)
+        ak_hex(w->content_sha256, AK_SHA256_LEN, r->sha_hex);
+    r->metadata = str_dup(w->metadata);
+    r->upload_at = w->upload_at_us;
+    r->upload_id = str_dup(w->upload_id);
+    r->bytes = w->bytes;
+    warm_code(w, r);
     b->warm_bytes += r->bytes;
     b->from_warm++;
     ak_code rc = AK_OK;
@@ -170,28 +174,15 @@ static ak_code warm_row(pass *p, sqlite3_stmt *st, cold_batch *b, ak_err *err)
         rc = ak_summarize(summary ? summary : "", summary ? strlen(summary) : 0, 1, &r->ultra, err);
     if (rc == AK_OK && (!r->conversation_id || !r->upload_id || !r->sha_hex[0]))
         rc = ak_err_set(err, AK_ERR_CORRUPT, "system %s: warm row %lld is incomplete",
-                        p->system_id, (long long)r->id);
+                        wr->p->system_id, (long long)r->id);
     return rc;
 }
 
 static ak_code load_warm(pass *p, int64_t from, int64_t to, cold_batch *b, ak_err *err)
 {
-    static const char sql[] =
-        "SELECT id, conversation_id, ts_us, " AK_TIERMOVE_WARM_ULTRA ", fingerprint, content_sha256,"
-        " metadata, upload_at_us, upload_id, summary, " AK_TIERMOVE_WARM_BYTES ", embedding_q"
-        " FROM warm WHERE ts_us >= ?1 AND ts_us < ?2 AND ts_us < ?3 ORDER BY conversation_id LIMIT ?4";
-    sqlite3_stmt *st;
-    ak_code rc = ak_age_prepare(p, sql, &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
-    sqlite3_bind_int64(st, 3, p->warm_cutoff);
-    sqlite3_bind_int64(st, 4, AK_AGE_COLD_TARGET_ROWS);
-    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW)
-        rc = warm_row(p, st, b, err);
-    sqlite3_finalize(st);
-    return rc;
+    warm_read wr = {p, b};
+    return ak_coldmove_warm_rows(p->sdb, from, to, p->warm_cutoff, AK_AGE_COLD_TARGET_ROWS,
+                                 warm_row, &wr, err);
 }
 
 /* ---- the month's small objects ---- */
@@ -200,29 +191,31 @@ typedef struct {
     pass *p;
     cold_batch *b;
     int src;
-    sqlite3_stmt *is_here; /* is this row catalogued in this object? (and its code) */
+    ak_coldmove_find *is_here; /* is this row catalogued in this object? (and its code) */
     ak_err *err;
 } merge_read;
 
 static ak_code merged_row(void *ctx, const ak_pq_row *row)
 {
     merge_read *m = ctx;
-    sqlite3_stmt *st = m->is_here;
     if (m->b->trimming && row->ts_us < m->b->keep_from)
         return AK_OK; /* past retention: not carried into the new object */
-    sqlite3_bind_text(st, 1, row->conversation_id.p, (int)row->conversation_id.len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, m->b->old[m->src], -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, row->content_sha256.p, (int)row->content_sha256.len, SQLITE_STATIC);
-    int here = sqlite3_step(st) == SQLITE_ROW;
-    int64_t upload_at = here ? sqlite3_column_int64(st, 0) : 0;
-    char *upload_id = here ? col_dup(st, 1) : NULL;
+    int here, has_code;
+    int64_t upload_at;
+    char *upload_id;
+    uint8_t code[AK_VCODE_BYTES];
+    ak_code rc = ak_coldmove_find_row(m->is_here, row->conversation_id.p, row->conversation_id.len,
+                                      m->b->old[m->src], row->content_sha256.p,
+                                      row->content_sha256.len, &here, &upload_at, &upload_id,
+                                      code, sizeof code, &has_code, m->err);
+    if (rc)
+        return rc;
     cold_row *r = here ? batch_add(m->b, m->err) : NULL;
     /* a code the object lacks but the catalog has (the backfill embedded the
      * row after it went cold) goes into the new object */
-    int catalog_code = r && !row->embedding_code.p && sqlite3_column_bytes(st, 2) == AK_VCODE_BYTES;
+    int catalog_code = r && !row->embedding_code.p && has_code;
     if (catalog_code)
-        memcpy(r->code, sqlite3_column_blob(st, 2), AK_VCODE_BYTES);
-    sqlite3_reset(st);
+        memcpy(r->code, code, AK_VCODE_BYTES);
     if (!here)
         return AK_OK; /* replaced since (the conversation came back to hot): drop it */
     if (!r) {
@@ -254,10 +247,7 @@ static ak_code read_old(pass *p, cold_batch *b, int src, ak_err *err)
     size_t len = 0;
     ak_pq_reader *r = NULL;
     merge_read m = {p, b, src, NULL, err};
-    ak_code rc = ak_age_prepare(p, "SELECT upload_at_us, upload_id, embedding_code FROM cold"
-                                   " WHERE conversation_id = ?1"
-                                   " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
-                                &m.is_here, err);
+    ak_code rc = ak_coldmove_find_open(p->sdb, &m.is_here, err);
     if (rc == AK_OK)
         rc = ak_store_get_small(p->cfg->cold, b->old[src], AK_PQ_MAX_BYTES, &file, &len, err);
     if (rc == AK_OK && (rc = ak_pq_reader_open(file, len, &r, err)) == AK_OK)
@@ -266,40 +256,39 @@ static ak_code read_old(pass *p, cold_batch *b, int src, ak_err *err)
         ak_err_prefix(err, "merging cold object %s: ", b->old[src]);
     ak_pq_reader_free(r);
     free(file);
-    sqlite3_finalize(m.is_here);
+    ak_coldmove_find_close(m.is_here);
     return rc;
+}
+
+typedef struct {
+    cold_batch *b;
+    int64_t room;
+    ak_err *err;
+} old_pick;
+
+static ak_code add_old(void *ctx, const char *key, int64_t n)
+{
+    old_pick *pick = ctx;
+    cold_batch *b = pick->b;
+    if (n > pick->room)
+        return AK_OK;
+    char **grown = realloc(b->old, (b->n_old + 1) * sizeof *grown);
+    if (grown)
+        b->old = grown;
+    if (!grown || !(grown[b->n_old] = strdup(key)))
+        return ak_err_set(pick->err, AK_ERR_NOMEM, "out of memory");
+    b->n_old++;
+    pick->room -= n;
+    return AK_OK;
 }
 
 /* The month's objects with room, fullest first while they fit beside the
  * rows already in b.  Only worth it with rows to add or two to merge. */
 static ak_code pick_old(pass *p, int64_t from, int64_t to, cold_batch *b, ak_err *err)
 {
-    sqlite3_stmt *st;
-    int64_t room = AK_AGE_COLD_TARGET_ROWS - (int64_t)b->n;
-    ak_code rc = ak_age_prepare(p, "SELECT object_key, count(*) AS n FROM cold"
-                                   " WHERE ts_us >= ?1 AND ts_us < ?2 GROUP BY object_key"
-                                   " HAVING n < ?3 ORDER BY n DESC, object_key", &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
-    sqlite3_bind_int64(st, 3, AK_AGE_COLD_TARGET_ROWS);
-    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t n = sqlite3_column_int64(st, 1);
-        if (n > room)
-            continue;
-        char **grown = realloc(b->old, (b->n_old + 1) * sizeof *grown);
-        if (!grown || !(grown[b->n_old] = col_dup(st, 0))) {
-            if (grown)
-                b->old = grown;
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-            break;
-        }
-        b->old = grown;
-        b->n_old++;
-        room -= n;
-    }
-    sqlite3_finalize(st);
+    old_pick pick = {b, AK_AGE_COLD_TARGET_ROWS - (int64_t)b->n, err};
+    ak_code rc = ak_coldmove_small_objects(p->sdb, from, to, AK_AGE_COLD_TARGET_ROWS, add_old,
+                                           &pick, err);
     if (rc == AK_OK && b->n == 0 && b->n_old < 2) { /* nothing to add, nothing to merge */
         for (size_t i = 0; i < b->n_old; i++)
             free(b->old[i]);
@@ -416,198 +405,57 @@ static ak_code upload_verified(pass *p, const char *key, const ak_buf *file, int
 
 /* ---- the catalog switch ---- */
 
-static int step_texts(sqlite3_stmt *st, const char *const *texts, int n);
-
-static ak_code garbage(pass *p, const char *sql, const char *key, ak_err *err)
-{
-    sqlite3_stmt *st;
-    ak_code rc = ak_age_prepare(p, sql, &st, err);
-    if (rc)
-        return rc;
-    if (step_texts(st, &key, 1) != SQLITE_DONE)
-        rc = ak_age_sql_error(p, err, "updating cold_garbage");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-#define GARBAGE_ADD "INSERT OR IGNORE INTO cold_garbage(object_key) VALUES(?1)"
-#define GARBAGE_DROP "DELETE FROM cold_garbage WHERE object_key = ?1"
-
-/* A statement with its text parameters bound in order from ?1, stepped
- * once: SQLITE_ROW, SQLITE_DONE or an error. */
-static int step_texts(sqlite3_stmt *st, const char *const *texts, int n)
-{
-    sqlite3_reset(st);
-    for (int i = 0; i < n; i++)
-        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
-    return sqlite3_step(st);
-}
-
-typedef struct {
-    sqlite3_stmt *ins, *find, *move, *del;
-} catalog_stmts;
-
-/* ?1 the row (a warm id or a catalog rowid), ?2 the new object, ?3 the
- * summary, ?4 the code: what the insert and the move have in common. */
-static void bind_entry(sqlite3_stmt *st, int64_t row, const char *key, const cold_row *r)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, row);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->ultra, -1, SQLITE_STATIC);
-    if (r->has_code)
-        sqlite3_bind_blob(st, 4, r->code, AK_VCODE_BYTES, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 4);
-}
-
 /* Catalog one row of the new object; *ok = 0 when it is not as it was read
  * (a warm row replaced, a merged row moved).  Warm rows get a catalog entry
  * and leave warm; merged rows' entries move to the new object, and those
  * catalogued before the catalog kept summaries get theirs now. */
-static ak_code catalog_row(pass *p, catalog_stmts *s, const cold_batch *b, const cold_row *r,
-                           const char *key, int *ok, ak_err *err)
+static ak_code catalog_row(ak_coldmove_switch *s, const cold_batch *b, const cold_row *r,
+                           int *ok, ak_err *err)
 {
-    int indexed = 0, step;
-    int64_t rowid = 0;
-    if (r->src < 0) {
-        bind_entry(s->ins, r->id, key, r);
-        sqlite3_bind_text(s->ins, 5, r->conversation_id, -1, SQLITE_STATIC);
-        step = sqlite3_step(s->ins);
-        *ok = step == SQLITE_DONE && sqlite3_changes(p->db) == 1;
-        rowid = sqlite3_last_insert_rowid(p->db);
-        if (*ok) {
-            sqlite3_reset(s->del);
-            sqlite3_bind_int64(s->del, 1, r->id);
-            if (sqlite3_step(s->del) != SQLITE_DONE || sqlite3_changes(p->db) != 1)
-                return ak_age_sql_error(p, err, "deleting a moved warm row");
-        }
-    } else {
-        const char *find[] = {r->conversation_id, b->old[r->src], r->sha_hex};
-        step = step_texts(s->find, find, 3);
-        *ok = step == SQLITE_ROW;
-        rowid = *ok ? sqlite3_column_int64(s->find, 0) : 0;
-        indexed = *ok && sqlite3_column_int(s->find, 1);
-        if (*ok) {
-            bind_entry(s->move, rowid, key, r);
-            step = sqlite3_step(s->move);
-        }
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return ak_age_sql_error(p, err, "cataloguing a cold row");
-    if (*ok && !indexed)
-        return ak_sysdb_index_text(p->sdb, AK_TIER_COLD, rowid, r->ultra, strlen(r->ultra), err);
-    return AK_OK;
-}
-
-/* Retention: delete the catalog rows of object key older than cutoff
- * (their full-text entries go by trigger); *dropped counts them. */
-static ak_code drop_expired(pass *p, const char *key, int64_t cutoff, int64_t *dropped,
-                            ak_err *err)
-{
-    sqlite3_stmt *st;
-    ak_code rc = ak_age_prepare(p, "DELETE FROM cold WHERE object_key = ?1 AND ts_us < ?2",
-                                &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, cutoff);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = ak_age_sql_error(p, err, "dropping cold rows past retention");
-    else
-        *dropped += sqlite3_changes(p->db);
-    sqlite3_finalize(st);
-    return rc;
+    const uint8_t *code = r->has_code ? r->code : NULL;
+    if (r->src < 0)
+        return ak_coldmove_switch_warm(s, r->id, r->conversation_id, r->ultra, code,
+                                       AK_VCODE_BYTES, ok, err);
+    return ak_coldmove_switch_merged(s, r->conversation_id, b->old[r->src], r->sha_hex, r->ultra,
+                                     code, AK_VCODE_BYTES, ok, err);
 }
 
 /* *dropped: catalog rows past retention deleted (trimming only). */
 static ak_code switch_catalog(pass *p, const cold_batch *b, const char *key, int *moved,
                               int64_t *dropped, ak_err *err)
 {
-    static const char *const sql[] = {
-        "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us,"
-        " upload_id, ultra_summary, embedding_code)"
-        " SELECT conversation_id, ?2, ts_us, content_sha256, upload_at_us, upload_id, ?3, ?4"
-        " FROM warm WHERE id = ?1 AND conversation_id = ?5",
-        "SELECT rowid, ultra_summary IS NOT NULL FROM cold WHERE conversation_id = ?1"
-        " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
-        "UPDATE cold SET object_key = ?2, ultra_summary = coalesce(ultra_summary, ?3),"
-        " embedding_code = coalesce(embedding_code, ?4) WHERE rowid = ?1",
-        "DELETE FROM warm WHERE id = ?1",
-    };
-    catalog_stmts s = {0};
-    sqlite3_stmt **all[] = {&s.ins, &s.find, &s.move, &s.del};
+    ak_coldmove_switch *s = NULL;
     int ok = 1;
     *moved = 0;
-    ak_code rc = ak_age_exec(p, "BEGIN IMMEDIATE", err);
-    for (int i = 0; rc == AK_OK && i < 4; i++)
-        rc = ak_age_prepare(p, sql[i], all[i], err);
+    ak_code rc = ak_coldmove_switch_begin(p->sdb, key, &s, err);
     for (size_t i = 0; rc == AK_OK && ok && i < b->n; i++)
-        rc = catalog_row(p, &s, b, &b->r[i], key, &ok, err);
-    for (int i = 0; i < 4; i++)
-        sqlite3_finalize(*all[i]);
-    for (size_t i = 0; rc == AK_OK && ok && i < b->n_old; i++) {
-        /* every catalogued row of a replaced object must be in the new one,
-         * but those past retention when trimming: they leave the catalog */
-        int64_t left = -1;
-        sqlite3_stmt *st;
-        if (b->trimming && (rc = drop_expired(p, b->old[i], b->keep_from, dropped, err)))
-            break;
-        if ((rc = ak_age_prepare(p, "SELECT count(*) FROM cold WHERE object_key = ?1", &st, err)))
-            break;
-        if (step_texts(st, (const char *const *)&b->old[i], 1) == SQLITE_ROW)
-            left = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        ok = left == 0;
-        if (ok)
-            rc = garbage(p, GARBAGE_ADD, b->old[i], err);
-    }
-    if (rc == AK_OK && ok)
-        rc = garbage(p, GARBAGE_DROP, key, err);
-    if (rc == AK_OK && !ok) {
-        ak_sysdb_rollback(p->sdb); /* rows changed since they were read: next pass */
-        *dropped = 0;
-        return AK_OK;
-    }
+        rc = catalog_row(s, b, &b->r[i], &ok, err);
+    /* every catalogued row of a replaced object must be in the new one, but
+     * those past retention when trimming: they leave the catalog */
+    for (size_t i = 0; rc == AK_OK && ok && i < b->n_old; i++)
+        rc = ak_coldmove_switch_retire(s, b->old[i], b->trimming, b->keep_from, dropped, &ok,
+                                       err);
+    ak_code end = ak_coldmove_switch_end(s, rc == AK_OK && ok, err);
     if (rc == AK_OK)
-        rc = ak_age_exec(p, "COMMIT", err);
-    if (rc) {
-        ak_sysdb_rollback(p->sdb);
+        rc = end;
+    if (rc || !ok) /* !ok: rows changed since they were read: next pass */
         *dropped = 0;
-    } else {
+    else
         *moved = 1;
-    }
     return rc;
 }
 
 /* Delete the objects cold_garbage lists (and the catalog does not name). */
 static ak_code collect_garbage(pass *p, ak_err *err)
 {
-    sqlite3_stmt *st;
-    char **keys = NULL;
-    size_t n = 0;
-    ak_code rc = ak_age_prepare(p, "SELECT object_key FROM cold_garbage WHERE object_key NOT IN"
-                                   " (SELECT object_key FROM cold) ORDER BY object_key", &st, err);
-    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW) {
-        char **grown = realloc(keys, (n + 1) * sizeof *grown);
-        if (!grown || !(grown[n] = col_dup(st, 0))) {
-            if (grown)
-                keys = grown;
-            rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-            break;
-        }
-        keys = grown;
-        n++;
-    }
-    sqlite3_finalize(st);
-    for (size_t i = 0; rc == AK_OK && i < n; i++)
-        if ((rc = ak_store_delete(p->cfg->cold, keys[i], err)) == AK_OK)
+    ak_strlist keys = {0};
+    ak_code rc = ak_coldmove_garbage_list(p->sdb, &keys, err);
+    for (size_t i = 0; rc == AK_OK && i < keys.n; i++)
+        if ((rc = ak_store_delete(p->cfg->cold, keys.v[i], err)) == AK_OK)
             p->stats->cold_deleted++;
     if (rc == AK_OK) /* and forget what is deleted or still catalogued */
-        rc = ak_age_exec(p, "DELETE FROM cold_garbage", err);
-    for (size_t i = 0; i < n; i++)
-        free(keys[i]);
-    free(keys);
+        rc = ak_coldmove_garbage_clear(p->sdb, err);
+    ak_strlist_free(&keys);
     return rc;
 }
 
@@ -629,7 +477,7 @@ static ak_code month_step(pass *p, const char *month, int64_t from, int64_t to, 
     if (rc == AK_OK && b.n && ak_age_cold_key(p->system_id, month, digest, key, sizeof key))
         rc = ak_err_set(err, AK_ERR_INVALID, "cold object key too long");
     if (rc == AK_OK && b.n)
-        rc = garbage(p, GARBAGE_ADD, key, err); /* until the catalog names it */
+        rc = ak_coldmove_garbage_add(p->sdb, key, err); /* until the catalog names it */
     if (rc == AK_OK && b.n && (rc = upload_verified(p, key, &file, (int64_t)b.n, err)) != AK_OK) {
         p->stats->cold_failures++;
         ak_err_prefix(err, "system %s: warm rows kept: ", p->system_id);
@@ -698,7 +546,7 @@ ak_code ak_age_cold_trim(void *ctx, const char *old_key, int64_t cutoff, int64_t
     if (rc == AK_OK && b.n && !strcmp(key, old_key))
         b.n = 0; /* the same rows: nothing of it is past the cut after all */
     if (rc == AK_OK && b.n)
-        rc = garbage(p, GARBAGE_ADD, key, err); /* until the catalog names it */
+        rc = ak_coldmove_garbage_add(p->sdb, key, err); /* until the catalog names it */
     if (rc == AK_OK && b.n)
         rc = upload_verified(p, key, &file, (int64_t)b.n, err);
     if (rc == AK_OK && b.n) {
@@ -725,43 +573,39 @@ typedef struct {
     int64_t from, to;
 } month;
 
+typedef struct {
+    month *v;
+    size_t n, cap;
+    ak_err *err;
+} month_list;
+
+static ak_code add_month(void *ctx, const char *name, int64_t from, int64_t to)
+{
+    month_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        month *grown = realloc(l->v, cap * sizeof *grown);
+        if (!grown)
+            return ak_err_set(l->err, AK_ERR_NOMEM, "out of memory");
+        l->v = grown;
+        l->cap = cap;
+    }
+    month *m = &l->v[l->n++];
+    ak_fmt(m->name, sizeof m->name, "%s", name);
+    m->from = from;
+    m->to = to;
+    return AK_OK;
+}
+
 /* The months with warm rows old enough, or with two or more small objects
  * to merge (objects from before compaction: one a day). */
 static ak_code months(pass *p, month **out, size_t *n, ak_err *err)
 {
-    static const char sql[] =
-        "WITH small(ts) AS (SELECT min(ts_us) FROM cold GROUP BY object_key HAVING count(*) < ?2),"
-        " k(name) AS (SELECT DISTINCT strftime('%Y-%m', ts_us / 1e6, 'unixepoch') FROM warm"
-        "  WHERE ts_us < ?1 UNION SELECT strftime('%Y-%m', ts / 1e6, 'unixepoch') FROM small"
-        "  GROUP BY 1 HAVING count(*) > 1)"
-        " SELECT name, CAST(strftime('%s', name || '-01') AS INTEGER) * 1000000,"
-        " CAST(strftime('%s', name || '-01', '+1 month') AS INTEGER) * 1000000"
-        " FROM k WHERE name IS NOT NULL ORDER BY name";
-    sqlite3_stmt *st;
-    size_t cap = 0;
-    *out = NULL;
-    *n = 0;
-    ak_code rc = ak_age_prepare(p, sql, &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, p->warm_cutoff);
-    sqlite3_bind_int64(st, 2, AK_AGE_COLD_TARGET_ROWS);
-    while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            month *grown = realloc(*out, cap * sizeof *grown);
-            if (!grown) {
-                rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-                break;
-            }
-            *out = grown;
-        }
-        month *m = &(*out)[(*n)++];
-        ak_fmt(m->name, sizeof m->name, "%s", (const char *)sqlite3_column_text(st, 0));
-        m->from = sqlite3_column_int64(st, 1);
-        m->to = sqlite3_column_int64(st, 2);
-    }
-    sqlite3_finalize(st);
+    month_list l = {.err = err};
+    ak_code rc = ak_coldmove_months(p->sdb, p->warm_cutoff, AK_AGE_COLD_TARGET_ROWS, add_month,
+                                    &l, err);
+    *out = l.v;
+    *n = l.n;
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * three rules so they cannot drift apart. */
 #include "util/ids.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -66,4 +67,21 @@ int ak_id_upload_valid(const char *id, const char **why)
 int ak_id_file_valid(const char *name, size_t len, const char **why)
 {
     return check(name, len, &file_rule, why);
+}
+
+int ak_id_system_field(const char *value, const char *prefix, const char *field,
+                       const char *alt, char *sid, char *why, size_t n)
+{
+    const char *bad;
+    if (!value) {
+        snprintf(why, n, "%s%s%s%s%s is required: the system's id (its host name)", prefix,
+                 field, alt ? " (or " : "", alt ? alt : "", alt ? ")" : "");
+        return 0;
+    }
+    if (!ak_id_system_valid(value, &bad)) {
+        snprintf(why, n, "%s%s \"%.100s\": %s", prefix, field, value, bad);
+        return 0;
+    }
+    snprintf(sid, AK_SYSTEM_ID_MAX + 1, "%s", value);
+    return 1;
 }

@@ -23,4 +23,11 @@ int ak_id_upload_valid(const char *id, const char **why);
 /* payload file names: ^[A-Za-z0-9_.-]{1,255}$, no "..", no "~", no NUL */
 int ak_id_file_valid(const char *name, size_t len, const char **why);
 
+/* A system id taken from request field `field` (value NULL when the field
+ * is absent or not a string; alt names a field the caller also accepts):
+ * when valid copies it to sid (AK_SYSTEM_ID_MAX + 1 bytes) and returns 1;
+ * else writes "<prefix><field> ..." into why (n bytes) and returns 0. */
+int ak_id_system_field(const char *value, const char *prefix, const char *field,
+                       const char *alt, char *sid, char *why, size_t n);
+
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_layers.sh - scripts/check-layers.py passes on src/ and fails on what
-# it guards against: a cycle between folders (shown with the files making it)
-# and a file over 800 lines whose top comment gives no reason.
+# it guards against: a cycle between folders (shown with the files making it),
+# a file over 800 lines whose top comment gives no reason, and SQL run outside
+# the schema's owner (storage/, graph/).
 source "$AKOSHA_SRC/tests/integration/lib.sh"
 check="$AKOSHA_SRC/scripts/check-layers.py"
 
@@ -26,5 +27,14 @@ expect_exit 0 "$check" fake
 expect_exit 1 "$check" fake
 assert_contains "$out" "src/util/big.c has 802 lines" "the long file is named"
 sed -i '1s|.*|/* big.c - a table: past 800 lines because it is one generated list. */|' fake/util/big.c
+expect_exit 0 "$check" fake
+
+# SQL outside storage/ (a second owner of a system database's tables).
+mkdir -p fake/tier
+printf '#include <sqlite3.h>\n#include "storage/sysdb.h"\n' >fake/tier/age.c
+expect_exit 1 "$check" fake
+assert_contains "$out" "src/tier/age.c includes <sqlite3.h>" "SQL outside storage/ is named"
+printf '#include <sqlite3.h>\n' >fake/storage/sysdb.c
+rm fake/tier/age.c
 expect_exit 0 "$check" fake
 echo "ok"

@@ -3,6 +3,7 @@
  * duplicate, update, retention), a planted spike, a linear ramp, two
  * identical systems, a constant series, too little data. */
 #include "test.h"
+#include "test_sql.h"
 #include "../tools/rec_test.h"
 
 #include <math.h>
@@ -316,7 +317,7 @@ static void test_rollup_exact(void)
     put_day(db, "r", END_DAY - 2, 2, "20240101_000000_000000_push_0000abcd", refl);
     put_day(db, "c", END_DAY - 2, 3, "u1", conv); /* the same again: duplicates */
     CHECK_INT(ak_sysdb_commit(db, &err), AK_OK);
-    sqlite3 *h = ak_sysdb_handle(db);
+    sqlite3 *h = test_sql_open(db);
     sqlite3_stmt *st;
     const char *q = "SELECT sum(conversations), sum(reflections), sum(pushed), sum(bytes),"
                     " count(DISTINCT project) FROM daily WHERE day = ?1";
@@ -348,11 +349,12 @@ static void test_rollup_exact(void)
     /* retention deletes END_DAY - 2's memories: its day leaves the series */
     CHECK_INT(sqlite3_exec(h, "DELETE FROM hot WHERE ts_us < 1727913600000000", NULL, NULL, NULL),
               SQLITE_OK); /* END_DAY - 1 */
-    CHECK_INT(ak_rollup_expire(h, DAY_US(END_DAY - 1), &err), AK_OK);
+    CHECK_INT(ak_rollup_expire(db, DAY_US(END_DAY - 1), &err), AK_OK);
     sqlite3_bind_int64(st, 1, END_DAY - 2);
     CHECK_INT(sqlite3_step(st), SQLITE_ROW);
     CHECK(sqlite3_column_type(st, 0) == SQLITE_NULL);
     sqlite3_finalize(st);
+    sqlite3_close(h);
     ak_sysdb_close(db);
     CHECK_INT(ak_rollup_day(-1), -1);
     CHECK_INT(ak_rollup_day(0), 0);
@@ -372,7 +374,7 @@ static void test_upgrade(void)
     put_day(db, "h", END_DAY, 3, "u1", "{\"project\":\"p\",\"type\":\"reflection\"}");
     put_day(db, "k", END_DAY - 1, 2, "20240101_000000_000000_push_00000001", NULL);
     CHECK_INT(ak_sysdb_commit(db, &err), AK_OK);
-    sqlite3 *h = ak_sysdb_handle(db);
+    sqlite3 *h = test_sql_open(db);
     /* one of them cold, as aging leaves it: the catalog only */
     CHECK_INT(sqlite3_exec(h, "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256,"
                               " upload_at_us, upload_id) SELECT conversation_id, 'obj', ts_us,"
@@ -384,9 +386,10 @@ static void test_upgrade(void)
                               "ALTER TABLE warm DROP COLUMN ultra_at;" /* schema 8 */
                               "ALTER TABLE warm DROP COLUMN ultra_len;"
                               "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
     ak_sysdb_close(db);
     CHECK_INT(ak_sysdb_open(path, 0, &db, &err), AK_OK);
-    h = ak_sysdb_handle(db);
+    h = test_sql_open(db);
     sqlite3_stmt *st;
     CHECK_INT(sqlite3_prepare_v2(h, "SELECT day, project, conversations, reflections, pushed,"
                                     " bytes > 0 FROM daily ORDER BY day", -1, &st, NULL), SQLITE_OK);
@@ -401,6 +404,7 @@ static void test_upgrade(void)
     CHECK_INT(sqlite3_column_int64(st, 5), 1);
     CHECK_INT(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
+    sqlite3_close(h);
     ak_sysdb_close(db);
 }
 

@@ -98,6 +98,23 @@ static void test_system_ids_bad(void)
     CHECK_HAS(why, "..");
 }
 
+/* The request-field form: the caller's prefix and field name in each
+ * message, the id copied only when valid. */
+static void test_system_id_field(void)
+{
+    char sid[AK_SYSTEM_ID_MAX + 1] = "", why[200];
+    CHECK(ak_id_system_field("host-1.local", "p: ", "metadata.source", NULL, sid, why, sizeof why));
+    CHECK_STR(sid, "host-1.local");
+    sid[0] = '\0';
+    CHECK(!ak_id_system_field(NULL, "bad_source: ", "metadata.source", NULL, sid, why, sizeof why));
+    CHECK_STR(why, "bad_source: metadata.source is required: the system's id (its host name)");
+    CHECK(!ak_id_system_field(NULL, "", "a.b", "c.d", sid, why, sizeof why));
+    CHECK_STR(why, "a.b (or c.d) is required: the system's id (its host name)");
+    CHECK(!ak_id_system_field("x/y", "", "a.b", "c.d", sid, why, sizeof why));
+    CHECK_STR(why, "a.b \"x/y\": contains '/'");
+    CHECK_STR(sid, "");
+}
+
 static void test_upload_ids_good(void)
 {
     static const char *good[] = {
@@ -368,6 +385,7 @@ int main(void)
 {
     RUN(test_system_ids_good);
     RUN(test_system_ids_bad);
+    RUN(test_system_id_field);
     RUN(test_upload_ids_good);
     RUN(test_upload_ids_bad);
     RUN(test_file_names_good);

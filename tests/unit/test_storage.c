@@ -1,5 +1,6 @@
 /* test_storage.c - the per-system database (sysdb) and the data directory. */
 #include "test.h"
+#include "test_sql.h"
 #include "../tools/rec_test.h"
 
 #include <math.h>
@@ -43,12 +44,14 @@ static char *content_of(ak_sysdb *db, const char *id)
 {
     static char out[256];
     sqlite3_stmt *st;
+    sqlite3 *h = test_sql_open(db);
     out[0] = '\0';
-    sqlite3_prepare_v2(ak_sysdb_handle(db), "SELECT content FROM hot WHERE conversation_id=?", -1, &st, NULL);
+    sqlite3_prepare_v2(h, "SELECT content FROM hot WHERE conversation_id=?", -1, &st, NULL);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         snprintf(out, sizeof out, "%s", sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
+    sqlite3_close(h);
     return out;
 }
 
@@ -62,10 +65,12 @@ static void test_open_create_and_missing(void)
     /* reopening an existing database does not migrate twice */
     CHECK_INT(ak_sysdb_open(tmp_path("new.db"), 0, &db, &err), AK_OK);
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(ak_sysdb_handle(db), "PRAGMA journal_mode", -1, &st, NULL);
+    sqlite3 *h = test_sql_open(db);
+    sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL);
     CHECK(sqlite3_step(st) == SQLITE_ROW);
     CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
+    sqlite3_close(h);
     ak_sysdb_close(db);
 }
 
@@ -82,7 +87,9 @@ static void test_corrupt_and_future_files(void)
     CHECK_HAS(err.msg, "garbage.db");
 
     CHECK_INT(ak_sysdb_open(tmp_path("future.db"), 1, &db, &err), AK_OK);
-    sqlite3_exec(ak_sysdb_handle(db), "PRAGMA user_version = 999", NULL, NULL, NULL);
+    sqlite3 *h = test_sql_open(db);
+    sqlite3_exec(h, "PRAGMA user_version = 999", NULL, NULL, NULL);
+    sqlite3_close(h);
     ak_sysdb_close(db);
     CHECK_INT(ak_sysdb_open(tmp_path("future.db"), 0, &db, &err), AK_ERR_UNSUPPORTED);
     CHECK_HAS(err.msg, "newer than this akosha");
@@ -114,13 +121,14 @@ static char *source_of(ak_sysdb *db, const char *id)
 {
     static char out[64];
     sqlite3_stmt *st;
+    sqlite3 *h = test_sql_open(db);
     out[0] = '\0';
-    sqlite3_prepare_v2(ak_sysdb_handle(db), "SELECT upload_id FROM sources WHERE conversation_id=?",
-                       -1, &st, NULL);
+    sqlite3_prepare_v2(h, "SELECT upload_id FROM sources WHERE conversation_id=?", -1, &st, NULL);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         snprintf(out, sizeof out, "%s", sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
+    sqlite3_close(h);
     return out;
 }
 
@@ -178,13 +186,14 @@ static void test_update_from_other_tiers(void)
     ak_sysdb *db;
     ak_err err;
     CHECK_INT(ak_sysdb_open(tmp_path("tiers.db"), 1, &db, &err), AK_OK);
-    sqlite3 *h = ak_sysdb_handle(db);
+    sqlite3 *h = test_sql_open(db);
     CHECK_INT(sqlite3_exec(h,
         "INSERT INTO warm(conversation_id, summary, ts_us, source, content_sha256, upload_at_us, upload_id)"
         " VALUES('w', 's', 1, 'x', x'00', 10, 'u0');"
         "INSERT INTO warm_fts(rowid, summary) VALUES(last_insert_rowid(), 's');"
         "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us, upload_id)"
         " VALUES('c', 'k', 1, x'00', 10, 'u0');", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
     CHECK_INT(put(db, 5, "older", "w", "new w"), AK_PUT_STALE);
     CHECK_INT(put(db, 20, "u1", "w", "new w"), AK_PUT_UPDATED);
     CHECK_INT(put(db, 20, "u1", "c", "new c"), AK_PUT_UPDATED);
@@ -259,11 +268,13 @@ static void test_text_index_follows_writes(void)
     CHECK_INT(ak_sysdb_open(tmp_path("fts.db"), 1, &db, &err), AK_OK);
     CHECK_INT(put(db, 100, "u1", "a", "alpha bravo"), AK_PUT_NEW);
     CHECK_INT(put(db, 100, "u1", "b", "charlie bravo"), AK_PUT_NEW);
-    CHECK_INT(sqlite3_exec(ak_sysdb_handle(db),
+    sqlite3 *h = test_sql_open(db);
+    CHECK_INT(sqlite3_exec(h,
         "INSERT INTO warm(conversation_id, summary, ts_us, source, content_sha256, upload_at_us, upload_id)"
         " VALUES('w', 'golf', 1, 'x', x'00', 10, 'u0');"
         "INSERT INTO warm_fts(rowid, summary) VALUES(last_insert_rowid(), 'golf');", NULL, NULL, NULL),
               SQLITE_OK);
+    sqlite3_close(h);
     CHECK_INT(text_hits_of(db, "bravo").hits, 2);
     CHECK_INT(put(db, 200, "u2", "a", "delta echo"), AK_PUT_UPDATED);
     CHECK_INT(put(db, 200, "u2", "w", "foxtrot"), AK_PUT_UPDATED);
@@ -284,7 +295,8 @@ static void test_migration_drops_index_triggers(void)
     ak_err err;
     CHECK_INT(ak_sysdb_open(tmp_path("v3.db"), 1, &db, &err), AK_OK);
     CHECK_INT(put(db, 100, "u1", "old", "kilo lima"), AK_PUT_NEW);
-    CHECK_INT(sqlite3_exec(ak_sysdb_handle(db),
+    sqlite3 *h = test_sql_open(db);
+    CHECK_INT(sqlite3_exec(h,
         "CREATE TRIGGER hot_fts_ai AFTER INSERT ON hot BEGIN"
         " INSERT INTO hot_fts(rowid, content) VALUES (new.id, new.content); END;"
         "CREATE TRIGGER hot_fts_au AFTER UPDATE OF content ON hot BEGIN"
@@ -302,11 +314,13 @@ static void test_migration_drops_index_triggers(void)
         "ALTER TABLE cold DROP COLUMN ultra_summary; ALTER TABLE cold DROP COLUMN embedding_code;"
         "ALTER TABLE warm DROP COLUMN ultra_at; ALTER TABLE warm DROP COLUMN ultra_len;"
         "PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
     ak_sysdb_close(db);
 
     CHECK_INT(ak_sysdb_open(tmp_path("v3.db"), 0, &db, &err), AK_OK);
     sqlite3_stmt *st;
-    CHECK_INT(sqlite3_prepare_v2(ak_sysdb_handle(db),
+    h = test_sql_open(db);
+    CHECK_INT(sqlite3_prepare_v2(h,
                                  "SELECT (SELECT group_concat(name) FROM sqlite_master WHERE type ="
                                  " 'trigger' AND name LIKE '%fts%'),"
                                  " (SELECT user_version FROM pragma_user_version)",
@@ -315,6 +329,7 @@ static void test_migration_drops_index_triggers(void)
     CHECK_STR((const char *)sqlite3_column_text(st, 0), "hot_fts_ad,warm_fts_ad,cold_fts_ad");
     CHECK_INT(sqlite3_column_int(st, 1), ak_sysdb_schema_version());
     sqlite3_finalize(st);
+    sqlite3_close(h);
     CHECK_INT(put(db, 200, "u2", "new", "mike lima"), AK_PUT_NEW);
     CHECK_INT(put(db, 200, "u2", "old", "kilo november"), AK_PUT_UPDATED);
     CHECK_STR(only_hit(db, "lima"), "new");
@@ -577,7 +592,8 @@ static char *warm_ultra(ak_sysdb *db, const char *id, int *own_column)
     sqlite3_stmt *st;
     out[0] = '\0';
     *own_column = -1;
-    CHECK_INT(sqlite3_prepare_v2(ak_sysdb_handle(db), "SELECT " AK_TIERMOVE_WARM_ULTRA ","
+    sqlite3 *h = test_sql_open(db);
+    CHECK_INT(sqlite3_prepare_v2(h, "SELECT " AK_TIERMOVE_WARM_ULTRA ","
                                  " ultra_summary IS NOT NULL FROM warm WHERE conversation_id = ?",
                                  -1, &st, NULL), SQLITE_OK);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -586,6 +602,7 @@ static char *warm_ultra(ak_sysdb *db, const char *id, int *own_column)
         *own_column = sqlite3_column_int(st, 1);
     }
     sqlite3_finalize(st);
+    sqlite3_close(h);
     return out;
 }
 
@@ -656,7 +673,7 @@ static void test_warm_upgrade(void)
     seeded_vec(v, 5);
     ak_vec_quantize(v, q, &scale);
     CHECK_INT(ak_sysdb_open(tmp_path("v7.db"), 1, &db, &err), AK_OK);
-    sqlite3 *h = ak_sysdb_handle(db);
+    sqlite3 *h = test_sql_open(db);
     CHECK_INT(sqlite3_exec(h, "ALTER TABLE warm DROP COLUMN ultra_at;"
                               "ALTER TABLE warm DROP COLUMN ultra_len; PRAGMA user_version = 7;",
                            NULL, NULL, NULL), SQLITE_OK);
@@ -679,6 +696,7 @@ static void test_warm_upgrade(void)
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    sqlite3_close(h);
     ak_sysdb_close(db);
 
     CHECK_INT(ak_sysdb_open(tmp_path("v7.db"), 0, &db, &err), AK_OK);
@@ -690,7 +708,8 @@ static void test_warm_upgrade(void)
     CHECK_STR(warm_ultra(db, "c", &own), "(null)"); /* aged before warm kept one */
     check_warm_vector(db, "a", v);
     check_warm_vector(db, "b", v);
-    CHECK_INT(sqlite3_prepare_v2(ak_sysdb_handle(db),
+    h = test_sql_open(db);
+    CHECK_INT(sqlite3_prepare_v2(h,
                                  "SELECT sum(length(embedding_q)), sum(embedding_scale),"
                                  " count(embedding_q), (SELECT user_version FROM pragma_user_version)"
                                  " FROM warm", -1, &st, NULL), SQLITE_OK);
@@ -700,6 +719,7 @@ static void test_warm_upgrade(void)
     CHECK_INT(sqlite3_column_int(st, 2), 2);
     CHECK_INT(sqlite3_column_int(st, 3), ak_sysdb_schema_version());
     sqlite3_finalize(st);
+    sqlite3_close(h);
     ak_sysdb_close(db);
 }
 
