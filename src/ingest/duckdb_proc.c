@@ -219,7 +219,7 @@ static int next(proc *p, ak_dframe *f)
             p->off += used;
         if (got)
             return got;
-        if (p->off) {
+        if (p->off && p->in.data) { /* off > 0 means data was read into it */
             memmove(p->in.data, p->in.data + p->off, p->in.len - p->off);
             p->in.len -= p->off;
             p->off = 0;
