@@ -152,7 +152,7 @@ static void metrics(ak_server *s, ak_response *res)
     ak_metrics_render(&s->metrics, s->bucket, s->cold, &res->body);
     ak_graph_metrics(s->graph_path, &res->body);
     ak_embedder_metrics(s->embedder, &res->body);
-    ak_indexer_metrics(s->indexer, &res->body);
+    ak_indexer_metrics(atomic_load(&s->indexer), &res->body);
     ak_an_prom_render(s->idx, ak_time_now_us(), &res->body);
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -320,8 +320,10 @@ static void *loader(void *arg)
     ak_index_stats_get(s->idx, &st);
     recount(s);
     atomic_store(&s->metrics.ready, 1);
-    if (ak_indexer_start(s->idx, s->vindex, &s->indexer, &err))
+    ak_indexer *ix = NULL;
+    if (ak_indexer_start(s->idx, s->vindex, &ix, &err))
         AK_WARN("vindex", "%s: searches scan every vector", err.msg);
+    atomic_store(&s->indexer, ix);
     ak_embedder_kick(s->embedder); /* memories stored without a vector before */
     AK_INFO("index", "index ready: %llu systems, %llu vectors in %.2f s",
             (unsigned long long)st.systems, (unsigned long long)st.vectors,
@@ -386,7 +388,7 @@ static void close_parts(ak_server *s)
     ak_mcp_free(s->mcp);
     ak_embedder_stop(s->embedder);
     ak_embed_free(s->embed);
-    ak_indexer_stop(s->indexer);
+    ak_indexer_stop(atomic_load(&s->indexer));
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
     ak_auth_free(s->admin);

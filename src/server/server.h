@@ -96,7 +96,9 @@ typedef struct {
     ak_store *bucket, *cold;
     ak_index *idx;
     struct ak_vindex *vindex;   /* the ANN index searches ask first (query/vindex.h) */
-    struct ak_indexer *indexer; /* keeps it in step, started once the index loaded */
+    /* keeps it in step; set by the loader thread once the index loaded,
+     * read by /metrics meanwhile, hence atomic */
+    struct ak_indexer *_Atomic indexer;
     ak_pool *pool;
     ak_auth *auth;
     ak_auth *admin;            /* AKOSHA_ADMIN_TOKENS (no rate limit of its own) */
