@@ -30,6 +30,7 @@
 #include <zlib.h>
 
 #include "util/buf.h"
+#include "util/filebytes.h"
 #include "util/testpoint.h"
 
 #define MAGIC "AKHNSW\0\1"
@@ -46,35 +47,18 @@ typedef struct {
     size_t user, level, scale, upper_off, del, l0, upper, vec, end;
 } layout;
 
-static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
-
 static void plan(const header *hd, layout *L)
 {
     size_t n = hd->n;
     L->user = HEADER;
-    L->level = align64(L->user + hd->user_len);
-    L->scale = align64(L->level + n);
-    L->upper_off = align64(L->scale + n * 4);
-    L->del = align64(L->upper_off + n * 4);
-    L->l0 = align64(L->del + (n + 63) / 64 * 8);
-    L->upper = align64(L->l0 + n * L0_WORDS * 4);
-    L->vec = align64(L->upper + hd->upper_len * 4);
+    L->level = ak_align64(L->user + hd->user_len);
+    L->scale = ak_align64(L->level + n);
+    L->upper_off = ak_align64(L->scale + n * 4);
+    L->del = ak_align64(L->upper_off + n * 4);
+    L->l0 = ak_align64(L->del + (n + 63) / 64 * 8);
+    L->upper = ak_align64(L->l0 + n * L0_WORDS * 4);
+    L->vec = ak_align64(L->upper + hd->upper_len * 4);
     L->end = L->vec + n * AK_DIM;
-}
-
-static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
 }
 
 static uint32_t file_crc(const unsigned char *p, size_t len)
@@ -120,17 +104,17 @@ ak_code ak_hnsw_save(const ak_hnsw *h, const char *path, const void *user, size_
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory saving the index");
     memset(buf, 0, L.end);
     memcpy(buf, MAGIC, 8);
-    put32(buf + 8, VERSION);
-    put32(buf + 12, AK_DIM);
-    put32(buf + 16, AK_HNSW_M);
-    put32(buf + 20, AK_HNSW_M0);
-    put32(buf + 24, hd.n);
-    put32(buf + 28, hd.entry);
-    put32(buf + 32, hd.max_level);
-    put32(buf + 36, hd.n_deleted);
-    put64(buf + 40, hd.upper_len);
-    put32(buf + 48, hd.user_len);
-    put64(buf + 56, L.end);
+    ak_put32(buf + 8, VERSION);
+    ak_put32(buf + 12, AK_DIM);
+    ak_put32(buf + 16, AK_HNSW_M);
+    ak_put32(buf + 20, AK_HNSW_M0);
+    ak_put32(buf + 24, hd.n);
+    ak_put32(buf + 28, hd.entry);
+    ak_put32(buf + 32, hd.max_level);
+    ak_put32(buf + 36, hd.n_deleted);
+    ak_put64(buf + 40, hd.upper_len);
+    ak_put32(buf + 48, hd.user_len);
+    ak_put64(buf + 56, L.end);
     size_t n = h->n;
     if (user_len)
         memcpy(buf + L.user, user, user_len);
@@ -144,7 +128,7 @@ ak_code ak_hnsw_save(const ak_hnsw *h, const char *path, const void *user, size_
     }
     if (h->upper_len)
         memcpy(buf + L.upper, h->upper, h->upper_len * 4);
-    put32(buf + CRC_AT, file_crc(buf, L.end));
+    ak_put32(buf + CRC_AT, file_crc(buf, L.end));
 
     char tmp[4096];
     if (ak_fmt(tmp, sizeof tmp, "%s.tmp", path)) {
@@ -183,23 +167,23 @@ static ak_code read_header(const unsigned char *p, size_t len, header *hd, layou
 {
     if (len < HEADER || memcmp(p, MAGIC, 8) != 0)
         return corrupt(err, "not an Akosha vector index (bad magic)");
-    if (get32(p + 8) != VERSION)
+    if (ak_get32(p + 8) != VERSION)
         return corrupt(err, "unknown version");
-    if (get32(p + 12) != AK_DIM || get32(p + 16) != AK_HNSW_M || get32(p + 20) != AK_HNSW_M0)
+    if (ak_get32(p + 12) != AK_DIM || ak_get32(p + 16) != AK_HNSW_M || ak_get32(p + 20) != AK_HNSW_M0)
         return corrupt(err, "built with other dimensions or links");
-    hd->n = get32(p + 24);
-    hd->entry = get32(p + 28);
-    hd->max_level = get32(p + 32);
-    hd->n_deleted = get32(p + 36);
-    hd->upper_len = get64(p + 40);
-    hd->user_len = get32(p + 48);
+    hd->n = ak_get32(p + 24);
+    hd->entry = ak_get32(p + 28);
+    hd->max_level = ak_get32(p + 32);
+    hd->n_deleted = ak_get32(p + 36);
+    hd->upper_len = ak_get64(p + 40);
+    hd->user_len = ak_get32(p + 48);
     /* bound the counts by the length before planning, so nothing overflows */
     if (hd->n > len / AK_DIM || hd->upper_len > len / 4 || hd->user_len > len)
         return corrupt(err, "counts larger than the file");
     plan(hd, L);
-    if (get64(p + 56) != len || L->end != len)
+    if (ak_get64(p + 56) != len || L->end != len)
         return corrupt(err, "truncated or of the wrong size");
-    if (get32(p + CRC_AT) != file_crc(p, len))
+    if (ak_get32(p + CRC_AT) != file_crc(p, len))
         return corrupt(err, "checksum mismatch");
     return AK_OK;
 }

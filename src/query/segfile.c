@@ -33,6 +33,7 @@
 
 #include "util/afile.h"
 #include "util/buf.h"
+#include "util/filebytes.h"
 
 #define MAGIC "AKSEG\0\0\1"
 #define VERSION 1
@@ -48,35 +49,18 @@ typedef struct {
     size_t sid, q, qscale, ts, rowid, id_off, ids, f, end;
 } layout;
 
-static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
-
 static void plan(const header *hd, layout *L)
 {
     size_t n = hd->n;
     L->sid = HEADER;
-    L->q = align64(L->sid + hd->sid_len);
-    L->qscale = align64(L->q + n * AK_DIM);
-    L->ts = align64(L->qscale + n * 4);
-    L->rowid = align64(L->ts + n * 8);
-    L->id_off = align64(L->rowid + n * 8);
-    L->ids = align64(L->id_off + (n + 1) * 4);
-    L->f = align64(L->ids + hd->ids_len);
+    L->q = ak_align64(L->sid + hd->sid_len);
+    L->qscale = ak_align64(L->q + n * AK_DIM);
+    L->ts = ak_align64(L->qscale + n * 4);
+    L->rowid = ak_align64(L->ts + n * 8);
+    L->id_off = ak_align64(L->rowid + n * 8);
+    L->ids = ak_align64(L->id_off + (n + 1) * 4);
+    L->f = ak_align64(L->ids + hd->ids_len);
     L->end = L->f + (size_t)hd->n_hot * AK_DIM * 4;
-}
-
-static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
 }
 
 static uLong crc_more(uLong c, const void *p, size_t len)
@@ -129,17 +113,17 @@ static void encode_header(unsigned char *h, const header *hd)
 {
     memset(h, 0, HEADER);
     memcpy(h, MAGIC, 8);
-    put32(h + 8, VERSION);
-    put32(h + 12, AK_DIM);
-    put32(h + 16, hd->n);
-    put32(h + 20, hd->n_hot);
-    put32(h + 24, hd->n_warm_end);
-    put32(h + 28, hd->sid_len);
-    put64(h + 32, hd->ids_len);
-    put64(h + 40, hd->dev);
-    put64(h + 48, hd->ino);
-    put64(h + 56, hd->epoch);
-    put64(h + 64, hd->size);
+    ak_put32(h + 8, VERSION);
+    ak_put32(h + 12, AK_DIM);
+    ak_put32(h + 16, hd->n);
+    ak_put32(h + 20, hd->n_hot);
+    ak_put32(h + 24, hd->n_warm_end);
+    ak_put32(h + 28, hd->sid_len);
+    ak_put64(h + 32, hd->ids_len);
+    ak_put64(h + 40, hd->dev);
+    ak_put64(h + 48, hd->ino);
+    ak_put64(h + 56, hd->epoch);
+    ak_put64(h + 64, hd->size);
 }
 
 static ak_code write_body(writer *w, const ak_segment *s, const layout *L, ak_err *err)
@@ -197,8 +181,8 @@ ak_code ak_segfile_write(const ak_segment *s, const ak_segfile_stamp *st, const 
     w.crc = crc32(0L, Z_NULL, 0);
     if (rc == AK_OK)
         rc = write_floats(&w, s, &L, err);
-    put32(h + CRC_AT, crc);
-    put32(h + CRC_AT + 4, (uint32_t)w.crc);
+    ak_put32(h + CRC_AT, crc);
+    ak_put32(h + CRC_AT + 4, (uint32_t)w.crc);
     if (rc == AK_OK && pwrite(w.f.fd, h, HEADER, 0) != HEADER)
         rc = ak_err_set(err, AK_ERR_IO, "%s: write: %s", path, strerror(errno));
     if (rc) {
@@ -220,10 +204,10 @@ static ak_code read_header(const unsigned char *p, size_t len, header *hd, layou
 {
     if (len < HEADER || memcmp(p, MAGIC, 8) != 0)
         return corrupt(err, "not an Akosha segment file (bad magic)");
-    if (get32(p + 8) != VERSION || get32(p + 12) != AK_DIM)
+    if (ak_get32(p + 8) != VERSION || ak_get32(p + 12) != AK_DIM)
         return corrupt(err, "unknown version or dimensions");
-    *hd = (header){get32(p + 16), get32(p + 20), get32(p + 24), get32(p + 28), get64(p + 32),
-                   get64(p + 40), get64(p + 48), get64(p + 56), get64(p + 64)};
+    *hd = (header){ak_get32(p + 16), ak_get32(p + 20), ak_get32(p + 24), ak_get32(p + 28), ak_get64(p + 32),
+                   ak_get64(p + 40), ak_get64(p + 48), ak_get64(p + 56), ak_get64(p + 64)};
     /* bound the counts by the length before planning, so nothing overflows */
     if (hd->n > len / AK_DIM || hd->ids_len > len || hd->sid_len > AK_SYSTEM_ID_MAX ||
         hd->n_hot > hd->n_warm_end || hd->n_warm_end > hd->n)
@@ -232,7 +216,7 @@ static ak_code read_header(const unsigned char *p, size_t len, header *hd, layou
     if (hd->size != len || L->end != len)
         return corrupt(err, "truncated or of the wrong size");
     uLong c = crc_more(crc32(0L, Z_NULL, 0), p, CRC_AT);
-    if (get32(p + CRC_AT) != (uint32_t)crc_more(c, p + HEADER, L->f - HEADER))
+    if (ak_get32(p + CRC_AT) != (uint32_t)crc_more(c, p + HEADER, L->f - HEADER))
         return corrupt(err, "checksum mismatch");
     return AK_OK;
 }
@@ -243,7 +227,7 @@ static ak_code check_ids(const unsigned char *p, const header *hd, const layout 
     const unsigned char *off = p + L->id_off;
     uint32_t prev = 0;
     for (uint32_t i = 0; i <= hd->n; i++) {
-        uint32_t o = get32(off + (size_t)i * 4);
+        uint32_t o = ak_get32(off + (size_t)i * 4);
         if (o < prev || o >= hd->ids_len)
             return corrupt(err, "conversation id offsets out of order or range");
         prev = o;
@@ -359,7 +343,7 @@ ak_code ak_segfile_check(const char *path, const char *system_id,
         return rc;
     rc = check_mapped(p, len, system_id, want, &hd, &L, err);
     if (rc == AK_OK &&
-        get32(p + CRC_AT + 4) != (uint32_t)crc_more(crc32(0L, Z_NULL, 0), p + L.f, len - L.f))
+        ak_get32(p + CRC_AT + 4) != (uint32_t)crc_more(crc32(0L, Z_NULL, 0), p + L.f, len - L.f))
         rc = corrupt(err, "checksum mismatch in the float32 vectors");
     munmap(p, len);
     close(fd);
