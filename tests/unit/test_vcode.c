@@ -3,31 +3,11 @@
  * and damaged codes are refused or decode into the int8 range the scan
  * takes. */
 #include "test.h"
+#include "../tools/vec_test.h"
 
 #include <math.h>
 
 #include "util/vcode.h"
-
-static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static double uniform(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-
-static void random_vec(float *v)
-{
-    for (int i = 0; i < AK_DIM; i++)
-        v[i] = (float)(uniform() * 2 - 1);
-}
-
-static double cosine(const float *a, const float *b)
-{
-    double d = 0, na = 0, nb = 0;
-    for (int i = 0; i < AK_DIM; i++)
-        d += (double)a[i] * b[i], na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
-    return d / sqrt(na * nb);
-}
 
 static void decode(const uint8_t *code, float *out)
 {
