@@ -21,6 +21,7 @@
 #include "ingest/duckdb.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -108,6 +109,39 @@ ak_code ak_duckdb_load(ak_err *err)
                           why[0]);
     return ak_err_set(err, AK_ERR_NOTFOUND,
                       "DuckDB's library is not installed (%s; %s): " INSTALL_HINT, why[0], why[1]);
+}
+
+/* 1 when path opens and starts as an ELF file does, else 0 and why. */
+static int looks_like_library(const char *path, char *why, size_t n)
+{
+    unsigned char head[4];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, n, "%s: %s", path, strerror(errno));
+        return 0;
+    }
+    ssize_t got = read(fd, head, sizeof head);
+    close(fd);
+    if (got == (ssize_t)sizeof head && memcmp(head, "\x7f" "ELF", 4) == 0)
+        return 1;
+    snprintf(why, n, "%s: not a shared library (no ELF header)", path);
+    return 0;
+}
+
+ak_code ak_duckdb_installed(ak_err *err)
+{
+    char why[300];
+    const char *env = getenv("AKOSHA_LIBDUCKDB");
+    if (atomic_load(&loaded))
+        return AK_OK;
+    if (env && *env)
+        return looks_like_library(env, why, sizeof why)
+                   ? AK_OK
+                   : ak_err_set(err, AK_ERR_NOTFOUND, "DuckDB's library could not be loaded "
+                                "from AKOSHA_LIBDUCKDB (%s): " INSTALL_HINT, why);
+    if (looks_like_library(AK_DUCKDB_DEFAULT_PATH, why, sizeof why))
+        return AK_OK;
+    return ak_duckdb_load(err); /* the linker's search path: only dlopen can tell */
 }
 
 int ak_duckdb_is_header(const void *head, size_t len)
