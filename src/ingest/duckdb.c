@@ -8,10 +8,10 @@
  * timestamp as epoch microseconds, the row's metadata text and an object
  * of its other columns (DuckDB's json_object); the record's metadata is
  * the second merged into the first (util/jsonpatch.h: DuckDB's own
- * json_merge_patch cost a third of the reader's CPU).  Naming the columns
- * in SQL keeps the C side to one fixed row shape whatever the schema
- * version, and a column a file lacks is simply not named.  Every name in the SQL comes from the tables below, never from
- * the file.
+ * json_merge_patch cost a quarter of a reader's time per row).  Naming
+ * the columns in SQL keeps the C side to one fixed row shape whatever the
+ * schema version, and a column a file lacks is simply not named.  Every
+ * name in the SQL comes from the tables below, never from the file.
  *
  * With a key callback (payload.c asks the store which rows are
  * duplicates), each table is first scanned for rowid, id and content only;

@@ -4,8 +4,8 @@
  * DuckDB's reader builds a memory's metadata from the row's own metadata
  * object and its columns (ingest/duckdb.c).  DuckDB's json_merge_patch did
  * it in SQL, parsing the row's metadata three times and building mutable
- * documents: a third of the reader's CPU.  This does the same merge with
- * akosha's parser, writing compact JSON.  Same result as DuckDB's: the
+ * documents: a quarter of a reader's time per row.  This does the same
+ * merge with akosha's parser, writing compact JSON.  Same result as DuckDB's: the
  * target's members whose key the patch does not name, in order, then the
  * patch's members in order, a null one removing its key, an object one
  * merged into the target's object of that key.
