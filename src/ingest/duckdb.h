@@ -49,6 +49,15 @@
  * tried again next time, so installing it needs no restart). */
 ak_code ak_duckdb_load(ak_err *err);
 
+/* Whether the library is there, without loading it (akosha itself never
+ * reads a DuckDB file, its reader processes do; loading the 70 MB library
+ * costs ~15 MiB and ~50 ms of CPU): the file named by AKOSHA_LIBDUCKDB or
+ * at AK_DUCKDB_DEFAULT_PATH opens and is an ELF file.  Only when neither
+ * is set up is it loaded, the linker's search path being dlopen's to
+ * search.  AK_ERR_NOTFOUND as ak_duckdb_load().  A file that is there but
+ * does not load is the reader's AK_ERR_NOTFOUND, with the same advice. */
+ak_code ak_duckdb_installed(ak_err *err);
+
 
 /* 1 when the first bytes of a file (at least 16) are a DuckDB header. */
 int ak_duckdb_is_header(const void *head, size_t len);

@@ -298,7 +298,7 @@ static ak_code pump(ak_store *bucket, const char *key, pipe_state *ps, ak_err *e
 static ak_code ingest_duckdb(ak_store *bucket, const char *key, pipe_state *ps, int graph,
                              ak_err *err)
 {
-    ak_code rc = ak_duckdb_load(err);
+    ak_code rc = ak_duckdb_installed(err);
     if (rc == AK_OK && !ps->ctx->spool_dir)
         rc = ak_err_set(err, AK_ERR_INTERNAL, "no spool directory for DuckDB payloads");
     if (rc == AK_OK)

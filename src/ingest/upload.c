@@ -152,7 +152,7 @@ static precheck_result precheck(const ak_upload_ref *u, const ak_manifest *m, ch
         }
     }
     ak_err err;
-    if (duckdb && ak_duckdb_load(&err) != AK_OK) {
+    if (duckdb && ak_duckdb_installed(&err) != AK_OK) {
         snprintf(why, n, "%s", err.msg);
         return PRE_RETRY;
     }

@@ -18,13 +18,15 @@
  * Either way, the member-by-member API (ak_json_obj_begin/next/value/floats,
  * the record parser's fast path) must agree with the tree: same members,
  * same values, floats within one float32 unit, and failure exactly when
- * the text is not valid JSON.
+ * the text is not valid JSON.  And the input as a merge patch's target
+ * (util/jsonpatch.h) always gives an object that parses.
  *
  * Run with scripts/fuzz.sh json [seconds].
  */
 #include "fuzz_common.h"
 
 #include "util/buf.h"
+#include "util/jsonpatch.h"
 #include "util/jsonw.h"
 
 #define MAX_DEPTH 32
@@ -271,6 +273,29 @@ static void check_members(const char *text, size_t len, const ak_json *root)
     }
 }
 
+/* The input as the target of a merge patch (util/jsonpatch.h: a DuckDB
+ * row's metadata, any text): the result is always an object that parses,
+ * the patch's member last, its null member gone. */
+static void merge_into(const char *text, size_t size)
+{
+    static const char patch[] = "{\"zz_gone\":null,\"zz_type\":\"c\"}";
+    ak_buf out = {0};
+    ak_err e;
+    const ak_json *root = NULL;
+    ak_code rc = ak_json_merge_patch(doc2, doc3, text, size, patch, sizeof patch - 1, &out, &e);
+    FUZZ_CHECK(rc == AK_OK, "merge patch failed: %s", e.msg);
+    rc = ak_json_parse(doc2, out.data, out.len, &root, &e);
+    FUZZ_CHECK(rc == AK_OK && root->type == AK_JSON_OBJECT, "merge output is not an object: %s",
+               out.data);
+    const ak_json *last = root->first;
+    while (last && last->next)
+        last = last->next;
+    FUZZ_CHECK(last && strcmp(last->key, "zz_type") == 0, "the patch's member is not last: %s",
+               out.data);
+    FUZZ_CHECK(!ak_json_get(root, "zz_gone"), "a null member was kept: %s", out.data);
+    ak_buf_free(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!doc1) {
@@ -286,6 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const ak_json *root = NULL;
     ak_err e;
     ak_err_clear(&e);
+    merge_into(text, size);
     ak_code rc = ak_json_parse(doc1, text, size, &root, &e);
     if (rc != AK_OK) {
         FUZZ_CHECK(rc == AK_ERR_INVALID && e.code == rc && e.msg[0], "parse failed with %d: %s",

@@ -4,7 +4,8 @@
 # made by @duckdb/node-api at two versions (the oldest 1.x on npm and the
 # one whose library akosha loads), with the old schema, the current one, and
 # a conversations_v2 lacking the columns added later.  Proves:
-#  - without the library the upload is failed with how to install it, never
+#  - without the library (or with a file that is not one) the upload is
+#    failed with how to install it, never
 #    rejected, and is ingested once the library is there;
 #  - every schema maps to records (NULL embeddings = text only, reflections
 #    marked metadata.type = reflection, the v1 tables of a migrated file
@@ -52,6 +53,17 @@ run=$(AKOSHA_LIBDUCKDB=/nonexistent/libduckdb.so ingest 2>/dev/null)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_failed"], d["uploads_rejected"]')" "1 0" "failed, not rejected, without the library"
 assert_contains "$(ledger $A 20250601_120000_$A reason)" "install it with" "reason says how to install"
 [ -z "$(find data -name $A.db)" ] || assert_eq "$(hot $A 'count(*)')" "0" "nothing stored without the library"
+# akosha checks the file is there without loading it; a file that is not a
+# library, or an ELF file that is not DuckDB's, is failed the same way
+echo "not a library" > files/notalib.so
+run=$(AKOSHA_LIBDUCKDB=$PWD/files/notalib.so ingest 2>/dev/null)
+assert_eq "$(echo "$run" | jq_py 'd["uploads_failed"], d["uploads_rejected"]')" "1 0" "failed, not rejected, with a file that is not a library"
+assert_contains "$(ledger $A 20250601_120000_$A reason)" "no ELF header" "reason: not a library"
+run=$(AKOSHA_LIBDUCKDB=$(command -v sqlite3) ingest 2>/dev/null)
+assert_eq "$(echo "$run" | jq_py 'd["uploads_failed"], d["uploads_rejected"]')" "1 0" "failed, not rejected, with an ELF file that is not DuckDB's"
+assert_contains "$(ledger $A 20250601_120000_$A reason)" "install it with" "reason says how to install (reader's load)"
+[ -z "$(find data -name $A.db)" ] || assert_eq "$(hot $A 'count(*)')" "0" "nothing stored with a library that does not load"
+no_spool
 run=$(ingest)
 assert_eq "$(echo "$run" | jq_py 'd["uploads_ingested"], d["conversations_ingested"]')" "1 25" "ingested once the library is there"
 assert_contains "$(ledger $A 20250601_120000_$A reason)" "knowledge graph: 1 entity (1 new)" "knowledge graph noted"
