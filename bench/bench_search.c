@@ -63,8 +63,8 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
         " upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?5, 'bench', ?6, 1, 'u')",
         "INSERT INTO warm(conversation_id, summary, embedding_q, embedding_scale, ts_us, source,"
         " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, ?4, ?5, 'bench', ?6, 1, 'u')",
-        "INSERT INTO cold(conversation_id, ultra_summary, embedding_code, object_key, ts_us,"
-        " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, 'bench', ?5, ?6, 1, 'u')",
+        "INSERT INTO cold(conversation_id, ultra_summary, embedding_code, object_id, ts_us,"
+        " content_sha256, upload_at_us, upload_id) VALUES(?1, ?2, ?3, 1, ?5, ?6, 1, 'u')",
     };
     static const char *const fts_sql[3] = {
         "INSERT INTO hot_fts(rowid, content) VALUES(?1, ?2)",
@@ -72,7 +72,8 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
         "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
     };
     if (sqlite3_open_v2(ak_sysdb_path(db), &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-        sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(h, "BEGIN IMMEDIATE; INSERT OR IGNORE INTO cold_objects(id, key)"
+                        " VALUES(1, 'bench')", NULL, NULL, NULL) != SQLITE_OK)
         die(sqlite3_errmsg(h), NULL);
     for (int t = 0; t < 3; t++)
         if (sqlite3_prepare_v2(h, sql[t], -1, &st[t], NULL) != SQLITE_OK ||
