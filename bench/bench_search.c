@@ -6,7 +6,7 @@
  * Builds (once; reused when DIR already holds it) a data directory of N
  * conversations spread over 1,000 systems on 256 shards, with the sample
  * generator's clustered 384-d embeddings, stored in TIER (hot: float32;
- * warm: int8 + scale, as aging stores them; cold: the cold catalog's vector
+ * warm: the 5-bit code aging stores (schema 8); cold: the cold catalog's vector
  * code and summary; mixed: a third in each, and the latencies are also
  * measured with the cold tier left out).  Then loads the index and
  * measures top-10 search: latency percentiles over all shards and for one
@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 
 #include "gen/sample.h"
+#include "storage/warmcode.h"
 #include "util/vcode.h"
 #include "query/search.h"
 #include "util/time.h"
@@ -86,7 +87,7 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
         uint8_t code[AK_VCODE_BYTES];
         float scale;
         char id[32], text[96];
-        uint8_t sha[32] = {0};
+        uint8_t sha[32] = {0}, wcode[AK_WCODE_BYTES];
         ak_tier tier = tier_of(i);
         sqlite3_stmt *s = st[tier];
         vector_of(i, v);
@@ -96,10 +97,10 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
         memcpy(sha, &i, sizeof i);
         sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
-        if (tier == AK_TIER_WARM) {
-            ak_vec_quantize(v, q, &scale);
-            sqlite3_bind_blob(s, 3, q, AK_DIM, SQLITE_TRANSIENT);
-            sqlite3_bind_double(s, 4, scale);
+        if (tier == AK_TIER_WARM) { /* the 5-bit code of schema 8 (int8 is not read) */
+            ak_wcode_encode(v, wcode);
+            sqlite3_bind_blob(s, 3, wcode, sizeof wcode, SQLITE_TRANSIENT);
+            sqlite3_bind_double(s, 4, 0);
         } else if (tier == AK_TIER_COLD) {
             ak_vec_quantize(v, q, &scale); /* as aging makes it: from the warm int8 */
             ak_vec_dequantize(q, scale, v);
