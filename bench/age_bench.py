@@ -32,7 +32,8 @@ def catalog_bytes(data):
             rows += n
             total += sum(r[0] for r in con.execute(
                 "SELECT sum(pgsize) FROM dbstat WHERE name IN ('cold', 'sqlite_autoindex_cold_1',"
-                " 'cold_object') OR name LIKE 'cold_fts%'"))
+                " 'cold_object', 'cold_objects', 'sqlite_autoindex_cold_objects_1')"
+                " OR name LIKE 'cold_fts%'"))
         con.close()
     return total / rows if rows else 0
 

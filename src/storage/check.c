@@ -19,7 +19,15 @@ struct ak_dbcheck {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *holds, *names, *garbage; /* prepared on first use */
+    int numbered; /* schema 9 on: cold rows name their object by number */
 };
+
+/* The cold catalog's SQL in either form: a database from before schema 9
+ * is read as it is (it is migrated on the next write, not by a check). */
+static const char *cold_sql(const ak_dbcheck *c, const char *numbered, const char *keyed)
+{
+    return c->numbered ? numbered : keyed;
+}
 
 ak_code ak_dbcheck_open(const char *path, ak_dbcheck **out, ak_err *err)
 {
@@ -36,6 +44,11 @@ ak_code ak_dbcheck_open(const char *path, ak_dbcheck **out, ak_err *err)
         return code;
     }
     sqlite3_busy_timeout(c->db, 30000);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        c->numbered = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) >= 9;
+        sqlite3_finalize(st);
+    }
     *out = c;
     return AK_OK;
 }
@@ -195,10 +208,13 @@ int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
 ak_code ak_dbcheck_each_cold(ak_dbcheck *c, ak_cold_row_fn fn, void *ctx, ak_err *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT object_key, conversation_id, lower(hex(content_sha256)), ts_us"
-                           " FROM cold ORDER BY object_key, conversation_id",
-                           -1, &st, NULL) != SQLITE_OK)
+    const char *sql = cold_sql(
+        c,
+        "SELECT " AK_COLD_KEY " AS k, conversation_id, lower(hex(content_sha256)), ts_us"
+        " FROM cold ORDER BY k, conversation_id",
+        "SELECT object_key, conversation_id, lower(hex(content_sha256)), ts_us"
+        " FROM cold ORDER BY object_key, conversation_id");
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return ak_err_set(err, AK_ERR_CORRUPT, "%s: reading the cold catalog: %s", c->path,
                           sqlite3_errmsg(c->db));
     int rc;
@@ -236,11 +252,16 @@ static ak_code exists(ak_dbcheck *c, sqlite3_stmt **st, const char *sql, const c
 ak_code ak_dbcheck_holds(ak_dbcheck *c, const char *conversation_id, size_t len,
                          const char *other_than, int *found, ak_err *err)
 {
+#define HOLDS(other) \
+    "SELECT 1 FROM hot WHERE conversation_id = ?1 UNION ALL"                \
+    " SELECT 1 FROM warm WHERE conversation_id = ?1 UNION ALL"               \
+    " SELECT 1 FROM cold WHERE conversation_id = ?1 AND " other " LIMIT 1"
     return exists(c, &c->holds,
-                  "SELECT 1 FROM hot WHERE conversation_id = ?1 UNION ALL"
-                  " SELECT 1 FROM warm WHERE conversation_id = ?1 UNION ALL"
-                  " SELECT 1 FROM cold WHERE conversation_id = ?1 AND object_key <> ?2 LIMIT 1",
+                  cold_sql(c, HOLDS("cold.object_id IS NOT (SELECT id FROM cold_objects"
+                                    " WHERE key = ?2)"),
+                           HOLDS("object_key <> ?2")),
                   conversation_id, len, other_than, found, err);
+#undef HOLDS
 }
 
 ak_code ak_dbcheck_garbage(ak_dbcheck *c, const char *object_key, int *found, ak_err *err)
@@ -251,6 +272,8 @@ ak_code ak_dbcheck_garbage(ak_dbcheck *c, const char *object_key, int *found, ak
 
 ak_code ak_dbcheck_names_object(ak_dbcheck *c, const char *object_key, int *found, ak_err *err)
 {
-    return exists(c, &c->names, "SELECT 1 FROM cold WHERE object_key = ?1 LIMIT 1", object_key,
-                  strlen(object_key), NULL, found, err);
+    return exists(c, &c->names,
+                  cold_sql(c, "SELECT 1 FROM cold WHERE " AK_COLD_IN_OBJECT("?1") " LIMIT 1",
+                           "SELECT 1 FROM cold WHERE object_key = ?1 LIMIT 1"),
+                  object_key, strlen(object_key), NULL, found, err);
 }

@@ -12,8 +12,8 @@
 ak_code ak_coldcat_outside(ak_sysdb *db, const char *prefix, ak_strlist *out, ak_err *err)
 {
     sqlite3_stmt *st = NULL;
-    ak_code rc = ak_sysdb_prepare(db, "SELECT DISTINCT object_key FROM cold"
-                                      " WHERE substr(object_key, 1, ?1) <> ?2", &st, err);
+    ak_code rc = ak_sysdb_prepare(db, "SELECT key FROM cold_objects WHERE substr(key, 1, ?1) <> ?2"
+                                      " AND EXISTS(SELECT 1 FROM cold WHERE object_id = cold_objects.id)", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, (int)strlen(prefix));
@@ -38,9 +38,9 @@ ak_code ak_coldcat_expired(ak_sysdb *db, int64_t cutoff_us, ak_coldcat_obj **out
     size_t cap = 0;
     *out = NULL;
     *n = 0;
-    ak_code rc = ak_sysdb_prepare(db, "SELECT object_key, count(*), sum(ts_us < ?1) FROM cold"
-                                      " GROUP BY object_key HAVING sum(ts_us < ?1) > 0"
-                                      " ORDER BY object_key", &st, err);
+    ak_code rc = ak_sysdb_prepare(db, "SELECT " AK_COLD_KEY " AS k, count(*), sum(ts_us < ?1)"
+                                      " FROM cold GROUP BY object_id"
+                                      " HAVING sum(ts_us < ?1) > 0 ORDER BY k", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, cutoff_us);
@@ -70,7 +70,7 @@ ak_code ak_coldcat_expired(ak_sysdb *db, int64_t cutoff_us, ak_coldcat_obj **out
 ak_code ak_coldcat_uncatalog(ak_sysdb *db, const char *key, ak_err *err)
 {
     sqlite3_stmt *st = NULL;
-    ak_code rc = ak_sysdb_prepare(db, "DELETE FROM cold WHERE object_key = ?1", &st, err);
+    ak_code rc = ak_sysdb_prepare(db, "DELETE FROM cold WHERE " AK_COLD_IN_OBJECT("?1"), &st, err);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);

@@ -65,9 +65,9 @@ ak_code ak_coldmove_small_objects(ak_sysdb *db, int64_t from, int64_t to, int64_
                                   ak_coldmove_object_fn fn, void *ctx, ak_err *err)
 {
     sqlite3_stmt *st;
-    ak_code rc = ak_sysdb_prepare(db, "SELECT object_key, count(*) AS n FROM cold"
-                                      " WHERE ts_us >= ?1 AND ts_us < ?2 GROUP BY object_key"
-                                      " HAVING n < ?3 ORDER BY n DESC, object_key", &st, err);
+    ak_code rc = ak_sysdb_prepare(db, "SELECT " AK_COLD_KEY " AS k, count(*) AS n FROM cold"
+                                      " WHERE ts_us >= ?1 AND ts_us < ?2 GROUP BY object_id"
+                                      " HAVING n < ?3 ORDER BY n DESC, k", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, from);
@@ -83,7 +83,7 @@ ak_code ak_coldmove_months(ak_sysdb *db, int64_t cutoff, int64_t target, ak_cold
                            void *ctx, ak_err *err)
 {
     static const char sql[] =
-        "WITH small(ts) AS (SELECT min(ts_us) FROM cold GROUP BY object_key HAVING count(*) < ?2),"
+        "WITH small(ts) AS (SELECT min(ts_us) FROM cold GROUP BY object_id HAVING count(*) < ?2),"
         " k(name) AS (SELECT DISTINCT strftime('%Y-%m', ts_us / 1e6, 'unixepoch') FROM warm"
         "  WHERE ts_us < ?1 UNION SELECT strftime('%Y-%m', ts / 1e6, 'unixepoch') FROM small"
         "  GROUP BY 1 HAVING count(*) > 1)"
@@ -115,7 +115,8 @@ ak_code ak_coldmove_find_open(ak_sysdb *db, ak_coldmove_find **out, ak_err *err)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     ak_code rc = ak_sysdb_prepare(db, "SELECT upload_at_us, upload_id, embedding_code FROM cold"
                                       " WHERE conversation_id = ?1"
-                                      " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
+                                      " AND " AK_COLD_IN_OBJECT("?2")
+                                      " AND lower(hex(content_sha256)) = ?3",
                                   &f->st, err);
     if (rc) {
         free(f);
@@ -153,28 +154,29 @@ ak_code ak_coldmove_find_row(ak_coldmove_find *f, const char *conv, size_t conv_
 
 /* ---- cold_garbage ---- */
 
-static ak_code garbage(ak_sysdb *db, const char *sql, const char *key, ak_err *err)
+/* Run sql, a write binding ?1 = an object key. */
+static ak_code run_key(ak_sysdb *db, const char *sql, const char *key, ak_err *err)
 {
     sqlite3_stmt *st;
     ak_code rc = ak_sysdb_prepare(db, sql, &st, err);
     if (rc)
         return rc;
     if (step_texts(st, &key, 1) != SQLITE_DONE)
-        rc = ak_sysdb_db_error(db, err, "updating cold_garbage");
+        rc = ak_sysdb_db_error(db, err, "updating the cold catalog");
     sqlite3_finalize(st);
     return rc;
 }
 
 ak_code ak_coldmove_garbage_add(ak_sysdb *db, const char *key, ak_err *err)
 {
-    return garbage(db, "INSERT OR IGNORE INTO cold_garbage(object_key) VALUES(?1)", key, err);
+    return run_key(db, "INSERT OR IGNORE INTO cold_garbage(object_key) VALUES(?1)", key, err);
 }
 
 ak_code ak_coldmove_garbage_list(ak_sysdb *db, ak_strlist *out, ak_err *err)
 {
     sqlite3_stmt *st;
     ak_code rc = ak_sysdb_prepare(db, "SELECT object_key FROM cold_garbage WHERE object_key NOT IN"
-                                      " (SELECT object_key FROM cold) ORDER BY object_key", &st, err);
+                                      " (SELECT key FROM cold_objects) ORDER BY object_key", &st, err);
     while (rc == AK_OK && sqlite3_step(st) == SQLITE_ROW)
         rc = ak_strlist_add(out, (const char *)sqlite3_column_text(st, 0), err);
     sqlite3_finalize(st);
@@ -200,13 +202,15 @@ ak_code ak_coldmove_switch_begin(ak_sysdb *db, const char *key, ak_coldmove_swit
                                  ak_err *err)
 {
     static const char *const sql[] = {
-        "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us,"
+        "INSERT INTO cold(conversation_id, object_id, ts_us, content_sha256, upload_at_us,"
         " upload_id, ultra_summary, embedding_code)"
-        " SELECT conversation_id, ?2, ts_us, content_sha256, upload_at_us, upload_id, ?3, ?4"
+        " SELECT conversation_id, (SELECT id FROM cold_objects WHERE key = ?2), ts_us,"
+        " content_sha256, upload_at_us, upload_id, ?3, ?4"
         " FROM warm WHERE id = ?1 AND conversation_id = ?5",
         "SELECT rowid, ultra_summary IS NOT NULL FROM cold WHERE conversation_id = ?1"
-        " AND object_key = ?2 AND lower(hex(content_sha256)) = ?3",
-        "UPDATE cold SET object_key = ?2, ultra_summary = coalesce(ultra_summary, ?3),"
+        " AND " AK_COLD_IN_OBJECT("?2") " AND lower(hex(content_sha256)) = ?3",
+        "UPDATE cold SET object_id = (SELECT id FROM cold_objects WHERE key = ?2),"
+        " ultra_summary = coalesce(ultra_summary, ?3),"
         " embedding_code = coalesce(embedding_code, ?4) WHERE rowid = ?1",
         "DELETE FROM warm WHERE id = ?1",
     };
@@ -218,6 +222,8 @@ ak_code ak_coldmove_switch_begin(ak_sysdb *db, const char *key, ak_coldmove_swit
     s->key = key;
     sqlite3_stmt **all[] = {&s->ins, &s->find, &s->move, &s->del};
     ak_code rc = ak_sysdb_begin(db, err);
+    if (rc == AK_OK) /* the new object's number, for the rows to name */
+        rc = run_key(db, "INSERT OR IGNORE INTO cold_objects(key) VALUES(?1)", key, err);
     for (int i = 0; rc == AK_OK && i < 4; i++)
         rc = ak_sysdb_prepare(db, sql[i], all[i], err);
     return rc;
@@ -286,7 +292,8 @@ ak_code ak_coldmove_switch_retire(ak_coldmove_switch *s, const char *old_key, in
     ak_code rc = AK_OK;
     int64_t left = -1;
     if (trimming) { /* their full-text entries go by trigger */
-        rc = ak_sysdb_prepare(s->db, "DELETE FROM cold WHERE object_key = ?1 AND ts_us < ?2",
+        rc = ak_sysdb_prepare(s->db, "DELETE FROM cold WHERE " AK_COLD_IN_OBJECT("?1")
+                                       " AND ts_us < ?2",
                               &st, err);
         if (rc)
             return rc;
@@ -300,7 +307,7 @@ ak_code ak_coldmove_switch_retire(ak_coldmove_switch *s, const char *old_key, in
         if (rc)
             return rc;
     }
-    if ((rc = ak_sysdb_prepare(s->db, "SELECT count(*) FROM cold WHERE object_key = ?1", &st,
+    if ((rc = ak_sysdb_prepare(s->db, "SELECT count(*) FROM cold WHERE " AK_COLD_IN_OBJECT("?1"), &st,
                                err)))
         return rc;
     if (step_texts(st, &old_key, 1) == SQLITE_ROW)
@@ -319,8 +326,11 @@ ak_code ak_coldmove_switch_end(ak_coldmove_switch *s, int commit, ak_err *err)
     sqlite3_finalize(s->find);
     sqlite3_finalize(s->move);
     sqlite3_finalize(s->del);
-    if (commit)
-        rc = garbage(s->db, "DELETE FROM cold_garbage WHERE object_key = ?1", s->key, err);
+    if (commit) /* an object no row came to name is not catalogued */
+        rc = run_key(s->db, "DELETE FROM cold_objects WHERE key = ?1 AND NOT EXISTS"
+                            "(SELECT 1 FROM cold WHERE object_id = cold_objects.id)", s->key, err);
+    if (commit && rc == AK_OK)
+        rc = run_key(s->db, "DELETE FROM cold_garbage WHERE object_key = ?1", s->key, err);
     if (commit && rc == AK_OK)
         rc = ak_sysdb_commit(s->db, err);
     if (!commit || rc)

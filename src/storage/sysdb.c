@@ -221,6 +221,27 @@ static const char *const migrations[] = {
      "UPDATE warm SET ultra_at = instr(CAST(summary AS BLOB), CAST(ultra_summary AS BLOB)),"
      " ultra_len = length(CAST(ultra_summary AS BLOB)), ultra_summary = NULL"
      " WHERE instr(CAST(summary AS BLOB), CAST(ultra_summary AS BLOB)) > 0;"),
+    /* 9: a smaller cold catalog (issue 14).  Each row repeated its
+     * object's key (~60 bytes) and indexed it: the keys now live once in
+     * cold_objects and a row holds the key's number (AK_COLD_KEY reads it
+     * back, AK_COLD_IN_OBJECT selects by key).  An entry no row refers to
+     * is removed by trigger, so cold_objects lists exactly the catalogued
+     * objects.  DROP COLUMN keeps each row's rowid (cold_fts is keyed by
+     * it). */
+    ("CREATE TABLE cold_objects(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
+     "INSERT INTO cold_objects(key) SELECT DISTINCT object_key FROM cold ORDER BY 1;"
+     "ALTER TABLE cold ADD COLUMN object_id INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE cold SET object_id = (SELECT id FROM cold_objects WHERE key = cold.object_key);"
+     "DROP INDEX cold_object;"
+     "ALTER TABLE cold DROP COLUMN object_key;"
+     "CREATE INDEX cold_object ON cold(object_id);"
+     "CREATE TRIGGER cold_objects_ad AFTER DELETE ON cold"
+     " WHEN NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
+     " DELETE FROM cold_objects WHERE id = old.object_id; END;"
+     "CREATE TRIGGER cold_objects_au AFTER UPDATE OF object_id ON cold"
+     " WHEN old.object_id <> new.object_id"
+     " AND NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
+     " DELETE FROM cold_objects WHERE id = old.object_id; END;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))

@@ -164,6 +164,13 @@ ak_code ak_sysdb_each_vector(ak_sysdb *db, ak_tier tier, ak_vec_fn fn, void *ctx
 ak_code ak_sysdb_hot_vectors_of(ak_sysdb *db, const char *const *ids, size_t n, ak_vec_fn fn,
                                 void *ctx, ak_err *err);
 
+/* SQL over the cold catalog (schema 9): a row names its object by number,
+ * the key is in cold_objects.  AK_COLD_KEY is the key of the `cold` row at
+ * hand; AK_COLD_IN_OBJECT(p) is true of the rows of the object whose key is
+ * bound to parameter p. */
+#define AK_COLD_KEY "(SELECT key FROM cold_objects WHERE id = cold.object_id)"
+#define AK_COLD_IN_OBJECT(p) "cold.object_id = (SELECT id FROM cold_objects WHERE key = " p ")"
+
 /* A conversation as `get` and search results show it.  Heap strings,
  * released by ak_conv_free(); content is NULL outside hot, summary NULL
  * in hot, object_key set only for cold. */

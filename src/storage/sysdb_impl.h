@@ -47,7 +47,8 @@ enum {
 #define CONV_COLUMNS_WARM \
     "id, conversation_id, summary, metadata, source, upload_id, NULL, ts_us, content_sha256"
 #define CONV_COLUMNS_COLD \
-    "rowid, conversation_id, ultra_summary, NULL, NULL, upload_id, object_key, ts_us, content_sha256"
+    "rowid, conversation_id, ultra_summary, NULL, NULL, upload_id, " AK_COLD_KEY ", ts_us," \
+    " content_sha256"
 
 extern const char *const ak_sysdb_stmt_sql[ST_COUNT];
 

@@ -84,7 +84,7 @@ assert_eq "$(echo "$again" | jq_py 'd["hot_to_warm"]["conversations"], d["warm_t
 # cold objects: one per system and month, Hive-style keys, catalogued, and
 # what the killed passes left is gone
 objects=$(find data/cold -name '*.parquet' | wc -l)
-catalogued=$(for db in $(find data -name '*.db'); do sqlite3 "$db" "SELECT DISTINCT object_key FROM cold"; done | sort -u | wc -l)
+catalogued=$(for db in $(find data -name '*.db'); do sqlite3 "$db" "SELECT key FROM cold_objects"; done | sort -u | wc -l)
 months=$(for db in $(find data -name '*.db'); do
   sqlite3 "$db" "SELECT DISTINCT '$db' || strftime('%Y-%m', ts_us / 1e6, 'unixepoch') FROM cold"; done | wc -l)
 assert_eq "$objects" "$catalogued" "every object catalogued"

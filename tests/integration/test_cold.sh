@@ -110,7 +110,7 @@ expect_stdout 0 akosha verify --data data --cold "$COLD" --deep --json
 assert_eq "$(echo "$out" | jq_py 'd["ok"], len(d["notices"])')" "True 0" "verify after the next pass"
 
 # the Parquet rows carry the vector code: the catalog's and the object's agree
-key=$(sqlite3 "$db" "SELECT object_key FROM cold WHERE conversation_id = '$cid'")
+key=$(sqlite3 "$db" "SELECT o.key FROM cold JOIN cold_objects o ON o.id = cold.object_id WHERE conversation_id = '$cid'")
 make -C "$AKOSHA_SRC" -s --no-print-directory SAN="${AKOSHA_SANITIZED:-0}" \
   BUILD="$(realpath --relative-to="$AKOSHA_SRC" "$(dirname "$AKOSHA_BIN")")" \
   "$(realpath --relative-to="$AKOSHA_SRC" "$(dirname "$AKOSHA_BIN")")/tools/pqtool" >/dev/null
@@ -121,7 +121,7 @@ assert_eq "$code" "$(sqlite3 "$db" "SELECT lower(hex(embedding_code)) FROM cold 
 
 # an object missing from the store (verify's problem) does not stop its
 # month from aging: the new rows go to a new object, the loss stays reported
-gone=$(sqlite3 "$db" "SELECT object_key FROM cold WHERE strftime('%Y-%m', ts_us / 1e6, 'unixepoch') = '2026-11' LIMIT 1")
+gone=$(sqlite3 "$db" "SELECT o.key FROM cold JOIN cold_objects o ON o.id = cold.object_id WHERE strftime('%Y-%m', ts_us / 1e6, 'unixepoch') = '2026-11' LIMIT 1")
 [ -n "$gone" ] || fail "no cold object for 2026-11"
 rm "$COLD/$gone"
 expect_stdout 0 akosha age --data data --cold "$COLD" --now 2027-02-20T00:00:00Z --json

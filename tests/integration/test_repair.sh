@@ -20,7 +20,7 @@ tier_dump() { # datadir
     echo "== ${db#$1/}"
     sqlite3 "$db" "SELECT 'hot', conversation_id, hex(content_sha256), ts_us, upload_id, coalesce(metadata,''), '' FROM hot
                    UNION ALL SELECT 'warm', conversation_id, hex(content_sha256), ts_us, upload_id, coalesce(metadata,''), '' FROM warm
-                   UNION ALL SELECT 'cold', conversation_id, hex(content_sha256), ts_us, upload_id, '', object_key FROM cold
+                   UNION ALL SELECT 'cold', conversation_id, hex(content_sha256), ts_us, upload_id, '', o.key FROM cold JOIN cold_objects o ON o.id = cold.object_id
                    ORDER BY 2"
   done
 }
@@ -74,8 +74,8 @@ expect_exit 0 akosha verify --data damaged --no-cold
 backdate() { find "$1/cold" -name '*.parquet' -exec touch -d '2 hours ago' {} +; }
 rm -rf damaged && cp -a pristine damaged
 victim_objects=$(cold_objects pristine | grep -c "system_id=$victim/")
-orphan=$(sqlite3 "damaged/${victim_db#data/}" "SELECT min(object_key) FROM cold")
-sqlite3 "damaged/${victim_db#data/}" "DELETE FROM cold WHERE object_key = '$orphan'"
+orphan=$(sqlite3 "damaged/${victim_db#data/}" "SELECT min(key) FROM cold_objects")
+sqlite3 "damaged/${victim_db#data/}" "DELETE FROM cold WHERE object_id = (SELECT id FROM cold_objects WHERE key = '$orphan')"
 expect_exit 0 akosha verify --data damaged
 backdate damaged
 expect_exit 1 akosha verify --data damaged

@@ -212,7 +212,7 @@ mkupload bucket2 sysW u2 --records @recs5.json --uploaded-at 2026-11-02T10:00:00
 akosha ingest --once --bucket bucket2 --data data2 --json >/dev/null
 out=$(akosha age --data data2 --now 2026-11-06T00:00:00Z --json)
 assert_eq "$(echo "$out" | jq_py 'd["cold_objects_merged"]')" "1" "June's object merged with the new row"
-key=$(sqlite3 "$wdb" "SELECT object_key FROM cold WHERE conversation_id = 'cv'")
+key=$(sqlite3 "$wdb" "SELECT o.key FROM cold JOIN cold_objects o ON o.id = cold.object_id WHERE conversation_id = 'cv'")
 make -C "$AKOSHA_SRC" -s --no-print-directory SAN="${AKOSHA_SANITIZED:-0}" \
   BUILD="$(realpath --relative-to="$AKOSHA_SRC" "$(dirname "$AKOSHA_BIN")")" \
   "$(realpath --relative-to="$AKOSHA_SRC" "$(dirname "$AKOSHA_BIN")")/tools/pqtool" >/dev/null

@@ -376,7 +376,8 @@ static void test_upgrade(void)
     CHECK_INT(ak_sysdb_commit(db, &err), AK_OK);
     sqlite3 *h = test_sql_open(db);
     /* one of them cold, as aging leaves it: the catalog only */
-    CHECK_INT(sqlite3_exec(h, "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256,"
+    CHECK_INT(sqlite3_exec(h, TEST_SQL_UNDO_9 /* schema 9 */
+                              "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256,"
                               " upload_at_us, upload_id) SELECT conversation_id, 'obj', ts_us,"
                               " content_sha256, upload_at_us, upload_id FROM hot WHERE"
                               " conversation_id = 'k-19999-1'; DELETE FROM hot WHERE"

@@ -24,4 +24,14 @@ static inline sqlite3 *test_sql_open(ak_sysdb *db)
     return h;
 }
 
+/* SQL that takes a schema-9 database back to the cold catalog of schema 8
+ * (each row holding its object's key), for tests of older schemas; the
+ * user_version is the test's to set. */
+#define TEST_SQL_UNDO_9                                                              \
+    "DROP TRIGGER cold_objects_ad; DROP TRIGGER cold_objects_au; DROP INDEX cold_object;" \
+    "ALTER TABLE cold ADD COLUMN object_key TEXT NOT NULL DEFAULT '';"               \
+    "UPDATE cold SET object_key = (SELECT key FROM cold_objects WHERE id = object_id);" \
+    "ALTER TABLE cold DROP COLUMN object_id; DROP TABLE cold_objects;"               \
+    "CREATE INDEX cold_object ON cold(object_key);"
+
 #endif

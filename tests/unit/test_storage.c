@@ -191,8 +191,9 @@ static void test_update_from_other_tiers(void)
         "INSERT INTO warm(conversation_id, summary, ts_us, source, content_sha256, upload_at_us, upload_id)"
         " VALUES('w', 's', 1, 'x', x'00', 10, 'u0');"
         "INSERT INTO warm_fts(rowid, summary) VALUES(last_insert_rowid(), 's');"
-        "INSERT INTO cold(conversation_id, object_key, ts_us, content_sha256, upload_at_us, upload_id)"
-        " VALUES('c', 'k', 1, x'00', 10, 'u0');", NULL, NULL, NULL), SQLITE_OK);
+        "INSERT INTO cold_objects(id, key) VALUES(1, 'k');"
+        "INSERT INTO cold(conversation_id, object_id, ts_us, content_sha256, upload_at_us, upload_id)"
+        " VALUES('c', 1, 1, x'00', 10, 'u0');", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     CHECK_INT(put(db, 5, "older", "w", "new w"), AK_PUT_STALE);
     CHECK_INT(put(db, 20, "u1", "w", "new w"), AK_PUT_UPDATED);
@@ -307,8 +308,8 @@ static void test_migration_drops_index_triggers(void)
         "CREATE TRIGGER warm_fts_au AFTER UPDATE OF summary ON warm BEGIN"
         " INSERT INTO warm_fts(warm_fts, rowid, summary) VALUES ('delete', old.id, old.summary);"
         " INSERT INTO warm_fts(rowid, summary) VALUES (new.id, new.summary); END;"
-        /* and without what schemas 5 to 8 added */
-        "DROP TRIGGER cold_fts_ad; DROP TABLE cold_fts; DROP TABLE cold_garbage;"
+        /* and without what schemas 5 to 9 added */
+        TEST_SQL_UNDO_9 "DROP TRIGGER cold_fts_ad; DROP TABLE cold_fts; DROP TABLE cold_garbage;"
         "DROP TABLE conv_facts; DROP TABLE daily; DROP INDEX uploads_at;"
         "DROP TABLE sources; DROP TABLE pruned;"
         "ALTER TABLE cold DROP COLUMN ultra_summary; ALTER TABLE cold DROP COLUMN embedding_code;"
@@ -674,7 +675,7 @@ static void test_warm_upgrade(void)
     ak_vec_quantize(v, q, &scale);
     CHECK_INT(ak_sysdb_open(tmp_path("v7.db"), 1, &db, &err), AK_OK);
     sqlite3 *h = test_sql_open(db);
-    CHECK_INT(sqlite3_exec(h, "ALTER TABLE warm DROP COLUMN ultra_at;"
+    CHECK_INT(sqlite3_exec(h, TEST_SQL_UNDO_9 "ALTER TABLE warm DROP COLUMN ultra_at;"
                               "ALTER TABLE warm DROP COLUMN ultra_len; PRAGMA user_version = 7;",
                            NULL, NULL, NULL), SQLITE_OK);
     sqlite3_stmt *st;
