@@ -475,10 +475,11 @@ float ak_hnsw_scale(const ak_hnsw *h, uint32_t id) { return h->scale[id]; }
 
 size_t ak_hnsw_bytes(const ak_hnsw *h)
 {
+    size_t stamps = h->seen_cap * sizeof *h->seen;
     if (h->map)
-        return h->map_len;
+        return h->map_len + stamps;
     return (size_t)h->cap * (1 + 4 + 4 + L0_WORDS * 4 + AK_DIM) + (h->cap + 63) / 64 * 8 +
-           h->upper_cap * 4;
+           h->upper_cap * 4 + stamps;
 }
 
 size_t ak_hnsw_search(const ak_hnsw *h, const int8_t *q8, float q8scale, size_t k, size_t ef,
