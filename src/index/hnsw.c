@@ -107,6 +107,28 @@ static int idset_put(idset *s, uint32_t id)
     return 1;
 }
 
+/* What a search of one level has visited: building (one add at a time,
+ * owning the graph) stamps an array of a word per node with an epoch, so
+ * starting a level costs nothing and a check is one load; concurrent
+ * searches cannot share that array and use a small hash set of their own. */
+typedef struct {
+    uint16_t *mark; /* the graph's stamps, or NULL: use set */
+    uint16_t epoch;
+    idset set;
+} visited;
+
+/* 1 if id was new (now marked), 0 if seen before, -1 out of memory. */
+static inline int visit(visited *v, uint32_t id)
+{
+    if (v->mark) {
+        if (v->mark[id] == v->epoch)
+            return 0;
+        v->mark[id] = v->epoch;
+        return 1;
+    }
+    return idset_put(&v->set, id);
+}
+
 /* ---- the graph ---- */
 
 static float sim(const ak_hnsw *h, const int8_t *q, float qs, uint32_t id)
@@ -139,6 +161,7 @@ void ak_hnsw_free(ak_hnsw *h)
         free(h->vec);
         free(h->upper);
     }
+    free(h->seen);
     free(h);
 }
 
@@ -262,13 +285,12 @@ static int keeps(const ak_hnsw *h, const keep_rule *r, uint32_t id)
 /* Best-first search of one level from ep: the best ef kept nodes go to res
  * (a worst-on-top heap).  -1 when out of memory. */
 static int search_level(const ak_hnsw *h, const int8_t *q, float qs, uint32_t ep, float ep_s,
-                        size_t ef, uint32_t lvl, const keep_rule *r, heap *res)
+                        size_t ef, uint32_t lvl, const keep_rule *r, visited *seen, heap *res)
 {
     heap cand = {NULL, 0, 0, 1};
-    idset seen;
-    int rc = idset_init(&seen, 1024);
+    int rc = 0;
     float bound = -INFINITY; /* the worst result kept, once there are ef */
-    if (rc == 0 && idset_put(&seen, ep) >= 0 && heap_push(&cand, (ak_hnsw_hit){ep_s, ep}) == 0) {
+    if (visit(seen, ep) >= 0 && heap_push(&cand, (ak_hnsw_hit){ep_s, ep}) == 0) {
         if (keeps(h, r, ep) && (rc = heap_push(res, (ak_hnsw_hit){ep_s, ep})) == 0 && ef == 1)
             bound = ep_s;
     } else {
@@ -283,7 +305,7 @@ static int search_level(const ak_hnsw *h, const int8_t *q, float qs, uint32_t ep
             __builtin_prefetch(h->vec + (size_t)l[i] * AK_DIM);
         for (uint32_t i = 1; i <= l[0] && rc == 0; i++) {
             uint32_t nb = l[i];
-            int fresh = idset_put(&seen, nb);
+            int fresh = visit(seen, nb);
             if (fresh <= 0) {
                 rc = fresh;
                 continue;
@@ -302,7 +324,6 @@ static int search_level(const ak_hnsw *h, const int8_t *q, float qs, uint32_t ep
         }
     }
     free(cand.a);
-    free(seen.slot);
     return rc;
 }
 
@@ -391,6 +412,15 @@ ak_code ak_hnsw_add(ak_hnsw *h, const int8_t *v, float scale, uint32_t *out_id, 
         h->max_level = lvl;
         return AK_OK;
     }
+    if (h->seen_cap < h->cap) {
+        uint16_t *s = calloc(h->cap, sizeof *s); /* fresh stamps: epoch restarts */
+        if (!s)
+            return ak_err_set(err, AK_ERR_NOMEM, "out of memory linking node %u", id);
+        free(h->seen);
+        h->seen = s;
+        h->seen_cap = h->cap;
+        h->seen_epoch = 0;
+    }
     uint32_t cur = h->entry;
     float best = sim(h, v, scale, cur);
     for (uint32_t l = h->max_level; l > lvl; l--)
@@ -398,7 +428,12 @@ ak_code ak_hnsw_add(ak_hnsw *h, const int8_t *v, float scale, uint32_t *out_id, 
     heap res = {NULL, 0, 0, 0};
     keep_rule all = {NULL, NULL, 0};
     for (uint32_t l = lvl < h->max_level ? lvl : h->max_level;; l--) {
-        if (search_level(h, v, scale, cur, best, AK_HNSW_EF_BUILD, l, &all, &res)) {
+        if (++h->seen_epoch == 0) { /* wrapped: clear the stamps once in 65,535 levels */
+            memset(h->seen, 0, h->seen_cap * sizeof *h->seen);
+            h->seen_epoch = 1;
+        }
+        visited seen = {h->seen, h->seen_epoch, {0}};
+        if (search_level(h, v, scale, cur, best, AK_HNSW_EF_BUILD, l, &all, &seen, &res)) {
             free(res.a);
             return ak_err_set(err, AK_ERR_NOMEM, "out of memory linking node %u", id);
         }
@@ -440,10 +475,11 @@ float ak_hnsw_scale(const ak_hnsw *h, uint32_t id) { return h->scale[id]; }
 
 size_t ak_hnsw_bytes(const ak_hnsw *h)
 {
+    size_t stamps = h->seen_cap * sizeof *h->seen;
     if (h->map)
-        return h->map_len;
+        return h->map_len + stamps;
     return (size_t)h->cap * (1 + 4 + 4 + L0_WORDS * 4 + AK_DIM) + (h->cap + 63) / 64 * 8 +
-           h->upper_cap * 4;
+           h->upper_cap * 4 + stamps;
 }
 
 size_t ak_hnsw_search(const ak_hnsw *h, const int8_t *q8, float q8scale, size_t k, size_t ef,
@@ -460,11 +496,14 @@ size_t ak_hnsw_search(const ak_hnsw *h, const int8_t *q8, float q8scale, size_t 
     heap res = {NULL, 0, 0, 0};
     keep_rule rule = {accept, ctx, 1};
     size_t n = 0;
-    if (search_level(h, q8, q8scale, cur, best, ef, 0, &rule, &res) == 0 && res.n) {
+    visited seen = {NULL, 0, {0}};
+    if (idset_init(&seen.set, 1024) == 0 &&
+        search_level(h, q8, q8scale, cur, best, ef, 0, &rule, &seen, &res) == 0 && res.n) {
         qsort(res.a, res.n, sizeof *res.a, by_score_desc);
         n = res.n < k ? res.n : k;
         memcpy(out, res.a, n * sizeof *out);
     }
+    free(seen.set.slot);
     free(res.a);
     return n;
 }

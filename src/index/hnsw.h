@@ -29,7 +29,9 @@
 #define AK_HNSW_M 16          /* links a node keeps on levels >= 1 */
 #define AK_HNSW_M0 32         /* ... on level 0 */
 #define AK_HNSW_MAX_LEVEL 16
+#ifndef AK_HNSW_EF_BUILD /* a -D for the benchmark's recall-vs-build-rate check */
 #define AK_HNSW_EF_BUILD 128  /* candidates considered when linking a node */
+#endif
 #define AK_HNSW_EF_DEFAULT 64 /* candidates considered by a search (the recall knob) */
 
 typedef struct ak_hnsw ak_hnsw;
@@ -78,6 +80,11 @@ ak_code ak_hnsw_save(const ak_hnsw *h, const char *path, const void *user, size_
  * NULL. */
 ak_code ak_hnsw_load(const char *path, ak_hnsw **out, void **user, size_t *user_len,
                      ak_err *err);
+/* Let the kernel drop the resident pages of a graph mapped from a file (its
+ * links and vectors: a search faults back in the few it visits, from the
+ * page cache).  The deletion marks, which may hold in-memory changes, are
+ * kept.  A no-op for a graph on the heap.  Safe beside concurrent searches. */
+void ak_hnsw_release_pages(const ak_hnsw *h);
 /* The same from bytes in memory (the fuzz target); the graph copies them. */
 ak_code ak_hnsw_from_bytes(const void *data, size_t size, ak_hnsw **out, void **user,
                            size_t *user_len, ak_err *err);

@@ -14,7 +14,9 @@
  * The CRC-32 covers every byte but its own field.  Loading maps the file
  * privately (writes by later deletions stay in memory, copy-on-write) and
  * checks every count and link before the graph is used, so no byte of the
- * file can steer a search out of bounds.
+ * file can steer a search out of bounds.  The check reads every page; the
+ * links and vectors are then released (ak_hnsw_release_pages), so what
+ * stays resident is what searches touch, not the whole file.
  */
 #include "index/hnsw_impl.h"
 
@@ -264,6 +266,19 @@ static ak_code adopt(void *map, size_t len, ak_hnsw **out, void **user, size_t *
     return AK_OK;
 }
 
+void ak_hnsw_release_pages(const ak_hnsw *h)
+{
+    if (!h->map || !h->n)
+        return;
+    /* l0, upper and vec are the file's tail; del (which deletions write,
+     * copy-on-write) ends before l0 begins, so rounding up keeps it */
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)h->l0 + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t end = (uintptr_t)h->map + h->map_len;
+    if (from < end)
+        madvise((void *)from, end - from, MADV_DONTNEED);
+}
+
 ak_code ak_hnsw_load(const char *path, ak_hnsw **out, void **user, size_t *user_len,
                      ak_err *err)
 {
@@ -281,7 +296,10 @@ ak_code ak_hnsw_load(const char *path, ak_hnsw **out, void **user, size_t *user_
     if (map == MAP_FAILED)
         return ak_err_set(err, AK_ERR_IO, "%s: mmap: %s", path, strerror(errno));
     ak_code rc = adopt(map, (size_t)st.st_size, out, user, user_len, err);
-    return rc ? ak_err_prefix(err, "%s: ", path) : AK_OK;
+    if (rc)
+        return ak_err_prefix(err, "%s: ", path);
+    ak_hnsw_release_pages(*out); /* the check read them all */
+    return AK_OK;
 }
 
 ak_code ak_hnsw_from_bytes(const void *data, size_t size, ak_hnsw **out, void **user,

@@ -34,6 +34,9 @@ struct ak_hnsw {
     void *map;          /* the file mapping the arrays point into, or NULL */
     size_t map_len;
     uint64_t rng;       /* level draws */
+    uint16_t *seen;     /* building: seen[i] == seen_epoch when node i was visited */
+    size_t seen_cap;
+    uint16_t seen_epoch;
 };
 
 static inline uint32_t *ak_hnsw_links(const ak_hnsw *h, uint32_t id, uint32_t lvl)

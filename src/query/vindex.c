@@ -225,9 +225,11 @@ static size_t match_rows(const ak_vindex *v, const sysent *e, const ak_segment *
     return n_todo;
 }
 
-/* Switch the system to s: label every row, delete the nodes not kept. */
+/* Switch the system to s: label every row, delete the nodes not kept.
+ * changed: nodes were added or deleted, so the file must be saved again (a
+ * restart rebinding an unchanged index rewrites nothing). */
 static void bind(ak_vindex *v, sysent *e, uint32_t at, ak_segment *s, keyed *nk,
-                 const uint8_t *used)
+                 const uint8_t *used, int changed)
 {
     pthread_rwlock_wrlock(&v->rw);
     for (uint32_t r = 0; r < s->n; r++) {
@@ -239,7 +241,7 @@ static void bind(ak_vindex *v, sysent *e, uint32_t at, ak_segment *s, keyed *nk,
     ak_segment_ref(s);
     e->bound = s;
     recover(v);
-    v->dirty = 1;
+    v->dirty |= changed;
     pthread_rwlock_unlock(&v->rw);
     ak_segment_unref(old);
     qsort(nk, s->n, sizeof *nk, cmp_keyed);
@@ -272,7 +274,8 @@ ak_code ak_vindex_sync(ak_vindex *v, ak_segment *s, int add, atomic_int *stop,
         assert(added <= n_todo); /* nk[todo[i]] is set for every i < added */
         v->added += added;
         if (rc == AK_OK) {
-            bind(v, e, at, s, nk, used);
+            /* every old node matched a row and no row was added: the same keys */
+            bind(v, e, at, s, nk, used, added > 0 || e->n_keys != s->n);
             nk = NULL;
         } else {
             /* the nodes added for this sync were never bound: delete them */
@@ -284,11 +287,14 @@ ak_code ak_vindex_sync(ak_vindex *v, ak_segment *s, int add, atomic_int *stop,
             pthread_rwlock_unlock(&v->rw);
         }
     }
+    /* matching read every row and its node: searches need none of it (under
+     * sync_mu: no add can move the graph off its file meanwhile) */
+    ak_hnsw_release_pages(v->g);
     pthread_mutex_unlock(&v->sync_mu);
     free(nk);
     free(used);
     free(todo);
-    ak_segment_release_pages(s); /* matching read every row: searches need none of it */
+    ak_segment_release_pages(s);
     return rc;
 }
 
@@ -561,6 +567,7 @@ ak_code ak_vindex_open(const char *path, ak_vindex **out, int *rebuilt, ak_err *
     ak_code rc = load(v, &why);
     if (rebuilt)
         *rebuilt = rc == AK_ERR_CORRUPT;
+    v->dirty = rc == AK_ERR_CORRUPT; /* replace the bad file even if nothing is added */
     if (rc == AK_ERR_CORRUPT) {
         /* not removed here (a read-only search opens it too): the next
          * save replaces it whole */
