@@ -340,9 +340,10 @@ static const ak_json *present(const ak_json *v)
  * limits (AK_RECORD_MAX_NODES, AK_RECORD_MAX_DEPTH) cannot matter. */
 static int plain(const ak_json *v, int depth, size_t *budget)
 {
-    if (depth > PLAIN_DEPTH || !*budget)
+    size_t numbers = v->floats ? v->n_kids : 0; /* read as floats, counted all the same */
+    if (depth + (numbers > 0) > PLAIN_DEPTH || *budget <= numbers)
         return 0;
-    --*budget;
+    *budget -= 1 + numbers;
     for (const ak_json *k = v->first; k; k = k->next)
         if (!plain(k, depth + 1, budget))
             return 0;
@@ -681,6 +682,8 @@ static void handle_call(ak_push *p, const ak_request *req, ak_response *res)
     call c = {.res = res};
     ak_err err;
     int64_t t0 = ak_time_mono_us();
+    if (doc) /* embeddings straight into floats, no node per number */
+        ak_json_doc_float_arrays(doc, "embedding", AK_DIM);
     ak_code rc = doc ? ak_json_parse(doc, req->body, req->body_len, &root, &err)
                      : ak_err_set(&err, AK_ERR_NOMEM, "out of memory");
     if (rc) {
