@@ -134,6 +134,10 @@ static ak_code take_embedding(const ak_json *v, ak_record *r, ak_rec_problem *pb
         return ak_err_set(e, AK_ERR_INVALID, "embedding: has %u numbers, expected %d",
                           v->n_kids, AK_DIM);
     }
+    if (v->floats) { /* read straight into floats (ak_json_doc_float_arrays) */
+        memcpy(r->embedding, v->floats, sizeof r->embedding);
+        return check_embedding(r, pb, e);
+    }
     int i = 0;
     for (const ak_json *x = v->first; x; x = x->next, i++) {
         if (x->type != AK_JSON_NUMBER) {

@@ -340,9 +340,10 @@ static const ak_json *present(const ak_json *v)
  * limits (AK_RECORD_MAX_NODES, AK_RECORD_MAX_DEPTH) cannot matter. */
 static int plain(const ak_json *v, int depth, size_t *budget)
 {
-    if (depth > PLAIN_DEPTH || !*budget)
+    size_t numbers = v->floats ? v->n_kids : 0; /* read as floats, counted all the same */
+    if (depth + (numbers > 0) > PLAIN_DEPTH || *budget <= numbers)
         return 0;
-    --*budget;
+    *budget -= 1 + numbers;
     for (const ak_json *k = v->first; k; k = k->next)
         if (!plain(k, depth + 1, budget))
             return 0;
@@ -681,6 +682,8 @@ static void handle_call(ak_push *p, const ak_request *req, ak_response *res)
     call c = {.res = res};
     ak_err err;
     int64_t t0 = ak_time_mono_us();
+    if (doc) /* embeddings straight into floats, no node per number */
+        ak_json_doc_float_arrays(doc, "embedding", AK_DIM);
     ak_code rc = doc ? ak_json_parse(doc, req->body, req->body_len, &root, &err)
                      : ak_err_set(&err, AK_ERR_NOMEM, "out of memory");
     if (rc) {
@@ -745,6 +748,11 @@ void ak_push_handle(ak_push *p, const ak_request *req, ak_response *res)
 
 /* ---- the shipper ---- */
 
+/* One system's batches, under its locks as a batch takes them: the stripe
+ * (its kept database) and the system's lock, so that a forget (which
+ * deletes the database and the outbox batches under that lock) is never
+ * undone by a database re-created here.  A system whose batches are gone
+ * once the lock is held (forgotten meanwhile) is left alone. */
 static ak_code ship_one(void *ctx, const char *sid)
 {
     ak_push *p = ctx;
@@ -752,9 +760,21 @@ static ak_code ship_one(void *ctx, const char *sid)
     ak_outbox_stats st = {0};
     ak_err err;
     int changed = 0;
+    int64_t left = 0;
     size_t s = stripe_of(sid);
+    ak_syslock *fence = NULL;
     pthread_mutex_lock(&p->stripe[s]);
-    ak_code rc = ak_pushdb_open(&p->kept[s], p->env.dd, sid, &db, &err);
+    ak_code rc = ak_syslock_take(p->env.dd, sid, &fence, &err);
+    ak_testpoint("push.ship_locked");
+    if (rc == AK_OK)
+        rc = ak_outbox_count(p->outbox, sid, &left, &err);
+    if (rc == AK_OK && left == 0) {
+        ak_syslock_release(fence);
+        pthread_mutex_unlock(&p->stripe[s]);
+        return AK_OK;
+    }
+    if (rc == AK_OK)
+        rc = ak_pushdb_open(&p->kept[s], p->env.dd, sid, &db, &err);
     if (rc == AK_OK && p->env.bucket)
         rc = ak_outbox_ship_system(p->outbox, p->env.bucket, p->env.dd, sid, db, &st, &changed,
                                    &err);
@@ -763,6 +783,7 @@ static ak_code ship_one(void *ctx, const char *sid)
     if (changed) /* a batch staged by a run that died before applying it */
         ak_index_load_system(p->env.idx, sid, NULL);
     ak_pushdb_done(&p->kept[s], sid, db, rc == AK_OK);
+    ak_syslock_release(fence);
     pthread_mutex_unlock(&p->stripe[s]);
     atomic_fetch_add(&p->env.metrics->push_shipped, st.shipped);
     if (rc) {

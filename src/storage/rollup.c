@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "storage/sysdb_impl.h"
+#include "util/json.h"
 
 #include "util/time.h"
 
@@ -12,6 +13,61 @@ int64_t ak_rollup_day(int64_t ts_us)
 {
     int64_t r = ((ts_us % AK_US_PER_DAY) + AK_US_PER_DAY) % AK_US_PER_DAY;
     return (ts_us - r) / AK_US_PER_DAY;
+}
+
+/* The first 128 characters of s[0..n) (valid UTF-8), as substr() counts them. */
+static size_t first_chars(const char *s, size_t n)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars > 128)
+            return i;
+    return n;
+}
+
+/* One member's column: 1 when certain (absent and null give ''). */
+static int meta_text(const ak_json *v, const char **s, size_t *n)
+{
+    *s = "";
+    *n = 0;
+    if (!v || v->type == AK_JSON_NULL)
+        return 1;
+    if (v->type != AK_JSON_STRING || memchr(v->str, '\0', v->str_len) ||
+        !ak_utf8_valid(v->str, v->str_len))
+        return 0;
+    *s = v->str;
+    *n = first_chars(v->str, v->str_len);
+    return 1;
+}
+
+int ak_rollup_meta_of(ak_json_doc *doc, const char *m, size_t len, ak_rollup_meta *out)
+{
+    static const char *const keys[3] = {"project", "category", "type"};
+    const ak_json *root, *found[3] = {NULL, NULL, NULL};
+    const char *type = "";
+    size_t type_len = 0;
+    memset(out, 0, sizeof *out);
+    out->project = out->category = "";
+    if (!m)
+        return 1;
+    /* SQLite and we decode escapes (in keys too) alike only as far as tested */
+    if (memchr(m, '\\', len) || ak_json_parse(doc, m, len, &root, NULL) != AK_OK)
+        return 0;
+    if (root->type != AK_JSON_OBJECT)
+        return 1; /* json_extract of '$.key' on a non-object: NULL */
+    for (const ak_json *c = root->first; c; c = c->next)
+        for (int k = 0; k < 3; k++)
+            if (c->key_len == strlen(keys[k]) && !memcmp(c->key, keys[k], c->key_len)) {
+                if (found[k])
+                    return 0; /* a repeated member */
+                found[k] = c;
+            }
+    if (!meta_text(found[0], &out->project, &out->project_len) ||
+        !meta_text(found[1], &out->category, &out->category_len) ||
+        !meta_text(found[2], &type, &type_len))
+        return 0;
+    out->reflection = type_len == 10 && !memcmp(type, "reflection", 10);
+    return 1;
 }
 
 #define EXPIRE_SQL                                                                            \

@@ -21,6 +21,7 @@
 #ifndef AK_ROLLUP_H
 #define AK_ROLLUP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -90,6 +91,31 @@ typedef struct ak_sysdb ak_sysdb;
     " " AK_ROLLUP_IS_PUSH("?4") ", ?5) ON CONFLICT(conversation_id) DO UPDATE SET"           \
     " day = excluded.day, project = excluded.project, category = excluded.category,"          \
     " reflection = excluded.reflection, pushed = excluded.pushed, bytes = excluded.bytes"
+
+/* The same fact with every column given: ?1 conversation id, ?2 day,
+ * ?3 project, ?4 category, ?5 reflection, ?6 pushed, ?7 content bytes
+ * (what ak_rollup_fact_of() computed). */
+#define AK_ROLLUP_FACT_SET_SQL                                                                \
+    "INSERT INTO conv_facts VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(conversation_id)"  \
+    " DO UPDATE SET day = excluded.day, project = excluded.project,"                         \
+    " category = excluded.category, reflection = excluded.reflection,"                       \
+    " pushed = excluded.pushed, bytes = excluded.bytes"
+
+/* A fact's metadata columns, computed in C (a push stores thousands of
+ * memories a second, and three json_extract per memory in SQL were a tenth
+ * of its CPU).  Pointers point into the metadata text. */
+typedef struct {
+    const char *project, *category;
+    size_t project_len, category_len;
+    int reflection;
+} ak_rollup_meta;
+
+/* Fill *out with exactly what AK_ROLLUP_FACT_SQL's expressions give for
+ * metadata m[0..len) (NULL: none) and return 1; or return 0 when that is
+ * not certain (escapes, a repeated or non-string member, JSON our parser
+ * refuses), and the caller uses AK_ROLLUP_FACT_SQL.  doc is scratch. */
+typedef struct ak_json_doc ak_json_doc;
+int ak_rollup_meta_of(ak_json_doc *doc, const char *m, size_t len, ak_rollup_meta *out);
 
 /* The day (UTC) holding a time in microseconds. */
 int64_t ak_rollup_day(int64_t ts_us);

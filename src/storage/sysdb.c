@@ -22,6 +22,7 @@
 
 #include "storage/rollup.h"
 #include "storage/warmcode.h"
+#include "util/json.h"
 #include "util/time.h"
 #include "util/vcode.h"
 #include "util/vec.h"
@@ -85,6 +86,7 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
         " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(cold_fts), t.rowid LIMIT ?4",
     [ST_FTS_ADD_COLD] = "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
     [ST_FACT_PUT] = AK_ROLLUP_FACT_SQL,
+    [ST_FACT_SET] = AK_ROLLUP_FACT_SET_SQL,
 };
 
 /* ---- schema ---- */
@@ -418,6 +420,7 @@ void ak_sysdb_close(ak_sysdb *db)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
     sqlite3_close(db->db);
+    ak_json_doc_free(db->scratch);
     free(db->path);
     free(db);
 }
@@ -613,19 +616,33 @@ static ak_code replace(ak_sysdb *db, const existing *ex, const ak_upload_order *
     return rc ? rc : insert_hot(db, up, r, err);
 }
 
-/* The memory's row in the daily rollup, in the same transaction. */
+/* The memory's row in the daily rollup, in the same transaction: its
+ * metadata columns computed here when that is certain to give what the SQL
+ * would (storage/rollup.h), else by the SQL. */
 static ak_code put_fact(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
                         ak_err *err)
 {
-    sqlite3_stmt *st = ak_sysdb_stmt(db, ST_FACT_PUT, err);
+    ak_rollup_meta m;
+    if (!db->scratch)
+        db->scratch = ak_json_doc_new();
+    int in_c = db->scratch && ak_rollup_meta_of(db->scratch, r->metadata, r->metadata_len, &m);
+    sqlite3_stmt *st = ak_sysdb_stmt(db, in_c ? ST_FACT_SET : ST_FACT_PUT, err);
     if (!st)
         return err ? err->code : AK_ERR_INTERNAL;
     sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, ak_rollup_day(r->ts_us));
-    if (r->metadata)
-        sqlite3_bind_text(st, 3, r->metadata, (int)r->metadata_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, up->upload_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (int64_t)r->content_len);
+    if (in_c) {
+        sqlite3_bind_text(st, 3, m.project, (int)m.project_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, m.category, (int)m.category_len, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, m.reflection);
+        sqlite3_bind_int(st, 6, strstr(up->upload_id, "_push_") != NULL);
+        sqlite3_bind_int64(st, 7, (int64_t)r->content_len);
+    } else {
+        if (r->metadata)
+            sqlite3_bind_text(st, 3, r->metadata, (int)r->metadata_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, up->upload_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (int64_t)r->content_len);
+    }
     return ak_sysdb_step_done(db, st, err, "updating the daily rollup");
 }
 

@@ -34,6 +34,7 @@ enum {
     ST_TEXT_COLD,
     ST_FTS_ADD_COLD,
     ST_FACT_PUT,
+    ST_FACT_SET,
     ST_SOURCE_SET,
     ST_SOURCE_SEEN,
     ST_SOURCE_HELD,
@@ -57,6 +58,7 @@ struct ak_sysdb {
     sqlite3_stmt *st[ST_COUNT];
     char *path;
     ak_file_id file_id; /* of path, just before opening */
+    struct ak_json_doc *scratch; /* put_fact's metadata parse, made on first use */
 };
 
 /* The database's error as an ak_code and a message naming path and what. */

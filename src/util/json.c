@@ -31,6 +31,9 @@ struct ak_json_doc {
     ak_err *err;
     ak_err scratch; /* err target when the caller passes none */
     int in_object;  /* an ak_json_obj_* walk is under way */
+    size_t float_n; /* ak_json_doc_float_arrays(): arrays of this many numbers, 0: off */
+    const char *float_key; /* ... that are members of this name */
+    int float_here; /* the value about to be parsed is such a member */
 };
 
 #define ARENA_MIN_BLOCK (64 * 1024)
@@ -105,6 +108,12 @@ void ak_json_doc_limits(ak_json_doc *d, unsigned max_depth, size_t max_nodes)
     d->max_nodes = max_nodes ? max_nodes : AK_JSON_DEFAULT_NODES;
 }
 
+void ak_json_doc_float_arrays(ak_json_doc *d, const char *key, size_t n)
+{
+    d->float_key = key;
+    d->float_n = key ? n : 0;
+}
+
 /* ---- lexing helpers ---- */
 
 static ak_code fail(ak_json_doc *d, const char *what)
@@ -138,6 +147,7 @@ static ak_json *new_node(ak_json_doc *d, ak_json_type t)
     n->first = n->next = NULL;
     n->key = n->str = NULL;
     n->key_len = n->str_len = 0;
+    n->floats = NULL;
     d->nodes++;
     return n;
 }
@@ -458,6 +468,8 @@ static ak_code parse_container(ak_json_doc *d, ak_json *node, unsigned depth)
                 return fail(d, "':' expected");
             d->p++;
         }
+        d->float_here = is_obj && d->float_n && key_len == strlen(d->float_key) &&
+                        !memcmp(key, d->float_key, key_len);
         if ((rc = parse_value(d, depth + 1, &kid)))
             return rc;
         kid->key = key;
@@ -479,9 +491,43 @@ static ak_code parse_container(ak_json_doc *d, ak_json *node, unsigned depth)
     }
 }
 
+static const char *scan_floats(const char *p, const char *end, float *out, size_t n);
+
+/* An array of exactly float_n numbers read straight into floats (no node
+ * per number), when that is what the text at d->p is and the limits would
+ * let the tree be built: 1 and *out set, else 0 with nothing consumed (the
+ * tree parse then accepts or refuses it exactly as without this). */
+static int float_array(ak_json_doc *d, unsigned depth, ak_json **out)
+{
+    const char *q = d->p + 1;
+    while (q < d->end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+        q++;
+    if (depth >= d->max_depth || d->nodes + 1 + d->float_n > d->max_nodes || q >= d->end ||
+        (*q != '-' && (*q < '0' || *q > '9')))
+        return 0;
+    float *f = arena_alloc(d, d->float_n * sizeof *f);
+    const char *after = f ? scan_floats(d->p, d->end, f, d->float_n) : NULL;
+    if (!after)
+        return 0; /* (the arena keeps f until the next parse) */
+    ak_json *v = new_node(d, AK_JSON_ARRAY);
+    if (!v)
+        return 0;
+    v->n_kids = (uint32_t)d->float_n;
+    v->floats = f;
+    v->raw_len = (size_t)(after - d->p);
+    d->nodes += d->float_n; /* counted as the tree would count them */
+    d->p = after;
+    *out = v;
+    return 1;
+}
+
 static ak_code parse_value(ak_json_doc *d, unsigned depth, ak_json **out)
 {
+    int floats = d->float_here;
+    d->float_here = 0;
     skip_ws(d);
+    if (floats && d->p < d->end && *d->p == '[' && float_array(d, depth, out))
+        return AK_OK;
     if (d->p >= d->end)
         return fail(d, "unexpected end of input");
     ak_json_type t;
@@ -522,6 +568,7 @@ static void start(ak_json_doc *d, const char *text, size_t len, ak_err *err)
     d->nodes = 0;
     d->err = err ? err : &d->scratch;
     d->in_object = 0;
+    d->float_here = 0;
 }
 
 ak_code ak_json_parse(ak_json_doc *d, const char *text, size_t len,
@@ -594,19 +641,16 @@ ak_code ak_json_obj_value(ak_json_doc *d, const ak_json **v)
 
 static float decimal_to_float(decimal dec, const char *raw, size_t raw_len);
 
-int ak_json_obj_floats(ak_json_doc *d, float *out, size_t n)
+/* p at '[': the end of an array of exactly n numbers, each into out[i]
+ * as ak_json_float32() converts it; NULL when the text is anything else. */
+static const char *scan_floats(const char *p, const char *end, float *out, size_t n)
 {
-    const char *p, *end = d->end, *why;
-    skip_ws(d);
-    p = d->p;
-    if (p >= end || *p != '[')
-        goto not_floats;
+    const char *why;
     p++;
     if (n == 0) { /* only "[]" is an array of no numbers */
         while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
             p++;
-        if (p >= end || *p++ != ']')
-            goto not_floats;
+        return p < end && *p == ']' ? p + 1 : NULL;
     }
     for (size_t i = 0; i < n; i++) {
         while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -615,18 +659,25 @@ int ak_json_obj_floats(ak_json_doc *d, float *out, size_t n)
         const char *num = p;
         if (p >= end || (*p != '-' && (*p < '0' || *p > '9')) ||
             !(p = scan_number(p, end, &dec, &why)))
-            goto not_floats;
+            return NULL;
         out[i] = decimal_to_float(dec, num, (size_t)(p - num));
         while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
             p++;
         if (p >= end || *p != (i + 1 < n ? ',' : ']'))
-            goto not_floats;
+            return NULL;
         p++;
     }
-    d->p = p;
+    return p;
+}
+
+int ak_json_obj_floats(ak_json_doc *d, float *out, size_t n)
+{
+    skip_ws(d);
+    const char *after = d->p < d->end && *d->p == '[' ? scan_floats(d->p, d->end, out, n) : NULL;
+    if (!after)
+        return 0; /* nothing consumed: ak_json_obj_value() will say what is wrong */
+    d->p = after;
     return 1;
-not_floats:
-    return 0; /* nothing consumed: ak_json_obj_value() will say what is wrong */
 }
 
 const ak_json *ak_json_get(const ak_json *obj, const char *key)

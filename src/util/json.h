@@ -48,7 +48,9 @@ struct ak_json {
     int32_t num_exp10;      /* ... times 10^num_exp10 (sign in raw[0]) */
     const char *key;        /* member of an object: its decoded key */
     size_t key_len;
-    ak_json *first;         /* ARRAY/OBJECT: first child */
+    ak_json *first;         /* ARRAY/OBJECT: first child (NULL when floats is set) */
+    const float *floats;    /* ARRAY read by ak_json_doc_float_arrays(): its n_kids
+                             * numbers as ak_json_float32() gives them; else NULL */
     ak_json *next;          /* next sibling */
 };
 
@@ -61,6 +63,15 @@ ak_json_doc *ak_json_doc_new(void);
 void ak_json_doc_free(ak_json_doc *doc);
 /* Bound the next parses (0 keeps the default). */
 void ak_json_doc_limits(ak_json_doc *doc, unsigned max_depth, size_t max_nodes);
+
+/* From the next parse on, an array of exactly n numbers (n > 0) that is
+ * the value of an object member named key (NULL: off; the string must
+ * outlive the doc's parses) gets no node per number: its node has
+ * n_kids = n, first = NULL and floats = the numbers as float32 (a request
+ * carrying embeddings builds no tree of 384 nodes each).  Acceptance,
+ * errors and the node count limit are as without it; readers of such a
+ * doc must look at floats where such a member can be. */
+void ak_json_doc_float_arrays(ak_json_doc *doc, const char *key, size_t n);
 
 /* Parse text[0..len) as one JSON value (surrounding whitespace allowed).
  * On error returns AK_ERR_INVALID with a message giving the byte offset. */

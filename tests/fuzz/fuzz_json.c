@@ -18,8 +18,12 @@
  * Either way, the member-by-member API (ak_json_obj_begin/next/value/floats,
  * the record parser's fast path) must agree with the tree: same members,
  * same values, floats within one float32 unit, and failure exactly when
- * the text is not valid JSON.  And the input as a merge patch's target
- * (util/jsonpatch.h) always gives an object that parses.
+ * the text is not valid JSON.  The input as a merge patch's target
+ * (util/jsonpatch.h) always gives an object that parses.  And a parse
+ * with ak_json_doc_float_arrays()
+ * (members "e" of 3 numbers) must accept and refuse exactly the same texts
+ * with the same message, and give the same tree but for those arrays, whose
+ * floats are bit for bit ak_json_float32() of the tree's numbers.
  *
  * Run with scripts/fuzz.sh json [seconds].
  */
@@ -32,7 +36,9 @@
 #define MAX_DEPTH 32
 #define MAX_NODES 10000
 
-static ak_json_doc *doc1, *doc2, *doc3;
+static ak_json_doc *doc1, *doc2, *doc3, *doc4;
+#define FLOAT_KEY "e"
+#define FLOAT_N 3
 static float floats[MAX_NODES + 1];
 
 typedef struct {
@@ -294,6 +300,43 @@ static void merge_into(const char *text, size_t size)
                out.data);
     FUZZ_CHECK(!ak_json_get(root, "zz_gone"), "a null member was kept: %s", out.data);
     ak_buf_free(&out);
+/* b (parsed with float arrays) against a, the plain tree of the same text. */
+static void same_but_floats(const ak_json *a, const ak_json *b)
+{
+    FUZZ_CHECK(a->type == b->type && a->n_kids == b->n_kids && a->raw == b->raw &&
+                   a->raw_len == b->raw_len, "the float-array parse differs from the tree");
+    if (b->floats) {
+        FUZZ_CHECK(a->type == AK_JSON_ARRAY && a->n_kids == FLOAT_N && !b->first &&
+                       a->key && !strcmp(a->key, FLOAT_KEY) && a->key_len == 1,
+                   "floats on a node that is not a member \"e\" of 3 numbers");
+        size_t i = 0;
+        for (const ak_json *x = a->first; x; x = x->next, i++) {
+            float f = ak_json_float32(x);
+            FUZZ_CHECK(x->type == AK_JSON_NUMBER && !memcmp(&f, &b->floats[i], sizeof f),
+                       "float %zu of a float array differs from ak_json_float32", i);
+        }
+        return;
+    }
+    FUZZ_CHECK(!(a->key && a->key_len == 1 && a->key[0] == 'e' && a->type == AK_JSON_ARRAY &&
+                 a->n_kids == FLOAT_N && number_array(a)),
+               "a member \"e\" of 3 numbers was not read as floats");
+    const ak_json *x = a->first, *y = b->first;
+    for (; x && y; x = x->next, y = y->next)
+        same_but_floats(x, y);
+    FUZZ_CHECK(!x && !y, "child lists differ in length");
+}
+
+static void check_float_arrays(const char *text, size_t size, const ak_json *root, ak_code rc,
+                               const ak_err *e)
+{
+    const ak_json *r4 = NULL;
+    ak_err e4;
+    ak_err_clear(&e4);
+    ak_code rc4 = ak_json_parse(doc4, text, size, &r4, &e4);
+    FUZZ_CHECK(rc4 == rc && !strcmp(e4.msg, e->msg), "float arrays: %d %s, without: %d %s",
+               (int)rc4, e4.msg, (int)rc, e->msg);
+    if (rc == AK_OK)
+        same_but_floats(root, r4);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -302,7 +345,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         doc1 = ak_json_doc_new();
         doc2 = ak_json_doc_new();
         doc3 = ak_json_doc_new();
-        FUZZ_CHECK(doc1 && doc2 && doc3, "out of memory");
+        doc4 = ak_json_doc_new();
+        FUZZ_CHECK(doc1 && doc2 && doc3 && doc4, "out of memory");
+        ak_json_doc_limits(doc4, MAX_DEPTH, MAX_NODES);
+        ak_json_doc_float_arrays(doc4, FLOAT_KEY, FLOAT_N);
         ak_json_doc_limits(doc1, MAX_DEPTH, MAX_NODES);
         ak_json_doc_limits(doc2, MAX_DEPTH, MAX_NODES);
         ak_json_doc_limits(doc3, MAX_DEPTH, MAX_NODES);
@@ -313,6 +359,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ak_err_clear(&e);
     merge_into(text, size);
     ak_code rc = ak_json_parse(doc1, text, size, &root, &e);
+    check_float_arrays(text, size, root, rc, &e);
     if (rc != AK_OK) {
         FUZZ_CHECK(rc == AK_ERR_INVALID && e.code == rc && e.msg[0], "parse failed with %d: %s",
                    (int)rc, e.msg);

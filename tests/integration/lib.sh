@@ -93,6 +93,33 @@ kill_at() { # stop akosha-args...
   grep -q "test stop point ${stop%%:*}#" kill_at.err || fail "no stop at $stop: $(cat kill_at.err)"
 }
 
+# A process frozen at a STOP test point (AKOSHA_TEST_STOP=name:n:STOP).
+state_of() { # pid -> its state letter (T when stopped)
+  awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone
+}
+wait_stopped() { # pid
+  for _ in $(seq 1 600); do [ "$(state_of "$1")" = T ] && return 0; sleep 0.05; done
+  fail "process $1 never reached its stop point"
+}
+# Processes blocked waiting for a system's lock (storage/syslock.h) on
+# data/systems.lock, from the kernel's list of locks.
+lock_waiters() {
+  local ino
+  ino=$(stat -c %i data/systems.lock)
+  awk -v ino="$ino" '$2 == "->" { split($7, f, ":"); if (f[3] == ino) n++ } END { print n + 0 }' /proc/locks
+}
+
+# Wait until some process waits for a system's lock, or pid has ended;
+# prints the number of waiters then (0: it never waited).
+wait_lock_waiter() { # pid
+  for _ in $(seq 1 600); do
+    [ "$(lock_waiters)" -gt 0 ] && break
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.05
+  done
+  lock_waiters
+}
+
 mkupload() { python3 "$AKOSHA_SRC/tests/integration/mkupload.py" "$@"; }
 
 # The ledger row of one upload as JSON: ledger_row DATA SYSTEM UPLOAD

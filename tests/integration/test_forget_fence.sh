@@ -24,18 +24,6 @@ ingested() { # system -> its ingested uploads (0 when it has no data here)
   fi
   printf '%s' "$out" | jq_py "sum(r['status'] == 'ingested' for r in d)"
 }
-state_of() { # pid -> its state letter (T when stopped)
-  awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo gone
-}
-wait_stopped() { # pid
-  for _ in $(seq 1 600); do [ "$(state_of "$1")" = T ] && return 0; sleep 0.05; done
-  fail "process $1 never reached its stop point"
-}
-lock_waiters() { # the blocked locks on data/systems.lock
-  local ino
-  ino=$(stat -c %i data/systems.lock)
-  awk -v ino="$ino" '$2 == "->" { split($7, f, ":"); if (f[3] == ino) n++ } END { print n + 0 }' /proc/locks
-}
 wait_forget_done() { # system
   for _ in $(seq 1 600); do
     http GET "/v1/systems/$1/forget" "" "$ADMIN"
@@ -66,12 +54,7 @@ assert_eq "$stopped_on" "ingest.system_checked#1" "ingest stopped after reading 
 curl -s -X DELETE -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$PORT/v1/systems/sys0000" \
   >delete1.out &
 DEL=$!
-for _ in $(seq 1 600); do
-  [ "$(lock_waiters)" -gt 0 ] && break
-  kill -0 $DEL 2>/dev/null || break
-  sleep 0.05
-done
-[ "$(lock_waiters)" -gt 0 ] || fail "forget did not wait for the ingest holding the system: $(cat delete1.out)"
+[ "$(wait_lock_waiter $DEL)" -gt 0 ] || fail "forget did not wait for the ingest holding the system: $(cat delete1.out)"
 kill -CONT $ING
 wait $ING || fail "ingest failed: $(cat ingest1.err)"
 wait $DEL
@@ -95,12 +78,7 @@ mv held/new1 bucket/systems/sys0001/uploads/20261125_225953_sys0001
 "$AKOSHA_BIN" ingest --once --bucket bucket --data data --concurrency 1 --json \
   >ingest2.out 2>ingest2.err &
 ING=$!
-for _ in $(seq 1 600); do
-  [ "$(lock_waiters)" -gt 0 ] && break
-  kill -0 $ING 2>/dev/null || break
-  sleep 0.05
-done
-[ "$(lock_waiters)" -gt 0 ] || fail "the ingest did not wait for the forget holding sys0001: $(cat ingest2.err)"
+[ "$(wait_lock_waiter $ING)" -gt 0 ] || fail "the ingest did not wait for the forget holding sys0001: $(cat ingest2.err)"
 kill -CONT $SERVE_PID
 wait $ING || fail "ingest failed: $(cat ingest2.err)"
 wait $DEL

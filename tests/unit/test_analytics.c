@@ -303,6 +303,68 @@ static void test_bad_params(void)
     }
 }
 
+/* The fact's metadata columns computed in C are exactly what the SQL
+ * gives, and every case C is not sure of is left to the SQL. */
+static void test_meta_in_c(void)
+{
+    static const char *const cases[] = {
+        "{\"project\":\"akosha\",\"category\":\"context\",\"type\":\"conversation\"}",
+        "{\"type\":\"reflection\",\"project\":\"p\"}",
+        "{\"type\":\"reflectionx\"}", "{\"type\":\"Reflection\"}", "{}", "[]", "[1,2]", "7",
+        "\"x\"", "null", "{\"project\":null,\"category\":\"\"}",
+        "{\"project\":12,\"category\":true}", "{\"project\":{\"a\":1}}", "{\"project\":[1]}",
+        "{\"project\":\"a\",\"project\":\"b\"}", "{\"proj\\u0065ct\":\"x\"}",
+        "{\"project\":\"tab\\there\"}", "{\"project\":\"caf\xc3\xa9 \xe2\x82\xac\"}",
+        "{\"project\":\"\xff\xfe\"}", "{\"project\":\"a\" ", "not json", "{\"a\":{\"project\":\"no\"}}",
+        "  {\"category\" : \"spaced\" }  ", "{\"project\":\"\\u0000\"}", "{\"type\":\"reflection\",}",
+        NULL,
+    };
+    char longer[1200];
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    ak_json_doc *d = ak_json_doc_new();
+    CHECK_INT(sqlite3_open(":memory:", &h), SQLITE_OK);
+    CHECK_INT(sqlite3_prepare_v2(h, "SELECT " AK_ROLLUP_META("?1", "project") ", "
+                                 AK_ROLLUP_META("?1", "category") ", "
+                                 AK_ROLLUP_IS_REFLECTION("?1"), -1, &st, NULL), SQLITE_OK);
+    int computed = 0, n = (int)(sizeof cases / sizeof *cases);
+    for (int i = 0; i < n + 2; i++) {
+        const char *m = i < n ? cases[i] : longer;
+        if (i == n) { /* 300 characters of two bytes and more: cut at 128 characters */
+            size_t o = (size_t)snprintf(longer, sizeof longer, "{\"project\":\"");
+            for (int k = 0; k < 300; k++)
+                o += (size_t)snprintf(longer + o, sizeof longer - o, "%s", k % 3 ? "\xc3\xa9" : "\xe2\x82\xac");
+            snprintf(longer + o, sizeof longer - o, "\",\"category\":\"%0200d\"}", 0);
+        } else if (i == n + 1) { /* 128 ASCII characters exactly */
+            snprintf(longer, sizeof longer, "{\"category\":\"%0128d\"}", 5);
+        }
+        ak_rollup_meta c;
+        if (!ak_rollup_meta_of(d, m, m ? strlen(m) : 0, &c))
+            continue;
+        computed++;
+        sqlite3_reset(st);
+        if (m)
+            sqlite3_bind_text(st, 1, m, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 1);
+        CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+        CHECK_INT((int)c.project_len, sqlite3_column_bytes(st, 0));
+        CHECK(!memcmp(c.project, sqlite3_column_text(st, 0), c.project_len));
+        CHECK_INT((int)c.category_len, sqlite3_column_bytes(st, 1));
+        CHECK(!memcmp(c.category, sqlite3_column_text(st, 1), c.category_len));
+        CHECK_INT(c.reflection, sqlite3_column_int(st, 2));
+    }
+    CHECK(computed >= 12); /* the plain cases do not fall back */
+    ak_rollup_meta c;
+    CHECK_INT(ak_rollup_meta_of(d, cases[1], strlen(cases[1]), &c), 1);
+    CHECK_INT(c.reflection, 1);
+    CHECK_INT(ak_rollup_meta_of(d, cases[14], strlen(cases[14]), &c), 0); /* repeated */
+    CHECK_INT(ak_rollup_meta_of(d, cases[11], strlen(cases[11]), &c), 0); /* not strings */
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    ak_json_doc_free(d);
+}
+
 /* The rollup follows what is stored: duplicates add nothing, an update
  * moves its memory, retention and reflections count right. */
 static void test_rollup_exact(void)
@@ -443,6 +505,7 @@ int main(void)
     RUN(test_identical_systems);
     RUN(test_insufficient);
     RUN(test_bad_params);
+    RUN(test_meta_in_c);
     RUN(test_rollup_exact);
     RUN(test_upgrade);
     RUN(test_unreadable_system);

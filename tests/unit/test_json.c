@@ -1224,6 +1224,56 @@ static void test_jw_roundtrip(void)
     CHECK_INT(bad, 0);
 }
 
+/* Members "embedding" of exactly n numbers read straight into floats: the
+ * same values as the tree's, the same errors, other arrays untouched. */
+static void test_float_arrays(void)
+{
+    ak_json_doc *plain = ak_json_doc_new(), *fast = ak_json_doc_new();
+    const ak_json *a, *b;
+    ak_err ea, eb;
+    ak_json_doc_float_arrays(fast, "embedding", 3);
+    const char *ok = "{\"m\":[{\"embedding\": [ 1.5, -2e-3 ,7 ],\"x\":[1,2,3]},"
+                     "{\"embedding\":[1,2]},{\"embedding\":[1,2,\"3\"]},{\"embedding\":[1,2,3,4]},"
+                     "{\"embedding\":3},{\"a\":{\"embedding\":[0.1,0.2,0.3]}}]}";
+    CHECK_INT(ak_json_parse(plain, ok, strlen(ok), &a, &ea), AK_OK);
+    CHECK_INT(ak_json_parse(fast, ok, strlen(ok), &b, &eb), AK_OK);
+    const ak_json *m = ak_json_get(b, "m"), *pm = ak_json_get(a, "m");
+    const ak_json *e0 = ak_json_get(m->first, "embedding"), *p0 = ak_json_get(pm->first, "embedding");
+    CHECK(e0->floats != NULL && e0->first == NULL);
+    CHECK_INT((int)e0->n_kids, 3);
+    CHECK_INT((int)e0->raw_len, (int)p0->raw_len);
+    int i = 0;
+    for (const ak_json *x = p0->first; x; x = x->next, i++)
+        CHECK(e0->floats[i] == ak_json_float32(x));
+    CHECK(ak_json_get(m->first, "x")->floats == NULL); /* another name */
+    for (const ak_json *it = m->first->next; it; it = it->next) {
+        const ak_json *e = ak_json_get(it, "embedding");
+        CHECK(!e || e->floats == NULL); /* not 3 numbers */
+    }
+    const ak_json *deep = ak_json_get(ak_json_get(m->first->next->next->next->next->next, "a"),
+                                      "embedding");
+    CHECK(deep && deep->floats && deep->floats[2] == 0.3f);
+    static const char *const bad[] = {"{\"embedding\":[1,2,]}", "{\"embedding\":[1,2,3}",
+                                      "{\"embedding\":[1,2,03]}", "{\"embedding\":[1,2,3] x",
+                                      "{\"embedding\":[-,2,3]}"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        CHECK_INT(ak_json_parse(plain, bad[k], strlen(bad[k]), &a, &ea), AK_ERR_INVALID);
+        CHECK_INT(ak_json_parse(fast, bad[k], strlen(bad[k]), &b, &eb), AK_ERR_INVALID);
+        CHECK_STR(ea.msg, eb.msg);
+    }
+    /* the node limit counts the numbers as the tree does */
+    const char *three = "{\"embedding\":[1,2,3]}";
+    ak_json_doc_limits(plain, 0, 4);
+    ak_json_doc_limits(fast, 0, 4);
+    CHECK_INT(ak_json_parse(plain, three, strlen(three), &a, &ea), AK_ERR_INVALID);
+    CHECK_INT(ak_json_parse(fast, three, strlen(three), &b, &eb), AK_ERR_INVALID);
+    CHECK_STR(ea.msg, eb.msg);
+    ak_json_doc_limits(fast, 0, 5);
+    CHECK_INT(ak_json_parse(fast, three, strlen(three), &b, &eb), AK_OK);
+    ak_json_doc_free(plain);
+    ak_json_doc_free(fast);
+}
+
 int main(void)
 {
     D = ak_json_doc_new();
@@ -1261,6 +1311,7 @@ int main(void)
     RUN(test_jw_float_shortest);
     RUN(test_jw_time);
     RUN(test_jw_roundtrip);
+    RUN(test_float_arrays);
     ak_json_doc_free(D);
     return test_report("json");
 }
