@@ -21,8 +21,6 @@
  */
 #include "ingest/duckdb.h"
 
-#include <dlfcn.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -40,111 +38,11 @@
 #include "util/vec.h"
 
 #define HEADER_MAGIC_AT 8
-#define INSTALL_HINT                                                                        \
-    "install it with `scripts/deps.sh duckdb` (npm install --prefix /usr/local/lib/akosha " \
-    "@duckdb/node-bindings-linux-x64) or point AKOSHA_LIBDUCKDB at a libduckdb.so; the "    \
-    "upload is tried again"
 
-/* ---- loading ---- */
+/* The library's functions, loaded by duckdb_lib.c. */
+static const ak_duckdb_api *const api = &ak_duckdb_fn;
 
-static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
-static ak_duckdb_api api;
-static atomic_int loaded;
-static char lib_version[32];
-
-#define SYM(name) {"duckdb_" #name, offsetof(ak_duckdb_api, name)}
-static const struct {
-    const char *symbol;
-    size_t offset;
-} symbols[] = {
-    SYM(library_version), SYM(create_config), SYM(set_config), SYM(destroy_config),
-    SYM(open_ext), SYM(close), SYM(free), SYM(connect), SYM(disconnect), SYM(prepare),
-    SYM(prepare_error), SYM(destroy_prepare), SYM(pending_prepared_streaming),
-    SYM(pending_error), SYM(execute_pending), SYM(destroy_pending), SYM(result_error),
-    SYM(destroy_result), SYM(fetch_chunk), SYM(data_chunk_get_size),
-    SYM(data_chunk_get_vector), SYM(destroy_data_chunk), SYM(vector_get_data),
-    SYM(vector_get_validity), SYM(list_vector_get_child), SYM(array_vector_get_child),
-};
-
-/* dlopen one candidate and resolve every symbol; on failure says why. */
-static int try_load(const char *path, char *why, size_t n)
-{
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(why, n, "%s", dlerror());
-        return 0;
-    }
-    ak_duckdb_api a;
-    for (size_t i = 0; i < sizeof symbols / sizeof *symbols; i++) {
-        void *sym = dlsym(h, symbols[i].symbol);
-        if (!sym) {
-            snprintf(why, n, "%s has no %s (a DuckDB older than 1.1?)", path, symbols[i].symbol);
-            dlclose(h);
-            return 0;
-        }
-        memcpy((char *)&a + symbols[i].offset, &sym, sizeof sym);
-    }
-    api = a; /* the handle stays open for the life of the process */
-    snprintf(lib_version, sizeof lib_version, "%s", api.library_version());
-    return 1;
-}
-
-ak_code ak_duckdb_load(ak_err *err)
-{
-    if (atomic_load(&loaded))
-        return AK_OK;
-    pthread_mutex_lock(&load_mu);
-    char why[2][300] = {"", ""};
-    const char *env = getenv("AKOSHA_LIBDUCKDB");
-    int ok = atomic_load(&loaded) ||
-             (env && *env ? try_load(env, why[0], sizeof why[0])
-                          : try_load(AK_DUCKDB_DEFAULT_PATH, why[0], sizeof why[0]) ||
-                                try_load("libduckdb.so", why[1], sizeof why[1]));
-    if (ok)
-        atomic_store(&loaded, 1);
-    pthread_mutex_unlock(&load_mu);
-    if (ok)
-        return AK_OK;
-    if (env && *env)
-        return ak_err_set(err, AK_ERR_NOTFOUND,
-                          "DuckDB's library could not be loaded from AKOSHA_LIBDUCKDB (%s): " INSTALL_HINT,
-                          why[0]);
-    return ak_err_set(err, AK_ERR_NOTFOUND,
-                      "DuckDB's library is not installed (%s; %s): " INSTALL_HINT, why[0], why[1]);
-}
-
-/* 1 when path opens and starts as an ELF file does, else 0 and why. */
-static int looks_like_library(const char *path, char *why, size_t n)
-{
-    unsigned char head[4];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, n, "%s: %s", path, strerror(errno));
-        return 0;
-    }
-    ssize_t got = read(fd, head, sizeof head);
-    close(fd);
-    if (got == (ssize_t)sizeof head && memcmp(head, "\x7f" "ELF", 4) == 0)
-        return 1;
-    snprintf(why, n, "%s: not a shared library (no ELF header)", path);
-    return 0;
-}
-
-ak_code ak_duckdb_installed(ak_err *err)
-{
-    char why[300];
-    const char *env = getenv("AKOSHA_LIBDUCKDB");
-    if (atomic_load(&loaded))
-        return AK_OK;
-    if (env && *env)
-        return looks_like_library(env, why, sizeof why)
-                   ? AK_OK
-                   : ak_err_set(err, AK_ERR_NOTFOUND, "DuckDB's library could not be loaded "
-                                "from AKOSHA_LIBDUCKDB (%s): " INSTALL_HINT, why);
-    if (looks_like_library(AK_DUCKDB_DEFAULT_PATH, why, sizeof why))
-        return AK_OK;
-    return ak_duckdb_load(err); /* the linker's search path: only dlopen can tell */
-}
+/* ---- the file format ---- */
 
 int ak_duckdb_is_header(const void *head, size_t len)
 {
@@ -200,7 +98,8 @@ typedef struct {
     int refs, dropped;
 } instance;
 
-static instance *shared;       /* under load_mu */
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static instance *shared;       /* under pool_mu */
 static atomic_ullong attach_seq;
 
 typedef struct {
@@ -237,7 +136,7 @@ static ak_code duck_error(ak_err *err, ak_code code, const char *what, const cha
                           "%s: %.*s (written by a DuckDB newer than the loaded library %s: "
                           "install a newer @duckdb/node-bindings-linux-x64; the upload is "
                           "tried again)",
-                          what, (int)(n > 300 ? 300 : n), msg, lib_version);
+                          what, (int)(n > 300 ? 300 : n), msg, ak_duckdb_library_version());
     return ak_err_set(err, code, "%s: %.*s", what, (int)(n > 400 ? 400 : n), msg);
 }
 
@@ -248,16 +147,16 @@ static ak_code run_query(session *s, const char *sql, duckdb_result *res)
     duckdb_pending_result pend = NULL;
     ak_code rc = AK_OK;
     memset(res, 0, sizeof *res);
-    if (api.prepare(s->conn, sql, &st) != DuckDBSuccess)
-        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api.prepare_error(st));
-    else if (api.pending_prepared_streaming(st, &pend) != DuckDBSuccess)
-        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api.pending_error(pend));
-    else if (api.execute_pending(pend, res) != DuckDBSuccess) {
-        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api.result_error(res));
-        api.destroy_result(res);
+    if (api->prepare(s->conn, sql, &st) != DuckDBSuccess)
+        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api->prepare_error(st));
+    else if (api->pending_prepared_streaming(st, &pend) != DuckDBSuccess)
+        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api->pending_error(pend));
+    else if (api->execute_pending(pend, res) != DuckDBSuccess) {
+        rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", api->result_error(res));
+        api->destroy_result(res);
     }
-    api.destroy_pending(&pend);
-    api.destroy_prepare(&st);
+    api->destroy_pending(&pend);
+    api->destroy_prepare(&st);
     return rc;
 }
 
@@ -272,10 +171,10 @@ static ak_code run(session *s, const char *sql, duckdb_result *res)
 /* The next chunk, or NULL at the end (*rc says whether the end is an error). */
 static duckdb_data_chunk next_chunk(session *s, duckdb_result *res, ak_code *rc)
 {
-    duckdb_data_chunk c = api.fetch_chunk(*res);
+    duckdb_data_chunk c = api->fetch_chunk(*res);
     const char *e;
     *rc = AK_OK;
-    if (!c && (e = api.result_error(res)) &&
+    if (!c && (e = api->result_error(res)) &&
         (*rc = duck_error(s->err, AK_ERR_CORRUPT, "DuckDB cannot read it", e)) == AK_ERR_IO)
         s->broken = 1;
     return c;
@@ -316,17 +215,17 @@ static ak_code list_columns(session *s, column_fn fn, void *ctx)
         return rc;
     duckdb_data_chunk c;
     while (rc == AK_OK && (c = next_chunk(s, &res, &crc))) {
-        const duckdb_string_t *t = api.vector_get_data(api.data_chunk_get_vector(c, 0));
-        const duckdb_string_t *col = api.vector_get_data(api.data_chunk_get_vector(c, 1));
-        const duckdb_string_t *ty = api.vector_get_data(api.data_chunk_get_vector(c, 2));
-        for (idx_t i = 0, n = api.data_chunk_get_size(c); rc == AK_OK && i < n; i++) {
+        const duckdb_string_t *t = api->vector_get_data(api->data_chunk_get_vector(c, 0));
+        const duckdb_string_t *col = api->vector_get_data(api->data_chunk_get_vector(c, 1));
+        const duckdb_string_t *ty = api->vector_get_data(api->data_chunk_get_vector(c, 2));
+        for (idx_t i = 0, n = api->data_chunk_get_size(c); rc == AK_OK && i < n; i++) {
             const char *tp, *cp, *yp;
             size_t tl = str_of(&t[i], &tp), cl = str_of(&col[i], &cp), yl = str_of(&ty[i], &yp);
             rc = fn(ctx, tp, tl, cp, cl, yp, yl);
         }
-        api.destroy_data_chunk(&c);
+        api->destroy_data_chunk(&c);
     }
-    api.destroy_result(&res);
+    api->destroy_result(&res);
     return rc ? rc : crc;
 }
 
@@ -413,10 +312,10 @@ static int by_rowid(const void *a, const void *b)
 
 static void take_string(duckdb_vector v, idx_t i, const char **p, size_t *n)
 {
-    const duckdb_string_t *s = api.vector_get_data(v);
+    const duckdb_string_t *s = api->vector_get_data(v);
     *p = NULL;
     *n = 0;
-    if (is_valid(api.vector_get_validity(v), i))
+    if (is_valid(api->vector_get_validity(v), i))
         *n = str_of(&s[i], p);
 }
 
@@ -426,14 +325,14 @@ static void take_embedding(reader *r, duckdb_vector v, idx_t i, ak_record_parts 
 {
     p->embedding = NULL;
     p->n_embedding = 0;
-    if (!is_valid(api.vector_get_validity(v), i))
+    if (!is_valid(api->vector_get_validity(v), i))
         return;
     duckdb_list_entry e = {.offset = i * AK_DIM, .length = AK_DIM};
     if (!r->emb_array)
-        e = ((const duckdb_list_entry *)api.vector_get_data(v))[i];
-    duckdb_vector child = r->emb_array ? api.array_vector_get_child(v) : api.list_vector_get_child(v);
-    const float *f = api.vector_get_data(child);
-    const uint64_t *valid = api.vector_get_validity(child);
+        e = ((const duckdb_list_entry *)api->vector_get_data(v))[i];
+    duckdb_vector child = r->emb_array ? api->array_vector_get_child(v) : api->list_vector_get_child(v);
+    const float *f = api->vector_get_data(child);
+    const uint64_t *valid = api->vector_get_validity(child);
     p->n_embedding = e.length;
     p->embedding = r->emb;
     if (e.length != AK_DIM)
@@ -469,13 +368,13 @@ static ak_code take_metadata(reader *r, duckdb_vector meta, duckdb_vector cols, 
 
 static ak_code read_chunk(reader *r, duckdb_data_chunk c, ak_err *err)
 {
-    duckdb_vector id = api.data_chunk_get_vector(c, 0), content = api.data_chunk_get_vector(c, 1),
-                  emb = api.data_chunk_get_vector(c, 2), ts = api.data_chunk_get_vector(c, 3),
-                  meta = api.data_chunk_get_vector(c, 4), cols = api.data_chunk_get_vector(c, 6);
-    const int64_t *ts_data = api.vector_get_data(ts);
-    const uint64_t *ts_valid = api.vector_get_validity(ts);
-    const int64_t *rowids = api.vector_get_data(api.data_chunk_get_vector(c, 5));
-    for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
+    duckdb_vector id = api->data_chunk_get_vector(c, 0), content = api->data_chunk_get_vector(c, 1),
+                  emb = api->data_chunk_get_vector(c, 2), ts = api->data_chunk_get_vector(c, 3),
+                  meta = api->data_chunk_get_vector(c, 4), cols = api->data_chunk_get_vector(c, 6);
+    const int64_t *ts_data = api->vector_get_data(ts);
+    const uint64_t *ts_valid = api->vector_get_validity(ts);
+    const int64_t *rowids = api->vector_get_data(api->data_chunk_get_vector(c, 5));
+    for (idx_t i = 0, n = api->data_chunk_get_size(c); i < n; i++) {
         ak_record_parts p;
         uint64_t row = ++r->row;
         if (r->key_fn) { /* only the wanted rows, under their first-pass ordinal */
@@ -515,9 +414,9 @@ static ak_code want_row(reader *r, int64_t rowid, uint64_t row)
 
 static ak_code read_keys_chunk(reader *r, duckdb_data_chunk c, ak_err *err)
 {
-    duckdb_vector id = api.data_chunk_get_vector(c, 1), content = api.data_chunk_get_vector(c, 2);
-    const int64_t *rowids = api.vector_get_data(api.data_chunk_get_vector(c, 0));
-    for (idx_t i = 0, n = api.data_chunk_get_size(c); i < n; i++) {
+    duckdb_vector id = api->data_chunk_get_vector(c, 1), content = api->data_chunk_get_vector(c, 2);
+    const int64_t *rowids = api->vector_get_data(api->data_chunk_get_vector(c, 0));
+    for (idx_t i = 0, n = api->data_chunk_get_size(c); i < n; i++) {
         ak_record_parts p = {0};
         int want = 0;
         uint64_t row = ++r->row;
@@ -543,9 +442,9 @@ static ak_code scan(session *s, const char *sql, reader *r, int keys)
     duckdb_data_chunk c;
     while (rc == AK_OK && (c = next_chunk(s, &res, &crc))) {
         rc = keys ? read_keys_chunk(r, c, s->err) : read_chunk(r, c, s->err);
-        api.destroy_data_chunk(&c);
+        api->destroy_data_chunk(&c);
     }
-    api.destroy_result(&res);
+    api->destroy_result(&res);
     return rc ? rc : crc;
 }
 
@@ -627,7 +526,7 @@ static ak_code new_instance(instance **out, ak_err *err)
     char *open_err = NULL;
     const char *mem = getenv("AKOSHA_DUCKDB_MEMORY");
     instance *in = calloc(1, sizeof *in);
-    if (!in || api.create_config(&cfg) != DuckDBSuccess) {
+    if (!in || api->create_config(&cfg) != DuckDBSuccess) {
         free(in);
         return ak_err_set(err, AK_ERR_NOMEM, "DuckDB: cannot create a configuration");
     }
@@ -639,14 +538,14 @@ static ak_code new_instance(instance **out, ak_err *err)
     };
     ak_code rc = AK_OK;
     for (size_t i = 0; rc == AK_OK && i < sizeof settings / sizeof *settings; i++)
-        if (api.set_config(cfg, settings[i][0], settings[i][1]) != DuckDBSuccess)
+        if (api->set_config(cfg, settings[i][0], settings[i][1]) != DuckDBSuccess)
             rc = ak_err_set(err, AK_ERR_INVALID, "DuckDB: bad setting %s=%s", settings[i][0],
                             settings[i][1]);
-    if (rc == AK_OK && api.open_ext(":memory:", &in->db, cfg, &open_err) != DuckDBSuccess)
+    if (rc == AK_OK && api->open_ext(":memory:", &in->db, cfg, &open_err) != DuckDBSuccess)
         rc = duck_error(err, AK_ERR_NOMEM, "DuckDB cannot start", open_err);
     if (open_err)
-        api.free(open_err);
-    api.destroy_config(&cfg);
+        api->free(open_err);
+    api->destroy_config(&cfg);
     if (rc)
         free(in);
     else
@@ -658,26 +557,26 @@ static ak_code new_instance(instance **out, ak_err *err)
 static ak_code take_instance(instance **out, ak_err *err)
 {
     ak_code rc = AK_OK;
-    pthread_mutex_lock(&load_mu);
+    pthread_mutex_lock(&pool_mu);
     if (!shared)
         rc = new_instance(&shared, err);
     if (rc == AK_OK) {
         shared->refs++;
         *out = shared;
     }
-    pthread_mutex_unlock(&load_mu);
+    pthread_mutex_unlock(&pool_mu);
     return rc;
 }
 
 static void give_instance(instance *in, int broken)
 {
-    pthread_mutex_lock(&load_mu);
+    pthread_mutex_lock(&pool_mu);
     if (broken && shared == in)
         shared = NULL, in->dropped = 1;
     int last = --in->refs == 0 && in->dropped;
-    pthread_mutex_unlock(&load_mu);
+    pthread_mutex_unlock(&pool_mu);
     if (last) {
-        api.close(&in->db);
+        api->close(&in->db);
         free(in);
     }
 }
@@ -689,7 +588,7 @@ static ak_code open_session(session *s, const char *path)
     ak_code rc = take_instance(&s->inst, s->err);
     if (rc)
         return rc;
-    if (api.connect(s->inst->db, &s->conn) != DuckDBSuccess)
+    if (api->connect(s->inst->db, &s->conn) != DuckDBSuccess)
         return ak_err_set(s->err, AK_ERR_NOMEM, "DuckDB: cannot connect");
     snprintf(s->name, sizeof s->name, "ak_upload_%llu",
              (unsigned long long)atomic_fetch_add(&attach_seq, 1));
@@ -706,7 +605,7 @@ static ak_code open_session(session *s, const char *path)
     duckdb_result res;
     if (rc == AK_OK && (rc = run(s, sql.data, &res)) == AK_OK) {
         s->attached = 1;
-        api.destroy_result(&res);
+        api->destroy_result(&res);
     }
     ak_buf_free(&sql);
     return rc;
@@ -723,11 +622,11 @@ static void close_session(session *s)
     if (s->attached) {
         snprintf(sql, sizeof sql, "DETACH \"%s\"", s->name);
         if (run(s, sql, &res) == AK_OK)
-            api.destroy_result(&res);
+            api->destroy_result(&res);
     }
     s->err = keep;
     if (s->conn)
-        api.disconnect(&s->conn);
+        api->disconnect(&s->conn);
     if (s->inst)
         give_instance(s->inst, s->broken);
 }
@@ -799,17 +698,17 @@ static ak_code read_text_rows(session *s, const char *sql, ak_duckdb_text_fn fn,
         return rc;
     duckdb_data_chunk c;
     while (rc == AK_OK && (c = next_chunk(s, &res, &crc))) {
-        duckdb_vector v = api.data_chunk_get_vector(c, 0);
-        for (idx_t i = 0, n = api.data_chunk_get_size(c); rc == AK_OK && i < n; i++) {
+        duckdb_vector v = api->data_chunk_get_vector(c, 0);
+        for (idx_t i = 0, n = api->data_chunk_get_size(c); rc == AK_OK && i < n; i++) {
             const char *p;
             size_t len;
             take_string(v, i, &p, &len);
             if (p)
                 rc = fn(ctx, query, p, len);
         }
-        api.destroy_data_chunk(&c);
+        api->destroy_data_chunk(&c);
     }
-    api.destroy_result(&res);
+    api->destroy_result(&res);
     return rc ? rc : crc;
 }
 

@@ -86,4 +86,11 @@ typedef struct {
     duckdb_vector (*array_vector_get_child)(duckdb_vector v);
 } ak_duckdb_api;
 
+/* The library's functions (duckdb_lib.c): filled in by ak_duckdb_load(),
+ * read-only after it succeeded. */
+extern ak_duckdb_api ak_duckdb_fn;
+
+/* The loaded library's version ("v1.5.2"), "" before a load. */
+const char *ak_duckdb_library_version(void);
+
 #endif
