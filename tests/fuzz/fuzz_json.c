@@ -300,6 +300,8 @@ static void merge_into(const char *text, size_t size)
                out.data);
     FUZZ_CHECK(!ak_json_get(root, "zz_gone"), "a null member was kept: %s", out.data);
     ak_buf_free(&out);
+}
+
 /* b (parsed with float arrays) against a, the plain tree of the same text. */
 static void same_but_floats(const ak_json *a, const ak_json *b)
 {
