@@ -16,6 +16,11 @@
  * load time, resident memory, and the memory-bandwidth floor of one pass over the
  * bytes the scan reads.  With VECTORS_OUT it also writes the vectors as
  * JSONL (for DuckDB) and the query vectors to VECTORS_OUT.queries.
+ * BENCH_SEARCH_VECTORS=clustered draws the vectors and queries from
+ * tests/tools/clustered.h instead (3,000 centres in a 100-d latent space:
+ * the realistic set the vector index is measured on; the sample
+ * generator's 24 topics are isotropic noise around each centre, and its
+ * queries lie near none of them, the case where an ANN index finds little).
  * Prints one JSON object.
  */
 #include <math.h>
@@ -31,6 +36,7 @@
 #include "util/vcode.h"
 #include "query/search.h"
 #include "util/time.h"
+#include "../tests/tools/clustered.h"
 
 #define SYSTEMS 1000
 #define QUERIES 200
@@ -47,8 +53,33 @@ static ak_tier tier_of(uint32_t i)
                              : layout == WARM ? AK_TIER_WARM : AK_TIER_HOT;
 }
 
-static void vector_of(uint32_t i, float *v) { ak_gen_embedding(SEED, i % SYSTEMS, i / SYSTEMS, 0, v); }
-static void query_of(int k, float *v) { ak_gen_embedding(SEED + 1, (unsigned)k % 97, (unsigned)k, 1, v); }
+static cl_gen *clustered; /* BENCH_SEARCH_VECTORS=clustered: its centres and projection */
+
+/* Vector `key` of the clustered set, drawn from a copy of the generator
+ * seeded by the key: any order, any thread. */
+static void clustered_of(uint64_t key, float *v)
+{
+    cl_gen g = *clustered;
+    g.rng = (key * 0x9E3779B97F4A7C15ULL) ^ 0xD1B54A32D192ED03ULL;
+    g.rng |= 1;
+    cl_draw(&g, v);
+}
+
+static void vector_of(uint32_t i, float *v)
+{
+    if (clustered)
+        clustered_of(i, v);
+    else
+        ak_gen_embedding(SEED, i % SYSTEMS, i / SYSTEMS, 0, v);
+}
+
+static void query_of(int k, float *v)
+{
+    if (clustered)
+        clustered_of(((uint64_t)1 << 40) + (uint64_t)k, v);
+    else
+        ak_gen_embedding(SEED + 1, (unsigned)k % 97, (unsigned)k, 1, v);
+}
 
 static void die(const char *what, const ak_err *err)
 {
@@ -299,6 +330,9 @@ int main(int argc, char **argv)
     if (argc < 4)
         return fprintf(stderr, "usage: bench_search DIR N hot|warm|cold|mixed [VECTORS_OUT]\n"), 2;
     n_total = (uint32_t)strtoul(argv[2], NULL, 10);
+    const char *set = getenv("BENCH_SEARCH_VECTORS");
+    if (set && strcmp(set, "clustered") == 0 && !(clustered = cl_new(3000, SEED)))
+        die("out of memory", NULL);
     static const char *const layouts[] = {"hot", "warm", "cold", "mixed"};
     for (int l = 0; l < 4; l++)
         if (strcmp(argv[3], layouts[l]) == 0)
