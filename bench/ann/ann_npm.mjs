@@ -4,6 +4,8 @@
 // building), cosine, float32.  For each ef: recall@10, p50/p99 wall and
 // CPU time per query (one query at a time), and USearch's QPS with 4
 // threads (its batch search; hnswlib-node has no threaded search).
+// ANN_LIBS ("usearch hnswlib" by default) picks the libraries, so a large
+// run can measure them in two processes side by side.
 // Usage: node ann_npm.mjs DIR  -> one JSON line
 import { readFileSync } from 'node:fs';
 import usearch from 'usearch';
@@ -38,9 +40,10 @@ function measure(searchOne) {
 }
 
 const out = { n, queries: nq };
+const libs = (process.env.ANN_LIBS || 'usearch hnswlib').split(/\s+/);
 
 // USearch
-{
+if (libs.includes('usearch')) {
   const config = (ef) => ({ metric: 'cos', dimensions: DIM, connectivity: 16, expansion_add: 128, expansion_search: ef });
   const built = new usearch.Index(config(64));
   const keys = new BigUint64Array(n);
@@ -67,7 +70,7 @@ const out = { n, queries: nq };
 }
 
 // hnswlib
-{
+if (libs.includes('hnswlib')) {
   const index = new hnswlib.HierarchicalNSW('cosine', DIM);
   index.initIndex(n, 16, 128, 100);
   const t = performance.now(), c = cpuMs();
