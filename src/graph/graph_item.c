@@ -50,36 +50,10 @@ static ak_code time_of(const ak_json *o, const char *field, int64_t *us, ak_err 
     return AK_OK;
 }
 
-/* v written compactly (no whitespace), members in their order: the same
+/* A JSON member kept as its text in canonical form (ak_json_write: the same
  * content sent as a snapshot's JSON column or as a push's arguments is the
- * same text, so the digest (graph.c) finds it a duplicate. */
-static void canon(ak_jw *w, const ak_json *v)
-{
-    switch (v->type) {
-    case AK_JSON_OBJECT:
-    case AK_JSON_ARRAY:
-        if (v->type == AK_JSON_OBJECT)
-            ak_jw_obj(w);
-        else
-            ak_jw_arr(w);
-        for (const ak_json *k = v->first; k; k = k->next) {
-            if (v->type == AK_JSON_OBJECT)
-                ak_jw_key(w, k->key);
-            canon(w, k);
-        }
-        ak_jw_end(w);
-        break;
-    case AK_JSON_STRING:
-        ak_jw_strn(w, v->str, v->str_len);
-        break;
-    default: /* a number, true, false or null: its text has no space */
-        ak_jw_raw(w, v->raw, v->raw_len);
-        break;
-    }
-}
-
-/* A JSON member kept as its text in canonical form: observations (strings
- * only) or properties (an object); empty is NULL, like missing. */
+ * same text, so the digest (graph.c) finds it a duplicate): observations
+ * (strings only) or properties (an object); empty is NULL, like missing. */
 static ak_code json_of(const ak_json *o, const char *field, ak_json_type type, char **out,
                        ak_err *err)
 {
@@ -99,10 +73,7 @@ static ak_code json_of(const ak_json *o, const char *field, ak_json_type type, c
     if (!v->first)
         return AK_OK;
     ak_buf b = {0};
-    ak_jw w;
-    ak_jw_init(&w, &b);
-    canon(&w, v);
-    if (ak_jw_error(&w) || ak_buf_putc(&b, '\0')) {
+    if (ak_json_write(&b, v) || ak_buf_putc(&b, '\0')) {
         ak_buf_free(&b);
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     }

@@ -15,35 +15,6 @@ static const ak_json *member(const ak_json *obj, const char *key, size_t n)
     return NULL;
 }
 
-/* v, compact: strings re-quoted from their decoded text, numbers as written. */
-static ak_code put_value(ak_buf *b, const ak_json *v)
-{
-    ak_code rc = AK_OK;
-    switch (v->type) {
-    case AK_JSON_NULL: return ak_buf_puts(b, "null");
-    case AK_JSON_FALSE: return ak_buf_puts(b, "false");
-    case AK_JSON_TRUE: return ak_buf_puts(b, "true");
-    case AK_JSON_NUMBER: return ak_buf_append(b, v->raw, v->raw_len);
-    case AK_JSON_STRING: return ak_json_quote(b, v->str, v->str_len);
-    case AK_JSON_ARRAY:
-        rc = ak_buf_putc(b, '[');
-        for (const ak_json *k = v->first; rc == AK_OK && k; k = k->next)
-            if ((rc = k != v->first ? ak_buf_putc(b, ',') : AK_OK) == AK_OK)
-                rc = put_value(b, k);
-        return rc ? rc : ak_buf_putc(b, ']');
-    default:
-        rc = ak_buf_putc(b, '{');
-        for (const ak_json *k = v->first; rc == AK_OK && k; k = k->next) {
-            if (k != v->first)
-                rc = ak_buf_putc(b, ',');
-            if (rc == AK_OK && (rc = ak_json_quote(b, k->key, k->key_len)) == AK_OK &&
-                (rc = ak_buf_putc(b, ':')) == AK_OK)
-                rc = put_value(b, k);
-        }
-        return rc ? rc : ak_buf_putc(b, '}');
-    }
-}
-
 static ak_code put_key(ak_buf *b, const ak_json *m, int *first)
 {
     ak_code rc = *first ? AK_OK : ak_buf_putc(b, ',');
@@ -60,14 +31,14 @@ static ak_code merge(ak_buf *b, const ak_json *target, const ak_json *patch)
     ak_code rc = ak_buf_putc(b, '{');
     for (const ak_json *m = target ? target->first : NULL; rc == AK_OK && m; m = m->next)
         if (!member(patch, m->key, m->key_len) && (rc = put_key(b, m, &first)) == AK_OK)
-            rc = put_value(b, m);
+            rc = ak_json_write(b, m);
     for (const ak_json *m = patch->first; rc == AK_OK && m; m = m->next) {
         if (m->type == AK_JSON_NULL || (rc = put_key(b, m, &first)))
             continue;
         const ak_json *t = m->type == AK_JSON_OBJECT ? member(target, m->key, m->key_len) : NULL;
         rc = m->type == AK_JSON_OBJECT
                  ? merge(b, t && t->type == AK_JSON_OBJECT ? t : NULL, m)
-                 : put_value(b, m);
+                 : ak_json_write(b, m);
     }
     return rc ? rc : ak_buf_putc(b, '}');
 }

@@ -199,3 +199,31 @@ void ak_jw_kstr(ak_jw *w, const char *key, const char *s) { ak_jw_key(w, key); a
 void ak_jw_kint(ak_jw *w, const char *key, int64_t v) { ak_jw_key(w, key); ak_jw_int(w, v); }
 void ak_jw_kdouble(ak_jw *w, const char *key, double v) { ak_jw_key(w, key); ak_jw_double(w, v); }
 void ak_jw_kbool(ak_jw *w, const char *key, int v) { ak_jw_key(w, key); ak_jw_bool(w, v); }
+
+ak_code ak_json_write(ak_buf *b, const ak_json *v)
+{
+    ak_code rc = AK_OK;
+    switch (v->type) {
+    case AK_JSON_NULL: return ak_buf_puts(b, "null");
+    case AK_JSON_FALSE: return ak_buf_puts(b, "false");
+    case AK_JSON_TRUE: return ak_buf_puts(b, "true");
+    case AK_JSON_NUMBER: return ak_buf_append(b, v->raw, v->raw_len);
+    case AK_JSON_STRING: return ak_json_quote(b, v->str, v->str_len);
+    case AK_JSON_ARRAY:
+        rc = ak_buf_putc(b, '[');
+        for (const ak_json *k = v->first; rc == AK_OK && k; k = k->next)
+            if ((rc = k != v->first ? ak_buf_putc(b, ',') : AK_OK) == AK_OK)
+                rc = ak_json_write(b, k);
+        return rc ? rc : ak_buf_putc(b, ']');
+    default:
+        rc = ak_buf_putc(b, '{');
+        for (const ak_json *k = v->first; rc == AK_OK && k; k = k->next) {
+            if (k != v->first)
+                rc = ak_buf_putc(b, ',');
+            if (rc == AK_OK && (rc = ak_json_quote(b, k->key, k->key_len)) == AK_OK &&
+                (rc = ak_buf_putc(b, ':')) == AK_OK)
+                rc = ak_json_write(b, k);
+        }
+        return rc ? rc : ak_buf_putc(b, '}');
+    }
+}

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/json.h"
 
 #define AK_JW_MAX_DEPTH 64
 
@@ -58,5 +59,11 @@ void ak_jw_kbool(ak_jw *w, const char *key, int v);
 
 /* Append s[0..n) to b as a JSON string literal (with quotes). */
 ak_code ak_json_quote(ak_buf *b, const char *s, size_t n);
+
+/* Append the parsed value v to b compactly: no whitespace, members in
+ * their order, strings re-quoted from their decoded text, numbers and
+ * literals as written.  The same content written with other spacing gives
+ * the same text.  AK_ERR_NOMEM on failure (b then holds a partial value). */
+ak_code ak_json_write(ak_buf *b, const ak_json *v);
 
 #endif
