@@ -465,6 +465,11 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
         return rc;
     }
     pthread_mutex_init(&h->log_mu, NULL);
+    /* Published before the daemon starts: its threads answer requests at
+     * once, and a handler (GET /metrics) reads the connections' counts
+     * through the caller's copy of this pointer.  Creating those threads
+     * orders this store before their reads. */
+    *out = h;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (h->tls.cert_pem)
         flags |= MHD_USE_TLS;
@@ -492,6 +497,7 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
                             MHD_OPTION_HTTPS_MEM_KEY, h->tls.key_pem,
                             MHD_OPTION_END);
     if (!h->d) {
+        *out = NULL;
         pthread_mutex_destroy(&h->log_mu);
         ak_conns_free(h->conns);
         ak_tls_free(&h->tls);
@@ -500,7 +506,6 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : 0;
-    *out = h;
     return AK_OK;
 }
 

@@ -78,7 +78,9 @@ typedef struct ak_http ak_http;
 
 /* Refuses (AK_ERR_INVALID) to listen beyond loopback without API tokens,
  * or with tokens over plain HTTP unless allow_plain_http (a TLS-terminating
- * proxy in front); and a certificate or key that does not load. */
+ * proxy in front); and a certificate or key that does not load.  *out is
+ * set before the first request can arrive, so handlers may pass it to the
+ * ak_http_* calls below; NULL again on failure. */
 ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err);
 /* The port actually bound (useful with port 0). */
 unsigned ak_http_port(const ak_http *h);
