@@ -443,7 +443,8 @@ static void read_slow_hook(search_ctx *c)
 
 /* Ask the ANN index first, unless the query wants the exact scan or names
  * one system (a system's rows are few: scanning them is exact and quick).
- * The coordinator asks once for every shard. */
+ * The coordinator asks once for every shard; the shards scan when the
+ * index declines (a selective filter, no close match). */
 static void use_vindex(search_ctx *c, const ak_query *q)
 {
     ak_vindex *v = ak_index_vindex(c->idx);
@@ -451,7 +452,8 @@ static void use_vindex(search_ctx *c, const ak_query *q)
         return;
     ak_scan_filter f = {q->tiers, q->since, q->until};
     c->use_vindex = ak_vindex_search(v, c->q8, c->q8scale, &f, rerank_size(q->limit),
-                                     ak_vindex_default_ef(), &c->vres);
+                                     ak_vindex_default_ef(), ak_vindex_exact_below(),
+                                     &c->vres);
 }
 
 static search_ctx *make_ctx(ak_index *idx, const ak_query *q, size_t n_jobs, ak_err *err)

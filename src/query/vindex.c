@@ -60,6 +60,7 @@ struct ak_vindex {
     ak_vindex_cover *cover;
     int dirty;
     uint64_t added; /* nodes added since open */
+    atomic_ullong exact_fallbacks; /* searches left to the scan: no close match */
 };
 
 static uint64_t key_of(const ak_segment *s, uint32_t row)
@@ -386,8 +387,21 @@ static double selectivity(accept_ctx *a, uint32_t n)
     return seen ? (double)kept / seen : 0.0;
 }
 
+/* A graph finds a query's neighbours by walking towards them; when nothing
+ * in the store is close (the best cosine is low, as for a query from
+ * another domain) every node is about as far as every other, the walk
+ * stops early and recall collapses (0.02-0.08 at ef 64 in BENCHMARKS.md).
+ * Such a query is rare and its answer is then found by the exact scan. */
+static int no_close_match(ak_vindex *v, const ak_vindex_result *r, float exact_below)
+{
+    if (exact_below <= 0 || (r->n && r->hits[0].score >= exact_below))
+        return 0;
+    atomic_fetch_add(&v->exact_fallbacks, 1);
+    return 1;
+}
+
 int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_scan_filter *f,
-                     size_t k, size_t ef, ak_vindex_result *out)
+                     size_t k, size_t ef, float exact_below, ak_vindex_result *out)
 {
     memset(out, 0, sizeof *out);
     accept_ctx a = {v, f, (f->tiers & AK_TIER_ALL) == AK_TIER_ALL && f->since == INT64_MIN &&
@@ -420,6 +434,9 @@ int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_sca
     if (!answered) { /* got was 0: no segment or cover was referenced */
         free(out->hits);
         memset(out, 0, sizeof *out);
+    } else if (no_close_match(v, out, exact_below)) {
+        ak_vindex_result_free(out);
+        return 0;
     }
     return answered;
 }
@@ -449,6 +466,7 @@ void ak_vindex_stats_get(ak_vindex *v, ak_vindex_stats *out)
     for (size_t i = 0; i < v->n_sys; i++)
         out->bound_vectors += v->sys[i]->bound ? v->sys[i]->bound->n : 0;
     out->added = v->added;
+    out->exact_fallbacks = atomic_load(&v->exact_fallbacks);
     out->bytes = ak_hnsw_bytes(v->g) + v->lab_cap * 8;
     for (size_t i = 0; i < v->n_sys; i++)
         out->bytes += sizeof *v->sys[i] + v->sys[i]->n_keys * sizeof(keyed);
@@ -460,6 +478,14 @@ size_t ak_vindex_default_ef(void)
     const char *s = getenv("AKOSHA_INDEX_EF");
     long ef = s && *s ? strtol(s, NULL, 10) : 0;
     return ef >= 16 && ef <= EF_MAX ? (size_t)ef : AK_HNSW_EF_DEFAULT;
+}
+
+float ak_vindex_exact_below(void)
+{
+    const char *s = getenv("AKOSHA_INDEX_EXACT_BELOW");
+    char *end;
+    double b = s && *s ? strtod(s, &end) : -1;
+    return s && *s && !*end && b >= 0 && b <= 1 ? (float)b : AK_VINDEX_EXACT_BELOW_DEFAULT;
 }
 
 /* ---- the file: the graph, and the systems' keys as its user bytes ----

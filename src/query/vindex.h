@@ -54,6 +54,7 @@ typedef struct {
     uint64_t nodes, deleted, bound_systems, bytes;
     uint64_t bound_vectors; /* rows of the bound systems (searched through the graph) */
     uint64_t added; /* nodes added since open (0 after a restart that found all) */
+    uint64_t exact_fallbacks; /* searches answered by the scan: no close match */
 } ak_vindex_stats;
 
 /* Open the index file at path, or start empty when there is none.  A file
@@ -88,12 +89,14 @@ void ak_vindex_retain(ak_vindex *v, const char *const *keep, size_t n);
 ak_code ak_vindex_save(ak_vindex *v, ak_err *err);
 
 /* The best k rows passing the filter among bound systems, ef candidates
- * (ef >= k; the recall knob).  Returns 1 when it answered, 0 when the
- * filter keeps so few rows that an exact scan is the better plan (then out
- * is empty and covers nothing).  A row's system must be checked with
+ * (ef >= k; the recall knob).  Returns 1 when it answered, 0 when an exact
+ * scan is the better plan: the filter keeps so few rows, or the best
+ * candidate's approximate cosine is under exact_below (no close match,
+ * where a graph's recall collapses; counted in the stats).  Then out is
+ * empty and covers nothing.  A row's system must be checked with
  * ak_vindex_covers() against the caller's own segment. */
 int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_scan_filter *f,
-                     size_t k, size_t ef, ak_vindex_result *out);
+                     size_t k, size_t ef, float exact_below, ak_vindex_result *out);
 /* Whether the result's hits include seg's (seg was bound when it ran). */
 int ak_vindex_covers(const ak_vindex_result *r, const ak_segment *seg);
 void ak_vindex_result_free(ak_vindex_result *r);
@@ -102,5 +105,9 @@ void ak_vindex_stats_get(ak_vindex *v, ak_vindex_stats *out);
 
 /* ef from AKOSHA_INDEX_EF (16..4096), else AK_HNSW_EF_DEFAULT. */
 size_t ak_vindex_default_ef(void);
+/* exact_below from AKOSHA_INDEX_EXACT_BELOW (0..1; 0 never falls back),
+ * else this default: unrelated sentence embeddings score under it. */
+#define AK_VINDEX_EXACT_BELOW_DEFAULT 0.3f
+float ak_vindex_exact_below(void);
 
 #endif

@@ -106,6 +106,16 @@ for q in q_*.json; do
 done
 http POST /v1/search '{"vector": [1], "exact": "yes"}'
 assert_eq "$status" 400 "exact must be a boolean"
+# a query near nothing stored (a random direction): the graph's weak case,
+# answered by the exact scan and counted; the stored ones were not
+fallbacks() { http GET /metrics; echo "$body" | awk '$1 == "akosha_vindex_exact_fallbacks_total" {print $2}'; }
+assert_eq "$(fallbacks)" 0 "no fallback for queries with close matches"
+python3 -c "import json,random; r=random.Random(7); print(json.dumps([r.gauss(0, 1) for _ in range(384)]))" > far.json
+http POST /v1/search "$(body far.json 1)"
+best=$(echo "$body" | jq_py 'd["results"][0]["score"] < 0.3')
+assert_eq "$best" True "the far query's best match is far: $body"
+assert_eq "$(http_answer far.json 0)" "$(http_answer far.json 1)" "serve: a far query"
+assert_eq "$(fallbacks)" 1 "the far query fell back to the exact scan"
 stop_serve
 [ -s data/vectors.akidx ] || fail "serve did not save the index"
 start_serve --data data --poll-interval 3600

@@ -69,7 +69,7 @@ static void expect_self(ak_vindex *v, ak_segment *seg, uint32_t row)
     int8_t q8[AK_DIM];
     memcpy(q8, seg->q + (size_t)row * AK_DIM, AK_DIM);
     ak_vindex_result r;
-    CHECK_INT(ak_vindex_search(v, q8, seg->qscale[row], &all, 10, 64, &r), 1);
+    CHECK_INT(ak_vindex_search(v, q8, seg->qscale[row], &all, 10, 64, 0, &r), 1);
     CHECK(ak_vindex_covers(&r, seg));
     CHECK(r.n >= 1 && r.hits[0].seg == seg && r.hits[0].row == row);
     if (r.n && (r.hits[0].seg != seg || r.hits[0].row != row))
@@ -107,7 +107,7 @@ static void test_sync_and_resync(void)
     int8_t q8[AK_DIM];
     memcpy(q8, b->q, AK_DIM);
     ak_vindex_result res;
-    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &all, 10, 64, &res), 1);
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &all, 10, 64, 0, &res), 1);
     CHECK(!ak_vindex_covers(&res, b)); /* not synced: the caller scans b */
     ak_vindex_result_free(&res);
     ak_vindex_stats before, after;
@@ -144,14 +144,25 @@ static void test_sync_and_resync(void)
 
     /* a time filter keeping 3 rows in 1,800: declined, the caller scans */
     ak_scan_filter few = {AK_TIER_ALL, 0, 2};
-    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &few, 10, 64, &res), 0);
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &few, 10, 64, 0, &res), 0);
     ak_vindex_result_free(&res);
     /* one keeping half: answered, every hit inside it */
     ak_scan_filter half = {AK_TIER_ALL, 0, 750};
-    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &half, 10, 64, &res), 1);
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &half, 10, 64, 0, &res), 1);
     for (size_t i = 0; i < res.n; i++)
         CHECK(res.hits[i].seg->ts[res.hits[i].row] <= 750);
     ak_vindex_result_free(&res);
+    /* no close match: the best hit (the row itself, cosine ~1) under the
+     * bound is declined and counted; at the bound it is answered */
+    ak_vindex_stats_get(v, &before);
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &all, 10, 64, 1.01f, &res), 0);
+    CHECK(res.n == 0 && !ak_vindex_covers(&res, b));
+    ak_vindex_result_free(&res);
+    CHECK_INT(ak_vindex_search(v, q8, b->qscale[0], &all, 10, 64, 0.9f, &res), 1);
+    CHECK(res.n >= 1 && res.hits[0].score >= 0.9f);
+    ak_vindex_result_free(&res);
+    ak_vindex_stats_get(v, &after);
+    CHECK_INT(after.exact_fallbacks - before.exact_fallbacks, 1);
 
     /* drop and retain */
     ak_vindex_drop(v, "sysA");
