@@ -35,6 +35,7 @@
 
 typedef struct {
     ak_buf out, in;
+    size_t in_used; /* bytes of in that reply was decoded from */
     ak_dframe reply;
 } chan;
 
@@ -61,20 +62,28 @@ static ak_code send_frame(chan *l, const ak_dframe *f, ak_err *err)
 }
 
 /* Wait for the parent's next frame, of type want, into l->reply.  The
- * pipe closing is the parent's end: exit (status eof_status). */
+ * pipe closing is the parent's end: exit (status eof_status).  The
+ * previous reply (which may point into in) is dropped first; bytes a read
+ * brought past it are the start of the next frame and are kept. */
 static ak_code await_frame(chan *l, int want, int eof_status, ak_err *err)
 {
-    ak_buf_reset(&l->in);
+    if (l->in_used) {
+        memmove(l->in.data, l->in.data + l->in_used, l->in.len - l->in_used);
+        l->in.len -= l->in_used;
+        l->in_used = 0;
+    }
     for (;;) {
         size_t used;
         int got = ak_dframe_decode(l->in.data, l->in.len, &l->reply, &used, err);
         if (got < 0)
             return AK_ERR_CORRUPT;
-        if (got > 0)
+        if (got > 0) {
+            l->in_used = used;
             return l->reply.type == want
                        ? AK_OK
                        : ak_err_set(err, AK_ERR_CORRUPT, "the parent answered a %s frame",
                                     ak_dframe_name(l->reply.type));
+        }
         char chunk[65536];
         ssize_t n = read(0, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
