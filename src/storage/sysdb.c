@@ -87,6 +87,8 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
     [ST_FTS_ADD_COLD] = "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
     [ST_FACT_PUT] = AK_ROLLUP_FACT_SQL,
     [ST_FACT_SET] = AK_ROLLUP_FACT_SET_SQL,
+    [ST_HOT_VEC_OF] = "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
+                      " WHERE conversation_id = ?1 AND embedding IS NOT NULL",
 };
 
 /* ---- schema ---- */

@@ -41,6 +41,7 @@ enum {
     ST_SOURCE_SET,
     ST_SOURCE_SEEN,
     ST_SOURCE_HELD,
+    ST_HOT_VEC_OF,
     ST_COUNT
 };
 
