@@ -12,7 +12,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/time.h"
@@ -126,6 +129,14 @@ static void first_pass(ak_indexer *ix)
 static void *run(void *arg)
 {
     ak_indexer *ix = arg;
+    /* Below the threads that answer: what it has not linked yet is scanned
+     * exactly, so a busy server answers first and the graph catches up when
+     * the CPU is free.  Linux gives each thread its own nice value. */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, tid) + AK_INDEXER_NICE;
+    if (errno || setpriority(PRIO_PROCESS, tid, nice < 19 ? nice : 19))
+        AK_WARN("vindex", "lowering the index thread's priority: %s", strerror(errno));
     first_pass(ix);
     int64_t last_save = ak_time_mono_us();
     pthread_mutex_lock(&ix->mu);

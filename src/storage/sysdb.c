@@ -87,6 +87,8 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
     [ST_FTS_ADD_COLD] = "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
     [ST_FACT_PUT] = AK_ROLLUP_FACT_SQL,
     [ST_FACT_SET] = AK_ROLLUP_FACT_SET_SQL,
+    [ST_HOT_VEC_OF] = "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
+                      " WHERE conversation_id = ?1 AND embedding IS NOT NULL",
 };
 
 /* ---- schema ---- */
@@ -420,6 +422,7 @@ void ak_sysdb_close(ak_sysdb *db)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
     sqlite3_close(db->db);
+    ak_sysdb_text_free(db);
     ak_json_doc_free(db->scratch);
     free(db->path);
     free(db);
@@ -462,11 +465,21 @@ sqlite3_stmt *ak_sysdb_stmt(ak_sysdb *db, int which, ak_err *err)
     return db->st[which];
 }
 
-ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err) { return exec(db, "BEGIN IMMEDIATE", err); }
-ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err) { return exec(db, "COMMIT", err); }
+ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err)
+{
+    ak_sysdb_text_drop(db);
+    return exec(db, "BEGIN IMMEDIATE", err);
+}
+
+ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err)
+{
+    ak_code rc = ak_sysdb_text_flush(db, err);
+    return rc ? rc : exec(db, "COMMIT", err);
+}
 
 void ak_sysdb_rollback(ak_sysdb *db)
 {
+    ak_sysdb_text_drop(db);
     if (!sqlite3_get_autocommit(db->db))
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -528,8 +541,8 @@ static ak_code insert_hot(ak_sysdb *db, const ak_upload_order *up, const ak_reco
                           ak_err *err)
 {
     ak_code rc = write_hot(db, ST_INSERT_HOT, up, r, err);
-    return rc ? rc : ak_sysdb_index_text(db, AK_TIER_HOT, sqlite3_last_insert_rowid(db->db),
-                                         r->content, r->content_len, err);
+    return rc ? rc : ak_sysdb_text_queue(db, sqlite3_last_insert_rowid(db->db), r->content,
+                                         r->content_len, err);
 }
 
 /* An external-content FTS5 index forgets a row only when told the text it
@@ -563,10 +576,12 @@ static ak_code update_hot(ak_sysdb *db, const ak_upload_order *up, const ak_reco
                           ak_err *err)
 {
     int64_t rowid = 0;
-    ak_code rc = unindex_hot(db, r, &rowid, err);
+    ak_code rc = ak_sysdb_text_flush(db, err); /* the row may be one queued in this transaction */
+    if (rc == AK_OK)
+        rc = unindex_hot(db, r, &rowid, err);
     if (rc == AK_OK)
         rc = write_hot(db, ST_UPDATE_HOT, up, r, err);
-    return rc ? rc : ak_sysdb_index_text(db, AK_TIER_HOT, rowid, r->content, r->content_len, err);
+    return rc ? rc : ak_sysdb_text_queue(db, rowid, r->content, r->content_len, err);
 }
 
 typedef struct {

@@ -5,6 +5,8 @@
  *   sysdb.c         schema, migrations, opening, statements, writing records
  *   sysdb_ledger.c  the upload ledger and the counts
  *   sysdb_read.c    reading rows and vectors for search and `akosha get`
+ *   sysdb_text.c    the full-text index of a transaction's new hot rows,
+ *                   written at its commit
  */
 #ifndef AK_SYSDB_IMPL_H
 #define AK_SYSDB_IMPL_H
@@ -12,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "storage/sysdb.h"
+#include "util/buf.h"
 
 /* The statements prepared once per handle (sysdb.c's stmt_sql). */
 enum {
@@ -38,6 +41,7 @@ enum {
     ST_SOURCE_SET,
     ST_SOURCE_SEEN,
     ST_SOURCE_HELD,
+    ST_HOT_VEC_OF,
     ST_COUNT
 };
 
@@ -53,12 +57,15 @@ enum {
 
 extern const char *const ak_sysdb_stmt_sql[ST_COUNT];
 
+typedef struct ak_sysdb_textq ak_sysdb_textq;
+
 struct ak_sysdb {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char *path;
     ak_file_id file_id; /* of path, just before opening */
     struct ak_json_doc *scratch; /* put_fact's metadata parse, made on first use */
+    ak_sysdb_textq *textq;       /* hot rows whose text is indexed at COMMIT (sysdb_text.c) */
 };
 
 /* The database's error as an ak_code and a message naming path and what. */
@@ -74,5 +81,16 @@ char *ak_sysdb_column_dup(sqlite3_stmt *st, int col);
 ak_code ak_sysdb_each_row(ak_sysdb *db, sqlite3_stmt *st, ak_code (*row)(sqlite3_stmt *, void *),
                         void *ctx, ak_err *err, const char *what);
 ak_code ak_sysdb_prepare(ak_sysdb *db, const char *sql, sqlite3_stmt **st, ak_err *err);
+
+/* The deferred full-text index of hot rows (sysdb_text.c).  _queue copies
+ * text (outside a transaction it indexes it at once); _flush indexes every queued row (ak_sysdb_index_text) and empties
+ * the queue, also on failure; it must run before anything reads or drops
+ * a queued row's index entry in the same transaction, and before COMMIT.
+ * _drop forgets the queue (ROLLBACK, BEGIN); _free releases it (close). */
+ak_code ak_sysdb_text_queue(ak_sysdb *db, int64_t rowid, const char *text, size_t len,
+                            ak_err *err);
+ak_code ak_sysdb_text_flush(ak_sysdb *db, ak_err *err);
+void ak_sysdb_text_drop(ak_sysdb *db);
+void ak_sysdb_text_free(ak_sysdb *db);
 
 #endif

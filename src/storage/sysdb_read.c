@@ -98,10 +98,14 @@ ak_code ak_sysdb_each_vector(ak_sysdb *db, ak_tier tier, ak_vec_fn fn, void *ctx
 ak_code ak_sysdb_hot_vectors_of(ak_sysdb *db, const char *const *ids, size_t n, ak_vec_fn fn,
                                 void *ctx, ak_err *err)
 {
-    sqlite3_stmt *st = NULL; /* one statement, bound once per id */
-    ak_code rc = ak_sysdb_prepare(db, "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
-                             " WHERE conversation_id = ?1 AND embedding IS NOT NULL", &st, err);
+    sqlite3_stmt *st = ak_sysdb_stmt(db, ST_HOT_VEC_OF, err); /* kept, bound once per id */
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    /* one read transaction for all of them, not one (and its locks) per id */
+    int own = sqlite3_get_autocommit(db->db) && sqlite3_exec(db->db, "BEGIN", NULL, NULL,
+                                                             NULL) == SQLITE_OK;
     vec_walk w = {AK_TIER_HOT, fn, ctx};
+    ak_code rc = AK_OK;
     for (size_t i = 0; rc == AK_OK && i < n; i++) {
         int s;
         sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
@@ -111,7 +115,9 @@ ak_code ak_sysdb_hot_vectors_of(ak_sysdb *db, const char *const *ids, size_t n, 
             rc = ak_sysdb_db_error(db, err, "reading a vector");
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
+    sqlite3_clear_bindings(st);
+    if (own)
+        sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
     return rc;
 }
 

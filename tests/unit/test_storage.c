@@ -287,6 +287,33 @@ static void test_text_index_follows_writes(void)
     CHECK_INT(problems_in(tmp_path("fts.db")), 0);
 }
 
+/* Inside a transaction a hot row's text is indexed at COMMIT, all of the
+ * transaction's rows at once (storage/sysdb_text.c): a row updated after
+ * it was queued is indexed with its new text only, a rolled-back row not
+ * at all, and FTS5 finds the index intact. */
+static void test_text_index_at_commit(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("fts-tx.db"), 1, &db, &err), AK_OK);
+    CHECK_INT(ak_sysdb_begin(db, &err), AK_OK);
+    CHECK_INT(put(db, 100, "u1", "z", "zulu"), AK_PUT_NEW);
+    ak_sysdb_rollback(db);
+    CHECK_INT(ak_sysdb_begin(db, &err), AK_OK);
+    CHECK_INT(put(db, 100, "u1", "a", "alpha bravo"), AK_PUT_NEW);
+    CHECK_INT(put(db, 100, "u1", "b", "charlie bravo"), AK_PUT_NEW);
+    CHECK_INT(put(db, 200, "u2", "a", "delta echo"), AK_PUT_UPDATED);
+    CHECK_INT(put(db, 200, "u2", "c", "kilo"), AK_PUT_NEW);
+    CHECK_INT(ak_sysdb_commit(db, &err), AK_OK);
+    CHECK_INT(text_hits_of(db, "alpha").hits, 0);
+    CHECK_INT(text_hits_of(db, "zulu").hits, 0);
+    CHECK_STR(only_hit(db, "bravo"), "b");
+    CHECK_STR(only_hit(db, "delta"), "a");
+    CHECK_STR(only_hit(db, "kilo"), "c");
+    ak_sysdb_close(db);
+    CHECK_INT(problems_in(tmp_path("fts-tx.db")), 0);
+}
+
 /* A database of schema 3 (text indexed by insert/update triggers) is
  * brought to 4 on open: the triggers go, so the writer's own indexing does
  * not index a row twice, and what was indexed before stays searchable. */
@@ -731,6 +758,7 @@ int main(void)
     RUN(test_put_rules);
     RUN(test_update_from_other_tiers);
     RUN(test_text_index_follows_writes);
+    RUN(test_text_index_at_commit);
     RUN(test_migration_drops_index_triggers);
     RUN(test_wcode_roundtrip);
     RUN(test_wcode_rejects);

@@ -1,0 +1,78 @@
+/*
+ * sysdb_text.c - the full-text index of a transaction's new hot rows,
+ * written at its commit (see sysdb_impl.h).
+ *
+ * Why deferred: FTS5 writes its pending terms out as a new segment at every
+ * statement savepoint, and the statements that follow a row's text in the
+ * same transaction open one (the vec_epoch trigger on hot, the rollup's
+ * trigger on conv_facts).  Indexed row by row, every memory became its own
+ * FTS segment, and the merges followed: a fifth of a push's SQLite time.
+ * Queued and added together just before COMMIT, a batch's rows make one
+ * segment.  The rows are in the same transaction either way, so a reader
+ * never sees a committed row its text index lacks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/sysdb_impl.h"
+
+struct ak_sysdb_textq {
+    ak_buf text;    /* the queued rows' texts, one after another */
+    struct {
+        int64_t rowid;
+        size_t at, len;
+    } *rows;
+    size_t n, cap;
+};
+
+ak_code ak_sysdb_text_queue(ak_sysdb *db, int64_t rowid, const char *text, size_t len,
+                            ak_err *err)
+{
+    if (sqlite3_get_autocommit(db->db)) /* no transaction to wait for */
+        return ak_sysdb_index_text(db, AK_TIER_HOT, rowid, text, len, err);
+    ak_sysdb_textq *q = db->textq;
+    if (!q && !(q = db->textq = calloc(1, sizeof *q)))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 128;
+        void *grown = realloc(q->rows, cap * sizeof *q->rows);
+        if (!grown)
+            return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        q->rows = grown, q->cap = cap;
+    }
+    size_t at = q->text.len;
+    if (ak_buf_append(&q->text, text, len))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    q->rows[q->n].rowid = rowid, q->rows[q->n].at = at, q->rows[q->n].len = len;
+    q->n++;
+    return AK_OK;
+}
+
+ak_code ak_sysdb_text_flush(ak_sysdb *db, ak_err *err)
+{
+    ak_sysdb_textq *q = db->textq;
+    ak_code rc = AK_OK;
+    for (size_t i = 0; q && rc == AK_OK && i < q->n; i++)
+        rc = ak_sysdb_index_text(db, AK_TIER_HOT, q->rows[i].rowid, q->text.data + q->rows[i].at,
+                                 q->rows[i].len, err);
+    ak_sysdb_text_drop(db);
+    return rc;
+}
+
+void ak_sysdb_text_drop(ak_sysdb *db)
+{
+    if (db->textq) {
+        db->textq->n = 0;
+        ak_buf_reset(&db->textq->text);
+    }
+}
+
+void ak_sysdb_text_free(ak_sysdb *db)
+{
+    if (db->textq) {
+        ak_buf_free(&db->textq->text);
+        free(db->textq->rows);
+        free(db->textq);
+        db->textq = NULL;
+    }
+}
