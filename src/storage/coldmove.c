@@ -190,6 +190,14 @@ ak_code ak_coldmove_garbage_clear(ak_sysdb *db, ak_err *err)
                : ak_sysdb_db_error(db, err, "emptying cold_garbage");
 }
 
+ak_code ak_coldmove_fts_optimize(ak_sysdb *db, ak_err *err)
+{
+    return sqlite3_exec(db->db, "INSERT INTO cold_fts(cold_fts) VALUES('optimize')", NULL, NULL,
+                        NULL) == SQLITE_OK
+               ? AK_OK
+               : ak_sysdb_db_error(db, err, "merging the cold full-text index");
+}
+
 /* ---- the catalog switch ---- */
 
 struct ak_coldmove_switch {
