@@ -50,10 +50,11 @@ static ak_code put_word(ak_buf *b, fts5_tokenizer *tk, Fts5Tokenizer *t, const c
 {
     pieces p = {.n = 0};
     tk->xTokenize(t, &p, FTS5_TOKENIZE_QUERY, w, n, on_token);
-    if (p.n <= 1 || p.n > 32)
+    if (p.n <= 1)
         return ak_buf_printf(b, "\"%.*s\"%s", n, w, star ? "*" : "");
+    int kept = p.n < 32 ? p.n : 32; /* a word of more pieces: its first 32 */
     ak_code rc = ak_buf_putc(b, '(');
-    for (int i = 0; rc == AK_OK && i < p.n; i++)
+    for (int i = 0; rc == AK_OK && i < kept; i++)
         rc = ak_buf_printf(b, "%s\"%.*s\"%s", i ? " AND " : "", p.at[2 * i + 1] - p.at[2 * i],
                            w + p.at[2 * i], star && i == p.n - 1 ? "*" : "");
     return rc ? rc : ak_buf_putc(b, ')');

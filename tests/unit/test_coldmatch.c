@@ -30,6 +30,17 @@ static void test_rewrite(void)
     expect("\"—\"", "\"—\"");
     expect("", "");
     expect("\"unterminated", "\"unterminated");
+
+    /* a word of 40 pieces keeps its first 32 (FTS5 would refuse it whole) */
+    char in[256] = "\"", want[512] = "(";
+    for (int i = 0; i < 40; i++) {
+        strcat(in, i ? "-x" : "x");
+        if (i < 32)
+            strcat(want, i ? " AND \"x\"" : "\"x\"");
+    }
+    strcat(in, "\"");
+    strcat(want, ")");
+    expect(in, want);
 }
 
 static void test_garbage(void)
