@@ -148,12 +148,13 @@ static void expect_none(run *r, const char *check, const char *sql, const char *
 
 /* FTS5's own integrity-check covers the index's internal structure; with
  * an external content table (SQLite before 3.44) it does not compare the
- * index with the table, so compare the documents each side knows of: the
- * index keeps one docsize row per document it holds.  ids: the query of
- * the row ids the index should hold. */
-static void check_fts(run *r, const char *fts, const char *table, const char *ids)
+ * index with the table, so compare the documents each side knows of.
+ * docs: the query of the row ids the index holds; must: of the rows it
+ * must hold; may: of the rows it may hold. */
+static void check_fts(run *r, const char *fts, const char *table, const char *docs,
+                      const char *must, const char *may)
 {
-    char sql[512];
+    char sql[768];
     ak_fmt(sql, sizeof sql, "INSERT INTO %s(%s) VALUES ('integrity-check')", fts, fts);
     char *msg = NULL;
     if (sqlite3_exec(r->c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
@@ -161,13 +162,31 @@ static void check_fts(run *r, const char *fts, const char *table, const char *id
                 msg ? msg : sqlite3_errmsg(r->c->db));
     sqlite3_free(msg);
     ak_fmt(sql, sizeof sql,
-           "WITH t(id) AS (%s) SELECT (SELECT count(*) FROM %s_docsize WHERE id NOT IN t)"
-           " + (SELECT count(*) FROM t WHERE id NOT IN (SELECT id FROM %s_docsize))",
-           ids, fts, fts);
+           "WITH d(id) AS (%s), may(id) AS (%s), must(id) AS (%s)"
+           " SELECT (SELECT count(*) FROM d WHERE id NOT IN may)"
+           " + (SELECT count(*) FROM must WHERE id NOT IN d)",
+           docs, may, must);
     int64_t n = 0;
     if (query(r, "fts", sql, &n, NULL) == 0 && n)
         problem(r, "fts", "%s: %lld rows differ between the full-text index and %s (rebuild "
                           "it: akosha reingest)", fts, (long long)n, table);
+}
+
+/* The cold index keeps no document lengths (schema 10: columnsize=0), so
+ * its documents are the ones its vocabulary names.  It must hold every
+ * summary with an ASCII letter or digit (a token whatever else it holds)
+ * and may hold any other summary. */
+static void check_cold_fts(run *r)
+{
+    if (sqlite3_exec(r->c->db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.ak_cold_vocab"
+                               " USING fts5vocab(main, cold_fts, instance)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        problem(r, "fts", "cold_fts: %s (rebuild it: akosha reingest)", sqlite3_errmsg(r->c->db));
+        return;
+    }
+    check_fts(r, "cold_fts", "cold", "SELECT DISTINCT doc FROM temp.ak_cold_vocab",
+              "SELECT rowid FROM cold WHERE ultra_summary GLOB '*[0-9A-Za-z]*'",
+              "SELECT rowid FROM cold WHERE ultra_summary IS NOT NULL");
 }
 
 int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
@@ -180,9 +199,11 @@ int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
           NULL, integrity_line);
     if (r.found || !understood)
         return r.found;
-    check_fts(&r, "hot_fts", "hot", "SELECT id FROM hot");
-    check_fts(&r, "warm_fts", "warm", "SELECT id FROM warm");
-    check_fts(&r, "cold_fts", "cold", "SELECT rowid FROM cold WHERE ultra_summary IS NOT NULL");
+    check_fts(&r, "hot_fts", "hot", "SELECT id FROM hot_fts_docsize", "SELECT id FROM hot",
+              "SELECT id FROM hot");
+    check_fts(&r, "warm_fts", "warm", "SELECT id FROM warm_fts_docsize", "SELECT id FROM warm",
+              "SELECT id FROM warm");
+    check_cold_fts(&r);
     expect_none(&r, "tiers",
                 "SELECT (SELECT count(*) FROM hot JOIN warm USING (conversation_id))"
                 " + (SELECT count(*) FROM hot JOIN cold USING (conversation_id))"

@@ -190,6 +190,14 @@ ak_code ak_coldmove_garbage_clear(ak_sysdb *db, ak_err *err)
                : ak_sysdb_db_error(db, err, "emptying cold_garbage");
 }
 
+ak_code ak_coldmove_fts_optimize(ak_sysdb *db, ak_err *err)
+{
+    return sqlite3_exec(db->db, "INSERT INTO cold_fts(cold_fts) VALUES('optimize')", NULL, NULL,
+                        NULL) == SQLITE_OK
+               ? AK_OK
+               : ak_sysdb_db_error(db, err, "merging the cold full-text index");
+}
+
 /* ---- the catalog switch ---- */
 
 struct ak_coldmove_switch {
@@ -223,7 +231,8 @@ ak_code ak_coldmove_switch_begin(ak_sysdb *db, const char *key, ak_coldmove_swit
     sqlite3_stmt **all[] = {&s->ins, &s->find, &s->move, &s->del};
     ak_code rc = ak_sysdb_begin(db, err);
     if (rc == AK_OK) /* the new object's number, for the rows to name */
-        rc = run_key(db, "INSERT OR IGNORE INTO cold_objects(key) VALUES(?1)", key, err);
+        rc = run_key(db, "INSERT INTO cold_objects(key) SELECT ?1 WHERE NOT EXISTS"
+                              "(SELECT 1 FROM cold_objects WHERE key = ?1)", key, err);
     for (int i = 0; rc == AK_OK && i < 4; i++)
         rc = ak_sysdb_prepare(db, sql[i], all[i], err);
     return rc;

@@ -246,6 +246,31 @@ static const char *const migrations[] = {
      " WHEN old.object_id <> new.object_id"
      " AND NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
      " DELETE FROM cold_objects WHERE id = old.object_id; END;"),
+    /* 10: a smaller cold catalog still (issue 14).  cold_fts keeps no
+     * positions (detail=none: a 1-sentence summary is searched by its
+     * words, never by phrase; ak_sysdb_text_search splits a query word the
+     * tokenizer would split) and no document lengths (columnsize=0: BM25
+     * reads them from the cold row it joins anyway), and cold_objects drops
+     * its key index (a few keys a system, looked up once per statement):
+     * each was a b-tree of its own, a 16 KiB page a system at least. */
+    ("DROP TRIGGER cold_fts_ad; DROP TABLE cold_fts;"
+     "CREATE VIRTUAL TABLE cold_fts USING fts5(ultra_summary, content='cold',"
+     " content_rowid='rowid', tokenize='porter unicode61', detail=none, columnsize=0);"
+     "INSERT INTO cold_fts(cold_fts) VALUES('rebuild');"
+     "CREATE TRIGGER cold_fts_ad AFTER DELETE ON cold WHEN old.ultra_summary IS NOT NULL BEGIN"
+     " INSERT INTO cold_fts(cold_fts, rowid, ultra_summary)"
+     " VALUES ('delete', old.rowid, old.ultra_summary); END;"
+     "DROP TRIGGER cold_objects_ad; DROP TRIGGER cold_objects_au;"
+     "CREATE TABLE cold_objects_10(id INTEGER PRIMARY KEY, key TEXT NOT NULL);"
+     "INSERT INTO cold_objects_10(id, key) SELECT id, key FROM cold_objects;"
+     "DROP TABLE cold_objects; ALTER TABLE cold_objects_10 RENAME TO cold_objects;"
+     "CREATE TRIGGER cold_objects_ad AFTER DELETE ON cold"
+     " WHEN NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
+     " DELETE FROM cold_objects WHERE id = old.object_id; END;"
+     "CREATE TRIGGER cold_objects_au AFTER UPDATE OF object_id ON cold"
+     " WHEN old.object_id <> new.object_id"
+     " AND NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
+     " DELETE FROM cold_objects WHERE id = old.object_id; END;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/coldmatch.h"
 #include "storage/warmcode.h"
 #include "util/vcode.h"
 #include "util/vec.h"
@@ -209,7 +210,15 @@ ak_code ak_sysdb_text_search(ak_sysdb *db, ak_tier tier, const char *match, int6
                               err);
     if (!st)
         return err ? err->code : AK_ERR_INTERNAL;
+    char *cold_match = NULL; /* the cold index keeps no positions (coldmatch.h) */
+    if (tier == AK_TIER_COLD) {
+        ak_code rc = ak_coldmatch_rewrite(db->db, match, &cold_match, err);
+        if (rc)
+            return rc;
+        match = cold_match;
+    }
     sqlite3_bind_text(st, 1, match, -1, SQLITE_TRANSIENT);
+    free(cold_match);
     sqlite3_bind_int64(st, 2, since);
     sqlite3_bind_int64(st, 3, until);
     sqlite3_bind_int(st, 4, limit);

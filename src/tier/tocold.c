@@ -649,5 +649,7 @@ ak_code ak_age_warm_to_cold(pass *p, ak_err *err)
         } while (rc == AK_OK && n == AK_AGE_COLD_TARGET_ROWS && !ak_age_stopping(p));
     }
     free(ms);
+    if (rc == AK_OK && n_ms) /* the objects' small index segments, merged */
+        rc = ak_coldmove_fts_optimize(p->sdb, err);
     return rc;
 }

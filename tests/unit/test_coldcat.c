@@ -1,6 +1,8 @@
 /* test_coldcat.c - the cold catalog: its schema-9 form (object keys stored
  * once, rows naming them by number), the migration of a schema-8 catalog,
- * and the queries aging, retention, forget and verify run on it. */
+ * schema 10's (a full-text index without positions or sizes, the keys not
+ * indexed) and the migration of a schema-9 one, and the queries aging,
+ * retention, forget and verify run on it. */
 #include "test.h"
 #include "test_sql.h"
 
@@ -168,9 +170,77 @@ static void test_queries(void)
     ak_sysdb_close(db);
 }
 
+/* A catalog as schema 9 left it, migrated to 10: the words of every
+ * summary still found (a word the tokenizer cuts in two too), verify
+ * content, then told of a row the index lacks. */
+static void test_migration_10(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    snprintf(path, sizeof path, "%s/v9.db", test_tmpdir());
+    CHECK_INT(ak_sysdb_open(path, 1, &db, &err), AK_OK);
+    sqlite3 *h = test_sql_open(db);
+    CHECK_INT(sqlite3_exec(h, TEST_SQL_UNDO_10 "PRAGMA user_version = 9;"
+        "INSERT INTO cold_objects(id, key) VALUES (1, '" KEY_A "'), (2, '" KEY_B "');"
+        "INSERT INTO cold(rowid, conversation_id, object_id, ts_us, content_sha256, upload_at_us,"
+        " upload_id, ultra_summary) VALUES"
+        " (5, 'c1', 1, 100, zeroblob(32), 1, 'u', 'We don’t ship the bundle size fix'),"
+        " (9, 'c2', 1, 200, zeroblob(32), 1, 'u', 'charlie zulu'),"
+        " (11, 'c4', 2, 250, zeroblob(32), 1, 'u', NULL),"
+        " (12, 'c3', 2, 300, zeroblob(32), 1, 'u', 'Café naïve — ünïcode');"
+        "INSERT INTO cold_fts(rowid, ultra_summary) SELECT rowid, ultra_summary FROM cold"
+        " WHERE ultra_summary IS NOT NULL;"
+        "INSERT INTO uploads(upload_id, status, first_seen_us) VALUES('u', 'ingested', 1);",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    ak_sysdb_close(db);
+
+    CHECK_INT(ak_sysdb_open(path, 0, &db, &err), AK_OK);
+    CHECK_INT(one_int(db, "PRAGMA user_version"), ak_sysdb_schema_version());
+    CHECK_INT(one_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+                          " ('cold_fts_docsize', 'sqlite_autoindex_cold_objects_1')"), 0);
+    CHECK_INT(one_int(db, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%detail=none%'"), 1);
+    CHECK_INT(one_int(db, "SELECT count(*) FROM cold_objects"), 2);
+    static const struct {
+        const char *words, *hit;
+    } finds[] = {
+        {"\"zulu\"", "9 c2"},
+        {"\"don’t\"", "5 c1"},          /* cut in two by the tokenizer */
+        {"\"bundl\"* OR \"nothing\"", "5 c1"},
+        {"\"cafe\"", "12 c3"},          /* diacritics folded, as indexed */
+        {"\"naïve—ünïcode\"*", "12 c3"},
+        {"\"—\"", ""},                 /* no token at all: nothing, no error */
+    };
+    for (size_t i = 0; i < sizeof finds / sizeof *finds; i++) {
+        char hit[32] = "";
+        CHECK_INT(ak_sysdb_text_search(db, AK_TIER_COLD, finds[i].words, 0, INT64_MAX, 10, on_hit,
+                                       hit, &err), AK_OK);
+        CHECK_STR(hit, finds[i].hit);
+    }
+    ak_dbcheck *c;
+    int problems = 0;
+    CHECK_INT(ak_dbcheck_open(path, &c, &err), AK_OK);
+    CHECK_INT(ak_dbcheck_run(c, 1, on_problem, &problems), 0);
+    ak_dbcheck_close(c);
+
+    /* a row deleted behind the index's back, one added without it */
+    h = test_sql_open(db);
+    CHECK_INT(sqlite3_exec(h, "DROP TRIGGER cold_fts_ad; DELETE FROM cold WHERE rowid = 9;"
+        "INSERT INTO cold(rowid, conversation_id, object_id, ts_us, content_sha256, upload_at_us,"
+        " upload_id, ultra_summary) VALUES (20, 'c9', 2, 1, zeroblob(32), 1, 'u', 'lost words');",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_INT(ak_dbcheck_open(path, &c, &err), AK_OK);
+    problems = 0;
+    CHECK_INT(ak_dbcheck_run(c, 1, on_problem, &problems), 1);
+    ak_dbcheck_close(c);
+    ak_sysdb_close(db);
+}
+
 int main(void)
 {
     RUN(test_migration);
     RUN(test_queries);
+    RUN(test_migration_10);
     return test_report("coldcat");
 }
