@@ -410,6 +410,9 @@ void ak_segfile_fs_of(const char *db_path, int64_t t0_ns, ak_segfile_fs *out)
         return;
     fstat_of(db_path, &out->db);
     fstat_of(wal, &out->wal);
+    /* SQLite run as root chowns the WAL to the database's owner at every
+     * open, which sets its ctime: only its size and mtime say a write */
+    out->wal.ctime_ns = 0;
     uint64_t settled = t0_ns > AK_SEGFILE_SETTLE_NS ? (uint64_t)(t0_ns - AK_SEGFILE_SETTLE_NS) : 0;
     if (t0_ns > 0 && (out->db.mtime_ns >= settled || out->wal.mtime_ns >= settled))
         memset(out, 0, sizeof *out);

@@ -52,7 +52,8 @@ typedef struct {
     uint64_t size, mtime_ns, ctime_ns;
 } ak_segfile_fstat;
 
-/* The database's and its WAL's; db.mtime_ns == 0 means none. */
+/* The database's and its WAL's (whose ctime is left 0: SQLite changes it
+ * at every open when run as root); db.mtime_ns == 0 means none. */
 typedef struct {
     ak_segfile_fstat db, wal;
 } ak_segfile_fs;

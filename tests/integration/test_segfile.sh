@@ -67,3 +67,51 @@ wait_ready
 http GET /metrics
 assert_contains "$body" "akosha_segfiles_rebuilt_total 0" "the rebuilt files map at the next start"
 stop_serve
+
+# mapped without opening the databases: the files record the databases'
+# state (size, mtime, ctime of the database, size and mtime of its WAL),
+# but only once that state is settled (mtime 2 s before the check), so
+# backdate the files' mtime instead of waiting.  The first start opens
+# every database (its ctime changed); closing the last connection
+# checkpoints a WAL that still held frames, which writes the files again;
+# so backdate once more, and that start opens them, finds the files
+# current and records the state; the next two open none.
+query=$(jq_py 'json.dumps({"vector": d, "limit": 10, "exact": True})' < q.json)
+served() { echo "$body" | jq_py '[(r["system_id"], r["conversation_id"], r["tier"], round(r["score"], 5)) for r in d["results"]]'; }
+dbfiles() { for s in sys0000 sys0001 sys0002; do echo "$(db_of $s)" "$(db_of $s)-wal"; done; }
+before=$(answer --exact)
+rows_hot=$(for s in sys0000 sys0001 sys0002; do sqlite3 "$(db_of $s)" "SELECT count(*) FROM hot"; done |
+  awk '{n += $1} END {print n}')
+for settle in 1 2; do
+  touch -c -m -d '2001-01-01' $(dbfiles)
+  start_serve --data data --poll-interval 3600
+  wait_ready
+  http GET /metrics
+  assert_contains "$body" "akosha_segfiles_unopened_total 0" "settling $settle: a changed ctime, opened and checked"
+  stop_serve
+done
+for run in 1 2; do
+  start_serve --data data --poll-interval 3600
+  wait_ready
+  http GET /metrics
+  assert_contains "$body" "akosha_segfiles_unopened_total 3" "start $run: no database opened"
+  assert_contains "$body" "akosha_segfiles_rebuilt_total 0" "start $run: nothing rebuilt"
+  assert_contains "$body" "akosha_conversations{tier=\"hot\"} $rows_hot" "start $run: rows counted from the files"
+  http POST /v1/search "$query"
+  assert_eq "$(served)" "$before" "start $run: served from the unopened files"
+  stop_serve
+done
+# the databases written while the server is down (aging moves rows to
+# cold): their files' state changed, so each is opened, found stale and
+# rebuilt; no stale row is served
+akosha age --data data --now 2027-02-01T00:00:00Z >/dev/null
+start_serve --data data --poll-interval 3600
+wait_ready
+http GET /metrics
+assert_contains "$body" "akosha_segfiles_unopened_total 0" "a written database is opened"
+aged=$(answer --exact)
+[[ "$aged" == *cold* && "$aged" != "$before" ]] || fail "aging moved nothing: $aged"
+http POST /v1/search "$query"
+assert_eq "$(served)" "$aged" "after aging while down: the new tiers, no stale row"
+stop_serve
+same "after aging while down, read by akosha search"

@@ -192,7 +192,7 @@ static void test_file_state(void)
     CHECK_INT(fs.db.mtime_ns, 0); /* the WAL still is */
     touch_old(wal);
     ak_segfile_fs_of(db, t0, &fs);
-    CHECK(fs.db.mtime_ns && fs.db.size == 8 && fs.wal.size == 3 && fs.wal.ctime_ns);
+    CHECK(fs.db.mtime_ns && fs.db.size == 8 && fs.wal.size == 3 && fs.db.ctime_ns && !fs.wal.ctime_ns);
     ak_segfile_fs_of(db, 0, &again);
     CHECK(ak_segfile_fs_same(&fs, &again));
     CHECK(!ak_segfile_fs_same(&fs0, &fs0)); /* none is never the same */
