@@ -2,7 +2,9 @@
  * index.c - see index.h.
  *
  * One mutex guards the shard tables; it is held only to swap or copy
- * pointers, never while loading or scanning.
+ * pointers, never while loading or scanning.  A little over 800 lines: the
+ * loads, the segment files' checks and the tables share the entries and
+ * their locks, which would otherwise have to be exposed.
  */
 #include "query/index.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "query/idle.h"
 #include "query/segfile.h"
@@ -28,6 +31,7 @@ typedef struct {
     ak_file_id file_id; /* the database file the segment was loaded from */
     int fenced;         /* its file is being replaced: no connections */
     int rows_known;     /* rows holds its database's rows by tier */
+    int unsummed;       /* seg mapped without its checksum (ak_index_sum_unopened) */
     uint64_t rows[3];   /* hot, warm, cold (segfile.h's stamp) */
 } entry;
 
@@ -181,7 +185,7 @@ static void notify(ak_index *idx, const char *sid)
  * `id`, with its database's rows by tier when known (rows may be NULL);
  * takes ownership of seg. */
 static void install(ak_index *idx, const char *sid, ak_segment *seg, const char *error,
-                    ak_file_id id, const uint64_t *rows)
+                    ak_file_id id, const uint64_t *rows, int unsummed)
 {
     uint32_t shard = ak_shard_of(sid, idx->n_shards);
     pthread_mutex_lock(&idx->mu);
@@ -194,6 +198,7 @@ static void install(ak_index *idx, const char *sid, ak_segment *seg, const char 
         e->error = error ? strdup(error) : NULL;
         e->file_id = id;
         e->rows_known = rows && seg;
+        e->unsummed = unsummed && seg;
         if (e->rows_known)
             memcpy(e->rows, rows, sizeof e->rows);
     }
@@ -248,7 +253,11 @@ static int map_unopened(ak_index *idx, const char *sid, const char *dbpath, ak_f
         ak_segfile_peek(fpath, &info, &e) || info.st.dev != id.dev || info.st.ino != id.ino)
         return 0;
     ak_segfile_fs_of(dbpath, 0, &now);
-    if (!ak_segfile_fs_same(&info.fs, &now) || ak_segfile_map(fpath, sid, &info.st, out, NULL, &e))
+    /* serve checks the checksums once it is ready (ak_index_sum_unopened) */
+    int sum_later = idx->segfiles == AK_SEGFILES_WRITE;
+    if (!ak_segfile_fs_same(&info.fs, &now) ||
+        (sum_later ? ak_segfile_map_unsummed(fpath, sid, &info.st, out, &e)
+                   : ak_segfile_map(fpath, sid, &info.st, out, NULL, &e)))
         return 0;
     memcpy(rows, info.st.rows, sizeof info.st.rows);
     atomic_fetch_add(&idx->unopened, 1);
@@ -317,7 +326,7 @@ static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
         return rc; /* a bad id names no system: nothing to remember */
     ak_file_id id = ak_file_id_of(path);
     if (id.ino && map_unopened(idx, system_id, path, id, &seg, rows)) {
-        install(idx, system_id, seg, NULL, id, rows);
+        install(idx, system_id, seg, NULL, id, rows, idx->segfiles == AK_SEGFILES_WRITE);
         return AK_OK;
     }
     if ((rc = ak_sysdb_open(path, 0, &db, err)) == AK_OK) {
@@ -328,7 +337,7 @@ static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
     if (rc)
         ak_err_prefix(err, "system %s: ", system_id);
     install(idx, system_id, rc ? NULL : seg, rc ? err->msg : NULL, id,
-            rc || idx->segfiles == AK_SEGFILES_OFF ? NULL : rows);
+            rc || idx->segfiles == AK_SEGFILES_OFF ? NULL : rows, 0);
     return rc;
 }
 
@@ -364,7 +373,7 @@ ak_code ak_index_patch_system(ak_index *idx, const char *system_id, ak_sysdb *db
     ak_segment *base = current(idx, system_id, db), *seg = NULL;
     ak_code rc = base ? ak_segment_patch(base, db, ids, n, &seg, err) : AK_ERR_UNSUPPORTED;
     if (rc == AK_OK)
-        install(idx, system_id, seg, NULL, ak_sysdb_file_id(db), NULL);
+        install(idx, system_id, seg, NULL, ak_sysdb_file_id(db), NULL, 0);
     else
         rc = load_locked(idx, system_id, err);
     ak_segment_unref(base);
@@ -655,6 +664,61 @@ void ak_index_set_segfiles(ak_index *idx, int mode) { idx->segfiles = mode; }
 
 uint64_t ak_index_segfiles_rebuilt(ak_index *idx) { return atomic_load(&idx->rebuilt); }
 uint64_t ak_index_segfiles_unopened(ak_index *idx) { return atomic_load(&idx->unopened); }
+
+/* The next system of shard whose segment is unsummed (a reference to it,
+ * its id in sid), or NULL. */
+static ak_segment *next_unsummed(ak_index *idx, uint32_t shard, char *sid)
+{
+    ak_segment *seg = NULL;
+    pthread_mutex_lock(&idx->mu);
+    shard_table *t = &idx->shards[shard];
+    for (size_t i = 0; i < t->n && !seg; i++)
+        if (t->e[i].unsummed) {
+            t->e[i].unsummed = 0;
+            seg = t->e[i].seg;
+            ak_segment_ref(seg);
+            memcpy(sid, t->e[i].system_id, sizeof t->e[i].system_id);
+        }
+    pthread_mutex_unlock(&idx->mu);
+    return seg;
+}
+
+/* seg (mapped from sid's file) failed its checksum: drop the file and load
+ * the system from its database, unless a load replaced seg meanwhile. */
+static void rebuild_damaged(ak_index *idx, const char *sid, ak_segment *seg, const char *why)
+{
+    char path[AK_PATH_MAX], fpath[AK_PATH_MAX];
+    ak_err e;
+    pthread_mutex_t *lk = load_lock(idx, sid);
+    pthread_mutex_lock(lk);
+    pthread_mutex_lock(&idx->mu);
+    entry *en = find(idx, sid);
+    int current = en && en->seg == seg;
+    pthread_mutex_unlock(&idx->mu);
+    if (current && ak_datadir_db_path(idx->dd, sid, path, sizeof path, &e) == AK_OK &&
+        ak_segfile_path(path, fpath, sizeof fpath, &e) == AK_OK) {
+        atomic_fetch_add(&idx->rebuilt, 1);
+        AK_WARN("index", "system %s: %s: rebuilt from its database", sid, why);
+        unlink(fpath);
+        if (load_locked(idx, sid, &e))
+            AK_WARN("index", "%s", e.msg);
+    }
+    pthread_mutex_unlock(lk);
+}
+
+void ak_index_sum_unopened(ak_index *idx, atomic_int *stop)
+{
+    char sid[AK_SYSTEM_ID_MAX + 1];
+    for (uint32_t shard = 0; shard < idx->n_shards && !(stop && atomic_load(stop)); shard++) {
+        ak_segment *seg;
+        while (!(stop && atomic_load(stop)) && (seg = next_unsummed(idx, shard, sid))) {
+            ak_err e;
+            if (ak_segfile_sum(seg, &e))
+                rebuild_damaged(idx, sid, seg, e.msg);
+            ak_segment_unref(seg);
+        }
+    }
+}
 
 int ak_index_row_counts(ak_index *idx, const char *system_id, uint64_t rows[3])
 {

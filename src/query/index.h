@@ -98,6 +98,12 @@ uint64_t ak_index_segfiles_rebuilt(ak_index *idx);
  * (its files unchanged since the file was last found current) since
  * start. */
 uint64_t ak_index_segfiles_unopened(ak_index *idx);
+/* Check the checksum of every segment mapped without opening its database
+ * (those are mapped without it: ak_segfile_map_unsummed), after the server
+ * is ready; a damaged one is counted, its file removed and the system
+ * loaded from its database.  Stops early when *stop is set (stop may be
+ * NULL). */
+void ak_index_sum_unopened(ak_index *idx, atomic_int *stop);
 /* The system's rows by tier (hot, warm, cold) as of its installed segment,
  * when known (1): a load knows them, a patch (ak_index_patch_system) does
  * not (0: count them in the database). */

@@ -231,7 +231,13 @@ static ak_code corrupt(ak_err *err, const char *what)
     return ak_err_set(err, AK_ERR_CORRUPT, "segment file: %s", what);
 }
 
-static ak_code read_header(const unsigned char *p, size_t len, header *hd, layout *L,
+/* The checksum of everything but itself, the floats and the file state. */
+static uint32_t body_crc(const unsigned char *p, const layout *L)
+{
+    return (uint32_t)crc_more(crc_more(crc32(0L, Z_NULL, 0), p, CRC_AT), p + HEADER, L->f - HEADER);
+}
+
+static ak_code read_header(const unsigned char *p, size_t len, int sum, header *hd, layout *L,
                            ak_err *err)
 {
     if (len < HEADER || memcmp(p, MAGIC, 8) != 0)
@@ -250,8 +256,7 @@ static ak_code read_header(const unsigned char *p, size_t len, header *hd, layou
     plan(hd, L);
     if (hd->size != len || L->end != len)
         return corrupt(err, "truncated or of the wrong size");
-    uLong c = crc_more(crc32(0L, Z_NULL, 0), p, CRC_AT);
-    if (ak_get32(p + CRC_AT) != (uint32_t)crc_more(c, p + HEADER, L->f - HEADER))
+    if (sum && ak_get32(p + CRC_AT) != body_crc(p, L))
         return corrupt(err, "checksum mismatch");
     return AK_OK;
 }
@@ -276,7 +281,7 @@ ak_code ak_segfile_check_bytes(const void *data, size_t size, ak_err *err)
 {
     header hd;
     layout L;
-    ak_code rc = read_header(data, size, &hd, &L, err);
+    ak_code rc = read_header(data, size, 1, &hd, &L, err);
     return rc ? rc : check_ids(data, &hd, &L, err);
 }
 
@@ -310,9 +315,10 @@ static ak_code map_file(const char *path, int *fd, unsigned char **map, size_t *
 /* The checks common to map and verify: header, checksum, ids, the system
  * and the database state. */
 static ak_code check_mapped(const unsigned char *p, size_t len, const char *system_id,
-                            const ak_segfile_stamp *want, header *hd, layout *L, ak_err *err)
+                            const ak_segfile_stamp *want, int sum, header *hd, layout *L,
+                            ak_err *err)
 {
-    ak_code rc = read_header(p, len, hd, L, err);
+    ak_code rc = read_header(p, len, sum, hd, L, err);
     if (rc == AK_OK)
         rc = check_ids(p, hd, L, err);
     if (rc == AK_OK && (hd->sid_len != strlen(system_id) ||
@@ -324,8 +330,8 @@ static ak_code check_mapped(const unsigned char *p, size_t len, const char *syst
     return rc;
 }
 
-ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile_stamp *want,
-                       ak_segment **out, ak_segfile_info *info, ak_err *err)
+static ak_code map_segment(const char *path, const char *system_id, const ak_segfile_stamp *want,
+                           int sum, ak_segment **out, ak_segfile_info *info, ak_err *err)
 {
     int fd;
     unsigned char *p;
@@ -335,7 +341,7 @@ ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile
     ak_code rc = map_file(path, &fd, &p, &len, err);
     if (rc)
         return rc;
-    rc = check_mapped(p, len, system_id, want, &hd, &L, err);
+    rc = check_mapped(p, len, system_id, want, sum, &hd, &L, err);
     madvise(p, len, MADV_DONTNEED); /* the checks touched every page: let them go */
     ak_segment *s = rc ? NULL : calloc(1, sizeof *s);
     if (rc == AK_OK && !s)
@@ -369,6 +375,30 @@ ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile
     return AK_OK;
 }
 
+ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile_stamp *want,
+                       ak_segment **out, ak_segfile_info *info, ak_err *err)
+{
+    return map_segment(path, system_id, want, 1, out, info, err);
+}
+
+ak_code ak_segfile_map_unsummed(const char *path, const char *system_id,
+                                const ak_segfile_stamp *want, ak_segment **out, ak_err *err)
+{
+    return map_segment(path, system_id, want, 0, out, NULL, err);
+}
+
+ak_code ak_segfile_sum(const ak_segment *s, ak_err *err)
+{
+    const unsigned char *p = s->map;
+    header hd;
+    layout L;
+    if (!p)
+        return AK_OK;
+    ak_code rc = read_header(p, s->map_len, 1, &hd, &L, err);
+    madvise(s->map, s->map_len, MADV_DONTNEED); /* only what searches touch stays */
+    return rc;
+}
+
 ak_code ak_segfile_check(const char *path, const char *system_id,
                          const ak_segfile_stamp *want, ak_err *err)
 {
@@ -380,7 +410,7 @@ ak_code ak_segfile_check(const char *path, const char *system_id,
     ak_code rc = map_file(path, &fd, &p, &len, err);
     if (rc)
         return rc;
-    rc = check_mapped(p, len, system_id, want, &hd, &L, err);
+    rc = check_mapped(p, len, system_id, want, 1, &hd, &L, err);
     if (rc == AK_OK &&
         ak_get32(p + CRC_AT + 4) != (uint32_t)crc_more(crc32(0L, Z_NULL, 0), p + L.f, len - L.f))
         rc = corrupt(err, "checksum mismatch in the float32 vectors");

@@ -91,6 +91,17 @@ ak_code ak_segfile_write(const ak_segment *s, const ak_segfile_stamp *st,
 ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile_stamp *want,
                        ak_segment **out, ak_segfile_info *info, ak_err *err);
 
+/* As ak_segfile_map() without the checksum of the vectors, times, row
+ * ids and conversation ids (the structure, sizes and every id offset are
+ * still checked, so no byte can make a scan read outside the file): a
+ * restart maps 450 bytes a vector in a CRC-32 otherwise.  The checksum is
+ * then ak_segfile_sum()'s, after the server is ready. */
+ak_code ak_segfile_map_unsummed(const char *path, const char *system_id,
+                                const ak_segfile_stamp *want, ak_segment **out, ak_err *err);
+/* The checksum of a segment mapped by ak_segfile_map_unsummed():
+ * AK_ERR_CORRUPT when it does not match (AK_OK for one not mapped). */
+ak_code ak_segfile_sum(const ak_segment *s, ak_err *err);
+
 /* Read just the header of the file at path (no checksum checked: map does
  * that).  AK_ERR_NOTFOUND, AK_ERR_UNSUPPORTED (older format) or
  * AK_ERR_CORRUPT (not a segment file). */

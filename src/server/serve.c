@@ -331,6 +331,7 @@ static void *loader(void *arg)
     AK_INFO("index", "index ready: %llu systems, %llu vectors in %.2f s",
             (unsigned long long)st.systems, (unsigned long long)st.vectors,
             (double)(ak_time_mono_us() - t0) / 1e6);
+    ak_index_sum_unopened(s->idx, &s->stop); /* the checksums a ready start skipped */
     return NULL;
 }
 

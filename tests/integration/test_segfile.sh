@@ -101,6 +101,28 @@ for run in 1 2; do
   assert_eq "$(served)" "$before" "start $run: served from the unopened files"
   stop_serve
 done
+# a file damaged while its database stayed the same: mapped unopened
+# without its checksum (the start is ready first), then the checksum is
+# checked in the background, the file dropped and the system rebuilt
+python3 - "$(db_of sys0001)-seg" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(300); f.write(b"garbage" * 10)
+PY
+start_serve --data data --poll-interval 3600
+wait_ready
+for _ in $(seq 1 300); do
+  http GET /metrics
+  [[ "$body" == *"akosha_segfiles_rebuilt_total 1"* ]] && break
+  sleep 0.1
+done
+assert_contains "$body" "akosha_segfiles_rebuilt_total 1" "the damaged file found after the start"
+assert_contains "$body" "akosha_segfiles_unopened_total 3" "mapped unopened, checked after"
+assert_contains "$(cat serve.log)" "checksum mismatch: rebuilt from its database" "the damage logged"
+http POST /v1/search "$query"
+assert_eq "$(served)" "$before" "after the background rebuild"
+stop_serve
+
 # the databases written while the server is down (aging moves rows to
 # cold): their files' state changed, so each is opened, found stale and
 # rebuilt; no stale row is served
