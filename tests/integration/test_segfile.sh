@@ -126,6 +126,7 @@ stop_serve
 # the databases written while the server is down (aging moves rows to
 # cold): their files' state changed, so each is opened, found stale and
 # rebuilt; no stale row is served
+cp "$(db_of sys0000)-seg" before-aging.seg
 akosha age --data data --now 2027-02-01T00:00:00Z >/dev/null
 start_serve --data data --poll-interval 3600
 wait_ready
@@ -137,3 +138,24 @@ http POST /v1/search "$query"
 assert_eq "$(served)" "$aged" "after aging while down: the new tiers, no stale row"
 stop_serve
 same "after aging while down, read by akosha search"
+
+# a stale file that records the database's files as they are now (as if a
+# tool wrote the database behind SQLite and restored its times: here the
+# file state is forged): serve would trust it unopened, so verify reports
+# it as a problem
+assert_eq "$(akosha verify --data data --json | jq_py 'd["ok"]')" "True" "verify passes before"
+python3 - before-aging.seg "$(db_of sys0000)" "$(db_of sys0000)-seg" <<'PY'
+import os, struct, sys, zlib
+seg, db, out = sys.argv[1:]
+d = os.stat(db)
+w = os.stat(db + "-wal") if os.path.exists(db + "-wal") else None
+rec = struct.pack("<6Q", d.st_size, d.st_mtime_ns, d.st_ctime_ns,
+                  w.st_size if w else 0, w.st_mtime_ns if w else 0, 0)
+b = bytearray(open(seg, "rb").read())
+b[104:152] = rec
+b[152:156] = struct.pack("<I", zlib.crc32(rec))
+open(out, "wb").write(b)
+PY
+v=$(akosha verify --data data --json || true)
+assert_eq "$(echo "$v" | jq_py '[(p["system_id"], p["check"]) for p in d["problems"]], d["ok"]')" \
+  "[('sys0000', 'segment-file')] False" "verify reports the stale file serve would trust"
