@@ -117,8 +117,9 @@ ak_code ak_segfile_restamp(const char *path, const ak_segfile_fs *fs, ak_err *er
 ak_code ak_segfile_check(const char *path, const char *system_id,
                          const ak_segfile_stamp *want, ak_err *err);
 
-/* ak_segfile_map()'s checks over bytes in memory (the fuzz target): AK_OK
- * or AK_ERR_CORRUPT.  Nothing is kept. */
+/* ak_segfile_map()'s checks over bytes in memory (the fuzz target): AK_OK,
+ * AK_ERR_CORRUPT or AK_ERR_UNSUPPORTED (an older format).  Nothing is
+ * kept. */
 ak_code ak_segfile_check_bytes(const void *data, size_t size, ak_err *err);
 
 #endif
