@@ -290,16 +290,34 @@ static void find_temps(vrun *v)
 
 /* The system's segment file (query/segfile.h), float section included: a
  * damaged one loses nothing (serve rebuilds it from the database), so it
- * is a notice.  A stale one is not reported: it is reloaded at start. */
-static void check_segfile(vrun *v, const char *sid, const char *path)
+ * is a notice.  A stale one is not reported: it is reloaded at start,
+ * unless its recorded file state still matches the database's files, so
+ * that serve would map it without opening the database (c, when the
+ * database could be read, checks its epoch): that one would be served
+ * stale, a problem.  *before is the files' state taken before c opened
+ * the database (opening it creates its WAL). */
+static void check_segfile(vrun *v, const char *sid, const char *path, ak_dbcheck *c,
+                          const ak_segfile_fs *before)
 {
-    char fpath[AK_PATH_MAX], msg[AK_ERR_MSG_MAX + 80];
+    char fpath[AK_PATH_MAX], msg[AK_ERR_MSG_MAX + 160];
+    ak_segfile_info info;
+    ak_file_id id = ak_file_id_of(path);
+    uint64_t epoch;
     ak_err err;
-    if (ak_segfile_path(path, fpath, sizeof fpath, &err) ||
-        ak_segfile_check(fpath, sid, NULL, &err) != AK_ERR_CORRUPT)
+    if (ak_segfile_path(path, fpath, sizeof fpath, &err))
         return;
-    snprintf(msg, sizeof msg, "%s (it is rebuilt from the database at the next start)", err.msg);
-    notice(v, "segment-file", msg);
+    if (ak_segfile_check(fpath, sid, NULL, &err) == AK_ERR_CORRUPT) {
+        snprintf(msg, sizeof msg, "%s (it is rebuilt from the database at the next start)", err.msg);
+        notice(v, "segment-file", msg);
+        return;
+    }
+    if (!c || ak_segfile_peek(fpath, &info, &err) || !ak_segfile_fs_same(&info.fs, before) ||
+        ak_dbcheck_vec_epoch(c, &epoch, &err))
+        return;
+    if (info.st.dev != id.dev || info.st.ino != id.ino || info.st.epoch != epoch)
+        report(v, "segment-file",
+               "segment file stale, yet it records the database's files as they are now, so "
+               "serve would map it without reading the database: delete it (serve rebuilds it)");
 }
 
 static void check_system(vrun *v, const char *sid, const char *path)
@@ -310,6 +328,8 @@ static void check_system(vrun *v, const char *sid, const char *path)
     v->path = path;
     v->bad = 0;
     v->st->systems++;
+    ak_segfile_fs before;
+    ak_segfile_fs_of(path, 0, &before);
     ak_code rc = ak_dbcheck_open(path, &c, &err);
     if (rc)
         report(v, "open", rc == AK_ERR_NOTFOUND ? "no database" : err.msg);
@@ -322,8 +342,8 @@ static void check_system(vrun *v, const char *sid, const char *path)
         finish_object(v);
         forget_keys(v);
     }
+    check_segfile(v, sid, path, c, &before);
     ak_dbcheck_close(c);
-    check_segfile(v, sid, path);
     if (v->bad)
         v->st->systems_bad++;
 }

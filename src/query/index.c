@@ -2,7 +2,9 @@
  * index.c - see index.h.
  *
  * One mutex guards the shard tables; it is held only to swap or copy
- * pointers, never while loading or scanning.
+ * pointers, never while loading or scanning.  A little over 800 lines: the
+ * loads, the segment files' checks and the tables share the entries and
+ * their locks, which would otherwise have to be exposed.
  */
 #include "query/index.h"
 
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "query/idle.h"
 #include "query/segfile.h"
@@ -26,6 +30,9 @@ typedef struct {
     char *error;        /* why it could not be loaded */
     ak_file_id file_id; /* the database file the segment was loaded from */
     int fenced;         /* its file is being replaced: no connections */
+    int rows_known;     /* rows holds its database's rows by tier */
+    int unsummed;       /* seg mapped without its checksum (ak_index_sum_unopened) */
+    uint64_t rows[3];   /* hot, warm, cold (segfile.h's stamp) */
 } entry;
 
 typedef struct {
@@ -54,6 +61,7 @@ struct ak_index {
     void *listener_ctx;
     int segfiles;            /* AK_SEGFILES_* */
     atomic_ullong rebuilt;   /* segment files found damaged and rebuilt */
+    atomic_ullong unopened;  /* systems mapped without opening their database */
 };
 
 /* As many idle connections as the descriptor limit allows: a search over
@@ -174,9 +182,10 @@ static void notify(ak_index *idx, const char *sid)
 }
 
 /* Install a loaded segment (seg) or a failure (error) read from the file
- * `id`; takes ownership of seg. */
+ * `id`, with its database's rows by tier when known (rows may be NULL);
+ * takes ownership of seg. */
 static void install(ak_index *idx, const char *sid, ak_segment *seg, const char *error,
-                    ak_file_id id)
+                    ak_file_id id, const uint64_t *rows, int unsummed)
 {
     uint32_t shard = ak_shard_of(sid, idx->n_shards);
     pthread_mutex_lock(&idx->mu);
@@ -188,6 +197,10 @@ static void install(ak_index *idx, const char *sid, ak_segment *seg, const char 
         free(e->error);
         e->error = error ? strdup(error) : NULL;
         e->file_id = id;
+        e->rows_known = rows && seg;
+        e->unsummed = unsummed && seg;
+        if (e->rows_known)
+            memcpy(e->rows, rows, sizeof e->rows);
     }
     pthread_mutex_unlock(&idx->mu);
     ak_segment_unref(e ? old : seg);
@@ -202,13 +215,16 @@ static pthread_mutex_t *load_lock(ak_index *idx, const char *sid)
     return &idx->load_mu[h % LOAD_STRIPES];
 }
 
-/* Write seg, read from the database in state st, to its file and map it
- * back in its place; seg stays (in memory) when that fails. */
-static ak_segment *persist(const char *fpath, ak_segment *seg, const ak_segfile_stamp *st)
+/* Write seg, read from the database in state st (its files in state fs),
+ * to its file and map it back in its place; seg stays (in memory) when
+ * that fails. */
+static ak_segment *persist(const char *fpath, ak_segment *seg, const ak_segfile_stamp *st,
+                           const ak_segfile_fs *fs)
 {
     ak_err e;
     ak_segment *mapped = NULL;
-    if (ak_segfile_write(seg, st, fpath, &e) || ak_segfile_map(fpath, seg->system_id, st, &mapped, &e)) {
+    if (ak_segfile_write(seg, st, fs, fpath, &e) ||
+        ak_segfile_map(fpath, seg->system_id, st, &mapped, NULL, &e)) {
         AK_WARN("index", "system %s: %s (its vectors stay in memory)", seg->system_id, e.msg);
         return seg;
     }
@@ -216,52 +232,112 @@ static ak_segment *persist(const char *fpath, ak_segment *seg, const ak_segfile_
     return mapped;
 }
 
+static int64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The system's segment, mapped from its file without opening the database
+ * when the file recorded the database's files as they are now (segfile.h);
+ * *rows gets its rows by tier.  0 when it cannot be. */
+static int map_unopened(ak_index *idx, const char *sid, const char *dbpath, ak_file_id id,
+                        ak_segment **out, uint64_t rows[3])
+{
+    char fpath[AK_PATH_MAX];
+    ak_segfile_info info;
+    ak_segfile_fs now;
+    ak_err e;
+    if (idx->segfiles == AK_SEGFILES_OFF || ak_segfile_path(dbpath, fpath, sizeof fpath, &e) ||
+        ak_segfile_peek(fpath, &info, &e) || info.st.dev != id.dev || info.st.ino != id.ino)
+        return 0;
+    ak_segfile_fs_of(dbpath, 0, &now);
+    /* serve checks the checksums once it is ready (ak_index_sum_unopened) */
+    int sum_later = idx->segfiles == AK_SEGFILES_WRITE;
+    if (!ak_segfile_fs_same(&info.fs, &now) ||
+        (sum_later ? ak_segfile_map_unsummed(fpath, sid, &info.st, out, &e)
+                   : ak_segfile_map(fpath, sid, &info.st, out, NULL, &e)))
+        return 0;
+    memcpy(rows, info.st.rows, sizeof info.st.rows);
+    atomic_fetch_add(&idx->unopened, 1);
+    return 1;
+}
+
 /* The system's segment: mapped from its file when that was written from
  * the database as it is now, else read from the database (and the file
- * written again when this process writes them). */
+ * written again when this process writes them); *rows gets the database's
+ * rows by tier (not with segment files off). */
 static ak_code load_segment(ak_index *idx, ak_sysdb *db, const char *sid, const char *dbpath,
-                            ak_segment **out, ak_err *err)
+                            ak_segment **out, uint64_t rows[3], ak_err *err)
 {
     ak_file_id id = ak_sysdb_file_id(db);
-    ak_segfile_stamp st = {id.dev, id.ino, 0};
+    ak_segfile_stamp st = {id.dev, id.ino, 0, {0, 0, 0}};
+    ak_segfile_info info;
+    ak_segfile_fs fs;
     char fpath[AK_PATH_MAX];
     ak_err e;
+    ak_sysdb_counts c;
+    ak_code rc;
     if (idx->segfiles == AK_SEGFILES_OFF || ak_segfile_path(dbpath, fpath, sizeof fpath, &e))
-        return ak_segment_load(db, sid, out, err);
-    ak_code rc = ak_sysdb_vec_epoch(db, &st.epoch, err);
-    if (rc)
+        return ak_segment_load(db, sid, out, err); /* rows not counted */
+    /* the files' state is taken before the epoch is read, so it never
+     * vouches for a write the epoch did not see */
+    ak_segfile_fs_of(dbpath, realtime_ns(), &fs);
+    if ((rc = ak_sysdb_vec_epoch(db, &st.epoch, err)))
         return rc;
     /* the epoch is read before the rows: a write in between makes the file
      * stale at the next start, never wrong */
-    rc = ak_segfile_map(fpath, sid, &st, out, &e);
-    if (rc == AK_OK)
+    rc = ak_segfile_map(fpath, sid, &st, out, &info, &e);
+    if (rc == AK_OK) {
+        memcpy(rows, info.st.rows, sizeof info.st.rows);
+        if (idx->segfiles == AK_SEGFILES_WRITE && fs.db.mtime_ns &&
+            !ak_segfile_fs_same(&info.fs, &fs) && ak_segfile_restamp(fpath, &fs, &e))
+            AK_WARN("index", "system %s: %s", sid, e.msg);
         return AK_OK;
+    }
     if (rc == AK_ERR_CORRUPT) {
         atomic_fetch_add(&idx->rebuilt, 1);
         AK_WARN("index", "system %s: %s: rebuilt from its database", sid, e.msg);
     }
-    if ((rc = ak_segment_load(db, sid, out, err)) == AK_OK && idx->segfiles == AK_SEGFILES_WRITE)
-        *out = persist(fpath, *out, &st);
-    return rc;
+    if ((rc = ak_segment_load(db, sid, out, err)) != AK_OK)
+        return rc;
+    if ((rc = ak_sysdb_counts_get(db, &c, err)) != AK_OK) {
+        ak_segment_unref(*out);
+        *out = NULL;
+        return rc;
+    }
+    st.rows[0] = rows[0] = (uint64_t)c.hot;
+    st.rows[1] = rows[1] = (uint64_t)c.warm;
+    st.rows[2] = rows[2] = (uint64_t)c.cold;
+    if (idx->segfiles == AK_SEGFILES_WRITE)
+        *out = persist(fpath, *out, &st, &fs);
+    return AK_OK;
 }
 
 static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
 {
     ak_sysdb *db = NULL;
     ak_segment *seg = NULL;
+    uint64_t rows[3];
     char path[AK_PATH_MAX];
     ak_code rc = ak_datadir_db_path(idx->dd, system_id, path, sizeof path, err);
     if (rc)
         return rc; /* a bad id names no system: nothing to remember */
     ak_file_id id = ak_file_id_of(path);
+    if (id.ino && map_unopened(idx, system_id, path, id, &seg, rows)) {
+        install(idx, system_id, seg, NULL, id, rows, idx->segfiles == AK_SEGFILES_WRITE);
+        return AK_OK;
+    }
     if ((rc = ak_sysdb_open(path, 0, &db, err)) == AK_OK) {
         id = ak_sysdb_file_id(db);
-        rc = load_segment(idx, db, system_id, path, &seg, err);
+        rc = load_segment(idx, db, system_id, path, &seg, rows, err);
         ak_sysdb_close(db);
     }
     if (rc)
         ak_err_prefix(err, "system %s: ", system_id);
-    install(idx, system_id, rc ? NULL : seg, rc ? err->msg : NULL, id);
+    install(idx, system_id, rc ? NULL : seg, rc ? err->msg : NULL, id,
+            rc || idx->segfiles == AK_SEGFILES_OFF ? NULL : rows, 0);
     return rc;
 }
 
@@ -297,7 +373,7 @@ ak_code ak_index_patch_system(ak_index *idx, const char *system_id, ak_sysdb *db
     ak_segment *base = current(idx, system_id, db), *seg = NULL;
     ak_code rc = base ? ak_segment_patch(base, db, ids, n, &seg, err) : AK_ERR_UNSUPPORTED;
     if (rc == AK_OK)
-        install(idx, system_id, seg, NULL, ak_sysdb_file_id(db));
+        install(idx, system_id, seg, NULL, ak_sysdb_file_id(db), NULL, 0);
     else
         rc = load_locked(idx, system_id, err);
     ak_segment_unref(base);
@@ -587,6 +663,73 @@ void ak_index_stats_get(ak_index *idx, ak_index_stats *out)
 void ak_index_set_segfiles(ak_index *idx, int mode) { idx->segfiles = mode; }
 
 uint64_t ak_index_segfiles_rebuilt(ak_index *idx) { return atomic_load(&idx->rebuilt); }
+uint64_t ak_index_segfiles_unopened(ak_index *idx) { return atomic_load(&idx->unopened); }
+
+/* The next system of shard whose segment is unsummed (a reference to it,
+ * its id in sid), or NULL. */
+static ak_segment *next_unsummed(ak_index *idx, uint32_t shard, char *sid)
+{
+    ak_segment *seg = NULL;
+    pthread_mutex_lock(&idx->mu);
+    shard_table *t = &idx->shards[shard];
+    for (size_t i = 0; i < t->n && !seg; i++)
+        if (t->e[i].unsummed) {
+            t->e[i].unsummed = 0;
+            seg = t->e[i].seg;
+            ak_segment_ref(seg);
+            memcpy(sid, t->e[i].system_id, sizeof t->e[i].system_id);
+        }
+    pthread_mutex_unlock(&idx->mu);
+    return seg;
+}
+
+/* seg (mapped from sid's file) failed its checksum: drop the file and load
+ * the system from its database, unless a load replaced seg meanwhile. */
+static void rebuild_damaged(ak_index *idx, const char *sid, ak_segment *seg, const char *why)
+{
+    char path[AK_PATH_MAX], fpath[AK_PATH_MAX];
+    ak_err e;
+    pthread_mutex_t *lk = load_lock(idx, sid);
+    pthread_mutex_lock(lk);
+    pthread_mutex_lock(&idx->mu);
+    entry *en = find(idx, sid);
+    int current = en && en->seg == seg;
+    pthread_mutex_unlock(&idx->mu);
+    if (current && ak_datadir_db_path(idx->dd, sid, path, sizeof path, &e) == AK_OK &&
+        ak_segfile_path(path, fpath, sizeof fpath, &e) == AK_OK) {
+        atomic_fetch_add(&idx->rebuilt, 1);
+        AK_WARN("index", "system %s: %s: rebuilt from its database", sid, why);
+        unlink(fpath);
+        if (load_locked(idx, sid, &e))
+            AK_WARN("index", "%s", e.msg);
+    }
+    pthread_mutex_unlock(lk);
+}
+
+void ak_index_sum_unopened(ak_index *idx, atomic_int *stop)
+{
+    char sid[AK_SYSTEM_ID_MAX + 1];
+    for (uint32_t shard = 0; shard < idx->n_shards && !(stop && atomic_load(stop)); shard++) {
+        ak_segment *seg;
+        while (!(stop && atomic_load(stop)) && (seg = next_unsummed(idx, shard, sid))) {
+            ak_err e;
+            if (ak_segfile_sum(seg, &e))
+                rebuild_damaged(idx, sid, seg, e.msg);
+            ak_segment_unref(seg);
+        }
+    }
+}
+
+int ak_index_row_counts(ak_index *idx, const char *system_id, uint64_t rows[3])
+{
+    pthread_mutex_lock(&idx->mu);
+    entry *e = find(idx, system_id);
+    int known = e && e->rows_known;
+    if (known)
+        memcpy(rows, e->rows, sizeof e->rows);
+    pthread_mutex_unlock(&idx->mu);
+    return known;
+}
 
 ak_code ak_index_persist(ak_index *idx, atomic_int *stop, size_t *done, ak_err *err)
 {

@@ -94,6 +94,20 @@ enum { AK_SEGFILES_OFF, AK_SEGFILES_READ, AK_SEGFILES_WRITE };
 void ak_index_set_segfiles(ak_index *idx, int mode);
 /* Segment files found damaged (not merely stale) and rebuilt since start. */
 uint64_t ak_index_segfiles_rebuilt(ak_index *idx);
+/* Systems mapped from their segment file without opening their database
+ * (its files unchanged since the file was last found current) since
+ * start. */
+uint64_t ak_index_segfiles_unopened(ak_index *idx);
+/* Check the checksum of every segment mapped without opening its database
+ * (those are mapped without it: ak_segfile_map_unsummed), after the server
+ * is ready; a damaged one is counted, its file removed and the system
+ * loaded from its database.  Stops early when *stop is set (stop may be
+ * NULL). */
+void ak_index_sum_unopened(ak_index *idx, atomic_int *stop);
+/* The system's rows by tier (hot, warm, cold) as of its installed segment,
+ * when known (1): a load knows them, a patch (ak_index_patch_system) does
+ * not (0: count them in the database). */
+int ak_index_row_counts(ak_index *idx, const char *system_id, uint64_t rows[3]);
 /* Reload every system whose segment is in memory (patched since it was
  * mapped) so it is written to its file and mapped: segments changed by
  * ingestion go back to the file, and to the memory searches touch.  Stops

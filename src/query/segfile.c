@@ -3,10 +3,13 @@
  *
  * Layout (little-endian, sections aligned to 64 bytes):
  *
- *   header  96 bytes: magic "AKSEG\0\0\1", version, dim, n, n_hot,
+ *   header  160 bytes: magic "AKSEG\0\0\1", version, dim, n, n_hot,
  *           n_warm_end, id length, ids bytes, device, inode, epoch, file
- *           size, crc32 (of everything but itself and the floats), crc32 of
- *           the floats
+ *           size, the database's hot, warm and cold rows, crc32 (of
+ *           everything but itself, the floats and the file state), crc32
+ *           of the floats; then the file state (ak_segfile_fs: six
+ *           uint64) and its own crc32, rewritten in place when a start
+ *           finds the file current under another file state
  *   sid     the system id         q       n * dim int8
  *   qscale  n float32             ts      n int64
  *   rowid   n int64               id_off  n + 1 uint32
@@ -31,18 +34,21 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "storage/datadir.h"
 #include "util/afile.h"
 #include "util/buf.h"
 #include "util/filebytes.h"
 
 #define MAGIC "AKSEG\0\0\1"
-#define VERSION 1
-#define HEADER 96
-#define CRC_AT 80 /* two crc32: of the rest, of the floats */
+#define VERSION 2
+#define HEADER 160
+#define CRC_AT 96 /* two crc32: of the rest, of the floats */
+#define FS_AT 104 /* the file state, outside both: rewritten in place */
+#define FS_CRC_AT (FS_AT + 48)
 
 typedef struct {
     uint32_t n, n_hot, n_warm_end, sid_len;
-    uint64_t ids_len, dev, ino, epoch, size;
+    uint64_t ids_len, dev, ino, epoch, size, rows[3];
 } header;
 
 typedef struct {
@@ -124,6 +130,30 @@ static void encode_header(unsigned char *h, const header *hd)
     ak_put64(h + 48, hd->ino);
     ak_put64(h + 56, hd->epoch);
     ak_put64(h + 64, hd->size);
+    for (int t = 0; t < 3; t++)
+        ak_put64(h + 72 + 8 * t, hd->rows[t]);
+}
+
+static void encode_fs(unsigned char *h, const ak_segfile_fs *fs)
+{
+    const uint64_t v[6] = {fs->db.size, fs->db.mtime_ns, fs->db.ctime_ns,
+                           fs->wal.size, fs->wal.mtime_ns, fs->wal.ctime_ns};
+    for (int i = 0; i < 6; i++)
+        ak_put64(h + FS_AT + 8 * i, v[i]);
+    ak_put32(h + FS_CRC_AT, (uint32_t)crc32(crc32(0L, Z_NULL, 0), h + FS_AT, 48));
+}
+
+/* The file state in the header; all zero when none was recorded or its
+ * bytes are damaged (then the file is merely not trusted unopened). */
+static void decode_fs(const unsigned char *h, ak_segfile_fs *fs)
+{
+    memset(fs, 0, sizeof *fs);
+    if (ak_get32(h + FS_CRC_AT) != (uint32_t)crc32(crc32(0L, Z_NULL, 0), h + FS_AT, 48))
+        return;
+    uint64_t *v[6] = {&fs->db.size, &fs->db.mtime_ns, &fs->db.ctime_ns,
+                      &fs->wal.size, &fs->wal.mtime_ns, &fs->wal.ctime_ns};
+    for (int i = 0; i < 6; i++)
+        *v[i] = ak_get64(h + FS_AT + 8 * i);
 }
 
 static ak_code write_body(writer *w, const ak_segment *s, const layout *L, ak_err *err)
@@ -156,11 +186,12 @@ static ak_code write_floats(writer *w, const ak_segment *s, const layout *L, ak_
     return rc;
 }
 
-ak_code ak_segfile_write(const ak_segment *s, const ak_segfile_stamp *st, const char *path,
-                         ak_err *err)
+ak_code ak_segfile_write(const ak_segment *s, const ak_segfile_stamp *st,
+                         const ak_segfile_fs *fs, const char *path, ak_err *err)
 {
     header hd = {s->n, s->n_hot, s->n_warm_end, (uint32_t)strlen(s->system_id),
-                 (uint64_t)s->id_off[s->n] + 1, st->dev, st->ino, st->epoch, 0};
+                 (uint64_t)s->id_off[s->n] + 1, st->dev, st->ino, st->epoch, 0,
+                 {st->rows[0], st->rows[1], st->rows[2]}};
     layout L;
     plan(&hd, &L);
     hd.size = L.end;
@@ -183,6 +214,7 @@ ak_code ak_segfile_write(const ak_segment *s, const ak_segfile_stamp *st, const 
         rc = write_floats(&w, s, &L, err);
     ak_put32(h + CRC_AT, crc);
     ak_put32(h + CRC_AT + 4, (uint32_t)w.crc);
+    encode_fs(h, fs);
     if (rc == AK_OK && pwrite(w.f.fd, h, HEADER, 0) != HEADER)
         rc = ak_err_set(err, AK_ERR_IO, "%s: write: %s", path, strerror(errno));
     if (rc) {
@@ -199,15 +231,24 @@ static ak_code corrupt(ak_err *err, const char *what)
     return ak_err_set(err, AK_ERR_CORRUPT, "segment file: %s", what);
 }
 
-static ak_code read_header(const unsigned char *p, size_t len, header *hd, layout *L,
+/* The checksum of everything but itself, the floats and the file state. */
+static uint32_t body_crc(const unsigned char *p, const layout *L)
+{
+    return (uint32_t)crc_more(crc_more(crc32(0L, Z_NULL, 0), p, CRC_AT), p + HEADER, L->f - HEADER);
+}
+
+static ak_code read_header(const unsigned char *p, size_t len, int sum, header *hd, layout *L,
                            ak_err *err)
 {
     if (len < HEADER || memcmp(p, MAGIC, 8) != 0)
         return corrupt(err, "not an Akosha segment file (bad magic)");
+    if (ak_get32(p + 8) == 1) /* before the row counts and file state */
+        return ak_err_set(err, AK_ERR_UNSUPPORTED, "segment file: stale (an older format)");
     if (ak_get32(p + 8) != VERSION || ak_get32(p + 12) != AK_DIM)
         return corrupt(err, "unknown version or dimensions");
     *hd = (header){ak_get32(p + 16), ak_get32(p + 20), ak_get32(p + 24), ak_get32(p + 28), ak_get64(p + 32),
-                   ak_get64(p + 40), ak_get64(p + 48), ak_get64(p + 56), ak_get64(p + 64)};
+                   ak_get64(p + 40), ak_get64(p + 48), ak_get64(p + 56), ak_get64(p + 64),
+                   {ak_get64(p + 72), ak_get64(p + 80), ak_get64(p + 88)}};
     /* bound the counts by the length before planning, so nothing overflows */
     if (hd->n > len / AK_DIM || hd->ids_len > len || hd->sid_len > AK_SYSTEM_ID_MAX ||
         hd->n_hot > hd->n_warm_end || hd->n_warm_end > hd->n)
@@ -215,8 +256,7 @@ static ak_code read_header(const unsigned char *p, size_t len, header *hd, layou
     plan(hd, L);
     if (hd->size != len || L->end != len)
         return corrupt(err, "truncated or of the wrong size");
-    uLong c = crc_more(crc32(0L, Z_NULL, 0), p, CRC_AT);
-    if (ak_get32(p + CRC_AT) != (uint32_t)crc_more(c, p + HEADER, L->f - HEADER))
+    if (sum && ak_get32(p + CRC_AT) != body_crc(p, L))
         return corrupt(err, "checksum mismatch");
     return AK_OK;
 }
@@ -241,7 +281,7 @@ ak_code ak_segfile_check_bytes(const void *data, size_t size, ak_err *err)
 {
     header hd;
     layout L;
-    ak_code rc = read_header(data, size, &hd, &L, err);
+    ak_code rc = read_header(data, size, 1, &hd, &L, err);
     return rc ? rc : check_ids(data, &hd, &L, err);
 }
 
@@ -275,9 +315,10 @@ static ak_code map_file(const char *path, int *fd, unsigned char **map, size_t *
 /* The checks common to map and verify: header, checksum, ids, the system
  * and the database state. */
 static ak_code check_mapped(const unsigned char *p, size_t len, const char *system_id,
-                            const ak_segfile_stamp *want, header *hd, layout *L, ak_err *err)
+                            const ak_segfile_stamp *want, int sum, header *hd, layout *L,
+                            ak_err *err)
 {
-    ak_code rc = read_header(p, len, hd, L, err);
+    ak_code rc = read_header(p, len, sum, hd, L, err);
     if (rc == AK_OK)
         rc = check_ids(p, hd, L, err);
     if (rc == AK_OK && (hd->sid_len != strlen(system_id) ||
@@ -289,8 +330,8 @@ static ak_code check_mapped(const unsigned char *p, size_t len, const char *syst
     return rc;
 }
 
-ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile_stamp *want,
-                       ak_segment **out, ak_err *err)
+static ak_code map_segment(const char *path, const char *system_id, const ak_segfile_stamp *want,
+                           int sum, ak_segment **out, ak_segfile_info *info, ak_err *err)
 {
     int fd;
     unsigned char *p;
@@ -300,7 +341,7 @@ ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile
     ak_code rc = map_file(path, &fd, &p, &len, err);
     if (rc)
         return rc;
-    rc = check_mapped(p, len, system_id, want, &hd, &L, err);
+    rc = check_mapped(p, len, system_id, want, sum, &hd, &L, err);
     madvise(p, len, MADV_DONTNEED); /* the checks touched every page: let them go */
     ak_segment *s = rc ? NULL : calloc(1, sizeof *s);
     if (rc == AK_OK && !s)
@@ -309,6 +350,10 @@ ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile
         munmap(p, len);
         close(fd);
         return ak_err_prefix(err, "%s: ", path);
+    }
+    if (info) {
+        info->st = (ak_segfile_stamp){hd.dev, hd.ino, hd.epoch, {hd.rows[0], hd.rows[1], hd.rows[2]}};
+        decode_fs(p, &info->fs);
     }
     ak_segment_init(s, system_id);
     s->n = s->cap = s->tail = hd.n;
@@ -330,6 +375,30 @@ ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile
     return AK_OK;
 }
 
+ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile_stamp *want,
+                       ak_segment **out, ak_segfile_info *info, ak_err *err)
+{
+    return map_segment(path, system_id, want, 1, out, info, err);
+}
+
+ak_code ak_segfile_map_unsummed(const char *path, const char *system_id,
+                                const ak_segfile_stamp *want, ak_segment **out, ak_err *err)
+{
+    return map_segment(path, system_id, want, 0, out, NULL, err);
+}
+
+ak_code ak_segfile_sum(const ak_segment *s, ak_err *err)
+{
+    const unsigned char *p = s->map;
+    header hd;
+    layout L;
+    if (!p)
+        return AK_OK;
+    ak_code rc = read_header(p, s->map_len, 1, &hd, &L, err);
+    madvise(s->map, s->map_len, MADV_DONTNEED); /* only what searches touch stays */
+    return rc;
+}
+
 ak_code ak_segfile_check(const char *path, const char *system_id,
                          const ak_segfile_stamp *want, ak_err *err)
 {
@@ -341,11 +410,78 @@ ak_code ak_segfile_check(const char *path, const char *system_id,
     ak_code rc = map_file(path, &fd, &p, &len, err);
     if (rc)
         return rc;
-    rc = check_mapped(p, len, system_id, want, &hd, &L, err);
+    rc = check_mapped(p, len, system_id, want, 1, &hd, &L, err);
     if (rc == AK_OK &&
         ak_get32(p + CRC_AT + 4) != (uint32_t)crc_more(crc32(0L, Z_NULL, 0), p + L.f, len - L.f))
         rc = corrupt(err, "checksum mismatch in the float32 vectors");
     munmap(p, len);
     close(fd);
     return rc ? ak_err_prefix(err, "%s: ", path) : AK_OK;
+}
+
+/* ---- the file state (segfile.h) ---- */
+
+static void fstat_of(const char *path, ak_segfile_fstat *out)
+{
+    struct stat sb;
+    memset(out, 0, sizeof *out);
+    if (stat(path, &sb) != 0)
+        return;
+    out->size = (uint64_t)sb.st_size;
+    out->mtime_ns = (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec;
+    out->ctime_ns = (uint64_t)sb.st_ctim.tv_sec * 1000000000u + (uint64_t)sb.st_ctim.tv_nsec;
+}
+
+void ak_segfile_fs_of(const char *db_path, int64_t t0_ns, ak_segfile_fs *out)
+{
+    char wal[AK_PATH_MAX];
+    memset(out, 0, sizeof *out);
+    if (ak_fmt(wal, sizeof wal, "%s-wal", db_path))
+        return;
+    fstat_of(db_path, &out->db);
+    fstat_of(wal, &out->wal);
+    /* SQLite run as root chowns the WAL to the database's owner at every
+     * open, which sets its ctime: only its size and mtime say a write */
+    out->wal.ctime_ns = 0;
+    uint64_t settled = t0_ns > AK_SEGFILE_SETTLE_NS ? (uint64_t)(t0_ns - AK_SEGFILE_SETTLE_NS) : 0;
+    if (t0_ns > 0 && (out->db.mtime_ns >= settled || out->wal.mtime_ns >= settled))
+        memset(out, 0, sizeof *out);
+}
+
+int ak_segfile_fs_same(const ak_segfile_fs *a, const ak_segfile_fs *b)
+{
+    return a->db.mtime_ns != 0 && memcmp(a, b, sizeof *a) == 0;
+}
+
+ak_code ak_segfile_peek(const char *path, ak_segfile_info *info, ak_err *err)
+{
+    unsigned char h[HEADER];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ak_err_set(err, errno == ENOENT ? AK_ERR_NOTFOUND : AK_ERR_IO, "%s: %s", path,
+                          strerror(errno));
+    ssize_t got = pread(fd, h, HEADER, 0);
+    close(fd);
+    if (got != HEADER || memcmp(h, MAGIC, 8) != 0)
+        return ak_err_set(err, AK_ERR_CORRUPT, "%s: segment file: not one, or truncated", path);
+    if (ak_get32(h + 8) != VERSION)
+        return ak_err_set(err, AK_ERR_UNSUPPORTED, "%s: segment file: another format", path);
+    info->st = (ak_segfile_stamp){ak_get64(h + 40), ak_get64(h + 48), ak_get64(h + 56),
+                                  {ak_get64(h + 72), ak_get64(h + 80), ak_get64(h + 88)}};
+    decode_fs(h, &info->fs);
+    return AK_OK;
+}
+
+ak_code ak_segfile_restamp(const char *path, const ak_segfile_fs *fs, ak_err *err)
+{
+    unsigned char h[HEADER] = {0};
+    encode_fs(h, fs);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ak_err_set(err, AK_ERR_IO, "%s: %s", path, strerror(errno));
+    ssize_t put = pwrite(fd, h + FS_AT, HEADER - FS_AT, FS_AT);
+    int saved = errno;
+    close(fd);
+    return put == HEADER - FS_AT ? AK_OK
+                                 : ak_err_set(err, AK_ERR_IO, "%s: write: %s", path, strerror(saved));
 }

@@ -84,7 +84,10 @@ static ak_code add_counts(void *ctx, const char *sid, uint32_t shard, const char
     ak_sysdb *db;
     ak_sysdb_counts c;
     ak_err err;
-    if (ak_index_db_get(s->idx, sid, &db, &err) == AK_OK) {
+    uint64_t rows[3];
+    if (ak_index_row_counts(s->idx, sid, rows)) { /* as loaded: no database opened */
+        t->hot += (int64_t)rows[0], t->warm += (int64_t)rows[1], t->cold += (int64_t)rows[2];
+    } else if (ak_index_db_get(s->idx, sid, &db, &err) == AK_OK) {
         if (ak_sysdb_counts_get(db, &c, &err) == AK_OK) {
             t->hot += c.hot, t->warm += c.warm, t->cold += c.cold;
             ak_index_db_put(s->idx, sid, db);
@@ -328,6 +331,7 @@ static void *loader(void *arg)
     AK_INFO("index", "index ready: %llu systems, %llu vectors in %.2f s",
             (unsigned long long)st.systems, (unsigned long long)st.vectors,
             (double)(ak_time_mono_us() - t0) / 1e6);
+    ak_index_sum_unopened(s->idx, &s->stop); /* the checksums a ready start skipped */
     return NULL;
 }
 

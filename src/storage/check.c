@@ -298,3 +298,21 @@ ak_code ak_dbcheck_names_object(ak_dbcheck *c, const char *object_key, int *foun
                            "SELECT 1 FROM cold WHERE object_key = ?1 LIMIT 1"),
                   object_key, strlen(object_key), NULL, found, err);
 }
+
+ak_code ak_dbcheck_vec_epoch(ak_dbcheck *c, uint64_t *out, ak_err *err)
+{
+    sqlite3_stmt *st;
+    *out = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='vec_epoch'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ak_err_set(err, AK_ERR_CORRUPT, "%s: reading the vector epoch: %s", c->path,
+                          sqlite3_errmsg(c->db));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? AK_OK
+               : ak_err_set(err, AK_ERR_CORRUPT, "%s: reading the vector epoch: %s", c->path,
+                            sqlite3_errmsg(c->db));
+}

@@ -58,4 +58,8 @@ ak_code ak_dbcheck_garbage(ak_dbcheck *c, const char *object_key, int *found, ak
  * snapshot of an earlier walk). */
 ak_code ak_dbcheck_names_object(ak_dbcheck *c, const char *object_key, int *found, ak_err *err);
 
+/* The database's vector epoch (storage/sysdb.h's ak_sysdb_vec_epoch()),
+ * read without migrating or writing anything. */
+ak_code ak_dbcheck_vec_epoch(ak_dbcheck *c, uint64_t *out, ak_err *err);
+
 #endif

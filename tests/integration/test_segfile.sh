@@ -67,3 +67,95 @@ wait_ready
 http GET /metrics
 assert_contains "$body" "akosha_segfiles_rebuilt_total 0" "the rebuilt files map at the next start"
 stop_serve
+
+# mapped without opening the databases: the files record the databases'
+# state (size, mtime, ctime of the database, size and mtime of its WAL),
+# but only once that state is settled (mtime 2 s before the check), so
+# backdate the files' mtime instead of waiting.  The first start opens
+# every database (its ctime changed); closing the last connection
+# checkpoints a WAL that still held frames, which writes the files again;
+# so backdate once more, and that start opens them, finds the files
+# current and records the state; the next two open none.
+query=$(jq_py 'json.dumps({"vector": d, "limit": 10, "exact": True})' < q.json)
+served() { echo "$body" | jq_py '[(r["system_id"], r["conversation_id"], r["tier"], round(r["score"], 5)) for r in d["results"]]'; }
+dbfiles() { for s in sys0000 sys0001 sys0002; do echo "$(db_of $s)" "$(db_of $s)-wal"; done; }
+before=$(answer --exact)
+rows_hot=$(for s in sys0000 sys0001 sys0002; do sqlite3 "$(db_of $s)" "SELECT count(*) FROM hot"; done |
+  awk '{n += $1} END {print n}')
+for settle in 1 2; do
+  touch -c -m -d '2001-01-01' $(dbfiles)
+  start_serve --data data --poll-interval 3600
+  wait_ready
+  http GET /metrics
+  assert_contains "$body" "akosha_segfiles_unopened_total 0" "settling $settle: a changed ctime, opened and checked"
+  stop_serve
+done
+for run in 1 2; do
+  start_serve --data data --poll-interval 3600
+  wait_ready
+  http GET /metrics
+  assert_contains "$body" "akosha_segfiles_unopened_total 3" "start $run: no database opened"
+  assert_contains "$body" "akosha_segfiles_rebuilt_total 0" "start $run: nothing rebuilt"
+  assert_contains "$body" "akosha_conversations{tier=\"hot\"} $rows_hot" "start $run: rows counted from the files"
+  http POST /v1/search "$query"
+  assert_eq "$(served)" "$before" "start $run: served from the unopened files"
+  stop_serve
+done
+# a file damaged while its database stayed the same: mapped unopened
+# without its checksum (the start is ready first), then the checksum is
+# checked in the background, the file dropped and the system rebuilt
+python3 - "$(db_of sys0001)-seg" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(300); f.write(b"garbage" * 10)
+PY
+start_serve --data data --poll-interval 3600
+wait_ready
+for _ in $(seq 1 300); do
+  http GET /metrics
+  [[ "$body" == *"akosha_segfiles_rebuilt_total 1"* ]] && break
+  sleep 0.1
+done
+assert_contains "$body" "akosha_segfiles_rebuilt_total 1" "the damaged file found after the start"
+assert_contains "$body" "akosha_segfiles_unopened_total 3" "mapped unopened, checked after"
+assert_contains "$(cat serve.log)" "checksum mismatch: rebuilt from its database" "the damage logged"
+http POST /v1/search "$query"
+assert_eq "$(served)" "$before" "after the background rebuild"
+stop_serve
+
+# the databases written while the server is down (aging moves rows to
+# cold): their files' state changed, so each is opened, found stale and
+# rebuilt; no stale row is served
+cp "$(db_of sys0000)-seg" before-aging.seg
+akosha age --data data --now 2027-02-01T00:00:00Z >/dev/null
+start_serve --data data --poll-interval 3600
+wait_ready
+http GET /metrics
+assert_contains "$body" "akosha_segfiles_unopened_total 0" "a written database is opened"
+aged=$(answer --exact)
+[[ "$aged" == *cold* && "$aged" != "$before" ]] || fail "aging moved nothing: $aged"
+http POST /v1/search "$query"
+assert_eq "$(served)" "$aged" "after aging while down: the new tiers, no stale row"
+stop_serve
+same "after aging while down, read by akosha search"
+
+# a stale file that records the database's files as they are now (as if a
+# tool wrote the database behind SQLite and restored its times: here the
+# file state is forged): serve would trust it unopened, so verify reports
+# it as a problem
+assert_eq "$(akosha verify --data data --json | jq_py 'd["ok"]')" "True" "verify passes before"
+python3 - before-aging.seg "$(db_of sys0000)" "$(db_of sys0000)-seg" <<'PY'
+import os, struct, sys, zlib
+seg, db, out = sys.argv[1:]
+d = os.stat(db)
+w = os.stat(db + "-wal") if os.path.exists(db + "-wal") else None
+rec = struct.pack("<6Q", d.st_size, d.st_mtime_ns, d.st_ctime_ns,
+                  w.st_size if w else 0, w.st_mtime_ns if w else 0, 0)
+b = bytearray(open(seg, "rb").read())
+b[104:152] = rec
+b[152:156] = struct.pack("<I", zlib.crc32(rec))
+open(out, "wb").write(b)
+PY
+v=$(akosha verify --data data --json || true)
+assert_eq "$(echo "$v" | jq_py '[(p["system_id"], p["check"]) for p in d["problems"]], d["ok"]')" \
+  "[('sys0000', 'segment-file')] False" "verify reports the stale file serve would trust"

@@ -9,6 +9,7 @@
 #include "test.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,17 +73,22 @@ static void spill(const char *path, const unsigned char *b, size_t len)
     fclose(f);
 }
 
-static const ak_segfile_stamp stamp = {1, 2, 3};
+static const ak_segfile_stamp stamp = {1, 2, 3, {30, 12, 10}};
+static const ak_segfile_fs fs0 = {{0, 0, 0}, {0, 0, 0}};
 
 static void test_round_trip(void)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/a.db-seg", test_tmpdir());
     ak_segment *s = make_seg("sys-a"), *m = NULL;
+    ak_segfile_info info;
     ak_err err;
-    CHECK_INT(ak_segfile_write(s, &stamp, path, &err), AK_OK);
-    CHECK_INT(ak_segfile_map(path, "sys-a", &stamp, &m, &err), AK_OK);
+    CHECK_INT(ak_segfile_write(s, &stamp, &fs0, path, &err), AK_OK);
+    CHECK_INT(ak_segfile_map(path, "sys-a", &stamp, &m, &info, &err), AK_OK);
     CHECK(m && m->map && !m->f);
+    CHECK_INT(info.st.rows[0], 30);
+    CHECK_INT(info.st.rows[2], 10);
+    CHECK_INT(info.fs.db.mtime_ns, 0); /* none recorded */
     CHECK_INT(m->n, N);
     CHECK_INT(m->n_hot, 30);
     CHECK_INT(m->n_warm_end, 40);
@@ -97,12 +103,12 @@ static void test_round_trip(void)
     CHECK_INT(ak_segfile_check(path, "sys-a", &stamp, &err), AK_OK);
     ak_segment_unref(m);
     m = NULL;
-    ak_segfile_stamp later = {1, 2, 4}, other = {1, 9, 3};
-    CHECK_INT(ak_segfile_map(path, "sys-a", &later, &m, &err), AK_ERR_UNSUPPORTED);
-    CHECK_INT(ak_segfile_map(path, "sys-a", &other, &m, &err), AK_ERR_UNSUPPORTED);
-    CHECK_INT(ak_segfile_map(path, "sys-b", &stamp, &m, &err), AK_ERR_CORRUPT);
+    ak_segfile_stamp later = {1, 2, 4, {0, 0, 0}}, other = {1, 9, 3, {0, 0, 0}};
+    CHECK_INT(ak_segfile_map(path, "sys-a", &later, &m, NULL, &err), AK_ERR_UNSUPPORTED);
+    CHECK_INT(ak_segfile_map(path, "sys-a", &other, &m, NULL, &err), AK_ERR_UNSUPPORTED);
+    CHECK_INT(ak_segfile_map(path, "sys-b", &stamp, &m, NULL, &err), AK_ERR_CORRUPT);
     snprintf(path, sizeof path, "%s/none.db-seg", test_tmpdir());
-    CHECK_INT(ak_segfile_map(path, "sys-a", &stamp, &m, &err), AK_ERR_NOTFOUND);
+    CHECK_INT(ak_segfile_map(path, "sys-a", &stamp, &m, NULL, &err), AK_ERR_NOTFOUND);
     ak_segment_unref(s);
 }
 
@@ -113,13 +119,14 @@ static void test_damage(void)
     snprintf(bad, sizeof bad, "%s/bad.db-seg", test_tmpdir());
     ak_segment *s = make_seg("sys-d"), *m = NULL;
     ak_err err;
-    CHECK_INT(ak_segfile_write(s, &stamp, path, &err), AK_OK);
+    CHECK_INT(ak_segfile_write(s, &stamp, &fs0, path, &err), AK_OK);
     size_t len;
     unsigned char *b = slurp(path, &len);
     size_t floats = len - 30 * AK_DIM * sizeof(float);
-    /* every flipped byte before the floats but the floats' checksum */
-    for (size_t at = 0; at < floats; at += (at < 96 ? 1 : 97)) {
-        if (at >= 84 && at < 96) /* the floats' checksum, reserved */
+    /* every flipped byte before the floats but the floats' checksum and
+     * the file state (its own checksum: tested below) */
+    for (size_t at = 0; at < floats; at += (at < 160 ? 1 : 97)) {
+        if (at >= 100 && at < 160)
             continue;
         b[at] ^= 0x20;
         CHECK_INT(ak_segfile_check_bytes(b, len, &err), AK_ERR_CORRUPT);
@@ -129,12 +136,12 @@ static void test_damage(void)
     for (size_t cut = 0; cut < len; cut += 211)
         CHECK_INT(ak_segfile_check_bytes(b, cut, &err), AK_ERR_CORRUPT);
     spill(bad, b, len - 1);
-    CHECK_INT(ak_segfile_map(bad, "sys-d", &stamp, &m, &err), AK_ERR_CORRUPT);
+    CHECK_INT(ak_segfile_map(bad, "sys-d", &stamp, &m, NULL, &err), AK_ERR_CORRUPT);
     CHECK_HAS(err.msg, "truncated");
     /* a flipped float: mapping does not read them; the full check does */
     b[floats + 100] ^= 1;
     spill(bad, b, len);
-    CHECK_INT(ak_segfile_map(bad, "sys-d", &stamp, &m, &err), AK_OK);
+    CHECK_INT(ak_segfile_map(bad, "sys-d", &stamp, &m, NULL, &err), AK_OK);
     ak_segment_unref(m);
     CHECK_INT(ak_segfile_check(bad, "sys-d", &stamp, &err), AK_ERR_CORRUPT);
     CHECK_HAS(err.msg, "float32");
@@ -151,9 +158,82 @@ static void test_damage(void)
     ak_segment_unref(s);
 }
 
+static void touch_old(const char *path)
+{
+    struct timespec t[2] = {{1000000000, 0}, {1000000000, 0}}; /* 2001 */
+    CHECK(utimensat(AT_FDCWD, path, t, 0) == 0);
+}
+
+static void append(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "ab");
+    CHECK(f && fputs(text, f) >= 0);
+    fclose(f);
+}
+
+/* The database files' state: recorded in place, compared exactly, none
+ * when recently written or when its bytes are damaged; a write changes it. */
+static void test_file_state(void)
+{
+    char path[512], db[512], wal[512];
+    snprintf(path, sizeof path, "%s/f.db-seg", test_tmpdir());
+    snprintf(db, sizeof db, "%s/f.db", test_tmpdir());
+    snprintf(wal, sizeof wal, "%s/f.db-wal", test_tmpdir());
+    append(db, "database");
+    append(wal, "wal");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t t0 = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    ak_segfile_fs fs, again;
+    ak_segfile_fs_of(db, t0, &fs);
+    CHECK_INT(fs.db.mtime_ns, 0); /* just written: racy, none */
+    touch_old(db);
+    ak_segfile_fs_of(db, t0, &fs);
+    CHECK_INT(fs.db.mtime_ns, 0); /* the WAL still is */
+    touch_old(wal);
+    ak_segfile_fs_of(db, t0, &fs);
+    CHECK(fs.db.mtime_ns && fs.db.size == 8 && fs.wal.size == 3 && fs.db.ctime_ns && !fs.wal.ctime_ns);
+    ak_segfile_fs_of(db, 0, &again);
+    CHECK(ak_segfile_fs_same(&fs, &again));
+    CHECK(!ak_segfile_fs_same(&fs0, &fs0)); /* none is never the same */
+
+    ak_segment *s = make_seg("sys-f"), *m = NULL;
+    ak_segfile_info info;
+    ak_err err;
+    CHECK_INT(ak_segfile_write(s, &stamp, &fs, path, &err), AK_OK);
+    CHECK_INT(ak_segfile_peek(path, &info, &err), AK_OK);
+    CHECK(ak_segfile_fs_same(&info.fs, &again) && info.st.epoch == 3 && info.st.rows[1] == 12);
+    append(wal, "commit"); /* a write: size and times change */
+    ak_segfile_fs_of(db, 0, &again);
+    CHECK(!ak_segfile_fs_same(&info.fs, &again));
+    CHECK_INT(ak_segfile_restamp(path, &again, &err), AK_OK);
+    CHECK_INT(ak_segfile_peek(path, &info, &err), AK_OK);
+    CHECK(ak_segfile_fs_same(&info.fs, &again));
+    CHECK_INT(ak_segfile_check(path, "sys-f", &stamp, &err), AK_OK); /* the rest untouched */
+    /* a damaged state is none, and the file still maps */
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0 && pwrite(fd, "x", 1, 110) == 1);
+    close(fd);
+    CHECK_INT(ak_segfile_peek(path, &info, &err), AK_OK);
+    CHECK_INT(info.fs.db.mtime_ns, 0);
+    CHECK_INT(ak_segfile_map(path, "sys-f", &stamp, &m, NULL, &err), AK_OK);
+    ak_segment_unref(m);
+    /* an older format is stale, not damaged */
+    fd = open(path, O_RDWR);
+    uint32_t v1 = 1;
+    CHECK(fd >= 0 && pwrite(fd, &v1, 4, 8) == 4);
+    close(fd);
+    CHECK_INT(ak_segfile_peek(path, &info, &err), AK_ERR_UNSUPPORTED);
+    CHECK_INT(ak_segfile_map(path, "sys-f", &stamp, &m, NULL, &err), AK_ERR_UNSUPPORTED);
+    snprintf(path, sizeof path, "%s/none.db-seg", test_tmpdir());
+    CHECK_INT(ak_segfile_peek(path, &info, &err), AK_ERR_NOTFOUND);
+    ak_segment_unref(s);
+}
+
 int main(void)
 {
     RUN(test_round_trip);
     RUN(test_damage);
+    RUN(test_file_state);
     return test_report("segfile");
 }
