@@ -392,9 +392,9 @@ static double selectivity(accept_ctx *a, uint32_t n)
  * another domain) every node is about as far as every other, the walk
  * stops early and recall collapses (0.02-0.08 at ef 64 in BENCHMARKS.md).
  * Such a query is rare and its answer is then found by the exact scan. */
-static int no_close_match(ak_vindex *v, const ak_vindex_result *r, float exact_below)
+static int no_close_match(ak_vindex *v, float best, float exact_below)
 {
-    if (exact_below <= 0 || (r->n && r->hits[0].score >= exact_below))
+    if (exact_below <= 0 || best >= exact_below)
         return 0;
     atomic_fetch_add(&v->exact_fallbacks, 1);
     return 1;
@@ -425,6 +425,7 @@ int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_sca
         out->hits[out->n++] = (ak_vindex_hit){e->bound, v->lab_row[hits[i].id], hits[i].score};
     }
     int answered = hits && out->hits;
+    float best = got ? hits[0].score : -2.0f; /* below any cosine: none found */
     if (answered) {
         out->cover = v->cover;
         atomic_fetch_add(&out->cover->refs, 1);
@@ -434,7 +435,7 @@ int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_sca
     if (!answered) { /* got was 0: no segment or cover was referenced */
         free(out->hits);
         memset(out, 0, sizeof *out);
-    } else if (no_close_match(v, out, exact_below)) {
+    } else if (no_close_match(v, best, exact_below)) {
         ak_vindex_result_free(out);
         return 0;
     }
