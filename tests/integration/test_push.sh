@@ -147,6 +147,27 @@ for point in staged committed; do
   stop_serve
 done
 
+# ---- kill -9 while the outbox puts a batch's payload and manifest ------------------
+# Both files written and synced, neither renamed; then the payload renamed, not
+# its manifest: no upload was staged, so the retry stores the batch, once.
+for point in store.pair_written store.pair_renamed; do
+  AKOSHA_TEST_STOP=$point start_serve --data data --bucket bucket --poll-interval 3600
+  out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
+  assert_eq "$(field "$out" 'd["count"], len(d["errors"])')" "0 1" "$point: the batch got no answer"
+  wait $SERVE_PID 2>/dev/null || true
+  kill -0 $SERVE_PID 2>/dev/null && fail "$point: serve still runs"
+  start_serve --data data --bucket bucket --poll-interval 3600
+  out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
+  assert_eq "$(field "$out" 'd["count"], d["results"][0]["duplicates"]')" "100 0" \
+    "$point: the retry stores every memory once"
+  rows=$((rows + 100)) start=$((start + 100))
+  assert_eq "$(hot_count data $SID)" "$rows" "$point: rows"
+  wait_for "the outbox after the $point kill" shipped
+  stop_serve
+done
+assert_eq "$(find bucket -path "*_push_*" \( -name memories.jsonl -o -name graph.jsonl \) | wc -l)" \
+  "$(find bucket -path "*_push_*" -name manifest.json | wc -l)" "no payload shipped without its manifest"
+
 # ---- tokens ---------------------------------------------------------------------
 AKOSHA_LOG_LEVEL=debug start_serve --data data --bucket bucket --tokens "$TOKEN" --poll-interval 3600 \
   --push-max-body-mb 1
