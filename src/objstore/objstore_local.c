@@ -23,7 +23,9 @@
  *    one is refused, so a put in progress can neither be read nor deleted.
  *    The put holds an flock on its temp file until the rename: a temp file
  *    nobody holds is the leftover of a killed put, which ak_local_temps() may
- *    find and remove (ak_store_temps()).
+ *    find and remove (ak_store_temps()).  A put2 of two keys in one
+ *    directory writes and syncs both temp files, renames them in order and
+ *    syncs the directory once (local_put2()).
  *  - S3 has no directories: put creates parents, delete removes the ones it
  *    leaves empty, and a directory holding no object is invisible to list.
  *  - Listing (objstore_local_walk.c) returns keys in byte order of the
