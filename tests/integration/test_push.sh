@@ -33,6 +33,7 @@ wait_for() { # what cmd...  (polls an outcome; never a fixed sleep for a race)
   fail "timed out waiting for $what"
 }
 shipped() { [ "$(metric akosha_push_unshipped_batches)" = 0 ]; }
+no_temps() { [ -z "$(find data/outbox -name '.akosha-tmp-*')" ]; }
 field() { echo "$1" | $PY -c "import json,sys; d=json.load(sys.stdin); v=($2); print(' '.join(map(str, v)) if isinstance(v, tuple) else v)"; }
 rpc() { # PATH BODY [curl args] -> $status, $body
   local out
@@ -156,7 +157,10 @@ for point in store.pair_written store.pair_renamed; do
   assert_eq "$(field "$out" 'd["count"], len(d["errors"])')" "0 1" "$point: the batch got no answer"
   wait $SERVE_PID 2>/dev/null || true
   kill -0 $SERVE_PID 2>/dev/null && fail "$point: serve still runs"
+  temps=$(find data/outbox -name '.akosha-tmp-*' | wc -l)
+  [ "$temps" -ge 1 ] || fail "$point: the kill left no temp file ($temps)"
   start_serve --data data --bucket bucket --poll-interval 3600
+  wait_for "the $point temp files swept" no_temps
   out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
   assert_eq "$(field "$out" 'd["count"], d["results"][0]["duplicates"]')" "100 0" \
     "$point: the retry stores every memory once"
