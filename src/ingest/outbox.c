@@ -108,7 +108,7 @@ static ak_code stage(ak_store *ob, const char *sid, const char *name, const char
                      size_t len, int64_t n, const char *origin, int64_t now_us,
                      ak_outbox_batch *b, ak_err *err)
 {
-    char key[AK_STORE_KEY_MAX + 1];
+    char key[AK_STORE_KEY_MAX + 1], mkey[AK_STORE_KEY_MAX + 1];
     ak_buf man = {0};
     memset(b, 0, sizeof *b);
     b->payload = name;
@@ -116,11 +116,11 @@ static ak_code stage(ak_store *ob, const char *sid, const char *name, const char
     ak_code rc = manifest_of(name, payload, len, n, origin, now_us, &man);
     if (rc)
         rc = ak_err_set(err, rc, "out of memory");
-    /* Payload first: an upload exists once its manifest does. */
-    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, name, err)) == AK_OK)
-        rc = ak_store_put(ob, key, payload, len, err);
-    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, "manifest.json", err)) == AK_OK)
-        rc = ak_store_put(ob, key, man.data, man.len, err);
+    /* Payload first: an upload exists once its manifest does.  One put of
+     * both: the local outbox syncs their directory once. */
+    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, name, err)) == AK_OK &&
+        (rc = key_of(mkey, sid, b->uid, "manifest.json", err)) == AK_OK)
+        rc = ak_store_put2(ob, key, payload, len, mkey, man.data, man.len, err);
     b->payload_len = (int64_t)len;
     b->manifest_len = man.len;
     b->manifest = ak_buf_steal(&man);

@@ -519,6 +519,24 @@ ak_code ak_store_put(ak_store *s, const char *key, const void *data,
     return rc ? rc : finish(s, AK_STORE_OP_PUT, trial, s->ops->put(s, key, data, len, err));
 }
 
+ak_code ak_store_put2(ak_store *s, const char *key1, const void *data1, size_t len1,
+                      const char *key2, const void *data2, size_t len2, ak_err *err)
+{
+    if (!s->ops->put2) {
+        ak_code rc = ak_store_put(s, key1, data1, len1, err);
+        return rc ? rc : ak_store_put(s, key2, data2, len2, err);
+    }
+    if (!ak_store_key_valid(key1))
+        return reject_key(err, key1);
+    if (!ak_store_key_valid(key2))
+        return reject_key(err, key2);
+    int trial;
+    ak_code rc = admit(s, AK_STORE_OP_PUT, &trial, err);
+    return rc ? rc
+              : finish(s, AK_STORE_OP_PUT, trial,
+                       s->ops->put2(s, key1, data1, len1, key2, data2, len2, err));
+}
+
 /* On success the backend sets info->key to a malloc'd copy of key, which the
  * caller frees. */
 ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,

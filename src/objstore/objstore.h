@@ -121,6 +121,13 @@ ak_code ak_store_get_small(ak_store *s, const char *key, size_t max_bytes,
 ak_code ak_store_put(ak_store *s, const char *key, const void *data,
                      size_t len, ak_err *err);
 
+/* Store two objects as two ak_store_put() calls in a row would: each
+ * atomically, and key2 never without key1, also after a crash.  A backend
+ * may do it in one step (the local one syncs a shared directory once); it
+ * counts as one put in the statistics. */
+ak_code ak_store_put2(ak_store *s, const char *key1, const void *data1, size_t len1,
+                      const char *key2, const void *data2, size_t len2, ak_err *err);
+
 /* Size and mtime of one object.  AK_ERR_NOTFOUND if absent; info may be NULL. */
 ak_code ak_store_head(ak_store *s, const char *key, ak_store_obj *info,
                       ak_err *err);

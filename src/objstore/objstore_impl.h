@@ -19,6 +19,9 @@ typedef struct {
                    ak_err *err);
     ak_code (*put)(ak_store *s, const char *key, const void *data, size_t len,
                    ak_err *err);
+    /* NULL: ak_store_put2() makes two puts */
+    ak_code (*put2)(ak_store *s, const char *key1, const void *data1, size_t len1,
+                    const char *key2, const void *data2, size_t len2, ak_err *err);
     ak_code (*head)(ak_store *s, const char *key, ak_store_obj *info,
                     ak_err *err);
     ak_code (*del)(ak_store *s, const char *key, ak_err *err);

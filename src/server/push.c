@@ -808,9 +808,23 @@ static void ship_all(ak_push *p)
         atomic_store(&p->env.metrics->push_unshipped, left);
 }
 
+/* A run killed while staging a batch leaves temp files in the outbox (a
+ * batch it never answered); a put in flight holds its own, so this may run
+ * beside pushes. */
+static void sweep_temps(ak_push *p)
+{
+    ak_err err;
+    size_t n = 0;
+    if (ak_store_temps(p->outbox, "", 1, NULL, NULL, &n, &err) != AK_OK)
+        AK_WARN("push", "sweeping the outbox's temp files: %s", err.msg);
+    else if (n)
+        AK_INFO("push", "removed %zu temp files of interrupted stagings from the outbox", n);
+}
+
 static void *shipper(void *arg)
 {
     ak_push *p = arg;
+    sweep_temps(p);
     if (!p->env.bucket) /* then the thread only closes idle databases */
         ship_all(p);
     pthread_mutex_lock(&p->mu);

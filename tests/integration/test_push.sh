@@ -33,6 +33,7 @@ wait_for() { # what cmd...  (polls an outcome; never a fixed sleep for a race)
   fail "timed out waiting for $what"
 }
 shipped() { [ "$(metric akosha_push_unshipped_batches)" = 0 ]; }
+no_temps() { [ -z "$(find data/outbox -name '.akosha-tmp-*')" ]; }
 field() { echo "$1" | $PY -c "import json,sys; d=json.load(sys.stdin); v=($2); print(' '.join(map(str, v)) if isinstance(v, tuple) else v)"; }
 rpc() { # PATH BODY [curl args] -> $status, $body
   local out
@@ -146,6 +147,30 @@ for point in staged committed; do
   assert_eq "$(hot_count data $SID)" "$rows" "$point: rows"
   stop_serve
 done
+
+# ---- kill -9 while the outbox puts a batch's payload and manifest ------------------
+# Both files written and synced, neither renamed; then the payload renamed, not
+# its manifest: no upload was staged, so the retry stores the batch, once.
+for point in store.pair_written store.pair_renamed; do
+  AKOSHA_TEST_STOP=$point start_serve --data data --bucket bucket --poll-interval 3600
+  out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
+  assert_eq "$(field "$out" 'd["count"], len(d["errors"])')" "0 1" "$point: the batch got no answer"
+  wait $SERVE_PID 2>/dev/null || true
+  kill -0 $SERVE_PID 2>/dev/null && fail "$point: serve still runs"
+  temps=$(find data/outbox -name '.akosha-tmp-*' | wc -l)
+  [ "$temps" -ge 1 ] || fail "$point: the kill left no temp file ($temps)"
+  start_serve --data data --bucket bucket --poll-interval 3600
+  wait_for "the $point temp files swept" no_temps
+  out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
+  assert_eq "$(field "$out" 'd["count"], d["results"][0]["duplicates"]')" "100 0" \
+    "$point: the retry stores every memory once"
+  rows=$((rows + 100)) start=$((start + 100))
+  assert_eq "$(hot_count data $SID)" "$rows" "$point: rows"
+  wait_for "the outbox after the $point kill" shipped
+  stop_serve
+done
+assert_eq "$(find bucket -path "*_push_*" \( -name memories.jsonl -o -name graph.jsonl \) | wc -l)" \
+  "$(find bucket -path "*_push_*" -name manifest.json | wc -l)" "no payload shipped without its manifest"
 
 # ---- tokens ---------------------------------------------------------------------
 AKOSHA_LOG_LEVEL=debug start_serve --data data --bucket bucket --tokens "$TOKEN" --poll-interval 3600 \

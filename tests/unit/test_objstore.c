@@ -548,6 +548,54 @@ static void test_missing_and_conflicts(void)
     ak_store_close(s);
 }
 
+static void check_text(ak_store *s, const char *key, const char *want)
+{
+    ak_err err = {0};
+    char *got = NULL;
+    size_t len = 0;
+    CHECK_OK(ak_store_get_small(s, key, 1024, &got, &len, &err), err);
+    CHECK_STR(got ? got : "", want);
+    free(got);
+}
+
+/* ak_store_put2: two objects as two puts in a row would leave them, the
+ * local backend's one directory sync aside. */
+static void test_put2(void)
+{
+    ak_store *s = open_bucket("put2");
+    ak_err err = {0};
+    size_t n = 9;
+    CHECK_OK(ak_store_put2(s, "u/1/data", "payload", 7, "u/1/manifest.json", "{}", 2, &err),
+             err);
+    check_text(s, "u/1/data", "payload");
+    check_text(s, "u/1/manifest.json", "{}");
+    CHECK_OK(ak_store_put2(s, "u/1/data", "again", 5, "u/1/manifest.json", "[]", 2, &err), err);
+    check_text(s, "u/1/data", "again"); /* replaced, as by put */
+    check_text(s, "u/1/manifest.json", "[]");
+    /* in two directories it is two puts */
+    CHECK_OK(ak_store_put2(s, "a/x", "ax", 2, "b/c/y", "by", 2, &err), err);
+    check_text(s, "a/x", "ax");
+    check_text(s, "b/c/y", "by");
+
+    /* the second refused before either is renamed: neither is stored */
+    CHECK_INT(ak_store_put2(s, "u/2/data", "p", 1, "u/2/.akosha-tmp-1", "m", 1, &err),
+              AK_ERR_UNSUPPORTED);
+    check_not_found(s, "u/2/data");
+    /* the second's rename fails (a directory holds its name): the first
+     * stays, as after a put and a failed put */
+    make_raw_dir("put2", "u/3");
+    make_raw_dir("put2", "u/3/manifest.json");
+    CHECK_INT(ak_store_put2(s, "u/3/data", "p", 1, "u/3/manifest.json", "m", 1, &err),
+              AK_ERR_UNSUPPORTED);
+    CHECK_HAS(err.msg, "put u/3/manifest.json:");
+    check_text(s, "u/3/data", "p");
+    CHECK_INT(ak_store_put2(s, "ok", "p", 1, "bad//key", "m", 1, &err), AK_ERR_INVALID);
+    check_not_found(s, "ok");
+    CHECK_OK(ak_store_temps(s, "", 0, NULL, NULL, &n, &err), err);
+    CHECK_INT(n, 0); /* no temp file is left behind */
+    ak_store_close(s);
+}
+
 static void test_delete(void)
 {
     ak_store *s = open_bucket("delete");
@@ -1039,6 +1087,7 @@ int main(void)
     RUN(test_round_trip);
     RUN(test_get_small_cap);
     RUN(test_missing_and_conflicts);
+    RUN(test_put2);
     RUN(test_delete);
     RUN(test_sink_abort);
     RUN(test_list_order);
