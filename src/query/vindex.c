@@ -392,7 +392,7 @@ static double selectivity(accept_ctx *a, uint32_t n)
  * another domain) every node is about as far as every other, the walk
  * stops early and recall collapses (0.02-0.08 at ef 64 in BENCHMARKS.md).
  * Such a query is rare and its answer is then found by the exact scan. */
-static int no_close_match(ak_vindex *v, float best, float exact_below)
+static int no_close_match(ak_vindex *v, float best, float exact_below) /* -2: none found */
 {
     if (exact_below <= 0 || best >= exact_below)
         return 0;
@@ -419,25 +419,22 @@ int ak_vindex_search(ak_vindex *v, const int8_t *q8, float q8scale, const ak_sca
     out->hits = malloc(k * sizeof *out->hits);
     size_t got = hits && out->hits ? ak_hnsw_search(v->g, q8, q8scale, k, ef, passes, &a, hits)
                                    : 0;
-    for (size_t i = 0; i < got; i++) {
+    int answered = hits && out->hits && !no_close_match(v, got ? hits[0].score : -2.0f,
+                                                        exact_below);
+    for (size_t i = 0; answered && i < got; i++) {
         sysent *e = v->sys[v->lab_sys[hits[i].id]];
         ak_segment_ref(e->bound);
         out->hits[out->n++] = (ak_vindex_hit){e->bound, v->lab_row[hits[i].id], hits[i].score};
     }
-    int answered = hits && out->hits;
-    float best = got ? hits[0].score : -2.0f; /* below any cosine: none found */
     if (answered) {
         out->cover = v->cover;
         atomic_fetch_add(&out->cover->refs, 1);
     }
     pthread_rwlock_unlock(&v->rw);
     free(hits);
-    if (!answered) { /* got was 0: no segment or cover was referenced */
+    if (!answered) { /* no segment or cover was referenced */
         free(out->hits);
         memset(out, 0, sizeof *out);
-    } else if (no_close_match(v, best, exact_below)) {
-        ak_vindex_result_free(out);
-        return 0;
     }
     return answered;
 }
