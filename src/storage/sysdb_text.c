@@ -9,12 +9,17 @@
  * FTS segment, and the merges followed: a fifth of a push's SQLite time.
  * Queued and added together just before COMMIT, a batch's rows make one
  * segment.  The rows are in the same transaction either way, so a reader
- * never sees a committed row its text index lacks.
+ * never sees a committed row its text index lacks.  The queue is indexed
+ * early once it holds QUEUE_MAX bytes of text: an upload is one
+ * transaction, and its memory must not grow with the upload (a segment a
+ * MiB is what FTS5's own pending-terms buffer would write).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "storage/sysdb_impl.h"
+
+#define QUEUE_MAX (1u << 20)
 
 struct ak_sysdb_textq {
     ak_buf text;    /* the queued rows' texts, one after another */
@@ -45,7 +50,7 @@ ak_code ak_sysdb_text_queue(ak_sysdb *db, int64_t rowid, const char *text, size_
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     q->rows[q->n].rowid = rowid, q->rows[q->n].at = at, q->rows[q->n].len = len;
     q->n++;
-    return AK_OK;
+    return q->text.len >= QUEUE_MAX ? ak_sysdb_text_flush(db, err) : AK_OK;
 }
 
 ak_code ak_sysdb_text_flush(ak_sysdb *db, ak_err *err)
