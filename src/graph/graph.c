@@ -13,6 +13,7 @@
  */
 #include "graph/graph.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,8 +264,19 @@ ak_code ak_graph_open(const char *path, int readonly, ak_graph **out, ak_err *er
                    : db_error(g, err, "open");
     if (code == AK_OK)
         sqlite3_busy_timeout(g->db, 30000);
-    if (code == AK_OK && !readonly)
+    if (code == AK_OK && !readonly) {
+        /* One handle of this process prepares the schema at a time.  Two
+         * at once on a new file deadlock in SQLite's locks: one holds a
+         * shared lock while the other waits to switch the file to WAL, and
+         * the first then gets SQLITE_BUSY at once for its write, without
+         * its busy handler (a snapshot's graph failed so when two uploads
+         * were ingested side by side).  Another process may still meet
+         * it; its upload is then retried, as for any failure. */
+        static pthread_mutex_t schema_mu = PTHREAD_MUTEX_INITIALIZER;
+        pthread_mutex_lock(&schema_mu);
         code = prepare_schema(g, err);
+        pthread_mutex_unlock(&schema_mu);
+    }
     if (code == AK_OK && readonly && needs_migration(g->db)) {
         ak_graph *w = NULL;
         ak_graph_close(g);
