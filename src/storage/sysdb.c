@@ -93,6 +93,16 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
 
 /* ---- schema ---- */
 
+/* cold_objects forgets a key once no cold row uses it (schemas 9 and 10). */
+#define COLD_OBJECTS_TRIGGERS                                                              \
+    "CREATE TRIGGER cold_objects_ad AFTER DELETE ON cold"                                  \
+    " WHEN NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"           \
+    " DELETE FROM cold_objects WHERE id = old.object_id; END;"                             \
+    "CREATE TRIGGER cold_objects_au AFTER UPDATE OF object_id ON cold"                     \
+    " WHEN old.object_id <> new.object_id"                                                 \
+    " AND NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"            \
+    " DELETE FROM cold_objects WHERE id = old.object_id; END;"
+
 static const char *const migrations[] = {
     /* 1: the initial schema */
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -239,13 +249,7 @@ static const char *const migrations[] = {
      "DROP INDEX cold_object;"
      "ALTER TABLE cold DROP COLUMN object_key;"
      "CREATE INDEX cold_object ON cold(object_id);"
-     "CREATE TRIGGER cold_objects_ad AFTER DELETE ON cold"
-     " WHEN NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
-     " DELETE FROM cold_objects WHERE id = old.object_id; END;"
-     "CREATE TRIGGER cold_objects_au AFTER UPDATE OF object_id ON cold"
-     " WHEN old.object_id <> new.object_id"
-     " AND NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
-     " DELETE FROM cold_objects WHERE id = old.object_id; END;"),
+     COLD_OBJECTS_TRIGGERS),
     /* 10: a smaller cold catalog still (issue 14).  cold_fts keeps no
      * positions (detail=none: a 1-sentence summary is searched by its
      * words, never by phrase; ak_sysdb_text_search splits a query word the
@@ -264,13 +268,7 @@ static const char *const migrations[] = {
      "CREATE TABLE cold_objects_10(id INTEGER PRIMARY KEY, key TEXT NOT NULL);"
      "INSERT INTO cold_objects_10(id, key) SELECT id, key FROM cold_objects;"
      "DROP TABLE cold_objects; ALTER TABLE cold_objects_10 RENAME TO cold_objects;"
-     "CREATE TRIGGER cold_objects_ad AFTER DELETE ON cold"
-     " WHEN NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
-     " DELETE FROM cold_objects WHERE id = old.object_id; END;"
-     "CREATE TRIGGER cold_objects_au AFTER UPDATE OF object_id ON cold"
-     " WHEN old.object_id <> new.object_id"
-     " AND NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"
-     " DELETE FROM cold_objects WHERE id = old.object_id; END;"),
+     COLD_OBJECTS_TRIGGERS),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
