@@ -619,6 +619,7 @@ void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db)
     int fenced;
     if (!db)
         return;
+    ak_sysdb_release_memory(db);
     pthread_mutex_lock(&idx->mu);
     evicted = usable(idx, system_id, db, &fenced) ? ak_idle_put(idx->idle, system_id, db) : db;
     pthread_mutex_unlock(&idx->mu);

@@ -438,6 +438,14 @@ ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
     return AK_OK;
 }
 
+size_t ak_sysdb_release_memory(ak_sysdb *db)
+{
+    int cur = 0, high = 0;
+    sqlite3_db_release_memory(db->db);
+    sqlite3_db_status(db->db, SQLITE_DBSTATUS_CACHE_USED, &cur, &high, 0);
+    return cur > 0 ? (size_t)cur : 0;
+}
+
 void ak_sysdb_close(ak_sysdb *db)
 {
     if (!db)
