@@ -359,7 +359,7 @@ static ak_code open_parts(ak_server *s, ak_err *err)
     if (rc == AK_OK)
         rc = ak_index_new(s->dd, &s->idx, err);
     if (rc == AK_OK)
-        rc = ak_vindex_open_in(s->dd, &s->vindex, err);
+        rc = ak_vindex_open_in(s->dd, 1, &s->vindex, err);
     if (rc == AK_OK) {
         ak_index_set_vindex(s->idx, s->vindex);
         ak_index_set_segfiles(s->idx, AK_SEGFILES_WRITE);
