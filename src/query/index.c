@@ -241,24 +241,29 @@ static int64_t realtime_ns(void)
 
 /* The system's segment, mapped from its file without opening the database
  * when the file recorded the database's files as they are now (segfile.h);
- * *rows gets its rows by tier.  0 when it cannot be. */
+ * *rows gets its rows by tier.  0 when it cannot be.  The file is opened
+ * once: mapped (structure checked, no checksum), then kept or let go by
+ * what its header says. */
 static int map_unopened(ak_index *idx, const char *sid, const char *dbpath, ak_file_id id,
                         ak_segment **out, uint64_t rows[3])
 {
     char fpath[AK_PATH_MAX];
     ak_segfile_info info;
     ak_segfile_fs now;
+    ak_segment *seg = NULL;
     ak_err e;
     if (idx->segfiles == AK_SEGFILES_OFF || ak_segfile_path(dbpath, fpath, sizeof fpath, &e) ||
-        ak_segfile_peek(fpath, &info, &e) || info.st.dev != id.dev || info.st.ino != id.ino)
+        ak_segfile_map_unsummed(fpath, sid, NULL, &seg, &info, &e))
         return 0;
     ak_segfile_fs_of(dbpath, 0, &now);
-    /* serve checks the checksums once it is ready (ak_index_sum_unopened) */
-    int sum_later = idx->segfiles == AK_SEGFILES_WRITE;
-    if (!ak_segfile_fs_same(&info.fs, &now) ||
-        (sum_later ? ak_segfile_map_unsummed(fpath, sid, &info.st, out, &e)
-                   : ak_segfile_map(fpath, sid, &info.st, out, NULL, &e)))
+    /* serve checks the checksums once it is ready (ak_index_sum_unopened);
+     * a read-only process checks them now */
+    if (info.st.dev != id.dev || info.st.ino != id.ino || !ak_segfile_fs_same(&info.fs, &now) ||
+        (idx->segfiles != AK_SEGFILES_WRITE && ak_segfile_sum(seg, &e))) {
+        ak_segment_unref(seg);
         return 0;
+    }
+    *out = seg;
     memcpy(rows, info.st.rows, sizeof info.st.rows);
     atomic_fetch_add(&idx->unopened, 1);
     return 1;
