@@ -62,6 +62,7 @@ struct ak_index {
     int segfiles;            /* AK_SEGFILES_* */
     atomic_ullong rebuilt;   /* segment files found damaged and rebuilt */
     atomic_ullong unopened;  /* systems mapped without opening their database */
+    atomic_ullong opens;     /* databases opened: loads, and reads not in the idle cache */
 };
 
 /* As many idle connections as the descriptor limit allows: a search over
@@ -335,6 +336,7 @@ static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
         return AK_OK;
     }
     if ((rc = ak_sysdb_open(path, 0, &db, err)) == AK_OK) {
+        atomic_fetch_add(&idx->opens, 1);
         id = ak_sysdb_file_id(db);
         rc = load_segment(idx, db, system_id, path, &seg, rows, err);
         ak_sysdb_close(db);
@@ -615,7 +617,10 @@ ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak
     ak_sysdb_close(stale);
     if (fenced)
         return ak_err_set(err, AK_ERR_BUSY, "system %s is being rebuilt", system_id);
-    return ak_datadir_open_system(idx->dd, system_id, 0, out, err);
+    ak_code rc = ak_datadir_open_system(idx->dd, system_id, 0, out, err);
+    if (rc == AK_OK)
+        atomic_fetch_add(&idx->opens, 1);
+    return rc;
 }
 
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db)
@@ -669,6 +674,7 @@ void ak_index_set_segfiles(ak_index *idx, int mode) { idx->segfiles = mode; }
 
 uint64_t ak_index_segfiles_rebuilt(ak_index *idx) { return atomic_load(&idx->rebuilt); }
 uint64_t ak_index_segfiles_unopened(ak_index *idx) { return atomic_load(&idx->unopened); }
+uint64_t ak_index_db_opens(ak_index *idx) { return atomic_load(&idx->opens); }
 
 /* The next system of shard whose segment is unsummed (a reference to it,
  * its id in sid), or NULL. */

@@ -244,11 +244,14 @@ void ak_indexer_metrics(ak_indexer *ix, ak_buf *out)
                   "# HELP akosha_segfiles_rebuilt_total Segment files found damaged and rebuilt from the databases.\n"
                   "# TYPE akosha_segfiles_rebuilt_total counter\nakosha_segfiles_rebuilt_total %llu\n"
                   "# HELP akosha_segfiles_unopened_total Systems mapped from their segment file without opening their database.\n"
-                  "# TYPE akosha_segfiles_unopened_total counter\nakosha_segfiles_unopened_total %llu\n",
+                  "# TYPE akosha_segfiles_unopened_total counter\nakosha_segfiles_unopened_total %llu\n"
+                  "# HELP akosha_index_db_opens_total System databases the index opened: loading a system, or a read finding no idle connection.\n"
+                  "# TYPE akosha_index_db_opens_total counter\nakosha_index_db_opens_total %llu\n",
                   (unsigned long long)vs.bound_vectors, (unsigned long long)unindexed,
                   (unsigned long long)vs.deleted, (unsigned long long)vs.added,
                   first < 0 ? -1.0 : (double)first / 1e6, (unsigned long long)vs.exact_fallbacks,
                   (unsigned long long)vs.damaged,
                   (unsigned long long)ak_index_segfiles_rebuilt(ix->idx),
-                  (unsigned long long)ak_index_segfiles_unopened(ix->idx));
+                  (unsigned long long)ak_index_segfiles_unopened(ix->idx),
+                  (unsigned long long)ak_index_db_opens(ix->idx));
 }
