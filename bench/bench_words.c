@@ -80,7 +80,7 @@ int main(int argc, char **argv)
         die("setup", &err);
     ak_vindex *vx = NULL;
     if (argc > 4 && strcmp(argv[4], "ann") == 0) {
-        if (ak_vindex_open_in(dd, &vx, &err) || ak_indexer_sync_all(idx, vx, 1, NULL, &err) ||
+        if (ak_vindex_open_in(dd, 0, &vx, &err) || ak_indexer_sync_all(idx, vx, 1, NULL, &err) ||
             ak_vindex_save(vx, &err))
             die("vector index", &err);
         ak_index_set_vindex(idx, vx);

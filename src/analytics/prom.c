@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "storage/rollup.h"
 #include "analytics/series.h"
+#include "util/buf.h"
 #include "util/ids.h"
 
 static const struct {
@@ -53,10 +55,31 @@ static void place(scan *s, const row *r)
         s->other.v[g] += spill.v[g];
 }
 
+/* Whether the file at path (which may not exist) was modified at or after
+ * the UTC day `day` began. */
+static int written_since(const char *path, int64_t day)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && (int64_t)sb.st_mtim.tv_sec >= day * 86400;
+}
+
+/* A database neither written nor checkpointed today (its file and WAL
+ * both older than today's start) had no upload today, and whatever it
+ * stores was stored before today: not opening it keeps a scrape of a
+ * large deployment from opening (and keeping idle) every database. */
+static int quiet_today(const char *path, int64_t day)
+{
+    char wal[AK_PATH_MAX];
+    return ak_fmt(wal, sizeof wal, "%s-wal", path) == 0 && !written_since(path, day) &&
+           !written_since(wal, day);
+}
+
 static ak_code one_system(void *ctx, const char *sid, uint32_t shard, const char *path)
 {
-    (void)shard, (void)path;
+    (void)shard;
     scan *s = ctx;
+    if (quiet_today(path, s->day))
+        return AK_OK;
     ak_sysdb *db;
     ak_err err;
     row r;

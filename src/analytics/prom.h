@@ -11,7 +11,13 @@
  * holds at most 21 series per metric.  Reading every database costs time,
  * so the text is
  * rebuilt at most once per AK_PROM_TTL_US; a scrape in between gets the
- * last one.
+ * last one.  A database whose file and WAL were both last modified before
+ * today began (UTC) is not opened: it had no upload today (new, updated:
+ * 0) and is counted as storing no memory of today, which misses only
+ * memories stored before today with a timestamp of today (a sender's
+ * clock ahead).  So a scrape opens the databases written today, not every
+ * database of the node (after a restart that mapped them unopened, none
+ * written since midnight are opened).
  *
  * Thread-safe.  The cache is process-wide and freed by ak_an_prom_reset().
  */

@@ -67,7 +67,7 @@ static int build(ak_datadir *dd, int json)
         rc = ak_index_load_all(idx, pool, &err);
     }
     if (rc == AK_OK)
-        rc = ak_vindex_open_in(dd, &v, &err);
+        rc = ak_vindex_open_in(dd, 0, &v, &err);
     if (rc == AK_OK)
         rc = ak_indexer_sync_all(idx, v, 1, &ak_cmd_stop, &err);
     if (rc == AK_OK)

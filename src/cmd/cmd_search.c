@@ -128,7 +128,7 @@ static ak_vindex *open_vindex(const search_opts *o, ak_datadir *dd, ak_index *id
 {
     ak_vindex *v = NULL;
     ak_err err;
-    if (o->exact || o->system || ak_vindex_open_in(dd, &v, &err))
+    if (o->exact || o->system || ak_vindex_open_in(dd, 0, &v, &err))
         return NULL;
     if (ak_indexer_sync_all(idx, v, 0, NULL, &err)) {
         ak_vindex_free(v);

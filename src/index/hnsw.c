@@ -392,6 +392,8 @@ static int connect(ak_hnsw *h, uint32_t id, uint32_t lvl, heap *res)
 
 ak_code ak_hnsw_add(ak_hnsw *h, const int8_t *v, float scale, uint32_t *out_id, ak_err *err)
 {
+    if (atomic_load(&h->unchecked))
+        return ak_err_set(err, AK_ERR_INTERNAL, "the graph's links are not checked yet");
     uint32_t lvl = draw_level(h);
     ak_code rc = grow(h, (size_t)lvl * UP_WORDS, err);
     if (rc)
@@ -485,7 +487,7 @@ size_t ak_hnsw_bytes(const ak_hnsw *h)
 size_t ak_hnsw_search(const ak_hnsw *h, const int8_t *q8, float q8scale, size_t k, size_t ef,
                       ak_hnsw_accept_fn accept, void *ctx, ak_hnsw_hit *out)
 {
-    if (h->entry == NO_NODE || k == 0)
+    if (atomic_load(&h->unchecked) || h->entry == NO_NODE || k == 0)
         return 0;
     if (ef < k)
         ef = k;

@@ -80,13 +80,34 @@ ak_code ak_hnsw_save(const ak_hnsw *h, const char *path, const void *user, size_
  * NULL. */
 ak_code ak_hnsw_load(const char *path, ak_hnsw **out, void **user, size_t *user_len,
                      ak_err *err);
+/* As ak_hnsw_load(), checking only the header and the sizes, so a start
+ * does not read the file: the levels, links and checksum are not looked
+ * at.  Until ak_hnsw_check() passes, the graph refuses searches (none
+ * found) and insertions (AK_ERR_INTERNAL); deletions and the accessors
+ * below stay in bounds.  *fd gets the file's descriptor, for
+ * ak_hnsw_file_sum(); the caller closes it. */
+ak_code ak_hnsw_load_lazy(const char *path, ak_hnsw **out, void **user, size_t *user_len,
+                          int *fd, ak_err *err);
+/* The structural checks ak_hnsw_load() makes (every node's levels and
+ * link offsets, every link names a node with that level, the deletion
+ * marks, the entry point): AK_ERR_CORRUPT saying what is wrong.  After it
+ * passes, no byte of the graph can steer a search or an insertion out of
+ * bounds.  Reads the levels and links (136 bytes a node), not the vectors.
+ * A no-op for a graph already checked.  May run beside searches (they
+ * find nothing until it passes), not beside insertions. */
+ak_code ak_hnsw_check(ak_hnsw *h, ak_err *err);
+/* The CRC-32 of the graph file open at fd, as saved: AK_ERR_CORRUPT when
+ * it does not match.  Reads the file through a mapping of its own, dropped
+ * after, whatever became of a graph mapped from it meanwhile. */
+ak_code ak_hnsw_file_sum(int fd, ak_err *err);
 /* Let the kernel drop the resident pages of a graph mapped from a file (its
  * links and vectors: a search faults back in the few it visits, from the
  * page cache).  The deletion marks, which may hold in-memory changes, are
  * kept.  A no-op for a graph on the heap.  Safe beside concurrent searches. */
 void ak_hnsw_release_pages(const ak_hnsw *h);
-/* The same from bytes in memory (the fuzz target); the graph copies them. */
-ak_code ak_hnsw_from_bytes(const void *data, size_t size, ak_hnsw **out, void **user,
+/* The same from bytes in memory (the fuzz target); the graph copies them.
+ * lazy: as ak_hnsw_load_lazy() (no checksum, ak_hnsw_check() before use). */
+ak_code ak_hnsw_from_bytes(const void *data, size_t size, int lazy, ak_hnsw **out, void **user,
                            size_t *user_len, ak_err *err);
 
 #endif

@@ -12,6 +12,8 @@
 #ifndef AK_HNSW_IMPL_H
 #define AK_HNSW_IMPL_H
 
+#include <stdatomic.h>
+
 #include "index/hnsw.h"
 
 #define L0_WORDS (AK_HNSW_M0 + 1)
@@ -33,6 +35,8 @@ struct ak_hnsw {
     size_t upper_len, upper_cap;
     void *map;          /* the file mapping the arrays point into, or NULL */
     size_t map_len;
+    atomic_int unchecked; /* loaded lazily, ak_hnsw_check() not passed yet:
+                             no search, no insertion (hnsw_file.c) */
     uint64_t rng;       /* level draws */
     uint16_t *seen;     /* building: seen[i] == seen_epoch when node i was visited */
     size_t seen_cap;

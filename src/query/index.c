@@ -62,6 +62,7 @@ struct ak_index {
     int segfiles;            /* AK_SEGFILES_* */
     atomic_ullong rebuilt;   /* segment files found damaged and rebuilt */
     atomic_ullong unopened;  /* systems mapped without opening their database */
+    atomic_ullong opens;     /* databases opened: loads, and reads not in the idle cache */
 };
 
 /* As many idle connections as the descriptor limit allows: a search over
@@ -241,24 +242,29 @@ static int64_t realtime_ns(void)
 
 /* The system's segment, mapped from its file without opening the database
  * when the file recorded the database's files as they are now (segfile.h);
- * *rows gets its rows by tier.  0 when it cannot be. */
+ * *rows gets its rows by tier.  0 when it cannot be.  The file is opened
+ * once: mapped (structure checked, no checksum), then kept or let go by
+ * what its header says. */
 static int map_unopened(ak_index *idx, const char *sid, const char *dbpath, ak_file_id id,
                         ak_segment **out, uint64_t rows[3])
 {
     char fpath[AK_PATH_MAX];
     ak_segfile_info info;
     ak_segfile_fs now;
+    ak_segment *seg = NULL;
     ak_err e;
     if (idx->segfiles == AK_SEGFILES_OFF || ak_segfile_path(dbpath, fpath, sizeof fpath, &e) ||
-        ak_segfile_peek(fpath, &info, &e) || info.st.dev != id.dev || info.st.ino != id.ino)
+        ak_segfile_map_unsummed(fpath, sid, NULL, &seg, &info, &e))
         return 0;
     ak_segfile_fs_of(dbpath, 0, &now);
-    /* serve checks the checksums once it is ready (ak_index_sum_unopened) */
-    int sum_later = idx->segfiles == AK_SEGFILES_WRITE;
-    if (!ak_segfile_fs_same(&info.fs, &now) ||
-        (sum_later ? ak_segfile_map_unsummed(fpath, sid, &info.st, out, &e)
-                   : ak_segfile_map(fpath, sid, &info.st, out, NULL, &e)))
+    /* serve checks the checksums once it is ready (ak_index_sum_unopened);
+     * a read-only process checks them now */
+    if (info.st.dev != id.dev || info.st.ino != id.ino || !ak_segfile_fs_same(&info.fs, &now) ||
+        (idx->segfiles != AK_SEGFILES_WRITE && ak_segfile_sum(seg, &e))) {
+        ak_segment_unref(seg);
         return 0;
+    }
+    *out = seg;
     memcpy(rows, info.st.rows, sizeof info.st.rows);
     atomic_fetch_add(&idx->unopened, 1);
     return 1;
@@ -330,6 +336,7 @@ static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
         return AK_OK;
     }
     if ((rc = ak_sysdb_open(path, 0, &db, err)) == AK_OK) {
+        atomic_fetch_add(&idx->opens, 1);
         id = ak_sysdb_file_id(db);
         rc = load_segment(idx, db, system_id, path, &seg, rows, err);
         ak_sysdb_close(db);
@@ -610,7 +617,10 @@ ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak
     ak_sysdb_close(stale);
     if (fenced)
         return ak_err_set(err, AK_ERR_BUSY, "system %s is being rebuilt", system_id);
-    return ak_datadir_open_system(idx->dd, system_id, 0, out, err);
+    ak_code rc = ak_datadir_open_system(idx->dd, system_id, 0, out, err);
+    if (rc == AK_OK)
+        atomic_fetch_add(&idx->opens, 1);
+    return rc;
 }
 
 void ak_index_db_put(ak_index *idx, const char *system_id, ak_sysdb *db)
@@ -665,6 +675,7 @@ void ak_index_set_segfiles(ak_index *idx, int mode) { idx->segfiles = mode; }
 
 uint64_t ak_index_segfiles_rebuilt(ak_index *idx) { return atomic_load(&idx->rebuilt); }
 uint64_t ak_index_segfiles_unopened(ak_index *idx) { return atomic_load(&idx->unopened); }
+uint64_t ak_index_db_opens(ak_index *idx) { return atomic_load(&idx->opens); }
 
 /* The next system of shard whose segment is unsummed (a reference to it,
  * its id in sid), or NULL. */

@@ -98,6 +98,9 @@ uint64_t ak_index_segfiles_rebuilt(ak_index *idx);
  * (its files unchanged since the file was last found current) since
  * start. */
 uint64_t ak_index_segfiles_unopened(ak_index *idx);
+/* Databases the index opened (loading a system, or a connection
+ * ak_index_db_get() did not find idle), since ak_index_new(). */
+uint64_t ak_index_db_opens(ak_index *idx);
 /* Check the checksum of every segment mapped without opening its database
  * (those are mapped without it: ak_segfile_map_unsummed), after the server
  * is ready; a damaged one is counted, its file removed and the system

@@ -109,9 +109,15 @@ static void save(ak_indexer *ix)
 
 static void first_pass(ak_indexer *ix)
 {
-    ak_err err;
+    ak_err err, why;
     int64_t t0 = ak_time_mono_us();
-    if (ak_indexer_sync_all(ix->idx, ix->v, 1, &ix->stop, &err)) {
+    ak_code rc = ak_indexer_sync_all(ix->idx, ix->v, 1, &ix->stop, &err);
+    /* the file's checksum the start left (the graph serves meanwhile:
+     * vindex.h says why that is safe), before anything saves over it;
+     * damage empties the graph: every system again */
+    if (!atomic_load(&ix->stop) && ak_vindex_sum(ix->v, &why) == AK_ERR_CORRUPT)
+        rc = ak_indexer_sync_all(ix->idx, ix->v, 1, &ix->stop, &err);
+    if (rc) {
         if (err.code != AK_ERR_ABORTED)
             AK_WARN("vindex", "first pass: %s", err.msg);
         return;
@@ -233,13 +239,19 @@ void ak_indexer_metrics(ak_indexer *ix, ak_buf *out)
                   "# TYPE akosha_vindex_first_pass_seconds gauge\nakosha_vindex_first_pass_seconds %.3f\n"
                   "# HELP akosha_vindex_exact_fallbacks_total Searches the graph left to the exact scan: no close match.\n"
                   "# TYPE akosha_vindex_exact_fallbacks_total counter\nakosha_vindex_exact_fallbacks_total %llu\n"
+                  "# HELP akosha_vindex_rebuilt_total Vector index files found damaged (at start or by the checksum pass after it) and rebuilt from the databases.\n"
+                  "# TYPE akosha_vindex_rebuilt_total counter\nakosha_vindex_rebuilt_total %llu\n"
                   "# HELP akosha_segfiles_rebuilt_total Segment files found damaged and rebuilt from the databases.\n"
                   "# TYPE akosha_segfiles_rebuilt_total counter\nakosha_segfiles_rebuilt_total %llu\n"
                   "# HELP akosha_segfiles_unopened_total Systems mapped from their segment file without opening their database.\n"
-                  "# TYPE akosha_segfiles_unopened_total counter\nakosha_segfiles_unopened_total %llu\n",
+                  "# TYPE akosha_segfiles_unopened_total counter\nakosha_segfiles_unopened_total %llu\n"
+                  "# HELP akosha_index_db_opens_total System databases the index opened: loading a system, or a read finding no idle connection.\n"
+                  "# TYPE akosha_index_db_opens_total counter\nakosha_index_db_opens_total %llu\n",
                   (unsigned long long)vs.bound_vectors, (unsigned long long)unindexed,
                   (unsigned long long)vs.deleted, (unsigned long long)vs.added,
                   first < 0 ? -1.0 : (double)first / 1e6, (unsigned long long)vs.exact_fallbacks,
+                  (unsigned long long)vs.damaged,
                   (unsigned long long)ak_index_segfiles_rebuilt(ix->idx),
-                  (unsigned long long)ak_index_segfiles_unopened(ix->idx));
+                  (unsigned long long)ak_index_segfiles_unopened(ix->idx),
+                  (unsigned long long)ak_index_db_opens(ix->idx));
 }

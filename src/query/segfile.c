@@ -382,9 +382,10 @@ ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile
 }
 
 ak_code ak_segfile_map_unsummed(const char *path, const char *system_id,
-                                const ak_segfile_stamp *want, ak_segment **out, ak_err *err)
+                                const ak_segfile_stamp *want, ak_segment **out,
+                                ak_segfile_info *info, ak_err *err)
 {
-    return map_segment(path, system_id, want, 0, out, NULL, err);
+    return map_segment(path, system_id, want, 0, out, info, err);
 }
 
 ak_code ak_segfile_sum(const ak_segment *s, ak_err *err)

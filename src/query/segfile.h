@@ -95,9 +95,12 @@ ak_code ak_segfile_map(const char *path, const char *system_id, const ak_segfile
  * ids and conversation ids (the structure, sizes and every id offset are
  * still checked, so no byte can make a scan read outside the file): a
  * restart maps 450 bytes a vector in a CRC-32 otherwise.  The checksum is
- * then ak_segfile_sum()'s, after the server is ready. */
+ * then ak_segfile_sum()'s, after the server is ready.  info (may be NULL)
+ * gets the header, so a caller can map first and decide from the header
+ * whether to keep the segment: one open of the file, not a peek and a map. */
 ak_code ak_segfile_map_unsummed(const char *path, const char *system_id,
-                                const ak_segfile_stamp *want, ak_segment **out, ak_err *err);
+                                const ak_segfile_stamp *want, ak_segment **out,
+                                ak_segfile_info *info, ak_err *err);
 /* The checksum of a segment mapped by ak_segfile_map_unsummed():
  * AK_ERR_CORRUPT when it does not match (AK_OK for one not mapped). */
 ak_code ak_segfile_sum(const ak_segment *s, ak_err *err);

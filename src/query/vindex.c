@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "index/hnsw.h"
 #include "util/buf.h"
@@ -59,7 +60,10 @@ struct ak_vindex {
     size_t n_sys, sys_cap;
     ak_vindex_cover *cover;
     int dirty;
+    int sum_fd;     /* the file a lazy open mapped, its CRC-32 not checked yet; or -1 */
+    int condemned;  /* found damaged but not replaced yet (out of memory): nothing binds */
     uint64_t added; /* nodes added since open */
+    atomic_ullong damaged; /* files found damaged (at open or after) and rebuilt */
     atomic_ullong exact_fallbacks; /* searches left to the scan: no close match */
 };
 
@@ -161,6 +165,84 @@ static sysent *find_sys(ak_vindex *v, const char *id, int create, uint32_t *at)
     return s;
 }
 
+/* ---- a file found damaged after open ---- */
+
+/* Unbind every system (searches then scan) and put an empty graph in the
+ * damaged one's place, for the syncs to fill from the segments (the
+ * databases, which stay the truth).  Under sync_mu. */
+static ak_code replace_graph(ak_vindex *v, ak_err *err)
+{
+    ak_hnsw *fresh = ak_hnsw_new();
+    pthread_rwlock_wrlock(&v->rw);
+    for (size_t i = 0; i < v->n_sys; i++) {
+        sysent *e = v->sys[i];
+        ak_segment_unref(e->bound);
+        e->bound = NULL;
+        free(e->keys);
+        e->keys = NULL;
+        e->n_keys = 0;
+    }
+    recover(v);
+    if (fresh) {
+        ak_hnsw_free(v->g);
+        v->g = fresh;
+        v->dirty = 1; /* the next save replaces the file */
+    }
+    v->condemned = !fresh;
+    pthread_rwlock_unlock(&v->rw);
+    if (v->sum_fd >= 0)
+        close(v->sum_fd);
+    v->sum_fd = -1;
+    return fresh ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory replacing the index");
+}
+
+static void condemn(ak_vindex *v, const char *why)
+{
+    ak_err e;
+    atomic_fetch_add(&v->damaged, 1);
+    AK_WARN("vindex", "%s; rebuilding it from the databases", why);
+    if (replace_graph(v, &e))
+        AK_WARN("vindex", "%s", e.msg); /* the next sync tries again */
+}
+
+/* Under sync_mu: the graph may be walked and grown.  After a lazy open
+ * this is where the links are checked, before the first system is bound:
+ * until then nothing walks the graph (no system bound, ak_vindex_search()
+ * declines, and the graph refuses anyway). */
+static ak_code usable(ak_vindex *v, ak_err *err)
+{
+    ak_err why;
+    if (!v->condemned && ak_hnsw_check(v->g, &why) != AK_OK) {
+        ak_err_prefix(&why, "%s: ", v->path);
+        condemn(v, why.msg);
+    }
+    return v->condemned ? replace_graph(v, err) : AK_OK;
+}
+
+/* Under sync_mu: the checksum a lazy open left, if it is still due. */
+static ak_code sum_now(ak_vindex *v, ak_err *err)
+{
+    ak_err why;
+    if (v->sum_fd < 0)
+        return AK_OK;
+    if (ak_hnsw_file_sum(v->sum_fd, &why) != AK_OK) {
+        ak_err_set(err, AK_ERR_CORRUPT, "%s: %s", v->path, why.msg);
+        condemn(v, err->msg);
+        return AK_ERR_CORRUPT;
+    }
+    close(v->sum_fd);
+    v->sum_fd = -1;
+    return AK_OK;
+}
+
+ak_code ak_vindex_sum(ak_vindex *v, ak_err *err)
+{
+    pthread_mutex_lock(&v->sync_mu);
+    ak_code rc = sum_now(v, err);
+    pthread_mutex_unlock(&v->sync_mu);
+    return rc;
+}
+
 /* ---- keeping in step ---- */
 
 static int same_vector(const ak_hnsw *g, uint32_t label, const ak_segment *s, uint32_t row)
@@ -256,8 +338,10 @@ ak_code ak_vindex_sync(ak_vindex *v, ak_segment *s, int add, atomic_int *stop,
 {
     pthread_mutex_lock(&v->sync_mu);
     uint32_t at = 0;
-    sysent *e = find_sys(v, s->system_id, 1, &at);
-    ak_code rc = e ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    ak_code rc = usable(v, err);
+    sysent *e = rc ? NULL : find_sys(v, s->system_id, 1, &at);
+    if (rc == AK_OK && !e)
+        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     if (rc || (e->bound && e->bound->gen == s->gen)) {
         pthread_mutex_unlock(&v->sync_mu);
         return rc;
@@ -465,6 +549,7 @@ void ak_vindex_stats_get(ak_vindex *v, ak_vindex_stats *out)
         out->bound_vectors += v->sys[i]->bound ? v->sys[i]->bound->n : 0;
     out->added = v->added;
     out->exact_fallbacks = atomic_load(&v->exact_fallbacks);
+    out->damaged = atomic_load(&v->damaged);
     out->bytes = ak_hnsw_bytes(v->g) + v->lab_cap * 8;
     for (size_t i = 0; i < v->n_sys; i++)
         out->bytes += sizeof *v->sys[i] + v->sys[i]->n_keys * sizeof(keyed);
@@ -557,14 +642,19 @@ static void clear(ak_vindex *v)
     v->n_sys = v->sys_cap = 0;
     ak_hnsw_free(v->g);
     v->g = NULL;
+    if (v->sum_fd >= 0)
+        close(v->sum_fd);
+    v->sum_fd = -1;
 }
 
-/* Map the file into v; any damage is AK_ERR_CORRUPT. */
-static ak_code load(ak_vindex *v, ak_err *err)
+/* Map the file into v; any damage found is AK_ERR_CORRUPT.  lazy: only
+ * its header, sizes and key table are checked here (see vindex.h). */
+static ak_code load(ak_vindex *v, int lazy, ak_err *err)
 {
     void *user = NULL;
     size_t ulen = 0;
-    ak_code rc = ak_hnsw_load(v->path, &v->g, &user, &ulen, err);
+    ak_code rc = lazy ? ak_hnsw_load_lazy(v->path, &v->g, &user, &ulen, &v->sum_fd, err)
+                      : ak_hnsw_load(v->path, &v->g, &user, &ulen, err);
     if (rc == AK_OK)
         rc = labels_fit(v, (size_t)ak_hnsw_count(v->g) + 1, err);
     if (rc == AK_OK) {
@@ -578,23 +668,33 @@ static ak_code load(ak_vindex *v, ak_err *err)
     return rc;
 }
 
-ak_code ak_vindex_open(const char *path, ak_vindex **out, int *rebuilt, ak_err *err)
+static ak_vindex *make(const char *path)
 {
     ak_vindex *v = calloc(1, sizeof *v);
     if (!v || !(v->path = strdup(path))) {
         free(v);
-        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+        return NULL;
     }
+    v->sum_fd = -1;
     pthread_rwlock_init(&v->rw, NULL);
     pthread_mutex_init(&v->sync_mu, NULL);
+    return v;
+}
+
+ak_code ak_vindex_open(const char *path, int lazy, ak_vindex **out, int *rebuilt, ak_err *err)
+{
+    ak_vindex *v = make(path);
+    if (!v)
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     ak_err why;
-    ak_code rc = load(v, &why);
+    ak_code rc = load(v, lazy, &why);
     if (rebuilt)
         *rebuilt = rc == AK_ERR_CORRUPT;
     v->dirty = rc == AK_ERR_CORRUPT; /* replace the bad file even if nothing is added */
     if (rc == AK_ERR_CORRUPT) {
         /* not removed here (a read-only search opens it too): the next
          * save replaces it whole */
+        atomic_fetch_add(&v->damaged, 1);
         AK_WARN("vindex", "%s; rebuilding it from the databases", why.msg);
     } else if (rc && rc != AK_ERR_NOTFOUND) {
         AK_WARN("vindex", "%s; starting an empty index", why.msg);
@@ -612,24 +712,20 @@ ak_code ak_vindex_open(const char *path, ak_vindex **out, int *rebuilt, ak_err *
 
 ak_code ak_vindex_check(const char *path, ak_err *err)
 {
-    ak_vindex *v = calloc(1, sizeof *v);
-    if (!v || !(v->path = strdup(path))) {
-        free(v);
+    ak_vindex *v = make(path);
+    if (!v)
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
-    }
-    pthread_rwlock_init(&v->rw, NULL);
-    pthread_mutex_init(&v->sync_mu, NULL);
-    ak_code rc = load(v, err);
+    ak_code rc = load(v, 0, err);
     ak_vindex_free(v);
     return rc;
 }
 
-ak_code ak_vindex_open_in(const ak_datadir *dd, ak_vindex **out, ak_err *err)
+ak_code ak_vindex_open_in(const ak_datadir *dd, int lazy, ak_vindex **out, ak_err *err)
 {
     char path[AK_PATH_MAX];
     if (ak_fmt(path, sizeof path, "%s/%s", ak_datadir_path(dd), AK_VINDEX_FILE))
         return ak_err_set(err, AK_ERR_INVALID, "data directory path too long");
-    return ak_vindex_open(path, out, NULL, err);
+    return ak_vindex_open(path, lazy, out, NULL, err);
 }
 
 void ak_vindex_free(ak_vindex *v)
@@ -656,9 +752,14 @@ static int put(unsigned char **p, const void *x, size_t n)
 ak_code ak_vindex_save(ak_vindex *v, ak_err *err)
 {
     pthread_mutex_lock(&v->sync_mu);
+    /* never write a graph over its file before that file's checksum was
+     * checked: a new file's CRC would vouch for damage (and the save
+     * writes the whole file anyway, more than the check reads) */
+    ak_code rc = v->dirty ? sum_now(v, err) : AK_OK;
+    if (rc == AK_ERR_CORRUPT)
+        rc = AK_OK; /* replaced by an empty graph: that is what is saved */
     pthread_rwlock_rdlock(&v->rw);
-    ak_code rc = AK_OK;
-    if (v->dirty) {
+    if (rc == AK_OK && v->dirty && !v->condemned) {
         size_t len = 8;
         uint32_t n_sys = 0;
         for (size_t i = 0; i < v->n_sys; i++)
@@ -690,7 +791,7 @@ ak_code ak_vindex_save(ak_vindex *v, ak_err *err)
     }
     pthread_rwlock_unlock(&v->rw);
     /* dirty is only set under sync_mu, which is still held */
-    if (rc == AK_OK)
+    if (rc == AK_OK && !v->condemned)
         v->dirty = 0;
     pthread_mutex_unlock(&v->sync_mu);
     return rc;

@@ -17,7 +17,8 @@
  * The graph and its keys are saved in one file (ak_vindex_save) and mapped
  * back at start; binding a restarted system costs a comparison per row,
  * not an insertion.  A damaged file is refused (hnsw_file.c), removed and
- * rebuilt from the databases.
+ * rebuilt from the databases; the server checks most of the file after
+ * its start (ak_vindex_open(), lazy).
  *
  * Thread safety: searches run concurrently with each other and with one
  * sync or save at a time (syncs and saves serialize on their own).
@@ -55,17 +56,40 @@ typedef struct {
     uint64_t bound_vectors; /* rows of the bound systems (searched through the graph) */
     uint64_t added; /* nodes added since open (0 after a restart that found all) */
     uint64_t exact_fallbacks; /* searches answered by the scan: no close match */
+    uint64_t damaged; /* files found damaged (at open or by ak_vindex_sum) and rebuilt */
 } ak_vindex_stats;
 
 /* Open the index file at path, or start empty when there is none.  A file
  * that is damaged is logged and *rebuilt set: the index starts empty, the
  * databases fill it and the next save replaces the file; rebuilt may be
- * NULL.  Errors are for memory. */
-ak_code ak_vindex_open(const char *path, ak_vindex **out, int *rebuilt, ak_err *err);
+ * NULL.  Errors are for memory.
+ *
+ * lazy (the server): check only the file's header, sizes and key table
+ * here, so a start reads a few bytes a vector, not the whole file (0.36 s
+ * at 1M vectors).  The first ak_vindex_sync() checks the graph's levels
+ * and links (ak_hnsw_check) before it binds a system, so no unchecked
+ * link is ever walked: until a system is bound nothing searches the
+ * graph.  The CRC-32 is ak_vindex_sum()'s, after the start; meanwhile the
+ * graph serves unchecked.  That is safe: a damaged graph can only cost
+ * recall, never return a wrong row or score.  A hit is a node of a bound
+ * system, and binding gave each such node its row only when the row's
+ * key and int8 vector equal the node's (match_rows); the filter reads the
+ * segment's tier and time, not the graph; and search.c re-ranks every
+ * candidate with ak_segment_exact() on the segment's own vector, so the
+ * graph's approximate score ranks nothing.  Damage found later is counted,
+ * every system unbound (searches scan) and the graph rebuilt, as at open. */
+ak_code ak_vindex_open(const char *path, int lazy, ak_vindex **out, int *rebuilt, ak_err *err);
 void ak_vindex_free(ak_vindex *v);
 /* ak_vindex_open() of the data directory's file, AK_VINDEX_FILE. */
 #define AK_VINDEX_FILE "vectors.akidx"
-ak_code ak_vindex_open_in(const ak_datadir *dd, ak_vindex **out, ak_err *err);
+ak_code ak_vindex_open_in(const ak_datadir *dd, int lazy, ak_vindex **out, ak_err *err);
+
+/* The CRC-32 a lazy open left, if it is still due (AK_OK when none is).
+ * AK_ERR_CORRUPT: the file was damaged; it is counted, every system is
+ * unbound and the graph emptied: sync every system again to rebuild it.
+ * A save checks it first too, so no damage is ever written over with a
+ * fresh checksum. */
+ak_code ak_vindex_sum(ak_vindex *v, ak_err *err);
 
 /* Check the file at path as open would: AK_OK, AK_ERR_NOTFOUND (none) or
  * AK_ERR_CORRUPT saying what is wrong.  (akosha verify) */

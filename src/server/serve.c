@@ -256,7 +256,9 @@ static void *runner(void *arg)
         s->want &= ~(1u << k);
         s->running = k;
         pthread_mutex_unlock(&s->mu);
-        if (run_job(s, k))
+        /* before ready the index is still loading: a recount would open
+         * every database not installed yet (the loader counts at ready) */
+        if (run_job(s, k) && atomic_load(&s->metrics.ready))
             recount(s);
         pthread_mutex_lock(&s->mu);
         s->running = AK_JOB_NONE;
@@ -323,6 +325,7 @@ static void *loader(void *arg)
     ak_index_stats_get(s->idx, &st);
     recount(s);
     atomic_store(&s->metrics.ready, 1);
+    recount(s); /* a job that ended in between skipped its own (runner) */
     ak_indexer *ix = NULL;
     if (ak_indexer_start(s->idx, s->vindex, &ix, &err))
         AK_WARN("vindex", "%s: searches scan every vector", err.msg);
@@ -359,7 +362,7 @@ static ak_code open_parts(ak_server *s, ak_err *err)
     if (rc == AK_OK)
         rc = ak_index_new(s->dd, &s->idx, err);
     if (rc == AK_OK)
-        rc = ak_vindex_open_in(s->dd, &s->vindex, err);
+        rc = ak_vindex_open_in(s->dd, 1, &s->vindex, err);
     if (rc == AK_OK) {
         ak_index_set_vindex(s->idx, s->vindex);
         ak_index_set_segfiles(s->idx, AK_SEGFILES_WRITE);

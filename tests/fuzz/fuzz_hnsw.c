@@ -3,10 +3,13 @@
  * (src/index/hnsw_file.c): what is on disk may be torn, truncated or
  * anything at all, and the server maps it at start.
  *
- * The first byte picks the mode: even, the rest is loaded as it is (the
- * checksum refuses nearly everything); odd, the harness first writes the
- * correct CRC-32 into it, as a forger would, so the structural checks
- * behind the checksum are what is fuzzed.  Beyond "no crash, no leak, no
+ * The first byte picks the mode.  Bit 0: even, the rest is loaded as it is
+ * (the checksum refuses nearly everything); odd, the harness first writes
+ * the correct CRC-32 into it, as a forger would, so the structural checks
+ * behind the checksum are what is fuzzed.  Bit 1: loaded lazily, as the
+ * server does (header and sizes only, no checksum): the graph must find
+ * nothing and refuse insertions until ak_hnsw_check() passes, and then be
+ * as safe as a fully checked one.  Beyond "no crash, no leak, no
  * undefined behaviour" it checks, for a file that loads:
  *  - a search from every node's own vector returns at most k hits, each an
  *    existing, live node, best first;
@@ -41,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int forge = data[0] & 1;
+    int forge = data[0] & 1, lazy = (data[0] >> 1) & 1;
     size_t len = size - 1;
     uint8_t *b = malloc(len ? len : 1);
     if (!b)
@@ -59,7 +62,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ulen = 0;
     ak_err e;
     ak_err_clear(&e);
-    ak_code rc = ak_hnsw_from_bytes(b, len, &h, &user, &ulen, &e);
+    ak_code rc = ak_hnsw_from_bytes(b, len, lazy, &h, &user, &ulen, &e);
+    if (rc == AK_OK && lazy) {
+        int8_t q[AK_DIM] = {1};
+        ak_hnsw_hit out[K];
+        uint32_t id;
+        FUZZ_CHECK(ak_hnsw_search(h, q, 0.01f, K, 16, NULL, NULL, out) == 0,
+                   "an unchecked graph was searched");
+        FUZZ_CHECK(ak_hnsw_add(h, q, 0.01f, &id, &e) != AK_OK, "an unchecked graph grew");
+        for (uint32_t i = 0; i < ak_hnsw_count(h); i++) /* in bounds unchecked */
+            (void)ak_hnsw_is_deleted(h, i);
+        if ((rc = ak_hnsw_check(h, &e)) != AK_OK) {
+            ak_hnsw_free(h);
+            h = NULL;
+            free(user);
+        }
+    }
     if (rc) {
         FUZZ_CHECK(h == NULL && e.msg[0], "refused (%d) without a message or with a graph", rc);
     } else {

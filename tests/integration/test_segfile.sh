@@ -78,6 +78,7 @@ stop_serve
 # current and records the state; the next two open none.
 query=$(jq_py 'json.dumps({"vector": d, "limit": 10, "exact": True})' < q.json)
 served() { echo "$body" | jq_py '[(r["system_id"], r["conversation_id"], r["tier"], round(r["score"], 5)) for r in d["results"]]'; }
+opens() { echo "$body" | awk '$1 == "akosha_index_db_opens_total" {print $2}'; }
 dbfiles() { for s in sys0000 sys0001 sys0002; do echo "$(db_of $s)" "$(db_of $s)-wal"; done; }
 before=$(answer --exact)
 rows_hot=$(for s in sys0000 sys0001 sys0002; do sqlite3 "$(db_of $s)" "SELECT count(*) FROM hot"; done |
@@ -95,6 +96,12 @@ for run in 1 2; do
   wait_ready
   http GET /metrics
   assert_contains "$body" "akosha_segfiles_unopened_total 3" "start $run: no database opened"
+  # nor did anything else at start, nor that scrape's daily gauges (none
+  # written today)
+  assert_contains "$body" "akosha_index_db_opens_total 0" "start $run: no database opened at all"
+  http GET /metrics
+  assert_contains "$body" "akosha_index_db_opens_total 0" "start $run: a scrape opens no database"
+  assert_contains "$body" "akosha_daily_systems_active 0" "start $run: daily gauges still rendered"
   assert_contains "$body" "akosha_segfiles_rebuilt_total 0" "start $run: nothing rebuilt"
   assert_contains "$body" "akosha_conversations{tier=\"hot\"} $rows_hot" "start $run: rows counted from the files"
   http POST /v1/search "$query"

@@ -3,7 +3,10 @@
  * against an exact scan on clustered and on random vectors, deletions and
  * filters never returning what they exclude, a save/map round trip that
  * answers identically and keeps growing, and every kind of damaged file
- * refused as corrupt.
+ * refused as corrupt; a lazy load (the server's) refuses to be searched
+ * or grown until its structural check passes, that check refuses bad
+ * links, levels and truncation, and the separate checksum finds what the
+ * structure cannot show (a byte of a vector).
  */
 #include "test.h"
 #include "../tools/clustered.h"
@@ -264,7 +267,7 @@ static void expect_corrupt(const unsigned char *b, size_t len, const char *why)
 {
     ak_hnsw *h = NULL;
     ak_err e;
-    ak_code rc = ak_hnsw_from_bytes(b, len, &h, NULL, NULL, &e);
+    ak_code rc = ak_hnsw_from_bytes(b, len, 0, &h, NULL, NULL, &e);
     if (rc != AK_ERR_CORRUPT)
         fprintf(stderr, "  %s: got %s\n", why, ak_code_name(rc));
     CHECK_INT(rc, AK_ERR_CORRUPT);
@@ -287,7 +290,7 @@ static void test_corrupt(void)
     if (!b)
         return;
     ak_hnsw *ok = NULL;
-    CHECK_OK(ak_hnsw_from_bytes(b, len, &ok, NULL, NULL, &e), e);
+    CHECK_OK(ak_hnsw_from_bytes(b, len, 0, &ok, NULL, NULL, &e), e);
     ak_hnsw_free(ok);
     /* any flipped byte: the checksum */
     for (size_t at = 0; at < len; at += len / 37 + 1) {
@@ -344,6 +347,139 @@ static void test_corrupt(void)
     free_set(&st);
 }
 
+/* The first level-0 link list: the first 64-aligned word after the
+ * per-node arrays that holds a plausible count. */
+static size_t find_l0(const unsigned char *b, size_t len)
+{
+    uint32_t n;
+    memcpy(&n, b + 24, 4);
+    for (size_t off = 64; off + 4 <= len; off += 64) {
+        uint32_t c;
+        memcpy(&c, b + off, 4);
+        if (c >= 1 && c <= 32 && off > 64 + 1 + (size_t)n * 9)
+            return off;
+    }
+    return 0;
+}
+
+/* Loaded lazily from bytes: taken, then refused by ak_hnsw_check(), and
+ * never searched meanwhile. */
+static void expect_check_refuses(const unsigned char *b, size_t len, const char *what)
+{
+    ak_hnsw *h = NULL;
+    ak_err e;
+    CHECK_OK(ak_hnsw_from_bytes(b, len, 1, &h, NULL, NULL, &e), e);
+    if (!h)
+        return;
+    int8_t q[AK_DIM] = {1};
+    ak_hnsw_hit out[K];
+    CHECK_INT(ak_hnsw_search(h, q, 1.0f, K, 64, NULL, NULL, out), 0);
+    CHECK_INT(ak_hnsw_check(h, &e), AK_ERR_CORRUPT);
+    CHECK_HAS(e.msg, what);
+    CHECK_INT(ak_hnsw_search(h, q, 1.0f, K, 64, NULL, NULL, out), 0);
+    ak_hnsw_free(h);
+}
+
+static void test_lazy(void)
+{
+    set st = make_set(800, 1, 61), qs = make_set(20, 1, 62);
+    ak_hnsw *h = build(&st);
+    char path[512];
+    snprintf(path, sizeof path, "%s/lazy.idx", test_tmpdir());
+    ak_err e;
+    CHECK_OK(ak_hnsw_save(h, path, "user", 4, &e), e);
+    ak_hnsw *m = NULL;
+    void *user = NULL;
+    size_t ulen = 0;
+    int fd = -1;
+    CHECK_OK(ak_hnsw_load_lazy(path, &m, &user, &ulen, &fd, &e), e);
+    if (!m) {
+        ak_hnsw_free(h);
+        return;
+    }
+    CHECK(fd >= 0 && ulen == 4 && memcmp(user, "user", 4) == 0);
+    free(user);
+    /* unchecked: nothing found, nothing added; deletions work */
+    ak_hnsw_hit a[K], b[K];
+    uint32_t id;
+    CHECK_INT(ak_hnsw_search(m, qs.q, qs.s[0], K, 64, NULL, NULL, a), 0);
+    CHECK_INT(ak_hnsw_add(m, st.q, st.s[0], &id, &e), AK_ERR_INTERNAL);
+    CHECK_INT(ak_hnsw_count(m), 800);
+    ak_hnsw_delete(m, 5);
+    ak_hnsw_delete(h, 5);
+    CHECK_OK(ak_hnsw_check(m, &e), e);
+    CHECK_OK(ak_hnsw_check(m, &e), e); /* a no-op the second time */
+    for (size_t qi = 0; qi < qs.n; qi++) {
+        size_t na = ak_hnsw_search(h, qs.q + qi * AK_DIM, qs.s[qi], K, 32, NULL, NULL, a);
+        size_t nb = ak_hnsw_search(m, qs.q + qi * AK_DIM, qs.s[qi], K, 32, NULL, NULL, b);
+        CHECK(na == K && na == nb && memcmp(a, b, na * sizeof *a) == 0);
+    }
+    /* the file's checksum, by its descriptor, after the graph grew (and
+     * so left its mapping) */
+    CHECK_OK(ak_hnsw_add(m, st.q, st.s[0], &id, &e), e);
+    CHECK_OK(ak_hnsw_file_sum(fd, &e), e);
+    close(fd);
+    ak_hnsw_free(m);
+    ak_hnsw_free(h);
+
+    size_t len = 0;
+    unsigned char *bytes = slurp(path, &len);
+    CHECK(bytes != NULL);
+    if (!bytes)
+        return;
+    /* a byte of a vector (the file's tail): the structure cannot show it,
+     * the checksum does */
+    FILE *f = fopen(path, "r+b");
+    fseek(f, (long)len - 100, SEEK_SET);
+    fputc(bytes[len - 100] ^ 0x11, f);
+    fclose(f);
+    m = NULL;
+    CHECK_OK(ak_hnsw_load_lazy(path, &m, NULL, NULL, &fd, &e), e);
+    if (m) {
+        CHECK_OK(ak_hnsw_check(m, &e), e);
+        CHECK_INT(ak_hnsw_file_sum(fd, &e), AK_ERR_CORRUPT);
+        CHECK_HAS(e.msg, "checksum");
+        close(fd);
+        ak_hnsw_free(m);
+    }
+    CHECK_INT(ak_hnsw_load(path, &m, NULL, NULL, &e), AK_ERR_CORRUPT);
+    /* the structural check, without any checksum: a link to a missing
+     * node, a count over M0, a level out of range */
+    size_t l0 = find_l0(bytes, len);
+    CHECK(l0 != 0);
+    unsigned char *bad = malloc(len);
+    uint32_t n = 800, missing = n + 3, big = 999;
+    memcpy(bad, bytes, len);
+    memcpy(bad + l0 + 4, &missing, 4);
+    expect_check_refuses(bad, len, "link names a missing node");
+    memcpy(bad, bytes, len);
+    memcpy(bad + l0, &big, 4);
+    expect_check_refuses(bad, len, "link names a missing node");
+    memcpy(bad, bytes, len);
+    bad[128] = 200; /* level of node 0 (user bytes 4: levels at 128) */
+    expect_check_refuses(bad, len, "levels are out of range");
+    /* truncated, or with a header that does not match the size: refused
+     * at the lazy load already */
+    ak_hnsw *t = NULL;
+    CHECK_INT(ak_hnsw_from_bytes(bytes, len - 1, 1, &t, NULL, NULL, &e), AK_ERR_CORRUPT);
+    CHECK_INT(ak_hnsw_from_bytes(bytes, 63, 1, &t, NULL, NULL, &e), AK_ERR_CORRUPT);
+    memcpy(bad, bytes, len);
+    uint32_t huge = 0x7fffffff;
+    memcpy(bad + 24, &huge, 4);
+    CHECK_INT(ak_hnsw_from_bytes(bad, len, 1, &t, NULL, NULL, &e), AK_ERR_CORRUPT);
+    CHECK(t == NULL);
+    f = fopen(path, "wb");
+    fwrite(bytes, 1, len / 2, f);
+    fclose(f);
+    fd = -1;
+    CHECK_INT(ak_hnsw_load_lazy(path, &t, NULL, NULL, &fd, &e), AK_ERR_CORRUPT);
+    CHECK(t == NULL && fd == -1);
+    free(bad);
+    free(bytes);
+    free_set(&st);
+    free_set(&qs);
+}
+
 int main(void)
 {
     RUN(test_recall_clustered);
@@ -352,5 +488,6 @@ int main(void)
     RUN(test_empty);
     RUN(test_persist);
     RUN(test_corrupt);
+    RUN(test_lazy);
     return test_report("hnsw");
 }
