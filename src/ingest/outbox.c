@@ -144,7 +144,8 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
 
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
                         const ak_outbox_batch *b, const ak_record *const *recs, size_t n,
-                        ak_put_result *results, ak_ledger_row *row, int *changed, ak_err *err)
+                        ak_put_result *results, int64_t *hot_rowids, ak_ledger_row *row,
+                        int *changed, ak_err *err)
 {
     char prefix[AK_STORE_KEY_MAX + 1];
     ak_upload_file files[2] = {{"", b->payload_len}, {"manifest.json", (int64_t)b->manifest_len}};
@@ -169,7 +170,7 @@ ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_
         ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
         ak_upload_env env = {.cfg = &cfg, .system_id = sid, .db = db, .doc = doc, .now_us = now,
                              .records = recs, .n_records = n, .records_bytes = b->payload_len,
-                             .results = results};
+                             .results = results, .hot_rowids = hot_rowids};
         ak_outcome o = ak_upload_apply(&env, &ref, &m, &prev, &tally, &reason);
         *changed = o == AK_OUTCOME_INGESTED && (tally.new_count || tally.updated);
         ak_ledger_row_free(&prev);

@@ -75,11 +75,13 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
  * (caller frees with ak_ledger_row_free).  *changed is set when
  * conversations were stored or changed.
  * recs: the batch's n records as the caller parsed them from the staged
- * lines, applied from memory (results[i] gets what became of recs[i]);
+ * lines, applied from memory (results[i] gets what became of recs[i],
+ * hot_rowids[i] when not NULL the id of the hot row it wrote, 0: none);
  * NULL: the staged payload is read back and parsed (graph items always). */
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
                         const ak_outbox_batch *b, const ak_record *const *recs, size_t n,
-                        ak_put_result *results, ak_ledger_row *row, int *changed, ak_err *err);
+                        ak_put_result *results, int64_t *hot_rowids, ak_ledger_row *row,
+                        int *changed, ak_err *err);
 
 /* Apply every staged batch of sid not yet in db's ledger, in upload order,
  * exactly as the ingestion cycle applies bucket uploads: what a process

@@ -564,8 +564,9 @@ static ak_code insert_hot(ak_sysdb *db, const ak_upload_order *up, const ak_reco
                           ak_err *err)
 {
     ak_code rc = write_hot(db, ST_INSERT_HOT, up, r, err);
-    return rc ? rc : ak_sysdb_text_queue(db, sqlite3_last_insert_rowid(db->db), r->content,
-                                         r->content_len, err);
+    if (rc == AK_OK)
+        db->put_rowid = sqlite3_last_insert_rowid(db->db);
+    return rc ? rc : ak_sysdb_text_queue(db, db->put_rowid, r->content, r->content_len, err);
 }
 
 /* An external-content FTS5 index forgets a row only when told the text it
@@ -604,6 +605,8 @@ static ak_code update_hot(ak_sysdb *db, const ak_upload_order *up, const ak_reco
         rc = unindex_hot(db, r, &rowid, err);
     if (rc == AK_OK)
         rc = write_hot(db, ST_UPDATE_HOT, up, r, err);
+    if (rc == AK_OK)
+        db->put_rowid = rowid;
     return rc ? rc : ak_sysdb_text_queue(db, rowid, r->content, r->content_len, err);
 }
 
@@ -765,6 +768,8 @@ static ak_code note_held(ak_sysdb *db, const ak_upload_order *up, const ak_recor
     return ak_sysdb_step_done(db, st, err, "noting a conversation's source");
 }
 
+int64_t ak_sysdb_put_rowid(const ak_sysdb *db) { return db->put_rowid; }
+
 ak_code ak_sysdb_stored_same(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
                              int *same, ak_err *err)
 {
@@ -781,6 +786,7 @@ ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
                             const ak_record *r, ak_put_result *result, ak_err *err)
 {
     existing ex;
+    db->put_rowid = 0;
     ak_code rc = lookup(db, up, r, &ex, err);
     if (rc == AK_OK)
         rc = put(db, up, r, &ex, result, err);

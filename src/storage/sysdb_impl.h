@@ -66,6 +66,7 @@ struct ak_sysdb {
     ak_file_id file_id; /* of path, just before opening */
     struct ak_json_doc *scratch; /* put_fact's metadata parse, made on first use */
     ak_sysdb_textq *textq;       /* hot rows whose text is indexed at COMMIT (sysdb_text.c) */
+    int64_t put_rowid;           /* the hot row the last put wrote, 0: none */
 };
 
 /* The database's error as an ak_code and a message naming path and what. */
