@@ -109,6 +109,14 @@ ak_code ak_outbox_each_system(ak_store *ob, ak_outbox_system_fn fn, void *ctx, a
  * systems when sid is NULL. */
 ak_code ak_outbox_count(ak_store *ob, const char *sid, int64_t *batches, ak_err *err);
 
+/* Remove the payloads of batches without a manifest: left by a process
+ * killed between the two renames of staging (a batch never answered: its
+ * sender sends it again) or between the deletes of a shipped batch.  Such
+ * a payload would never be shipped nor removed.  Only while no batch is
+ * being staged or shipped (at start-up, before pushes are accepted): a
+ * batch being staged has no manifest yet either.  *removed counts them. */
+ak_code ak_outbox_sweep_orphans(ak_store *ob, size_t *removed, ak_err *err);
+
 /* Open <data>/outbox for reading only: *out is NULL when there is none
  * (nothing was ever pushed).  For `akosha verify`, which changes nothing. */
 ak_code ak_outbox_open_existing(const ak_datadir *dd, ak_store **out, ak_err *err);

@@ -837,6 +837,18 @@ static void sweep_temps(ak_push *p)
         AK_INFO("push", "removed %zu temp files of interrupted stagings from the outbox", n);
 }
 
+/* Before pushes are accepted (a batch being staged has no manifest yet):
+ * the payloads a killed run left without their manifest. */
+static void sweep_orphans(ak_push *p)
+{
+    ak_err err;
+    size_t n = 0;
+    if (ak_outbox_sweep_orphans(p->outbox, &n, &err) != AK_OK)
+        AK_WARN("push", "sweeping the outbox's orphan payloads: %s", err.msg);
+    else if (n)
+        AK_INFO("push", "removed %zu payloads without a manifest from the outbox", n);
+}
+
 static void *shipper(void *arg)
 {
     ak_push *p = arg;
@@ -882,6 +894,7 @@ ak_code ak_push_new(const ak_push_env *env, ak_push **out, ak_err *err)
     pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
     atomic_store(&env->metrics->push_only_copy, env->bucket == NULL);
+    sweep_orphans(p);
     if (pthread_create(&p->shipper, NULL, shipper, p)) {
         ak_push_free(p);
         return ak_err_set(err, AK_ERR_NOMEM, "cannot start the push shipper thread");

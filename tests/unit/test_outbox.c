@@ -96,6 +96,46 @@ static void test_stage_apply(void)
     ak_buf_free(&b);
 }
 
+static int exists(const char *key)
+{
+    ak_store_obj info;
+    ak_err err;
+    return ak_store_head(ob, key, &info, &err) == AK_OK;
+}
+
+/* A payload without its manifest (a kill between staging's renames, or
+ * between a shipped batch's deletes) is removed; whole batches, and files
+ * that are no batch's, stay. */
+static void test_sweep_orphans(void)
+{
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_err err;
+    size_t n = 9;
+    batch(&b, 0, 2, "a");
+    CHECK_OK(ak_outbox_stage(ob, "orphan.example", b.data, b.len, 2, "test", ak_time_now_us(),
+                             &ba, &err), err);
+    const char *whole = "systems/orphan.example/%s/memories.jsonl";
+    char key[256];
+    snprintf(key, sizeof key, whole, ba.uid);
+    const char *orphans[] = {"systems/orphan.example/20260101_000000_000000_push_0/memories.jsonl",
+                             "systems/orphan.example/20270101_000000_000000_push_1/graph.jsonl"};
+    for (size_t i = 0; i < 2; i++)
+        CHECK_OK(ak_store_put(ob, orphans[i], "x\n", 2, &err), err);
+    CHECK_OK(ak_store_put(ob, "systems/orphan.example/other", "x", 1, &err), err);
+    CHECK_OK(ak_outbox_sweep_orphans(ob, &n, &err), err);
+    CHECK_INT(n, 2);
+    CHECK(!exists(orphans[0]));
+    CHECK(!exists(orphans[1]));
+    CHECK(exists(key));
+    CHECK(exists("systems/orphan.example/other"));
+    CHECK_OK(ak_outbox_sweep_orphans(ob, &n, &err), err); /* nothing more */
+    CHECK_INT(n, 0);
+    CHECK_OK(ak_store_delete(ob, "systems/orphan.example/other", &err), err);
+    ak_outbox_batch_free(&ba);
+    ak_buf_free(&b);
+}
+
 static void test_recover(void)
 {
     ak_buf b = {0};
@@ -436,6 +476,7 @@ int main(void)
     RUN(test_apply_from_memory);
     RUN(test_patch);
     RUN(test_patch_append);
+    RUN(test_sweep_orphans);
     ak_store_close(ob);
     ak_datadir_close(dd);
     return test_report("outbox");
