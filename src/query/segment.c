@@ -327,8 +327,10 @@ ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const 
     if (copy && rc == AK_ERR_UNSUPPORTED)
         rc = AK_OK; /* no room after all */
     if (copy && rc == AK_OK) {
-        /* a copy, with room for half as many rows again */
-        int64_t total = (int64_t)old->n + (int64_t)n, room = total / 2 > 256 ? total / 2 : 256;
+        /* a copy, with room for as many rows again: growth by copies costs
+         * about one copy of each row in all (half as many again: two), and
+         * the room is address space until rows are written into it */
+        int64_t total = (int64_t)old->n + (int64_t)n, room = total > 256 ? total : 256;
         size_t per_id = old->n ? old->id_off[old->n] / old->n + 1 : 64;
         patch_job j = {old, db, ids, rows, n, &set};
         rc = build(old->system_id, (int64_t)old->n_hot + (int64_t)n,

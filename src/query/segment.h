@@ -44,7 +44,7 @@ typedef struct ak_segment_s {
     /* Room to grow (ak_segment_patch): a patch that only adds hot rows to
      * an all-hot segment writes them past the end of the arrays and makes
      * a new segment over the same arrays; readers of the old one never
-     * look past its n.  Segments made by a patch have room for half their
+     * look past its n.  Segments made by a patch have room for as many
      * rows again; loads have none. */
     uint32_t cap;       /* rows the arrays hold */
     size_t ids_cap;     /* bytes ids holds */
