@@ -24,6 +24,7 @@
 #include "ingest/outbox.h"
 #include "query/segment.h"
 #include "storage/datadir.h"
+#include "storage/vecfill.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
 #include "util/time.h"
@@ -354,6 +355,55 @@ static int64_t put_vec(ak_sysdb *db, const char *id, const char *content, float 
     return ak_sysdb_put_rowid(db);
 }
 
+static uint64_t epoch_of(ak_sysdb *db)
+{
+    uint64_t e = 0;
+    ak_err err;
+    CHECK_OK(ak_sysdb_vec_epoch(db, &e, &err), err);
+    return e;
+}
+
+/* Hot's writes bump vec_epoch once per transaction, without a trigger:
+ * outside a transaction, in one, after one rolled back, and a vector
+ * filled in later (storage/vecfill.c). */
+static void test_epoch(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_OK(ak_datadir_open_system(dd, "epoch.example", 1, &db, &err), err);
+    uint64_t e = epoch_of(db);
+    put_vec(db, "e0", "e0", 0.1f, 1); /* autocommit */
+    CHECK_INT(epoch_of(db), e + 1);
+    put_vec(db, "e0", "e0 edited", 0.2f, 1);
+    CHECK_INT(epoch_of(db), e + 2);
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    put_vec(db, "e1", "e1", 0.3f, 1);
+    put_vec(db, "e0", "e0 again", 0.4f, 1);
+    CHECK_OK(ak_sysdb_commit(db, &err), err);
+    CHECK_INT(epoch_of(db), e + 3);
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    put_vec(db, "e2", "e2", 0.5f, 1);
+    ak_sysdb_rollback(db);
+    CHECK_INT(epoch_of(db), e + 3);
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    put_vec(db, "e2", "e2", 0.5f, 0); /* no vector: filled in below */
+    CHECK_OK(ak_sysdb_commit(db, &err), err);
+    CHECK_INT(epoch_of(db), e + 4);
+    ak_vecfill_row rows[4];
+    size_t n = 0;
+    int64_t written = 0;
+    CHECK_OK(ak_vecfill_next(db, AK_TIER_HOT, 0, rows, 4, &n, &err), err);
+    CHECK_INT(n, 1);
+    static float v[AK_DIM];
+    int ok = 1;
+    vec_of(0.6f, v);
+    CHECK_OK(ak_vecfill_store(db, AK_TIER_HOT, rows, v, &ok, n, &written, &err), err);
+    CHECK_INT(written, 1);
+    CHECK_INT(epoch_of(db), e + 5);
+    ak_vecfill_rows_free(rows, n);
+    ak_sysdb_close(db);
+}
+
 static void test_patch(void)
 {
     ak_sysdb *db;
@@ -477,6 +527,7 @@ int main(void)
     RUN(test_patch);
     RUN(test_patch_append);
     RUN(test_sweep_orphans);
+    RUN(test_epoch);
     ak_store_close(ob);
     ak_datadir_close(dd);
     return test_report("outbox");
