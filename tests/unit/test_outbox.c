@@ -99,9 +99,11 @@ static void test_stage_apply(void)
 
 static int exists(const char *key)
 {
-    ak_store_obj info;
+    ak_store_obj info = {0};
     ak_err err;
-    return ak_store_head(ob, key, &info, &err) == AK_OK;
+    int found = ak_store_head(ob, key, &info, &err) == AK_OK;
+    free(info.key);
+    return found;
 }
 
 /* A payload without its manifest (a kill between staging's renames, or
