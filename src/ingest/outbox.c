@@ -15,6 +15,7 @@
 #include "ingest/upload.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
+#include "util/log.h"
 #include "util/sha256.h"
 #include "util/time.h"
 
@@ -144,7 +145,8 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
 
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
                         const ak_outbox_batch *b, const ak_record *const *recs, size_t n,
-                        ak_put_result *results, ak_ledger_row *row, int *changed, ak_err *err)
+                        ak_put_result *results, int64_t *hot_rowids, ak_ledger_row *row,
+                        int *changed, ak_err *err)
 {
     char prefix[AK_STORE_KEY_MAX + 1];
     ak_upload_file files[2] = {{"", b->payload_len}, {"manifest.json", (int64_t)b->manifest_len}};
@@ -169,7 +171,7 @@ ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_
         ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
         ak_upload_env env = {.cfg = &cfg, .system_id = sid, .db = db, .doc = doc, .now_us = now,
                              .records = recs, .n_records = n, .records_bytes = b->payload_len,
-                             .results = results};
+                             .results = results, .hot_rowids = hot_rowids};
         ak_outcome o = ak_upload_apply(&env, &ref, &m, &prev, &tally, &reason);
         *changed = o == AK_OUTCOME_INGESTED && (tally.new_count || tally.updated);
         ak_ledger_row_free(&prev);
@@ -296,6 +298,83 @@ ak_code ak_outbox_each_system(ak_store *ob, ak_outbox_system_fn fn, void *ctx, a
 {
     each_ctx c = {fn, ctx};
     return ak_discover_systems(ob, each_valid, &c, err);
+}
+
+/* One batch directory's keys, as the sorted listing passes them. */
+typedef struct {
+    char dir[AK_STORE_KEY_MAX + 1]; /* systems/<sid>/<uid>/, "" before the first */
+    char *files[4];                 /* its keys other than the manifest */
+    size_t n_files;
+    int manifest;
+} batch_keys;
+
+static void batch_keys_clear(batch_keys *b)
+{
+    for (size_t i = 0; i < b->n_files; i++)
+        free(b->files[i]);
+    b->n_files = 0;
+    b->manifest = 0;
+}
+
+/* The directory listed last is complete: drop its files if it has no
+ * manifest. */
+static ak_code drop_orphan(ak_store *ob, batch_keys *b, size_t *removed, ak_err *err)
+{
+    ak_code rc = AK_OK;
+    for (size_t i = 0; !b->manifest && rc == AK_OK && i < b->n_files; i++) {
+        AK_WARN("outbox", "removing %s: a batch without its manifest (staging or shipping "
+                "was interrupted)", b->files[i]);
+        if ((rc = ak_store_delete(ob, b->files[i], err)) == AK_OK)
+            (*removed)++;
+    }
+    batch_keys_clear(b);
+    return rc;
+}
+
+static ak_code note_key(ak_store *ob, batch_keys *b, const char *key, size_t *removed,
+                        ak_err *err)
+{
+    const char *slash = strrchr(key, '/');
+    size_t dlen = slash ? (size_t)(slash - key) + 1 : 0;
+    ak_code rc = AK_OK;
+    size_t depth = 0;
+    for (const char *c = key; *c; c++)
+        depth += *c == '/';
+    if (dlen >= sizeof b->dir || depth != 3)
+        return AK_OK; /* not a batch's file (systems/<sid>/<uid>/<name>) */
+    if (strlen(b->dir) != dlen || strncmp(b->dir, key, dlen) != 0) {
+        rc = drop_orphan(ob, b, removed, err);
+        memcpy(b->dir, key, dlen);
+        b->dir[dlen] = '\0';
+    }
+    if (rc == AK_OK && strcmp(key + dlen, "manifest.json") == 0)
+        b->manifest = 1;
+    else if (rc == AK_OK && b->n_files < sizeof b->files / sizeof *b->files &&
+             !(b->files[b->n_files++] = strdup(key)))
+        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    return rc;
+}
+
+ak_code ak_outbox_sweep_orphans(ak_store *ob, size_t *removed, ak_err *err)
+{
+    ak_store_lister l = {.prefix = SYSTEMS_PREFIX};
+    batch_keys b = {.n_files = 0};
+    ak_code rc = AK_OK;
+    *removed = 0;
+    /* keys come sorted, so a batch's keys come together */
+    while (rc == AK_OK && !l.done) {
+        ak_store_page page;
+        if ((rc = ak_store_list_next(ob, &l, &page, err)) != AK_OK)
+            break;
+        for (size_t i = 0; rc == AK_OK && i < page.n_objs; i++)
+            rc = note_key(ob, &b, page.objs[i].key, removed, err);
+        ak_store_page_free(&page);
+    }
+    if (rc == AK_OK)
+        rc = drop_orphan(ob, &b, removed, err);
+    batch_keys_clear(&b);
+    ak_store_lister_free(&l);
+    return rc;
 }
 
 ak_code ak_outbox_count(ak_store *ob, const char *sid, int64_t *batches, ak_err *err)

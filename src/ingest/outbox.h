@@ -75,11 +75,13 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
  * (caller frees with ak_ledger_row_free).  *changed is set when
  * conversations were stored or changed.
  * recs: the batch's n records as the caller parsed them from the staged
- * lines, applied from memory (results[i] gets what became of recs[i]);
+ * lines, applied from memory (results[i] gets what became of recs[i],
+ * hot_rowids[i] when not NULL the id of the hot row it wrote, 0: none);
  * NULL: the staged payload is read back and parsed (graph items always). */
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
                         const ak_outbox_batch *b, const ak_record *const *recs, size_t n,
-                        ak_put_result *results, ak_ledger_row *row, int *changed, ak_err *err);
+                        ak_put_result *results, int64_t *hot_rowids, ak_ledger_row *row,
+                        int *changed, ak_err *err);
 
 /* Apply every staged batch of sid not yet in db's ledger, in upload order,
  * exactly as the ingestion cycle applies bucket uploads: what a process
@@ -106,6 +108,14 @@ ak_code ak_outbox_each_system(ak_store *ob, ak_outbox_system_fn fn, void *ctx, a
 /* Batches in the outbox (not yet in the bucket): of system sid, or of all
  * systems when sid is NULL. */
 ak_code ak_outbox_count(ak_store *ob, const char *sid, int64_t *batches, ak_err *err);
+
+/* Remove the payloads of batches without a manifest: left by a process
+ * killed between the two renames of staging (a batch never answered: its
+ * sender sends it again) or between the deletes of a shipped batch.  Such
+ * a payload would never be shipped nor removed.  Only while no batch is
+ * being staged or shipped (at start-up, before pushes are accepted): a
+ * batch being staged has no manifest yet either.  *removed counts them. */
+ak_code ak_outbox_sweep_orphans(ak_store *ob, size_t *removed, ak_err *err);
 
 /* Open <data>/outbox for reading only: *out is NULL when there is none
  * (nothing was ever pushed).  For `akosha verify`, which changes nothing. */

@@ -400,8 +400,8 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
 }
 
 ak_code ak_payload_put_records(const char *name, const ak_record *const *recs, size_t n,
-                               int64_t bytes, ak_put_result *results, ak_payload_ctx *ctx,
-                               ak_err *err)
+                               int64_t bytes, ak_put_result *results, int64_t *hot_rowids,
+                               ak_payload_ctx *ctx, ak_err *err)
 {
     pipe_state ps = {.ctx = ctx, .name = name, .spool = {.fd = -1}};
     char where[48];
@@ -412,6 +412,8 @@ ak_code ak_payload_put_records(const char *name, const ak_record *const *recs, s
         snprintf(where, sizeof where, "line %zu", i + 1); /* as if framed from name */
         if ((rc = start_record(&ps)) == AK_OK)
             rc = store_record(&ps, where, AK_OK, recs[i], AK_REC_OK, NULL, &results[i]);
+        if (hot_rowids)
+            hot_rowids[i] = rc == AK_OK ? ak_sysdb_put_rowid(ctx->db) : 0;
     }
     if (rc && err)
         *err = ps.err;

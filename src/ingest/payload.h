@@ -100,11 +100,13 @@ ak_code ak_payload_ingest(ak_store *bucket, const char *key, const char *name,
  * staged JSONL payload `name` holds the same records as lines), put in
  * order as ak_payload_ingest() puts framed ones, with the same problem
  * notes: counted in ctx->tally (bytes: the payload's size), results[i]
- * says what became of recs[i].  Errors: a database error (AK_ERR_IO) or
+ * says what became of recs[i] and, when hot_rowids is not NULL,
+ * hot_rowids[i] the id of the hot row it wrote (0: none, see
+ * ak_sysdb_put_rowid).  Errors: a database error (AK_ERR_IO) or
  * AK_ERR_ABORTED. */
 ak_code ak_payload_put_records(const char *name, const ak_record *const *recs, size_t n,
-                               int64_t bytes, ak_put_result *results, ak_payload_ctx *ctx,
-                               ak_err *err);
+                               int64_t bytes, ak_put_result *results, int64_t *hot_rowids,
+                               ak_payload_ctx *ctx, ak_err *err);
 
 /* The record-problem counts as a JSON object ({"bad_embedding": {"count": 2,
  * "example": "..."}}), or NULL when there were none.  Caller frees. */

@@ -253,7 +253,8 @@ static ak_code stream_payloads(const ak_upload_env *env, const ak_upload_ref *u,
     ak_code rc = AK_OK;
     if (env->records) /* the bytes were hashed from these very records */
         rc = ak_payload_put_records(m->n_files ? m->files[0].name : "records", env->records,
-                                    env->n_records, env->records_bytes, env->results, &pc, err);
+                                    env->n_records, env->records_bytes, env->results,
+                                    env->hot_rowids, &pc, err);
     for (size_t i = 0; !env->records && rc == AK_OK && i < m->n_files; i++)
         rc = stream_file(env, u, &m->files[i], &pc, err);
     if (rc == AK_OK && pc.checksum && !env->records)

@@ -29,11 +29,13 @@ typedef struct {
     /* A pushed batch applied from memory (ak_outbox_apply): its records,
      * parsed once by the caller and the same as the staged payload's lines,
      * whose bytes are not read back; results[i] gets what became of
-     * records[i].  NULL: the payloads are read from the bucket. */
+     * records[i], and hot_rowids[i] (when not NULL) the id of the hot row
+     * it wrote (0: none).  NULL: the payloads are read from the bucket. */
     const ak_record *const *records;
     size_t n_records;
     int64_t records_bytes;
     ak_put_result *results;
+    int64_t *hot_rowids;
 } ak_upload_env;
 
 /* Apply upload u (manifest m already validated; prev is its ledger row, or

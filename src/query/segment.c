@@ -36,22 +36,46 @@ static ak_code add_id(loader *l, uint32_t row, const char *id)
     return ak_buf_append(&l->ids, id ? id : "", n);
 }
 
-static ak_code load_hot(void *ctx, const ak_vec_row *r)
+/* A hot row whose float32 vector is in place at l->next: normalised,
+ * quantised, its time, row id and conversation id. */
+static ak_code add_hot(loader *l, int64_t rowid, int64_t ts_us, const char *id)
 {
-    loader *l = ctx;
     ak_segment *s = l->s;
-    if (l->next >= s->n_hot)
-        return AK_OK; /* rows added since counting: the next reload has them */
     float *f = s->f + (size_t)l->next * AK_DIM;
-    ak_vec_from_le(r->vec, f);
     if (!ak_vec_normalize(f))
         return AK_OK; /* zero or non-finite: not indexable (ingestion keeps these out) */
     float scale;
     ak_vec_quantize(f, s->q + (size_t)l->next * AK_DIM, &scale);
     s->qscale[l->next] = scale;
-    s->ts[l->next] = r->ts_us;
-    s->rowid[l->next] = r->rowid;
-    return add_id(l, l->next++, r->conversation_id);
+    s->ts[l->next] = ts_us;
+    s->rowid[l->next] = rowid;
+    return add_id(l, l->next++, id);
+}
+
+static ak_code load_hot(void *ctx, const ak_vec_row *r)
+{
+    loader *l = ctx;
+    if (l->next >= l->s->n_hot)
+        return AK_OK; /* rows added since counting: the next reload has them */
+    ak_vec_from_le(r->vec, l->s->f + (size_t)l->next * AK_DIM);
+    return add_hot(l, r->rowid, r->ts_us, r->conversation_id);
+}
+
+/* The patch's renewed hot rows: from memory when the caller holds them,
+ * else read back from db. */
+static ak_code load_changed(loader *l, ak_sysdb *db, const char *const *ids,
+                            const ak_segment_row *rows, size_t n, ak_err *err)
+{
+    if (!rows)
+        return ak_sysdb_hot_vectors_of(db, ids, n, load_hot, l, err);
+    ak_code rc = AK_OK;
+    for (size_t i = 0; rc == AK_OK && i < n && l->next < l->s->n_hot; i++) {
+        if (!rows[i].vec)
+            continue;
+        memcpy(l->s->f + (size_t)l->next * AK_DIM, rows[i].vec, AK_DIM * sizeof(float));
+        rc = add_hot(l, rows[i].rowid, rows[i].ts_us, ids[i]);
+    }
+    return rc;
 }
 
 /* An int8 row already in place at l->next: its scale, time, id. */
@@ -221,6 +245,7 @@ typedef struct {
     const ak_segment *old;
     ak_sysdb *db;
     const char *const *ids;
+    const ak_segment_row *rows;
     size_t n_ids;
     const id_set *set;
 } patch_job;
@@ -234,7 +259,7 @@ static ak_code fill_patch(loader *l, void *arg, ak_err *err)
         if (!id_set_has(j->set, ak_segment_conv_id(j->old, r)))
             rc = copy_row(l, j->old, r);
     if (rc == AK_OK)
-        rc = ak_sysdb_hot_vectors_of(j->db, j->ids, j->n_ids, load_hot, l, err);
+        rc = load_changed(l, j->db, j->ids, j->rows, j->n_ids, err);
     l->s->n_hot = l->next;
     for (uint32_t r = j->old->n_hot; rc == AK_OK && r < j->old->n_warm_end; r++)
         rc = copy_row(l, j->old, r);
@@ -246,8 +271,8 @@ static ak_code fill_patch(loader *l, void *arg, ak_err *err)
 
 /* The hot rows of ids, appended in place over old's arrays: a new segment
  * sharing them.  AK_ERR_UNSUPPORTED when they do not fit (copy instead). */
-static ak_code append(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
-                      ak_segment **out, ak_err *err)
+static ak_code append(const ak_segment *old, ak_sysdb *db, const char *const *ids,
+                      const ak_segment_row *rows, size_t n, ak_segment **out, ak_err *err)
 {
     ak_segment *own = old->owner ? old->owner : (ak_segment *)old;
     ak_segment *s = malloc(sizeof *s);
@@ -260,7 +285,7 @@ static ak_code append(const ak_segment *old, ak_sysdb *db, const char *const *id
     loader l = {.s = s, .next = old->n, .fixed = 1,
                 .ids = {.data = own->ids, .len = own->ids_tail, .cap = own->ids_cap}};
     ak_err e;
-    ak_code rc = ak_sysdb_hot_vectors_of(db, ids, n, load_hot, &l, &e);
+    ak_code rc = load_changed(&l, db, ids, rows, n, &e);
     if (rc) { /* rows past old's end are nobody's yet: nothing to undo */
         free(s);
         if (rc != AK_ERR_UNSUPPORTED && err)
@@ -287,8 +312,8 @@ static int fits(const ak_segment *old, const id_set *set, size_t n)
     return 1;
 }
 
-ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
-                         ak_segment **out, ak_err *err)
+ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids,
+                         const ak_segment_row *rows, size_t n, ak_segment **out, ak_err *err)
 {
     id_set set;
     if (!id_set_init(&set, ids, n))
@@ -297,17 +322,20 @@ ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const 
     for (uint32_t r = old->n_hot; rc == AK_OK && r < old->n; r++)
         if (id_set_has(&set, ak_segment_conv_id(old, r)))
             rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "a changed row is warm or cold: load it whole");
-    int copy = rc == AK_OK && !(fits(old, &set, n) && (rc = append(old, db, ids, n, out, err)) == AK_OK);
+    int copy = rc == AK_OK &&
+               !(fits(old, &set, n) && (rc = append(old, db, ids, rows, n, out, err)) == AK_OK);
     if (copy && rc == AK_ERR_UNSUPPORTED)
         rc = AK_OK; /* no room after all */
     if (copy && rc == AK_OK) {
-        /* a copy, with room for half as many rows again */
-        int64_t rows = (int64_t)old->n + (int64_t)n, room = rows / 2 > 256 ? rows / 2 : 256;
+        /* a copy, with room for as many rows again: growth by copies costs
+         * about one copy of each row in all (half as many again: two), and
+         * the room is address space until rows are written into it */
+        int64_t total = (int64_t)old->n + (int64_t)n, room = total > 256 ? total : 256;
         size_t per_id = old->n ? old->id_off[old->n] / old->n + 1 : 64;
-        patch_job j = {old, db, ids, n, &set};
+        patch_job j = {old, db, ids, rows, n, &set};
         rc = build(old->system_id, (int64_t)old->n_hot + (int64_t)n,
                    old->n_warm_end - old->n_hot, old->n - old->n_warm_end, room,
-                   (size_t)(rows + room) * per_id, fill_patch, &j, out, err);
+                   (size_t)(total + room) * per_id, fill_patch, &j, out, err);
     }
     free(set.slot);
     return rc;

@@ -44,7 +44,7 @@ typedef struct ak_segment_s {
     /* Room to grow (ak_segment_patch): a patch that only adds hot rows to
      * an all-hot segment writes them past the end of the arrays and makes
      * a new segment over the same arrays; readers of the old one never
-     * look past its n.  Segments made by a patch have room for half their
+     * look past its n.  Segments made by a patch have room for as many
      * rows again; loads have none. */
     uint32_t cap;       /* rows the arrays hold */
     size_t ids_cap;     /* bytes ids holds */
@@ -65,16 +65,27 @@ typedef struct ak_segment_s {
 void ak_segment_init(ak_segment *s, const char *system_id);
 
 ak_code ak_segment_load(ak_sysdb *db, const char *system_id, ak_segment **out, ak_err *err);
-/* A new segment like old, with the rows of conversations ids[0..n) read
- * again from db: their old hot rows are dropped and their current hot rows
- * (those with a vector) added.  Costs a copy of old plus n lookups, not a
- * reload of the system; when none of ids is in old, old is all hot and its
- * arrays have room, only the n lookups (the rows are appended in place).
- * AK_ERR_UNSUPPORTED when one of them is a warm row of old (load the
- * system whole instead).  The caller serialises the patches of one system
- * and patches only the newest segment of it. */
-ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids, size_t n,
-                         ak_segment **out, ak_err *err);
+
+/* A changed conversation's current hot row as its writer holds it in
+ * memory (a pushed batch just committed): what ak_segment_patch() would
+ * otherwise read back from the database. */
+typedef struct {
+    int64_t rowid;      /* its id in the hot table */
+    int64_t ts_us;
+    const float *vec;   /* AK_DIM floats as stored, or NULL: no vector */
+} ak_segment_row;
+
+/* A new segment like old, with the rows of conversations ids[0..n)
+ * renewed: their old hot rows are dropped and their current hot rows
+ * (those with a vector) added, read again from db, or taken from rows[i]
+ * (the current hot row of ids[i]) when rows is not NULL.  Costs a copy of
+ * old plus the n rows, not a reload of the system; when none of ids is in
+ * old, old is all hot and its arrays have room, only the n rows (appended
+ * in place).  AK_ERR_UNSUPPORTED when one of them is a warm row of old
+ * (load the system whole instead).  The caller serialises the patches of
+ * one system and patches only the newest segment of it. */
+ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids,
+                         const ak_segment_row *rows, size_t n, ak_segment **out, ak_err *err);
 void ak_segment_ref(ak_segment *s);
 void ak_segment_unref(ak_segment *s);
 

@@ -280,15 +280,15 @@ static enum MHD_Result refuse(ak_http *h, struct MHD_Connection *c, unsigned sta
     return refuse_on(h, c, &other, status, why);
 }
 
-/* 1 if the request announces a body larger than the limit. */
-static int announced_too_large(struct MHD_Connection *c, size_t limit)
+/* The body length the request announces, or 0 when it announces none. */
+static unsigned long long announced(struct MHD_Connection *c)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     if (!cl)
         return 0;
     char *end;
     unsigned long long n = strtoull(cl, &end, 10);
-    return end != cl && n > limit;
+    return end != cl ? n : 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -314,7 +314,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
          * clients (Session-Buddy) write the whole body before reading: a
          * refusal now reaches them as a broken pipe, not the 413 they can
          * act on.  Such a body is discarded as it arrives (too_large). */
-        if (!st->ri.jsonrpc && announced_too_large(c, st->body.limit)) {
+        if (!st->ri.jsonrpc && announced(c) > st->body.limit) {
             ak_route_info ri = st->ri;
             char why[64];
             snprintf(why, sizeof why, "request body larger than %zu bytes", st->body.limit);
@@ -328,6 +328,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*data_size) { /* a chunk of body */
+        unsigned long long len = st->body.cap ? 0 : announced(c);
+        /* the whole announced body at once (within the limit): no copies
+         * as it grows (a push is ~1 MB) */
+        if (len && len <= st->body.limit)
+            ak_buf_reserve(&st->body, (size_t)len);
         if (!st->too_large && ak_buf_append(&st->body, data, *data_size) != AK_OK)
             st->too_large = 1;
         *data_size = 0;

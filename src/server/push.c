@@ -110,19 +110,29 @@ static void count_row(outcome *o, const char *sid, const char *uid, const ak_led
 }
 
 /* Make the batch's new and changed rows searchable: patch the system's
- * segment with them. */
-static ak_code reindex(ak_push *p, const group *g, const ak_put_result *res, ak_sysdb *db,
-                       ak_err *err)
+ * segment with them, from the records in memory and the hot row ids their
+ * commit gave (rowid[i]), not read back from the database. */
+static ak_code reindex(ak_push *p, const group *g, const ak_put_result *res,
+                       const int64_t *rowid, ak_sysdb *db, ak_err *err)
 {
     const char **ids = malloc((size_t)g->n * sizeof *ids);
+    ak_segment_row *rows = malloc((size_t)g->n * sizeof *rows);
     size_t n = 0;
-    if (!ids)
-        return ak_index_load_system(p->env.idx, g->sid, err);
-    for (int64_t i = 0; i < g->n; i++)
-        if (res[i] == AK_PUT_NEW || res[i] == AK_PUT_UPDATED)
-            ids[n++] = g->recs[i]->id;
-    ak_code rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, n, err);
+    ak_code rc;
+    if (!ids || !rows) {
+        rc = ak_index_load_system(p->env.idx, g->sid, err);
+    } else {
+        for (int64_t i = 0; i < g->n; i++) {
+            const ak_record *r = g->recs[i];
+            if (res[i] != AK_PUT_NEW && res[i] != AK_PUT_UPDATED)
+                continue;
+            rows[n] = (ak_segment_row){rowid[i], r->ts_us, r->has_embedding ? r->embedding : NULL};
+            ids[n++] = r->id;
+        }
+        rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, rows, n, err);
+    }
     free(ids);
+    free(rows);
     return rc;
 }
 
@@ -154,8 +164,12 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
     int changed = 0;
     memset(&row, 0, sizeof row);
     ak_put_result *res = malloc((size_t)g->n * sizeof *res);
-    if (!res)
+    int64_t *rowid = malloc((size_t)g->n * sizeof *rowid);
+    if (!res || !rowid) {
+        free(res);
+        free(rowid);
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
     size_t s = stripe_of(g->sid);
     pthread_mutex_t *lock = &p->stripe[s];
     pthread_mutex_lock(lock);
@@ -166,6 +180,7 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
         ak_syslock_release(fence); /* every record is held back: nothing to store */
         pthread_mutex_unlock(lock);
         free(res);
+        free(rowid);
         return AK_OK;
     }
     if (rc == AK_OK)
@@ -182,7 +197,7 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
         ak_testpoint("push.staged");
         rc = ak_outbox_apply(p->outbox, p->env.dd, g->sid, db, &b,
                              (const ak_record *const *)g->recs, g->recs ? (size_t)g->n : 0,
-                             res, &row, &changed, err);
+                             res, rowid, &row, &changed, err);
     }
     if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
         rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,
@@ -190,13 +205,14 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
     if (rc == AK_OK) {
         ak_testpoint("push.committed");
         ak_err e;
-        if (changed && reindex(p, g, res, db, &e))
+        if (changed && reindex(p, g, res, rowid, db, &e))
             AK_WARN("push", "re-indexing %s: %s", g->sid, e.msg);
     }
     ak_pushdb_done(&p->kept[s], g->sid, db, rc == AK_OK);
     ak_syslock_release(fence);
     pthread_mutex_unlock(lock);
     free(res);
+    free(rowid);
     if (rc == AK_OK)
         count_row(o, g->sid, b.uid, &row);
     if (rc == AK_OK && g->graph && row.reason)
@@ -821,6 +837,18 @@ static void sweep_temps(ak_push *p)
         AK_INFO("push", "removed %zu temp files of interrupted stagings from the outbox", n);
 }
 
+/* Before pushes are accepted (a batch being staged has no manifest yet):
+ * the payloads a killed run left without their manifest. */
+static void sweep_orphans(ak_push *p)
+{
+    ak_err err;
+    size_t n = 0;
+    if (ak_outbox_sweep_orphans(p->outbox, &n, &err) != AK_OK)
+        AK_WARN("push", "sweeping the outbox's orphan payloads: %s", err.msg);
+    else if (n)
+        AK_INFO("push", "removed %zu payloads without a manifest from the outbox", n);
+}
+
 static void *shipper(void *arg)
 {
     ak_push *p = arg;
@@ -866,6 +894,7 @@ ak_code ak_push_new(const ak_push_env *env, ak_push **out, ak_err *err)
     pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
     atomic_store(&env->metrics->push_only_copy, env->bucket == NULL);
+    sweep_orphans(p);
     if (pthread_create(&p->shipper, NULL, shipper, p)) {
         ak_push_free(p);
         return ak_err_set(err, AK_ERR_NOMEM, "cannot start the push shipper thread");

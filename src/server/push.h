@@ -76,7 +76,9 @@ typedef struct {
 
 typedef struct ak_push ak_push;
 
-/* Opens the outbox and starts the shipper (which first applies and ships
+/* Opens the outbox, removes the payloads a killed run left there without
+ * their manifest (ak_outbox_sweep_orphans: call it before pushes are
+ * accepted), and starts the shipper (which first applies and ships
  * whatever a previous run left in the outbox). */
 ak_code ak_push_new(const ak_push_env *env, ak_push **out, ak_err *err);
 /* Stops the shipper; batches not shipped stay in the outbox. */

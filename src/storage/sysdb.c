@@ -27,6 +27,11 @@
 #include "util/vcode.h"
 #include "util/vec.h"
 
+/* what a write of vectors does to meta's vec_epoch (epoch_triggers) */
+#define EPOCH_BUMP                                                                         \
+    "INSERT INTO meta(key, value) VALUES('vec_epoch', '1')"                                \
+    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+
 const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
     /* a conversation's version was stored by this upload ... */
     [ST_SOURCE_SET] =
@@ -89,6 +94,7 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
     [ST_FACT_SET] = AK_ROLLUP_FACT_SET_SQL,
     [ST_HOT_VEC_OF] = "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
                       " WHERE conversation_id = ?1 AND embedding IS NOT NULL",
+    [ST_EPOCH_BUMP] = EPOCH_BUMP,
 };
 
 /* ---- schema ---- */
@@ -335,10 +341,15 @@ static ak_code migrate(ak_sysdb *db, ak_err *err)
     return AK_OK;
 }
 
+
 /* Every write to a vector table, by any statement of this connection,
  * bumps meta's vec_epoch in the same transaction: the stamp a segment file
  * (query/segfile.h) is checked against.  TEMP triggers, created on each
- * connection, so the database's schema stays what every build expects. */
+ * connection, so the database's schema stays what every build expects;
+ * except hot's inserts and updates, the write path of every upload, where
+ * a trigger cost a meta write and a statement journal (16 KiB per page
+ * touched) per row: their writers bump once per transaction instead
+ * (ak_sysdb_hot_changing). */
 static ak_code epoch_triggers(ak_sysdb *db, ak_err *err)
 {
     static const char *const tables[] = {"hot", "warm", "cold"};
@@ -346,16 +357,41 @@ static ak_code epoch_triggers(ak_sysdb *db, ak_err *err)
     for (int t = 0; t < 3; t++)
         for (int o = 0; o < 3; o++) {
             char sql[512];
-            snprintf(sql, sizeof sql,
-                     "CREATE TEMP TRIGGER IF NOT EXISTS ak_epoch_%s_%s AFTER %s ON main.%s"
-                     " BEGIN INSERT INTO meta(key, value) VALUES('vec_epoch', '1')"
-                     " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1; END",
-                     tables[t], ops[o], ops[o], tables[t]);
+            if (t == 0 && o < 2) {
+                snprintf(sql, sizeof sql, "DROP TRIGGER IF EXISTS temp.ak_epoch_hot_%s", ops[o]);
+            } else {
+                snprintf(sql, sizeof sql,
+                         "CREATE TEMP TRIGGER IF NOT EXISTS ak_epoch_%s_%s AFTER %s ON main.%s"
+                         " BEGIN " EPOCH_BUMP "; END",
+                         tables[t], ops[o], ops[o], tables[t]);
+            }
             ak_code rc = exec(db, sql, err);
             if (rc)
                 return rc;
         }
     return AK_OK;
+}
+
+/* A transaction ended (committed or rolled back): the next one bumps again. */
+static int epoch_commit(void *arg)
+{
+    ((ak_sysdb *)arg)->epoch_bumped = 0;
+    return 0;
+}
+
+static void epoch_rollback(void *arg) { ((ak_sysdb *)arg)->epoch_bumped = 0; }
+
+ak_code ak_sysdb_hot_changing(ak_sysdb *db, ak_err *err)
+{
+    if (db->epoch_bumped && !sqlite3_get_autocommit(db->db))
+        return AK_OK;
+    sqlite3_stmt *st = ak_sysdb_stmt(db, ST_EPOCH_BUMP, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    ak_code rc = ak_sysdb_step_done(db, st, err, "bumping the vector epoch");
+    /* outside a transaction the bump committed alone: bump again next time */
+    db->epoch_bumped = rc == AK_OK && !sqlite3_get_autocommit(db->db);
+    return rc;
 }
 
 static ak_code configure(ak_sysdb *db, ak_err *err)
@@ -381,6 +417,8 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
         rc = migrate(db, err);
     if (rc == AK_OK)
         rc = epoch_triggers(db, err);
+    sqlite3_commit_hook(db->db, epoch_commit, db);
+    sqlite3_rollback_hook(db->db, epoch_rollback, db);
     return rc;
 }
 
@@ -534,6 +572,9 @@ static ak_code write_hot(ak_sysdb *db, int which, const ak_upload_order *up,
     unsigned char emb[AK_VEC_LE_BYTES];
     if (!st)
         return err ? err->code : AK_ERR_INTERNAL;
+    ak_code rc = ak_sysdb_hot_changing(db, err);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->content, (int)r->content_len, SQLITE_STATIC);
     if (r->has_embedding) {
@@ -572,8 +613,9 @@ static ak_code insert_hot(ak_sysdb *db, const ak_upload_order *up, const ak_reco
                           ak_err *err)
 {
     ak_code rc = write_hot(db, ST_INSERT_HOT, up, r, err);
-    return rc ? rc : ak_sysdb_text_queue(db, sqlite3_last_insert_rowid(db->db), r->content,
-                                         r->content_len, err);
+    if (rc == AK_OK)
+        db->put_rowid = sqlite3_last_insert_rowid(db->db);
+    return rc ? rc : ak_sysdb_text_queue(db, db->put_rowid, r->content, r->content_len, err);
 }
 
 /* An external-content FTS5 index forgets a row only when told the text it
@@ -612,6 +654,8 @@ static ak_code update_hot(ak_sysdb *db, const ak_upload_order *up, const ak_reco
         rc = unindex_hot(db, r, &rowid, err);
     if (rc == AK_OK)
         rc = write_hot(db, ST_UPDATE_HOT, up, r, err);
+    if (rc == AK_OK)
+        db->put_rowid = rowid;
     return rc ? rc : ak_sysdb_text_queue(db, rowid, r->content, r->content_len, err);
 }
 
@@ -773,6 +817,8 @@ static ak_code note_held(ak_sysdb *db, const ak_upload_order *up, const ak_recor
     return ak_sysdb_step_done(db, st, err, "noting a conversation's source");
 }
 
+int64_t ak_sysdb_put_rowid(const ak_sysdb *db) { return db->put_rowid; }
+
 ak_code ak_sysdb_stored_same(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
                              int *same, ak_err *err)
 {
@@ -789,6 +835,7 @@ ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
                             const ak_record *r, ak_put_result *result, ak_err *err)
 {
     existing ex;
+    db->put_rowid = 0;
     ak_code rc = lookup(db, up, r, &ex, err);
     if (rc == AK_OK)
         rc = put(db, up, r, &ex, result, err);

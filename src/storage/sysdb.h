@@ -121,6 +121,10 @@ void ak_sysdb_rollback(ak_sysdb *db);
 ak_code ak_sysdb_put_record(ak_sysdb *db, const ak_upload_order *up,
                             const ak_record *rec, ak_put_result *result,
                             ak_err *err);
+/* The id of the hot row the last ak_sysdb_put_record() wrote (a new or
+ * updated conversation), 0 when it wrote none: what lets a caller holding
+ * the record patch the index without reading the row back. */
+int64_t ak_sysdb_put_rowid(const ak_sysdb *db);
 
 /* *same = 1 when r's id is stored (any tier) with r's content hash: what
  * ak_sysdb_put_record() would call a duplicate, asked before the rest of

@@ -42,6 +42,7 @@ enum {
     ST_SOURCE_SEEN,
     ST_SOURCE_HELD,
     ST_HOT_VEC_OF,
+    ST_EPOCH_BUMP,
     ST_COUNT
 };
 
@@ -66,7 +67,15 @@ struct ak_sysdb {
     ak_file_id file_id; /* of path, just before opening */
     struct ak_json_doc *scratch; /* put_fact's metadata parse, made on first use */
     ak_sysdb_textq *textq;       /* hot rows whose text is indexed at COMMIT (sysdb_text.c) */
+    int64_t put_rowid;           /* the hot row the last put wrote, 0: none */
+    int epoch_bumped;            /* vec_epoch bumped in the open transaction */
 };
+
+/* Before a write of hot rows: bump vec_epoch once in the open transaction
+ * (hot's inserts and updates have no epoch trigger, which cost a meta
+ * write and a statement journal per row).  Every INSERT or UPDATE of hot
+ * calls it. */
+ak_code ak_sysdb_hot_changing(ak_sysdb *db, ak_err *err);
 
 /* The database's error as an ak_code and a message naming path and what. */
 ak_code ak_sysdb_db_error(ak_sysdb *db, ak_err *err, const char *what);

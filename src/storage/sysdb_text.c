@@ -4,7 +4,7 @@
  *
  * Why deferred: FTS5 writes its pending terms out as a new segment at every
  * statement savepoint, and the statements that follow a row's text in the
- * same transaction open one (the vec_epoch trigger on hot, the rollup's
+ * same transaction open one (the vec_epoch triggers, the rollup's
  * trigger on conv_facts).  Indexed row by row, every memory became its own
  * FTS segment, and the merges followed: a fifth of a push's SQLite time.
  * Queued and added together just before COMMIT, a batch's rows make one

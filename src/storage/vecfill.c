@@ -126,6 +126,8 @@ ak_code ak_vecfill_store(ak_sysdb *db, ak_tier t, const ak_vecfill_row *rows, co
     sqlite3 *h = db->db;
     sqlite3_stmt *st = NULL;
     ak_code rc = ak_sysdb_begin(db, err);
+    if (rc == AK_OK && t == AK_TIER_HOT) /* hot's updates have no epoch trigger */
+        rc = ak_sysdb_hot_changing(db, err);
     if (rc == AK_OK && sqlite3_prepare_v2(h, tiers[t].update, -1, &st, NULL) != SQLITE_OK)
         rc = sql_error(db, err);
     for (size_t i = 0; rc == AK_OK && i < n; i++) {

@@ -150,7 +150,15 @@ done
 
 # ---- kill -9 while the outbox puts a batch's payload and manifest ------------------
 # Both files written and synced, neither renamed; then the payload renamed, not
-# its manifest: no upload was staged, so the retry stores the batch, once.
+# its manifest: no upload was staged, so the retry stores the batch, once, and
+# the payload left without its manifest is removed when serve starts again.
+orphans() { # payloads in the outbox without a manifest beside them
+  local n=0 f
+  for f in $(find data/outbox \( -name memories.jsonl -o -name graph.jsonl \)); do
+    [ -e "$(dirname "$f")/manifest.json" ] || n=$((n + 1))
+  done
+  echo $n
+}
 for point in store.pair_written store.pair_renamed; do
   AKOSHA_TEST_STOP=$point start_serve --data data --bucket bucket --poll-interval 3600
   out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
@@ -159,7 +167,10 @@ for point in store.pair_written store.pair_renamed; do
   kill -0 $SERVE_PID 2>/dev/null && fail "$point: serve still runs"
   temps=$(find data/outbox -name '.akosha-tmp-*' | wc -l)
   [ "$temps" -ge 1 ] || fail "$point: the kill left no temp file ($temps)"
+  want=0; [ $point = store.pair_renamed ] && want=1
+  assert_eq "$(orphans)" "$want" "$point: payloads left without their manifest"
   start_serve --data data --bucket bucket --poll-interval 3600
+  assert_eq "$(orphans)" "0" "$point: the orphan payload removed before pushes are served"
   wait_for "the $point temp files swept" no_temps
   out=$(sb sync "http://127.0.0.1:$PORT/mcp" --system $SID --count 100 --start $start)
   assert_eq "$(field "$out" 'd["count"], d["results"][0]["duplicates"]')" "100 0" \

@@ -24,6 +24,7 @@
 #include "ingest/outbox.h"
 #include "query/segment.h"
 #include "storage/datadir.h"
+#include "storage/vecfill.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
 #include "util/time.h"
@@ -54,6 +55,18 @@ static int64_t hot_rows(ak_sysdb *db)
     return c.hot;
 }
 
+/* The id of conversation id's hot row, read from the database. */
+static int64_t hot_rowid_of(ak_sysdb *db, const char *id)
+{
+    ak_conv c = {0};
+    ak_err err;
+    CHECK_OK(ak_sysdb_get_conv(db, id, &c, &err), err);
+    CHECK_INT(c.tier, AK_TIER_HOT);
+    int64_t rowid = c.rowid;
+    ak_conv_free(&c);
+    return rowid;
+}
+
 static void test_stage_apply(void)
 {
     ak_buf b = {0};
@@ -67,13 +80,13 @@ static void test_stage_apply(void)
     CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 5, "test", ak_time_now_us(), &ba, &err), err);
     CHECK_HAS(ba.uid, "_push_");
     CHECK_HAS(ba.manifest, "\"conversation_count\":5");
-    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, NULL, 0, NULL, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, NULL, 0, NULL, NULL, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.new_count, 5);
     CHECK(changed);
     ak_ledger_row_free(&row);
     /* again: settled, nothing changes */
-    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, NULL, 0, NULL, &row, &changed, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, NULL, 0, NULL, NULL, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.attempts, 1);
     CHECK(!changed);
@@ -81,6 +94,48 @@ static void test_stage_apply(void)
     ak_ledger_row_free(&row);
     ak_outbox_batch_free(&ba);
     ak_sysdb_close(db);
+    ak_buf_free(&b);
+}
+
+static int exists(const char *key)
+{
+    ak_store_obj info = {0};
+    ak_err err;
+    int found = ak_store_head(ob, key, &info, &err) == AK_OK;
+    free(info.key);
+    return found;
+}
+
+/* A payload without its manifest (a kill between staging's renames, or
+ * between a shipped batch's deletes) is removed; whole batches, and files
+ * that are no batch's, stay. */
+static void test_sweep_orphans(void)
+{
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_err err;
+    size_t n = 9;
+    batch(&b, 0, 2, "a");
+    CHECK_OK(ak_outbox_stage(ob, "orphan.example", b.data, b.len, 2, "test", ak_time_now_us(),
+                             &ba, &err), err);
+    const char *whole = "systems/orphan.example/%s/memories.jsonl";
+    char key[256];
+    snprintf(key, sizeof key, whole, ba.uid);
+    const char *orphans[] = {"systems/orphan.example/20260101_000000_000000_push_0/memories.jsonl",
+                             "systems/orphan.example/20270101_000000_000000_push_1/graph.jsonl"};
+    for (size_t i = 0; i < 2; i++)
+        CHECK_OK(ak_store_put(ob, orphans[i], "x\n", 2, &err), err);
+    CHECK_OK(ak_store_put(ob, "systems/orphan.example/other", "x", 1, &err), err);
+    CHECK_OK(ak_outbox_sweep_orphans(ob, &n, &err), err);
+    CHECK_INT(n, 2);
+    CHECK(!exists(orphans[0]));
+    CHECK(!exists(orphans[1]));
+    CHECK(exists(key));
+    CHECK(exists("systems/orphan.example/other"));
+    CHECK_OK(ak_outbox_sweep_orphans(ob, &n, &err), err); /* nothing more */
+    CHECK_INT(n, 0);
+    CHECK_OK(ak_store_delete(ob, "systems/orphan.example/other", &err), err);
+    ak_outbox_batch_free(&ba);
     ak_buf_free(&b);
 }
 
@@ -189,6 +244,7 @@ static void test_apply_from_memory(void)
     ak_err err;
     ak_record *recs[8];
     ak_put_result res[8];
+    int64_t rowid[8], first[8];
     int changed = 0;
     CHECK_OK(ak_datadir_open_system(dd, "memory.example", 1, &db, &err), err);
     batch(&b, 0, 4, "a");
@@ -196,8 +252,11 @@ static void test_apply_from_memory(void)
     CHECK_OK(ak_outbox_stage(ob, "memory.example", b.data, b.len, (int64_t)n, "test",
                              ak_time_now_us(), &ba, &err), err);
     CHECK_OK(ak_outbox_apply(ob, dd, "memory.example", db, &ba, (const ak_record *const *)recs, n,
-                             res, &row, &changed, &err), err);
+                             res, rowid, &row, &changed, &err), err);
     CHECK_INT(row.new_count, 4);
+    for (size_t i = 0; i < 4; i++) /* each new row's id, as stored */
+        CHECK_INT(rowid[i], hot_rowid_of(db, recs[i]->id));
+    memcpy(first, rowid, sizeof first);
     CHECK_INT(row.payload_bytes, (int64_t)b.len);
     CHECK_INT(res[0], AK_PUT_NEW);
     CHECK_INT(res[3], AK_PUT_NEW);
@@ -221,8 +280,13 @@ static void test_apply_from_memory(void)
     CHECK_OK(ak_outbox_stage(ob, "memory.example", b.data, b.len, (int64_t)n, "test",
                              ak_time_now_us() + 1000, &ba, &err), err);
     CHECK_OK(ak_outbox_apply(ob, dd, "memory.example", db, &ba, (const ak_record *const *)recs, n,
-                             res, &row, &changed, &err), err);
+                             res, rowid, &row, &changed, &err), err);
     CHECK_INT(res[0], AK_PUT_DUPLICATE);
+    CHECK_INT(rowid[0], 0);             /* nothing written */
+    CHECK_INT(rowid[1], first[2]);      /* id2, updated in its row */
+    CHECK_INT(rowid[2], hot_rowid_of(db, recs[2]->id));
+    CHECK(rowid[2] > first[3]);
+    CHECK_INT(rowid[3], 0);             /* refused */
     CHECK_INT(res[1], AK_PUT_UPDATED);
     CHECK_INT(res[2], AK_PUT_NEW);
     CHECK_INT(res[3], AK_PUT_CONFLICT);
@@ -262,7 +326,15 @@ static void check_same(const ak_segment *a, const ak_segment *b)
     }
 }
 
-static void put_vec(ak_sysdb *db, const char *id, const char *content, float x, int with_vec)
+/* The vector put_vec() stores for x. */
+static void vec_of(float x, float *v)
+{
+    for (int i = 0; i < AK_DIM; i++)
+        v[i] = x + (float)i / AK_DIM;
+}
+
+/* Put a conversation; returns the id of the hot row written. */
+static int64_t put_vec(ak_sysdb *db, const char *id, const char *content, float x, int with_vec)
 {
     ak_record r;
     memset(&r, 0, sizeof r);
@@ -275,12 +347,63 @@ static void put_vec(ak_sysdb *db, const char *id, const char *content, float x, 
     r.source = "test";
     r.source_len = 4;
     r.has_embedding = with_vec;
-    for (int i = 0; i < AK_DIM; i++)
-        r.embedding[i] = x + (float)i / AK_DIM;
-    ak_upload_order up = {(int64_t)(x * 1000), "u"};
+    vec_of(x, r.embedding);
+    char uid[32]; /* each x its own upload: a later x updates */
+    snprintf(uid, sizeof uid, "u%.4f", (double)x);
+    ak_upload_order up = {(int64_t)(x * 1000), uid};
     ak_put_result res;
     ak_err err;
     CHECK_OK(ak_sysdb_put_record(db, &up, &r, &res, &err), err);
+    return ak_sysdb_put_rowid(db);
+}
+
+static uint64_t epoch_of(ak_sysdb *db)
+{
+    uint64_t e = 0;
+    ak_err err;
+    CHECK_OK(ak_sysdb_vec_epoch(db, &e, &err), err);
+    return e;
+}
+
+/* Hot's writes bump vec_epoch once per transaction, without a trigger:
+ * outside a transaction, in one, after one rolled back, and a vector
+ * filled in later (storage/vecfill.c). */
+static void test_epoch(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    CHECK_OK(ak_datadir_open_system(dd, "epoch.example", 1, &db, &err), err);
+    uint64_t e = epoch_of(db);
+    put_vec(db, "e0", "e0", 0.1f, 1); /* autocommit */
+    CHECK_INT(epoch_of(db), e + 1);
+    put_vec(db, "e0", "e0 edited", 0.2f, 1);
+    CHECK_INT(epoch_of(db), e + 2);
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    put_vec(db, "e1", "e1", 0.3f, 1);
+    put_vec(db, "e0", "e0 again", 0.4f, 1);
+    CHECK_OK(ak_sysdb_commit(db, &err), err);
+    CHECK_INT(epoch_of(db), e + 3);
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    put_vec(db, "e2", "e2", 0.5f, 1);
+    ak_sysdb_rollback(db);
+    CHECK_INT(epoch_of(db), e + 3);
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    put_vec(db, "e2", "e2", 0.5f, 0); /* no vector: filled in below */
+    CHECK_OK(ak_sysdb_commit(db, &err), err);
+    CHECK_INT(epoch_of(db), e + 4);
+    ak_vecfill_row rows[4];
+    size_t n = 0;
+    int64_t written = 0;
+    CHECK_OK(ak_vecfill_next(db, AK_TIER_HOT, 0, rows, 4, &n, &err), err);
+    CHECK_INT(n, 1);
+    static float v[AK_DIM];
+    int ok = 1;
+    vec_of(0.6f, v);
+    CHECK_OK(ak_vecfill_store(db, AK_TIER_HOT, rows, v, &ok, n, &written, &err), err);
+    CHECK_INT(written, 1);
+    CHECK_INT(epoch_of(db), e + 5);
+    ak_vecfill_rows_free(rows, n);
+    ak_sysdb_close(db);
 }
 
 static void test_patch(void)
@@ -295,14 +418,28 @@ static void test_patch(void)
         put_vec(db, id, id, 0.01f * (float)(k + 1), 1);
     }
     CHECK_OK(ak_segment_load(db, "patch.example", &base, &err), err);
-    /* p3 updated, p5 updated without a vector, p20 and p21 new, p99 absent */
-    put_vec(db, "p3", "p3 edited", 0.5f, 1);
-    put_vec(db, "p5", "p5 edited", 0.6f, 0);
-    put_vec(db, "p20", "p20", 0.7f, 1);
-    put_vec(db, "p21", "p21", 0.8f, 1);
+    /* p3 updated, p5 updated without a vector, p20 and p21 new */
     const char *ids[] = {"p3", "p5", "p20", "p21", "p99"};
-    CHECK_OK(ak_segment_patch(base, db, ids, 5, &patched, &err), err);
+    const float x[] = {0.5f, 0.6f, 0.7f, 0.8f};
+    static float v[4][AK_DIM];
+    ak_segment_row rows[4];
+    for (int i = 0; i < 4; i++) {
+        char content[32];
+        snprintf(content, sizeof content, "%s edited", ids[i]);
+        vec_of(x[i], v[i]);
+        rows[i] = (ak_segment_row){put_vec(db, ids[i], content, x[i], i != 1), 0, v[i]};
+        rows[i].ts_us = AK_US_PER_SEC * (int64_t)(x[i] * 1000);
+        CHECK(rows[i].rowid > 0);
+    }
+    rows[1].vec = NULL;
+    CHECK_INT(rows[0].rowid, 4); /* p3 updated in its row */
+    /* read back, with p99 absent ... */
+    CHECK_OK(ak_segment_patch(base, db, ids, NULL, 5, &patched, &err), err);
     CHECK_OK(ak_segment_load(db, "patch.example", &whole, &err), err);
+    check_same(patched, whole);
+    ak_segment_unref(patched);
+    /* ... or from the rows in memory: the same segment */
+    CHECK_OK(ak_segment_patch(base, db, ids, rows, 4, &patched, &err), err);
     check_same(patched, whole);
     ak_segment_unref(patched);
     ak_segment_unref(whole);
@@ -329,12 +466,19 @@ static void test_patch_append(void)
     for (int b = 1; b < 5; b++) { /* four batches of 3 new rows (one without a vector) */
         const char *ids[3];
         char names[3][16];
+        static float v[3][AK_DIM];
+        ak_segment_row rows[3];
         for (int i = 0; i < 3; i++) {
+            float x = 0.1f * (float)b + 0.01f * (float)i;
             snprintf(names[i], sizeof names[i], "b%d-%d", b, i);
-            put_vec(db, names[i], names[i], 0.1f * (float)b + 0.01f * (float)i, i != 2);
+            vec_of(x, v[i]);
+            rows[i] = (ak_segment_row){put_vec(db, names[i], names[i], x, i != 2),
+                                       AK_US_PER_SEC * (int64_t)(x * 1000), i != 2 ? v[i] : NULL};
             ids[i] = names[i];
         }
-        CHECK_OK(ak_segment_patch(seg[b - 1], db, ids, 3, &seg[b], &err), err);
+        /* batches 2 and 4 from memory, 1 and 3 read back */
+        CHECK_OK(ak_segment_patch(seg[b - 1], db, ids, b % 2 ? NULL : rows, 3, &seg[b], &err),
+                 err);
         CHECK_INT(seg[b]->n, 10 + 2 * b);
     }
     CHECK(seg[1]->owner == NULL);   /* the first patch copied, with room */
@@ -349,7 +493,7 @@ static void test_patch_append(void)
     /* a patch of an older segment cannot append (its tail is written) */
     const char *more[] = {"c0"};
     put_vec(db, "c0", "c0", 0.9f, 1);
-    CHECK_OK(ak_segment_patch(seg[2], db, more, 1, &stale, &err), err);
+    CHECK_OK(ak_segment_patch(seg[2], db, more, NULL, 1, &stale, &err), err);
     CHECK(stale->owner == NULL);
     CHECK_INT(stale->n, 15);
     ak_segment_unref(stale);
@@ -357,7 +501,7 @@ static void test_patch_append(void)
     put_vec(db, "b1-0", "b1-0 edited", 0.95f, 1);
     const char *upd[] = {"b1-0", "c0"};
     ak_segment *patched;
-    CHECK_OK(ak_segment_patch(seg[4], db, upd, 2, &patched, &err), err);
+    CHECK_OK(ak_segment_patch(seg[4], db, upd, NULL, 2, &patched, &err), err);
     CHECK(patched->owner == NULL);
     ak_segment_unref(whole);
     CHECK_OK(ak_segment_load(db, "append.example", &whole, &err), err);
@@ -384,6 +528,8 @@ int main(void)
     RUN(test_apply_from_memory);
     RUN(test_patch);
     RUN(test_patch_append);
+    RUN(test_sweep_orphans);
+    RUN(test_epoch);
     ak_store_close(ob);
     ak_datadir_close(dd);
     return test_report("outbox");
