@@ -12,7 +12,10 @@
  * measures top-10 search: latency percentiles over all shards and for one
  * system, queries per second with concurrent clients, recall@10 against an
  * exact brute-force search done here in double precision (mixed: also
- * without the cold tier, against the exact search of hot and warm), index
+ * without the cold tier, against the exact search of hot and warm), and
+ * against exact search of the vectors as stored (warm and cold rows'
+ * codes decoded: what the codes allow; cold codes are made from the warm
+ * code, as aging makes them), index
  * load time, resident memory, and the memory-bandwidth floor of one pass over the
  * bytes the scan reads.  With VECTORS_OUT it also writes the vectors as
  * JSONL (for DuckDB) and the query vectors to VECTORS_OUT.queries.
@@ -21,6 +24,10 @@
  * the realistic set the vector index is measured on; the sample
  * generator's 24 topics are isotropic noise around each centre, and its
  * queries lie near none of them, the case where an ANN index finds little).
+ * BENCH_SEARCH_RECALL_QUERIES=N measures recall over N queries (default 40).
+ * BENCH_SEARCH_GRAPH=1 builds (or reuses) the vector index in DIR and
+ * searches through it, as akosha serve does once its graph is built;
+ * without it every search scans every vector exactly.
  * Prints one JSON object.
  */
 #include <math.h>
@@ -34,7 +41,9 @@
 #include "gen/sample.h"
 #include "storage/warmcode.h"
 #include "util/vcode.h"
+#include "query/indexer.h"
 #include "query/search.h"
+#include "query/vindex.h"
 #include "util/time.h"
 #include "../tests/tools/clustered.h"
 
@@ -81,7 +90,7 @@ static void query_of(int k, float *v)
         ak_gen_embedding(SEED + 1, (unsigned)k % 97, (unsigned)k, 1, v);
 }
 
-static void die(const char *what, const ak_err *err)
+_Noreturn static void die(const char *what, const ak_err *err)
 {
     fprintf(stderr, "bench_search: %s: %s\n", what, err ? err->msg : "");
     exit(1);
@@ -114,9 +123,7 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
             die(sqlite3_errmsg(h), NULL);
     for (uint32_t i = sys; i < n_total; i += SYSTEMS) {
         float v[AK_DIM];
-        int8_t q[AK_DIM];
         uint8_t code[AK_VCODE_BYTES];
-        float scale;
         char id[32], text[96];
         uint8_t sha[32] = {0}, wcode[AK_WCODE_BYTES];
         ak_tier tier = tier_of(i);
@@ -132,10 +139,9 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
             ak_wcode_encode(v, wcode);
             sqlite3_bind_blob(s, 3, wcode, sizeof wcode, SQLITE_TRANSIENT);
             sqlite3_bind_double(s, 4, 0);
-        } else if (tier == AK_TIER_COLD) {
-            ak_vec_quantize(v, q, &scale); /* as aging makes it: from the warm int8 */
-            ak_vec_dequantize(q, scale, v);
-            ak_vcode_encode(v, code);
+        } else if (tier == AK_TIER_COLD) { /* as aging makes it: from the warm code */
+            if (!ak_wcode_encode(v, wcode) || !ak_wcode_to_vcode(wcode, sizeof wcode, code))
+                die("no vector code", NULL);
             sqlite3_bind_blob(s, 3, code, sizeof code, SQLITE_TRANSIENT);
         } else {
             sqlite3_bind_blob(s, 3, v, sizeof v, SQLITE_TRANSIENT); /* little-endian hosts */
@@ -210,54 +216,109 @@ static double one_query(ak_index *idx, ak_pool *pool, int k, const char *system,
     return ms;
 }
 
-/* Exact top-10 by brute force in doubles over the generator's vectors of
- * the tiers the queries search (query_tiers). */
-static double recall_at_10(ak_index *idx, ak_pool *pool)
+/* The vector as the index holds it: hot float32; warm and cold their codes
+ * decoded (cold made from the warm code, as aging makes it). */
+static void stored_of(uint32_t i, float *v)
+{
+    uint8_t wcode[AK_WCODE_BYTES], code[AK_VCODE_BYTES];
+    int8_t q[AK_DIM];
+    float scale;
+    ak_tier t = tier_of(i);
+    vector_of(i, v);
+    if (t == AK_TIER_HOT)
+        return;
+    int ok = ak_wcode_encode(v, wcode);
+    if (t == AK_TIER_COLD)
+        ok = ok && ak_wcode_to_vcode(wcode, sizeof wcode, code) &&
+             ak_vcode_to_i8(code, sizeof code, q, &scale);
+    else
+        ok = ok && ak_wcode_to_i8(wcode, sizeof wcode, q, &scale);
+    if (!ok)
+        die("no vector code", NULL);
+    ak_vec_dequantize(q, scale, v);
+}
+
+/* The ids of the 10 rows of `all` (unit vectors) nearest qv, by brute
+ * force in doubles, over the tiers the queries search (query_tiers). */
+static void exact_top10(const float *all, const float *qv, uint32_t id[10])
+{
+    double best[10];
+    for (int j = 0; j < 10; j++)
+        best[j] = -2, id[j] = 0;
+    for (uint32_t i = 0; i < n_total; i++) {
+        if (!(query_tiers & AK_TIER_MASK(tier_of(i))))
+            continue;
+        const float *x = all + (size_t)i * AK_DIM;
+        double d = 0;
+        for (int j = 0; j < AK_DIM; j++)
+            d += (double)qv[j] * x[j];
+        if (d <= best[9])
+            continue;
+        int p = 9;
+        while (p > 0 && best[p - 1] < d) {
+            best[p] = best[p - 1];
+            id[p] = id[p - 1];
+            p--;
+        }
+        best[p] = d;
+        id[p] = i;
+    }
+}
+
+static int recall_queries(void)
+{
+    const char *e = getenv("BENCH_SEARCH_RECALL_QUERIES");
+    int n = e ? atoi(e) : 0;
+    return n > 0 ? n : RECALL_QUERIES;
+}
+
+static int hits_of(const ak_results *res, const uint32_t id[10])
 {
     int hits = 0;
+    for (int j = 0; j < 10; j++) {
+        char want[32];
+        snprintf(want, sizeof want, "c%u", id[j]);
+        for (size_t r = 0; r < res->n; r++)
+            hits += strcmp(res->r[r].conversation_id, want) == 0;
+    }
+    return hits;
+}
+
+/* Recall@10 of the search against exact search of the original vectors,
+ * and into *of_codes (unless NULL) against exact search of the vectors as stored (the
+ * decoded codes): what the codes allow, so 1.0 there means the search
+ * loses nothing beyond its codes. */
+static double recall_at_10(ak_index *idx, ak_pool *pool, double *of_codes)
+{
+    int hits = 0, code_hits = 0, nq = recall_queries();
     float *all = malloc((size_t)n_total * AK_DIM * sizeof *all);
+    float *kept = malloc((size_t)n_total * AK_DIM * sizeof *kept);
+    if (!all || !kept)
+        die("out of memory", NULL);
     for (uint32_t i = 0; i < n_total; i++) {
         vector_of(i, all + (size_t)i * AK_DIM);
         ak_vec_normalize(all + (size_t)i * AK_DIM);
+        stored_of(i, kept + (size_t)i * AK_DIM);
+        ak_vec_normalize(kept + (size_t)i * AK_DIM);
     }
-    for (int k = 0; k < RECALL_QUERIES; k++) {
+    for (int k = 0; k < nq; k++) {
         float qv[AK_DIM];
+        uint32_t id[10], code_id[10];
         query_of(k, qv);
         ak_vec_normalize(qv);
-        double best[10];
-        uint32_t id[10];
-        for (int j = 0; j < 10; j++)
-            best[j] = -2, id[j] = 0;
-        for (uint32_t i = 0; i < n_total; i++) {
-            if (!(query_tiers & AK_TIER_MASK(tier_of(i))))
-                continue;
-            const float *x = all + (size_t)i * AK_DIM;
-            double d = 0;
-            for (int j = 0; j < AK_DIM; j++)
-                d += (double)qv[j] * x[j];
-            if (d <= best[9])
-                continue;
-            int p = 9;
-            while (p > 0 && best[p - 1] < d) {
-                best[p] = best[p - 1];
-                id[p] = id[p - 1];
-                p--;
-            }
-            best[p] = d;
-            id[p] = i;
-        }
+        exact_top10(all, qv, id);
+        exact_top10(kept, qv, code_id);
         ak_results res;
         one_query(idx, pool, k, NULL, &res);
-        for (int j = 0; j < 10; j++) {
-            char want[32];
-            snprintf(want, sizeof want, "c%u", id[j]);
-            for (size_t r = 0; r < res.n; r++)
-                hits += strcmp(res.r[r].conversation_id, want) == 0;
-        }
+        hits += hits_of(&res, id);
+        code_hits += hits_of(&res, code_id);
         ak_results_free(&res);
     }
     free(all);
-    return hits / (10.0 * RECALL_QUERIES);
+    free(kept);
+    if (of_codes)
+        *of_codes = code_hits / (10.0 * nq);
+    return hits / (10.0 * nq);
 }
 
 typedef struct {
@@ -358,6 +419,17 @@ int main(int argc, char **argv)
     if (ak_index_new(dd, &idx, &err) || ak_index_load_all(idx, pool, &err))
         die("load", &err);
     double load_s = (double)(ak_time_mono_us() - t0) / 1e6;
+    const char *graph = getenv("BENCH_SEARCH_GRAPH");
+    ak_vindex *vindex = NULL; /* BENCH_SEARCH_GRAPH=1: searches ask the graph, as serve's do */
+    double graph_s = 0;
+    if (graph && strcmp(graph, "1") == 0) {
+        t0 = ak_time_mono_us();
+        if (ak_vindex_open_in(dd, &vindex, &err) ||
+            ak_indexer_sync_all(idx, vindex, 1, NULL, &err) || ak_vindex_save(vindex, &err))
+            die("vector index", &err);
+        ak_index_set_vindex(idx, vindex);
+        graph_s = (double)(ak_time_mono_us() - t0) / 1e6;
+    }
     ak_index_stats st;
     ak_index_stats_get(idx, &st);
 
@@ -373,12 +445,13 @@ int main(int argc, char **argv)
         snprintf(sid, sizeof sid, "bench%04u", (unsigned)k * 37 % SYSTEMS);
         one[k] = one_query(idx, pool, k, sid, NULL);
     }
-    double recall = recall_at_10(idx, pool);
+    double of_codes;
+    double recall = recall_at_10(idx, pool, &of_codes);
     double no_cold[QUERIES]; /* mixed: the same queries without the cold tier */
     query_tiers = AK_TIER_MASK(AK_TIER_HOT) | AK_TIER_MASK(AK_TIER_WARM);
     for (int k = 0; k < QUERIES; k++)
         no_cold[k] = one_query(idx, pool, k, NULL, NULL);
-    double recall_no_cold = layout == MIXED ? recall_at_10(idx, pool) : recall;
+    double recall_no_cold = layout == MIXED ? recall_at_10(idx, pool, NULL) : recall;
     query_tiers = AK_TIER_ALL;
     double q1 = qps(idx, pool, 1), q4 = qps(idx, pool, 4);
     struct rusage ru;
@@ -392,14 +465,17 @@ int main(int argc, char **argv)
            " \"one_system_p50_ms\": %.3f, \"one_system_p99_ms\": %.3f, \"qps_1_client\": %.1f,"
            " \"qps_4_clients\": %.1f, \"recall_at_10\": %.4f, \"bandwidth_gbs\": %.1f,"
            " \"scan_floor_ms\": %.2f, \"kernels\": \"%s\", \"p50_ms_without_cold\": %.2f,"
-           " \"cold_vectors\": %llu, \"recall_at_10_without_cold\": %.4f}\n",
+           " \"cold_vectors\": %llu, \"recall_at_10_without_cold\": %.4f,"
+           " \"recall_queries\": %d, \"recall_at_10_of_stored_codes\": %.4f, \"graph\": %d,"
+           " \"graph_build_s\": %.1f}\n",
            (unsigned long long)st.vectors, layouts[layout], (unsigned long long)st.systems,
            load_s, st.bytes / 1048576.0, ru.ru_maxrss / 1024.0, p50, pct(all, QUERIES, 0.99),
            pct(one, QUERIES, 0.5), pct(one, QUERIES, 0.99), q1, q4, recall, bw, floor_ms,
            ak_vec_impl(), pct(no_cold, QUERIES, 0.5), (unsigned long long)st.cold_vectors,
-           recall_no_cold);
-    ak_index_free(idx);
+           recall_no_cold, recall_queries(), of_codes, vindex != NULL, graph_s);
     ak_pool_free(pool);
+    ak_index_free(idx);
+    ak_vindex_free(vindex);
     ak_datadir_close(dd);
     return 0;
 }

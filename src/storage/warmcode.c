@@ -91,6 +91,16 @@ int ak_wcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale)
     return 1;
 }
 
+int ak_wcode_to_vcode(const void *code, size_t len, uint8_t vcode[AK_VCODE_BYTES])
+{
+    int8_t q[AK_DIM];
+    float v[AK_DIM], scale;
+    if (!ak_wcode_to_i8(code, len, q, &scale))
+        return 0;
+    ak_vec_dequantize(q, scale, v);
+    return ak_vcode_encode(v, vcode);
+}
+
 static void sql_warm_code(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;

@@ -24,6 +24,7 @@
 
 #include <sqlite3.h>
 
+#include "util/vcode.h"
 #include "util/vec.h"
 
 #define AK_WCODE_BITS 5
@@ -36,6 +37,11 @@ int ak_wcode_encode(const float *v, uint8_t code[AK_WCODE_BYTES]);
 /* The code as int8 values and a scale (x ~= q * scale), the form the search
  * scan reads.  Returns 0 for a code of the wrong length or a bad unit. */
 int ak_wcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale);
+
+/* The cold tier's vector code (util/vcode.h) of a warm code, as aging makes
+ * it when a warm row ages to cold.  Returns 0 when the warm code cannot be
+ * read or decodes to no vector (no cold code), else 1. */
+int ak_wcode_to_vcode(const void *code, size_t len, uint8_t vcode[AK_VCODE_BYTES]);
 
 /* Registers ak_warm_code(q, scale) on db: the code of a 384-byte int8
  * vector with its scale (the warm form before schema 8), NULL for anything

@@ -129,12 +129,7 @@ static char *val_dup(ak_pq_val v) { return v.p ? strndup(v.p, v.len) : NULL; }
 /* The cold code of a warm row's vector code (none when it has none). */
 static void warm_code(const ak_coldmove_warm *w, cold_row *r)
 {
-    int8_t q[AK_DIM];
-    float v[AK_DIM], scale;
-    if (!ak_wcode_to_i8(w->embedding_q, w->embedding_q_len, q, &scale))
-        return;
-    ak_vec_dequantize(q, scale, v);
-    r->has_code = ak_vcode_encode(v, r->code);
+    r->has_code = ak_wcode_to_vcode(w->embedding_q, w->embedding_q_len, r->code);
 }
 
 typedef struct {
