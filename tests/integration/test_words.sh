@@ -159,7 +159,7 @@ assert_contains "$body" "not both" "query and text together: message"
 metrics=$(curl -s "http://127.0.0.1:$PORT/metrics")
 for m in akosha_embed_calls_total akosha_embed_failures_total akosha_embed_cache_hits_total \
          akosha_embed_seconds_total akosha_embed_backfilled_total akosha_embed_breaker_open; do
-  echo "$metrics" | grep -q "^$m " || fail "metric $m"
+  grep -q "^$m " <<<"$metrics" || fail "metric $m"  # no pipe: grep -q would cut it (SIGPIPE under pipefail)
 done
 echo "$metrics" > metrics.txt
 promtool check metrics < metrics.txt || fail "promtool rejects the metrics"
