@@ -335,7 +335,7 @@ static ak_code load_locked(ak_index *idx, const char *system_id, ak_err *err)
         install(idx, system_id, seg, NULL, id, rows, idx->segfiles == AK_SEGFILES_WRITE);
         return AK_OK;
     }
-    if ((rc = ak_sysdb_open(path, 0, &db, err)) == AK_OK) {
+    if ((rc = ak_sysdb_open_reader(path, &db, err)) == AK_OK) {
         atomic_fetch_add(&idx->opens, 1);
         id = ak_sysdb_file_id(db);
         rc = load_segment(idx, db, system_id, path, &seg, rows, err);
@@ -618,7 +618,10 @@ ak_code ak_index_db_get(ak_index *idx, const char *system_id, ak_sysdb **out, ak
     ak_sysdb_close(stale);
     if (fenced)
         return ak_err_set(err, AK_ERR_BUSY, "system %s is being rebuilt", system_id);
-    ak_code rc = ak_datadir_open_system(idx->dd, system_id, 0, out, err);
+    char path[AK_PATH_MAX];
+    ak_code rc = ak_datadir_db_path(idx->dd, system_id, path, sizeof path, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_open_reader(path, out, err);
     if (rc == AK_OK)
         atomic_fetch_add(&idx->opens, 1);
     return rc;

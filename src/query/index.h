@@ -81,7 +81,8 @@ ak_code ak_index_snapshot(ak_index *idx, uint32_t shard, ak_shard_snap *out, ak_
 void ak_shard_snap_release(ak_shard_snap *snap);
 
 /* A connection to a system's database for reading, from a cache of idle
- * ones (opening a database costs more than the reads of a search).  Give it
+ * ones (opening a database costs more than the reads of a search).  It is
+ * a reader's (ak_sysdb_open_reader): a write through it fails.  Give it
  * back with ak_index_db_put(), which closes it when the cache is full or the
  * connection is to a file the index no longer holds (replaced meanwhile).
  * AK_ERR_BUSY while the system is fenced. */

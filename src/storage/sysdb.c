@@ -342,7 +342,8 @@ static ak_code migrate(ak_sysdb *db, ak_err *err)
 /* Every write to a vector table, by any statement of this connection,
  * bumps meta's vec_epoch in the same transaction: the stamp a segment file
  * (query/segfile.h) is checked against.  TEMP triggers, created on each
- * connection, so the database's schema stays what every build expects;
+ * connection that may write (readers are query_only and carry none), so
+ * the database's schema stays what every build expects;
  * except hot's inserts and updates, the write path of every upload, where
  * a trigger cost a meta write and a statement journal (16 KiB per page
  * touched) per row: their writers bump once per transaction instead
@@ -391,7 +392,7 @@ ak_code ak_sysdb_hot_changing(ak_sysdb *db, ak_err *err)
     return rc;
 }
 
-static ak_code configure(ak_sysdb *db, ak_err *err)
+static ak_code configure(ak_sysdb *db, int reader, ak_err *err)
 {
     sqlite3_busy_timeout(db->db, 30000);
     /* Keep the WAL file when the last connection closes: a database is
@@ -412,8 +413,11 @@ static ak_code configure(ak_sysdb *db, ak_err *err)
         rc = ak_sysdb_db_error(db, err, "registering ak_warm_code");
     if (rc == AK_OK)
         rc = migrate(db, err);
+    /* a reader cannot write, so it needs no epoch triggers: they were half
+     * of an idle connection's heap (the TEMP schema and its in-memory pages,
+     * ~64 KiB of ~130 KiB) and a third of its open */
     if (rc == AK_OK)
-        rc = epoch_triggers(db, err);
+        rc = reader ? exec(db, "PRAGMA query_only=1", err) : epoch_triggers(db, err);
     sqlite3_commit_hook(db->db, epoch_commit, db);
     sqlite3_rollback_hook(db->db, epoch_rollback, db);
     return rc;
@@ -443,7 +447,7 @@ static void configure_library(void)
     sqlite3_initialize();
 }
 
-ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
+static ak_code open_as(const char *path, int create, int reader, ak_sysdb **out, ak_err *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, configure_library);
@@ -461,7 +465,7 @@ ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
                 ? ak_err_set(err, AK_ERR_NOTFOUND, "%s: no such database", path)
                 : ak_sysdb_db_error(db, err, "cannot open");
     } else {
-        c = configure(db, err);
+        c = configure(db, reader, err);
     }
     if (c) {
         ak_sysdb_close(db);
@@ -473,12 +477,34 @@ ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
     return AK_OK;
 }
 
-size_t ak_sysdb_release_memory(ak_sysdb *db)
+ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err)
+{
+    return open_as(path, create, 0, out, err);
+}
+
+ak_code ak_sysdb_open_reader(const char *path, ak_sysdb **out, ak_err *err)
+{
+    return open_as(path, 0, 1, out, err);
+}
+
+static size_t db_status(ak_sysdb *db, int op)
 {
     int cur = 0, high = 0;
-    sqlite3_db_release_memory(db->db);
-    sqlite3_db_status(db->db, SQLITE_DBSTATUS_CACHE_USED, &cur, &high, 0);
+    sqlite3_db_status(db->db, op, &cur, &high, 0);
     return cur > 0 ? (size_t)cur : 0;
+}
+
+size_t ak_sysdb_release_memory(ak_sysdb *db)
+{
+    sqlite3_db_release_memory(db->db);
+    return db_status(db, SQLITE_DBSTATUS_CACHE_USED);
+}
+
+void ak_sysdb_memory(ak_sysdb *db, ak_sysdb_mem *out)
+{
+    out->schema = db_status(db, SQLITE_DBSTATUS_SCHEMA_USED);
+    out->stmt = db_status(db, SQLITE_DBSTATUS_STMT_USED);
+    out->cache = db_status(db, SQLITE_DBSTATUS_CACHE_USED);
 }
 
 void ak_sysdb_close(ak_sysdb *db)

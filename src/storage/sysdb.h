@@ -81,12 +81,25 @@ typedef struct {
  * to the current version.  Without create a missing file is
  * AK_ERR_NOTFOUND. */
 ak_code ak_sysdb_open(const char *path, int create, ak_sysdb **out, ak_err *err);
+/* The same for a connection that only reads (the index's loads and its
+ * idle cache: searches, views, analytics): PRAGMA query_only, so a write
+ * through it fails (SQLITE_READONLY) instead of leaving the vector epoch
+ * unbumped, and none of the epoch triggers a writer's connection carries.
+ * Migrations still run at open.  Missing file: AK_ERR_NOTFOUND. */
+ak_code ak_sysdb_open_reader(const char *path, ak_sysdb **out, ak_err *err);
 void ak_sysdb_close(ak_sysdb *db);
 /* Give back the page cache of a handle that goes idle (SQLite keeps up to
  * cache_size of pages per connection, and a server keeps a connection per
  * system it has read: at 1,000 systems that was ~250 MB of heap for pages
  * no search was reading).  Returns the bytes its cache still holds. */
 size_t ak_sysdb_release_memory(ak_sysdb *db);
+/* What SQLite holds for a connection (sqlite3_db_status): its parsed
+ * schemas, its prepared statements, its page caches (the pager's own page
+ * buffer included), in bytes. */
+typedef struct {
+    size_t schema, stmt, cache;
+} ak_sysdb_mem;
+void ak_sysdb_memory(ak_sysdb *db, ak_sysdb_mem *out);
 /* The schema version this build writes (PRAGMA user_version). */
 int ak_sysdb_schema_version(void);
 const char *ak_sysdb_path(const ak_sysdb *db);

@@ -338,6 +338,55 @@ static void test_release_memory(void)
     ak_sysdb_close(db);
 }
 
+/* An idle reader's connection, as the index's idle cache keeps one per
+ * system read (1,000 of them at 1M vectors over 1,000 systems): after a
+ * row read and ak_sysdb_release_memory(), SQLite holds the main schema
+ * (~37 KiB at schema 11), the pager's own page buffer (one 16 KiB page)
+ * and the statement used (~6 KiB): ~59 KiB.  A writer's connection also
+ * holds the TEMP schema of its epoch triggers and that schema's in-memory
+ * pages, which release does not free (~105 KiB in all).  The bound, 80 KiB,
+ * leaves the schema room to grow and fails if a reader carries the TEMP
+ * schema or keeps pages of the main cache.  A write through the reader
+ * fails (query_only): it could not bump the vector epoch. */
+static void test_reader_connection_memory(void)
+{
+    ak_sysdb *w, *r;
+    ak_sysdb_mem mw, mr;
+    ak_conv c;
+    ak_err err;
+    CHECK_INT(ak_sysdb_open(tmp_path("reader.db"), 1, &w, &err), AK_OK);
+    CHECK_INT(ak_sysdb_begin(w, &err), AK_OK);
+    for (int i = 0; i < 50; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "c%d", i);
+        CHECK_INT(put(w, 100, "u1", id, "some words to read back"), AK_PUT_NEW);
+    }
+    CHECK_INT(ak_sysdb_commit(w, &err), AK_OK);
+    CHECK_INT(ak_sysdb_open_reader(tmp_path("reader.db"), &r, &err), AK_OK);
+    ak_sysdb *both[2] = {w, r};
+    for (int k = 0; k < 2; k++) {
+        CHECK_INT(ak_sysdb_get_row(both[k], AK_TIER_HOT, 7, &c, &err), AK_OK);
+        ak_conv_free(&c);
+        ak_sysdb_release_memory(both[k]);
+    }
+    ak_sysdb_memory(w, &mw);
+    ak_sysdb_memory(r, &mr);
+    size_t reader = mr.schema + mr.stmt + mr.cache, writer = mw.schema + mw.stmt + mw.cache;
+    CHECK(mr.stmt > 0 && mr.schema > 0); /* the figures are real */
+    CHECK(reader < 80 * 1024);
+    CHECK(writer > reader + 32 * 1024); /* what the reader leaves out */
+    CHECK(mr.schema < mw.schema && mr.cache < mw.cache);
+    ak_upload_order up = {200, "u2"};
+    ak_record rec = make_rec("new", "a write through a reader");
+    ak_put_result res;
+    CHECK(ak_sysdb_begin(r, &err) != AK_OK ||
+          ak_sysdb_put_record(r, &up, &rec, &res, &err) != AK_OK);
+    ak_sysdb_rollback(r);
+    CHECK(ak_sysdb_get_conv(w, "new", &c, &err) == AK_ERR_NOTFOUND);
+    ak_sysdb_close(r);
+    ak_sysdb_close(w);
+}
+
 /* A database of schema 3 (text indexed by insert/update triggers) is
  * brought to 4 on open: the triggers go, so the writer's own indexing does
  * not index a row twice, and what was indexed before stays searchable. */
@@ -784,6 +833,7 @@ int main(void)
     RUN(test_text_index_follows_writes);
     RUN(test_text_index_at_commit);
     RUN(test_release_memory);
+    RUN(test_reader_connection_memory);
     RUN(test_migration_drops_index_triggers);
     RUN(test_wcode_roundtrip);
     RUN(test_wcode_rejects);
