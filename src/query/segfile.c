@@ -344,6 +344,23 @@ static void random_rows(unsigned char *p, size_t len, size_t from)
         madvise(p + at, len - at, MADV_RANDOM);
 }
 
+/* The float32 vectors are read with pread, never through the map; but a
+ * fault on the row arrays just before them maps its neighbours (the
+ * kernel's fault-around, up to 64 KB, MADV_RANDOM or not) and those are
+ * float pages whenever the re-rank's pread brought them into the page
+ * cache: at 200k vectors over 1,000 files, ~60 KB per file a search
+ * touched, ~50 MB of floats resident after a few hundred searches.  So the
+ * floats are unmapped: the map ends at the page holding their start.
+ * Returns the length still mapped. */
+static size_t mapped_prefix(unsigned char *p, size_t len, size_t floats_at)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t keep = (floats_at + page - 1) / page * page;
+    if (keep >= len || munmap(p + keep, len - keep) != 0)
+        return len;
+    return keep;
+}
+
 static ak_code map_segment(const char *path, const char *system_id, const ak_segfile_stamp *want,
                            int sum, ak_segment **out, ak_segfile_info *info, ak_err *err)
 {
@@ -381,8 +398,8 @@ static ak_code map_segment(const char *path, const char *system_id, const ak_seg
     s->ids = (char *)(p + L.ids);
     s->ids_cap = s->ids_tail = hd.ids_len;
     s->map = p;
-    s->map_len = len;
-    random_rows(p, len, L.qscale);
+    s->map_len = mapped_prefix(p, len, L.f);
+    random_rows(p, s->map_len, L.qscale);
     s->fd = fd;
     s->f_off = L.f;
     s->bytes = L.f; /* at most; the floats are never mapped in */
@@ -408,9 +425,14 @@ ak_code ak_segfile_sum(const ak_segment *s, ak_err *err)
     const unsigned char *p = s->map;
     header hd;
     layout L;
+    struct stat sb;
     if (!p)
         return AK_OK;
-    ak_code rc = read_header(p, s->map_len, 1, &hd, &L, err);
+    /* the header is checked against the file's length: the map stops
+     * before the floats (mapped_prefix), which the checksum leaves out */
+    ak_code rc = fstat(s->fd, &sb) != 0 ? ak_err_set(err, AK_ERR_IO, "segment file: fstat: %s",
+                                                     strerror(errno))
+                                        : read_header(p, (size_t)sb.st_size, 1, &hd, &L, err);
     madvise(s->map, s->map_len, MADV_DONTNEED); /* only what searches touch stays */
     return rc;
 }
