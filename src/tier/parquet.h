@@ -14,7 +14,7 @@
  *   content_sha256   BYTE_ARRAY  STRING, 64 lowercase hex digits REQUIRED
  *   metadata         BYTE_ARRAY  STRING, JSON text               OPTIONAL
  *   daily_metrics    BYTE_ARRAY  STRING, JSON text               OPTIONAL
- *   embedding_code   BYTE_ARRAY  52-244 bytes: the vector code OPTIONAL
+ *   embedding_code   BYTE_ARRAY  4-244 bytes: the vector code OPTIONAL
  *                    of util/vcode.h (null: no embedding; 196
  *                    bytes: code versions 1-3); files
  *                    without this column (older Akosha, other writers)
@@ -74,7 +74,7 @@
 #define AK_PQ_FINGERPRINT_LEN_V1 512 /* 128 x uint32, files written before */
 #define AK_PQ_SHA256_HEX_LEN 64
 #define AK_PQ_CODE_LEN 196        /* AK_VCODE_BYTES: code versions 1-3 */
-#define AK_PQ_CODE_MIN 52         /* AK_VCODE_MIN .. AK_VCODE_MAX: version 4 */
+#define AK_PQ_CODE_MIN 4          /* AK_VCODE_MIN .. AK_VCODE_MAX: version 4 */
 #define AK_PQ_CODE_MAX 244
 
 #define AK_PQ_BATCH_ROWS 100000             /* intended rows per file, at most */

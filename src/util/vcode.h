@@ -12,11 +12,13 @@
  * and `get` normalize), so the decoded scale makes a unit vector.  Its
  * length varies (never 196 bytes, the length of versions 1-3, which is how
  * it is told from them; at most AK_VCODE_MAX):
- *   header           4 little-endian bytes, a quiet NaN 0x7fc00400 | t: coded
- *                    under table t (< VC4_TABLES); t = 0xff: raw.  (Bits
- *                    8-21 hold the version, 0 for version 3: a version 4
- *                    code cut to 196 bytes is refused as a version 3 step
- *                    out of range, by this build and older ones.)
+ *   header           4 little-endian bytes, a quiet NaN 0x7fc00400 |
+ *                    check << 12 | t: coded under table t (< VC4_TABLES);
+ *                    t = 0xff: raw.  Bits 8-11 hold the version (0 for
+ *                    version 3: a version 4 code cut to 196 bytes is
+ *                    refused as a version 3 step out of range, by this
+ *                    build and older ones); check is 10 bits of a hash of
+ *                    the 384 levels.
  *   coded            per element, the index of its magnitude (one of the
  *                    warm code's 16, util/vcode_tables.h's VC4_MAG) range
  *                    coded under VC4_FREQ[t] (a Gaussian at one of 15
@@ -28,8 +30,10 @@
  *                    the 240 bytes of 5-bit values as the warm code packs
  *                    them, AK_VCODE_MAX bytes in all (as long as a warm
  *                    code)
- * A cut or damaged version 4 code is refused: the decoded levels must code
- * back to exactly the bytes read.
+ * A cut or damaged version 4 code is refused: the decoded levels must match
+ * the check and code back to exactly the bytes read.  (A code as short as
+ * it can be has no redundancy: damage near its end leaves a valid code of
+ * other levels, and only the check tells; 1 damaged code in 1,024 passes.)
  *
  * Versions 1-3 are 196 bytes: 4 little-endian header bytes, then 192
  * bytes.  The header tells the version:
@@ -69,7 +73,7 @@
 
 #define AK_VCODE_BYTES (4 + AK_DIM / 2)            /* versions 1-3 */
 #define AK_VCODE_LEVEL_BYTES (AK_DIM * 5 / 8)      /* 384 5-bit values */
-#define AK_VCODE_MIN (4 + AK_DIM / 8)              /* version 4: a sign bit an element at least */
+#define AK_VCODE_MIN 4 /* version 4: the header (zeros at the end of a code are not stored) */
 #define AK_VCODE_MAX (4 + AK_VCODE_LEVEL_BYTES)    /* version 4 raw: 244 */
 
 /* A 5-bit level: bit 4 the sign, bits 0-3 the index of a magnitude of
