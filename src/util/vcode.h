@@ -31,7 +31,8 @@
  *                    them, AK_VCODE_MAX bytes in all (as long as a warm
  *                    code)
  * A cut or damaged version 4 code is refused: the decoded levels must match
- * the check and code back to exactly the bytes read.  (A code as short as
+ * the check and code back under table t to exactly the bytes read (the
+ * encoder's choice of table is not checked: it rests on floating point).  (A code as short as
  * it can be has no redundancy: damage near its end leaves a valid code of
  * other levels, and only the check tells; 1 damaged code in 1,024 passes.)
  *
