@@ -110,7 +110,7 @@ def main():
     warm_b = h["bytes_after"] / h["conversations"]
     cold_b = c["bytes_after"] / c["conversations"]
     print(f"  bytes per conversation: hot {hot_b:.0f}, warm {warm_b:.0f} ({warm_b / hot_b:.2f} of hot),"
-          f" cold {cold_b:.0f} ({cold_b / hot_b:.2f} of hot, Parquet with per-file overhead)")
+          f" cold {cold_b:.1f} ({cold_b / hot_b:.3f} of hot, Parquet with per-file overhead)")
     print(f"  on disk (table, indexes, full-text index; dbstat): hot {hot_disk:.0f}, warm {warm_disk:.0f}"
           f" ({warm_disk / hot_disk:.2f} of hot) per conversation")
     if "cold_requests" in cold_only:

@@ -123,7 +123,8 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
             die(sqlite3_errmsg(h), NULL);
     for (uint32_t i = sys; i < n_total; i += SYSTEMS) {
         float v[AK_DIM];
-        uint8_t code[AK_VCODE_BYTES];
+        uint8_t code[AK_VCODE_MAX];
+        size_t len;
         char id[32], text[96];
         uint8_t sha[32] = {0}, wcode[AK_WCODE_BYTES];
         ak_tier tier = tier_of(i);
@@ -140,9 +141,9 @@ static void insert_system(ak_sysdb *db, uint32_t sys)
             sqlite3_bind_blob(s, 3, wcode, sizeof wcode, SQLITE_TRANSIENT);
             sqlite3_bind_double(s, 4, 0);
         } else if (tier == AK_TIER_COLD) { /* as aging makes it: from the warm code */
-            if (!ak_wcode_encode(v, wcode) || !ak_wcode_to_vcode(wcode, sizeof wcode, code))
+            if (!ak_wcode_encode(v, wcode) || !(len = ak_wcode_to_vcode(wcode, sizeof wcode, code)))
                 die("no vector code", NULL);
-            sqlite3_bind_blob(s, 3, code, sizeof code, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(s, 3, code, (int)len, SQLITE_TRANSIENT);
         } else {
             sqlite3_bind_blob(s, 3, v, sizeof v, SQLITE_TRANSIENT); /* little-endian hosts */
         }
@@ -220,7 +221,8 @@ static double one_query(ak_index *idx, ak_pool *pool, int k, const char *system,
  * decoded (cold made from the warm code, as aging makes it). */
 static void stored_of(uint32_t i, float *v)
 {
-    uint8_t wcode[AK_WCODE_BYTES], code[AK_VCODE_BYTES];
+    uint8_t wcode[AK_WCODE_BYTES], code[AK_VCODE_MAX];
+    size_t len = 0;
     int8_t q[AK_DIM];
     float scale;
     ak_tier t = tier_of(i);
@@ -229,8 +231,8 @@ static void stored_of(uint32_t i, float *v)
         return;
     int ok = ak_wcode_encode(v, wcode);
     if (t == AK_TIER_COLD)
-        ok = ok && ak_wcode_to_vcode(wcode, sizeof wcode, code) &&
-             ak_vcode_to_i8(code, sizeof code, q, &scale);
+        ok = ok && (len = ak_wcode_to_vcode(wcode, sizeof wcode, code)) &&
+             ak_vcode_to_i8(code, len, q, &scale);
     else
         ok = ok && ak_wcode_to_i8(wcode, sizeof wcode, q, &scale);
     if (!ok)
@@ -424,7 +426,7 @@ int main(int argc, char **argv)
     double graph_s = 0;
     if (graph && strcmp(graph, "1") == 0) {
         t0 = ak_time_mono_us();
-        if (ak_vindex_open_in(dd, &vindex, &err) ||
+        if (ak_vindex_open_in(dd, 0, &vindex, &err) ||
             ak_indexer_sync_all(idx, vindex, 1, NULL, &err) || ak_vindex_save(vindex, &err))
             die("vector index", &err);
         ak_index_set_vindex(idx, vindex);

@@ -143,6 +143,30 @@ static void vcode_of(float *d)
     vcode(w, d);
 }
 static void cold_via_wcode(const float *v, float *d) { wcode(v, d), vcode_of(d); }
+
+/* Version 4, cold as aged now: the 5-bit warm code itself, entropy coded
+ * (util/vcode.c through storage/warmcode.c's ak_wcode_to_vcode), decoded
+ * from the cold code alone and checked to give exactly the warm code's
+ * values (not its unit: the direction); its bytes are counted
+ * (coded_bytes, raw_codes). */
+static double coded_bytes;
+static long raw_codes;
+
+static void cold_v4(const float *v, float *d)
+{
+    uint8_t w[AK_WCODE_BYTES], code[AK_VCODE_MAX];
+    int8_t q[AK_DIM], qw[AK_DIM];
+    float scale, unit;
+    size_t len;
+    if (!ak_wcode_encode(v, w) || !(len = ak_wcode_to_vcode(w, sizeof w, code)) ||
+        !ak_vcode_to_i8(code, len, q, &scale) || !ak_wcode_to_i8(w, sizeof w, qw, &unit) ||
+        memcmp(q, qw, sizeof q) != 0)
+        abort();
+    coded_bytes += (double)len;
+    raw_codes += len == AK_VCODE_MAX;
+    ak_vec_dequantize(q, scale, d);
+    ak_vec_normalize(d);
+}
 static void cold_via_int8(const float *v, float *d);
 
 static void sign_bits(const float *v, float *d)
@@ -517,7 +541,10 @@ int main(int argc, char **argv)
         {"int8 (the warm tier before schema 8)", AK_DIM + 4, int8, NULL},
         {"5-bit, 32 Lloyd-Max levels, storage/warmcode (the warm tier)", AK_WCODE_BYTES, wcode, NULL},
         {"util/vcode of int8 (cold as aged before schema 8)", AK_VCODE_BYTES, cold_via_int8, NULL},
-        {"util/vcode of the 5-bit code (cold as aged now)", AK_VCODE_BYTES, cold_via_wcode, NULL},
+        {"util/vcode version 3 of the 5-bit code (cold as aged before version 4)", AK_VCODE_BYTES,
+         cold_via_wcode, NULL},
+        {"util/vcode version 4: the 5-bit code entropy coded (cold as aged now)", AK_VCODE_MAX,
+         cold_v4, NULL},
         {"design: eq_code in 192 bytes (checks the count against util/vcode)", AK_VCODE_BYTES,
          eq192, NULL},
         {"design cold: eq_code in 222 bytes", 226, eq222, NULL},
@@ -541,6 +568,7 @@ int main(int argc, char **argv)
             continue;
         if (codes[c].prep)
             codes[c].prep(base, n);
+        coded_bytes = 0, raw_codes = 0;
         for (int i = 0; i < n; i++)
             row = i, codes[c].fn(base + (size_t)i * AK_DIM, dec + (size_t)i * AK_DIM);
         int found = 0, *got = malloc(sizeof *got * K * nq);
@@ -550,7 +578,11 @@ int main(int argc, char **argv)
                 for (int b = 0; b < K; b++)
                     found += got[q * K + a] == truth[q * K + b];
         free(got);
-        printf("| %s | %d | %.4f |\n", codes[c].name, codes[c].bytes, (double)found / (K * nq));
+        if (coded_bytes > 0) /* a code of varying length: its mean */
+            printf("| %s | %.2f (mean; %ld raw) | %.4f |\n", codes[c].name, coded_bytes / n,
+                   raw_codes, (double)found / (K * nq));
+        else
+            printf("| %s | %d | %.4f |\n", codes[c].name, codes[c].bytes, (double)found / (K * nq));
         fflush(stdout);
     }
     return 0;

@@ -220,8 +220,8 @@ int ak_dbcheck_run(ak_dbcheck *c, int deep, ak_problem_fn fn, void *ctx)
            "SELECT (SELECT count(*) FROM hot WHERE embedding IS NOT NULL AND length(embedding) != %d)"
            " + (SELECT count(*) FROM warm WHERE embedding_q IS NOT NULL AND length(embedding_q) != %d)"
            " + (SELECT count(*) FROM cold WHERE embedding_code IS NOT NULL"
-           " AND length(embedding_code) != %d)",
-           AK_DIM * 4, AK_WCODE_BYTES, AK_VCODE_BYTES);
+           " AND length(embedding_code) NOT BETWEEN %d AND %d)",
+           AK_DIM * 4, AK_WCODE_BYTES, AK_VCODE_MIN, AK_VCODE_MAX);
     expect_none(&r, "vectors", sql, "stored embeddings have the wrong size");
     return r.found;
 }

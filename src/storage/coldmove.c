@@ -136,7 +136,7 @@ void ak_coldmove_find_close(ak_coldmove_find *f)
 ak_code ak_coldmove_find_row(ak_coldmove_find *f, const char *conv, size_t conv_len,
                              const char *key, const char *sha_hex, size_t sha_len, int *found,
                              int64_t *upload_at_us, char **upload_id, uint8_t *code,
-                             size_t code_len, int *has_code, ak_err *err)
+                             size_t code_cap, size_t *code_len, ak_err *err)
 {
     sqlite3_stmt *st = f->st;
     sqlite3_bind_text(st, 1, conv, (int)conv_len, SQLITE_STATIC);
@@ -145,9 +145,11 @@ ak_code ak_coldmove_find_row(ak_coldmove_find *f, const char *conv, size_t conv_
     *found = sqlite3_step(st) == SQLITE_ROW;
     *upload_at_us = *found ? sqlite3_column_int64(st, 0) : 0;
     *upload_id = *found ? ak_sysdb_column_dup(st, 1) : NULL;
-    *has_code = *found && (size_t)sqlite3_column_bytes(st, 2) == code_len;
-    if (*has_code)
-        memcpy(code, sqlite3_column_blob(st, 2), code_len);
+    *code_len = *found ? (size_t)sqlite3_column_bytes(st, 2) : 0;
+    if (*code_len > code_cap)
+        *code_len = 0;
+    if (*code_len)
+        memcpy(code, sqlite3_column_blob(st, 2), *code_len);
     sqlite3_reset(st);
     return *found && !*upload_id ? ak_err_set(err, AK_ERR_NOMEM, "out of memory") : AK_OK;
 }

@@ -49,14 +49,15 @@ ak_code ak_coldmove_months(ak_sysdb *db, int64_t cutoff, int64_t target, ak_cold
 /* A prepared lookup of merged rows: is conversation conv (len bytes) still
  * catalogued in object key with content hash sha_hex (len bytes)?  Then
  * *found = 1 with its upload time, a heap copy of its upload id, and the
- * catalog's vector code in code (*has_code) when it has one. */
+ * catalog's vector code in code (*code_len bytes, 0: none, or longer than
+ * code_cap). */
 typedef struct ak_coldmove_find ak_coldmove_find;
 ak_code ak_coldmove_find_open(ak_sysdb *db, ak_coldmove_find **out, ak_err *err);
 void ak_coldmove_find_close(ak_coldmove_find *f);
 ak_code ak_coldmove_find_row(ak_coldmove_find *f, const char *conv, size_t conv_len,
                              const char *key, const char *sha_hex, size_t sha_len, int *found,
                              int64_t *upload_at_us, char **upload_id, uint8_t *code,
-                             size_t code_len, int *has_code, ak_err *err);
+                             size_t code_cap, size_t *code_len, ak_err *err);
 
 /* cold_garbage: keys of objects to delete once the catalog names none. */
 ak_code ak_coldmove_garbage_add(ak_sysdb *db, const char *key, ak_err *err);

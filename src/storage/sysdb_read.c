@@ -243,17 +243,17 @@ static ak_code vector_row(sqlite3_stmt *st, void *arg)
 {
     vector_out *v = arg;
     const unsigned char *b = sqlite3_column_blob(st, 0);
-    int n = sqlite3_column_bytes(st, 0);
-    if (n == AK_VEC_LE_BYTES) {
+    int n = sqlite3_column_bytes(st, 0), tier = sqlite3_column_int(st, 1);
+    if (tier == AK_TIER_HOT) {
+        if (n != AK_VEC_LE_BYTES)
+            return AK_ERR_ABORTED;
         ak_vec_from_le(b, v->out);
-    } else if (n == AK_WCODE_BYTES || n == AK_VCODE_BYTES) { /* warm, cold */
+    } else { /* warm, cold: a code of its tier (a cold code's length varies) */
         int8_t q[AK_DIM];
         float scale;
-        if (!(n == AK_WCODE_BYTES ? ak_wcode_to_i8 : ak_vcode_to_i8)(b, (size_t)n, q, &scale))
+        if (!(tier == AK_TIER_WARM ? ak_wcode_to_i8 : ak_vcode_to_i8)(b, (size_t)n, q, &scale))
             return AK_ERR_ABORTED;
         ak_vec_dequantize(q, scale, v->out);
-    } else {
-        return AK_ERR_ABORTED;
     }
     v->found = ak_vec_normalize(v->out);
     return AK_ERR_ABORTED;
@@ -262,10 +262,12 @@ static ak_code vector_row(sqlite3_stmt *st, void *arg)
 ak_code ak_sysdb_get_vector(ak_sysdb *db, const char *conversation_id, float *out, ak_err *err)
 {
     sqlite3_stmt *st;
-    ak_code rc = ak_sysdb_prepare(db, "SELECT embedding, 0 FROM hot WHERE conversation_id = ?1"
-                             " UNION ALL SELECT embedding_q, embedding_scale FROM warm"
-                             " WHERE conversation_id = ?1 UNION ALL SELECT embedding_code, 0"
-                             " FROM cold WHERE conversation_id = ?1", &st, err);
+    char sql[320];
+    ak_fmt(sql, sizeof sql, "SELECT embedding, %d FROM hot WHERE conversation_id = ?1"
+           " UNION ALL SELECT embedding_q, %d FROM warm WHERE conversation_id = ?1"
+           " UNION ALL SELECT embedding_code, %d FROM cold WHERE conversation_id = ?1",
+           AK_TIER_HOT, AK_TIER_WARM, AK_TIER_COLD);
+    ak_code rc = ak_sysdb_prepare(db, sql, &st, err);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, conversation_id, -1, SQLITE_TRANSIENT);

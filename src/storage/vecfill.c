@@ -100,24 +100,26 @@ ak_code ak_vecfill_next(ak_sysdb *db, ak_tier t, int64_t after, ak_vecfill_row *
 
 /* Bind v to ?1 (and ?4) in tier t's form, as aging makes them: hot
  * float32, warm the 5-bit code (storage/warmcode.h, scale 0), cold the
- * vector code.  Returns 0 when v has no code (cannot happen for a
+ * vector code of that warm code (util/vcode.h, version 4).  Returns 0 when v has no code (cannot happen for a
  * provider's checked vector, which is finite and not all zero). */
 static int bind_vector(sqlite3_stmt *st, ak_tier t, const float *v)
 {
     unsigned char le[AK_VEC_LE_BYTES];
     uint8_t wcode[AK_WCODE_BYTES];
-    uint8_t code[AK_VCODE_BYTES];
+    uint8_t code[AK_VCODE_MAX];
+    size_t len;
     if (t == AK_TIER_HOT) {
         ak_vec_to_le(v, le);
         return sqlite3_bind_blob(st, 1, le, sizeof le, SQLITE_TRANSIENT) == SQLITE_OK;
     }
+    if (!ak_wcode_encode(v, wcode))
+        return 0;
     if (t == AK_TIER_WARM) {
         sqlite3_bind_double(st, 4, 0); /* the code carries its own scale */
-        return ak_wcode_encode(v, wcode) &&
-               sqlite3_bind_blob(st, 1, wcode, sizeof wcode, SQLITE_TRANSIENT) == SQLITE_OK;
+        return sqlite3_bind_blob(st, 1, wcode, sizeof wcode, SQLITE_TRANSIENT) == SQLITE_OK;
     }
-    return ak_vcode_encode(v, code) &&
-           sqlite3_bind_blob(st, 1, code, sizeof code, SQLITE_TRANSIENT) == SQLITE_OK;
+    return (len = ak_wcode_to_vcode(wcode, sizeof wcode, code)) > 0 &&
+           sqlite3_bind_blob(st, 1, code, (int)len, SQLITE_TRANSIENT) == SQLITE_OK;
 }
 
 ak_code ak_vecfill_store(ak_sysdb *db, ak_tier t, const ak_vecfill_row *rows, const float *v, const int *ok,

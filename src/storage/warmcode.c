@@ -4,11 +4,14 @@
 #include <math.h>
 #include <string.h>
 
+#include "util/vcode_tables.h"
+
 /* The 32-level Lloyd-Max quantizer of a unit Gaussian has the magnitudes
  * 0.066 0.198 0.331 0.467 0.605 0.747 0.895 1.049 1.212 1.386 1.576 1.787
- * 2.029 2.318 2.691 3.261 sigma; scaled so the largest is 127, rounded. */
-#define LEVELS 16
-static const int MAG[LEVELS] = {3, 8, 13, 18, 24, 29, 35, 41, 47, 54, 61, 70, 79, 90, 105, 127};
+ * 2.029 2.318 2.691 3.261 sigma; scaled so the largest is 127, rounded:
+ * VC4_MAG, shared with the cold code that keeps these levels. */
+#define LEVELS VC4_LEVELS
+#define MAG VC4_MAG
 #define SIGMA_UNITS 38.948 /* MAG[15] / 3.2607: one sigma in level units */
 #define TRIES 13           /* sigma candidates, 0.7 to 1.3 of the rms */
 
@@ -24,22 +27,18 @@ static int level(float x) /* x >= 0 in level units: the nearest magnitude's inde
 static double pack(const float *v, float unit, uint8_t *code)
 {
     double dot = 0, qq = 0, vv = 0;
+    uint8_t lv[AK_DIM];
     uint32_t u;
     memcpy(&u, &unit, 4);
-    memset(code, 0, AK_WCODE_BYTES);
     for (int b = 0; b < 4; b++)
         code[b] = (uint8_t)(u >> (8 * b));
     float inv = 1 / unit;
     for (int i = 0; i < AK_DIM; i++) {
         int k = level(fabsf(v[i]) * inv), m = v[i] < 0 ? -MAG[k] : MAG[k];
-        unsigned val = (unsigned)(k | (v[i] < 0) << 4), bit = (unsigned)i * AK_WCODE_BITS;
-        uint8_t *p = code + 4 + bit / 8;
-        unsigned w = val << (bit % 8); /* spans at most two bytes */
-        p[0] |= (uint8_t)w;
-        if (w >> 8)
-            p[1] |= (uint8_t)(w >> 8);
+        lv[i] = (uint8_t)(k | (v[i] < 0) << 4);
         dot += (double)m * v[i], qq += (double)m * m, vv += (double)v[i] * v[i];
     }
+    ak_vcode_pack5(lv, code + 4);
     return dot / sqrt(qq * vv);
 }
 
@@ -71,34 +70,34 @@ int ak_wcode_encode(const float *v, uint8_t code[AK_WCODE_BYTES])
     return best > -2;
 }
 
-int ak_wcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale)
+/* The code's unit and levels; 0 for a code of the wrong length or a bad unit. */
+static int levels(const void *code, size_t len, float *unit, uint8_t lv[AK_DIM])
 {
     const uint8_t *c = code;
     if (len != AK_WCODE_BYTES)
         return 0;
     uint32_t u = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
-    float unit;
-    memcpy(&unit, &u, 4);
-    if (!(unit > 0) || !isfinite(unit))
+    memcpy(unit, &u, 4);
+    if (!(*unit > 0) || !isfinite(*unit))
         return 0;
-    for (int i = 0; i < AK_DIM; i++) {
-        unsigned bit = (unsigned)i * AK_WCODE_BITS, at = 4 + bit / 8;
-        unsigned w = c[at] | (at + 1 < AK_WCODE_BYTES ? (unsigned)c[at + 1] << 8 : 0u);
-        unsigned val = (w >> (bit % 8)) & 31u;
-        q[i] = (int8_t)(val & 16 ? -MAG[val & 15] : MAG[val & 15]);
-    }
-    *scale = unit;
+    ak_vcode_unpack5(c + 4, lv);
     return 1;
 }
 
-int ak_wcode_to_vcode(const void *code, size_t len, uint8_t vcode[AK_VCODE_BYTES])
+int ak_wcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale)
 {
-    int8_t q[AK_DIM];
-    float v[AK_DIM], scale;
-    if (!ak_wcode_to_i8(code, len, q, &scale))
+    uint8_t lv[AK_DIM];
+    if (!levels(code, len, scale, lv))
         return 0;
-    ak_vec_dequantize(q, scale, v);
-    return ak_vcode_encode(v, vcode);
+    ak_vcode_level_i8(lv, q);
+    return 1;
+}
+
+size_t ak_wcode_to_vcode(const void *code, size_t len, uint8_t vcode[AK_VCODE_MAX])
+{
+    uint8_t lv[AK_DIM];
+    float unit;
+    return levels(code, len, &unit, lv) ? ak_vcode_from_levels(lv, vcode) : 0;
 }
 
 static void sql_warm_code(sqlite3_context *ctx, int argc, sqlite3_value **argv)

@@ -61,9 +61,9 @@ const char *ak_pq_value_problem(int c, const ak_pq_val *v, char *why, size_t n)
     case K_HEX:
         return is_hex64(v) ? NULL : "is not 64 lowercase hex digits";
     case K_CODE:
-        if (v->len == AK_PQ_CODE_LEN)
-            return NULL;
-        snprintf(why, n, "has %zu bytes, not %d", v->len, AK_PQ_CODE_LEN);
+        if (v->len >= AK_PQ_CODE_MIN && v->len <= AK_PQ_CODE_MAX)
+            return NULL; /* 196 (versions 1-3) is in the range */
+        snprintf(why, n, "has %zu bytes, not %d to %d", v->len, AK_PQ_CODE_MIN, AK_PQ_CODE_MAX);
         return why;
     default:
         return ak_utf8_valid(v->p, v->len) ? NULL : "is not valid UTF-8";

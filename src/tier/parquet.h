@@ -14,8 +14,9 @@
  *   content_sha256   BYTE_ARRAY  STRING, 64 lowercase hex digits REQUIRED
  *   metadata         BYTE_ARRAY  STRING, JSON text               OPTIONAL
  *   daily_metrics    BYTE_ARRAY  STRING, JSON text               OPTIONAL
- *   embedding_code   BYTE_ARRAY  196 bytes: the vector code OPTIONAL
- *                    of util/vcode.h (null: no embedding); files
+ *   embedding_code   BYTE_ARRAY  4-244 bytes: the vector code OPTIONAL
+ *                    of util/vcode.h (null: no embedding; 196
+ *                    bytes: code versions 1-3); files
  *                    without this column (older Akosha, other writers)
  *                    read as all null
  *
@@ -72,7 +73,9 @@
 #define AK_PQ_FINGERPRINT_LEN 64     /* AK_MINHASH_BYTES: b-bit MinHash */
 #define AK_PQ_FINGERPRINT_LEN_V1 512 /* 128 x uint32, files written before */
 #define AK_PQ_SHA256_HEX_LEN 64
-#define AK_PQ_CODE_LEN 196        /* AK_VCODE_BYTES */
+#define AK_PQ_CODE_LEN 196        /* AK_VCODE_BYTES: code versions 1-3 */
+#define AK_PQ_CODE_MIN 4          /* AK_VCODE_MIN .. AK_VCODE_MAX: version 4 */
+#define AK_PQ_CODE_MAX 244
 
 #define AK_PQ_BATCH_ROWS 100000             /* intended rows per file, at most */
 #define AK_PQ_GROUP_ROWS 10000              /* default rows per row group */
@@ -118,7 +121,7 @@ typedef struct {
     ak_pq_val content_sha256; /* AK_PQ_SHA256_HEX_LEN lowercase hex digits */
     ak_pq_val metadata;       /* JSON text, or null */
     ak_pq_val daily_metrics;  /* JSON text, or null */
-    ak_pq_val embedding_code; /* AK_PQ_CODE_LEN bytes, or null */
+    ak_pq_val embedding_code; /* AK_PQ_CODE_MIN .. _MAX bytes, or null */
 } ak_pq_row;
 
 /* The column's name in the schema ("system_id", ...). */

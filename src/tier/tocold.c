@@ -50,7 +50,9 @@
 #include "util/time.h"
 #include "version.h"
 
-_Static_assert(AK_PQ_CODE_LEN == AK_VCODE_BYTES, "the Parquet column holds the vector code");
+_Static_assert(AK_PQ_CODE_MIN == AK_VCODE_MIN && AK_PQ_CODE_MAX == AK_VCODE_MAX &&
+                   AK_PQ_CODE_LEN == AK_VCODE_BYTES,
+               "the Parquet column holds the vector code");
 _Static_assert(AK_PQ_FINGERPRINT_LEN == AK_MINHASH_BYTES && AK_PQ_FINGERPRINT_LEN_V1 == AK_MINHASH_BYTES_V1,
                "the Parquet column holds the fingerprint");
 
@@ -63,8 +65,8 @@ typedef struct {
     int src;     /* -1: from warm; else the index of the object it is read from */
     char *conversation_id, *ultra, *metadata, *upload_id;
     uint8_t fingerprint[AK_MINHASH_BYTES];
-    uint8_t code[AK_VCODE_BYTES];
-    int has_code;
+    uint8_t code[AK_VCODE_MAX];
+    size_t code_len; /* 0: no code */
     char sha_hex[AK_SHA256_HEX];
     int64_t ts, upload_at, bytes;
 } cold_row;
@@ -126,10 +128,11 @@ static char *val_dup(ak_pq_val v) { return v.p ? strndup(v.p, v.len) : NULL; }
 
 /* ---- the month's warm rows ---- */
 
-/* The cold code of a warm row's vector code (none when it has none). */
+/* The cold code of a warm row's vector code (none when it has none): the
+ * same code, entropy coded, never rounded again. */
 static void warm_code(const ak_coldmove_warm *w, cold_row *r)
 {
-    r->has_code = ak_wcode_to_vcode(w->embedding_q, w->embedding_q_len, r->code);
+    r->code_len = ak_wcode_to_vcode(w->embedding_q, w->embedding_q_len, r->code);
 }
 
 typedef struct {
@@ -195,22 +198,22 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
     merge_read *m = ctx;
     if (m->b->trimming && row->ts_us < m->b->keep_from)
         return AK_OK; /* past retention: not carried into the new object */
-    int here, has_code;
+    int here;
     int64_t upload_at;
     char *upload_id;
-    uint8_t code[AK_VCODE_BYTES];
+    uint8_t code[AK_VCODE_MAX];
+    size_t code_len;
     ak_code rc = ak_coldmove_find_row(m->is_here, row->conversation_id.p, row->conversation_id.len,
                                       m->b->old[m->src], row->content_sha256.p,
                                       row->content_sha256.len, &here, &upload_at, &upload_id,
-                                      code, sizeof code, &has_code, m->err);
+                                      code, sizeof code, &code_len, m->err);
     if (rc)
         return rc;
     cold_row *r = here ? batch_add(m->b, m->err) : NULL;
     /* a code the object lacks but the catalog has (the backfill embedded the
      * row after it went cold) goes into the new object */
-    int catalog_code = r && !row->embedding_code.p && has_code;
-    if (catalog_code)
-        memcpy(r->code, code, AK_VCODE_BYTES);
+    if (r && !row->embedding_code.p && code_len)
+        memcpy(r->code, code, r->code_len = code_len);
     if (!here)
         return AK_OK; /* replaced since (the conversation came back to hot): drop it */
     if (!r) {
@@ -227,9 +230,8 @@ static ak_code merged_row(void *ctx, const ak_pq_row *row)
     ak_minhash_stored(row->fingerprint.p, row->fingerprint.len, r->fingerprint); /* checked */
     memcpy(r->sha_hex, row->content_sha256.p, AK_PQ_SHA256_HEX_LEN);
     r->sha_hex[AK_PQ_SHA256_HEX_LEN] = '\0';
-    if ((r->has_code = row->embedding_code.p != NULL))
-        memcpy(r->code, row->embedding_code.p, AK_VCODE_BYTES);
-    r->has_code |= catalog_code;
+    if (row->embedding_code.p) /* checked by the reader: at most AK_VCODE_MAX bytes */
+        memcpy(r->code, row->embedding_code.p, r->code_len = row->embedding_code.len);
     if (!r->conversation_id || !r->ultra || !r->upload_id || (row->metadata.p && !r->metadata))
         return ak_err_set(m->err, AK_ERR_NOMEM, "out of memory");
     return AK_OK;
@@ -333,7 +335,11 @@ static ak_code build_parquet(pass *p, cold_batch *b, const char *month, ak_buf *
     ak_buf_printf(&metrics, "{\"month\":\"%s\",\"conversations\":%zu}", month, b->n);
     ak_sha256_ctx *h = ak_sha256_new();
     ak_pq_writer *w = NULL;
-    ak_pq_opts opts = {.created_by = "akosha " AKOSHA_VERSION};
+    /* ZSTD's optimal parser (level 16, btopt) codes the random-looking
+     * bytes of vector codes, digests and length prefixes ~2 % smaller than
+     * level 3: 366 -> 359 B a row, what keeps cold under 15 % of hot with
+     * code version 4 (docs/BENCHMARKS.md); an object is written once a pass */
+    ak_pq_opts opts = {.created_by = "akosha " AKOSHA_VERSION, .zstd_level = 16};
     ak_code rc = h ? ak_pq_writer_new(&opts, &w, err) : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == AK_OK && i < b->n; i++) {
         const cold_row *r = &b->r[i];
@@ -346,7 +352,7 @@ static ak_code build_parquet(pass *p, cold_batch *b, const char *month, ak_buf *
             .content_sha256 = val(r->sha_hex),
             .metadata = val(r->metadata),
             .daily_metrics = val(metrics.data),
-            .embedding_code = {r->has_code ? (const char *)r->code : NULL, AK_VCODE_BYTES},
+            .embedding_code = {r->code_len ? (const char *)r->code : NULL, r->code_len},
         };
         ak_sha256_update(h, r->sha_hex, 64);
         rc = ak_pq_writer_add(w, &row, err);
@@ -407,12 +413,12 @@ static ak_code upload_verified(pass *p, const char *key, const ak_buf *file, int
 static ak_code catalog_row(ak_coldmove_switch *s, const cold_batch *b, const cold_row *r,
                            int *ok, ak_err *err)
 {
-    const uint8_t *code = r->has_code ? r->code : NULL;
+    const uint8_t *code = r->code_len ? r->code : NULL;
     if (r->src < 0)
         return ak_coldmove_switch_warm(s, r->id, r->conversation_id, r->ultra, code,
-                                       AK_VCODE_BYTES, ok, err);
+                                       r->code_len, ok, err);
     return ak_coldmove_switch_merged(s, r->conversation_id, b->old[r->src], r->sha_hex, r->ultra,
-                                     code, AK_VCODE_BYTES, ok, err);
+                                     code, r->code_len, ok, err);
 }
 
 /* *dropped: catalog rows past retention deleted (trimming only). */

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "util/rcoder.h"
 #include "util/vcode_tables.h"
 
 /* Version 2 (the step a negative float): 16 non-uniform levels, sign and
@@ -21,7 +22,6 @@ static const int MAG[8] = {6, 18, 31, 44, 58, 75, 96, 127};
 #define V3_TAG_MASK 0xffc00000u
 #define V3_STEPS 256 /* step index s: the step is VC3_T0 * 2^(s / 32) rms */
 #define V3_PAYLOAD (AK_VCODE_BYTES - 4)
-#define SIGN_BITS 1 /* a sign takes half the interval */
 
 static double v3_t(int s) { return VC3_T0 * exp2(s / 32.0); }
 
@@ -31,121 +31,29 @@ static const uint16_t *v3_table(int s) /* the tables are 16 step indexes apart *
     return VC3_FREQ[j < VC3_TABLES ? j : VC3_TABLES - 1];
 }
 
-/* LZMA's range coder: a 32-bit range, carries propagated into the bytes
- * already written.  Its first byte is always 0 and is not stored; bytes
- * past `cap` are counted, not stored. */
-typedef struct {
-    uint64_t low;
-    uint32_t range, cache_n;
-    uint8_t cache, *out;
-    int first;
-    size_t n, last, cap; /* bytes written; one past the last nonzero one */
-} renc;
-
-static void renc_byte(renc *e, uint8_t b)
-{
-    if (e->first) {
-        e->first = 0;
-        return;
-    }
-    if (e->n < e->cap)
-        e->out[e->n] = b;
-    e->n++;
-    if (b)
-        e->last = e->n;
-}
-
-static void renc_shift(renc *e)
-{
-    if ((uint32_t)e->low < 0xff000000u || (e->low >> 32) != 0) {
-        uint8_t carry = (uint8_t)(e->low >> 32), b = e->cache;
-        do {
-            renc_byte(e, (uint8_t)(b + carry));
-            b = 0xff;
-        } while (--e->cache_n);
-        e->cache = (uint8_t)(e->low >> 24);
-    }
-    e->cache_n++;
-    e->low = (e->low & 0x00ffffffu) << 8;
-}
-
-static void renc_put(renc *e, uint32_t start, uint32_t size, int bits)
-{
-    uint32_t r = e->range >> bits;
-    e->low += (uint64_t)r * start;
-    e->range = r * size;
-    while (e->range < (1u << 24)) {
-        e->range <<= 8;
-        renc_shift(e);
-    }
-}
-
-typedef struct {
-    uint32_t range, code;
-    const uint8_t *in;
-    size_t n, pos;
-} rdec;
-
-static void rdec_norm(rdec *d)
-{
-    while (d->range < (1u << 24)) {
-        d->range <<= 8;
-        d->code = d->code << 8 | (d->pos < d->n ? d->in[d->pos++] : 0); /* zeros past the end */
-    }
-}
-
-/* A magnitude under table f: the m with r * cum[m] <= code < r * cum[m + 1]
- * (code / r compared with cum, without the division: r * cum never exceeds
- * the range, so no product overflows).  Damaged input decodes to some
- * magnitude, never more than VC3_KMAX: the arithmetic is unsigned and the
- * range stays >= 2^24. */
-static int rdec_mag(rdec *d, const uint16_t *f)
-{
-    uint32_t r = d->range >> VC3_TOT_BITS, low = 0, next = r * f[0];
-    int m = 0;
-    while (m < VC3_KMAX && next <= d->code) {
-        low = next;
-        next += r * f[++m];
-    }
-    d->code -= low;
-    d->range = r * f[m];
-    rdec_norm(d);
-    return m;
-}
-
-static int rdec_sign(rdec *d)
-{
-    uint32_t r = d->range >> SIGN_BITS, neg = d->code >= r;
-    d->code -= neg ? r : 0;
-    d->range = r;
-    rdec_norm(d);
-    return (int)neg;
-}
-
 /* Code v at step index s into payload; returns whether it fits, and in
  * *cos the cosine of the decoded code with v (-2: the code is zero). */
 static int v3_pack(const float *v, double rms, int s, uint8_t *payload, double *cos)
 {
-    renc e = {.range = 0xffffffffu, .cache_n = 1, .first = 1, .cap = V3_PAYLOAD, .out = payload};
+    ak_renc e;
+    ak_renc_init(&e, payload, V3_PAYLOAD);
     const uint16_t *f = v3_table(s);
     uint32_t cum[VC3_KMAX + 1] = {0};
     for (int m = 1; m <= VC3_KMAX; m++)
         cum[m] = cum[m - 1] + f[m - 1];
     double inv = 1 / (v3_t(s) * rms), dot = 0, qq = 0;
-    memset(payload, 0, V3_PAYLOAD);
     for (int i = 0; i < AK_DIM; i++) {
         double x = fabs(v[i]) * inv;
         int m = x >= VC3_KMAX ? VC3_KMAX : (int)lround(x);
-        renc_put(&e, cum[m], f[m], VC3_TOT_BITS);
+        ak_renc_put(&e, cum[m], f[m], VC3_TOT_BITS);
         if (m)
-            renc_put(&e, v[i] < 0, 1, SIGN_BITS);
+            ak_renc_put(&e, v[i] < 0, 1, 1);
         dot += m * fabs(v[i]), qq += (double)m * m;
     }
-    for (int k = 0; k < 5; k++) /* flush */
-        renc_shift(&e);
     /* zeros after the payload need not be stored: the decoder reads zeros there */
+    size_t len = ak_renc_finish(&e);
     *cos = qq > 0 ? dot / sqrt(qq * rms * rms * AK_DIM) : -2;
-    return e.last <= V3_PAYLOAD;
+    return len <= V3_PAYLOAD;
 }
 
 int ak_vcode_encode(const float *v, uint8_t code[AK_VCODE_BYTES])
@@ -186,23 +94,158 @@ int ak_vcode_encode(const float *v, uint8_t code[AK_VCODE_BYTES])
 
 static void v3_decode(const uint8_t *payload, int s, int8_t q[AK_DIM], float *scale)
 {
-    rdec d = {.range = 0xffffffffu, .in = payload, .n = V3_PAYLOAD};
-    for (int b = 0; b < 4; b++)
-        d.code = d.code << 8 | d.in[d.pos++];
+    ak_rdec d;
+    ak_rdec_init(&d, payload, V3_PAYLOAD);
     const uint16_t *f = v3_table(s);
     for (int i = 0; i < AK_DIM; i++) {
-        int m = rdec_mag(&d, f);
-        q[i] = (int8_t)(m && rdec_sign(&d) ? -m : m);
+        int m = ak_rdec_symbol(&d, f, VC3_KMAX + 1, VC3_TOT_BITS);
+        q[i] = (int8_t)(m && ak_rdec_bit(&d) ? -m : m);
     }
     /* x ~= q * t * rms; a unit vector's rms is 1 / sqrt(AK_DIM) */
     *scale = (float)(v3_t(s) / sqrt(AK_DIM));
 }
 
+/* ---- version 4: the warm code's 5-bit levels, entropy coded ---- */
+
+#define V4_TAG (V3_TAG | 4u << 8) /* | check << 12 | the table, or V4_RAW */
+#define V4_TAG_MASK 0xffc00f00u
+#define V4_RAW 0xffu
+#define V4_HEAD 4
+_Static_assert(VC4_TABLES < (int)V4_RAW, "a table number fits the header's low byte");
+
+void ak_vcode_pack5(const uint8_t lv[AK_DIM], uint8_t out[AK_VCODE_LEVEL_BYTES])
+{
+    memset(out, 0, AK_VCODE_LEVEL_BYTES);
+    for (int i = 0; i < AK_DIM; i++) {
+        unsigned bit = (unsigned)i * 5, w = (unsigned)(lv[i] & 31u) << (bit % 8);
+        out[bit / 8] |= (uint8_t)w; /* spans at most two bytes */
+        if (w >> 8)
+            out[bit / 8 + 1] |= (uint8_t)(w >> 8);
+    }
+}
+
+void ak_vcode_unpack5(const uint8_t in[AK_VCODE_LEVEL_BYTES], uint8_t lv[AK_DIM])
+{
+    for (int i = 0; i < AK_DIM; i++) {
+        unsigned bit = (unsigned)i * 5, at = bit / 8;
+        unsigned w = in[at] | (at + 1 < AK_VCODE_LEVEL_BYTES ? (unsigned)in[at + 1] << 8 : 0u);
+        lv[i] = (uint8_t)((w >> (bit % 8)) & 31u);
+    }
+}
+
+void ak_vcode_level_i8(const uint8_t lv[AK_DIM], int8_t q[AK_DIM])
+{
+    for (int i = 0; i < AK_DIM; i++)
+        q[i] = (int8_t)(lv[i] & 16 ? -VC4_MAG[lv[i] & 15] : VC4_MAG[lv[i] & 15]);
+}
+
+/* A 10-bit check of the levels (FNV-1a, folded): damage to a code that
+ * is already as short as it can be leaves it a valid code of other
+ * levels, so only this tells (all but 1 in 1,024 damaged codes). */
+static uint32_t v4_check(const uint8_t lv[AK_DIM])
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < AK_DIM; i++)
+        h = (h ^ lv[i]) * 16777619u;
+    return (h ^ h >> 10 ^ h >> 20 ^ h >> 30) & 0x3ffu;
+}
+
+/* Code the levels under table t into out (cap bytes); returns the length. */
+static size_t v4_pack(const uint8_t lv[AK_DIM], int t, uint8_t *out, size_t cap)
+{
+    const uint16_t *f = VC4_FREQ[t];
+    uint32_t cum[VC4_LEVELS] = {0};
+    for (int m = 1; m < VC4_LEVELS; m++)
+        cum[m] = cum[m - 1] + f[m - 1];
+    ak_renc e;
+    ak_renc_init(&e, out, cap);
+    for (int i = 0; i < AK_DIM; i++) {
+        int m = lv[i] & 15;
+        ak_renc_put(&e, cum[m], f[m], VC3_TOT_BITS);
+        ak_renc_put(&e, (lv[i] >> 4) & 1u, 1, 1);
+    }
+    return ak_renc_finish(&e);
+}
+
+/* The table that codes the levels shortest, from their histogram: the
+ * ideal length under each, whose order the range coder keeps. */
+static int v4_table(const uint8_t lv[AK_DIM])
+{
+    int n[VC4_LEVELS] = {0}, best = 0;
+    for (int i = 0; i < AK_DIM; i++)
+        n[lv[i] & 15]++;
+    double least = INFINITY;
+    for (int t = 0; t < VC4_TABLES; t++) {
+        double bits = 0;
+        for (int m = 0; m < VC4_LEVELS; m++)
+            bits += n[m] ? n[m] * (VC3_TOT_BITS - log2(VC4_FREQ[t][m])) : 0;
+        if (bits < least)
+            least = bits, best = t;
+    }
+    return best;
+}
+
+size_t ak_vcode_from_levels(const uint8_t lv[AK_DIM], uint8_t code[AK_VCODE_MAX])
+{
+    int t = v4_table(lv);
+    size_t n = V4_HEAD + v4_pack(lv, t, code + V4_HEAD, AK_VCODE_MAX - V4_HEAD);
+    uint32_t h = V4_TAG | v4_check(lv) << 12 | (uint32_t)t;
+    if (n >= AK_VCODE_MAX || n == AK_VCODE_BYTES) { /* no gain, or the length of versions 1-3 */
+        h = V4_TAG | v4_check(lv) << 12 | V4_RAW;
+        ak_vcode_pack5(lv, code + V4_HEAD);
+        n = AK_VCODE_MAX;
+    }
+    for (int b = 0; b < 4; b++)
+        code[b] = (uint8_t)(h >> (8 * b));
+    return n;
+}
+
+int ak_vcode_levels(const void *code, size_t len, uint8_t lv[AK_DIM])
+{
+    const uint8_t *c = code;
+    if (len < V4_HEAD || len > AK_VCODE_MAX || len == AK_VCODE_BYTES)
+        return 0;
+    uint32_t h = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+    if ((h & V4_TAG_MASK) != V4_TAG)
+        return 0;
+    if ((h & 0xffu) == V4_RAW) {
+        if (len != AK_VCODE_MAX)
+            return 0;
+        ak_vcode_unpack5(c + V4_HEAD, lv);
+        return v4_check(lv) == (h >> 12 & 0x3ffu);
+    }
+    int t = (int)(h & 0xffu);
+    if (t >= VC4_TABLES)
+        return 0;
+    ak_rdec d;
+    ak_rdec_init(&d, c + V4_HEAD, len - V4_HEAD);
+    for (int i = 0; i < AK_DIM; i++) {
+        int m = ak_rdec_symbol(&d, VC4_FREQ[t], VC4_LEVELS, VC3_TOT_BITS);
+        lv[i] = (uint8_t)(m | ak_rdec_bit(&d) << 4);
+    }
+    /* a cut or damaged code decodes to levels whose code (under its table:
+     * integer arithmetic, the same on every machine, unlike the encoder's
+     * choice of table) is not it */
+    uint8_t again[AK_VCODE_MAX];
+    return v4_check(lv) == (h >> 12 & 0x3ffu) &&
+           v4_pack(lv, t, again, sizeof again) == len - V4_HEAD &&
+           memcmp(again, c + V4_HEAD, len - V4_HEAD) == 0;
+}
+
 int ak_vcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale)
 {
     const uint8_t *c = code;
-    if (len != AK_VCODE_BYTES)
-        return 0;
+    uint8_t lv[AK_DIM];
+    if (len != AK_VCODE_BYTES) {
+        if (!ak_vcode_levels(code, len, lv))
+            return 0;
+        ak_vcode_level_i8(lv, q);
+        double qq = 0; /* the direction alone is kept: the unit-length scale */
+        for (int i = 0; i < AK_DIM; i++)
+            qq += q[i] * q[i];
+        *scale = (float)(1 / sqrt(qq)); /* every level is nonzero */
+        return 1;
+    }
     uint32_t u = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
     if ((u & V3_TAG_MASK) == V3_TAG) {
         if ((u & ~V3_TAG_MASK) >= V3_STEPS)

@@ -83,11 +83,12 @@ static ak_code check_row(void *arg, const ak_pq_row *r)
             check_text(v, c == AK_PQ_METADATA || c == AK_PQ_DAILY_METRICS,
                        ak_pq_col_name((ak_pq_col)c));
     }
-    /* a code is null or 196 bytes, and whatever its bytes, the decoder
+    /* a code is null or 4-244 bytes, and whatever its bytes, the decoder
      * refuses it or gives int8 values the scan can take ([-127, 127]: the
-     * v2 code's largest level is 127; v3's magnitudes stop at 40,
+     * v2 and v4 codes' largest level is 127; v3's magnitudes stop at 40,
      * util/vcode.c) with a positive scale */
-    FUZZ_CHECK(!r->embedding_code.p || r->embedding_code.len == AK_PQ_CODE_LEN,
+    FUZZ_CHECK(!r->embedding_code.p || (r->embedding_code.len >= AK_PQ_CODE_MIN &&
+                                        r->embedding_code.len <= AK_PQ_CODE_MAX),
                "embedding_code of %zu bytes", r->embedding_code.len);
     int8_t q[AK_DIM];
     float scale;

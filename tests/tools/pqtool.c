@@ -66,7 +66,7 @@ static ak_code print_row(void *ctx, const ak_pq_row *r)
     json_val(&w, "metadata", r->metadata);
     json_val(&w, "daily_metrics", r->daily_metrics);
     ak_jw_key(&w, "embedding_code");
-    if (r->embedding_code.p && r->embedding_code.len <= AK_PQ_CODE_LEN) {
+    if (r->embedding_code.p && r->embedding_code.len <= AK_PQ_CODE_MAX) {
         ak_hex((const uint8_t *)r->embedding_code.p, r->embedding_code.len, hex);
         ak_jw_str(&w, hex);
     } else {

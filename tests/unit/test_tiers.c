@@ -6,12 +6,14 @@
 #include "../tools/rec_test.h"
 #include "../tools/vec_test.h"
 #include "../tools/clustered.h"
+#include "test_sql.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <sqlite3.h>
 
 #include "query/search.h"
+#include "storage/warmcode.h"
 #include "tier/age.h"
 #include "tier/cold.h"
 #include "util/time.h"
@@ -251,11 +253,40 @@ static void test_cold_get(void)
     ak_sysdb_close(db);
 }
 
+/* A row aged hot -> warm -> cold keeps its warm code: its cold code is
+ * version 4, holding exactly the levels of the warm code of its vector. */
+static void test_cold_code_is_warm_code(void)
+{
+    ak_sysdb *db;
+    ak_err err;
+    sqlite3_stmt *st;
+    uint8_t wcode[AK_WCODE_BYTES], want[AK_DIM], got[AK_DIM];
+    CHECK_OK(ak_datadir_open_system(dd, "sys-a", 0, &db, &err), err);
+    sqlite3 *h = test_sql_open(db);
+    CHECK(sqlite3_prepare_v2(h, "SELECT embedding_code FROM cold WHERE conversation_id = 'cold'",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    const uint8_t *code = sqlite3_column_blob(st, 0);
+    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    CHECK(len >= AK_VCODE_MIN && len <= AK_VCODE_MAX && len != AK_VCODE_BYTES);
+    uint32_t head = (uint32_t)code[0] | (uint32_t)code[1] << 8 | (uint32_t)code[2] << 16 |
+                    (uint32_t)code[3] << 24;
+    CHECK((head & 0xffc00f00u) == 0x7fc00400u); /* version 4 */
+    CHECK(ak_vcode_levels(code, len, got));
+    CHECK(ak_wcode_encode(v_cold, wcode));
+    ak_vcode_unpack5(wcode + 4, want);
+    CHECK(memcmp(got, want, sizeof got) == 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    ak_sysdb_close(db);
+}
+
 int main(void)
 {
     build();
     RUN(test_cold_found);
     RUN(test_cold_get);
+    RUN(test_cold_code_is_warm_code);
     RUN(test_cold_ranked_as_codes);
     cl_free(clu);
     ak_store_close(cold);
