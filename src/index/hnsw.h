@@ -27,7 +27,10 @@
 #include "util/vec.h"
 
 #define AK_HNSW_M 16          /* links a node keeps on levels >= 1 */
-#define AK_HNSW_M0 32         /* ... on level 0 */
+/* ... on level 0.  24, not hnswlib's 2 * M: at 1M clustered vectors it
+ * costs no recall at the search's defaults and saves 32 B a node of what
+ * stays resident (docs/BENCHMARKS.md, "Level-0 links 24"). */
+#define AK_HNSW_M0 24
 #define AK_HNSW_MAX_LEVEL 16
 #ifndef AK_HNSW_EF_BUILD /* a -D for the benchmark's recall-vs-build-rate check */
 #define AK_HNSW_EF_BUILD 128  /* candidates considered when linking a node */
@@ -92,7 +95,7 @@ ak_code ak_hnsw_load_lazy(const char *path, ak_hnsw **out, void **user, size_t *
  * link offsets, every link names a node with that level, the deletion
  * marks, the entry point): AK_ERR_CORRUPT saying what is wrong.  After it
  * passes, no byte of the graph can steer a search or an insertion out of
- * bounds.  Reads the levels and links (136 bytes a node), not the vectors.
+ * bounds.  Reads the levels and links (about 105 bytes a node), not the vectors.
  * A no-op for a graph already checked.  May run beside searches (they
  * find nothing until it passes), not beside insertions. */
 ak_code ak_hnsw_check(ak_hnsw *h, ak_err *err);
