@@ -30,8 +30,7 @@ static double pack(const float *v, float unit, uint8_t *code)
     uint8_t lv[AK_DIM];
     uint32_t u;
     memcpy(&u, &unit, 4);
-    for (int b = 0; b < 4; b++)
-        code[b] = (uint8_t)(u >> (8 * b));
+    ak_vcode_head_put(code, u);
     float inv = 1 / unit;
     for (int i = 0; i < AK_DIM; i++) {
         int k = level(fabsf(v[i]) * inv), m = v[i] < 0 ? -MAG[k] : MAG[k];
@@ -76,7 +75,7 @@ static int levels(const void *code, size_t len, float *unit, uint8_t lv[AK_DIM])
     const uint8_t *c = code;
     if (len != AK_WCODE_BYTES)
         return 0;
-    uint32_t u = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+    uint32_t u = ak_vcode_head_get(c);
     memcpy(unit, &u, 4);
     if (!(*unit > 0) || !isfinite(*unit))
         return 0;

@@ -83,9 +83,7 @@ int ak_vcode_encode(const float *v, uint8_t code[AK_VCODE_BYTES])
         int s = lo + more[k];
         if (s < V3_STEPS && v3_pack(v, rms, s, p, &c) && c > best) {
             best = c;
-            uint32_t h = V3_TAG | (uint32_t)s;
-            for (int b = 0; b < 4; b++)
-                code[b] = (uint8_t)(h >> (8 * b));
+            ak_vcode_head_put(code, V3_TAG | (uint32_t)s);
             memcpy(code + 4, p, sizeof p);
         }
     }
@@ -195,8 +193,7 @@ size_t ak_vcode_from_levels(const uint8_t lv[AK_DIM], uint8_t code[AK_VCODE_MAX]
         ak_vcode_pack5(lv, code + V4_HEAD);
         n = AK_VCODE_MAX;
     }
-    for (int b = 0; b < 4; b++)
-        code[b] = (uint8_t)(h >> (8 * b));
+    ak_vcode_head_put(code, h);
     return n;
 }
 
@@ -205,7 +202,7 @@ int ak_vcode_levels(const void *code, size_t len, uint8_t lv[AK_DIM])
     const uint8_t *c = code;
     if (len < V4_HEAD || len > AK_VCODE_MAX || len == AK_VCODE_BYTES)
         return 0;
-    uint32_t h = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+    uint32_t h = ak_vcode_head_get(c);
     if ((h & V4_TAG_MASK) != V4_TAG)
         return 0;
     if ((h & 0xffu) == V4_RAW) {
@@ -246,7 +243,7 @@ int ak_vcode_to_i8(const void *code, size_t len, int8_t q[AK_DIM], float *scale)
         *scale = (float)(1 / sqrt(qq)); /* every level is nonzero */
         return 1;
     }
-    uint32_t u = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+    uint32_t u = ak_vcode_head_get(c);
     if ((u & V3_TAG_MASK) == V3_TAG) {
         if ((u & ~V3_TAG_MASK) >= V3_STEPS)
             return 0;

@@ -73,6 +73,20 @@
 #include "util/vec.h"
 
 #define AK_VCODE_BYTES (4 + AK_DIM / 2)            /* versions 1-3 */
+
+/* The 4-byte header of a vector code, cold (every version) or warm
+ * (storage/warmcode.h: its unit): little-endian whatever the host, as the
+ * codes travel in Parquet objects. */
+static inline uint32_t ak_vcode_head_get(const uint8_t *c)
+{
+    return (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+}
+
+static inline void ak_vcode_head_put(uint8_t *c, uint32_t h)
+{
+    for (int b = 0; b < 4; b++)
+        c[b] = (uint8_t)(h >> (8 * b));
+}
 #define AK_VCODE_LEVEL_BYTES (AK_DIM * 5 / 8)      /* 384 5-bit values */
 #define AK_VCODE_MIN 4 /* version 4: the header (zeros at the end of a code are not stored) */
 #define AK_VCODE_MAX (4 + AK_VCODE_LEVEL_BYTES)    /* version 4 raw: 244 */
