@@ -7,6 +7,8 @@
  *     systems/<sid>/<uid>/memories.jsonl    the accepted records, one a line
  *     systems/<sid>/<uid>/manifest.json     uploaded_at, count, checksum, files
  *
+ * (the checksum is added when the batch is shipped: see outbox.c)
+ *
  * written first to the outbox: a local store inside the data directory
  * (<data>/outbox), every put fsync'd.  It is then applied through the very
  * path bucket uploads take (ak_ingest_system: manifest rules, record rules,

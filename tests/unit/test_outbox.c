@@ -7,7 +7,8 @@
  *    row; applying it again changes nothing;
  *  - a batch staged but never applied is applied by recovery, in order;
  *  - shipping copies applied batches to a bucket and empties the outbox;
- *    the bucket's copy ingests into a fresh database to the same rows;
+ *    the bucket's copy ingests into a fresh database to the same rows; a
+ *    staged manifest has no checksum, the shipped one the payload's;
  *  - a batch applied from the caller's parsed records stores the same rows
  *    and ledger counts as one read back from the outbox, and says per
  *    record what became of it (new, updated, duplicate, conflict);
@@ -21,6 +22,7 @@
 
 #include "test.h"
 #include "ingest/ingest.h"
+#include "ingest/manifest.h"
 #include "ingest/outbox.h"
 #include "query/segment.h"
 #include "storage/datadir.h"
@@ -80,6 +82,7 @@ static void test_stage_apply(void)
     CHECK_OK(ak_outbox_stage(ob, SID, b.data, b.len, 5, "test", ak_time_now_us(), &ba, &err), err);
     CHECK_HAS(ba.uid, "_push_");
     CHECK_HAS(ba.manifest, "\"conversation_count\":5");
+    CHECK(!strstr(ba.manifest, "checksum")); /* added when shipped */
     CHECK_OK(ak_outbox_apply(ob, dd, SID, db, &ba, NULL, 0, NULL, NULL, &row, &changed, &err), err);
     CHECK_INT(row.status, AK_UPLOAD_INGESTED);
     CHECK_INT(row.new_count, 5);
@@ -169,6 +172,38 @@ static void test_recover(void)
     ak_buf_free(&b);
 }
 
+/* Every manifest in the bucket has the checksum of its batch's payload;
+ * returns how many there are. */
+static int64_t check_shipped_sums(ak_store *bucket)
+{
+    ak_store_page page;
+    ak_err err;
+    int64_t n = 0;
+    CHECK_OK(ak_store_list(bucket, "systems/" SID "/", NULL, NULL, 0, &page, &err), err);
+    for (size_t i = 0; i < page.n_objs; i++) {
+        const char *k = page.objs[i].key, *slash = strrchr(k, '/');
+        if (strcmp(slash + 1, "manifest.json") != 0)
+            continue;
+        char *text, *payload, key[512];
+        size_t len, plen;
+        ak_manifest m;
+        uint8_t sum[AK_SHA256_LEN];
+        CHECK_OK(ak_store_get_small(bucket, k, 1 << 20, &text, &len, &err), err);
+        CHECK_OK(ak_manifest_parse(text, len, ak_time_now_us(), &m, &err), err);
+        CHECK(m.has_checksum);
+        snprintf(key, sizeof key, "%.*s%s", (int)(slash + 1 - k), k, AK_OUTBOX_PAYLOAD);
+        CHECK_OK(ak_store_get_small(bucket, key, 1 << 20, &payload, &plen, &err), err);
+        ak_sha256(payload, plen, sum);
+        CHECK(memcmp(sum, m.checksum, sizeof sum) == 0);
+        ak_manifest_free(&m);
+        free(payload);
+        free(text);
+        n++;
+    }
+    ak_store_page_free(&page);
+    return n;
+}
+
 static void test_ship(void)
 {
     char dir[512];
@@ -188,6 +223,7 @@ static void test_ship(void)
     CHECK_INT(st.pending, 0);
     CHECK_OK(ak_outbox_count(ob, NULL, &n, &err), err);
     CHECK_INT(n, 0);
+    CHECK_INT(check_shipped_sums(bucket), 3);
     /* the bucket's copies rebuild the same rows elsewhere */
     snprintf(dir, sizeof dir, "%s/data2", test_tmpdir());
     CHECK_OK(ak_datadir_open(dir, 1, 0, &dd2, &err), err);
