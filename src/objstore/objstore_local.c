@@ -19,7 +19,8 @@
  * Making a file system behave like S3:
  *  - A put writes ".akosha-tmp-<random>" beside the target, fsyncs it and
  *    renames it over the target, so readers see the old object or the new
- *    one, never a partial one.  Temp names are never listed, and a key using
+ *    one, never a partial one.  Large objects skip the page cache on the
+ *    way (write_direct()).  Temp names are never listed, and a key using
  *    one is refused, so a put in progress can neither be read nor deleted.
  *    The put holds an flock on its temp file until the rename: a temp file
  *    nobody holds is the leftover of a killed put, which ak_local_temps() may
@@ -357,9 +358,70 @@ static ak_code create_temp_beside(ak_store *s, const char *key, char *tmp, int *
                       "kept disappearing", key, ak_local(s)->root);
 }
 
+/* Objects from DIRECT_MIN bytes up are written around the page cache
+ * (O_DIRECT), through an aligned buffer of DIRECT_CHUNK bytes.  Why: a
+ * pushed batch is ~1 MB staged once and read back at most once (when it is
+ * shipped), and copying it into fresh page-cache pages was a fifth of a
+ * push's CPU (on a virtual machine every new page also faults in the
+ * host).  The fsync that follows makes it durable as before. */
+#define DIRECT_MIN ((size_t)256 * 1024)
+#define DIRECT_ALIGN ((size_t)4096) /* a multiple of any device's block size */
+#define DIRECT_CHUNK ((size_t)256 * 1024)
+
+static int pwrite_all(int fd, const char *buf, size_t n, off_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, buf, n, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w == 0 ? (errno = EIO, -1) : -1;
+        buf += w, n -= (size_t)w, off += w;
+    }
+    return 0;
+}
+
+/* data[0..len) into the empty file fd with O_DIRECT: every chunk padded
+ * to DIRECT_ALIGN, the file then cut back to len.  1 when written, 0 when
+ * the file system takes no direct I/O (nothing written: write it through
+ * the cache), -1 with errno on an I/O error. */
+static int write_direct(int fd, const char *data, size_t len)
+{
+    int fl = fcntl(fd, F_GETFL);
+    char *buf = NULL;
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_DIRECT) != 0)
+        return 0; /* tmpfs, for one */
+    if (posix_memalign((void **)&buf, DIRECT_ALIGN, DIRECT_CHUNK) != 0) {
+        fcntl(fd, F_SETFL, fl);
+        return 0;
+    }
+    int r = 1;
+    for (size_t off = 0; r == 1 && off < len; off += DIRECT_CHUNK) {
+        size_t n = len - off < DIRECT_CHUNK ? len - off : DIRECT_CHUNK;
+        size_t padded = (n + DIRECT_ALIGN - 1) & ~(DIRECT_ALIGN - 1);
+        memcpy(buf, data + off, n);
+        memset(buf + n, 0, padded - n);
+        if (pwrite_all(fd, buf, padded, (off_t)off) != 0)
+            r = off == 0 && errno == EINVAL ? 0 : -1; /* refused outright: cached */
+    }
+    int e = errno;
+    free(buf);
+    if (fcntl(fd, F_SETFL, fl) != 0 && r == 1)
+        r = -1, e = errno;
+    if (r == 1 && ftruncate(fd, (off_t)len) != 0)
+        r = -1, e = errno;
+    errno = e;
+    return r;
+}
+
 static ak_code write_all(ak_store *s, const char *key, int fd,
                          const char *data, size_t len, ak_err *err)
 {
+    int direct = len >= DIRECT_MIN ? write_direct(fd, data, len) : 0;
+    if (direct < 0)
+        return ak_local_fail(s, err, AK_ERR_IO, "write a temp file for", key, errno);
+    if (direct)
+        return AK_OK;
     while (len > 0) {
         ssize_t n = write(fd, data, len);
         if (n < 0 && errno == EINTR)
