@@ -54,12 +54,13 @@ ak_code ak_index_load_system(ak_index *idx, const char *system_id, ak_err *err);
  * system, through db (an open handle on its database): build its next
  * segment from the installed one and those rows (ak_segment_patch: read
  * from db, or rows[i] when not NULL), or load it whole when that cannot be
- * done (none installed, another file, a changed row that is warm).  Loads
+ * done (none installed, another file, a changed row that is warm).
+ * all_new: none of ids had a row before that commit (ak_segment_patch).  Loads
  * and patches of one system run one at a time, so an earlier read never
  * replaces a later one. */
 ak_code ak_index_patch_system(ak_index *idx, const char *system_id, ak_sysdb *db,
                               const char *const *ids, const ak_segment_row *rows, size_t n,
-                              ak_err *err);
+                              int all_new, ak_err *err);
 /* Bring the index in line with the data directory: load systems whose
  * database file is new or was replaced (akosha reingest, another process's
  * ingest), or every system when all; forget systems whose database is gone.

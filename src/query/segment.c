@@ -301,29 +301,30 @@ static ak_code append(const ak_segment *old, ak_sysdb *db, const char *const *id
     return AK_OK;
 }
 
-static int fits(const ak_segment *old, const id_set *set, size_t n)
+static int fits(const ak_segment *old, const id_set *set, size_t n, int all_new)
 {
     const ak_segment *own = old->owner ? old->owner : old;
     if (old->n_hot != old->n || own->tail != old->n || n > own->cap - old->n)
         return 0;
-    for (uint32_t r = 0; r < old->n; r++)
+    for (uint32_t r = 0; !all_new && r < old->n; r++)
         if (id_set_has(set, ak_segment_conv_id(old, r)))
             return 0; /* a row to drop: copy */
     return 1;
 }
 
 ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids,
-                         const ak_segment_row *rows, size_t n, ak_segment **out, ak_err *err)
+                         const ak_segment_row *rows, size_t n, int all_new, ak_segment **out,
+                         ak_err *err)
 {
     id_set set;
     if (!id_set_init(&set, ids, n))
         return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
     ak_code rc = AK_OK;
-    for (uint32_t r = old->n_hot; rc == AK_OK && r < old->n; r++)
+    for (uint32_t r = old->n_hot; !all_new && rc == AK_OK && r < old->n; r++)
         if (id_set_has(&set, ak_segment_conv_id(old, r)))
             rc = ak_err_set(err, AK_ERR_UNSUPPORTED, "a changed row is warm or cold: load it whole");
     int copy = rc == AK_OK &&
-               !(fits(old, &set, n) && (rc = append(old, db, ids, rows, n, out, err)) == AK_OK);
+               !(fits(old, &set, n, all_new) && (rc = append(old, db, ids, rows, n, out, err)) == AK_OK);
     if (copy && rc == AK_ERR_UNSUPPORTED)
         rc = AK_OK; /* no room after all */
     if (copy && rc == AK_OK) {

@@ -82,10 +82,14 @@ typedef struct {
  * old plus the n rows, not a reload of the system; when none of ids is in
  * old, old is all hot and its arrays have room, only the n rows (appended
  * in place).  AK_ERR_UNSUPPORTED when one of them is a warm row of old
- * (load the system whole instead).  The caller serialises the patches of
+ * (load the system whole instead).  all_new: the caller knows none of ids
+ * had a row (the database stored them as new), so old holds none of them
+ * and is not searched for them: that search reads every row of old, per
+ * batch, and grew with the system.  The caller serialises the patches of
  * one system and patches only the newest segment of it. */
 ak_code ak_segment_patch(const ak_segment *old, ak_sysdb *db, const char *const *ids,
-                         const ak_segment_row *rows, size_t n, ak_segment **out, ak_err *err);
+                         const ak_segment_row *rows, size_t n, int all_new, ak_segment **out,
+                         ak_err *err);
 void ak_segment_ref(ak_segment *s);
 void ak_segment_unref(ak_segment *s);
 

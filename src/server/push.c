@@ -118,6 +118,7 @@ static ak_code reindex(ak_push *p, const group *g, const ak_put_result *res,
     const char **ids = malloc((size_t)g->n * sizeof *ids);
     ak_segment_row *rows = malloc((size_t)g->n * sizeof *rows);
     size_t n = 0;
+    int all_new = 1;
     ak_code rc;
     if (!ids || !rows) {
         rc = ak_index_load_system(p->env.idx, g->sid, err);
@@ -128,8 +129,9 @@ static ak_code reindex(ak_push *p, const group *g, const ak_put_result *res,
                 continue;
             rows[n] = (ak_segment_row){rowid[i], r->ts_us, r->has_embedding ? r->embedding : NULL};
             ids[n++] = r->id;
+            all_new &= res[i] == AK_PUT_NEW;
         }
-        rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, rows, n, err);
+        rc = ak_index_patch_system(p->env.idx, g->sid, db, ids, rows, n, all_new, err);
     }
     free(ids);
     free(rows);

@@ -470,12 +470,12 @@ static void test_patch(void)
     rows[1].vec = NULL;
     CHECK_INT(rows[0].rowid, 4); /* p3 updated in its row */
     /* read back, with p99 absent ... */
-    CHECK_OK(ak_segment_patch(base, db, ids, NULL, 5, &patched, &err), err);
+    CHECK_OK(ak_segment_patch(base, db, ids, NULL, 5, 0, &patched, &err), err);
     CHECK_OK(ak_segment_load(db, "patch.example", &whole, &err), err);
     check_same(patched, whole);
     ak_segment_unref(patched);
     /* ... or from the rows in memory: the same segment */
-    CHECK_OK(ak_segment_patch(base, db, ids, rows, 4, &patched, &err), err);
+    CHECK_OK(ak_segment_patch(base, db, ids, rows, 4, 0, &patched, &err), err);
     check_same(patched, whole);
     ak_segment_unref(patched);
     ak_segment_unref(whole);
@@ -512,9 +512,10 @@ static void test_patch_append(void)
                                        AK_US_PER_SEC * (int64_t)(x * 1000), i != 2 ? v[i] : NULL};
             ids[i] = names[i];
         }
-        /* batches 2 and 4 from memory, 1 and 3 read back */
-        CHECK_OK(ak_segment_patch(seg[b - 1], db, ids, b % 2 ? NULL : rows, 3, &seg[b], &err),
-                 err);
+        /* batches 2 and 4 from memory, 1 and 3 read back; 3 and 4 known
+         * to be new (not looked for in the old segment) */
+        CHECK_OK(ak_segment_patch(seg[b - 1], db, ids, b % 2 ? NULL : rows, 3, b >= 3, &seg[b],
+                                  &err), err);
         CHECK_INT(seg[b]->n, 10 + 2 * b);
     }
     CHECK(seg[1]->owner == NULL);   /* the first patch copied, with room */
@@ -529,7 +530,7 @@ static void test_patch_append(void)
     /* a patch of an older segment cannot append (its tail is written) */
     const char *more[] = {"c0"};
     put_vec(db, "c0", "c0", 0.9f, 1);
-    CHECK_OK(ak_segment_patch(seg[2], db, more, NULL, 1, &stale, &err), err);
+    CHECK_OK(ak_segment_patch(seg[2], db, more, NULL, 1, 1, &stale, &err), err);
     CHECK(stale->owner == NULL);
     CHECK_INT(stale->n, 15);
     ak_segment_unref(stale);
@@ -537,7 +538,7 @@ static void test_patch_append(void)
     put_vec(db, "b1-0", "b1-0 edited", 0.95f, 1);
     const char *upd[] = {"b1-0", "c0"};
     ak_segment *patched;
-    CHECK_OK(ak_segment_patch(seg[4], db, upd, NULL, 2, &patched, &err), err);
+    CHECK_OK(ak_segment_patch(seg[4], db, upd, NULL, 2, 0, &patched, &err), err);
     CHECK(patched->owner == NULL);
     ak_segment_unref(whole);
     CHECK_OK(ak_segment_load(db, "append.example", &whole, &err), err);
