@@ -6,11 +6,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/time.h"
+
+/* Back to truncating the WAL, then closed: the last connection's close
+ * cuts the WAL anyway, but while readers keep the database open it stays,
+ * and is then cut at its next reset. */
+static void close_db(ak_sysdb *db)
+{
+    if (db)
+        ak_sysdb_wal_keep(db, 0, NULL);
+    ak_sysdb_close(db);
+}
 
 void ak_pushdb_close(ak_pushdb *slot)
 {
-    ak_sysdb_close(slot->db);
+    close_db(slot->db);
     slot->db = NULL;
     slot->sid[0] = '\0';
 }
@@ -25,9 +36,13 @@ ak_code ak_pushdb_open(ak_pushdb *slot, const ak_datadir *dd, const char *system
         *out = db;
         return AK_OK;
     }
-    ak_sysdb_close(db); /* another system's, or its file was deleted or replaced */
+    close_db(db); /* another system's, or its file was deleted or replaced */
     slot->sid[0] = '\0';
-    return ak_datadir_open_system(dd, system_id, 1, out, err);
+    ak_code rc = ak_datadir_open_system(dd, system_id, 1, out, err);
+    ak_err e;
+    if (rc == AK_OK && ak_sysdb_wal_keep(*out, AK_PUSHDB_WAL_KEEP, &e))
+        AK_WARN("push", "keeping the WAL of %s: %s", system_id, e.msg); /* only slower */
+    return rc;
 }
 
 void ak_pushdb_done(ak_pushdb *slot, const char *system_id, ak_sysdb *db, int ok)
@@ -35,7 +50,7 @@ void ak_pushdb_done(ak_pushdb *slot, const char *system_id, ak_sysdb *db, int ok
     if (!db)
         return;
     if (!ok) {
-        ak_sysdb_close(db);
+        close_db(db);
         return;
     }
     ak_pushdb_close(slot); /* open() emptied it: a no-op unless open() was skipped */

@@ -15,7 +15,8 @@
  * again only while the file at its path is still the one it opened
  * (device and inode), and otherwise closed and opened anew.  A slot
  * unused for AK_PUSHDB_IDLE_US is closed (ak_pushdb_close_idle), so idle
- * systems keep no page cache.
+ * systems keep no page cache; its WAL is kept at its size only while the
+ * connection is (AK_PUSHDB_WAL_KEEP).
  *
  * Ownership: a slot owns its connection.  ak_pushdb_open() lends it to
  * the caller until ak_pushdb_done(); the slot is zero-initialised and
@@ -34,6 +35,9 @@
 #include "util/ids.h"
 
 #define AK_PUSHDB_IDLE_US (10 * 1000000LL)
+/* A kept connection's WAL is kept to this size (ak_sysdb_wal_keep): more
+ * than a checkpoint's worth (1000 pages of 16 KiB) and a batch. */
+#define AK_PUSHDB_WAL_KEEP (24LL * 1024 * 1024)
 
 typedef struct {
     char sid[AK_SYSTEM_ID_MAX + 1];

@@ -534,6 +534,13 @@ ak_file_id ak_file_id_of(const char *path)
 
 int ak_file_id_eq(ak_file_id a, ak_file_id b) { return a.dev == b.dev && a.ino == b.ino; }
 
+ak_code ak_sysdb_wal_keep(ak_sysdb *db, int64_t bytes, ak_err *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%lld", (long long)bytes);
+    return exec(db, sql, err);
+}
+
 ak_code ak_sysdb_checkpoint(ak_sysdb *db, ak_err *err)
 {
     int log = -1, done = -1;

@@ -122,6 +122,13 @@ int ak_file_id_eq(ak_file_id a, ak_file_id b);
  * while the epoch it was read at is current (query/segfile.h). */
 ak_code ak_sysdb_vec_epoch(ak_sysdb *db, uint64_t *out, ak_err *err);
 
+/* How much of the WAL file to keep when it is reset after a checkpoint:
+ * 0 (the default) truncates it.  A writer that commits batch after batch
+ * (server/pushdb.h) keeps it, so its frames go into pages already cached
+ * instead of the file growing anew from zero every ~16 MB.  The WAL is
+ * truncated to zero all the same when the last connection closes. */
+ak_code ak_sysdb_wal_keep(ak_sysdb *db, int64_t bytes, ak_err *err);
+
 /* Copy every commit from the WAL into the database file and truncate the
  * WAL to zero bytes, so the database file alone is the whole database.
  * AK_ERR_BUSY when another connection kept it from finishing. */

@@ -14,7 +14,9 @@
  *    record what became of it (new, updated, duplicate, conflict);
  *  - a patched segment equals a segment loaded whole after new rows,
  *    updated rows, a row updated without a vector and an id not stored;
- *    patches that only add rows append over shared arrays.
+ *    patches that only add rows append over shared arrays;
+ *  - a kept push connection keeps its WAL's size when the WAL is reset
+ *    after a checkpoint; closed, the WAL is cut to nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +27,15 @@
 #include "ingest/manifest.h"
 #include "ingest/outbox.h"
 #include "query/segment.h"
+#include "server/pushdb.h"
 #include "storage/datadir.h"
 #include "storage/vecfill.h"
 #include "util/buf.h"
 #include "util/jsonw.h"
 #include "util/time.h"
+#include "test_sql.h"
+
+#include <sys/stat.h>
 
 #define SID "Les-MacBook-Pro.local"
 
@@ -393,6 +399,59 @@ static int64_t put_vec(ak_sysdb *db, const char *id, const char *content, float 
     return ak_sysdb_put_rowid(db);
 }
 
+static int64_t wal_size(ak_sysdb *db)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s-wal", ak_sysdb_path(db));
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* Commits through db, a checkpoint by another connection, then one more
+ * commit (which resets the WAL): the WAL's size before and after it. */
+static void wal_reset_sizes(ak_sysdb *db, float base, int64_t *before, int64_t *after)
+{
+    for (int k = 0; k < 40; k++) {
+        char id[16], content[32];
+        snprintf(id, sizeof id, "w%d", k);
+        snprintf(content, sizeof content, "w%d at %g", k, (double)base);
+        put_vec(db, id, content, base + 0.001f * (float)k, 1);
+    }
+    *before = wal_size(db);
+    sqlite3 *h = test_sql_open(db);
+    CHECK(sqlite3_exec(h, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    char content[32];
+    snprintf(content, sizeof content, "reset at %g", (double)base);
+    put_vec(db, "reset", content, base + 0.5f, 1);
+    *after = wal_size(db);
+}
+
+static void test_pushdb_wal(void)
+{
+    ak_pushdb slot;
+    ak_sysdb *db;
+    ak_err err;
+    int64_t before, after;
+    memset(&slot, 0, sizeof slot);
+    /* a plain connection truncates the WAL at its reset */
+    CHECK_OK(ak_datadir_open_system(dd, "wal.example", 1, &db, &err), err);
+    wal_reset_sizes(db, 1, &before, &after);
+    CHECK(before > 256 * 1024);
+    CHECK(after < before / 4);
+    ak_sysdb_close(db);
+    /* a kept push connection keeps it, and cuts it when closed */
+    CHECK_OK(ak_pushdb_open(&slot, dd, "wal.example", &db, &err), err);
+    wal_reset_sizes(db, 2, &before, &after);
+    CHECK(before > 256 * 1024);
+    CHECK_INT(after, before);
+    ak_pushdb_done(&slot, "wal.example", db, 1);
+    ak_pushdb_close(&slot);
+    CHECK_OK(ak_datadir_open_system(dd, "wal.example", 1, &db, &err), err);
+    CHECK_INT(wal_size(db), 0);
+    ak_sysdb_close(db);
+}
+
 static uint64_t epoch_of(ak_sysdb *db)
 {
     uint64_t e = 0;
@@ -565,6 +624,7 @@ int main(void)
     RUN(test_apply_from_memory);
     RUN(test_patch);
     RUN(test_patch_append);
+    RUN(test_pushdb_wal);
     RUN(test_sweep_orphans);
     RUN(test_epoch);
     ak_store_close(ob);
