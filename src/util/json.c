@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---- arena ---- */
 
 typedef struct arena_block {
@@ -271,13 +275,41 @@ static ak_code escape_char(ak_json_doc *d, char *out, size_t *n)
     return AK_OK;
 }
 
+/* How many bytes from p on are plain: ASCII from 0x20 on, neither '"' nor
+ * '\\' (copied as they are).  Sixteen at a time where SSE2 is (every
+ * x86-64): a memory's text is hundreds of plain bytes, and a branch per
+ * byte, twice, was a fifth of parsing a pushed memory. */
+static size_t plain_run(const char *p, const char *end)
+{
+    const char *at = p;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    for (; end - at >= 16; at += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)at);
+        /* signed: bytes from 0x80 on are negative, so below 0x20 too */
+        __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
+        odd = _mm_or_si128(odd, _mm_cmplt_epi8(v, space));
+        int mask = _mm_movemask_epi8(odd);
+        if (mask)
+            return (size_t)(at - p) + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    for (; at < end; at++) {
+        unsigned char c = (unsigned char)*at;
+        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+            break;
+    }
+    return (size_t)(at - p);
+}
+
 /* Parse a string at d->p (the opening quote).  The decoded form is never
  * longer than the source, so one arena allocation of the source length
  * suffices, found by a first scan for the closing quote. */
 static ak_code parse_string(ak_json_doc *d, const char **out, size_t *out_len)
 {
     const char *start = ++d->p, *q = start;
-    while (q < d->end && *q != '"')
+    while ((q += plain_run(q, d->end)) < d->end && *q != '"')
         q += (*q == '\\' && q + 1 < d->end) ? 2 : 1;
     if (q >= d->end)
         return fail(d, "unterminated string");
@@ -285,8 +317,14 @@ static ak_code parse_string(ak_json_doc *d, const char **out, size_t *out_len)
     if (!buf)
         return ak_err_set(d->err, AK_ERR_NOMEM, "out of memory parsing JSON");
     size_t o = 0;
-    while (*d->p != '"') {
+    for (;;) {
+        size_t plain = plain_run(d->p, q);
+        memcpy(buf + o, d->p, plain);
+        o += plain;
+        d->p += plain;
         unsigned char c = (unsigned char)*d->p;
+        if (c == '"')
+            break;
         if (c == '\\') {
             size_t n = 0;
             d->p++;
@@ -296,9 +334,6 @@ static ak_code parse_string(ak_json_doc *d, const char **out, size_t *out_len)
             o += n;
         } else if (c < 0x20) {
             return fail(d, "control character in string");
-        } else if (c < 0x80) {
-            buf[o++] = (char)c;
-            d->p++;
         } else {
             size_t k = utf8_seq((const unsigned char *)d->p, (size_t)(d->end - d->p));
             if (!k)
