@@ -6,8 +6,8 @@
  *
  * Builds (once; reused when DIR holds it) SYSTEMS system databases, each
  * with DAYS days of memories: 0-9 a day over 3 projects and 2 categories,
- * a weekly rhythm and a slow trend, written as rollup facts (the triggers
- * fill the daily table as ingestion would).  Then times, as the tools run
+ * a weekly rhythm and a slow trend, written as rollup facts (and daily
+ * counted from them: the sums ingestion would have written).  Then times, as the tools run
  * them (connections from the index's cache, as in the daemon, whose
  * descriptor limit lets it keep every system's open):
  *   trends of one system over DAYS days; of the fleet; anomalies over the
@@ -90,7 +90,7 @@ static void build_system(const char *sid, int days)
         }
     }
     sqlite3_finalize(st);
-    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    sqlite3_exec(h, AK_ROLLUP_RECOUNT_SQL("1") "; COMMIT", NULL, NULL, NULL);
     sqlite3_close(h);
     ak_sysdb_close(db);
 }
@@ -178,15 +178,18 @@ static probe_result probe(const char *dir)
     sqlite3 *h = own_connection(db);
     sqlite3_stmt *st;
     sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
-    sqlite3_prepare_v2(h, AK_ROLLUP_FACT_SQL, -1, &st, NULL);
+    sqlite3_prepare_v2(h, AK_ROLLUP_FACT_ADD_SQL, -1, &st, NULL);
     t0 = ak_time_mono_us();
-    for (int i = 0; i < PROBE; i++) { /* the same facts again, as new ones */
+    for (int i = 0; i < PROBE; i++) { /* the same facts again, as new ones (their daily
+                                       * sums, a few per commit, left out) */
         snprintf(id, sizeof id, "d%d", i);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, END_DAY - 365 + i % 365);
-        sqlite3_bind_text(st, 3, meta, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, "u1", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, 120);
+        sqlite3_bind_text(st, 3, "akosha", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, "bug", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, 0);
+        sqlite3_bind_int(st, 6, 0);
+        sqlite3_bind_int64(st, 7, 120);
         sqlite3_step(st);
         sqlite3_reset(st);
     }

@@ -70,25 +70,34 @@ int ak_rollup_meta_of(ak_json_doc *doc, const char *m, size_t len, ak_rollup_met
     return 1;
 }
 
-#define EXPIRE_SQL                                                                            \
-    "DELETE FROM conv_facts WHERE day <= ?1"                                                  \
-    " AND NOT EXISTS(SELECT 1 FROM hot h WHERE h.conversation_id = conv_facts.conversation_id)" \
-    " AND NOT EXISTS(SELECT 1 FROM warm w WHERE w.conversation_id = conv_facts.conversation_id)" \
-    " AND NOT EXISTS(SELECT 1 FROM cold c WHERE c.conversation_id = conv_facts.conversation_id)"
+/* Retention's cut is a day boundary: every day through ?1 lost its
+ * memories, so their facts go (but of those a tier holds still) and those
+ * days' rows of daily are counted again from the facts left: simpler than
+ * subtracting, and the days are few, the pass rare. */
+static const char *const expire_sql[] = {
+    "DELETE FROM conv_facts WHERE day <= ?1"
+    " AND NOT EXISTS(SELECT 1 FROM hot h WHERE h.conversation_id = conv_facts.conversation_id)"
+    " AND NOT EXISTS(SELECT 1 FROM warm w WHERE w.conversation_id = conv_facts.conversation_id)"
+    " AND NOT EXISTS(SELECT 1 FROM cold c WHERE c.conversation_id = conv_facts.conversation_id)",
+    "DELETE FROM daily WHERE day <= ?1",
+    AK_ROLLUP_RECOUNT_SQL("day <= ?1"),
+};
 
 ak_code ak_rollup_expire(ak_sysdb *db, int64_t cutoff_us, ak_err *err)
 {
     sqlite3 *h = db->db;
-    sqlite3_stmt *st = NULL;
     if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return ak_err_set(err, AK_ERR_IO, "rollup: begin: %s", sqlite3_errmsg(h));
-    int s = sqlite3_prepare_v2(h, EXPIRE_SQL, -1, &st, NULL);
-    if (s == SQLITE_OK) {
-        /* retention's cut is a day boundary: every day before it is gone */
-        sqlite3_bind_int64(st, 1, ak_rollup_day(cutoff_us - 1));
-        s = sqlite3_step(st);
+    int s = SQLITE_DONE;
+    for (size_t i = 0; s == SQLITE_DONE && i < sizeof expire_sql / sizeof *expire_sql; i++) {
+        sqlite3_stmt *st = NULL;
+        s = sqlite3_prepare_v2(h, expire_sql[i], -1, &st, NULL);
+        if (s == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, ak_rollup_day(cutoff_us - 1));
+            s = sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
     }
-    sqlite3_finalize(st);
     if (s == SQLITE_DONE && sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
         return AK_OK;
     ak_code rc = ak_err_set(err, AK_ERR_IO, "rollup: forgetting expired memories: %s",

@@ -87,8 +87,12 @@ const char *const ak_sysdb_stmt_sql[ST_COUNT] = {
         " JOIN cold t ON t.rowid = cold_fts.rowid WHERE cold_fts MATCH ?1"
         " AND t.ts_us BETWEEN ?2 AND ?3 ORDER BY bm25(cold_fts), t.rowid LIMIT ?4",
     [ST_FTS_ADD_COLD] = "INSERT INTO cold_fts(rowid, ultra_summary) VALUES(?1, ?2)",
-    [ST_FACT_PUT] = AK_ROLLUP_FACT_SQL,
-    [ST_FACT_SET] = AK_ROLLUP_FACT_SET_SQL,
+    [ST_FACT_META] = AK_ROLLUP_META_SQL,
+    [ST_FACT_ADD] = AK_ROLLUP_FACT_ADD_SQL,
+    [ST_FACT_OF] = AK_ROLLUP_FACT_OF_SQL,
+    [ST_FACT_MOVE] = AK_ROLLUP_FACT_MOVE_SQL,
+    [ST_DAILY_ADD] = AK_ROLLUP_DAILY_ADD_SQL,
+    [ST_DAILY_DROP] = AK_ROLLUP_DAILY_DROP_SQL,
     [ST_HOT_VEC_OF] = "SELECT id, conversation_id, embedding, 0, ts_us FROM hot"
                       " WHERE conversation_id = ?1 AND embedding IS NOT NULL",
     [ST_EPOCH_BUMP] = EPOCH_BUMP,
@@ -272,6 +276,12 @@ static const char *const migrations[] = {
      "INSERT INTO cold_objects_10(id, key) SELECT id, key FROM cold_objects;"
      "DROP TABLE cold_objects; ALTER TABLE cold_objects_10 RENAME TO cold_objects;"
      COLD_OBJECTS_TRIGGERS),
+    /* 11: daily is kept by the writers of conv_facts (issue 18): a put's
+     * counts are summed per key and written at COMMIT (sysdb_daily.c),
+     * retention counts its days again (ak_rollup_expire).  The triggers
+     * cost every memory an UPSERT and a statement journal.  daily is
+     * exact already, so dropping them is all. */
+    ("DROP TRIGGER conv_facts_ai; DROP TRIGGER conv_facts_ad; DROP TRIGGER conv_facts_au;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
@@ -515,6 +525,7 @@ void ak_sysdb_close(ak_sysdb *db)
         sqlite3_finalize(db->st[i]);
     sqlite3_close(db->db);
     ak_sysdb_text_free(db);
+    ak_sysdb_daily_free(db);
     ak_json_doc_free(db->scratch);
     free(db->path);
     free(db);
@@ -567,18 +578,22 @@ sqlite3_stmt *ak_sysdb_stmt(ak_sysdb *db, int which, ak_err *err)
 ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err)
 {
     ak_sysdb_text_drop(db);
+    ak_sysdb_daily_drop(db);
     return exec(db, "BEGIN IMMEDIATE", err);
 }
 
 ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err)
 {
     ak_code rc = ak_sysdb_text_flush(db, err);
+    if (rc == AK_OK)
+        rc = ak_sysdb_daily_flush(db, err);
     return rc ? rc : exec(db, "COMMIT", err);
 }
 
 void ak_sysdb_rollback(ak_sysdb *db)
 {
     ak_sysdb_text_drop(db);
+    ak_sysdb_daily_drop(db);
     if (!sqlite3_get_autocommit(db->db))
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -134,6 +134,10 @@ ak_code ak_sysdb_wal_keep(ak_sysdb *db, int64_t bytes, ak_err *err);
  * AK_ERR_BUSY when another connection kept it from finishing. */
 ak_code ak_sysdb_checkpoint(ak_sysdb *db, ak_err *err);
 
+/* A transaction that puts records ends by ak_sysdb_commit() or
+ * ak_sysdb_rollback(), never a bare COMMIT: puts defer the full-text index
+ * of their rows and the daily rollup's sums to the commit, which writes
+ * them first. */
 ak_code ak_sysdb_begin(ak_sysdb *db, ak_err *err);
 ak_code ak_sysdb_commit(ak_sysdb *db, ak_err *err);
 void ak_sysdb_rollback(ak_sysdb *db);

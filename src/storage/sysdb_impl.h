@@ -7,12 +7,15 @@
  *   sysdb_read.c    reading rows and vectors for search and `akosha get`
  *   sysdb_text.c    the full-text index of a transaction's new hot rows,
  *                   written at its commit
+ *   sysdb_daily.c   the daily rollup's sums a transaction changed, written
+ *                   at its commit
  */
 #ifndef AK_SYSDB_IMPL_H
 #define AK_SYSDB_IMPL_H
 
 #include <sqlite3.h>
 
+#include "storage/rollup.h"
 #include "storage/sysdb.h"
 #include "util/buf.h"
 
@@ -36,8 +39,12 @@ enum {
     ST_COLD_ROW,
     ST_TEXT_COLD,
     ST_FTS_ADD_COLD,
-    ST_FACT_PUT,
-    ST_FACT_SET,
+    ST_FACT_META,
+    ST_FACT_ADD,
+    ST_FACT_OF,
+    ST_FACT_MOVE,
+    ST_DAILY_ADD,
+    ST_DAILY_DROP,
     ST_SOURCE_SET,
     ST_SOURCE_SEEN,
     ST_SOURCE_HELD,
@@ -59,6 +66,7 @@ enum {
 extern const char *const ak_sysdb_stmt_sql[ST_COUNT];
 
 typedef struct ak_sysdb_textq ak_sysdb_textq;
+typedef struct ak_sysdb_daily ak_sysdb_daily;
 
 struct ak_sysdb {
     sqlite3 *db;
@@ -67,6 +75,7 @@ struct ak_sysdb {
     ak_file_id file_id; /* of path, just before opening */
     struct ak_json_doc *scratch; /* put_fact's metadata parse, made on first use */
     ak_sysdb_textq *textq;       /* hot rows whose text is indexed at COMMIT (sysdb_text.c) */
+    ak_sysdb_daily *daily;       /* daily's sums changed, written at COMMIT (sysdb_daily.c) */
     int64_t put_rowid;           /* the hot row the last put wrote, 0: none */
     int epoch_bumped;            /* vec_epoch bumped in the open transaction */
 };
@@ -101,5 +110,25 @@ ak_code ak_sysdb_text_queue(ak_sysdb *db, int64_t rowid, const char *text, size_
 ak_code ak_sysdb_text_flush(ak_sysdb *db, ak_err *err);
 void ak_sysdb_text_drop(ak_sysdb *db);
 void ak_sysdb_text_free(ak_sysdb *db);
+
+/* A memory's fact as conv_facts holds it (storage/rollup.h); m.project and
+ * m.category need not be NUL-terminated. */
+typedef struct {
+    int64_t day, bytes;
+    ak_rollup_meta m;
+    int pushed;
+} ak_sysdb_fact;
+
+/* The daily rollup's changes in the open transaction (sysdb_daily.c).
+ * _add counts fact f into its (day, project, category) (sign 1) or out of
+ * it (sign -1), copying the key; _flush writes every changed key into
+ * daily and empties the map, also on failure: it must run before COMMIT
+ * and before anything reads daily in the same transaction (outside a
+ * transaction, right after the write of the facts).  _drop forgets the
+ * changes (ROLLBACK, BEGIN); _free releases the map (close). */
+ak_code ak_sysdb_daily_add(ak_sysdb *db, const ak_sysdb_fact *f, int sign, ak_err *err);
+ak_code ak_sysdb_daily_flush(ak_sysdb *db, ak_err *err);
+void ak_sysdb_daily_drop(ak_sysdb *db);
+void ak_sysdb_daily_free(ak_sysdb *db);
 
 #endif

@@ -3,10 +3,12 @@
  * written at its commit (see sysdb_impl.h).
  *
  * Why deferred: FTS5 writes its pending terms out as a new segment at every
- * statement savepoint, and the statements that follow a row's text in the
- * same transaction open one (the vec_epoch triggers, the rollup's
- * trigger on conv_facts).  Indexed row by row, every memory became its own
- * FTS segment, and the merges followed: a fifth of a push's SQLite time.
+ * statement savepoint, and statements that follow a row's text in the same
+ * transaction may open one: any SQLite may have to undo halfway, and every
+ * statement with a trigger (then the vec_epoch triggers on hot and the
+ * rollup's triggers on conv_facts, both gone since).  Indexed row by row,
+ * every memory became its own FTS segment, and the merges followed: a
+ * fifth of a push's SQLite time.
  * Queued and added together just before COMMIT, a batch's rows make one
  * segment.  The rows are in the same transaction either way, so a reader
  * never sees a committed row its text index lacks.  The queue is indexed

@@ -3,8 +3,9 @@
  * (ak_sysdb_put_record and ak_sysdb_stored_same).  A record is judged
  * against the copy stored in any tier (new, duplicate, update, stale), its
  * hot row written with its text queued for the full-text index
- * (sysdb_text.c), its rollup fact upserted and its source noted, all inside
- * the caller's transaction.  The schema, opening and the statements are
+ * (sysdb_text.c), its rollup fact written (its daily sums at COMMIT,
+ * sysdb_daily.c) and its source noted, all inside the caller's
+ * transaction.  The schema, opening and the statements are
  * sysdb.c.
  */
 #include "storage/sysdb_impl.h"
@@ -158,34 +159,117 @@ static ak_code replace(ak_sysdb *db, const existing *ex, const ak_upload_order *
     return rc ? rc : insert_hot(db, up, r, err);
 }
 
-/* The memory's row in the daily rollup, in the same transaction: its
- * metadata columns computed here when that is certain to give what the SQL
- * would (storage/rollup.h), else by the SQL. */
+/* Columns 0-2 of st's row, project, category and reflection, into *m;
+ * AK_ERR_NOMEM when SQLite could not give the texts. */
+static ak_code row_meta(sqlite3_stmt *st, ak_rollup_meta *m, ak_err *err)
+{
+    m->project = (const char *)sqlite3_column_text(st, 0);
+    m->project_len = (size_t)sqlite3_column_bytes(st, 0);
+    m->category = (const char *)sqlite3_column_text(st, 1);
+    m->category_len = (size_t)sqlite3_column_bytes(st, 1);
+    m->reflection = sqlite3_column_int(st, 2);
+    return m->project && m->category ? AK_OK : ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+}
+
+/* A memory's metadata columns, computed here when that is certain to give
+ * what the SQL would (storage/rollup.h), else by the SQL: *sql is then
+ * that statement, stepped, whose row f's texts point into until the
+ * caller resets it. */
+static ak_code meta_of(ak_sysdb *db, const ak_record *r, ak_sysdb_fact *f, sqlite3_stmt **sql,
+                       ak_err *err)
+{
+    *sql = NULL;
+    if (!db->scratch)
+        db->scratch = ak_json_doc_new();
+    if (db->scratch && ak_rollup_meta_of(db->scratch, r->metadata, r->metadata_len, &f->m))
+        return AK_OK;
+    sqlite3_stmt *st = *sql = ak_sysdb_stmt(db, ST_FACT_META, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    if (r->metadata)
+        sqlite3_bind_text(st, 1, r->metadata, (int)r->metadata_len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return ak_sysdb_db_error(db, err, "reading a memory's metadata");
+    return row_meta(st, &f->m, err);
+}
+
+/* Bind a fact's columns (AK_ROLLUP_FACT_ADD_SQL, _MOVE_SQL). */
+static void bind_fact(sqlite3_stmt *st, const ak_record *r, const ak_sysdb_fact *f)
+{
+    sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, f->day);
+    sqlite3_bind_text(st, 3, f->m.project, (int)f->m.project_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, f->m.category, (int)f->m.category_len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, f->m.reflection);
+    sqlite3_bind_int(st, 6, f->pushed);
+    sqlite3_bind_int64(st, 7, f->bytes);
+}
+
+/* The memory has a fact already (an update, or a conversation deleted
+ * since, whose fact waits for retention): count the old one out of daily
+ * and overwrite it. */
+static ak_code move_fact(ak_sysdb *db, const ak_record *r, const ak_sysdb_fact *f, ak_err *err)
+{
+    sqlite3_stmt *old = ak_sysdb_stmt(db, ST_FACT_OF, err);
+    sqlite3_stmt *set = old ? ak_sysdb_stmt(db, ST_FACT_MOVE, err) : NULL;
+    if (!set)
+        return err ? err->code : AK_ERR_INTERNAL;
+    sqlite3_bind_text(old, 1, r->id, (int)r->id_len, SQLITE_STATIC);
+    ak_code rc;
+    int step = sqlite3_step(old);
+    if (step == SQLITE_ROW) {
+        ak_sysdb_fact o = {.day = sqlite3_column_int64(old, 3),
+                           .bytes = sqlite3_column_int64(old, 5),
+                           .pushed = sqlite3_column_int(old, 4)};
+        rc = row_meta(old, &o.m, err);
+        if (rc == AK_OK)
+            rc = ak_sysdb_daily_add(db, &o, -1, err);
+    } else if (step == SQLITE_DONE) { /* the INSERT just met it */
+        rc = ak_err_set(err, AK_ERR_INTERNAL, "%s: the fact of %.*s vanished", db->path,
+                        (int)r->id_len, r->id);
+    } else {
+        rc = ak_sysdb_db_error(db, err, "reading a memory's old fact");
+    }
+    sqlite3_reset(old);
+    sqlite3_clear_bindings(old);
+    if (rc)
+        return rc;
+    bind_fact(set, r, f);
+    return ak_sysdb_step_done(db, set, err, "moving a memory's fact");
+}
+
+/* The memory's fact, in the same transaction, and its counts into daily
+ * (at COMMIT: sysdb_daily.c).  A new memory, nearly every put, costs the
+ * one INSERT. */
+static ak_code write_fact(ak_sysdb *db, const ak_record *r, const ak_sysdb_fact *f, ak_err *err)
+{
+    sqlite3_stmt *st = ak_sysdb_stmt(db, ST_FACT_ADD, err);
+    if (!st)
+        return err ? err->code : AK_ERR_INTERNAL;
+    bind_fact(st, r, f);
+    ak_code rc = ak_sysdb_step_done(db, st, err, "writing a memory's fact");
+    if (rc == AK_OK && sqlite3_changes(db->db) == 0)
+        rc = move_fact(db, r, f, err);
+    return rc ? rc : ak_sysdb_daily_add(db, f, 1, err);
+}
+
 static ak_code put_fact(ak_sysdb *db, const ak_upload_order *up, const ak_record *r,
                         ak_err *err)
 {
-    ak_rollup_meta m;
-    if (!db->scratch)
-        db->scratch = ak_json_doc_new();
-    int in_c = db->scratch && ak_rollup_meta_of(db->scratch, r->metadata, r->metadata_len, &m);
-    sqlite3_stmt *st = ak_sysdb_stmt(db, in_c ? ST_FACT_SET : ST_FACT_PUT, err);
-    if (!st)
-        return err ? err->code : AK_ERR_INTERNAL;
-    sqlite3_bind_text(st, 1, r->id, (int)r->id_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, ak_rollup_day(r->ts_us));
-    if (in_c) {
-        sqlite3_bind_text(st, 3, m.project, (int)m.project_len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, m.category, (int)m.category_len, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, m.reflection);
-        sqlite3_bind_int(st, 6, strstr(up->upload_id, "_push_") != NULL);
-        sqlite3_bind_int64(st, 7, (int64_t)r->content_len);
-    } else {
-        if (r->metadata)
-            sqlite3_bind_text(st, 3, r->metadata, (int)r->metadata_len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, up->upload_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, (int64_t)r->content_len);
+    ak_sysdb_fact f = {.day = ak_rollup_day(r->ts_us), .bytes = (int64_t)r->content_len,
+                       .pushed = strstr(up->upload_id, "_push_") != NULL};
+    sqlite3_stmt *sql;
+    ak_code rc = meta_of(db, r, &f, &sql, err);
+    if (rc == AK_OK)
+        rc = write_fact(db, r, &f, err);
+    if (sql) {
+        sqlite3_reset(sql);
+        sqlite3_clear_bindings(sql);
     }
-    return ak_sysdb_step_done(db, st, err, "updating the daily rollup");
+    /* outside a transaction the fact committed alone: so do its sums */
+    if (rc == AK_OK && sqlite3_get_autocommit(db->db))
+        rc = ak_sysdb_daily_flush(db, err);
+    return rc;
 }
 
 /* A digest of everything a record stores: what an upload must hold to

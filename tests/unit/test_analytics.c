@@ -471,6 +471,205 @@ static void test_upgrade(void)
     ak_sysdb_close(db);
 }
 
+/* ---- daily kept exact by its writers (issue 18) ---- */
+
+/* Rows in which daily and the sums of conv_facts differ, either way: 0
+ * when daily is exact (a row of daily that counts nothing differs too). */
+static int daily_off(const char *path)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_prepare_v2(h,
+        "WITH f AS (SELECT day, project, category, sum(1 - reflection), sum(reflection),"
+        " sum(bytes), sum(pushed) FROM conv_facts GROUP BY 1, 2, 3)"
+        " SELECT (SELECT count(*) FROM (SELECT * FROM f EXCEPT SELECT * FROM daily))"
+        " + (SELECT count(*) FROM (SELECT * FROM daily EXCEPT SELECT * FROM f))",
+        -1, &st, NULL), SQLITE_OK);
+    int off = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return off;
+}
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ULL;
+static unsigned rnd(unsigned n)
+{
+    rnd_state ^= rnd_state << 13, rnd_state ^= rnd_state >> 7, rnd_state ^= rnd_state << 17;
+    return (unsigned)(rnd_state >> 33) % n;
+}
+
+/* Put memory "x<id>" on day END_DAY - day with metadata meta and content
+ * of len characters (from a fixed text: equal lengths are duplicates). */
+static ak_put_result put_one(ak_sysdb *db, const ak_upload_order *up, unsigned id, unsigned day,
+                             const char *meta, unsigned len)
+{
+    static const char text[] = "a memory of a coding session, its words and its bytes";
+    char sid[16], content[sizeof text];
+    snprintf(sid, sizeof sid, "x%u", id);
+    snprintf(content, sizeof content, "%.*s", (int)len, text);
+    ak_record r = test_record(sid, content, DAY_US(END_DAY - day) + 1000, "test");
+    r.metadata = meta;
+    r.metadata_len = meta ? strlen(meta) : 0;
+    ak_put_result res = AK_PUT_STALE;
+    ak_err err;
+    CHECK_OK(ak_sysdb_put_record(db, up, &r, &res, &err), err);
+    return res;
+}
+
+/* A random put: new ids, updates of stored ones (another day, project,
+ * category, type or length), duplicates and conflicts in one upload, and
+ * metadata only the SQL reads (an escape). */
+static ak_put_result put_random(ak_sysdb *db, const ak_upload_order *up)
+{
+    static const char *const metas[] = {
+        NULL,
+        "{\"project\":\"akosha\",\"category\":\"bug\"}",
+        "{\"project\":\"akosha\",\"category\":\"feature\",\"type\":\"reflection\"}",
+        "{\"project\":\"buddy\"}",
+        "{\"type\":\"reflection\"}",
+        "{\"project\":\"\\u0062uddy\",\"category\":\"bug\"}", /* SQL: "buddy" */
+        "not json",
+    };
+    static const unsigned lens[] = {7, 20, 33, 41};
+    return put_one(db, up, rnd(16), rnd(4), metas[rnd(7)], lens[rnd(4)]);
+}
+
+/* A random walk of puts (in transactions committed or rolled back, and
+ * outside any), conversations deleted with their facts kept, and
+ * retention: daily equals the facts' sums after every step. */
+static void test_daily_exact_random(void)
+{
+    char path[600];
+    ak_sysdb *db;
+    ak_err err;
+    int kinds[6] = {0};
+    snprintf(path, sizeof path, "%s/daily-random.db", test_tmpdir());
+    CHECK_INT(ak_sysdb_open(path, 1, &db, &err), AK_OK);
+    for (int step = 0, seq = 1; step < 300; step++, seq++) {
+        char uid[64];
+        snprintf(uid, sizeof uid, rnd(2) ? "20240101_000000_000000_push_%08d" : "u%08d", seq);
+        ak_upload_order up = {seq, uid};
+        unsigned what = rnd(10);
+        if (what < 6) { /* a transaction, one in four rolled back */
+            CHECK_OK(ak_sysdb_begin(db, &err), err);
+            for (unsigned n = 1 + rnd(8); n; n--)
+                kinds[put_random(db, &up)]++;
+            if (rnd(4))
+                CHECK_OK(ak_sysdb_commit(db, &err), err);
+            else
+                ak_sysdb_rollback(db);
+        } else if (what < 8) {
+            kinds[put_random(db, &up)]++; /* outside a transaction */
+        } else if (what < 9) { /* removed from the tiers; the fact waits for retention */
+            sqlite3 *h = test_sql_open(db);
+            char sql[96];
+            snprintf(sql, sizeof sql, "DELETE FROM hot WHERE conversation_id = 'x%u'", rnd(16));
+            CHECK_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+            sqlite3_close(h);
+        } else { /* retention of the days before END_DAY - d, which may keep some
+                  * (a cold object it could not rewrite): x1* here */
+            int64_t cut = DAY_US(END_DAY - (int64_t)rnd(4));
+            sqlite3 *h = test_sql_open(db);
+            char sql[128];
+            snprintf(sql, sizeof sql, "DELETE FROM hot WHERE ts_us < %lld"
+                     " AND conversation_id NOT LIKE 'x1%%'", (long long)cut);
+            CHECK_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+            sqlite3_close(h);
+            CHECK_OK(ak_rollup_expire(db, cut, &err), err);
+        }
+        int off = daily_off(path);
+        CHECK_INT(off, 0);
+        if (off)
+            break; /* the first step that broke it is the one to read */
+    }
+    /* the walk did each kind of put */
+    CHECK(kinds[AK_PUT_NEW] && kinds[AK_PUT_UPDATED] && kinds[AK_PUT_DUPLICATE] &&
+          kinds[AK_PUT_CONFLICT]);
+    ak_sysdb_close(db);
+}
+
+/* A transaction of more keys than the map holds writes daily early, and
+ * stays exact: updates after that move counts already written. */
+static void test_daily_exact_many_keys(void)
+{
+    char path[600];
+    ak_sysdb *db;
+    ak_err err;
+    snprintf(path, sizeof path, "%s/daily-many.db", test_tmpdir());
+    CHECK_INT(ak_sysdb_open(path, 1, &db, &err), AK_OK);
+    ak_upload_order u1 = {1, "u1"}, u2 = {2, "u2"};
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    for (unsigned i = 0; i < 5000; i++) /* a day each: 5000 keys */
+        CHECK_INT(put_one(db, &u1, i, i, NULL, 20), AK_PUT_NEW);
+    for (unsigned i = 0; i < 20; i++) /* the first keys, written early, lose theirs */
+        CHECK_INT(put_one(db, &u2, i, 4999, NULL, 33), AK_PUT_UPDATED);
+    CHECK_OK(ak_sysdb_commit(db, &err), err);
+    CHECK_INT(daily_off(path), 0);
+    sqlite3 *h = test_sql_open(db);
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(h, "SELECT count(*), sum(conversations) FROM daily", -1, &st,
+                                 NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 4980);
+    CHECK_INT(sqlite3_column_int(st, 1), 5000);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    ak_sysdb_close(db);
+}
+
+/* A database of schema 10, whose daily triggers kept, is brought to this
+ * schema on open: the triggers go (counting twice else) and daily stays
+ * exact through puts and retention. */
+static void test_daily_upgrade_from_triggers(void)
+{
+    char path[600];
+    ak_sysdb *db;
+    ak_err err;
+    snprintf(path, sizeof path, "%s/daily-v10.db", test_tmpdir());
+    CHECK_INT(ak_sysdb_open(path, 1, &db, &err), AK_OK);
+    ak_upload_order u1 = {1, "u1"}, u2 = {2, "20240101_000000_000000_push_00000002"};
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    for (unsigned i = 0; i < 8; i++)
+        put_one(db, &u1, i, i % 3, i % 2 ? "{\"project\":\"p\"}" : NULL, 20);
+    CHECK_OK(ak_sysdb_commit(db, &err), err);
+    sqlite3 *h = test_sql_open(db);
+    CHECK_INT(sqlite3_exec(h, TEST_SQL_UNDO_11 "PRAGMA user_version = 10;"
+                              /* what schema 10 did: the triggers follow the facts */
+                              "UPDATE conv_facts SET day = day + 1 WHERE conversation_id = 'x1';"
+                              "DELETE FROM conv_facts WHERE conversation_id = 'x2';",
+                           NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    ak_sysdb_close(db);
+    CHECK_INT(daily_off(path), 0);
+
+    CHECK_INT(ak_sysdb_open(path, 0, &db, &err), AK_OK);
+    h = test_sql_open(db);
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM sqlite_master WHERE type ="
+                                    " 'trigger' AND tbl_name = 'conv_facts'),"
+                                    " (SELECT user_version FROM pragma_user_version)",
+                                 -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 0);
+    CHECK_INT(sqlite3_column_int(st, 1), ak_sysdb_schema_version());
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    CHECK_INT(daily_off(path), 0);
+    CHECK_OK(ak_sysdb_begin(db, &err), err);
+    CHECK_INT(put_one(db, &u2, 1, 3, "{\"type\":\"reflection\"}", 33), AK_PUT_UPDATED);
+    CHECK_INT(put_one(db, &u2, 2, 0, NULL, 41), AK_PUT_UPDATED); /* its fact was deleted */
+    CHECK_INT(put_one(db, &u2, 20, 1, NULL, 7), AK_PUT_NEW);
+    CHECK_OK(ak_sysdb_commit(db, &err), err);
+    CHECK_INT(daily_off(path), 0);
+    h = test_sql_open(db);
+    CHECK_INT(sqlite3_exec(h, "DELETE FROM hot", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_OK(ak_rollup_expire(db, DAY_US(END_DAY - 1), &err), err);
+    CHECK_INT(daily_off(path), 0);
+    ak_sysdb_close(db);
+}
+
 /* An unreadable system is counted and named as such; the rest answer. */
 static void test_unreadable_system(void)
 {
@@ -508,6 +707,9 @@ int main(void)
     RUN(test_meta_in_c);
     RUN(test_rollup_exact);
     RUN(test_upgrade);
+    RUN(test_daily_exact_random);
+    RUN(test_daily_exact_many_keys);
+    RUN(test_daily_upgrade_from_triggers);
     RUN(test_unreadable_system);
     ak_json_doc_free(doc);
     ak_index_free(idx);

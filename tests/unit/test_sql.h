@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "storage/rollup.h"
 #include "storage/sysdb.h"
 
 static inline sqlite3 *test_sql_open(ak_sysdb *db)
@@ -34,10 +35,16 @@ static inline sqlite3 *test_sql_open(ak_sysdb *db)
     " AND NOT EXISTS(SELECT 1 FROM cold WHERE object_id = old.object_id) BEGIN"      \
     " DELETE FROM cold_objects WHERE id = old.object_id; END;"
 
-/* SQL that takes a schema-10 database back to the cold catalog of schema 9
- * (a full-text index with positions and document sizes, the object keys
+/* SQL that takes a database of this build's schema back to schema 10 (the
+ * daily rollup kept by triggers on conv_facts), for tests of older schemas;
+ * the user_version is the test's. */
+#define TEST_SQL_UNDO_11 AK_ROLLUP_TRIGGERS_SQL
+
+/* SQL that takes a database back to the cold catalog of schema 9 (a
+ * full-text index with positions and document sizes, the object keys
  * indexed), for tests of older schemas; the user_version is the test's. */
 #define TEST_SQL_UNDO_10                                                             \
+    TEST_SQL_UNDO_11                                                                 \
     "DROP TRIGGER cold_fts_ad; DROP TABLE cold_fts;"                                 \
     "CREATE VIRTUAL TABLE cold_fts USING fts5(ultra_summary, content='cold',"        \
     " content_rowid='rowid', tokenize='porter unicode61');"                          \
@@ -52,7 +59,7 @@ static inline sqlite3 *test_sql_open(ak_sysdb *db)
     "DROP TABLE cold_objects; ALTER TABLE cold_objects_9 RENAME TO cold_objects;"    \
     TEST_SQL_COLD_OBJECTS_TRIGGERS
 
-/* SQL that takes a schema-10 database back to the cold catalog of schema 8
+/* SQL that takes a database back to the cold catalog of schema 8
  * (each row holding its object's key), for tests of older schemas; the
  * user_version is the test's to set. */
 #define TEST_SQL_UNDO_9                                                              \
