@@ -8,14 +8,11 @@
  */
 #include "query/indexer.h"
 
-#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "util/log.h"
 #include "util/time.h"
@@ -135,14 +132,17 @@ static void first_pass(ak_indexer *ix)
 static void *run(void *arg)
 {
     ak_indexer *ix = arg;
-    /* Below the threads that answer: what it has not linked yet is scanned
-     * exactly, so a busy server answers first and the graph catches up when
-     * the CPU is free.  Linux gives each thread its own nice value. */
-    id_t tid = (id_t)syscall(SYS_gettid);
-    errno = 0;
-    int nice = getpriority(PRIO_PROCESS, tid) + AK_INDEXER_NICE;
-    if (errno || setpriority(PRIO_PROCESS, tid, nice < 19 ? nice : 19))
-        AK_WARN("vindex", "lowering the index thread's priority: %s", strerror(errno));
+    /* Only on CPU nothing else wants (SCHED_IDLE): what it has not linked
+     * yet is scanned exactly, so a busy server answers first and the graph
+     * catches up when the CPU is free.  It was 10 nicer than the process,
+     * but a nice thread still took a tenth of a core from the answers and
+     * ran on when they woke: SCHED_IDLE gave pushes ~15% more memories a
+     * second (docs/BENCHMARKS.md, ninth pass).  A server never idle never
+     * links, and its searches stay exact scans of what is not linked. */
+    struct sched_param none = {0};
+    int e = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+    if (e)
+        AK_WARN("vindex", "lowering the index thread's priority: %s", strerror(e));
     first_pass(ix);
     int64_t last_save = ak_time_mono_us();
     pthread_mutex_lock(&ix->mu);

@@ -20,8 +20,6 @@
 #include "query/index.h"
 
 #define AK_INDEXER_SAVE_S 30
-/* How much nicer than the process the thread runs (at most 19). */
-#define AK_INDEXER_NICE 10
 
 typedef struct ak_indexer ak_indexer;
 
