@@ -379,7 +379,8 @@ ak_code ak_index_patch_system(ak_index *idx, const char *system_id, ak_sysdb *db
     pthread_mutex_t *lk = load_lock(idx, system_id);
     pthread_mutex_lock(lk);
     ak_segment *base = current(idx, system_id, db), *seg = NULL;
-    ak_code rc = base ? ak_segment_patch(base, db, ids, rows, n, all_new, &seg, err) : AK_ERR_UNSUPPORTED;
+    ak_code rc = base ? ak_segment_patch(base, db, ids, rows, n, all_new, &seg, err)
+                      : AK_ERR_UNSUPPORTED;
     if (rc == AK_OK)
         install(idx, system_id, seg, NULL, ak_sysdb_file_id(db), NULL, 0);
     else
