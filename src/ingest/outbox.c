@@ -3,6 +3,7 @@
  */
 #include "ingest/outbox.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "util/jsonw.h"
 #include "util/log.h"
 #include "util/sha256.h"
+#include "util/testpoint.h"
 #include "util/time.h"
 
 #define SYSTEMS_PREFIX "systems/"
@@ -98,10 +100,69 @@ static ak_code key_of(char *key, const char *sid, const char *uid, const char *n
     return AK_OK;
 }
 
+/* A stage running beside the apply (ak_outbox_stage_begin()). */
+struct ak_outbox_pending {
+    pthread_t thread;
+    int started, done; /* the thread was started; stage_wait() has seen the end */
+    ak_store *ob;
+    char key[AK_STORE_KEY_MAX + 1], mkey[AK_STORE_KEY_MAX + 1];
+    const char *payload, *manifest;
+    size_t len, manifest_len;
+    ak_code rc;
+    ak_err err;
+};
+
+/* Wait for b's stage to end; its result. */
+static ak_code stage_wait(ak_outbox_batch *b, ak_err *err)
+{
+    ak_outbox_pending *p = b->pending;
+    if (!p->done) {
+        if (p->started)
+            pthread_join(p->thread, NULL);
+        p->done = 1;
+        b->staged = p->rc == AK_OK;
+        if (b->staged)
+            ak_testpoint("push.staged");
+    }
+    if (p->rc && err)
+        *err = p->err;
+    return p->rc;
+}
+
 void ak_outbox_batch_free(ak_outbox_batch *b)
 {
+    if (b->pending)
+        stage_wait(b, NULL); /* never leave a thread writing from the caller's payload */
+    free(b->pending);
+    b->pending = NULL;
     free(b->manifest);
     b->manifest = NULL;
+}
+
+/* Name the batch: its upload id, manifest and the keys of both. */
+static ak_code prepare(const char *sid, const char *name, size_t len, int64_t n,
+                       const char *origin, int64_t now_us, ak_outbox_batch *b, char *key,
+                       char *mkey, ak_err *err)
+{
+    ak_buf man = {0};
+    memset(b, 0, sizeof *b);
+    b->payload = name;
+    b->payload_len = (int64_t)len;
+    new_upload_id(now_us, b->uid);
+    if (manifest_of(name, len, n, origin, now_us, &man))
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    b->manifest_len = man.len;
+    b->manifest = ak_buf_steal(&man);
+    ak_code rc = key_of(key, sid, b->uid, name, err);
+    return rc ? rc : key_of(mkey, sid, b->uid, "manifest.json", err);
+}
+
+/* Payload first: an upload exists once its manifest does.  One put of
+ * both: the local outbox syncs their directory once. */
+static ak_code put_batch(ak_store *ob, const char *key, const char *mkey, const char *payload,
+                         size_t len, const char *manifest, size_t manifest_len, ak_err *err)
+{
+    return ak_store_put2(ob, key, payload, len, mkey, manifest, manifest_len, err);
 }
 
 static ak_code stage(ak_store *ob, const char *sid, const char *name, const char *payload,
@@ -109,21 +170,12 @@ static ak_code stage(ak_store *ob, const char *sid, const char *name, const char
                      ak_outbox_batch *b, ak_err *err)
 {
     char key[AK_STORE_KEY_MAX + 1], mkey[AK_STORE_KEY_MAX + 1];
-    ak_buf man = {0};
-    memset(b, 0, sizeof *b);
-    b->payload = name;
-    new_upload_id(now_us, b->uid);
-    ak_code rc = manifest_of(name, len, n, origin, now_us, &man);
-    if (rc)
-        rc = ak_err_set(err, rc, "out of memory");
-    /* Payload first: an upload exists once its manifest does.  One put of
-     * both: the local outbox syncs their directory once. */
-    if (rc == AK_OK && (rc = key_of(key, sid, b->uid, name, err)) == AK_OK &&
-        (rc = key_of(mkey, sid, b->uid, "manifest.json", err)) == AK_OK)
-        rc = ak_store_put2(ob, key, payload, len, mkey, man.data, man.len, err);
-    b->payload_len = (int64_t)len;
-    b->manifest_len = man.len;
-    b->manifest = ak_buf_steal(&man);
+    ak_code rc = prepare(sid, name, len, n, origin, now_us, b, key, mkey, err);
+    if (rc == AK_OK)
+        rc = put_batch(ob, key, mkey, payload, len, b->manifest, b->manifest_len, err);
+    b->staged = rc == AK_OK;
+    if (b->staged)
+        ak_testpoint("push.staged");
     return rc;
 }
 
@@ -142,8 +194,49 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
     return stage(ob, sid, AK_GRAPH_PAYLOAD, payload, len, 0, origin, now_us, b, err);
 }
 
+static void *stage_thread(void *arg)
+{
+    ak_outbox_pending *p = arg;
+    p->rc = put_batch(p->ob, p->key, p->mkey, p->payload, p->len, p->manifest, p->manifest_len,
+                      &p->err);
+    return NULL;
+}
+
+ak_code ak_outbox_stage_begin(ak_store *ob, const char *sid, const char *payload, size_t len,
+                              int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
+                              ak_err *err)
+{
+    ak_outbox_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        memset(b, 0, sizeof *b);
+        return ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    }
+    ak_code rc = prepare(sid, AK_OUTBOX_PAYLOAD, len, n, origin, now_us, b, p->key, p->mkey, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    p->ob = ob;
+    p->payload = payload;
+    p->len = len;
+    p->manifest = b->manifest;
+    p->manifest_len = b->manifest_len;
+    b->pending = p;
+    p->started = pthread_create(&p->thread, NULL, stage_thread, p) == 0;
+    if (!p->started)
+        stage_thread(p); /* no thread to spare: stage here, as ak_outbox_stage() */
+    return AK_OK;
+}
+
+/* ak_upload_env.before_ledger: the stage must be durable before the
+ * batch's ledger row is written (and its transaction committed). */
+static ak_code staged_first(void *ctx)
+{
+    return stage_wait(ctx, NULL);
+}
+
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
-                        const ak_outbox_batch *b, const ak_record *const *recs, size_t n,
+                        ak_outbox_batch *b, const ak_record *const *recs, size_t n,
                         ak_put_result *results, int64_t *hot_rowids, ak_ledger_row *row,
                         int *changed, ak_err *err)
 {
@@ -170,11 +263,19 @@ ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_
         ak_json_doc_limits(doc, AK_RECORD_MAX_DEPTH, AK_RECORD_MAX_NODES);
         ak_upload_env env = {.cfg = &cfg, .system_id = sid, .db = db, .doc = doc, .now_us = now,
                              .records = recs, .n_records = n, .records_bytes = b->payload_len,
-                             .results = results, .hot_rowids = hot_rowids};
+                             .results = results, .hot_rowids = hot_rowids,
+                             .before_ledger = b->pending ? staged_first : NULL, .hook_ctx = b};
         ak_outcome o = ak_upload_apply(&env, &ref, &m, &prev, &tally, &reason);
         *changed = o == AK_OUTCOME_INGESTED && (tally.new_count || tally.updated);
         ak_ledger_row_free(&prev);
         rc = ak_sysdb_ledger_get(db, b->uid, row, err);
+    }
+    ak_err stage_err;
+    ak_code staged = b->pending ? stage_wait(b, &stage_err) : AK_OK;
+    if (staged) { /* the batch was rolled back: no ledger row */
+        rc = staged;
+        if (err)
+            *err = stage_err;
     }
     free(reason);
     ak_manifest_free(&m);

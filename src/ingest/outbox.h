@@ -9,9 +9,10 @@
  *
  * (the checksum is added when the batch is shipped: see outbox.c)
  *
- * written first to the outbox: a local store inside the data directory
- * (<data>/outbox), every put fsync'd.  It is then applied through the very
- * path bucket uploads take (ak_ingest_system: manifest rules, record rules,
+ * written to the outbox, a local store inside the data directory
+ * (<data>/outbox), every put fsync'd, before its apply commits (staged
+ * first, or beside the apply: ak_outbox_stage_begin()).  It is applied
+ * through the very path bucket uploads take (ak_ingest_system: manifest rules, record rules,
  * duplicate/update logic, the ledger, exactly once), so a push and a bucket
  * upload of the same system meet in the same store under the same rules.
  *
@@ -45,6 +46,8 @@
 /* Open (making it when missing) <data>/outbox. */
 ak_code ak_outbox_open(const ak_datadir *dd, ak_store **out, ak_err *err);
 
+typedef struct ak_outbox_pending ak_outbox_pending;
+
 /* A staged batch, as ak_outbox_stage() wrote it. */
 typedef struct {
     char uid[AK_UPLOAD_ID_MAX + 1];
@@ -53,8 +56,11 @@ typedef struct {
     char *manifest;          /* the manifest's text (heap) */
     size_t manifest_len;
     int64_t payload_len;
+    int staged;                  /* durable in the outbox */
+    ak_outbox_pending *pending;  /* ak_outbox_stage_begin()'s stage (owned) */
 } ak_outbox_batch;
 
+/* Free b's parts, first waiting for a stage still running. */
 void ak_outbox_batch_free(ak_outbox_batch *b);
 
 /* Stage one batch of system sid: payload is JSONL, one record a line, n
@@ -63,6 +69,17 @@ void ak_outbox_batch_free(ak_outbox_batch *b);
 ak_code ak_outbox_stage(ak_store *ob, const char *sid, const char *payload, size_t len,
                         int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
                         ak_err *err);
+
+/* ak_outbox_stage(), but the payload and manifest are written on a thread
+ * of their own while the caller goes on to ak_outbox_apply(), which waits
+ * for them before it writes the batch's ledger row: the fsyncs of staging
+ * overlap the records' inserts, and the transaction still commits only
+ * after the batch is durable in the outbox.  payload must stay valid until
+ * ak_outbox_apply() or ak_outbox_batch_free() has returned.  Not for graph
+ * items: their upload commits them to the graph before its ledger row. */
+ak_code ak_outbox_stage_begin(ak_store *ob, const char *sid, const char *payload, size_t len,
+                              int64_t n, const char *origin, int64_t now_us, ak_outbox_batch *b,
+                              ak_err *err);
 
 /* Stage knowledge-graph items of system sid: payload is graph.jsonl
  * (graph/graph_item.h), one item a line; the manifest's conversation_count
@@ -79,9 +96,11 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
  * recs: the batch's n records as the caller parsed them from the staged
  * lines, applied from memory (results[i] gets what became of recs[i],
  * hot_rowids[i] when not NULL the id of the hot row it wrote, 0: none);
- * NULL: the staged payload is read back and parsed (graph items always). */
+ * NULL: the staged payload is read back and parsed (graph items always).
+ * A batch from ak_outbox_stage_begin() whose stage failed is rolled back,
+ * leaving no ledger row, and its stage's error is returned (b->staged 0). */
 ak_code ak_outbox_apply(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
-                        const ak_outbox_batch *b, const ak_record *const *recs, size_t n,
+                        ak_outbox_batch *b, const ak_record *const *recs, size_t n,
                         ak_put_result *results, int64_t *hot_rowids, ak_ledger_row *row,
                         int *changed, ak_err *err);
 

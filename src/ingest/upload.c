@@ -61,9 +61,17 @@ static void base_row(const ak_upload_env *env, const ak_upload_ref *u, const ak_
     row->finished_us = env->cfg->now_us ? env->now_us : ak_time_now_us();
 }
 
+/* May the outcome's ledger row be written? (ak_upload_env.before_ledger) */
+static int may_settle(const ak_upload_env *env)
+{
+    return !env->before_ledger || env->before_ledger(env->hook_ctx) == AK_OK;
+}
+
 static ak_outcome write_row(const ak_upload_env *env, const ak_ledger_row *row, ak_outcome o)
 {
     ak_err err;
+    if (!may_settle(env))
+        return AK_OUTCOME_ABORTED;
     if (ak_sysdb_ledger_put(env->db, row, &err))
         AK_ERROR("ingest", "%s/%s: cannot record the outcome in the ledger: %s",
                  env->system_id, row->upload_id, err.msg);
@@ -338,6 +346,8 @@ ak_outcome ak_upload_apply(const ak_upload_env *env, const ak_upload_ref *u,
     if (rc == AK_OK)
         ak_testpoint("ingest.streamed"); /* records written, not committed */
     /* graph payloads committed as they were read (stream_file) */
+    if (rc == AK_OK && !may_settle(env))
+        rc = ak_err_set(&err, AK_ERR_ABORTED, "%s: not settled", u->upload_id);
     if (rc == AK_OK && (rc = write_ingested(env, u, m, prev, tally, &err)) == AK_OK)
         rc = ak_sysdb_commit(env->db, &err);
     if (graph) {

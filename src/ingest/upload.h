@@ -36,6 +36,12 @@ typedef struct {
     int64_t records_bytes;
     ak_put_result *results;
     int64_t *hot_rowids;
+    /* When set, called before the outcome's ledger row is written: AK_OK
+     * lets it be written, anything else rolls the upload back with no
+     * ledger row (AK_OUTCOME_ABORTED).  A pushed batch staged on another
+     * thread waits there for its stage (ak_outbox_stage_begin()). */
+    ak_code (*before_ledger)(void *ctx);
+    void *hook_ctx;
 } ak_upload_env;
 
 /* Apply upload u (manifest m already validated; prev is its ledger row, or

@@ -156,6 +156,21 @@ static ak_code forgotten_since(ak_push *p, const group *g, outcome *o, ak_err *e
     return AK_OK;
 }
 
+/* Records parsed in memory are staged beside their apply, which waits for
+ * the stage before it commits; graph items (committed to the graph as they
+ * are read) and records to be read back from the outbox are staged first. */
+static ak_code stage_group(ak_push *p, const group *g, const char *origin, int64_t now,
+                           ak_outbox_batch *b, ak_err *err)
+{
+    const char *lines = g->lines.data;
+    if (g->graph)
+        return ak_outbox_stage_graph(p->outbox, g->sid, lines, g->lines.len, origin, now, b, err);
+    if (g->recs)
+        return ak_outbox_stage_begin(p->outbox, g->sid, lines, g->lines.len, g->n, origin, now, b,
+                                     err);
+    return ak_outbox_stage(p->outbox, g->sid, lines, g->lines.len, g->n, origin, now, b, err);
+}
+
 /* Stage, apply, re-index: under the system's stripe lock, one batch of a
  * system at a time; other systems' batches run beside it. */
 static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now, outcome *o,
@@ -188,21 +203,15 @@ static ak_code store_group(ak_push *p, group *g, const char *origin, int64_t now
     }
     if (rc == AK_OK)
         rc = ak_pushdb_open(&p->kept[s], p->env.dd, g->sid, &db, err);
-    if (rc == AK_OK && g->graph)
-        rc = ak_outbox_stage_graph(p->outbox, g->sid, g->lines.data, g->lines.len, origin, now,
-                                   &b, err);
-    else if (rc == AK_OK)
-        rc = ak_outbox_stage(p->outbox, g->sid, g->lines.data, g->lines.len, g->n, origin, now,
-                             &b, err);
-    if (rc == AK_OK) { /* in the outbox until shipped (without a bucket: until one is set) */
-        atomic_fetch_add(&p->staged, 1);
-        atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
-    }
-    if (rc == AK_OK) {
-        ak_testpoint("push.staged");
+    if (rc == AK_OK)
+        rc = stage_group(p, g, origin, now, &b, err);
+    if (rc == AK_OK)
         rc = ak_outbox_apply(p->outbox, p->env.dd, g->sid, db, &b,
                              (const ak_record *const *)g->recs, g->recs ? (size_t)g->n : 0,
                              res, rowid, &row, &changed, err);
+    if (b.staged) { /* in the outbox until shipped (without a bucket: until one is set) */
+        atomic_fetch_add(&p->staged, 1);
+        atomic_fetch_add(&p->env.metrics->push_unshipped, 1);
     }
     if (rc == AK_OK && row.status != AK_UPLOAD_INGESTED)
         rc = ak_err_set(err, AK_ERR_IO, "%s/%s was not stored: %s", g->sid, b.uid,

@@ -40,9 +40,9 @@
  * only copy, which /status, /metrics and `akosha verify` say) until one is
  * configured.
  *
- * Test stop points (util/testpoint.h): push.staged (a batch durable in the
- * outbox, not applied), push.committed (applied and committed, not
- * answered).
+ * Test stop points (util/testpoint.h): push.staged (ingest/outbox.c: a
+ * batch durable in the outbox, not committed), push.committed (applied
+ * and committed, not answered).
  *
  * Ownership: ak_push_new() / ak_push_free(); the environment is borrowed
  * and must outlive the handle.  ak_push_handle() is thread-safe.

@@ -12,6 +12,9 @@
  *  - a batch applied from the caller's parsed records stores the same rows
  *    and ledger counts as one read back from the outbox, and says per
  *    record what became of it (new, updated, duplicate, conflict);
+ *  - a batch staged beside its apply (ak_outbox_stage_begin) is durable
+ *    and applied as one staged first; when its stage fails the apply is
+ *    rolled back: no rows, no ledger row, the stage's error;
  *  - a patched segment equals a segment loaded whole after new rows,
  *    updated rows, a row updated without a vector and an id not stored;
  *    patches that only add rows append over shared arrays;
@@ -36,6 +39,7 @@
 #include "test_sql.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define SID "Les-MacBook-Pro.local"
 
@@ -347,6 +351,85 @@ static void test_apply_from_memory(void)
     ak_sysdb_close(db);
 }
 
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+static int64_t ledger_status(ak_sysdb *db, const char *uid)
+{
+    ak_ledger_row row;
+    ak_err err;
+    CHECK_OK(ak_sysdb_ledger_get(db, uid, &row, &err), err);
+    int64_t st = row.status;
+    ak_ledger_row_free(&row);
+    return st;
+}
+
+static void test_stage_beside_apply(void)
+{
+    const char *sid = "beside.example";
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_ledger_row row;
+    ak_sysdb *db;
+    ak_err err;
+    ak_record *recs[4];
+    ak_put_result res[4];
+    int64_t rowid[4], batches = 0;
+    int changed = 0;
+    char path[1024];
+    CHECK_OK(ak_datadir_open_system(dd, sid, 1, &db, &err), err);
+    batch(&b, 0, 3, "a");
+    size_t n = parse_lines(&b, recs, 4);
+    CHECK_OK(ak_outbox_stage_begin(ob, sid, b.data, b.len, (int64_t)n, "test", ak_time_now_us(),
+                                   &ba, &err), err);
+    CHECK_OK(ak_outbox_apply(ob, dd, sid, db, &ba, (const ak_record *const *)recs, n, res, rowid,
+                             &row, &changed, &err), err);
+    CHECK(ba.staged);
+    CHECK_INT(row.status, AK_UPLOAD_INGESTED);
+    CHECK_INT(row.new_count, 3);
+    CHECK_INT(hot_rows(db), 3);
+    CHECK_OK(ak_outbox_count(ob, sid, &batches, &err), err);
+    CHECK_INT(batches, 1);
+    snprintf(path, sizeof path, "%s/outbox/systems/%s/%s/" AK_OUTBOX_PAYLOAD,
+             ak_datadir_path(dd), sid, ba.uid);
+    CHECK_INT(file_size(path), (int64_t)b.len);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&ba);
+    free_records(recs, n);
+
+    /* the stage fails (a file where the batch's directory must go) */
+    snprintf(path, sizeof path, "%s/outbox/systems/blocked.example", ak_datadir_path(dd));
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    ak_sysdb *db2;
+    CHECK_OK(ak_datadir_open_system(dd, "blocked.example", 1, &db2, &err), err);
+    batch(&b, 10, 3, "b");
+    n = parse_lines(&b, recs, 4);
+    CHECK_OK(ak_outbox_stage_begin(ob, "blocked.example", b.data, b.len, (int64_t)n, "test",
+                                   ak_time_now_us(), &ba, &err), err);
+    memset(&row, 0, sizeof row);
+    ak_code rc = ak_outbox_apply(ob, dd, "blocked.example", db2, &ba,
+                                 (const ak_record *const *)recs, n, res, rowid, &row, &changed,
+                                 &err);
+    CHECK(rc != AK_OK);
+    CHECK_HAS(err.msg, "blocked.example");
+    CHECK(!ba.staged);
+    CHECK_INT(hot_rows(db2), 0);
+    CHECK_INT(ledger_status(db2, ba.uid), AK_UPLOAD_UNKNOWN);
+    ak_ledger_row_free(&row);
+    ak_outbox_batch_free(&ba);
+    free_records(recs, n);
+    unlink(path);
+    ak_sysdb_close(db2);
+    ak_buf_free(&b);
+    ak_sysdb_close(db);
+}
+
 /* Two segments hold the same rows: ids, rowids, timestamps, vectors. */
 static void check_same(const ak_segment *a, const ak_segment *b)
 {
@@ -622,6 +705,7 @@ int main(void)
     RUN(test_recover);
     RUN(test_ship);
     RUN(test_apply_from_memory);
+    RUN(test_stage_beside_apply);
     RUN(test_patch);
     RUN(test_patch_append);
     RUN(test_pushdb_wal);
