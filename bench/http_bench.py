@@ -75,7 +75,7 @@ def main():
     port = free_port()
     env = dict(os.environ, AKOSHA_LOG_LEVEL="warn")
     srv = subprocess.Popen([AKOSHA, "serve", "--data", DATA, "--listen", f"127.0.0.1:{port}",
-                            "--rate-limit", "0", "--http-threads", "8"], env=env)
+                            "--rate-limit", "0"], env=env)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):

@@ -13,7 +13,8 @@ is not shared), after the vector index thread has caught up: in all, without
 that thread (the answers' own path), and of that thread alone (linking the
 vectors into the HNSW graph, which is done after the answer).
 
-  PUSH_BATCHES (per client, default 60), PUSH_CLIENTS (4), PUSH_BATCH (100)
+  PUSH_BATCHES (per client, default 60), PUSH_CLIENTS (4), PUSH_BATCH (100),
+  PUSH_SERVE_ARGS (more arguments for `akosha serve`, e.g. "--http-threads 8")
 """
 import http.client, json, os, random, shutil, signal, socket, subprocess, tempfile, threading
 import time, urllib.request
@@ -91,8 +92,8 @@ def run(label, with_bucket, bodies):
     work = tempfile.mkdtemp(prefix="akosha-push-bench.")
     port = free_port()
     args = [AKOSHA, "serve", "--data", os.path.join(work, "data"), "--listen",
-            f"127.0.0.1:{port}", "--rate-limit", "0", "--http-threads", str(CLIENTS * 2),
-            "--poll-interval", "3600"]
+            f"127.0.0.1:{port}", "--rate-limit", "0", "--poll-interval", "3600"]
+    args += os.environ.get("PUSH_SERVE_ARGS", "").split()
     if with_bucket:
         os.makedirs(os.path.join(work, "bucket"))
         args += ["--bucket", os.path.join(work, "bucket")]

@@ -17,7 +17,7 @@ int ak_cmd_serve(int argc, char **argv)
     const char *data = NULL, *bucket = NULL, *cold = NULL, *listen = "127.0.0.1:8682";
     const char *tokens = NULL, *token_file = NULL, *mahavishnu = NULL, *admin = NULL;
     const char *tls_cert = NULL, *tls_key = NULL;
-    long long poll = 30, aging = 3600, drain = 30, concurrency = 4, threads = 4;
+    long long poll = 30, aging = 3600, drain = 30, concurrency = 4, threads = 0;
     long long header_timeout = 10, max_conns = 1000, max_conns_client = 64;
     long long max_body_kb = 1024, push_max_body_mb = AK_PUSH_DEFAULT_MAX_BODY >> 20, hot_days = AK_AGE_DEFAULT_HOT_DAYS;
     long long bucket_keep = 0, retention = 0, warm_days = AK_AGE_DEFAULT_WARM_DAYS, mtimeout = 3000, grace = 3600, retry_base = 30;
@@ -54,7 +54,7 @@ int ak_cmd_serve(int argc, char **argv)
         {"grace-seconds", "AKOSHA_GRACE_SECONDS", AK_OPT_INT, &grace, "S", "reject an upload whose payload is still missing after this (default 3600)", 0, 1e9},
         {"retry-base-seconds", "AKOSHA_RETRY_BASE_SECONDS", AK_OPT_INT, &retry_base, "S", "first retry delay of a failed upload, doubling (default 30; 0 = every cycle)", 0, 86400},
         {"concurrency", "AKOSHA_CONCURRENCY", AK_OPT_INT, &concurrency, "N", "uploads in flight (default 4)", 1, 256},
-        {"http-threads", "AKOSHA_HTTP_THREADS", AK_OPT_INT, &threads, "N", "HTTP worker threads (default 4)", 1, 256},
+        {"http-threads", "AKOSHA_HTTP_THREADS", AK_OPT_INT, &threads, "N", "HTTP threads: 0 (default) one per connection, N a pool of N that share the connections", 0, 256},
         {"mahavishnu", "AKOSHA_MAHAVISHNU_URL", AK_OPT_STR, &mahavishnu, "URL", "Mahavishnu JSON-RPC endpoint (default: standalone)", 0, 0},
         {"mahavishnu-timeout-ms", "AKOSHA_MAHAVISHNU_TIMEOUT_MS", AK_OPT_INT, &mtimeout, "MS", "call timeout (default 3000)", 1, 60000},
         AK_OPT_EMBED(&ec),

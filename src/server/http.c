@@ -460,7 +460,7 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
     if (rc == AK_OK && cfg->tls_cert)
         rc = ak_tls_load(cfg->tls_cert, cfg->tls_key, &h->tls, err);
     unsigned max_conns = cfg->max_conns ? cfg->max_conns : 1000;
-    unsigned threads = cfg->threads ? cfg->threads : 4;
+    unsigned threads = cfg->threads;
     if (rc == AK_OK)
         rc = ak_conns_new(cfg->header_timeout_us > 0 ? cfg->header_timeout_us : 10 * AK_US_PER_SEC,
                           max_conns, &h->conns, err);
@@ -480,8 +480,17 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
         flags |= MHD_USE_TLS;
     if (h->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* Handlers block (SQLite, a push's fsyncs, a long search), so by default
+     * every connection has a thread of its own.  A pool thread holds many
+     * connections and answers them one after another, and a connection
+     * goes to whichever thread accepts it first: four pushing clients on
+     * eight threads shared one 59% of the time, and the pushed rate swung
+     * between 10,000 and 18,500 memories/s (docs/BENCHMARKS.md, tenth pass). */
+    if (!threads)
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
 #ifdef __linux__
-    flags |= MHD_USE_EPOLL;
+    else
+        flags |= MHD_USE_EPOLL;
 #endif
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
@@ -492,9 +501,11 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                             /* idle: bodies and responses; headers have their own deadline */
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            /* each worker thread applies its share of this limit: room
-                             * for all on any one, the guard bounds the total */
-                            MHD_OPTION_CONNECTION_LIMIT, max_conns * threads + threads,
+                            /* the guard bounds the total (evicting the slowest): the
+                             * library's limit is only room above it, for all on any
+                             * one pool thread, or for connections being evicted */
+                            MHD_OPTION_CONNECTION_LIMIT, threads ? max_conns * threads + threads
+                                                                 : 2 * max_conns,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_client,
                             /* the TLS options last: without TLS the list ends here */
                             h->tls.cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,

@@ -61,7 +61,7 @@ typedef void (*ak_http_handler_fn)(void *ctx, const ak_request *req, ak_response
 typedef struct {
     const char *listen;        /* HOST:PORT, [IPv6]:PORT; port 0 picks a free one */
     size_t max_body;           /* bytes */
-    unsigned threads;
+    unsigned threads;          /* 0: one per connection; N: a pool of N (http.c) */
     const char *tls_cert, *tls_key; /* PEM files; both or neither (NULL) */
     int allow_plain_http;      /* beyond loopback with tokens but without TLS */
     int64_t header_timeout_us; /* total time for a request's headers (0: 10 s) */
