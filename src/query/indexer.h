@@ -23,7 +23,14 @@
 
 typedef struct ak_indexer ak_indexer;
 
-ak_code ak_indexer_start(ak_index *idx, ak_vindex *v, ak_indexer **out, ak_err *err);
+/* busy(busy_ctx), when given, says whether the server is answering
+ * requests: the indexer then waits between batches of vectors it links
+ * (AK_INDEXER_PAUSE_MS at a time, at most AK_INDEXER_PAUSE_MAX_MS before
+ * each batch, so a server never idle still links, slowly). */
+#define AK_INDEXER_PAUSE_MS 2
+#define AK_INDEXER_PAUSE_MAX_MS 1000
+ak_code ak_indexer_start(ak_index *idx, ak_vindex *v, int (*busy)(void *ctx), void *busy_ctx,
+                         ak_indexer **out, ak_err *err);
 void ak_indexer_stop(ak_indexer *ix);
 
 /* Sync every installed segment now, on the caller's thread; drop systems

@@ -8,6 +8,10 @@
  * to its system (lab_sys) and its row in the system's bound segment
  * (lab_row); PENDING marks nodes added for a sync that has not switched
  * yet, DEAD nodes deleted.
+ *
+ * Why it is over 800 lines: syncing, searching and the file all work on
+ * the label tables under those two locks; split, each part would reach
+ * into the others' state.
  */
 #include "query/vindex.h"
 
@@ -65,6 +69,8 @@ struct ak_vindex {
     uint64_t added; /* nodes added since open */
     atomic_ullong damaged; /* files found damaged (at open or after) and rebuilt */
     atomic_ullong exact_fallbacks; /* searches left to the scan: no close match */
+    void (*pause)(void *ctx); /* ak_vindex_set_pause() */
+    void *pause_ctx;
 };
 
 static uint64_t key_of(const ak_segment *s, uint32_t row)
@@ -267,6 +273,8 @@ static ak_code add_rows(ak_vindex *v, const ak_segment *s, const uint32_t *todo,
 {
     ak_code rc = AK_OK;
     for (*added = 0; rc == AK_OK && *added < n;) {
+        if (v->pause)
+            v->pause(v->pause_ctx);
         if (stop && atomic_load(stop))
             return ak_err_set(err, AK_ERR_ABORTED, "stopped");
         pthread_rwlock_wrlock(&v->rw);
@@ -381,6 +389,12 @@ ak_code ak_vindex_sync(ak_vindex *v, ak_segment *s, int add, atomic_int *stop,
     free(todo);
     ak_segment_release_pages(s);
     return rc;
+}
+
+void ak_vindex_set_pause(ak_vindex *v, void (*pause)(void *ctx), void *ctx)
+{
+    v->pause = pause;
+    v->pause_ctx = ctx;
 }
 
 /* Drop entry e's nodes and binding (under sync_mu). */

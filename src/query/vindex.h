@@ -101,6 +101,11 @@ ak_code ak_vindex_check(const char *path, ak_err *err);
  * became non-zero meanwhile (stop may be NULL). */
 ak_code ak_vindex_sync(ak_vindex *v, ak_segment *seg, int add, atomic_int *stop,
                        ak_err *err);
+/* pause(ctx) is called by ak_vindex_sync() before each batch of nodes it
+ * adds, holding no lock searches take, and may wait there (the indexer
+ * lets requests being answered go first).  Set before syncs start. */
+void ak_vindex_set_pause(ak_vindex *v, void (*pause)(void *ctx), void *ctx);
+
 /* Forget a system: its nodes are deleted. */
 void ak_vindex_drop(ak_vindex *v, const char *system_id);
 /* Whether seg is the version its system is bound to (nothing to sync). */

@@ -99,6 +99,13 @@ static ak_code add_counts(void *ctx, const char *sid, uint32_t shard, const char
     return AK_OK;
 }
 
+/* The indexer's busy test: requests being answered go before linking. */
+static int answering(void *ctx)
+{
+    ak_server *s = ctx;
+    return ak_http_in_flight(s->http) > 0;
+}
+
 static void recount(ak_server *s)
 {
     totals t = {.s = s};
@@ -327,7 +334,7 @@ static void *loader(void *arg)
     atomic_store(&s->metrics.ready, 1);
     recount(s); /* a job that ended in between skipped its own (runner) */
     ak_indexer *ix = NULL;
-    if (ak_indexer_start(s->idx, s->vindex, &ix, &err))
+    if (ak_indexer_start(s->idx, s->vindex, answering, s, &ix, &err))
         AK_WARN("vindex", "%s: searches scan every vector", err.msg);
     atomic_store(&s->indexer, ix);
     ak_embedder_kick(s->embedder); /* memories stored without a vector before */
@@ -390,12 +397,14 @@ static ak_code open_parts(ak_server *s, ak_err *err)
 
 static void close_parts(ak_server *s)
 {
+    /* first: it asks the HTTP server whether requests are in flight
+     * (answering()); changes after it stopped are synced at the next start */
+    ak_indexer_stop(atomic_load(&s->indexer));
     ak_http_stop(s->http);
     ak_push_free(s->push);
     ak_mcp_free(s->mcp);
     ak_embedder_stop(s->embedder);
     ak_embed_free(s->embed);
-    ak_indexer_stop(atomic_load(&s->indexer));
     ak_orch_free(s->orch);
     ak_auth_free(s->auth);
     ak_auth_free(s->admin);

@@ -9,7 +9,8 @@
  * lazily (the server): a damaged vector byte is served around until
  * ak_vindex_sum() finds it, which empties the graph for a rebuild; bad
  * levels are caught before the first bind; a save never writes over a
- * file whose checksum was not checked.
+ * file whose checksum was not checked.  A sync calls its pause hook before
+ * each batch of nodes it adds, and a stop set there aborts it unbound.
  */
 #include <sys/stat.h>
 
@@ -310,9 +311,55 @@ static void test_lazy_open(void)
     free(r2);
 }
 
+typedef struct {
+    int calls, stop_at;
+    atomic_int *stop;
+} pause_log;
+
+static void count_pause(void *ctx)
+{
+    pause_log *p = ctx;
+    if (++p->calls == p->stop_at)
+        atomic_store(p->stop, 1);
+}
+
+static void test_pause(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/p.akidx", test_tmpdir());
+    ak_vindex *v = NULL;
+    ak_err e;
+    atomic_int stop = 0;
+    pause_log log = {0, 0, &stop};
+    CHECK_OK(ak_vindex_open(path, 0, &v, NULL, &e), e);
+    ak_vindex_set_pause(v, count_pause, &log);
+    rows *r = make_rows(200, 11);
+    ak_segment *a = make_seg("sysP", r);
+    CHECK_OK(ak_vindex_sync(v, a, 1, &stop, &e), e);
+    CHECK_INT(log.calls, 4); /* 64 + 64 + 64 + 8 nodes */
+    CHECK(ak_vindex_is_bound(v, a));
+    /* stopped from the pause (the indexer's stop ends its wait there) */
+    r->n = 150;
+    ak_segment *b = make_seg("sysQ", r);
+    log = (pause_log){0, 2, &stop};
+    CHECK_INT(ak_vindex_sync(v, b, 1, &stop, &e), AK_ERR_ABORTED);
+    CHECK_INT(log.calls, 2);
+    CHECK(!ak_vindex_is_bound(v, b));
+    ak_vindex_set_pause(v, NULL, NULL);
+    atomic_store(&stop, 0);
+    CHECK_OK(ak_vindex_sync(v, b, 1, &stop, &e), e);
+    CHECK(ak_vindex_is_bound(v, b));
+    CHECK_INT(log.calls, 2);
+    ak_vindex_free(v);
+    ak_segment_unref(a);
+    ak_segment_unref(b);
+    free(r);
+}
+
 int main(void)
 {
     RUN(test_sync_and_resync);
     RUN(test_lazy_open);
+    RUN(test_pause);
     return test_report("vindex");
 }
