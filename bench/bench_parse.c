@@ -2,14 +2,17 @@
  * bench_parse.c - the parsing ceiling: frame and parse every record of the
  * given payload files (plain .json/.jsonl), with no database, on one thread.
  * Tells how much of ingestion time is parsing and how much is storage.
- *   bench_parse FILE...
+ *   bench_parse [--scalar] FILE...
+ * --scalar: embeddings' numbers a byte at a time, not 32 bytes (jsonnum.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ingest/framer.h"
 #include "ingest/payload.h"
 #include "ingest/record.h"
+#include "util/jsonnum.h"
 #include "util/time.h"
 
 typedef struct {
@@ -33,8 +36,10 @@ int main(int argc, char **argv)
     parse_ctx c = {.doc = ak_json_doc_new()};
     static char chunk[256 * 1024];
     long bytes = 0;
+    int first = argc > 1 && strcmp(argv[1], "--scalar") == 0 ? 2 : 1;
+    ak_jnum_use_simd(first == 1);
     int64_t t0 = ak_time_mono_us();
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");
         ak_framer *fr;
         ak_payload_kind kind = ak_payload_kind_of(argv[i], AK_CODEC_NONE, NULL);

@@ -8,8 +8,8 @@
  */
 #include "util/json.h"
 
-#include <errno.h>
-#include <math.h>
+#include "util/jsonnum.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,112 +346,11 @@ static ak_code parse_string(ak_json_doc *d, const char **out, size_t *out_len)
     return AK_OK;
 }
 
-static int is_digit(const char *p, const char *end) { return p < end && *p >= '0' && *p <= '9'; }
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* Eight ASCII digits at once (SWAR, after simdjson): embeddings are ~6,500
- * digits a record, and a branch per digit was a third of ingestion time. */
-static int eight_digits(const char *p, uint64_t *value)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    if (((v & 0xF0F0F0F0F0F0F0F0ULL) |
-         (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL)
-        return 0;
-    v -= 0x3030303030303030ULL;
-    v = v * 10 + (v >> 8);
-    v = (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
-         (((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
-    *value = v;
-    return 1;
-}
-#else
-static int eight_digits(const char *p, uint64_t *value)
-{
-    (void)p, (void)value;
-    return 0; /* big-endian: the digit-by-digit loop below does the work */
-}
-#endif
-
-/* A decimal number as parsed: up to 19 significant digits and a power of
- * ten.  Kept in locals while scanning: the fields of a node would have to be
- * stored on every digit, as the compiler must assume the text may alias them. */
-typedef struct {
-    uint64_t digits;
-    int32_t exp10;
-} decimal;
-
-/* Append the digits at p to the significand (up to 19 significant digits;
- * further ones only move the decimal exponent when before the point). */
-static inline const char *take_digits(const char *p, const char *end, decimal *dec,
-                                      int fraction, int *sig)
-{
-    uint64_t m = dec->digits, eight;
-    int32_t e = dec->exp10;
-    int n = *sig;
-    if (m == 0)
-        for (; p < end && *p == '0'; p++)
-            e -= fraction; /* leading zero: not significant */
-    while (n <= 11 && end - p >= 8 && eight_digits(p, &eight)) {
-        m = m * 100000000 + eight;
-        e -= 8 * fraction;
-        n += 8;
-        p += 8;
-    }
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (n < 19) {
-            m = m * 10 + (uint64_t)(*p - '0');
-            e -= fraction;
-            n++;
-        } else {
-            e += !fraction;
-        }
-    }
-    dec->digits = m;
-    dec->exp10 = e;
-    *sig = n;
-    return p;
-}
-
-/* Scan one number at p, validating the grammar and collecting its decimal
- * value in the same pass.  Returns the end of the number, or NULL with *why
- * set when the text is not a JSON number. */
-static inline const char *scan_number(const char *p, const char *end, decimal *dec,
-                                      const char **why)
-{
-    int sig = 0;
-    dec->digits = 0;
-    dec->exp10 = 0;
-    if (p < end && *p == '-')
-        p++;
-    if (!is_digit(p, end))
-        return *why = "bad number", NULL;
-    p = *p == '0' ? p + 1 : take_digits(p, end, dec, 0, &sig);
-    if (p < end && *p == '.') {
-        if (!is_digit(++p, end))
-            return *why = "bad number: digit expected after '.'", NULL;
-        p = take_digits(p, end, dec, 1, &sig);
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        int eneg = 0, e = 0;
-        p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            eneg = *p++ == '-';
-        if (!is_digit(p, end))
-            return *why = "bad number: digit expected in exponent", NULL;
-        for (; p < end && *p >= '0' && *p <= '9'; p++)
-            if (e < 100000)
-                e = e * 10 + (*p - '0');
-        dec->exp10 += eneg ? -e : e;
-    }
-    return p;
-}
-
 static ak_code parse_number(ak_json_doc *d, ak_json *v)
 {
-    decimal dec;
+    ak_jnum dec;
     const char *why = NULL;
-    const char *p = scan_number(d->p, d->end, &dec, &why);
+    const char *p = ak_jnum_scan(d->p, d->end, &dec, &why);
     if (!p)
         return fail(d, why);
     v->num_digits = dec.digits;
@@ -522,7 +421,6 @@ static ak_code parse_container(ak_json_doc *d, ak_json *node, unsigned depth)
     }
 }
 
-static const char *scan_floats(const char *p, const char *end, float *out, size_t n);
 
 /* An array of exactly float_n numbers read straight into floats (no node
  * per number), when that is what the text at d->p is and the limits would
@@ -537,7 +435,7 @@ static int float_array(ak_json_doc *d, unsigned depth, ak_json **out)
         (*q != '-' && (*q < '0' || *q > '9')))
         return 0;
     float *f = arena_alloc(d, d->float_n * sizeof *f);
-    const char *after = f ? scan_floats(d->p, d->end, f, d->float_n) : NULL;
+    const char *after = f ? ak_jnum_floats(d->p, d->end, f, d->float_n) : NULL;
     if (!after)
         return 0; /* (the arena keeps f until the next parse) */
     ak_json *v = new_node(d, AK_JSON_ARRAY);
@@ -670,41 +568,10 @@ ak_code ak_json_obj_value(ak_json_doc *d, const ak_json **v)
     return rc;
 }
 
-static float decimal_to_float(decimal dec, const char *raw, size_t raw_len);
-
-/* p at '[': the end of an array of exactly n numbers, each into out[i]
- * as ak_json_float32() converts it; NULL when the text is anything else. */
-static const char *scan_floats(const char *p, const char *end, float *out, size_t n)
-{
-    const char *why;
-    p++;
-    if (n == 0) { /* only "[]" is an array of no numbers */
-        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-            p++;
-        return p < end && *p == ']' ? p + 1 : NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-            p++;
-        decimal dec;
-        const char *num = p;
-        if (p >= end || (*p != '-' && (*p < '0' || *p > '9')) ||
-            !(p = scan_number(p, end, &dec, &why)))
-            return NULL;
-        out[i] = decimal_to_float(dec, num, (size_t)(p - num));
-        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-            p++;
-        if (p >= end || *p != (i + 1 < n ? ',' : ']'))
-            return NULL;
-        p++;
-    }
-    return p;
-}
-
 int ak_json_obj_floats(ak_json_doc *d, float *out, size_t n)
 {
     skip_ws(d);
-    const char *after = d->p < d->end && *d->p == '[' ? scan_floats(d->p, d->end, out, n) : NULL;
+    const char *after = d->p < d->end && *d->p == '[' ? ak_jnum_floats(d->p, d->end, out, n) : NULL;
     if (!after)
         return 0; /* nothing consumed: ak_json_obj_value() will say what is wrong */
     d->p = after;
@@ -722,57 +589,12 @@ const ak_json *ak_json_get(const ak_json *obj, const char *key)
     return NULL;
 }
 
-/* ---- numbers ---- */
-
-/* strtod on a span that is not NUL-terminated. */
-static double number_from_text(const char *raw, size_t len)
-{
-    char small[64];
-    char *s = small;
-    if (len >= sizeof small && !(s = malloc(len + 1)))
-        return NAN;
-    memcpy(s, raw, len);
-    s[len] = '\0';
-    double x = strtod(s, NULL);
-    if (s != small)
-        free(s);
-    return x;
-}
-
-double ak_json_number(const ak_json *v) { return number_from_text(v->raw, v->raw_len); }
-
-/* Powers of ten exact in a double, and the correctly rounded reciprocals
- * (multiplying is several times cheaper than dividing). */
-static const double pow10_exact[] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-static const double pow10_neg[] = {
-    1e0,   1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-6,  1e-7,  1e-8,  1e-9,  1e-10, 1e-11,
-    1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
-
-/* Embeddings are hundreds of numbers per record and strtod dominates the
- * cost of ingestion.  Here: the up to 19 significant digits parse_number()
- * collected (exact in a uint64), one rounding to double and one multiply by
- * a power of ten; the relative error (< 5e-16) is far below float32's
- * resolution (6e-8), so the float result is the correctly rounded one except
- * within 5e-16 of a float rounding boundary, where it may be one unit off.
- * Large exponents go through strtod. */
-static float decimal_to_float(decimal dec, const char *raw, size_t raw_len)
-{
-    int neg = raw_len && raw[0] == '-';
-    if (dec.digits == 0)
-        return neg ? -0.0f : 0.0f;
-    if (dec.exp10 < -22 || dec.exp10 > 22)
-        return (float)number_from_text(raw, raw_len);
-    double x = (double)dec.digits;
-    x *= dec.exp10 < 0 ? pow10_neg[-dec.exp10] : pow10_exact[dec.exp10];
-    return (float)(neg ? -x : x);
-}
+double ak_json_number(const ak_json *v) { return ak_jnum_strtod(v->raw, v->raw_len); }
 
 static float to_float32(const ak_json *v)
 {
-    decimal dec = {v->num_digits, v->num_exp10};
-    return decimal_to_float(dec, v->raw, v->raw_len);
+    ak_jnum dec = {v->num_digits, v->num_exp10};
+    return ak_jnum_float(dec, v->raw, v->raw_len);
 }
 
 float ak_json_float32(const ak_json *v) { return to_float32(v); }

@@ -1,8 +1,10 @@
 /* test_json.c - util/json (strict parser, number conversions, UTF-8 checks)
  * and util/jsonw (writer): valid and invalid documents, escapes, limits,
  * arena reuse, float32 accuracy against strtod, and writer -> parser round
- * trips. */
+ * trips; float arrays scanned sixteen digits at a time give exactly what
+ * the byte-at-a-time scan gives, in every shape of number. */
 #include "util/json.h"
+#include "util/jsonnum.h"
 #include "util/jsonw.h"
 #include "util/buf.h"
 #include "test.h"
@@ -1274,6 +1276,71 @@ static void test_float_arrays(void)
     ak_json_doc_free(fast);
 }
 
+
+/* One random number of the shapes Python and other writers produce, and
+ * some no writer would (long fractions, leading zeros, exponents). */
+static void random_number(ak_buf *b)
+{
+    static const char *const specials[] = {"0", "-0", "0.0", "-0.0", "1", "9.5", "12.25",
+                                           "1e-5", "1.5E+3", "0.000", "-1.0e0", "7.",
+                                           "0.1234567890123456789012345", "00.5", "-.5"};
+    unsigned k = (unsigned)(rng() % 16);
+    double x = (rnd01() * 2 - 1) * (k < 8 ? 1.0 : k < 11 ? 1e-3 : k < 13 ? 10.0 : 1e-6);
+    if (k == 15) {
+        ak_buf_puts(b, specials[rng() % (sizeof specials / sizeof *specials)]);
+    } else if (k == 14) { /* a fraction of 1..40 digits, leading zeros likely */
+        int n = 1 + (int)(rng() % 40), z = (int)(rng() % 25);
+        ak_buf_puts(b, rng() & 1 ? "-" : "");
+        ak_buf_printf(b, "%d.", (int)(rng() % 3 == 0 ? rng() % 10 : 0));
+        for (int i = 0; i < n; i++)
+            ak_buf_putc(b, i < z ? '0' : (char)('0' + rng() % 10));
+    } else {
+        ak_buf_printf(b, "%.*g", 1 + (int)(rng() % 17), x);
+    }
+}
+
+/* Arrays scanned with and without the vector scan: the same floats
+ * (bit for bit) and the same end, or both refused. */
+static void test_float_arrays_simd(void)
+{
+    if (!ak_jnum_use_simd(1)) {
+        printf("  (no SSE4.1 here: nothing to compare)\n");
+        return;
+    }
+    ak_buf b = {0};
+    float a[64], c[64];
+    int refused = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 1 + rng() % 64;
+        ak_buf_reset(&b);
+        ak_buf_putc(&b, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                ak_buf_puts(&b, rng() % 8 ? "," : " ,\n ");
+            random_number(&b);
+        }
+        ak_buf_putc(&b, ']');
+        const char *end = b.data + b.len;
+        ak_jnum_use_simd(1);
+        const char *e1 = ak_jnum_floats(b.data, end, a, n);
+        ak_jnum_use_simd(0);
+        const char *e0 = ak_jnum_floats(b.data, end, c, n);
+        CHECK(e1 == e0);
+        refused += !e0;
+        for (size_t i = 0; e0 && e1 && i < n; i++)
+            if (memcmp(&a[i], &c[i], sizeof *a) != 0) {
+                CHECK(0);
+                fprintf(stderr, "  number %zu differs: %.9g, not %.9g, in %.300s\n", i, a[i], c[i],
+                        b.data);
+                round = 20000;
+                break;
+            }
+    }
+    CHECK(refused > 0 && refused < 20000); /* both kinds were seen */
+    ak_jnum_use_simd(1);
+    ak_buf_free(&b);
+}
+
 int main(void)
 {
     D = ak_json_doc_new();
@@ -1312,6 +1379,7 @@ int main(void)
     RUN(test_jw_time);
     RUN(test_jw_roundtrip);
     RUN(test_float_arrays);
+    RUN(test_float_arrays_simd);
     ak_json_doc_free(D);
     return test_report("json");
 }
