@@ -492,10 +492,14 @@ ak_code ak_http_start(const ak_http_config *cfg, ak_http **out, ak_err *err)
     else
         flags |= MHD_USE_EPOLL;
 #endif
+    /* a pool's size; none for a thread per connection (the library warns) */
+    struct MHD_OptionItem pool[] = {{threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+                                     (intptr_t)threads, NULL},
+                                    {MHD_OPTION_END, 0, NULL}};
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads,
+                            MHD_OPTION_ARRAY, pool,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,

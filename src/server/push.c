@@ -305,13 +305,16 @@ static ak_record *keep_record(const ak_record *r)
     return k;
 }
 
-/* Add line and its parsed record to group g. */
-static int group_add(group *g, const ak_buf *line, const ak_record *rec)
+/* Add line and its parsed record to group g.  A new group makes room for
+ * all the items left (left, of left_bytes of request text): a batch is
+ * usually one system's, and growing its ~1 MB of lines by doubling cost
+ * copies and fresh pages. */
+static int group_add(group *g, const ak_buf *line, const ak_record *rec, size_t left,
+                     size_t left_bytes)
 {
-    ak_record **grown = realloc(g->recs, (size_t)(g->n + 1) * sizeof *grown);
-    if (!grown)
+    if (g->n == 0 && (!(g->recs = malloc(left * sizeof *g->recs)) ||
+                      ak_buf_reserve(&g->lines, left_bytes + left)))
         return 0;
-    g->recs = grown;
     if (!(g->recs[g->n] = keep_record(rec)))
         return 0;
     if (ak_buf_append(&g->lines, line->data, line->len) || ak_buf_putc(&g->lines, '\n')) {
@@ -430,7 +433,9 @@ static ak_code sort_items(const ak_datadir *dd, const ak_json *items, const shap
             }
         } else if (ak_tomb_blocks(dd, sid, rec.ts_us)) {
             o->forgotten++;
-        } else if (!(g = group_for(gs, ng, sid)) || !group_add(g, &line, &rec)) {
+        } else if (!(g = group_for(gs, ng, sid)) ||
+                   !group_add(g, &line, &rec, items->n_kids - i,
+                              items->raw_len - (size_t)(it->raw - items->raw))) {
             rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
         } else {
             if (g->n == 1 || rec.ts_us < g->min_ts)
@@ -591,6 +596,7 @@ static void tool_store(ak_push *p, call *c, const char *tool, const ak_json *arg
     } else { /* one memory: the arguments themselves, or {"memory": {...}} */
         copy = one && one->type == AK_JSON_OBJECT ? *one : *args;
         copy.next = NULL;
+        single.raw = copy.raw, single.raw_len = copy.raw_len; /* its text is the memory's */
         items = &single;
     }
     outcome o = {0};

@@ -106,6 +106,7 @@ promtool check metrics < metrics.txt || fail "promtool rejects the metrics"
 stop_serve
 assert_eq "$serve_rc" 0 "exit status after SIGTERM"
 grep -q '"msg":"stopped"' serve.log || fail "no clean stop in the log"
+! grep -q 'libmicrohttpd: Warning' serve.log || fail "the library warned: $(grep libmicrohttpd serve.log)"
 
 # the rate limit: a burst of 3, then 429 (a refill every 1000 s, so a slow
 # machine cannot earn a fourth request between them)
@@ -115,3 +116,14 @@ codes=""
 for i in 1 2 3 4 5; do http GET /v1/systems "" "$TOKEN"; codes="$codes $status"; done
 assert_eq "$codes" " 200 200 200 429 429" "rate limit"
 stop_serve
+
+# a pool of HTTP threads (--http-threads N) answers as a thread per
+# connection (the default) does, and the library has nothing to warn of
+start_serve --data data --http-threads 2
+wait_ready
+for p in /health /v1/systems; do
+  http GET $p; assert_eq "$status" 200 "$p with a pool of 2 threads"
+done
+stop_serve
+assert_eq "$serve_rc" 0 "exit status with a pool"
+! grep -q 'libmicrohttpd: Warning' serve.log || fail "the library warned: $(grep libmicrohttpd serve.log)"
