@@ -389,41 +389,109 @@ static ak_code ship_ref(ak_store *ob, ak_store *bucket, const ak_upload_ref *u, 
     return rc;
 }
 
-ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *dd,
-                              const char *sid, ak_sysdb *db, ak_outbox_stats *st,
-                              int *changed, ak_err *err)
+enum { SHIP_NOT_APPLIED, SHIP_READY, SHIP_COPIED, SHIP_FAILED };
+
+/* The first trouble of a shipment, for its caller. */
+static void ship_trouble(ak_outbox_shipment *sh, ak_code rc, const ak_err *e)
 {
-    ak_upload_list list;
+    if (!sh->rc) {
+        sh->rc = rc;
+        sh->err = *e;
+    }
+}
+
+ak_code ak_outbox_ship_list(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                            ak_outbox_shipment *sh, int *changed, ak_err *err)
+{
+    memset(sh, 0, sizeof *sh);
     ak_code rc = ak_outbox_recover(ob, dd, sid, db, changed, err);
     if (rc == AK_OK)
-        rc = ak_discover_uploads(ob, sid, &list, err);
-    if (rc)
-        return rc;
-    ak_code first = AK_OK;
-    for (size_t i = 0; i < list.n; i++) {
+        rc = ak_discover_uploads(ob, sid, &sh->list, err);
+    if (rc == AK_OK && !(sh->state = calloc(sh->list.n ? sh->list.n : 1, 1)))
+        rc = ak_err_set(err, AK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == AK_OK && i < sh->list.n; i++) {
         ak_ledger_row row;
         ak_err e;
-        ak_code r = ak_sysdb_ledger_get(db, list.ups[i].upload_id, &row, &e);
+        ak_code r = ak_sysdb_ledger_get(db, sh->list.ups[i].upload_id, &row, &e);
         int settled = r == AK_OK && (row.status == AK_UPLOAD_INGESTED ||
                                      row.status == AK_UPLOAD_REJECTED);
         ak_ledger_row_free(&row);
         if (r == AK_OK && !settled)
             r = ak_err_set(&e, AK_ERR_IO, "%s/%s is not applied yet", sid,
-                           list.ups[i].upload_id);
-        if (r == AK_OK)
-            r = ship_ref(ob, bucket, &list.ups[i], &e);
-        if (r == AK_OK)
-            r = drop_ref(ob, &list.ups[i], &e);
-        if (r == AK_OK) {
-            st->shipped++;
-        } else {
+                           sh->list.ups[i].upload_id);
+        sh->state[i] = r == AK_OK ? SHIP_READY : SHIP_NOT_APPLIED;
+        if (r)
+            ship_trouble(sh, r, &e);
+    }
+    return rc;
+}
+
+void ak_outbox_ship_copy(ak_store *ob, ak_store *bucket, ak_outbox_shipment *sh)
+{
+    for (size_t i = 0; i < sh->list.n; i++) {
+        ak_err e;
+        ak_code r;
+        if (sh->state[i] != SHIP_READY)
+            continue;
+        r = ship_ref(ob, bucket, &sh->list.ups[i], &e);
+        sh->state[i] = r == AK_OK ? SHIP_COPIED : SHIP_FAILED;
+        if (r)
+            ship_trouble(sh, r, &e);
+    }
+}
+
+ak_code ak_outbox_ship_drop(ak_store *ob, ak_store *bucket, ak_outbox_shipment *sh,
+                            ak_outbox_stats *st, ak_err *err)
+{
+    for (size_t i = 0; i < sh->list.n; i++) {
+        const ak_upload_ref *u = &sh->list.ups[i];
+        char key[AK_STORE_KEY_MAX + 1];
+        ak_err e;
+        ak_code r = AK_OK;
+        if (sh->state[i] != SHIP_COPIED) {
             st->pending++;
-            if (!first && (first = r) && err)
-                *err = e;
+            continue;
+        }
+        snprintf(key, sizeof key, "%smanifest.json", u->prefix);
+        r = ak_store_head(ob, key, NULL, &e);
+        /* gone from the outbox: a forget deleted the system while it was
+         * copied, and may have emptied the bucket before the copy landed:
+         * the copy goes too, manifest first */
+        if (r == AK_ERR_NOTFOUND) {
+            if ((r = drop_ref(bucket, u, &e)) == AK_OK)
+                st->forgotten++;
+        } else if (r == AK_OK && (r = drop_ref(ob, u, &e)) == AK_OK) {
+            st->shipped++;
+        }
+        if (r) {
+            st->pending++;
+            ship_trouble(sh, r, &e);
         }
     }
-    ak_upload_list_free(&list);
-    return first;
+    if (sh->rc && err)
+        *err = sh->err;
+    return sh->rc;
+}
+
+void ak_outbox_shipment_free(ak_outbox_shipment *sh)
+{
+    ak_upload_list_free(&sh->list);
+    free(sh->state);
+    sh->state = NULL;
+}
+
+ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *dd,
+                              const char *sid, ak_sysdb *db, ak_outbox_stats *st,
+                              int *changed, ak_err *err)
+{
+    ak_outbox_shipment sh;
+    ak_code rc = ak_outbox_ship_list(ob, dd, sid, db, &sh, changed, err);
+    if (rc == AK_OK) {
+        ak_outbox_ship_copy(ob, bucket, &sh);
+        rc = ak_outbox_ship_drop(ob, bucket, &sh, st, err);
+    }
+    ak_outbox_shipment_free(&sh);
+    return rc;
 }
 
 typedef struct {

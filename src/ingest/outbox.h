@@ -36,6 +36,7 @@
 
 #include <stdint.h>
 
+#include "ingest/discover.h"
 #include "objstore/objstore.h"
 #include "storage/datadir.h"
 #include "storage/sysdb.h"
@@ -113,11 +114,39 @@ ak_code ak_outbox_recover(ak_store *ob, const ak_datadir *dd, const char *sid, a
 typedef struct {
     int64_t shipped;  /* batches copied to the bucket (or dropped without one) */
     int64_t pending;  /* batches left in the outbox */
+    int64_t forgotten; /* copied, but forgotten meanwhile: deleted from the bucket */
 } ak_outbox_stats;
 
-/* For system sid: apply what is unapplied, then ship each applied batch to
- * bucket and drop it.  A batch the bucket refused stays for the next call;
- * the error says why. */
+/* Shipping in three steps, so that the copy to the bucket, the slow part,
+ * holds no lock a push of the system waits on (server/push.c):
+ *   ak_outbox_ship_list(), under the system's lock: apply what is
+ *     unapplied, then list the batches to ship (the applied ones);
+ *   ak_outbox_ship_copy(), under no lock: copy each to the bucket
+ *     (payload first, manifest last);
+ *   ak_outbox_ship_drop(), under the lock again: drop each copied batch
+ *     from the outbox; one gone from the outbox meanwhile was forgotten
+ *     (ops/forget.h deletes the system's batches, and its bucket objects,
+ *     under that lock), so its copy is deleted from the bucket too and a
+ *     forget is never undone.
+ * A shipment is freed with ak_outbox_shipment_free() whatever happened. */
+typedef struct {
+    ak_upload_list list;  /* the system's batches */
+    unsigned char *state; /* per batch: not applied, ready, copied, failed */
+    ak_code rc;           /* the first batch's trouble, and what it was */
+    ak_err err;
+} ak_outbox_shipment;
+
+ak_code ak_outbox_ship_list(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,
+                            ak_outbox_shipment *sh, int *changed, ak_err *err);
+void ak_outbox_ship_copy(ak_store *ob, ak_store *bucket, ak_outbox_shipment *sh);
+/* Fills *st; the first batch's trouble is returned (and *err). */
+ak_code ak_outbox_ship_drop(ak_store *ob, ak_store *bucket, ak_outbox_shipment *sh,
+                            ak_outbox_stats *st, ak_err *err);
+void ak_outbox_shipment_free(ak_outbox_shipment *sh);
+
+/* For system sid, all three steps above at once (the caller holds the
+ * system's lock throughout).  A batch the bucket refused stays for the
+ * next call; the error says why. */
 ak_code ak_outbox_ship_system(ak_store *ob, ak_store *bucket, const ak_datadir *dd,
                               const char *sid, ak_sysdb *db, ak_outbox_stats *st,
                               int *changed, ak_err *err);

@@ -784,45 +784,79 @@ void ak_push_handle(ak_push *p, const ak_request *req, ak_response *res)
 
 /* ---- the shipper ---- */
 
-/* One system's batches, under its locks as a batch takes them: the stripe
- * (its kept database) and the system's lock, so that a forget (which
- * deletes the database and the outbox batches under that lock) is never
- * undone by a database re-created here.  A system whose batches are gone
- * once the lock is held (forgotten meanwhile) is left alone. */
-static ak_code ship_one(void *ctx, const char *sid)
+/* A system's locks, as a batch takes them: its stripe (its kept
+ * database) and the system's lock. */
+static ak_code lock_system(ak_push *p, const char *sid, ak_syslock **fence, ak_err *err)
 {
-    ak_push *p = ctx;
+    pthread_mutex_lock(&p->stripe[stripe_of(sid)]);
+    *fence = NULL;
+    return ak_syslock_take(p->env.dd, sid, fence, err);
+}
+
+static void unlock_system(ak_push *p, const char *sid, ak_syslock *fence)
+{
+    ak_syslock_release(fence);
+    pthread_mutex_unlock(&p->stripe[stripe_of(sid)]);
+}
+
+/* Under the system's locks, so that a forget (which deletes the database
+ * and the outbox batches under that lock) is never undone by a database
+ * re-created here: apply what a run that died left unapplied, then list
+ * what to ship (into *sh, with a bucket).  *none when the system has no
+ * batches once the lock is held (forgotten meanwhile): it is left alone. */
+static ak_code ship_prepare(ak_push *p, const char *sid, ak_outbox_shipment *sh, int *none,
+                            ak_err *err)
+{
     ak_sysdb *db = NULL;
-    ak_outbox_stats st = {0};
-    ak_err err;
+    ak_syslock *fence;
     int changed = 0;
     int64_t left = 0;
     size_t s = stripe_of(sid);
-    ak_syslock *fence = NULL;
-    pthread_mutex_lock(&p->stripe[s]);
-    ak_code rc = ak_syslock_take(p->env.dd, sid, &fence, &err);
+    ak_code rc = lock_system(p, sid, &fence, err);
     ak_testpoint("push.ship_locked");
     if (rc == AK_OK)
-        rc = ak_outbox_count(p->outbox, sid, &left, &err);
-    if (rc == AK_OK && left == 0) {
-        ak_syslock_release(fence);
-        pthread_mutex_unlock(&p->stripe[s]);
-        return AK_OK;
-    }
-    if (rc == AK_OK)
-        rc = ak_pushdb_open(&p->kept[s], p->env.dd, sid, &db, &err);
-    if (rc == AK_OK && p->env.bucket)
-        rc = ak_outbox_ship_system(p->outbox, p->env.bucket, p->env.dd, sid, db, &st, &changed,
-                                   &err);
-    else if (rc == AK_OK)
-        rc = ak_outbox_recover(p->outbox, p->env.dd, sid, db, &changed, &err);
+        rc = ak_outbox_count(p->outbox, sid, &left, err);
+    *none = rc == AK_OK && left == 0;
+    if (rc == AK_OK && !*none)
+        rc = ak_pushdb_open(&p->kept[s], p->env.dd, sid, &db, err);
+    if (rc == AK_OK && !*none && p->env.bucket)
+        rc = ak_outbox_ship_list(p->outbox, p->env.dd, sid, db, sh, &changed, err);
+    else if (rc == AK_OK && !*none)
+        rc = ak_outbox_recover(p->outbox, p->env.dd, sid, db, &changed, err);
     if (changed) /* a batch staged by a run that died before applying it */
         ak_index_load_system(p->env.idx, sid, NULL);
     ak_pushdb_done(&p->kept[s], sid, db, rc == AK_OK);
-    ak_syslock_release(fence);
-    pthread_mutex_unlock(&p->stripe[s]);
+    unlock_system(p, sid, fence);
+    return rc;
+}
+
+/* One system's batches: listed under its locks, copied to the bucket
+ * under none (a push of the system goes on meanwhile: it waited for the
+ * whole copy, up to 350 ms at p99, when the copy held them), dropped from
+ * the outbox under them again (ak_outbox_ship_drop()). */
+static ak_code ship_one(void *ctx, const char *sid)
+{
+    ak_push *p = ctx;
+    ak_outbox_stats st = {0};
+    ak_outbox_shipment sh;
+    ak_syslock *fence;
+    ak_err err;
+    int none = 0;
+    memset(&sh, 0, sizeof sh);
+    ak_code rc = ship_prepare(p, sid, &sh, &none, &err);
+    if (rc == AK_OK && !none && p->env.bucket) {
+        ak_outbox_ship_copy(p->outbox, p->env.bucket, &sh);
+        ak_testpoint("push.ship_copied");
+        if ((rc = lock_system(p, sid, &fence, &err)) == AK_OK)
+            rc = ak_outbox_ship_drop(p->outbox, p->env.bucket, &sh, &st, &err);
+        unlock_system(p, sid, fence);
+    }
+    ak_outbox_shipment_free(&sh);
+    if (st.forgotten)
+        AK_INFO("push", "%s: %lld batches forgotten while they were copied: removed from the "
+                "bucket again", sid, (long long)st.forgotten);
     atomic_fetch_add(&p->env.metrics->push_shipped, st.shipped);
-    atomic_fetch_sub(&p->env.metrics->push_unshipped, st.shipped);
+    atomic_fetch_sub(&p->env.metrics->push_unshipped, st.shipped + st.forgotten);
     if (rc) {
         atomic_fetch_add(&p->env.metrics->push_ship_failures, 1);
         AK_WARN("push", "%s: %s (kept in the outbox, tried again later)", sid, err.msg);

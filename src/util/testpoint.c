@@ -63,5 +63,11 @@ void ak_testpoint(const char *name)
         return;
     fprintf(stderr, "akosha: test stop point %s#%ld\n", name, target);
     fflush(stderr);
-    kill(getpid(), signo);
+    /* A STOP goes to this thread: sent to the process, it may be taken by
+     * another thread, and this one runs on past the point until that one
+     * has stopped the rest (a test saw a batch dropped after the stop). */
+    if (signo == SIGSTOP)
+        raise(signo);
+    else
+        kill(getpid(), signo);
 }

@@ -14,9 +14,10 @@
  * and send the process <signal>: KILL (the default), TERM, STOP, SEGV or
  * ABRT (the last two: a crash, as a bug in a library would cause).  A TERM
  * is process-directed, so it is handled as an operator's would be and the
- * program goes on; a STOP freezes the whole process there (holding what it
- * holds) until the test sends it SIGCONT, so another process can be run
- * against it at that exact instant.  Unset, a test point costs a pthread_once() check.
+ * program goes on; a STOP (sent to the thread at the point, which so stops
+ * right there) freezes the whole process (holding what it holds) until the
+ * test sends it SIGCONT, so another process can be run against it at that
+ * exact instant.  Unset, a test point costs a pthread_once() check.
  *
  * The points and their names are listed in docs/TESTING.md.
  */

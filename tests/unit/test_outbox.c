@@ -15,6 +15,9 @@
  *  - a batch staged beside its apply (ak_outbox_stage_begin) is durable
  *    and applied as one staged first; when its stage fails the apply is
  *    rolled back: no rows, no ledger row, the stage's error;
+ *  - shipping in three steps (list, copy unlocked, drop): a batch gone
+ *    from the outbox while it was copied (a forget) is deleted from the
+ *    bucket again, the others dropped from the outbox;
  *  - a patched segment equals a segment loaded whole after new rows,
  *    updated rows, a row updated without a vector and an id not stored;
  *    patches that only add rows append over shared arrays;
@@ -430,6 +433,72 @@ static void test_stage_beside_apply(void)
     ak_sysdb_close(db);
 }
 
+
+static int bucket_has(ak_store *bucket, const char *prefix, const char *name)
+{
+    char key[AK_STORE_KEY_MAX + 1];
+    ak_err err;
+    snprintf(key, sizeof key, "%s%s", prefix, name);
+    return ak_store_head(bucket, key, NULL, &err) == AK_OK;
+}
+
+static void test_ship_steps(void)
+{
+    const char *sid = "steps.example";
+    char dir[512];
+    ak_store *bucket;
+    ak_sysdb *db;
+    ak_err err;
+    ak_buf b = {0};
+    ak_outbox_batch ba;
+    ak_ledger_row row;
+    ak_outbox_shipment sh;
+    ak_outbox_stats st = {0};
+    int changed = 0;
+    int64_t left = -1;
+    snprintf(dir, sizeof dir, "%s/bucket-steps", test_tmpdir());
+    CHECK_OK(ak_mkdirs(dir, &err), err);
+    CHECK_OK(ak_store_open(dir, &bucket, &err), err);
+    CHECK_OK(ak_datadir_open_system(dd, sid, 1, &db, &err), err);
+    for (int k = 0; k < 2; k++) {
+        batch(&b, 10 * k, 2, "s");
+        CHECK_OK(ak_outbox_stage(ob, sid, b.data, b.len, 2, "test", ak_time_now_us() + k, &ba,
+                                 &err), err);
+        CHECK_OK(ak_outbox_apply(ob, dd, sid, db, &ba, NULL, 0, NULL, NULL, &row, &changed, &err),
+                 err);
+        ak_ledger_row_free(&row);
+        ak_outbox_batch_free(&ba);
+    }
+    CHECK_OK(ak_outbox_ship_list(ob, dd, sid, db, &sh, &changed, &err), err);
+    CHECK_INT(sh.list.n, 2);
+    ak_outbox_ship_copy(ob, bucket, &sh);
+    CHECK_INT(sh.rc, AK_OK);
+    for (size_t i = 0; i < sh.list.n && i < 2; i++)
+        CHECK(bucket_has(bucket, sh.list.ups[i].prefix, "manifest.json"));
+    /* a forget of the second batch while it was copied: gone from the outbox */
+    char key[AK_STORE_KEY_MAX + 1];
+    for (size_t f = 0; sh.list.n == 2 && f < sh.list.ups[1].n_files; f++) {
+        snprintf(key, sizeof key, "%s%s", sh.list.ups[1].prefix, sh.list.ups[1].files[f].name);
+        CHECK_OK(ak_store_delete(ob, key, &err), err);
+    }
+    CHECK_OK(ak_outbox_ship_drop(ob, bucket, &sh, &st, &err), err);
+    CHECK_INT(st.shipped, 1);
+    CHECK_INT(st.forgotten, 1);
+    CHECK_INT(st.pending, 0);
+    if (sh.list.n == 2) {
+        CHECK(bucket_has(bucket, sh.list.ups[0].prefix, "manifest.json"));
+        CHECK(bucket_has(bucket, sh.list.ups[0].prefix, AK_OUTBOX_PAYLOAD));
+        CHECK(!bucket_has(bucket, sh.list.ups[1].prefix, "manifest.json"));
+        CHECK(!bucket_has(bucket, sh.list.ups[1].prefix, AK_OUTBOX_PAYLOAD));
+    }
+    CHECK_OK(ak_outbox_count(ob, sid, &left, &err), err);
+    CHECK_INT(left, 0);
+    ak_outbox_shipment_free(&sh);
+    ak_buf_free(&b);
+    ak_sysdb_close(db);
+    ak_store_close(bucket);
+}
+
 /* Two segments hold the same rows: ids, rowids, timestamps, vectors. */
 static void check_same(const ak_segment *a, const ak_segment *b)
 {
@@ -706,6 +775,7 @@ int main(void)
     RUN(test_ship);
     RUN(test_apply_from_memory);
     RUN(test_stage_beside_apply);
+    RUN(test_ship_steps);
     RUN(test_patch);
     RUN(test_patch_append);
     RUN(test_pushdb_wal);
