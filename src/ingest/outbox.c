@@ -435,8 +435,8 @@ void ak_outbox_ship_copy(ak_store *ob, ak_store *bucket, ak_outbox_shipment *sh)
             continue;
         r = ship_ref(ob, bucket, &sh->list.ups[i], &e);
         sh->state[i] = r == AK_OK ? SHIP_COPIED : SHIP_FAILED;
-        if (r)
-            ship_trouble(sh, r, &e);
+        if (r && !sh->copy_rc) /* told by ak_outbox_ship_drop() unless forgotten */
+            sh->copy_rc = r, sh->copy_err = e;
     }
 }
 
@@ -448,18 +448,22 @@ ak_code ak_outbox_ship_drop(ak_store *ob, ak_store *bucket, ak_outbox_shipment *
         char key[AK_STORE_KEY_MAX + 1];
         ak_err e;
         ak_code r = AK_OK;
-        if (sh->state[i] != SHIP_COPIED) {
+        if (sh->state[i] != SHIP_COPIED && sh->state[i] != SHIP_FAILED) {
             st->pending++;
             continue;
         }
         snprintf(key, sizeof key, "%smanifest.json", u->prefix);
         r = ak_store_head(ob, key, NULL, &e);
         /* gone from the outbox: a forget deleted the system while it was
-         * copied, and may have emptied the bucket before the copy landed:
-         * the copy goes too, manifest first */
+         * copied (a copy may have failed for that), and may have emptied
+         * the bucket before the copy landed: the copy, whole or part, goes
+         * too, manifest first */
         if (r == AK_ERR_NOTFOUND) {
             if ((r = drop_ref(bucket, u, &e)) == AK_OK)
                 st->forgotten++;
+        } else if (r == AK_OK && sh->state[i] == SHIP_FAILED) {
+            st->pending++;
+            ship_trouble(sh, sh->copy_rc, &sh->copy_err);
         } else if (r == AK_OK && (r = drop_ref(ob, u, &e)) == AK_OK) {
             st->shipped++;
         }

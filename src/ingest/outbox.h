@@ -134,6 +134,8 @@ typedef struct {
     unsigned char *state; /* per batch: not applied, ready, copied, failed */
     ak_code rc;           /* the first batch's trouble, and what it was */
     ak_err err;
+    ak_code copy_rc;      /* the first copy that failed, and why */
+    ak_err copy_err;
 } ak_outbox_shipment;
 
 ak_code ak_outbox_ship_list(ak_store *ob, const ak_datadir *dd, const char *sid, ak_sysdb *db,

@@ -460,7 +460,7 @@ static void test_ship_steps(void)
     CHECK_OK(ak_mkdirs(dir, &err), err);
     CHECK_OK(ak_store_open(dir, &bucket, &err), err);
     CHECK_OK(ak_datadir_open_system(dd, sid, 1, &db, &err), err);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         batch(&b, 10 * k, 2, "s");
         CHECK_OK(ak_outbox_stage(ob, sid, b.data, b.len, 2, "test", ak_time_now_us() + k, &ba,
                                  &err), err);
@@ -470,22 +470,32 @@ static void test_ship_steps(void)
         ak_outbox_batch_free(&ba);
     }
     CHECK_OK(ak_outbox_ship_list(ob, dd, sid, db, &sh, &changed, &err), err);
-    CHECK_INT(sh.list.n, 2);
-    ak_outbox_ship_copy(ob, bucket, &sh);
-    CHECK_INT(sh.rc, AK_OK);
-    for (size_t i = 0; i < sh.list.n && i < 2; i++)
-        CHECK(bucket_has(bucket, sh.list.ups[i].prefix, "manifest.json"));
-    /* a forget of the second batch while it was copied: gone from the outbox */
+    CHECK_INT(sh.list.n, 3);
+    if (sh.list.n != 3)
+        return;
+    /* a forget under way: the third batch's manifest is gone before it is
+     * copied (its payload alone reaches the bucket, the copy fails) ... */
     char key[AK_STORE_KEY_MAX + 1];
-    for (size_t f = 0; sh.list.n == 2 && f < sh.list.ups[1].n_files; f++) {
+    snprintf(key, sizeof key, "%smanifest.json", sh.list.ups[2].prefix);
+    CHECK_OK(ak_store_delete(ob, key, &err), err);
+    ak_outbox_ship_copy(ob, bucket, &sh);
+    CHECK(sh.copy_rc != AK_OK);
+    for (size_t i = 0; i < 2; i++)
+        CHECK(bucket_has(bucket, sh.list.ups[i].prefix, "manifest.json"));
+    CHECK(bucket_has(bucket, sh.list.ups[2].prefix, AK_OUTBOX_PAYLOAD));
+    /* ... and the second is gone from the outbox once it was copied */
+    for (size_t f = 0; f < sh.list.ups[1].n_files; f++) {
         snprintf(key, sizeof key, "%s%s", sh.list.ups[1].prefix, sh.list.ups[1].files[f].name);
         CHECK_OK(ak_store_delete(ob, key, &err), err);
     }
+    snprintf(key, sizeof key, "%s" AK_OUTBOX_PAYLOAD, sh.list.ups[2].prefix);
+    CHECK_OK(ak_store_delete(ob, key, &err), err);
     CHECK_OK(ak_outbox_ship_drop(ob, bucket, &sh, &st, &err), err);
     CHECK_INT(st.shipped, 1);
-    CHECK_INT(st.forgotten, 1);
+    CHECK_INT(st.forgotten, 2);
     CHECK_INT(st.pending, 0);
-    if (sh.list.n == 2) {
+    CHECK(!bucket_has(bucket, sh.list.ups[2].prefix, AK_OUTBOX_PAYLOAD));
+    {
         CHECK(bucket_has(bucket, sh.list.ups[0].prefix, "manifest.json"));
         CHECK(bucket_has(bucket, sh.list.ups[0].prefix, AK_OUTBOX_PAYLOAD));
         CHECK(!bucket_has(bucket, sh.list.ups[1].prefix, "manifest.json"));
