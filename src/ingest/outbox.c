@@ -157,22 +157,15 @@ static ak_code prepare(const char *sid, const char *name, size_t len, int64_t n,
     return rc ? rc : key_of(mkey, sid, b->uid, "manifest.json", err);
 }
 
-/* Payload first: an upload exists once its manifest does.  One put of
- * both: the local outbox syncs their directory once. */
-static ak_code put_batch(ak_store *ob, const char *key, const char *mkey, const char *payload,
-                         size_t len, const char *manifest, size_t manifest_len, ak_err *err)
-{
-    return ak_store_put2(ob, key, payload, len, mkey, manifest, manifest_len, err);
-}
-
 static ak_code stage(ak_store *ob, const char *sid, const char *name, const char *payload,
                      size_t len, int64_t n, const char *origin, int64_t now_us,
                      ak_outbox_batch *b, ak_err *err)
 {
     char key[AK_STORE_KEY_MAX + 1], mkey[AK_STORE_KEY_MAX + 1];
     ak_code rc = prepare(sid, name, len, n, origin, now_us, b, key, mkey, err);
-    if (rc == AK_OK)
-        rc = put_batch(ob, key, mkey, payload, len, b->manifest, b->manifest_len, err);
+    if (rc == AK_OK) /* payload first: an upload exists once its manifest does;
+                      * one put of both: the local outbox syncs their directory once */
+        rc = ak_store_put2(ob, key, payload, len, mkey, b->manifest, b->manifest_len, err);
     b->staged = rc == AK_OK;
     if (b->staged)
         ak_testpoint("push.staged");
@@ -197,8 +190,8 @@ ak_code ak_outbox_stage_graph(ak_store *ob, const char *sid, const char *payload
 static void *stage_thread(void *arg)
 {
     ak_outbox_pending *p = arg;
-    p->rc = put_batch(p->ob, p->key, p->mkey, p->payload, p->len, p->manifest, p->manifest_len,
-                      &p->err);
+    p->rc = ak_store_put2(p->ob, p->key, p->payload, p->len, p->mkey, p->manifest,
+                          p->manifest_len, &p->err); /* as stage() puts them */
     return NULL;
 }
 

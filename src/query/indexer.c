@@ -152,8 +152,9 @@ static void *run(void *arg)
      * catches up when the CPU is free.  It was 10 nicer than the process,
      * but a nice thread still took a tenth of a core from the answers and
      * ran on when they woke: SCHED_IDLE gave pushes ~15% more memories a
-     * second (docs/BENCHMARKS.md, ninth pass).  A server never idle never
-     * links, and its searches stay exact scans of what is not linked. */
+     * second (docs/BENCHMARKS.md, ninth pass).  A server whose CPU is never
+     * free never links, and its searches stay exact scans of what is not
+     * linked. */
     struct sched_param none = {0};
     int e = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
     if (e)

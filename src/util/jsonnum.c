@@ -12,6 +12,9 @@
 #include <immintrin.h>
 #endif
 
+/* The decimal is kept in locals while scanning: the fields of a node would
+ * have to be stored on every digit, as the compiler must assume the text
+ * may alias them. */
 typedef ak_jnum decimal;
 
 static int is_digit(const char *p, const char *end) { return p < end && *p >= '0' && *p <= '9'; }
@@ -40,10 +43,6 @@ static int eight_digits(const char *p, uint64_t *value)
     return 0; /* big-endian: the digit-by-digit loop below does the work */
 }
 #endif
-
-/* The decimal is kept in locals while scanning: the fields of a node would
- * have to be stored on every digit, as the compiler must assume the text
- * may alias them. */
 
 /* Append the digits at p to the significand (up to 19 significant digits;
  * further ones only move the decimal exponent when before the point). */
